@@ -1,0 +1,56 @@
+# newswire: the two commands a newcomer needs are `make serve` and `make test`.
+# Every target installs what it needs into .venv first, so a fresh clone works.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help venv test lint typecheck unit build serve synth infra-check bench deploy destroy clean
+
+help:
+	@echo "make serve   - local stack on moto, prints the feed URLs"
+	@echo "make test    - lint, type-check and the whole test suite"
+	@echo "make build   - build content/ into public/"
+	@echo "make bench   - benchmarks (writes benchmarks/RESULTS.md)"
+	@echo "make synth   - synthesize the CDK app into infra/cdk.out/"
+	@echo "make deploy  - deploy to the AWS account in your environment"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "newswire needs Python 3.11 or newer")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check functions tests infra benchmarks
+	$(VENV)/bin/ruff format --check functions tests infra benchmarks
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest -q -n auto tests
+
+test: lint typecheck unit infra-check
+
+build: $(STAMP)
+	$(VENV)/bin/newswire build content --out public
+
+synth: $(STAMP)
+	cd infra && ../$(PY) app.py
+
+infra-check: $(STAMP)
+	@if [ -x infra/check.sh ]; then PY=$(PY) infra/check.sh; else echo "infra: no checks yet"; fi
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) public infra/cdk.out .mypy_cache .ruff_cache .pytest_cache

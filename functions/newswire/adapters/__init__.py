@@ -1,0 +1,1 @@
+"""Storage adapters: the only modules that touch a filesystem or AWS."""

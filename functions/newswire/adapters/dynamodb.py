@@ -1,0 +1,288 @@
+"""The DynamoDB index: article states, id claims and per-feed membership, in one table.
+
+Layout (partition key ``pk``, sort key ``sk``, both strings):
+
+- ``article#<key>`` / ``state``: the article's sequencer, status, feeds and its rendered entry
+  (zlib-compressed JSON), stored once however many feeds show it;
+- ``id#<article id>`` / ``claim``: which key owns an id, so two files can never share one;
+- ``feed#<feed id>`` / ``<published>#<article id>``: membership, newest last in key order, so
+  the newest N of a feed are one Query with ``ScanIndexForward=False`` and ``Limit=N``.
+
+All reads are strongly consistent: a publisher must see every change indexed before it.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from newswire.adapters.aws_errors import error_code, translate
+from newswire.domain.feeds import FeedKey, FeedKind
+from newswire.domain.model import Entry
+from newswire.errors import InvalidArticleError
+from newswire.pipeline.ports import ArticleState
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+STATE_SK = "state"
+CLAIM_SK = "claim"
+#: DynamoDB items stop at 400 KB; the state item keeps room for its other attributes.
+MAX_ENTRY_BYTES = 350_000
+_STATE_FIELDS = "#k, seq, #s, article_id, feeds, previous_feeds, published, has_report"
+
+
+def encode_entry(entry: Entry) -> bytes:
+    """The stored form of an entry: compact JSON, zlib-compressed."""
+    return zlib.compress(json.dumps(entry.to_dict(), separators=(",", ":")).encode("utf-8"), 6)
+
+
+def decode_entry(data: bytes) -> Entry:
+    """Inverse of :func:`encode_entry`."""
+    return Entry.from_dict(json.loads(zlib.decompress(data)))
+
+
+def membership_sort_key(published: str, article_id: str) -> str:
+    """Sort key of a membership item: string order is feed order (oldest first)."""
+    return f"{published}#{article_id}"
+
+
+def feed_key_from_id(feed_id: str) -> FeedKey:
+    """Inverse of :attr:`FeedKey.id` (names are not stored; feeds are renamed on render)."""
+    if feed_id == "main":
+        return FeedKey(FeedKind.MAIN)
+    kind, _, slug = feed_id.partition(":")
+    return FeedKey(FeedKind(kind), slug)
+
+
+class DynamoArticleIndex:
+    """The :class:`~newswire.pipeline.ports.ArticleIndex` on one DynamoDB table."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._db = client
+        self.table = table
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def state(self, key: str) -> ArticleState | None:
+        """The article's current state, or ``None``."""
+        try:
+            response = self._db.get_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"article#{key}"}, "sk": {"S": STATE_SK}},
+                ConsistentRead=True,
+                ProjectionExpression=_STATE_FIELDS,
+                ExpressionAttributeNames={"#k": "key", "#s": "status"},
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"GetItem {self.table} {key}") from e
+        item = response.get("Item")
+        return None if item is None else _state_from_item(item)
+
+    def states(self) -> Iterator[ArticleState]:
+        """Every article state (a full scan, for reindexing)."""
+        paginator = self._db.get_paginator("scan")
+        try:
+            for page in paginator.paginate(
+                TableName=self.table,
+                ConsistentRead=True,
+                FilterExpression="sk = :state",
+                ExpressionAttributeValues={":state": {"S": STATE_SK}},
+                ProjectionExpression=_STATE_FIELDS,
+                ExpressionAttributeNames={"#k": "key", "#s": "status"},
+            ):
+                for item in page.get("Items", []):
+                    yield _state_from_item(item)
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"Scan {self.table}") from e
+
+    def newest(self, feed: FeedKey, limit: int) -> Sequence[Entry]:
+        """The ``limit`` newest entries of ``feed``: one Query and one BatchGetItem or so."""
+        try:
+            response = self._db.query(
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"feed#{feed.id}"}},
+                ProjectionExpression="#k",
+                ExpressionAttributeNames={"#k": "key"},
+                ScanIndexForward=False,
+                Limit=limit,
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"Query {self.table} {feed.id}") from e
+        keys = [item["key"]["S"] for item in response.get("Items", [])]
+        entries = self._entries(keys)
+        return [entries[k] for k in keys if k in entries]
+
+    def _entries(self, keys: list[str]) -> dict[str, Entry]:
+        found: dict[str, Entry] = {}
+        wanted: list[dict[str, Any]] = [
+            {"pk": {"S": f"article#{k}"}, "sk": {"S": STATE_SK}} for k in dict.fromkeys(keys)
+        ]
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {
+                self.table: {
+                    "Keys": wanted[start : start + 100],
+                    "ProjectionExpression": "#k, entry",
+                    "ExpressionAttributeNames": {"#k": "key"},
+                    "ConsistentRead": True,
+                }
+            }
+            for _attempt in range(10):
+                try:
+                    response = self._db.batch_get_item(RequestItems=request)
+                except (ClientError, BotoCoreError) as e:
+                    raise translate(e, f"BatchGetItem {self.table}") from e
+                for item in response.get("Responses", {}).get(self.table, []):
+                    if "entry" in item:
+                        found[item["key"]["S"]] = decode_entry(item["entry"]["B"])
+                request = dict(response.get("UnprocessedKeys") or {})
+                if not request:
+                    break
+        return found
+
+    # --- the one write ----------------------------------------------------------------------
+
+    def apply(self, new: ArticleState, old: ArticleState | None, entry: Entry | None) -> bool:
+        """Move the article from ``old`` to ``new`` in one transaction (see the port)."""
+        items = self._transaction(new, old, entry)
+        try:
+            self._db.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as e:
+            if error_code(e) != "TransactionCanceledException":
+                raise translate(e, f"TransactWriteItems {self.table} {new.key}") from e
+            reasons = [r.get("Code", "None") for r in e.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return False
+            if "ConditionalCheckFailed" in reasons[1:]:
+                raise InvalidArticleError(
+                    new.key,
+                    "id",
+                    f"{new.article_id!r} is already the id of another article",
+                    "an id (or, without one, a slug) that no other article has",
+                ) from e
+            raise translate(e, f"TransactWriteItems {self.table} {new.key}") from e
+        except BotoCoreError as e:
+            raise translate(e, f"TransactWriteItems {self.table} {new.key}") from e
+        return True
+
+    def _transaction(
+        self, new: ArticleState, old: ArticleState | None, entry: Entry | None
+    ) -> list[dict[str, Any]]:
+        items = [{"Update": self._state_update(new, old, entry)}]
+        key_value = {"S": new.key}
+        old_id = old.article_id if old else None
+        if new.article_id and new.article_id != old_id:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": {
+                            "pk": {"S": f"id#{new.article_id}"},
+                            "sk": {"S": CLAIM_SK},
+                            "key": key_value,
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk) OR #k = :key",
+                        "ExpressionAttributeNames": {"#k": "key"},
+                        "ExpressionAttributeValues": {":key": key_value},
+                    }
+                }
+            )
+        if old_id and old_id != new.article_id:
+            items.append(self._delete(f"id#{old_id}", CLAIM_SK))
+
+        old_feeds = old.feeds if old else frozenset()
+        old_sk = (
+            membership_sort_key(old.published, old_id) if old and old.published and old_id else None
+        )
+        new_sk = (
+            membership_sort_key(new.published, new.article_id)
+            if entry is not None and new.published and new.article_id
+            else None
+        )
+        if old_sk:
+            moved = old_feeds & new.feeds if new_sk and new_sk != old_sk else frozenset()
+            items.extend(
+                self._delete(f"feed#{f.id}", old_sk)
+                for f in sorted((old_feeds - new.feeds) | moved)
+            )
+        if new_sk:
+            items.extend(
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": {
+                            "pk": {"S": f"feed#{f.id}"},
+                            "sk": {"S": new_sk},
+                            "key": key_value,
+                        },
+                    }
+                }
+                for f in sorted(new.feeds)
+            )
+        return items
+
+    def _state_update(
+        self, new: ArticleState, old: ArticleState | None, entry: Entry | None
+    ) -> dict[str, Any]:
+        """An update, not a put: a rejected edit (no entry) keeps the last good entry."""
+        values: dict[str, Any] = {
+            ":key": {"S": new.key},
+            ":seq": {"S": new.sequencer},
+            ":status": {"S": new.status},
+            ":feeds": {"L": [{"S": f.id} for f in sorted(new.feeds)]},
+            ":prev": {"L": [{"S": f.id} for f in sorted(new.previous_feeds)]},
+            ":report": {"BOOL": new.has_report},
+        }
+        sets = ["#k = :key", "seq = :seq", "#s = :status", "feeds = :feeds"]
+        sets += ["previous_feeds = :prev", "has_report = :report"]
+        removes = []
+        optional = {"article_id": new.article_id, "published": new.published}
+        for name, value in optional.items():
+            if value:
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = {"S": value}
+            else:
+                removes.append(name)
+        if entry is not None:
+            sets.append("entry = :entry")
+            values[":entry"] = {"B": encode_entry(entry)}
+        elif not new.feeds:
+            removes.append("entry")
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": {"pk": {"S": f"article#{new.key}"}, "sk": {"S": STATE_SK}},
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": {"#k": "key", "#s": "status"},
+            "ExpressionAttributeValues": values,
+        }
+        if old is None:
+            update["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            update["ConditionExpression"] = "seq = :old"
+            values[":old"] = {"S": old.sequencer}
+        return update
+
+    def _delete(self, pk: str, sk: str) -> dict[str, Any]:
+        return {"Delete": {"TableName": self.table, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}}
+
+
+def _state_from_item(item: dict[str, Any]) -> ArticleState:
+    return ArticleState(
+        key=item["key"]["S"],
+        sequencer=item["seq"]["S"],
+        status=item["status"]["S"],
+        article_id=item.get("article_id", {}).get("S"),
+        feeds=frozenset(feed_key_from_id(f["S"]) for f in item.get("feeds", {}).get("L", [])),
+        previous_feeds=frozenset(
+            feed_key_from_id(f["S"]) for f in item.get("previous_feeds", {}).get("L", [])
+        ),
+        published=item.get("published", {}).get("S"),
+        has_report=item.get("has_report", {}).get("BOOL", False),
+    )

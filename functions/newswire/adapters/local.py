@@ -1,0 +1,99 @@
+"""The local-folder adapter: ``content/`` in, a feed tree out. Serves the CLI."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from newswire.content.articles import is_article_key
+from newswire.content.site import SITE_CONFIG_KEY
+from newswire.domain.feeds import FeedFormat
+from newswire.errors import StorageError
+
+_FEED_FILENAMES = frozenset(fmt.filename for fmt in FeedFormat)
+
+
+class LocalContent:
+    """A content folder laid out like the content bucket: ``site.yaml``, ``articles/*``.
+
+    Keys are the files' paths as the user typed them (``content/articles/x.md``), so error
+    messages point at a file the writer can open.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def read_site(self) -> bytes:
+        """The bytes of ``site.yaml``.
+
+        Raises:
+            StorageError: the folder has no readable ``site.yaml``.
+        """
+        path = self.root / SITE_CONFIG_KEY
+        try:
+            return path.read_bytes()
+        except OSError as e:
+            raise StorageError(f"{path}: cannot read the site configuration ({e.strerror})") from e
+
+    def site_key(self) -> str:
+        """The path shown in messages about the site configuration."""
+        return str(self.root / SITE_CONFIG_KEY)
+
+    def iter_articles(self) -> Iterator[tuple[str, bytes]]:
+        """Every article file under ``articles/``, as ``(path, bytes)``, in path order."""
+        folder = self.root / "articles"
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and is_article_key(path.name):
+                yield str(path), path.read_bytes()
+
+
+class LocalFeedTree:
+    """A folder that receives feed files, written so that readers of it never see half a file.
+
+    A file whose bytes did not change is left alone, so its modification time (and any
+    ETag/Last-Modified derived from it) stays stable between builds.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def write(self, path: str, body: bytes) -> bool:
+        """Write one feed file if its bytes changed; say whether it was written."""
+        target = self.root / path
+        try:
+            if target.read_bytes() == body:
+                return False
+        except FileNotFoundError:
+            pass
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(body)
+            Path(tmp).chmod(0o644)
+            Path(tmp).replace(target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return True
+
+    def prune(self, keep: Iterable[str]) -> list[str]:
+        """Delete feed files no longer produced (a tag nobody uses any more).
+
+        Only files named like feeds (``rss.xml``, ``atom.xml``, ``feed.json``) are touched, so
+        anything else a user keeps in the folder is safe.
+        """
+        wanted = {self.root / p for p in keep}
+        removed = []
+        for path in sorted(self.root.rglob("*")):
+            if path.name in _FEED_FILENAMES and path.is_file() and path not in wanted:
+                path.unlink()
+                removed.append(str(path.relative_to(self.root)))
+        for folder in sorted(self.root.rglob("*"), reverse=True):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        return removed

@@ -1,0 +1,134 @@
+"""S3 adapters: the content bucket (source of truth) and the feeds bucket (served).
+
+The only module that talks to S3. Clients are passed in (never created at import), so moto,
+the local stack and Lambda each supply their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from newswire.adapters.aws_errors import error_code, translate
+from newswire.content.articles import is_article_key
+from newswire.errors import ArticleNotFoundError
+from newswire.pipeline.ports import FeedObject, StoredObject
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+#: Feeds change when news happens; five minutes keeps CDN and readers fresh without storms.
+FEED_CACHE_CONTROL = "public, max-age=300"
+#: Object metadata holding the SHA-256 of the body: a HEAD tells whether a rewrite is needed,
+#: whatever the bucket's encryption does to ETags.
+DIGEST_METADATA = "sha256"
+ARTICLES_PREFIX = "articles/"
+REPORTS_PREFIX = "_reports/"
+
+
+def digest(body: bytes) -> str:
+    """The content digest stored beside each feed object."""
+    return hashlib.sha256(body).hexdigest()
+
+
+class S3ContentStore:
+    """The content bucket: ``site.yaml``, ``articles/*``, and error reports under ``_reports/``."""
+
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        self._s3 = client
+        self.bucket = bucket
+
+    def get(self, key: str) -> StoredObject:
+        """Read an object; a missing one raises ``ArticleNotFoundError``."""
+        try:
+            response = self._s3.get_object(Bucket=self.bucket, Key=key)
+            return StoredObject(body=response["Body"].read(), etag=response["ETag"])
+        except ClientError as e:
+            if error_code(e) in ("NoSuchKey", "404", "NotFound"):
+                raise ArticleNotFoundError(key) from e
+            raise translate(e, f"GetObject s3://{self.bucket}/{key}") from e
+        except BotoCoreError as e:
+            raise translate(e, f"GetObject s3://{self.bucket}/{key}") from e
+
+    def list_articles(self) -> Iterator[str]:
+        """Every article key under ``articles/``, in key order (S3 lists in UTF-8 order)."""
+        paginator = self._s3.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=ARTICLES_PREFIX):
+                for item in page.get("Contents", []):
+                    if is_article_key(item["Key"]):
+                        yield item["Key"]
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"ListObjectsV2 s3://{self.bucket}/{ARTICLES_PREFIX}") from e
+
+    def put_report(self, key: str, body: bytes) -> None:
+        """Write an error report (private: the content bucket is never public)."""
+        report_key = REPORTS_PREFIX + key + ".json"
+        try:
+            self._s3.put_object(
+                Bucket=self.bucket,
+                Key=report_key,
+                Body=body,
+                ContentType="application/json; charset=utf-8",
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"PutObject s3://{self.bucket}/{report_key}") from e
+
+    def delete_report(self, key: str) -> None:
+        """Remove an article's error report; a missing one is fine."""
+        report_key = REPORTS_PREFIX + key + ".json"
+        try:
+            self._s3.delete_object(Bucket=self.bucket, Key=report_key)
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"DeleteObject s3://{self.bucket}/{report_key}") from e
+
+
+class S3FeedStore:
+    """The feeds bucket, written with S3 conditional writes.
+
+    ``IfNoneMatch='*'`` creates a feed only if nobody else did; ``IfMatch=<etag>`` replaces it
+    only if it is still the version the caller rendered from. A lost race raises
+    ``ConcurrentUpdateError`` and the caller re-renders.
+    """
+
+    def __init__(
+        self, client: S3Client, bucket: str, cache_control: str = FEED_CACHE_CONTROL
+    ) -> None:
+        self._s3 = client
+        self.bucket = bucket
+        self.cache_control = cache_control
+
+    def head(self, path: str) -> FeedObject | None:
+        """The current object at ``path`` (ETag and stored digest), or ``None``."""
+        try:
+            response = self._s3.head_object(Bucket=self.bucket, Key=path)
+        except ClientError as e:
+            if error_code(e) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise translate(e, f"HeadObject s3://{self.bucket}/{path}") from e
+        except BotoCoreError as e:
+            raise translate(e, f"HeadObject s3://{self.bucket}/{path}") from e
+        return FeedObject(
+            etag=response["ETag"], digest=response.get("Metadata", {}).get(DIGEST_METADATA, "")
+        )
+
+    def put(
+        self, path: str, body: bytes, content_type: str, *, expected: FeedObject | None
+    ) -> None:
+        """Write ``body`` only if the object is still ``expected`` (``None``: still absent)."""
+        condition = {"IfMatch": expected.etag} if expected else {"IfNoneMatch": "*"}
+        try:
+            self._s3.put_object(
+                Bucket=self.bucket,
+                Key=path,
+                Body=body,
+                ContentType=content_type,
+                CacheControl=self.cache_control,
+                Metadata={DIGEST_METADATA: digest(body)},
+                **condition,  # type: ignore[arg-type]
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"PutObject s3://{self.bucket}/{path}") from e

@@ -1,0 +1,1 @@
+"""Reading what writers write: articles (Markdown or JSON) and the site configuration."""

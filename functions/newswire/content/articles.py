@@ -1,0 +1,478 @@
+"""Reading one article file into a validated :class:`~newswire.domain.model.Article`.
+
+An article is ``articles/<slug>.md`` (YAML front matter, then Markdown) or
+``articles/<slug>.json`` (the same fields, the body as ``body_markdown`` or ``body_html``).
+Everything a writer can get wrong becomes an :class:`InvalidArticleError` naming the file, the
+field and what was expected; nothing else is raised for bad input.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime, time
+from pathlib import PurePosixPath
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from newswire.content.yamlio import describe_yaml_error, load_yaml
+from newswire.domain.model import Article, BodyFormat, Image, Person, SiteConfig, Source, Tag
+from newswire.domain.slugs import is_valid_slug
+from newswire.errors import InvalidArticleError
+
+#: A body larger than this is refused: no feed reader wants it and it would blow feed budgets.
+MAX_BODY_BYTES = 1024 * 1024
+#: Files larger than this are refused before decoding, so a stray video cannot eat the memory.
+MAX_FILE_BYTES = 2 * MAX_BODY_BYTES
+
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
+JSON_SUFFIXES = frozenset({".json"})
+ARTICLE_SUFFIXES = MARKDOWN_SUFFIXES | JSON_SUFFIXES
+
+_COMMON_FIELDS = frozenset(
+    {
+        "title",
+        "published",
+        "updated",
+        "summary",
+        "authors",
+        "tags",
+        "section",
+        "image",
+        "canonical_url",
+        "id",
+        "sources",
+        "draft",
+    }
+)
+_JSON_FIELDS = _COMMON_FIELDS | {"body_markdown", "body_html"}
+_ISO_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?")
+_EXPECTED_DATE = "an ISO 8601 date such as 2022-02-25T14:30:00+03:00"
+_FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
+
+T = TypeVar("T")
+
+
+def slug_of(key: str) -> str:
+    """The article's slug: its file name without the suffix."""
+    return PurePosixPath(key).stem
+
+
+def is_article_key(key: str) -> bool:
+    """Say whether a path or S3 key names an article file (by its suffix)."""
+    return PurePosixPath(key).suffix.lower() in ARTICLE_SUFFIXES
+
+
+def parse_article(key: str, data: bytes, site: SiteConfig) -> Article:
+    """Validate and parse one article file.
+
+    Args:
+        key: the file's path or S3 key, e.g. ``articles/putin-appeal.md``; its stem is the slug.
+        data: the file's bytes.
+        site: the site configuration (time zone, default author, base URL).
+
+    Returns:
+        The article. Its body is not rendered yet.
+
+    Raises:
+        InvalidArticleError: anything about the file is wrong; the message names the field.
+    """
+    reader = _FieldReader(key, site.timezone)
+    slug = slug_of(key)
+    if not is_valid_slug(slug):
+        raise reader.error(
+            "slug",
+            f"file name {slug!r} is not a valid slug",
+            "lowercase letters, digits and single hyphens, such as putin-urges-talks.md",
+        )
+    suffix = PurePosixPath(key).suffix.lower()
+    if suffix not in ARTICLE_SUFFIXES:
+        raise reader.error("file", f"unknown file type {suffix!r}", "a .md or .json file")
+    if len(data) > MAX_FILE_BYTES:
+        raise reader.error(
+            "file", f"{len(data)} bytes is too large", f"at most {MAX_BODY_BYTES} bytes of body"
+        )
+    text = reader.decode(data)
+    if suffix in JSON_SUFFIXES:
+        fields, body, body_format = _split_json(reader, text)
+    else:
+        fields, body, body_format = _split_markdown(reader, text)
+    return _build_article(
+        reader, slug=slug, fields=fields, body=body, body_format=body_format, site=site
+    )
+
+
+def read_articles(
+    sources: Iterable[tuple[str, bytes]], site: SiteConfig
+) -> tuple[list[Article], list[InvalidArticleError]]:
+    """Parse every article; a bad one is reported and never stops the others.
+
+    Two articles with the same id would be one entry to every reader, so the second one (in
+    key order) is rejected, naming the first.
+
+    Args:
+        sources: ``(key, bytes)`` pairs, e.g. from a folder or a bucket listing.
+        site: the site configuration.
+
+    Returns:
+        The valid articles in key order, and the rejections.
+    """
+    articles: list[Article] = []
+    rejected: list[InvalidArticleError] = []
+    owners: dict[str, str] = {}
+    for key, data in sorted(sources, key=lambda pair: pair[0]):
+        try:
+            article = parse_article(key, data, site)
+        except InvalidArticleError as e:
+            rejected.append(e)
+            continue
+        owner = owners.setdefault(article.id, key)
+        if owner != key:
+            rejected.append(
+                InvalidArticleError(
+                    key,
+                    "id",
+                    f"{article.id!r} is already the id of {owner}",
+                    "an id (or, without one, a slug) that no other article has",
+                )
+            )
+            continue
+        articles.append(article)
+    return articles, rejected
+
+
+def _split_markdown(reader: _FieldReader, text: str) -> tuple[dict[str, Any], str, BodyFormat]:
+    lines = text.split("\n", 1)
+    if lines[0].rstrip() != "---" or len(lines) == 1:
+        raise reader.error(
+            "front matter",
+            "the file does not start with a '---' line",
+            "YAML front matter between two '---' lines",
+        )
+    end = _FRONT_MATTER_END.search(lines[1])
+    if end is None:
+        raise reader.error(
+            "front matter", "no closing '---' line", "YAML front matter closed by a '---' line"
+        )
+    yaml_text = lines[1][: end.start()]
+    body = lines[1][end.end() :].lstrip("\n")
+    try:
+        fields = load_yaml(yaml_text)
+    except yaml.YAMLError as e:
+        raise reader.error(
+            "front matter", describe_yaml_error(e, line_offset=1), "valid YAML"
+        ) from e
+    if fields is None:
+        fields = {}
+    if not isinstance(fields, dict):
+        raise reader.error("front matter", f"is a {_kind(fields)}", "a mapping of field: value")
+    reader.check_unknown(fields, _COMMON_FIELDS)
+    return fields, body, BodyFormat.MARKDOWN
+
+
+def _split_json(reader: _FieldReader, text: str) -> tuple[dict[str, Any], str, BodyFormat]:
+    try:
+        fields = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise reader.error(
+            "file", f"invalid JSON at line {e.lineno}, column {e.colno} ({e.msg})", "a JSON object"
+        ) from e
+    if not isinstance(fields, dict):
+        raise reader.error("file", f"is a JSON {_kind(fields)}", "a JSON object of field: value")
+    reader.check_unknown(fields, _JSON_FIELDS)
+    has_md, has_html = "body_markdown" in fields, "body_html" in fields
+    if has_md and has_html:
+        raise reader.error(
+            "body_html", "both body_markdown and body_html are given", "only one of them"
+        )
+    body_field = "body_html" if has_html else "body_markdown"
+    body = reader.text(fields, body_field, required=False) or ""
+    return fields, body, BodyFormat.HTML if has_html else BodyFormat.MARKDOWN
+
+
+def _build_article(
+    reader: _FieldReader,
+    *,
+    slug: str,
+    fields: Mapping[str, Any],
+    body: str,
+    body_format: BodyFormat,
+    site: SiteConfig,
+) -> Article:
+    if len(body.encode("utf-8")) > MAX_BODY_BYTES:
+        raise reader.error("body", "is larger than 1 MiB", f"at most {MAX_BODY_BYTES} bytes")
+    title = reader.text(fields, "title", required=True)
+    assert title is not None
+    published = reader.datetime(fields, "published", required=True)
+    assert published is not None
+    updated = reader.datetime(fields, "updated", required=False)
+    default_url = site.article_url(slug)
+    canonical_url = reader.url(fields, "canonical_url") or default_url
+    article_id = reader.text(fields, "id", required=False) or default_url
+    if any(c.isspace() for c in article_id):
+        raise reader.error(
+            "id", f"{article_id!r} contains white space", "a URI such as urn:uuid:… or a URL"
+        )
+    authors = reader.items(fields, "authors", reader.person) or (site.author,)
+    tags = _unique_tags(reader.items(fields, "tags", reader.tag))
+    return Article(
+        key=reader.key,
+        slug=slug,
+        id=article_id,
+        title=title,
+        published=published,
+        updated=updated,
+        summary=reader.text(fields, "summary", required=False),
+        authors=authors,
+        tags=tags,
+        section=reader.text(fields, "section", required=False),
+        image=reader.image(fields),
+        canonical_url=canonical_url,
+        sources=reader.items(fields, "sources", reader.source),
+        draft=reader.boolean(fields, "draft"),
+        body=body,
+        body_format=body_format,
+    )
+
+
+def _unique_tags(tags: tuple[Tag, ...]) -> tuple[Tag, ...]:
+    """Drop tags that land in the same feed folder ("Café" and "cafe"), keeping the first."""
+    seen: dict[str, Tag] = {}
+    for tag in tags:
+        seen.setdefault(tag.slug, tag)
+    return tuple(seen.values())
+
+
+def _kind(value: object) -> str:
+    return {dict: "mapping", list: "list", str: "string", bool: "boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+class _FieldReader:
+    """Reads typed fields out of a raw mapping, turning every mismatch into a clear error."""
+
+    def __init__(self, key: str, timezone: ZoneInfo) -> None:
+        self.key = key
+        self.timezone = timezone
+
+    def error(self, field: str, problem: str, expected: str) -> InvalidArticleError:
+        return InvalidArticleError(self.key, field, problem, expected)
+
+    def decode(self, data: bytes) -> str:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise self.error(
+                "file",
+                f"byte 0x{data[e.start]:02x} at offset {e.start} is not UTF-8",
+                "a UTF-8 text file",
+            ) from e
+        return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+    def check_unknown(self, fields: Mapping[object, Any], allowed: frozenset[str]) -> None:
+        for name in fields:
+            if not isinstance(name, str):
+                raise self.error(
+                    str(name), "field names must be text", "one of " + ", ".join(sorted(allowed))
+                )
+            if name not in allowed:
+                near = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+                hint = f" (did you mean {near[0]!r}?)" if near else ""
+                raise self.error(
+                    name, f"unknown field{hint}", "one of " + ", ".join(sorted(allowed))
+                )
+
+    def text(self, fields: Mapping[str, Any], name: str, *, required: bool) -> str | None:
+        value = fields.get(name)
+        if value is None:
+            if required:
+                raise self.error(name, "is missing", "a non-empty text")
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.error(name, f"is a {_kind(value)}", "a text")
+        text = str(value).strip()
+        if not text:
+            if required:
+                raise self.error(name, "is empty", "a non-empty text")
+            return None
+        return text
+
+    def datetime(self, fields: Mapping[str, Any], name: str, *, required: bool) -> datetime | None:
+        value = fields.get(name)
+        if value is None:
+            if required:
+                raise self.error(name, "is missing", _EXPECTED_DATE)
+            return None
+        if not isinstance(value, str):
+            raise self.error(name, f"is a {_kind(value)}", _EXPECTED_DATE)
+        return parse_datetime(
+            value, self.timezone, on_error=lambda p: self.error(name, p, _EXPECTED_DATE)
+        )
+
+    def url(self, fields: Mapping[str, Any], name: str) -> str | None:
+        value = self.text(fields, name, required=False)
+        if value is not None and not is_absolute_http_url(value):
+            raise self.error(name, f"{value!r} is not an absolute URL", "an absolute http(s) URL")
+        return value
+
+    def boolean(self, fields: Mapping[str, Any], name: str) -> bool:
+        value = fields.get(name, False)
+        if not isinstance(value, bool):
+            raise self.error(name, f"{value!r} is not true or false", "true or false")
+        return value
+
+    def items(
+        self, fields: Mapping[str, Any], name: str, parse: Callable[[str, object], T]
+    ) -> tuple[T, ...]:
+        """A list field; a single value is accepted as a list of one."""
+        value = fields.get(name)
+        if value is None:
+            return ()
+        values = value if isinstance(value, list) else [value]
+        return tuple(parse(f"{name}[{i}]", item) for i, item in enumerate(values))
+
+    def _mapping(self, where: str, value: object, allowed: frozenset[str]) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.error(
+                where, f"is a {_kind(value)}", "a mapping with " + ", ".join(sorted(allowed))
+            )
+        unknown = [k for k in value if k not in allowed]
+        if unknown:
+            near = difflib.get_close_matches(str(unknown[0]), allowed, n=1, cutoff=0.6)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise self.error(
+                f"{where}.{unknown[0]}",
+                f"unknown field{hint}",
+                "one of " + ", ".join(sorted(allowed)),
+            )
+        return value
+
+    def person(self, where: str, value: object) -> Person:
+        if isinstance(value, str):
+            value = {"name": value}
+        raw = self._mapping(where, value, frozenset({"name", "email", "url"}))
+        name = self.text(raw, "name", required=False)
+        if name is None:
+            raise self.error(f"{where}.name", "is missing or empty", "the author's name")
+        email = self.text(raw, "email", required=False)
+        if email is not None and not re.fullmatch(r"[^@\s<>()]+@[^@\s<>()]+\.[^@\s<>()]+", email):
+            raise self.error(
+                f"{where}.email", f"{email!r} is not an e-mail address", "name@example.com"
+            )
+        url = self.text(raw, "url", required=False)
+        if url is not None and not is_absolute_http_url(url):
+            raise self.error(
+                f"{where}.url", f"{url!r} is not an absolute URL", "an absolute http(s) URL"
+            )
+        return Person(name=name, email=email, url=url)
+
+    def tag(self, where: str, value: object) -> Tag:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, str | int | float)
+            or not str(value).strip()
+        ):
+            raise self.error(where, f"{value!r} is not a tag", "a non-empty text such as world")
+        return Tag.from_name(" ".join(str(value).split()))
+
+    def source(self, where: str, value: object) -> Source:
+        if isinstance(value, str):
+            value = {"name": value}
+        raw = self._mapping(where, value, frozenset({"name", "url"}))
+        name = self.text(raw, "name", required=False)
+        if name is None:
+            raise self.error(
+                f"{where}.name", "is missing or empty", "the source's name, such as BBC"
+            )
+        url = self.text(raw, "url", required=False)
+        if url is not None and not is_absolute_http_url(url):
+            raise self.error(
+                f"{where}.url", f"{url!r} is not an absolute URL", "an absolute http(s) URL"
+            )
+        return Source(name=name, url=url)
+
+    def image(self, fields: Mapping[str, Any]) -> Image | None:
+        value = fields.get("image")
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = {"url": value}
+        raw = self._mapping("image", value, frozenset({"url", "alt", "type", "length"}))
+        url = self.text(raw, "url", required=False)
+        if url is None:
+            raise self.error(
+                "image.url", "is missing", "the image's URL, absolute or relative to the article"
+            )
+        scheme = urlsplit(url).scheme
+        if scheme and scheme not in ("http", "https"):
+            raise self.error(
+                "image.url", f"scheme {scheme!r} is not allowed", "an http(s) or relative URL"
+            )
+        media_type = self.text(raw, "type", required=False)
+        if media_type is not None and not re.fullmatch(r"[a-z]+/[a-z0-9.+-]+", media_type):
+            raise self.error(
+                "image.type",
+                f"{media_type!r} is not a media type",
+                "a media type such as image/jpeg",
+            )
+        length = raw.get("length")
+        if length is not None and (
+            isinstance(length, bool) or not isinstance(length, int) or length < 0
+        ):
+            raise self.error(
+                "image.length", f"{length!r} is not a byte count", "a whole number of bytes"
+            )
+        return Image(
+            url=url,
+            alt=self.text(raw, "alt", required=False) or "",
+            media_type=media_type,
+            length=length,
+        )
+
+
+def parse_datetime(
+    value: str, timezone: ZoneInfo, on_error: Callable[[str], Exception]
+) -> datetime:
+    """Parse an ISO 8601 date or date-time, reading one without a zone in ``timezone``.
+
+    A date alone means midnight in ``timezone``. Never silently UTC: a newsroom in London
+    writing ``10:00`` means 10:00 London time.
+
+    Raises:
+        Exception: whatever ``on_error(problem)`` returns, for an unparseable or impossible date.
+    """
+    text = value.strip()
+    if not _ISO_SHAPE.match(text):
+        raise on_error(f"{value!r} is not a date")
+    try:
+        if len(text) == 10:
+            parsed = datetime.combine(date.fromisoformat(text), time())
+        else:
+            parsed = datetime.fromisoformat(text.replace(",", ".", 1) if "," in text else text)
+    except ValueError as e:
+        raise on_error(f"{value!r} is not a possible date ({e})") from e
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as e:
+        raise on_error(f"{value!r} is out of range") from e
+
+
+def is_absolute_http_url(value: str) -> bool:
+    """Say whether ``value`` is an absolute http(s) URL with a host."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.netloc)
+        and not any(c.isspace() for c in value)
+    )

@@ -1,0 +1,1 @@
+"""Articles, feeds and their rules as plain, typed Python: nothing here knows about AWS."""

@@ -1,0 +1,209 @@
+"""The data newswire works on: articles as written, entries as feeds show them, the site.
+
+All datetimes are timezone-aware and in UTC. Everything is frozen: an article read once is
+shared by every feed it belongs to, and nothing may change it behind another feed's back.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from newswire.domain.slugs import slugify
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """An author: of an article, or the site's default one."""
+
+    name: str
+    email: str | None = None
+    url: str | None = None
+
+    @property
+    def slug(self) -> str:
+        """The author's feed folder: ``authors/<slug>/``."""
+        return slugify(self.name, fallback_prefix="author")
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    """A tag as written (``name``) and as it appears in paths (``slug``)."""
+
+    name: str
+    slug: str
+
+    @classmethod
+    def from_name(cls, name: str) -> Tag:
+        """Make a tag whose slug is derived from its name."""
+        return cls(name=name, slug=slugify(name, fallback_prefix="tag"))
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """The article's lead image: Media RSS, an enclosure, JSON Feed's ``image``."""
+
+    url: str
+    alt: str = ""
+    media_type: str | None = None
+    length: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Attribution shown at the end of the content ("Sources: RT, BBC")."""
+
+    name: str
+    url: str | None = None
+
+
+class BodyFormat(enum.StrEnum):
+    """How an article's body is written."""
+
+    MARKDOWN = "markdown"
+    HTML = "html"
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A validated article, as its writer wrote it (the body is not rendered yet).
+
+    Rendering is left for later so that a build renders only the articles some feed shows.
+    """
+
+    key: str
+    slug: str
+    id: str
+    title: str
+    published: datetime
+    updated: datetime | None
+    summary: str | None
+    authors: tuple[Person, ...]
+    tags: tuple[Tag, ...]
+    section: str | None
+    image: Image | None
+    canonical_url: str
+    sources: tuple[Source, ...]
+    draft: bool
+    body: str
+    body_format: BodyFormat
+
+    @property
+    def sort_key(self) -> tuple[datetime, str]:
+        """The same order as :attr:`Entry.sort_key`, so feeds can be planned before rendering."""
+        return (self.published, self.id)
+
+    def is_live(self, now: datetime) -> bool:
+        """Say whether the article belongs in feeds at ``now`` (not a draft, not scheduled)."""
+        return not self.draft and self.published <= now
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One article as every feed shows it: rendered, sanitised, with absolute URLs.
+
+    ``to_dict``/``from_dict`` give a JSON-safe form so an index can store entries and a feed
+    can be rebuilt without reading or rendering any article again.
+    """
+
+    slug: str
+    id: str
+    id_is_permalink: bool
+    url: str
+    title: str
+    summary: str
+    content_html: str
+    published: datetime
+    updated: datetime
+    authors: tuple[Person, ...]
+    tags: tuple[Tag, ...]
+    section: str | None = None
+    image: Image | None = None
+
+    @property
+    def sort_key(self) -> tuple[datetime, str]:
+        """Newest first, ties broken by id so the order never depends on input order."""
+        return (self.published, self.id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise to plain JSON types (datetimes as RFC 3339 in UTC)."""
+        return {
+            "slug": self.slug,
+            "id": self.id,
+            "id_is_permalink": self.id_is_permalink,
+            "url": self.url,
+            "title": self.title,
+            "summary": self.summary,
+            "content_html": self.content_html,
+            "published": _iso(self.published),
+            "updated": _iso(self.updated),
+            "authors": [{"name": a.name, "email": a.email, "url": a.url} for a in self.authors],
+            "tags": [{"name": t.name, "slug": t.slug} for t in self.tags],
+            "section": self.section,
+            "image": None
+            if self.image is None
+            else {
+                "url": self.image.url,
+                "alt": self.image.alt,
+                "media_type": self.image.media_type,
+                "length": self.image.length,
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Entry:
+        """Inverse of :meth:`to_dict`."""
+        image = data.get("image")
+        return cls(
+            slug=data["slug"],
+            id=data["id"],
+            id_is_permalink=bool(data["id_is_permalink"]),
+            url=data["url"],
+            title=data["title"],
+            summary=data["summary"],
+            content_html=data["content_html"],
+            published=datetime.fromisoformat(data["published"]),
+            updated=datetime.fromisoformat(data["updated"]),
+            authors=tuple(Person(**a) for a in data["authors"]),
+            tags=tuple(Tag(**t) for t in data["tags"]),
+            section=data.get("section"),
+            image=None if image is None else Image(**image),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SocialLink:
+    """One of the site's social profiles (YouTube, Facebook, ...)."""
+
+    name: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    """``site.yaml``: what every feed of the site shares.
+
+    ``base_url`` and ``feeds_url`` always end with ``/`` so joining never doubles or drops one.
+    """
+
+    title: str
+    description: str
+    base_url: str
+    feeds_url: str
+    language: str
+    timezone: ZoneInfo
+    author: Person
+    items_per_feed: int = 50
+    max_feed_bytes: int = 1024 * 1024
+    social: tuple[SocialLink, ...] = field(default_factory=tuple)
+
+    def article_url(self, slug: str) -> str:
+        """The default canonical URL (and default GUID) of an article."""
+        return f"{self.base_url}articles/{slug}/"
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()

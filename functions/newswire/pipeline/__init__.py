@@ -1,0 +1,1 @@
+"""The incremental publish pipeline: one article change in, the feeds it touches out."""

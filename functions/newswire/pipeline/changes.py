@@ -1,0 +1,29 @@
+"""An article change as the pipeline sees it, whatever event carried it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Sequencers are hex strings of varying length; left-padding to a fixed width makes plain
+#: string comparison agree with their hexadecimal value (greater means later).
+SEQUENCER_WIDTH = 64
+
+
+def normalise_sequencer(raw: str) -> str:
+    """Make an S3 event ``sequencer`` comparable as a string (greater = later)."""
+    return raw.strip().upper().rjust(SEQUENCER_WIDTH, "0")
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleChange:
+    """An article key was written (``deleted`` false) or deleted, at ``sequencer``.
+
+    Args:
+        key: the decoded S3 key, e.g. ``articles/putin-appeal.md``.
+        deleted: whether the object was removed.
+        sequencer: normalised with :func:`normalise_sequencer`.
+    """
+
+    key: str
+    deleted: bool
+    sequencer: str

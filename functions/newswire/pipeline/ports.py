@@ -1,0 +1,130 @@
+"""The storage ports the publish pipeline needs, stated as Protocols with their rules.
+
+The S3 and DynamoDB adapters are the only implementations that touch AWS; tests run them
+against moto. Every adapter raises only :mod:`newswire.errors` types: ``ArticleNotFoundError``
+for a missing article, ``ConcurrentUpdateError`` when a conditional write lost a race,
+``TransientStorageError`` for throttling, 5xx and timeouts (the record is retried), and
+``StorageError`` for anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from newswire.domain.feeds import FeedKey
+from newswire.domain.model import Entry
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """An object's bytes and the ETag they were read at."""
+
+    body: bytes
+    etag: str
+
+
+class ContentStore(Protocol):
+    """The content bucket: the source of truth for articles and ``site.yaml``."""
+
+    def get(self, key: str) -> StoredObject:
+        """Read an object. Raises ``ArticleNotFoundError`` when it does not exist."""
+        ...
+
+    def list_articles(self) -> Iterator[str]:
+        """Every article key under ``articles/``, in key order."""
+        ...
+
+    def put_report(self, key: str, body: bytes) -> None:
+        """Write an error report the publisher can read (never public)."""
+        ...
+
+    def delete_report(self, key: str) -> None:
+        """Remove an error report once its article is accepted; missing is fine."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class FeedObject:
+    """What the feeds bucket holds at a path: an ETag and a digest of the bytes."""
+
+    etag: str
+    digest: str
+
+
+class FeedStore(Protocol):
+    """The feeds bucket. Writes are conditional so concurrent publishers never lose an update."""
+
+    def head(self, path: str) -> FeedObject | None:
+        """The current object at ``path``, or ``None`` when there is none."""
+        ...
+
+    def put(
+        self, path: str, body: bytes, content_type: str, *, expected: FeedObject | None
+    ) -> None:
+        """Write ``body`` only if the object is still ``expected`` (``None``: still absent).
+
+        Raises:
+            ConcurrentUpdateError: another writer changed the object since it was read.
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleState:
+    """What the index remembers of one article key.
+
+    ``sequencer`` is the S3 event sequencer of the last change applied (normalised so that
+    string order is event order); ``feeds`` are the feeds the article is shown in now, and
+    ``previous_feeds`` those it was in before the last change, so a redelivered event can
+    still rebuild a feed the article just left.
+    """
+
+    key: str
+    sequencer: str
+    status: str
+    article_id: str | None = None
+    feeds: frozenset[FeedKey] = field(default_factory=frozenset)
+    previous_feeds: frozenset[FeedKey] = field(default_factory=frozenset)
+    published: str | None = None
+    has_report: bool = False
+
+
+class ArticleIndex(Protocol):
+    """The index: one state per article key, and per feed its entries newest first.
+
+    Reads of a feed cost O(limit), never O(corpus). ``apply`` is atomic: the state, the id
+    claim and every feed membership change in one transaction, guarded by the sequencer.
+    """
+
+    def state(self, key: str) -> ArticleState | None:
+        """The article's current state, or ``None`` if the key was never indexed."""
+        ...
+
+    def apply(
+        self,
+        new: ArticleState,
+        old: ArticleState | None,
+        entry: Entry | None,
+    ) -> bool:
+        """Move the article from ``old`` to ``new`` atomically.
+
+        ``entry`` is shown in every feed of ``new.feeds`` (``None`` when it is in none).
+        A compare-and-set: the change only happens when the stored state is still ``old``
+        (same sequencer, or still absent); otherwise nothing changes and ``False`` is returned.
+        ``entry=None`` with ``new.feeds`` non-empty keeps the memberships as they are (a
+        rejected edit leaves the last good version published).
+
+        Raises:
+            InvalidArticleError: ``new.article_id`` is already claimed by another key.
+        """
+        ...
+
+    def newest(self, feed: FeedKey, limit: int) -> Sequence[Entry]:
+        """The ``limit`` newest entries of ``feed``, newest first."""
+        ...
+
+    def states(self) -> Iterator[ArticleState]:
+        """Every article state (a full scan: for reindexing only)."""
+        ...

@@ -1,0 +1,280 @@
+"""Publishing one article change: validate, index, and rebuild only the feeds it touches.
+
+Guarantees, whatever the number of publishers running at once:
+
+- **ordered and idempotent**: a change older than the indexed one is ignored; the same
+  change again only re-runs the (idempotent) feed rebuild, in case the first run died midway;
+- **no lost update**: each feed object is read (HEAD) *before* the index is queried, then
+  written with ``IfMatch``/``IfNoneMatch``; a lost race re-reads and re-renders, so the last
+  feed written contains every article indexed before it;
+- **O(feed), not O(corpus)**: a rebuild reads the newest N entries of that feed only;
+- **nothing rewritten for nothing**: a feed whose bytes are unchanged is not written, so its
+  ETag and Last-Modified stay put and readers get 304s.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from newswire.build import render_feed_files
+from newswire.content.articles import parse_article
+from newswire.domain.feeds import MAIN_FEED, FeedKey, build_feed, feed_keys_for, named_after
+from newswire.domain.model import Article, Entry, SiteConfig
+from newswire.errors import ArticleNotFoundError, ConcurrentUpdateError, InvalidArticleError
+from newswire.pipeline.changes import ArticleChange
+from newswire.pipeline.ports import ArticleIndex, ArticleState, ContentStore, FeedStore
+from newswire.rendering.entry import render_entry
+
+#: How often a publisher re-renders after losing a race before letting SQS retry the record.
+MAX_ATTEMPTS = 8
+#: A rendered entry must fit one index item (DynamoDB's 400 KB, less room for the rest).
+MAX_ENTRY_BYTES = 350_000
+
+
+@dataclass(frozen=True, slots=True)
+class PublishOutcome:
+    """What one change did. ``action`` is one of: published, removed, hidden (draft or
+    scheduled), rejected (``error`` says why), stale (older than what is indexed),
+    redelivered (already applied; feeds re-checked)."""
+
+    key: str
+    action: str
+    feeds_written: tuple[str, ...] = ()
+    error: InvalidArticleError | None = None
+
+
+@dataclass(slots=True)
+class ReindexReport:
+    """What a full reindex did."""
+
+    articles: int = 0
+    rejected: list[InvalidArticleError] = field(default_factory=list)
+    feeds_written: int = 0
+
+
+class Publisher:
+    """Applies article changes to the index and the feeds.
+
+    Args:
+        content: the content bucket.
+        feeds: the feeds bucket.
+        index: the article index.
+        site: the site configuration the feeds are rendered with.
+        clock: the current time (drafts and scheduled articles are judged by it).
+    """
+
+    def __init__(
+        self,
+        content: ContentStore,
+        feeds: FeedStore,
+        index: ArticleIndex,
+        site: SiteConfig,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.content = content
+        self.feeds = feeds
+        self.index = index
+        self.site = site
+        self.clock = clock
+
+    def publish(self, change: ArticleChange) -> PublishOutcome:
+        """Apply one change and rebuild the feeds it touches.
+
+        Raises:
+            TransientStorageError, StorageError: AWS failed; retrying the change is safe.
+            ConcurrentUpdateError: lost too many races in a row; retrying is safe.
+        """
+        for _attempt in range(MAX_ATTEMPTS):
+            old = self.index.state(change.key)
+            if old is not None and old.sequencer > change.sequencer:
+                return PublishOutcome(change.key, "stale")
+            if old is not None and old.sequencer == change.sequencer:
+                written = self.rebuild(old.feeds | old.previous_feeds)
+                return PublishOutcome(change.key, "redelivered", written)
+            new, entry, action, error = self._next_state(change, old)
+            try:
+                applied = self.index.apply(new, old, entry)
+            except InvalidArticleError as e:  # the id is another article's
+                new, entry, action, error = self._rejected(change, old, e), None, "rejected", e
+                applied = self.index.apply(new, old, None)
+            if not applied:
+                continue  # another publisher changed this article meanwhile: look again
+            self._report(change.key, old, error)
+            old_feeds = old.feeds if old else frozenset()
+            return PublishOutcome(change.key, action, self.rebuild(new.feeds | old_feeds), error)
+        raise ConcurrentUpdateError(f"{change.key}: index kept changing, will be retried")
+
+    def _next_state(
+        self, change: ArticleChange, old: ArticleState | None
+    ) -> tuple[ArticleState, Entry | None, str, InvalidArticleError | None]:
+        old_feeds = old.feeds if old else frozenset()
+        gone = ArticleState(change.key, change.sequencer, "deleted", previous_feeds=old_feeds)
+        if change.deleted:
+            return gone, None, "removed", None
+        try:
+            article = parse_article(change.key, self.content.get(change.key).body, self.site)
+            entry = self._entry(article)
+        except ArticleNotFoundError:  # deleted since the event: its own event follows
+            return gone, None, "removed", None
+        except InvalidArticleError as e:
+            return self._rejected(change, old, e), None, "rejected", e
+        if not article.is_live(self.clock()):
+            hidden = ArticleState(
+                change.key,
+                change.sequencer,
+                "draft" if article.draft else "scheduled",
+                article_id=article.id,
+                previous_feeds=old_feeds,
+                published=_sortable(article.published),
+            )
+            return hidden, None, "hidden", None
+        live = ArticleState(
+            change.key,
+            change.sequencer,
+            "live",
+            article_id=article.id,
+            feeds=feed_keys_for(entry),
+            previous_feeds=old_feeds,
+            published=_sortable(article.published),
+        )
+        return live, entry, "published", None
+
+    def _entry(self, article: Article) -> Entry:
+        from newswire.adapters.dynamodb import encode_entry
+
+        entry = render_entry(article, self.site)
+        size = len(encode_entry(entry))
+        if size > MAX_ENTRY_BYTES:
+            raise InvalidArticleError(
+                article.key,
+                "body",
+                f"renders to {size} compressed bytes, more than the index holds",
+                f"a body that renders to at most {MAX_ENTRY_BYTES} compressed bytes",
+            )
+        return entry
+
+    @staticmethod
+    def _rejected(
+        change: ArticleChange, old: ArticleState | None, error: InvalidArticleError
+    ) -> ArticleState:
+        """A rejected change keeps the last good version published, and remembers the report."""
+        if old is None or old.status == "deleted":
+            return ArticleState(change.key, change.sequencer, "rejected", has_report=True)
+        return ArticleState(
+            change.key,
+            change.sequencer,
+            old.status,
+            article_id=old.article_id,
+            feeds=old.feeds,
+            previous_feeds=old.feeds,
+            published=old.published,
+            has_report=True,
+        )
+
+    def _report(
+        self, key: str, old: ArticleState | None, error: InvalidArticleError | None
+    ) -> None:
+        if error is not None:
+            report = {
+                "key": key,
+                "field": error.field,
+                "problem": error.problem,
+                "expected": error.expected,
+                "message": str(error),
+            }
+            self.content.put_report(key, json.dumps(report, ensure_ascii=False, indent=2).encode())
+        elif old is not None and old.has_report:
+            self.content.delete_report(key)
+
+    def rebuild(self, feeds: Iterable[FeedKey]) -> tuple[str, ...]:
+        """Re-render each feed from the index and write the formats whose bytes changed.
+
+        Returns:
+            The paths written, sorted.
+        """
+        written: list[str] = []
+        for key in sorted(set(feeds)):
+            written.extend(self._rebuild_feed(key))
+        return tuple(sorted(written))
+
+    def _rebuild_feed(self, key: FeedKey) -> list[str]:
+        written = []
+        pending = None  # the formats still to write; all of them at first
+        for _attempt in range(MAX_ATTEMPTS):
+            files = render_feed_files(build_feed(key, [], self.site), self.site.max_feed_bytes)
+            paths = [f.path for f in files] if pending is None else pending
+            current = {path: self.feeds.head(path) for path in paths}  # read before the index
+            entries = self.index.newest(key, self.site.items_per_feed)
+            named = named_after(key, entries[0]) if entries else key
+            feed = build_feed(named, entries, self.site)
+            pending = []
+            for file in render_feed_files(feed, self.site.max_feed_bytes):
+                if file.path not in current:
+                    continue
+                before = current[file.path]
+                if before is not None and before.digest == _digest(file.body):
+                    continue
+                try:
+                    self.feeds.put(file.path, file.body, file.content_type, expected=before)
+                    written.append(file.path)
+                except ConcurrentUpdateError:
+                    pending.append(file.path)
+            if not pending:
+                return written
+        raise ConcurrentUpdateError(f"feed {key.id}: kept losing write races, will be retried")
+
+    def reindex(self) -> ReindexReport:
+        """Rebuild the index and every feed from the content bucket (the source of truth).
+
+        Every article is read and validated again; index states whose article is gone are
+        removed. Used to recover from lost events and after ``site.yaml`` changes.
+        """
+        report = ReindexReport()
+        touched: set[FeedKey] = {MAIN_FEED}
+        keys = set(self.content.list_articles())
+        for state in list(self.index.states()):
+            touched |= state.feeds
+            if state.key not in keys and state.status != "deleted":
+                touched |= self._force(ArticleChange(state.key, True, state.sequencer), state)
+        for article_key in sorted(keys):
+            old = self.index.state(article_key)
+            sequencer = old.sequencer if old else "0"
+            change = ArticleChange(article_key, False, sequencer)
+            new_feeds = self._force(change, old, report)
+            touched |= new_feeds
+        report.articles = len(keys) - len(report.rejected)
+        report.feeds_written = len(self.rebuild(touched))
+        return report
+
+    def _force(
+        self, change: ArticleChange, old: ArticleState | None, report: ReindexReport | None = None
+    ) -> frozenset[FeedKey]:
+        """Apply ``change`` whatever the sequencers say (reindex: S3 is the truth)."""
+        for _attempt in range(MAX_ATTEMPTS):
+            new, entry, _action, error = self._next_state(change, old)
+            try:
+                applied = self.index.apply(new, old, entry)
+            except InvalidArticleError as e:
+                new, error = self._rejected(change, old, e), e
+                applied = self.index.apply(new, old, None)
+            if applied:
+                if error is not None and report is not None:
+                    report.rejected.append(error)
+                self._report(change.key, old, error)
+                return new.feeds | (old.feeds if old else frozenset())
+            old = self.index.state(change.key)
+        raise ConcurrentUpdateError(f"{change.key}: index kept changing during reindex")
+
+
+def _sortable(moment: datetime) -> str:
+    """Fixed-width UTC time: string order is time order in the index's sort keys."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _digest(body: bytes) -> str:
+    from newswire.adapters.s3 import digest
+
+    return digest(body)

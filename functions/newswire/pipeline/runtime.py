@@ -1,0 +1,83 @@
+"""Wiring the pipeline from the Lambda environment (also used by the local stack and CLI).
+
+Clients are created on first use, never at import: importing a handler stays cheap for cold
+starts, and moto or a local endpoint (``AWS_ENDPOINT_URL``) is honoured whenever set up.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from newswire.errors import NewswireError
+
+if TYPE_CHECKING:
+    from newswire.pipeline.publisher import Publisher
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The environment a publish or reindex function runs with."""
+
+    content_bucket: str
+    feeds_bucket: str
+    index_table: str
+    site_config_key: str = "site.yaml"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Read ``CONTENT_BUCKET``, ``FEEDS_BUCKET``, ``INDEX_TABLE``, ``SITE_CONFIG_KEY``."""
+        missing = [
+            n for n in ("CONTENT_BUCKET", "FEEDS_BUCKET", "INDEX_TABLE") if not os.environ.get(n)
+        ]
+        if missing:
+            raise NewswireError(
+                f"environment: {', '.join(missing)} not set, expected the resource names"
+            )
+        return cls(
+            content_bucket=os.environ["CONTENT_BUCKET"],
+            feeds_bucket=os.environ["FEEDS_BUCKET"],
+            index_table=os.environ["INDEX_TABLE"],
+            site_config_key=os.environ.get("SITE_CONFIG_KEY") or "site.yaml",
+        )
+
+
+@cache
+def aws_client(service: str) -> Any:
+    """One boto3 client per service and process, created on first use."""
+    import boto3
+
+    return boto3.client(service)  # type: ignore[call-overload]
+
+
+def clear_clients() -> None:
+    """Forget cached clients (tests that start a fresh moto, or change endpoints)."""
+    aws_client.cache_clear()
+
+
+def publisher_from_env(settings: Settings | None = None) -> Publisher:
+    """Build a :class:`Publisher` for this invocation.
+
+    The site configuration is read from the content bucket every time, so an edited
+    ``site.yaml`` takes effect on the next event without a redeploy.
+
+    Raises:
+        SiteConfigError: ``site.yaml`` is invalid (nothing can be published until fixed).
+        StorageError: it could not be read.
+    """
+    from newswire.adapters.dynamodb import DynamoArticleIndex
+    from newswire.adapters.s3 import S3ContentStore, S3FeedStore
+    from newswire.content.site import parse_site
+    from newswire.pipeline.publisher import Publisher
+
+    settings = settings or Settings.from_env()
+    content = S3ContentStore(aws_client("s3"), settings.content_bucket)
+    site = parse_site(settings.site_config_key, content.get(settings.site_config_key).body)
+    return Publisher(
+        content=content,
+        feeds=S3FeedStore(aws_client("s3"), settings.feeds_bucket),
+        index=DynamoArticleIndex(aws_client("dynamodb"), settings.index_table),
+        site=site,
+    )

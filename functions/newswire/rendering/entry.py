@@ -1,0 +1,70 @@
+"""An article as every feed shows it: one :class:`~newswire.domain.model.Entry`.
+
+Each article is rendered once, here, and the entry is shared by the RSS, Atom and JSON feeds
+of every tag and author it belongs to, so all of them show the same text, dates and URLs.
+"""
+
+from __future__ import annotations
+
+from newswire.domain.model import Article, Entry, Image, Person, SiteConfig, Tag
+from newswire.rendering.html import (
+    absolute_url,
+    clean_plain_text,
+    clean_xml_text,
+    render_body_html,
+    summarize,
+)
+
+
+def render_entry(article: Article, site: SiteConfig) -> Entry:
+    """Render ``article`` into the entry its feeds show.
+
+    The article was validated when it was parsed (authors defaulted to the site's); this
+    only renders and makes every text XML-safe. ``updated`` is never before ``published``,
+    because readers treat an entry updated before it appeared as broken.
+
+    Args:
+        article: a parsed article.
+        site: the site configuration. Nothing of it is needed today (the article already
+            carries its canonical URL and authors); it is taken so callers need not change
+            when rendering comes to depend on the site.
+
+    Returns:
+        The entry: sanitised HTML content with absolute URLs, a plain-text summary, a clean
+        title, names and tags.
+    """
+    del site  # see Args
+    image = article.image
+    return Entry(
+        slug=article.slug,
+        id=clean_xml_text(article.id),
+        id_is_permalink=article.id == article.canonical_url,
+        url=clean_xml_text(article.canonical_url),
+        title=clean_plain_text(article.title),
+        summary=summarize(article),
+        content_html=render_body_html(article),
+        published=article.published,
+        updated=max(article.updated or article.published, article.published),
+        authors=tuple(_clean_person(author) for author in article.authors),
+        tags=tuple(Tag(name=clean_plain_text(tag.name), slug=tag.slug) for tag in article.tags),
+        section=None if article.section is None else clean_plain_text(article.section),
+        image=None if image is None else _absolute_image(image, article.canonical_url),
+    )
+
+
+def _clean_person(person: Person) -> Person:
+    return Person(
+        name=clean_plain_text(person.name),
+        email=None if person.email is None else clean_xml_text(person.email),
+        url=None if person.url is None else clean_xml_text(person.url),
+    )
+
+
+def _absolute_image(image: Image, base_url: str) -> Image:
+    """The lead image with its URL absolute: enclosures and Media RSS require one."""
+    return Image(
+        url=absolute_url(clean_xml_text(image.url), base_url),
+        alt=clean_plain_text(image.alt),
+        media_type=image.media_type,
+        length=image.length,
+    )

@@ -1,0 +1,102 @@
+"""Alarms on what needs a person: stuck messages, failing functions, rejected articles."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from newswire_infra.checkov import skip_checks
+from newswire_infra.feed_function import METRICS_NAMESPACE, SERVICE_NAME
+from newswire_infra.pipeline import Pipeline
+
+#: Emitted by the publish handler (Powertools metrics) for each article it refuses to publish.
+ARTICLES_REJECTED = "ArticlesRejected"
+PERIOD = Duration.minutes(5)
+
+
+class Monitoring(Construct):
+    """One alarm per failure a person must look at, each firing on the first occurrence.
+
+    - a message in the dead-letter queue: an article event failed five times;
+    - an error of any pipeline function;
+    - ``ArticlesRejected`` > 0: an article was refused (its report is under ``_reports/``).
+
+    Missing data counts as fine (no traffic, no problem). With ``alarm_email``, the alarms
+    notify an SNS topic with that address subscribed (the address must confirm once).
+
+    Args:
+        scope: parent construct.
+        construct_id: construct id.
+        pipeline: the queue and functions to watch.
+        alarm_email: optional address to notify.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        pipeline: Pipeline,
+        alarm_email: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.alarms: list[cloudwatch.Alarm] = []
+
+        self._alarm(
+            "DeadLetters",
+            pipeline.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+            ),
+            "Article events in the dead-letter queue: they failed every retry.",
+        )
+        for function in pipeline.functions:
+            self._alarm(
+                f"{function.node.id}Errors",
+                function.metric_errors(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+                f"The {function.node.id.lower()} function failed.",
+            )
+        self._alarm(
+            ARTICLES_REJECTED,
+            cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=ARTICLES_REJECTED,
+                dimensions_map={"service": SERVICE_NAME},
+                period=PERIOD,
+                statistic=cloudwatch.Stats.SUM,
+            ),
+            "Articles were rejected; see the reports under _reports/ in the content bucket.",
+        )
+
+        self.topic: sns.Topic | None = None
+        if alarm_email:
+            self.topic = sns.Topic(self, "AlarmTopic", display_name="newswire alarms")
+            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+            skip_checks(
+                self.topic,
+                {
+                    "CKV_AWS_26": "Alarm notices carry no data beyond the alarm's name; CloudWatch "
+                    "cannot publish to a topic under the AWS-managed SNS key, and a customer key "
+                    "costs more than the notices are worth protecting.",
+                },
+            )
+            action = cloudwatch_actions.SnsAction(self.topic)
+            for alarm in self.alarms:
+                alarm.add_alarm_action(action)
+
+    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, description: str) -> None:
+        self.alarms.append(
+            cloudwatch.Alarm(
+                self,
+                construct_id,
+                metric=metric,
+                alarm_description=description,
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        )

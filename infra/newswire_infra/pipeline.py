@@ -1,0 +1,196 @@
+"""From an article written to S3 to rendered feeds: queue, dead-letter queue, functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from newswire_infra.checkov import skip_checks
+from newswire_infra.feed_function import ARCHITECTURE, RUNTIME, FeedFunction
+from newswire_infra.storage import ARTICLES_PREFIX, Storage
+
+PUBLISH_HANDLER = "newswire.handlers.publish.handler"
+REINDEX_HANDLER = "newswire.handlers.reindex.handler"
+
+PUBLISH_TIMEOUT = Duration.minutes(1)
+#: AWS's rule for SQS event sources: a message stays invisible for six function timeouts, so a
+#: batch is retried only after every attempt at it has surely ended.
+QUEUE_VISIBILITY_TIMEOUT = Duration.seconds(6 * PUBLISH_TIMEOUT.to_seconds())
+#: A message that failed this many times goes to the dead-letter queue (and raises an alarm).
+MAX_RECEIVE_COUNT = 5
+DEAD_LETTER_RETENTION = Duration.days(14)
+BATCH_SIZE = 10
+BATCHING_WINDOW = Duration.seconds(5)
+#: Every publish rewrites the same feed files (with conditional writes); two concurrent
+#: batches keep up with any newsroom while keeping write conflicts rare. 2 is SQS's minimum.
+MAX_CONCURRENCY = 2
+
+#: A full rebuild reads every article and renders every feed: Lambda's longest run, 2 GiB.
+REINDEX_TIMEOUT = Duration.minutes(15)
+
+#: The code asset is the ``functions/`` folder minus what the tools leave there.
+CODE_EXCLUDES = [
+    "**/__pycache__",
+    "**/*.py[cod]",
+    "*.egg-info",
+    "**/.mypy_cache",
+    "**/.pytest_cache",
+    "**/.ruff_cache",
+    "tests",
+]
+
+
+class Pipeline(Construct):
+    """Article events flow content bucket → queue → publish function; reindex on demand.
+
+    ``articles/`` object-created and object-removed events go to an SSE-SQS queue with a
+    dead-letter queue. The publish function consumes it in small batches, reporting failed
+    records individually (partial batch responses) so one bad article never blocks the others.
+    The reindex function rebuilds the index and every feed from the bucket; an operator runs it.
+
+    Each function is a :class:`FeedFunction` made by :meth:`add_feed_function`, which gives it
+    the shared code and layer, the storage variables and the storage grants; a new trigger only
+    has to be attached to the function it returns.
+
+    Args:
+        scope: parent construct.
+        construct_id: construct id.
+        storage: the buckets and table the functions work on.
+        functions_dir: the code asset (the folder that holds the ``newswire`` package).
+        layer_dir: the dependency layer (a folder that holds ``python/``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: Storage,
+        functions_dir: Path,
+        layer_dir: Path,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._storage = storage
+        #: Every function of the pipeline, in creation order (alarms cover each of them).
+        self.functions: list[FeedFunction] = []
+        self._code = lambda_.Code.from_asset(str(functions_dir), exclude=CODE_EXCLUDES)
+        self._layer = lambda_.LayerVersion(
+            self,
+            "Dependencies",
+            code=lambda_.Code.from_asset(str(layer_dir)),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="newswire runtime dependencies (feedgen, Powertools, ...)",
+        )
+
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            retention_period=DEAD_LETTER_RETENTION,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+        self.queue = sqs.Queue(
+            self,
+            "ArticleEvents",
+            visibility_timeout=QUEUE_VISIBILITY_TIMEOUT,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letter_queue, max_receive_count=MAX_RECEIVE_COUNT
+            ),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+        articles = s3.NotificationKeyFilter(prefix=ARTICLES_PREFIX)
+        for event in (s3.EventType.OBJECT_CREATED, s3.EventType.OBJECT_REMOVED):
+            storage.content_bucket.add_event_notification(
+                event, s3n.SqsDestination(self.queue), articles
+            )
+
+        self.publish = self.add_feed_function(
+            "Publish",
+            handler=PUBLISH_HANDLER,
+            timeout=PUBLISH_TIMEOUT,
+            memory_size=1024,
+            description="Renders the feeds touched by new, changed or deleted articles.",
+        )
+        self.publish.add_event_source(
+            event_sources.SqsEventSource(
+                self.queue,
+                batch_size=BATCH_SIZE,
+                max_batching_window=BATCHING_WINDOW,
+                report_batch_item_failures=True,
+                max_concurrency=MAX_CONCURRENCY,
+            )
+        )
+        skip_checks(
+            self.publish,
+            {
+                "CKV_AWS_116": "Invoked by SQS, not asynchronously: failed messages go to the "
+                "queue's dead-letter queue, which is alarmed.",
+            },
+        )
+
+        self.reindex = self.add_feed_function(
+            "Reindex",
+            handler=REINDEX_HANDLER,
+            timeout=REINDEX_TIMEOUT,
+            memory_size=2048,
+            description="Rebuilds the article index and every feed from the content bucket.",
+            # A failed rebuild is reported (error alarm) and rerun by the operator; Lambda's
+            # two automatic retries would only repeat a 15-minute job that failed the same way.
+            retry_attempts=0,
+        )
+        skip_checks(
+            self.reindex,
+            {
+                "CKV_AWS_116": "Run on demand by an operator, without retries; a failure shows in "
+                "the error alarm and the logs, and the fix is to run it again.",
+            },
+        )
+
+    def add_feed_function(
+        self,
+        construct_id: str,
+        *,
+        handler: str,
+        timeout: Duration,
+        memory_size: int,
+        description: str,
+        **kwargs: Any,
+    ) -> FeedFunction:
+        """A function on the shared code and layer, with the storage variables and grants.
+
+        Args:
+            construct_id: construct id, e.g. ``Publish``.
+            handler: entry point, e.g. ``newswire.handlers.publish.handler``.
+            timeout: maximum run time of one invocation.
+            memory_size: memory in MiB.
+            description: what the function does.
+            **kwargs: further ``lambda_.Function`` properties.
+
+        Returns:
+            The function, ready for a trigger (event source, schedule rule, ...).
+        """
+        function = FeedFunction(
+            self,
+            construct_id,
+            handler=handler,
+            code=self._code,
+            layers=[self._layer],
+            environment=self._storage.environment,
+            timeout=timeout,
+            memory_size=memory_size,
+            description=description,
+            **kwargs,
+        )
+        self._storage.grant_feed_builder(function)
+        self.functions.append(function)
+        return function

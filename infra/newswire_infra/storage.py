@@ -1,0 +1,153 @@
+"""Where newswire keeps things: articles, rendered feeds, the article index, access logs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from newswire_infra.checkov import skip_checks
+
+#: Content bucket layout, shared with the application (``newswire.content``).
+ARTICLES_PREFIX = "articles/"
+SITE_CONFIG_KEY = "site.yaml"
+#: Error reports of the publisher: next to the content, never public, outside ``articles/`` so
+#: writing one never triggers the pipeline again.
+REPORTS_PREFIX = "_reports/"
+
+#: How long replaced or deleted article versions are kept before S3 expires them.
+CONTENT_VERSION_RETENTION = Duration.days(90)
+#: Feeds are derived data; old versions only serve to roll back a bad render.
+FEEDS_VERSION_RETENTION = Duration.days(7)
+ACCESS_LOG_RETENTION = Duration.days(365)
+ABORT_INCOMPLETE_UPLOADS = Duration.days(7)
+
+
+def _private_bucket(scope: Construct, construct_id: str, **kwargs: Any) -> s3.Bucket:
+    """A bucket as every newswire bucket is: no public access, SSE-S3, TLS only, retained."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        removal_policy=RemovalPolicy.RETAIN,
+        **kwargs,
+    )
+
+
+class Storage(Construct):
+    """The content bucket, the feeds bucket, the index table and the access-log bucket.
+
+    Buckets use SSE-S3: CloudFront's origin access control reads SSE-S3 objects without a key
+    policy, and S3 event notifications reach an SSE-SQS queue without KMS grants. Versioned
+    buckets are retained when the stack is deleted, so no article is ever lost to a teardown.
+
+    The index table is derived from the content bucket (``newswire reindex`` rebuilds it), so it
+    is deleted with the stack; it uses the AWS-managed key (``aws/dynamodb``): it holds the same
+    public news text as the feeds, and a customer key would add cost and a key policy to keep
+    right without protecting anything more.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+
+        self.access_logs = _private_bucket(
+            self,
+            "AccessLogs",
+            # CloudFront standard logs are delivered with an ACL grant; S3 server access logs
+            # use the bucket policy (feature flag serverAccessLogsUseBucketPolicy).
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=ACCESS_LOG_RETENTION,
+                    abort_incomplete_multipart_upload_after=ABORT_INCOMPLETE_UPLOADS,
+                )
+            ],
+        )
+        skip_checks(
+            self.access_logs,
+            {
+                "CKV_AWS_18": "This is the access-log bucket; logging it into itself would loop.",
+                "CKV_AWS_21": "Access logs are written once and expire after a year; versions "
+                "would add nothing.",
+            },
+        )
+
+        self.content_bucket = _private_bucket(
+            self,
+            "Content",
+            versioned=True,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="s3/content/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    noncurrent_version_expiration=CONTENT_VERSION_RETENTION,
+                    abort_incomplete_multipart_upload_after=ABORT_INCOMPLETE_UPLOADS,
+                )
+            ],
+        )
+
+        self.feeds_bucket = _private_bucket(
+            self,
+            "Feeds",
+            versioned=True,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="s3/feeds/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    noncurrent_version_expiration=FEEDS_VERSION_RETENTION,
+                    abort_incomplete_multipart_upload_after=ABORT_INCOMPLETE_UPLOADS,
+                )
+            ],
+        )
+
+        self.index_table = dynamodb.Table(
+            self,
+            "Index",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        skip_checks(
+            self.index_table,
+            {
+                "CKV_AWS_119": "Encrypted with the AWS-managed key aws/dynamodb: the index holds "
+                "public news metadata rebuilt from the content bucket; a customer key adds cost "
+                "and a key policy without protecting anything more.",
+            },
+        )
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """The variables through which a function finds the storage."""
+        return {
+            "CONTENT_BUCKET": self.content_bucket.bucket_name,
+            "FEEDS_BUCKET": self.feeds_bucket.bucket_name,
+            "INDEX_TABLE": self.index_table.table_name,
+            "SITE_CONFIG_KEY": SITE_CONFIG_KEY,
+        }
+
+    def grant_feed_builder(self, grantee: iam.IGrantable) -> None:
+        """Let a function read articles and the site config, report errors, write feeds.
+
+        Content bucket: read ``articles/*`` and ``site.yaml`` (with listing, for reindex);
+        write and delete reports under ``_reports/`` only (versioning keeps deleted ones).
+        Feeds bucket: read, write (conditional writes too) and delete feeds. Index table: read
+        and write items.
+        """
+        self.content_bucket.grant_read(grantee, f"{ARTICLES_PREFIX}*")
+        self.content_bucket.grant_read(grantee, SITE_CONFIG_KEY)
+        self.content_bucket.grant_put(grantee, f"{REPORTS_PREFIX}*")
+        self.content_bucket.grant_delete(grantee, f"{REPORTS_PREFIX}*")
+        self.feeds_bucket.grant_read_write(grantee)
+        self.index_table.grant_read_write_data(grantee)

@@ -1,0 +1,1 @@
+"""Helpers any test may use: strict feed validators (``feedcheck``) and factories."""

@@ -1,0 +1,238 @@
+"""Reading article files: every field, and every way a writer can get one wrong."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from newswire.content.articles import MAX_BODY_BYTES, parse_article, read_articles
+from newswire.domain.model import BodyFormat, Person, SiteConfig, Tag
+from newswire.errors import InvalidArticleError
+from tests.support.factories import CONTENT, SEED, SEED_KEY
+
+
+def md(front: str, body: str = "Body text.") -> bytes:
+    return f"---\n{front.strip()}\n---\n\n{body}".encode()
+
+
+def rejected(key: str, data: bytes, site: SiteConfig) -> InvalidArticleError:
+    with pytest.raises(InvalidArticleError) as caught:
+        parse_article(key, data, site)
+    return caught.value
+
+
+VALID = 'title: "A title"\npublished: 2024-03-01T10:00:00Z'
+
+
+def test_markdown_article_fields(site: SiteConfig) -> None:
+    article = parse_article(
+        "articles/full-example.md",
+        md(
+            """
+title: Full example
+published: 2024-03-01T10:00:00+01:00
+updated: 2024-03-02T08:30:00Z
+summary: A summary.
+authors:
+  - {name: Ann Writer, email: ann@news.example, url: https://news.example/ann}
+  - Bob Reporter
+tags: [World, Café Society]
+section: World
+image: {url: images/a.jpg, alt: A harbour, type: image/jpeg, length: 1234}
+sources: [{name: RT, url: https://www.rt.com/}, BBC]
+"""
+        ),
+        site,
+    )
+    assert article.slug == "full-example"
+    assert article.published == datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+    assert article.updated == datetime(2024, 3, 2, 8, 30, tzinfo=UTC)
+    assert article.authors == (
+        Person("Ann Writer", "ann@news.example", "https://news.example/ann"),
+        Person("Bob Reporter"),
+    )
+    assert article.tags == (Tag("World", "world"), Tag("Café Society", "cafe-society"))
+    assert article.image is not None and article.image.length == 1234
+    assert [s.name for s in article.sources] == ["RT", "BBC"]
+    assert article.canonical_url == "https://news.example/articles/full-example/"
+    assert article.id == article.canonical_url
+    assert article.body == "Body text."
+    assert article.body_format is BodyFormat.MARKDOWN
+
+
+def test_defaults_author_and_stable_id(site: SiteConfig) -> None:
+    first = parse_article("articles/story.md", md(VALID, "One."), site)
+    edited = parse_article(
+        "articles/story.md", md('title: "Another title"\npublished: 2024-03-01', "Two."), site
+    )
+    assert first.authors == (site.author,)
+    assert first.id == edited.id == "https://news.example/articles/story/"
+
+
+def test_json_article_with_html_body(site: SiteConfig) -> None:
+    data = json.dumps(
+        {
+            "title": "JSON story",
+            "published": "2024-03-01T10:00:00Z",
+            "body_html": "<p>Hello</p>",
+            "id": "urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+        }
+    ).encode()
+    article = parse_article("articles/json-story.json", data, site)
+    assert article.body_format is BodyFormat.HTML
+    assert article.body == "<p>Hello</p>"
+    assert article.id == "urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025-07-01T08:00:00", datetime(2025, 7, 1, 7, 0, tzinfo=UTC)),  # BST, not UTC
+        ("2025-01-10T08:00:00", datetime(2025, 1, 10, 8, 0, tzinfo=UTC)),  # GMT
+        ("2024-06-14", datetime(2024, 6, 13, 23, 0, tzinfo=UTC)),  # midnight in London
+        ("2022-02-25T19:10:00+03:00", datetime(2022, 2, 25, 16, 10, tzinfo=UTC)),
+        ("2022-02-25 19:10Z", datetime(2022, 2, 25, 19, 10, tzinfo=UTC)),
+    ],
+)
+def test_dates_without_zone_are_read_in_site_time_zone(
+    site: SiteConfig, value: str, expected: datetime
+) -> None:
+    article = parse_article("articles/dated.md", md(f"title: T\npublished: {value}"), site)
+    assert article.published == expected
+
+
+def test_draft_and_scheduled(site: SiteConfig) -> None:
+    draft = parse_article("articles/d.md", md(VALID + "\ndraft: true"), site)
+    later = parse_article("articles/l.md", md("title: T\npublished: 2031-01-01T09:00:00Z"), site)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert not draft.is_live(now)
+    assert not later.is_live(now)
+    assert later.is_live(datetime(2031, 1, 1, 9, 0, tzinfo=UTC))
+
+
+def test_seed_article_is_word_for_word() -> None:
+    """The site's first article keeps its headline, standfirst and paragraphs byte for byte."""
+    from newswire.content.site import parse_site
+
+    site = parse_site("site.yaml", (CONTENT / "site.yaml").read_bytes())
+    article = parse_article(SEED_KEY, (CONTENT / SEED_KEY).read_bytes(), site)
+    lines = [line for line in SEED.read_text(encoding="utf-8").splitlines() if line.strip()]
+    headline = lines.index(article.title)
+    assert lines[headline + 1] == article.summary
+    assert article.body.strip().split("\n\n") == lines[headline + 2 :]
+    assert [t.slug for t in article.tags] == ["russia", "ukraine", "world"]
+    assert [s.name for s in article.sources] == ["RT", "BBC"]
+    assert article.published.astimezone(site.timezone).date().isoformat() == "2022-02-25"
+
+
+# --- bad input: each case names the file, the field and what was expected ---------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "data", "field", "words"),
+    [
+        (
+            "articles/x.md",
+            b"---\ntitle: [unclosed\n---\n",
+            "front matter",
+            "invalid YAML at line 3",
+        ),
+        ("articles/x.md", b"no front matter", "front matter", "'---'"),
+        ("articles/x.md", b"---\ntitle: T\n", "front matter", "no closing"),
+        ("articles/x.md", md("published: 2024-01-01"), "title", "is missing"),
+        ("articles/x.md", md('title: "  "\npublished: 2024-01-01'), "title", "is empty"),
+        ("articles/x.md", md("title: [a, b]\npublished: 2024-01-01"), "title", "is a list"),
+        ("articles/x.md", md("title: T"), "published", "is missing"),
+        ("articles/x.md", md("title: T\npublished: yesterday"), "published", "is not a date"),
+        ("articles/x.md", md("title: T\npublished: 2022-02-30"), "published", "not a possible"),
+        ("articles/x.md", md("title: T\npublished: 2022-13-01T10:00"), "published", "possible"),
+        ("articles/x.md", md(VALID + "\nupdated: 25/02/2022"), "updated", "is not a date"),
+        ("articles/x.md", md(VALID + "\ntittle: typo"), "tittle", "did you mean 'title'"),
+        ("articles/x.md", md(VALID + "\nauthor: Ann"), "author", "did you mean 'authors'"),
+        ("articles/x.md", md(VALID + "\ndraft: maybe"), "draft", "true or false"),
+        ("articles/x.md", md(VALID + "\ncanonical_url: /a/b"), "canonical_url", "absolute"),
+        ("articles/x.md", md(VALID + "\nid: has space"), "id", "white space"),
+        ("articles/x.md", md(VALID + "\ntags: ['']"), "tags[0]", "is not a tag"),
+        ("articles/x.md", md(VALID + "\nauthors: [{email: a@b.c}]"), "authors[0].name", "missing"),
+        (
+            "articles/x.md",
+            md(VALID + "\nauthors: [{name: A, email: nope}]"),
+            "authors[0].email",
+            "",
+        ),
+        ("articles/x.md", md(VALID + "\nimage: {alt: x}"), "image.url", "is missing"),
+        ("articles/x.md", md(VALID + "\nimage: {url: 'javascript:x'}"), "image.url", "scheme"),
+        ("articles/x.md", md(VALID + "\nimage: {url: a.jpg, length: -1}"), "image.length", ""),
+        ("articles/x.md", md(VALID + "\nsources: [{url: 'https://a.b/'}]"), "sources[0].name", ""),
+        ("articles/Bad_Slug.md", md(VALID), "slug", "lowercase letters"),
+        ("articles/x.txt", md(VALID), "file", ".md or .json"),
+        ("articles/x.md", b"---\ntitle: caf\xe9\n---\n", "file", "byte 0xe9 at offset 14"),
+        ("articles/x.json", b"{not json", "file", "invalid JSON at line 1"),
+        ("articles/x.json", b"[1, 2]", "file", "JSON object"),
+        (
+            "articles/x.json",
+            b'{"title": "T", "published": "2024-01-01", "body_html": "a", "body_markdown": "b"}',
+            "body_html",
+            "only one",
+        ),
+        ("articles/x.json", b'{"title": "T", "published": "2024-01-01", "body": "x"}', "body", ""),
+    ],
+)
+def test_bad_input_gets_a_clear_error(
+    site: SiteConfig, key: str, data: bytes, field: str, words: str
+) -> None:
+    error = rejected(key, data, site)
+    assert error.key == key
+    assert error.field == field
+    assert words in str(error)
+    assert str(error).startswith(f"{key}: {field}: ")
+    assert ", expected " in str(error)
+
+
+def test_body_over_one_mebibyte_is_rejected(site: SiteConfig) -> None:
+    error = rejected("articles/huge.md", md(VALID, "x" * (MAX_BODY_BYTES + 1)), site)
+    assert error.field == "body"
+
+
+def test_tags_become_safe_path_slugs(site: SiteConfig) -> None:
+    article = parse_article(
+        "articles/t.md",
+        md(VALID + "\ntags: [Café Society, ../../etc/passwd, 日本, 'cafe society', 2024]"),
+        site,
+    )
+    slugs = [t.slug for t in article.tags]
+    assert slugs[:2] == ["cafe-society", "etc-passwd"]
+    assert slugs[2].startswith("tag-") and len(slugs[2]) == 14
+    assert slugs[3] == "2024"  # "cafe society" shares Café Society's folder: kept once
+    assert all("/" not in s and "." not in s for s in slugs)
+
+
+def test_duplicate_ids_reject_the_second_article_only(site: SiteConfig) -> None:
+    shared_id = "\nid: urn:uuid:00000000-0000-0000-0000-000000000001"
+    articles, errors = read_articles(
+        [
+            ("articles/b.md", md(VALID + shared_id)),
+            ("articles/a.md", md(VALID + shared_id)),
+            ("articles/c.md", md(VALID)),
+            ("articles/c.json", b'{"title": "T", "published": "2024-01-01"}'),
+        ],
+        site,
+    )
+    assert [a.key for a in articles] == ["articles/a.md", "articles/c.json"]
+    assert [(e.key, e.field) for e in errors] == [("articles/b.md", "id"), ("articles/c.md", "id")]
+    assert "already the id of articles/a.md" in str(errors[0])
+
+
+def test_bad_articles_never_stop_the_good_ones(site: SiteConfig) -> None:
+    articles, errors = read_articles(
+        [
+            ("articles/good.md", md(VALID)),
+            ("articles/bad.md", b"\xff\xfe"),
+            ("articles/worse.md", b""),
+        ],
+        site,
+    )
+    assert [a.slug for a in articles] == ["good"]
+    assert {e.key for e in errors} == {"articles/bad.md", "articles/worse.md"}

@@ -1,0 +1,326 @@
+"""Article bodies become safe HTML with absolute URLs; summaries become plain text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from newswire.domain.model import Article, BodyFormat, Source
+from newswire.rendering.html import clean_xml_text, render_body_html, summarize
+
+CANONICAL = "https://news.example.com/articles/slug/"
+
+MD = BodyFormat.MARKDOWN
+HTML = BodyFormat.HTML
+
+
+def make_article(body: str = "", body_format: BodyFormat = MD, **overrides: Any) -> Article:
+    """A valid article whose fields a test can override one by one."""
+    fields: dict[str, Any] = {
+        "key": "articles/slug.md",
+        "slug": "slug",
+        "id": CANONICAL,
+        "title": "A title",
+        "published": datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
+        "updated": None,
+        "summary": None,
+        "authors": (),
+        "tags": (),
+        "section": None,
+        "image": None,
+        "canonical_url": CANONICAL,
+        "sources": (),
+        "draft": False,
+        "body": body,
+        "body_format": body_format,
+    }
+    fields.update(overrides)
+    return Article(**fields)
+
+
+def is_xml_char(char: str) -> bool:
+    """The XML 1.0 ``Char`` production, written out independently of the code under test."""
+    return (
+        char in "\t\n\r"
+        or "\x20" <= char <= "\ud7ff"
+        or "\ue000" <= char <= "\ufffd"
+        or char >= "\U00010000"
+    )
+
+
+# --- Markdown ---------------------------------------------------------------------------------
+
+
+def test_markdown_is_rendered_as_commonmark() -> None:
+    body = (
+        "Some *emphasis*, **strong** and `code()`.\n\n"
+        "- one\n- two\n\n"
+        "1. first\n2. second\n\n"
+        "> quoted\n\n"
+        "```\nx = 1 < 2\n```\n\n"
+        "[a link](https://example.org/page)"
+    )
+
+    out = render_body_html(make_article(body))
+
+    assert "<p>Some <em>emphasis</em>, <strong>strong</strong> and <code>code()</code>.</p>" in out
+    assert "<ul>\n<li>one</li>\n<li>two</li>\n</ul>" in out
+    assert "<ol>\n<li>first</li>\n<li>second</li>\n</ol>" in out
+    assert "<blockquote>\n<p>quoted</p>\n</blockquote>" in out
+    assert "<pre><code>x = 1 &lt; 2\n</code></pre>" in out
+    assert '<a href="https://example.org/page" rel="noopener noreferrer">a link</a>' in out
+
+
+def test_markdown_keeps_quotes_and_dashes_exactly_as_written() -> None:
+    body = "He said “no” -- it’s ‘final’... \"straight\" and 'single'"
+
+    out = render_body_html(make_article(body))
+
+    assert out == "<p>He said “no” -- it’s ‘final’... \"straight\" and 'single'</p>"
+
+
+# --- sanitising -------------------------------------------------------------------------------
+
+DANGEROUS = [
+    pytest.param("<script>alert('x')</script>", ["<script", "alert"], id="script"),
+    pytest.param('<img src="a.png" onerror="alert(1)">', ["onerror", "alert"], id="onerror"),
+    pytest.param('<a href="javascript:alert(1)">x</a>', ["javascript", "alert"], id="js-href"),
+    pytest.param('<a href="JaVaScRiPt:alert(1)">x</a>', ["href", "alert"], id="js-href-case"),
+    pytest.param('<a href="jav&#x61;script:alert(1)">x</a>', ["href", "alert"], id="js-entity"),
+    pytest.param('<img src="data:image/png;base64,AAAA">', ["data:", "src="], id="data-src"),
+    pytest.param('<iframe src="https://evil.example/"></iframe>', ["iframe", "evil"], id="iframe"),
+    pytest.param("<style>p { color: red }</style>", ["<style", "color"], id="style"),
+    pytest.param('<p style="position: fixed">x</p>', ["style", "fixed"], id="style-attribute"),
+    pytest.param("<object data='x.swf'></object>", ["object", "swf"], id="object"),
+    pytest.param('<form action="https://evil.example/"><input>', ["form", "input"], id="form"),
+]
+
+
+@pytest.mark.parametrize("body_format", [MD, HTML])
+@pytest.mark.parametrize(("attack", "forbidden"), DANGEROUS)
+def test_dangerous_html_is_removed_and_the_text_around_it_kept(
+    body_format: BodyFormat, attack: str, forbidden: list[str]
+) -> None:
+    # A blank line before the attack makes Markdown treat it as a raw HTML block.
+    body = f"<p>before</p>\n\n{attack}\n\n<p>after</p>"
+
+    out = render_body_html(make_article(body, body_format))
+
+    for fragment in forbidden:
+        assert fragment not in out.lower()
+    assert "before" in out
+    assert "after" in out
+
+
+def test_dangerous_markdown_links_and_images_are_not_linked() -> None:
+    body = "[click](javascript:alert(1)) and ![pixel](data:image/png;base64,AAAA)"
+
+    out = render_body_html(make_article(body))
+
+    assert 'href="javascript' not in out
+    assert "src=" not in out
+    assert 'alt="pixel"' in out
+
+
+@pytest.mark.parametrize("body_format", [MD, HTML])
+def test_mailto_and_https_links_survive(body_format: BodyFormat) -> None:
+    body = '<p><a href="mailto:desk@example.com">mail</a> <a href="https://x.example/">x</a></p>'
+
+    out = render_body_html(make_article(body, body_format))
+
+    assert 'href="mailto:desk@example.com"' in out
+    assert 'href="https://x.example/"' in out
+
+
+# --- absolute URLs ----------------------------------------------------------------------------
+
+RELATIVE_URLS = [
+    pytest.param("../x", "https://news.example.com/articles/x", id="parent"),
+    pytest.param("/img/a.png", "https://news.example.com/img/a.png", id="root"),
+    pytest.param("img.png", "https://news.example.com/articles/slug/img.png", id="sibling"),
+    pytest.param("//cdn.example.net/a.png", "https://cdn.example.net/a.png", id="protocol"),
+    pytest.param("#notes", f"{CANONICAL}#notes", id="fragment"),
+    pytest.param("https://other.example/a", "https://other.example/a", id="absolute"),
+]
+
+
+@pytest.mark.parametrize(("relative", "absolute"), RELATIVE_URLS)
+def test_relative_urls_in_html_become_absolute(relative: str, absolute: str) -> None:
+    body = (
+        f'<p><a href="{relative}">link</a> <img src="{relative}" alt="">'
+        f'</p><blockquote cite="{relative}">q</blockquote>'
+    )
+
+    out = render_body_html(make_article(body, HTML))
+
+    assert f'<a href="{absolute}"' in out
+    assert f'<img src="{absolute}"' in out
+    assert f'<blockquote cite="{absolute}">' in out
+
+
+@pytest.mark.parametrize(("relative", "absolute"), RELATIVE_URLS)
+def test_relative_urls_in_markdown_become_absolute(relative: str, absolute: str) -> None:
+    out = render_body_html(make_article(f"[link]({relative}) ![alt]({relative})"))
+
+    assert f'<a href="{absolute}"' in out
+    assert f'<img src="{absolute}" alt="alt">' in out
+
+
+def test_urls_resolve_against_a_canonical_url_on_another_site() -> None:
+    article = make_article("![chart](chart.png)", canonical_url="https://partner.example/story")
+
+    assert 'src="https://partner.example/chart.png"' in render_body_html(article)
+
+
+# --- XML-illegal characters -------------------------------------------------------------------
+
+ILLEGAL = ["\x00", "\x08", "\x0b", "\x0c", "\x1f", "\ufffe", "\uffff", "\ud800", "\udfff"]
+
+
+@pytest.mark.parametrize("char", ILLEGAL)
+def test_clean_xml_text_removes_illegal_characters(char: str) -> None:
+    assert clean_xml_text(f"a{char}b{char}") == "ab"
+
+
+def test_clean_xml_text_keeps_everything_xml_allows() -> None:
+    text = "tab\tnew\nline\rret é 中文 \ud7ff\ue000\ufffd \U0001f600 \x7f\x85"
+
+    assert clean_xml_text(text) == text
+
+
+@pytest.mark.parametrize("body_format", [MD, HTML])
+@pytest.mark.parametrize("char", ILLEGAL)
+def test_illegal_characters_are_removed_from_the_body(char: str, body_format: BodyFormat) -> None:
+    article = make_article(f"<p>one{char}two</p>", body_format, sources=(Source(f"S{char}"),))
+
+    out = render_body_html(article)
+
+    assert "onetwo" in out
+    assert all(is_xml_char(c) for c in out)
+
+
+@pytest.mark.parametrize("body_format", [MD, HTML])
+def test_character_references_to_illegal_characters_are_removed(body_format: BodyFormat) -> None:
+    out = render_body_html(make_article("<p>a&#1;b&#xFFFE;c&#0;d</p>", body_format))
+
+    assert all(is_xml_char(c) for c in out)
+    assert "&#" not in out
+
+
+# --- sources ----------------------------------------------------------------------------------
+
+
+def test_sources_paragraph_links_sources_with_a_web_url_and_escapes_names() -> None:
+    sources = (
+        Source("RT", "https://www.rt.com/?a=1&b=2"),
+        Source("A & B <x>"),
+        Source("Wire", "javascript:alert(1)"),
+        Source("Desk", "/relative"),
+    )
+
+    out = render_body_html(make_article("Text.", sources=sources))
+
+    assert out == (
+        "<p>Text.</p>\n"
+        '<p>Sources: <a href="https://www.rt.com/?a=1&amp;b=2">RT</a>, '
+        "A &amp; B &lt;x&gt;, Wire, Desk</p>"
+    )
+
+
+def test_no_sources_paragraph_without_sources() -> None:
+    assert "Sources" not in render_body_html(make_article("Text."))
+
+
+def test_sources_alone_make_the_content_of_an_empty_body() -> None:
+    out = render_body_html(make_article("", sources=(Source("BBC"),)))
+
+    assert out == "<p>Sources: BBC</p>"
+
+
+# --- summaries --------------------------------------------------------------------------------
+
+
+def test_summary_is_the_first_paragraph_as_plain_text() -> None:
+    body = (
+        "# A heading\n\n"
+        "![Lead photo](lead.jpg)\n\n"
+        "<div>raw html block</div>\n\n"
+        "The *first* paragraph, with [a link][ref] &amp; `code`\n"
+        "on two lines.\n\n"
+        "The second paragraph.\n\n"
+        "[ref]: https://example.org/"
+    )
+
+    summary = summarize(make_article(body))
+
+    assert summary == "The first paragraph, with a link & code on two lines."
+
+
+def test_summary_of_an_html_body_is_its_first_paragraph_with_text() -> None:
+    body = (
+        "<h1>Heading</h1><p><img src='x.png'></p>"
+        "<p>First&nbsp;<b>bold</b> &amp; <a href='/x'>linked</a><br>line\n  two</p>"
+        "<p>Second</p>"
+    )
+
+    assert summarize(make_article(body, HTML)) == "First\xa0bold & linked line two"
+
+
+def test_summary_of_an_html_body_without_paragraphs_is_its_text() -> None:
+    body = "<div>One</div><div>two <script>alert(1)</script>three</div>"
+
+    assert summarize(make_article(body, HTML)) == "One two three"
+
+
+@pytest.mark.parametrize("body", ["<![0 broken<p>First para</p>", "<![A:<p>First para</p>"])
+def test_summary_of_malformed_html_is_still_found(body: str) -> None:
+    # Python's html.parser raises on these declarations; a summary must not.
+    assert summarize(make_article(body, HTML)) == "First para"
+
+
+@pytest.mark.parametrize("body_format", [MD, HTML])
+def test_long_summary_is_cut_on_a_word_boundary(body_format: BodyFormat) -> None:
+    words = "Moscow officials said on Tuesday that the talks would continue next week " * 10
+    body = f"<p>{words}</p>" if body_format is HTML else words
+
+    summary = summarize(make_article(body, body_format), max_chars=60)
+
+    assert len(summary) <= 60
+    assert summary.endswith("…")
+    assert words.startswith(summary.removesuffix("…"))
+    assert words[len(summary) - 1] == " "  # the cut fell between two words
+    assert summary == "Moscow officials said on Tuesday that the talks would…"
+
+
+def test_a_single_long_word_is_cut_hard() -> None:
+    summary = summarize(make_article("x" * 500), max_chars=10)
+
+    assert summary == "xxxxxxxxx…"
+
+
+def test_short_summary_is_not_cut() -> None:
+    assert summarize(make_article("Short text."), max_chars=11) == "Short text."
+
+
+def test_explicit_summary_wins_over_the_body() -> None:
+    article = make_article("Body paragraph.", summary="  The writer's\n  own   summary. ")
+
+    assert summarize(article) == "The writer's own summary."
+
+
+def test_blank_explicit_summary_falls_back_to_the_body() -> None:
+    assert summarize(make_article("Body paragraph.", summary=" \n ")) == "Body paragraph."
+
+
+@pytest.mark.parametrize("body_format", [MD, HTML])
+def test_empty_body_without_summary_gives_an_empty_summary(body_format: BodyFormat) -> None:
+    assert summarize(make_article("", body_format)) == ""
+    assert summarize(make_article("# Only a heading", MD)) == ""
+
+
+def test_summary_has_no_illegal_characters() -> None:
+    summary = summarize(make_article("a\x00b\x0bc\ud800d\ufffe"))
+
+    assert summary == "abcd"
