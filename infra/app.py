@@ -22,10 +22,10 @@ from collections.abc import Sequence
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
-import aws_cdk as cdk  # noqa: E402
-from build_layer import ensure_layer  # noqa: E402
-from newswire_infra import NewswireStack, Settings, cdk_json_context  # noqa: E402
-from newswire_infra.settings import INFRA_DIR  # noqa: E402
+import aws_cdk as cdk
+from build_layer import ensure_layer
+from newswire_infra import NewswireStack, Settings, cdk_json_context
+from newswire_infra.settings import INFRA_DIR
 
 STACK_NAME = "Newswire"
 

@@ -75,17 +75,18 @@ def project_name(requirement: str) -> str:
     return re.sub(r"[-_.]+", "-", match.group(1)).lower()
 
 
-def runtime_requirements(pyproject: Path = PYPROJECT) -> list[str]:
+def runtime_requirements(pyproject: Path | None = None) -> list[str]:
     """The layer's requirements: the project's dependencies minus what the runtime ships.
 
     Args:
-        pyproject: the ``pyproject.toml`` whose ``[project].dependencies`` are read.
+        pyproject: the ``pyproject.toml`` whose ``[project].dependencies`` are read; the
+            repository's by default.
 
     Returns:
         Requirement strings in the order the project lists them, plus the dateutil pin if the
         project does not constrain python-dateutil itself.
     """
-    with pyproject.open("rb") as f:
+    with (pyproject or PYPROJECT).open("rb") as f:
         dependencies: list[str] = tomllib.load(f)["project"]["dependencies"]
     requirements = [r for r in dependencies if project_name(r) not in RUNTIME_PROVIDED]
     if not any(project_name(r) == "python-dateutil" for r in requirements):

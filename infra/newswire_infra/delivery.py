@@ -40,7 +40,9 @@ class CustomDomain:
     def __post_init__(self) -> None:
         parts = self.certificate_arn.split(":")
         if len(parts) < 6 or parts[0] != "arn" or parts[2] != "acm":
-            raise ValueError(f"certificate_arn is not an ACM certificate ARN: {self.certificate_arn}")
+            raise ValueError(
+                f"certificate_arn is not an ACM certificate ARN: {self.certificate_arn}"
+            )
         if parts[3] != CERTIFICATE_REGION:
             raise ValueError(
                 f"CloudFront needs its certificate in {CERTIFICATE_REGION}, "
@@ -140,9 +142,6 @@ class Delivery(Construct):
         reasons = {
             "CKV_AWS_68": "Read-only public feeds of static files: nothing for a WAF to protect "
             "that CloudFront's built-in DDoS protection does not, at $5+/month per web ACL.",
-            "CKV_AWS_310": "A single S3 origin in one region: failover would need a replicated "
-            "second bucket for feeds that the publisher can rebuild anyway.",
-            "CKV_AWS_374": "News feeds are for readers anywhere: no geo restriction on purpose.",
         }
         if custom_domain is None:
             reasons["CKV_AWS_174"] = (
@@ -151,7 +150,9 @@ class Delivery(Construct):
             )
         skip_checks(self.distribution, reasons)
         self.domain_name = (
-            custom_domain.domain_name if custom_domain else self.distribution.distribution_domain_name
+            custom_domain.domain_name
+            if custom_domain
+            else self.distribution.distribution_domain_name
         )
 
     def _domain_settings(self, custom_domain: CustomDomain | None) -> dict[str, Any]:

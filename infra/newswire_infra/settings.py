@@ -54,13 +54,17 @@ class Settings:
 
         domain_name, certificate_arn = get("domain_name"), get("certificate_arn")
         if (domain_name is None) != (certificate_arn is None):
-            raise ValueError("a custom domain needs both -c domain_name=... and -c certificate_arn=...")
+            raise ValueError(
+                "a custom domain needs both -c domain_name=... and -c certificate_arn=..."
+            )
         layer_dir = get("layer_dir")
         return cls(
             layer_dir=Path(layer_dir).resolve() if layer_dir else None,
             base_url=get("base_url"),
             custom_domain=(
-                CustomDomain(domain_name, certificate_arn) if domain_name and certificate_arn else None
+                CustomDomain(domain_name, certificate_arn)
+                if domain_name and certificate_arn
+                else None
             ),
             alarm_email=get("alarm_email"),
         )

@@ -128,9 +128,9 @@ class NewswireStack(Stack):
             if construct.cfn_resource_type == "AWS::Lambda::Function":
                 skip_checks(
                     construct,
-                    {
-                        check: "CDK's bucket-notification custom resource, run only by "
-                        "CloudFormation during a deploy; not part of the article pipeline."
-                        for check in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117")
-                    },
+                    dict.fromkeys(
+                        ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"),
+                        "CDK's bucket-notification custom resource, run only by "
+                        "CloudFormation during a deploy; not part of the article pipeline.",
+                    ),
                 )

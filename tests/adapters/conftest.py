@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.aws import Stack, moto_stack
+from newswire.local.moto_server import LocalAws
+from tests.support.aws import Stack, moto_stack, server_stack
 from tests.support.factories import CONTENT
 
 
@@ -26,4 +27,17 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def stack(aws_env: None) -> Iterator[Stack]:
     with moto_stack((CONTENT / "site.yaml").read_bytes()) as created:
+        yield created
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[LocalAws]:
+    with LocalAws() as server:
+        yield server
+
+
+@pytest.fixture
+def server(aws_env: None, moto_server: LocalAws) -> Iterator[Stack]:
+    """A stack on a real (loopback) moto server: safe for many threads at once."""
+    with server_stack(moto_server.endpoint_url, (CONTENT / "site.yaml").read_bytes()) as created:
         yield created

@@ -86,3 +86,20 @@ def moto_stack(site_yaml: bytes) -> Iterator[Stack]:
         create_resources(stack.s3, stack.dynamodb, stack)
         stack.s3.put_object(Bucket=stack.content_bucket, Key="site.yaml", Body=site_yaml)
         yield stack
+
+
+@contextmanager
+def server_stack(endpoint_url: str, site_yaml: bytes) -> Iterator[Stack]:
+    """A fresh newswire stack on a running moto server (reset first: its state is global)."""
+    import urllib.request
+
+    urllib.request.urlopen(
+        urllib.request.Request(f"{endpoint_url}/moto-api/reset", method="POST")
+    ).close()
+    stack = Stack(
+        s3=boto3.client("s3", region_name=REGION, endpoint_url=endpoint_url),
+        dynamodb=boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint_url),
+    )
+    create_resources(stack.s3, stack.dynamodb, stack)
+    stack.s3.put_object(Bucket=stack.content_bucket, Key="site.yaml", Body=site_yaml)
+    yield stack

@@ -162,9 +162,12 @@ def _namespaces_below_root(root: Any) -> list[str]:
 def _name(element: Any) -> str:
     """A readable qualified name: ``atom:link``, ``media:content``, ``item``."""
     qname = etree.QName(element)
+    localname = str(qname.localname)
+    if qname.namespace == ATOM_NS and element.getroottree().getroot().tag == f"{_A}feed":
+        return localname  # Atom's own elements, in an Atom document
     prefixes = {ATOM_NS: "atom", CONTENT_NS: "content", DC_NS: "dc", MEDIA_NS: "media"}
     prefix = prefixes.get(qname.namespace or "")
-    return f"{prefix}:{qname.localname}" if prefix else qname.localname
+    return f"{prefix}:{localname}" if prefix else localname
 
 
 def _children(element: Any, tag: str) -> list[Any]:
@@ -357,8 +360,10 @@ def _check_rss_channel(channel: Any) -> Iterator[str]:
             yield f"channel: <atom:link> href {link.get('href')!r} is not an absolute URL"
     for link in selfs:
         if link.get("type") != "application/rss+xml":
-            yield f'channel: <atom:link rel="self"> type {link.get("type")!r}, expected '
-            "'application/rss+xml'"
+            yield (
+                f'channel: <atom:link rel="self"> type {link.get("type")!r}, '
+                "expected 'application/rss+xml'"
+            )
 
 
 def _check_rss_children(
@@ -404,7 +409,8 @@ def _check_rss_item(where: str, item: Any, guids: Counter[str]) -> Iterator[str]
     if len(encoded) > 1:
         yield f"{where}: <content:encoded> appears {len(encoded)} times"
     for content in encoded:
-        if description is None:
+        if description is None or item.index(description) > item.index(content):
+            # Readers that know only <description> take the first text they meet.
             yield f"{where}: <content:encoded> without a <description> before it"
         yield from _check_escaped_html(where, content)
     if description is not None:
@@ -706,7 +712,16 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"{error.instance!r} is not {expected}"
     if error.validator == "anyOf" and error.json_path.startswith("$.items["):
         return "needs content_html or content_text"
-    return error.message
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {})
+        patterns = error.schema.get("patternProperties", {})
+        unknown = [
+            key
+            for key in error.instance
+            if key not in known and not any(re.search(p, key) for p in patterns)
+        ]
+        return f"unknown key(s) {', '.join(map(repr, unknown))} (extensions start with '_')"
+    return str(error.message)
 
 
 def _json_items(document: Any) -> list[dict[str, Any]]:

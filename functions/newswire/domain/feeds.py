@@ -18,8 +18,9 @@ from urllib.parse import quote
 from newswire.domain.model import Entry, Person, SiteConfig, Tag
 
 #: Atom needs a feed-level ``updated`` even when a feed is empty; a fixed instant keeps an
-#: empty feed byte-identical from build to build (no "now" in the output).
-EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
+#: empty feed byte-identical from build to build (no "now" in the output). Not 1970: feed
+#: validators flag dates before 1990 as implausible.
+EMPTY_FEED_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class FeedKind(enum.StrEnum):

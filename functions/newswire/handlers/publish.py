@@ -1,0 +1,152 @@
+"""Publish handler: an article was written or deleted in the content bucket, update its feeds.
+
+Trigger:
+    * SQS queue fed by the content bucket's S3 event notifications (``articles/``), with
+      ``ReportBatchItemFailures``: each message is one record of the batch; a message that fails
+      (AWS throttled or failed, a write race lost too often, an unreadable body) is returned in
+      ``batchItemFailures`` and retried by SQS, then lands in the queue's dead-letter queue. The
+      ``s3:TestEvent`` S3 sends when the notification is configured is skipped.
+    * Direct S3 event notifications or EventBridge ``Object Created`` / ``Object Deleted`` rules
+      (asynchronous invoke): a failure raises, so Lambda retries the event.
+
+    An invalid article is never a failure: retrying cannot fix it. It is logged (key, field,
+    problem, expected), counted in ``ArticlesRejected`` and reported under ``_reports/`` in the
+    content bucket; its last good version stays published.
+
+Environment:
+    CONTENT_BUCKET: the content bucket (articles, ``site.yaml``, ``_reports/``).
+    FEEDS_BUCKET: the bucket feeds are written to.
+    INDEX_TABLE: the DynamoDB article index.
+    SITE_CONFIG_KEY: optional, the site configuration's key (default ``site.yaml``); read on
+        every invocation, so an edit applies to the next change without a redeploy.
+    POWERTOOLS_METRICS_NAMESPACE: optional, CloudWatch namespace (default ``Newswire``).
+    POWERTOOLS_LOG_LEVEL, POWERTOOLS_TRACE_DISABLED: optional, the usual Powertools switches.
+
+Metrics (per invocation, unit Count): ``ArticlesPublished``, ``ArticlesRejected``,
+``FeedsWritten``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+
+from newswire.pipeline.events import (
+    Trigger,
+    changes_from_event,
+    changes_from_sqs_record,
+    detect_trigger,
+)
+from newswire.pipeline.runtime import publisher_from_env
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from newswire.pipeline.changes import ArticleChange
+    from newswire.pipeline.publisher import Publisher, PublishOutcome
+
+#: The logger hierarchy's root: ``newswire.*`` module loggers log through this one, as JSON.
+SERVICE = "newswire"
+#: Metric names, each emitted once per invocation (zero included, so alarms see data).
+PUBLISHED = "ArticlesPublished"
+REJECTED = "ArticlesRejected"
+FEEDS_WRITTEN = "FeedsWritten"
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(
+    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Newswire"), service=SERVICE
+)
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Publish every article change the event carries."""
+    counts: Counter[str] = Counter()
+    try:
+        trigger = detect_trigger(event)
+        publisher = publisher_from_env()  # site.yaml re-read each invocation; clients cached
+        if trigger is Trigger.SQS:
+            record_handler = partial(publish_sqs_record, publisher, counts)
+            return dict(
+                process_partial_response(
+                    event=event, record_handler=record_handler, processor=processor, context=context
+                )
+            )
+        logger.set_correlation_id(_request_id(event, trigger))
+        outcomes = [apply_change(publisher, change, counts) for change in changes_from_event(event)]
+        return {"changes": [{"key": o.key, "action": o.action} for o in outcomes]}
+    finally:
+        for name in (PUBLISHED, REJECTED, FEEDS_WRITTEN):
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=counts[name])
+
+
+@tracer.capture_method
+def publish_sqs_record(publisher: Publisher, counts: Counter[str], record: SQSRecord) -> None:
+    """Publish the changes of one SQS message; raising marks the message failed (retried)."""
+    logger.set_correlation_id(record.message_id)
+    try:
+        for change in changes_from_sqs_record(record):
+            apply_change(publisher, change, counts)
+    except Exception:
+        logger.exception(
+            "message failed, SQS will retry it",
+            extra={"receive_count": record.attributes.approximate_receive_count},
+        )
+        raise
+
+
+def apply_change(
+    publisher: Publisher, change: ArticleChange, counts: Counter[str]
+) -> PublishOutcome:
+    """Publish one change, log what it did, and count it."""
+    tracer.put_annotation("article_key", change.key)
+    outcome = publisher.publish(change)
+    counts[FEEDS_WRITTEN] += len(outcome.feeds_written)
+    if outcome.error is not None:
+        counts[REJECTED] += 1
+        logger.warning(
+            "article rejected: fix the file to publish it",
+            extra={
+                "key": outcome.key,
+                "field": outcome.error.field,
+                "problem": outcome.error.problem,
+                "expected": outcome.error.expected,
+            },
+        )
+        return outcome
+    if outcome.action == "published":
+        counts[PUBLISHED] += 1
+    logger.info(
+        "article change applied",
+        extra={
+            "key": outcome.key,
+            "deleted": change.deleted,
+            "action": outcome.action,
+            "feeds_written": list(outcome.feeds_written),
+        },
+    )
+    return outcome
+
+
+def _request_id(event: dict[str, Any], trigger: Trigger) -> str | None:
+    """The id that ties a direct invocation's logs to its S3 request / EventBridge event."""
+    if trigger is Trigger.EVENTBRIDGE:
+        return str(event.get("id", "")) or None
+    records = event.get("Records") or [{}]
+    request_id = records[0].get("responseElements", {}).get("x-amz-request-id")
+    return str(request_id) if request_id else None

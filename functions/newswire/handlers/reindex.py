@@ -1,0 +1,69 @@
+"""Reindex handler: rebuild the index and every feed from the content bucket.
+
+Trigger:
+    Invoked on demand (``aws lambda invoke``, a deploy step, or an operator) after ``site.yaml``
+    changed or to recover from lost events. The event's content is ignored. The content bucket
+    is the source of truth: every article is read and validated again, index entries whose
+    article is gone are removed, and every feed is re-rendered (unchanged feeds are not
+    rewritten). Storage failures raise; running it again is safe.
+
+Environment:
+    CONTENT_BUCKET: the content bucket (articles, ``site.yaml``, ``_reports/``).
+    FEEDS_BUCKET: the bucket feeds are written to.
+    INDEX_TABLE: the DynamoDB article index.
+    SITE_CONFIG_KEY: optional, the site configuration's key (default ``site.yaml``).
+    POWERTOOLS_METRICS_NAMESPACE: optional, CloudWatch namespace (default ``Newswire``).
+    POWERTOOLS_LOG_LEVEL, POWERTOOLS_TRACE_DISABLED: optional, the usual Powertools switches.
+
+Returns ``{"articles": n, "rejected": [message, ...], "feeds_written": n}``; metrics (unit
+Count): ``ArticlesIndexed``, ``ArticlesRejected``, ``FeedsWritten``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+from newswire.pipeline.runtime import publisher_from_env
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+SERVICE = "newswire"
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(
+    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Newswire"), service=SERVICE
+)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Rebuild everything; return a JSON summary."""
+    report = publisher_from_env().reindex()
+    for error in report.rejected:
+        logger.warning(
+            "article rejected: fix the file to publish it",
+            extra={
+                "key": error.key,
+                "field": error.field,
+                "problem": error.problem,
+                "expected": error.expected,
+            },
+        )
+    metrics.add_metric(name="ArticlesIndexed", unit=MetricUnit.Count, value=report.articles)
+    metrics.add_metric(name="ArticlesRejected", unit=MetricUnit.Count, value=len(report.rejected))
+    metrics.add_metric(name="FeedsWritten", unit=MetricUnit.Count, value=report.feeds_written)
+    summary = {
+        "articles": report.articles,
+        "rejected": [str(error) for error in report.rejected],
+        "feeds_written": report.feeds_written,
+    }
+    logger.info("reindex done", extra=summary)
+    return summary

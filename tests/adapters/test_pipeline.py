@@ -1,0 +1,301 @@
+"""The publish pipeline against moto: S3 content and feeds, the DynamoDB index."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+import pytest
+
+from newswire.domain.feeds import FeedFormat
+from newswire.pipeline.changes import ArticleChange, normalise_sequencer
+from tests.support.aws import Stack
+from tests.support.feedcheck import assert_valid
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def article(
+    title: str, *, tags: str = "[world]", published: str = "2026-01-01T10:00:00Z", extra: str = ""
+) -> bytes:
+    return (
+        f'---\ntitle: "{title}"\npublished: {published}\ntags: {tags}\n{extra}---\n\n'
+        f"Body of {title}.\n"
+    ).encode()
+
+
+class Sequencer:
+    """Hands out increasing S3-style sequencers, like S3 does for one bucket."""
+
+    def __init__(self) -> None:
+        self.value = 0x100
+
+    def __call__(self) -> str:
+        self.value += 1
+        return normalise_sequencer(f"{self.value:X}")
+
+
+@pytest.fixture
+def seq() -> Sequencer:
+    return Sequencer()
+
+
+def publish(
+    stack: Stack, seq: Callable[[], str], key: str, body: bytes | None, **kwargs: Any
+) -> Any:
+    """Write (or delete, when ``body`` is None) an article and publish the change."""
+    if body is None:
+        stack.s3.delete_object(Bucket=stack.content_bucket, Key=key)
+    else:
+        stack.put_article(key, body)
+    publisher = stack.publisher(clock=lambda: NOW, **kwargs)
+    return publisher.publish(ArticleChange(key, body is None, seq()))
+
+
+def titles(stack: Stack, path: str = "rss.xml") -> list[str]:
+    parsed = feedparser.parse(stack.feed(path))
+    assert not parsed.bozo, parsed.bozo_exception
+    return [entry.title for entry in parsed.entries]
+
+
+def heads(stack: Stack) -> dict[str, tuple[str, datetime]]:
+    listing = stack.s3.list_objects_v2(Bucket=stack.feeds_bucket).get("Contents", [])
+    return {o["Key"]: (o["ETag"], o["LastModified"]) for o in listing}
+
+
+def test_publish_writes_every_format_served_right(stack: Stack, seq: Sequencer) -> None:
+    outcome = publish(
+        stack, seq, "articles/first.md", article("First", tags="[World, Café Society]")
+    )
+    assert outcome.action == "published"
+    for fmt in FeedFormat:
+        for folder in ("", "tags/world/", "tags/cafe-society/", "authors/english-news-desk/"):
+            path = folder + fmt.filename
+            head = stack.s3.head_object(Bucket=stack.feeds_bucket, Key=path)
+            assert head["ContentType"] == fmt.content_type
+            assert "max-age" in head["CacheControl"]
+            assert_valid(stack.feed(path), fmt)
+    assert titles(stack, "tags/cafe-society/rss.xml") == ["First"]
+
+
+def test_newest_first_and_edits_replace_the_entry(stack: Stack, seq: Sequencer) -> None:
+    publish(stack, seq, "articles/a.md", article("A", published="2026-01-01T10:00:00Z"))
+    publish(stack, seq, "articles/b.md", article("B", published="2026-01-02T10:00:00Z"))
+    publish(stack, seq, "articles/a.md", article("A, edited", published="2026-01-03T10:00:00Z"))
+    assert titles(stack) == ["A, edited", "B"]
+
+
+def test_redelivered_event_changes_nothing(stack: Stack, seq: Sequencer) -> None:
+    stack.put_article("articles/a.md", article("A"))
+    change = ArticleChange("articles/a.md", False, seq())
+    publisher = stack.publisher(clock=lambda: NOW)
+    publisher.publish(change)
+    before = heads(stack)
+    outcome = publisher.publish(change)
+    assert outcome.action == "redelivered"
+    assert outcome.feeds_written == ()
+    assert heads(stack) == before
+
+
+def test_older_event_never_rolls_back(stack: Stack, seq: Sequencer) -> None:
+    older, newer = seq(), seq()
+    stack.put_article("articles/a.md", article("Version 2"))
+    publisher = stack.publisher(clock=lambda: NOW)
+    assert publisher.publish(ArticleChange("articles/a.md", False, newer)).action == "published"
+    # the delete that happened *before* the write arrives late: ignored
+    assert publisher.publish(ArticleChange("articles/a.md", True, older)).action == "stale"
+    assert titles(stack) == ["Version 2"]
+
+
+def test_delete_and_takedown_remove_from_every_feed(stack: Stack, seq: Sequencer) -> None:
+    publish(stack, seq, "articles/a.md", article("A", tags="[world, politics]"))
+    publish(stack, seq, "articles/b.md", article("B", tags="[world]"))
+    publish(stack, seq, "articles/a.md", None)
+    assert titles(stack) == ["B"]
+    assert titles(stack, "tags/politics/rss.xml") == []
+    publish(stack, seq, "articles/b.md", article("B", extra="draft: true\n"))
+    assert titles(stack) == []
+    assert titles(stack, "tags/world/atom.xml") == []
+
+
+def test_an_article_leaves_the_tags_it_lost(stack: Stack, seq: Sequencer) -> None:
+    publish(stack, seq, "articles/a.md", article("A", tags="[world, politics]"))
+    publish(stack, seq, "articles/a.md", article("A", tags="[world]"))
+    assert titles(stack, "tags/politics/rss.xml") == []
+    assert titles(stack, "tags/world/rss.xml") == ["A"]
+
+
+def test_unchanged_feeds_are_not_rewritten(stack: Stack, seq: Sequencer) -> None:
+    publish(stack, seq, "articles/a.md", article("A", tags="[world]"))
+    publish(stack, seq, "articles/b.md", article("B", tags="[sport]"))
+    before = heads(stack)
+    outcome = publish(stack, seq, "articles/b.md", article("B, edited", tags="[sport]"))
+    after = heads(stack)
+    assert "tags/world/rss.xml" not in outcome.feeds_written
+    assert after["tags/world/rss.xml"] == before["tags/world/rss.xml"]
+    assert after["rss.xml"] != before["rss.xml"]
+
+
+def test_scheduled_article_stays_out_until_due(stack: Stack, seq: Sequencer) -> None:
+    outcome = publish(
+        stack, seq, "articles/later.md", article("Later", published="2031-01-01T09:00:00Z")
+    )
+    assert outcome.action == "hidden"
+    assert stack.s3.list_objects_v2(Bucket=stack.feeds_bucket).get("KeyCount", 0) == 0
+
+
+def test_bad_edit_is_reported_and_last_good_version_stays(stack: Stack, seq: Sequencer) -> None:
+    publish(stack, seq, "articles/a.md", article("Good"))
+    outcome = publish(stack, seq, "articles/a.md", b"---\ntitle: [broken\n---\n")
+    assert outcome.action == "rejected"
+    assert outcome.error is not None and outcome.error.field == "front matter"
+    report_key = "_reports/articles/a.md.json"
+    report = json.loads(
+        stack.s3.get_object(Bucket=stack.content_bucket, Key=report_key)["Body"].read()
+    )
+    assert report["key"] == "articles/a.md" and report["field"] == "front matter"
+    assert titles(stack) == ["Good"]
+    publish(stack, seq, "articles/a.md", article("Fixed"))
+    assert titles(stack) == ["Fixed"]
+    listing = stack.s3.list_objects_v2(Bucket=stack.content_bucket, Prefix="_reports/")
+    assert listing.get("KeyCount", 0) == 0
+
+
+def test_two_files_cannot_share_an_id(stack: Stack, seq: Sequencer) -> None:
+    same = "id: urn:uuid:7d9f1c1e-0000-4000-8000-000000000001\n"
+    assert publish(stack, seq, "articles/a.md", article("A", extra=same)).action == "published"
+    outcome = publish(stack, seq, "articles/b.md", article("B", extra=same))
+    assert outcome.action == "rejected" and outcome.error is not None
+    assert outcome.error.field == "id"
+    assert titles(stack) == ["A"]
+    publish(stack, seq, "articles/a.md", None)  # the id is free again
+    assert publish(stack, seq, "articles/b.md", article("B", extra=same)).action == "published"
+    assert titles(stack) == ["B"]
+
+
+def test_concurrent_publishers_lose_no_update(server: Stack) -> None:
+    """Many invocations at once, each publishing its own article: the feeds show them all.
+
+    Runs against moto's server (one request at a time, like AWS's per-request atomicity), so
+    the publishers' requests really interleave between the HEAD, the Query and the PUT.
+    """
+    stack = server
+    count = 24
+    keys = [
+        stack.put_article(f"articles/story-{i:02d}.md", article(f"Story {i:02d}", tags="[world]"))
+        for i in range(count)
+    ]
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+    jitter = random.Random(7)
+
+    def network_latency(**_: Any) -> None:
+        """Delay queries and writes at random, as a network would: some renders go stale."""
+        time.sleep(jitter.uniform(0, 0.1))
+
+    stack.s3.meta.events.register("before-call.s3.PutObject", network_latency)
+    stack.dynamodb.meta.events.register("after-call.dynamodb.Query", network_latency)
+
+    def run(i: int) -> None:
+        publisher = stack.publisher(clock=lambda: NOW)
+        barrier.wait()
+        time.sleep(i * 0.01)  # staggered, so early renders miss later articles
+        try:
+            publisher.publish(ArticleChange(keys[i], False, normalise_sequencer(f"{0x200 + i:X}")))
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    expected = sorted(f"Story {i:02d}" for i in range(count))
+    assert sorted(titles(stack)) == expected
+    assert sorted(titles(stack, "tags/world/atom.xml")) == expected
+
+
+def test_a_stale_render_is_never_written_last(stack: Stack, seq: Sequencer) -> None:
+    """Publisher A renders, stalls before writing; B publishes meanwhile; A's write must lose.
+
+    A deterministic interleaving of the race the conditional writes exist for: without
+    ``IfMatch`` A would overwrite B's feed with a render that lacks B's article.
+    """
+    import boto3
+
+    from newswire.adapters.s3 import S3FeedStore
+
+    publish(stack, seq, "articles/first.md", article("First"))
+    stack.put_article("articles/a.md", article("A"))
+    stack.put_article("articles/b.md", article("B"))
+    slow_client = boto3.client("s3", region_name="us-east-1")
+    stalled, resume = threading.Event(), threading.Event()
+
+    def stall_first_write(**_: Any) -> None:
+        if not stalled.is_set():
+            stalled.set()
+            resume.wait(10)
+
+    slow_client.meta.events.register("before-call.s3.PutObject", stall_first_write)
+    slow = stack.publisher(clock=lambda: NOW)
+    slow.feeds = S3FeedStore(slow_client, stack.feeds_bucket)
+    change_a, change_b = (
+        ArticleChange("articles/a.md", False, seq()),
+        ArticleChange("articles/b.md", False, seq()),
+    )
+    thread = threading.Thread(target=slow.publish, args=(change_a,))
+    thread.start()
+    assert stalled.wait(10)  # A has rendered a feed without B and is about to write it
+    stack.publisher(clock=lambda: NOW).publish(change_b)
+    resume.set()
+    thread.join(10)
+    for path in ("rss.xml", "atom.xml", "authors/english-news-desk/rss.xml", "tags/world/rss.xml"):
+        assert sorted(titles(stack, path)) == ["A", "B", "First"], path
+
+
+def test_requests_per_publish_do_not_grow_with_the_index(stack: Stack, seq: Sequencer) -> None:
+    """One publish costs the same AWS requests with 5 or 60 articles already indexed."""
+    calls: Counter[str] = Counter()
+
+    def count(event_name: str, **_: Any) -> None:
+        calls[event_name.split(".")[1]] += 1
+
+    stack.s3.meta.events.register("before-call.*.*", count)
+    stack.dynamodb.meta.events.register("before-call.*.*", count)
+    for size in (5, 60):
+        for i in range(size - (5 if size == 60 else 0)):
+            publish(
+                stack,
+                seq,
+                f"articles/old-{size}-{i}.md",
+                article(f"Old {i}", published="2025-01-01T00:00:00Z"),
+            )
+        calls.clear()
+        publish(stack, seq, f"articles/new-{size}.md", article(f"New {size}"))
+        if size == 5:
+            small = dict(calls)
+    assert dict(calls) == small
+    assert sum(small.values()) <= 30
+
+
+def test_reindex_rebuilds_everything_from_the_bucket(stack: Stack, seq: Sequencer) -> None:
+    publish(stack, seq, "articles/a.md", article("A"))
+    publish(stack, seq, "articles/b.md", article("B", tags="[sport]"))
+    main_before = stack.feed("rss.xml")
+    # lose the index entirely
+    for item in stack.dynamodb.scan(TableName=stack.table)["Items"]:
+        stack.dynamodb.delete_item(TableName=stack.table, Key={"pk": item["pk"], "sk": item["sk"]})
+    stack.put_article("articles/c.md", article("C"))  # its event was lost too
+    report = stack.publisher(clock=lambda: NOW).reindex()
+    assert report.articles == 3 and report.rejected == []
+    assert sorted(titles(stack)) == ["A", "B", "C"]
+    assert main_before != stack.feed("rss.xml")
+    assert titles(stack, "tags/sport/rss.xml") == ["B"]

@@ -1,0 +1,354 @@
+"""The publish Lambda handler, end to end against moto, with realistic trigger events.
+
+Faults are injected at the botocore layer of the very S3 client the handler uses (the runtime
+caches one client per service; ``runtime.aws_client("s3")`` hands the test that same client),
+with a ``before-parameter-build.s3.PutObject`` hook (it sees the call's Bucket and Key) that
+raises the ``ClientError`` botocore raises once its own retries are used up: our own code is
+never mocked.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import feedparser
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from newswire.domain.feeds import FeedFormat
+from newswire.errors import SiteConfigError, TransientStorageError
+from newswire.handlers import publish
+from newswire.pipeline import runtime
+from tests.support.aws import REGION, Stack, create_resources
+
+REPO = Path(__file__).resolve().parents[2]
+EVENTS = REPO / "tests" / "events"
+ARTICLES = REPO / "content" / "articles"
+
+COUNCIL_KEY = "articles/council-delays-budget-vote.md"
+COUNCIL = "Council delays budget vote by a week"
+CAFE_KEY = "articles/café culture/cafe-owners-adapt-to-higher-energy-bills.md"
+CAFE = "Café owners adapt to higher energy bills"
+HARBOUR_KEY = "articles/harbour-festival-returns-to-the-waterfront.md"
+HARBOUR = "Harbour & Maritime Festival returns to the waterfront"
+RAIL_KEY = "articles/rail-timetable-changes-confirmed.md"
+RAIL = "Rail timetable changes confirmed for the autumn"
+MAIN_FEEDS = [fmt.filename for fmt in FeedFormat]
+
+
+@dataclass(frozen=True)
+class FakeLambdaContext:
+    function_name: str = "newswire-publish"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:newswire-publish"
+    aws_request_id: str = "52fdfc07-2182-454f-963f-5f0f9a621d72"
+
+
+@pytest.fixture
+def context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """A moto account with newswire's buckets and table, ``site.yaml`` and the env of the
+    function; the runtime's client cache is emptied so the handler's clients live in it."""
+    names = Stack(s3=None, dynamodb=None)
+    env = {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "CONTENT_BUCKET": names.content_bucket,
+        "FEEDS_BUCKET": names.feeds_bucket,
+        "INDEX_TABLE": names.table,
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "POWERTOOLS_METRICS_NAMESPACE": "Newswire",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    runtime.clear_clients()
+    with mock_aws():
+        stack = Stack(s3=boto3.client("s3"), dynamodb=boto3.client("dynamodb"))
+        create_resources(stack.s3, stack.dynamodb, stack)
+        stack.s3.put_object(
+            Bucket=stack.content_bucket,
+            Key="site.yaml",
+            Body=(REPO / "content" / "site.yaml").read_bytes(),
+        )
+        for key, name in [
+            (COUNCIL_KEY, "council-delays-budget-vote.md"),
+            (CAFE_KEY, "cafe-owners-adapt-to-higher-energy-bills.md"),
+            (HARBOUR_KEY, "harbour-festival-returns-to-the-waterfront.md"),
+            (RAIL_KEY, "rail-timetable-changes-confirmed.md"),
+        ]:
+            stack.put_article(key, (ARTICLES / name).read_bytes())
+        yield stack
+    runtime.clear_clients()
+
+
+def load(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
+    return event
+
+
+def only(event: dict[str, Any], *indexes: int, receive_count: int = 1) -> dict[str, Any]:
+    """The SQS batch with only some of its records, as SQS would redeliver them."""
+    records = [copy.deepcopy(event["Records"][i]) for i in indexes]
+    for record in records:
+        record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
+    return {"Records": records}
+
+
+def titles(stack: Stack, path: str) -> list[str]:
+    body = stack.feed(path)
+    if path.endswith(".json"):
+        return [item["title"] for item in json.loads(body)["items"]]
+    parsed = feedparser.parse(body)
+    assert not parsed.bozo, parsed.bozo_exception
+    return [entry.title for entry in parsed.entries]
+
+
+def feed_paths(stack: Stack) -> set[str]:
+    listing = stack.s3.list_objects_v2(Bucket=stack.feeds_bucket).get("Contents", [])
+    return {item["Key"] for item in listing}
+
+
+def emitted_metrics(out: str) -> dict[str, list[float]]:
+    """Every metric value printed as CloudWatch EMF (one JSON document per line)."""
+    values: dict[str, list[float]] = {}
+    for line in out.splitlines():
+        if not line.startswith("{"):
+            continue
+        document = json.loads(line)
+        for directive in document.get("_aws", {}).get("CloudWatchMetrics", []):
+            assert directive["Namespace"] == "Newswire"
+            for metric in directive["Metrics"]:
+                value = document[metric["Name"]]
+                values.setdefault(metric["Name"], []).extend(
+                    value if isinstance(value, list) else [value]
+                )
+    return values
+
+
+def fail_put_once(
+    stack: Stack, *, key: str, code: str = "SlowDown", status: int = 503
+) -> list[str]:
+    """Make the handler's first PutObject of ``key`` into the feeds bucket fail as AWS would
+    once botocore has used up its own retries. Returns the keys it failed (to assert on)."""
+    failed: list[str] = []
+
+    def before_put(params: dict[str, Any], **_: Any) -> None:
+        if params["Bucket"] == stack.feeds_bucket and params["Key"] == key and not failed:
+            failed.append(params["Key"])
+            raise ClientError(
+                {
+                    "Error": {"Code": code, "Message": "Please reduce your request rate."},
+                    "ResponseMetadata": {"HTTPStatusCode": status},
+                },
+                "PutObject",
+            )
+
+    client = runtime.aws_client("s3")  # the client the handler will use
+    client.meta.events.register("before-parameter-build.s3.PutObject", before_put)
+    return failed
+
+
+Invoke = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@pytest.fixture
+def invoke(stack: Stack, context: FakeLambdaContext) -> Invoke:
+    def run(event: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = publish.handler(copy.deepcopy(event), context)
+        return result
+
+    return run
+
+
+class TestSqsBatch:
+    def test_put_events_publish_every_format_served_right(
+        self, stack: Stack, invoke: Invoke, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        result = invoke(load("sqs-s3-put-batch.json"))
+
+        assert result == {"batchItemFailures": []}
+        for fmt in FeedFormat:
+            head = stack.s3.head_object(Bucket=stack.feeds_bucket, Key=fmt.filename)
+            assert head["ContentType"] == fmt.content_type
+            assert "max-age" in head["CacheControl"]
+            assert sorted(titles(stack, fmt.filename)) == sorted([COUNCIL, CAFE])
+        assert titles(stack, "tags/politics/rss.xml") == [COUNCIL]
+        metrics = emitted_metrics(capsys.readouterr().out)
+        assert metrics["ArticlesPublished"] == [2]
+        assert metrics["ArticlesRejected"] == [0]
+        # main, 2 tags and 2 authors for the council; main, 3 tags and 1 author for the café
+        assert metrics["FeedsWritten"] == [(5 + 5) * len(FeedFormat)]
+
+    def test_an_url_encoded_key_is_fetched_by_its_real_name(
+        self, stack: Stack, invoke: Invoke
+    ) -> None:
+        result = invoke(only(load("sqs-s3-put-batch.json"), 1))
+
+        assert result == {"batchItemFailures": []}
+        assert titles(stack, "rss.xml") == [CAFE]
+        assert titles(stack, "tags/cafe-society/atom.xml") == [CAFE]
+
+    def test_the_s3_test_event_is_skipped(
+        self, stack: Stack, invoke: Invoke, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        result = invoke(load("sqs-s3-test-event.json"))
+
+        assert result == {"batchItemFailures": []}
+        assert feed_paths(stack) == set()
+        metrics = emitted_metrics(capsys.readouterr().out)
+        assert metrics["ArticlesPublished"] == [0]
+
+    def test_a_delete_event_takes_the_article_out_of_its_feeds(
+        self, stack: Stack, invoke: Invoke
+    ) -> None:
+        invoke(load("sqs-s3-put-batch.json"))
+        stack.s3.delete_object(Bucket=stack.content_bucket, Key=COUNCIL_KEY)
+
+        result = invoke(load("sqs-s3-delete.json"))
+
+        assert result == {"batchItemFailures": []}
+        for path in MAIN_FEEDS:
+            assert titles(stack, path) == [CAFE]
+        assert titles(stack, "tags/politics/rss.xml") == []
+
+    def test_an_invalid_article_is_reported_not_retried(
+        self,
+        stack: Stack,
+        invoke: Invoke,
+        capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        stack.put_article(COUNCIL_KEY, b'---\ntitle: "Council: [unclosed\n---\n\nBody.\n')
+
+        with caplog.at_level(logging.INFO, logger="newswire"):
+            result = invoke(load("sqs-s3-put-batch.json"))
+
+        assert result == {"batchItemFailures": []}
+        assert titles(stack, "rss.xml") == [CAFE]
+        metrics = emitted_metrics(capsys.readouterr().out)
+        assert metrics["ArticlesRejected"] == [1]
+        assert metrics["ArticlesPublished"] == [1]
+        report_key = f"_reports/{COUNCIL_KEY}.json"
+        report = json.loads(
+            stack.s3.get_object(Bucket=stack.content_bucket, Key=report_key)["Body"].read()
+        )
+        assert report["key"] == COUNCIL_KEY
+        (logged,) = [r for r in caplog.records if "rejected" in r.getMessage()]
+        assert logged.levelno == logging.WARNING
+        assert (logged.key, logged.field) == (COUNCIL_KEY, report["field"])  # type: ignore[attr-defined]
+        assert logged.problem and logged.expected  # type: ignore[attr-defined]
+
+    def test_a_throttled_feed_write_fails_only_its_record_and_the_retry_loses_nothing(
+        self, stack: Stack, invoke: Invoke
+    ) -> None:
+        batch = load("sqs-s3-put-batch.json")
+        council_id, cafe_id = (record["messageId"] for record in batch["Records"])
+        # A feed only the council article is in: the café record must not rewrite it.
+        only_council = "authors/priya-raman/rss.xml"
+        failed = fail_put_once(stack, key=only_council)
+
+        result = invoke(batch)
+
+        assert failed == [only_council]
+        assert result == {"batchItemFailures": [{"itemIdentifier": council_id}]}
+        assert cafe_id not in json.dumps(result)
+        assert CAFE in titles(stack, "rss.xml")
+        assert only_council not in feed_paths(stack)
+
+        retried = invoke(only(batch, 0, receive_count=2))
+
+        assert retried == {"batchItemFailures": []}
+        for fmt in FeedFormat:
+            assert titles(stack, f"authors/priya-raman/{fmt.filename}") == [COUNCIL]
+            assert sorted(titles(stack, fmt.filename)) == sorted([COUNCIL, CAFE])
+
+    def test_an_invalid_site_config_fails_the_whole_batch(
+        self, stack: Stack, invoke: Invoke
+    ) -> None:
+        stack.s3.put_object(Bucket=stack.content_bucket, Key="site.yaml", Body=b"title: [")
+
+        with pytest.raises(SiteConfigError, match=r"^site\.yaml: "):
+            invoke(load("sqs-s3-put-batch.json"))  # every message goes back to the queue
+
+        assert feed_paths(stack) == set()
+
+    def test_an_unreadable_message_fails_alone(self, stack: Stack, invoke: Invoke) -> None:
+        batch = load("sqs-s3-put-batch.json")
+        batch["Records"][0]["body"] = "not an S3 notification"
+
+        result = invoke(batch)
+
+        assert result == {
+            "batchItemFailures": [{"itemIdentifier": batch["Records"][0]["messageId"]}]
+        }
+        assert titles(stack, "rss.xml") == [CAFE]
+
+
+class TestDirectInvocations:
+    def test_a_direct_s3_put_event_publishes(self, stack: Stack, invoke: Invoke) -> None:
+        result = invoke(load("s3-put.json"))
+
+        assert result == {"changes": [{"key": HARBOUR_KEY, "action": "published"}]}
+        for path in MAIN_FEEDS:
+            assert titles(stack, path) == [HARBOUR]
+
+    def test_a_direct_event_raises_on_a_storage_fault_so_lambda_retries_it(
+        self, stack: Stack, invoke: Invoke
+    ) -> None:
+        fail_put_once(stack, key="rss.xml", code="InternalError", status=500)
+
+        with pytest.raises(TransientStorageError):
+            invoke(load("s3-put.json"))
+        result = invoke(load("s3-put.json"))  # Lambda's asynchronous retry
+
+        assert result == {"changes": [{"key": HARBOUR_KEY, "action": "redelivered"}]}
+        for path in MAIN_FEEDS:
+            assert titles(stack, path) == [HARBOUR]
+
+    def test_eventbridge_object_created_then_deleted(self, stack: Stack, invoke: Invoke) -> None:
+        created = invoke(load("eventbridge-object-created.json"))
+        assert created == {"changes": [{"key": RAIL_KEY, "action": "published"}]}
+        assert titles(stack, "feed.json") == [RAIL]
+
+        stack.s3.delete_object(Bucket=stack.content_bucket, Key=RAIL_KEY)
+        deleted = invoke(load("eventbridge-object-deleted.json"))
+
+        assert deleted == {"changes": [{"key": RAIL_KEY, "action": "removed"}]}
+        assert titles(stack, "feed.json") == []
+
+    def test_an_eventbridge_key_is_used_as_it_is(self, stack: Stack, invoke: Invoke) -> None:
+        key = "articles/news+views/rail-timetable-changes-confirmed.md"
+        stack.put_article(key, (ARTICLES / "rail-timetable-changes-confirmed.md").read_bytes())
+        event = load("eventbridge-object-created.json")
+        event["detail"]["object"]["key"] = key
+
+        assert invoke(event) == {"changes": [{"key": key, "action": "published"}]}
+
+    def test_a_scheduled_article_is_held_back(self, stack: Stack, invoke: Invoke) -> None:
+        key = "articles/eastgate-bridge-opens-to-traffic.md"
+        stack.put_article(key, (ARTICLES / "eastgate-bridge-opens-to-traffic.md").read_bytes())
+        event = load("s3-put.json")
+        event["Records"][0]["s3"]["object"]["key"] = key
+
+        assert invoke(event) == {"changes": [{"key": key, "action": "hidden"}]}
+
+    def test_an_unknown_event_is_refused(self, stack: Stack, invoke: Invoke) -> None:
+        with pytest.raises(ValueError, match="unsupported event"):
+            invoke({"hello": "world"})

@@ -1,0 +1,160 @@
+"""The reindex Lambda handler against moto: the content bucket is the truth it rebuilds from."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import feedparser
+import pytest
+from moto import mock_aws
+
+from newswire.domain.feeds import FeedFormat
+from newswire.handlers import reindex
+from newswire.pipeline import runtime
+from tests.support.aws import REGION, Stack, create_resources
+
+REPO = Path(__file__).resolve().parents[2]
+CONTENT = REPO / "content"
+#: The live articles of content/ (the other two are a draft and a scheduled one).
+LIVE_TITLES = {
+    "Café owners adapt to higher energy bills",
+    "Council delays budget vote by a week",
+    "Flood warning issued for coastal towns",
+    "Harbour & Maritime Festival returns to the waterfront",
+    "Putin urges Ukraine military to take over power and hold talks directly with Russia to"
+    " end conflict",
+    "Rail timetable changes confirmed for the autumn",
+}
+
+
+@dataclass(frozen=True)
+class FakeLambdaContext:
+    function_name: str = "newswire-reindex"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:newswire-reindex"
+    aws_request_id: str = "9566c74d-1003-4c4d-bbbb-0407d1e2c649"
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """The repository's content/ folder in a moto content bucket, and the function's env."""
+    names = Stack(s3=None, dynamodb=None)
+    env = {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "CONTENT_BUCKET": names.content_bucket,
+        "FEEDS_BUCKET": names.feeds_bucket,
+        "INDEX_TABLE": names.table,
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "POWERTOOLS_METRICS_NAMESPACE": "Newswire",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    runtime.clear_clients()
+    with mock_aws():
+        stack = Stack(s3=boto3.client("s3"), dynamodb=boto3.client("dynamodb"))
+        create_resources(stack.s3, stack.dynamodb, stack)
+        stack.upload_content(CONTENT)
+        yield stack
+    runtime.clear_clients()
+
+
+def invoke() -> dict[str, Any]:
+    result: dict[str, Any] = reindex.handler({}, FakeLambdaContext())
+    return result
+
+
+def titles(stack: Stack, path: str) -> set[str]:
+    body = stack.feed(path)
+    if path.endswith(".json"):
+        return {item["title"] for item in json.loads(body)["items"]}
+    parsed = feedparser.parse(body)
+    assert not parsed.bozo, parsed.bozo_exception
+    return {entry.title for entry in parsed.entries}
+
+
+def metric_values(out: str) -> dict[str, float]:
+    values: dict[str, float] = {}
+    for line in out.splitlines():
+        document = json.loads(line) if line.startswith("{") else {}
+        for directive in document.get("_aws", {}).get("CloudWatchMetrics", []):
+            for metric in directive["Metrics"]:
+                value = document[metric["Name"]]
+                values[metric["Name"]] = value[0] if isinstance(value, list) else value
+    return values
+
+
+def test_reindex_builds_every_feed_from_the_bucket(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    summary = invoke()
+
+    assert summary["rejected"] == []
+    assert summary["articles"] == 8  # live, draft and scheduled are all indexed
+    assert summary["feeds_written"] > 0
+    for fmt in FeedFormat:
+        assert titles(stack, fmt.filename) == LIVE_TITLES
+        head = stack.s3.head_object(Bucket=stack.feeds_bucket, Key=fmt.filename)
+        assert head["ContentType"] == fmt.content_type
+    assert json.loads(json.dumps(summary)) == summary
+    metrics = metric_values(capsys.readouterr().out)
+    assert metrics["ArticlesRejected"] == 0
+    assert metrics["FeedsWritten"] == summary["feeds_written"]
+
+
+def test_reindex_reports_bad_articles_and_publishes_the_rest(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack.put_article("articles/broken.md", b'---\ntitle: "Broken\n---\n\nBody.\n')
+
+    summary = invoke()
+
+    (message,) = summary["rejected"]
+    assert message.startswith("articles/broken.md: ")
+    assert titles(stack, "rss.xml") == LIVE_TITLES
+    assert metric_values(capsys.readouterr().out)["ArticlesRejected"] == 1
+    report = stack.s3.get_object(
+        Bucket=stack.content_bucket, Key="_reports/articles/broken.md.json"
+    )
+    assert json.loads(report["Body"].read())["key"] == "articles/broken.md"
+
+
+def test_reindex_recovers_a_lost_delete_and_is_safe_to_run_again(stack: Stack) -> None:
+    invoke()
+    # The delete event of this article was lost: the index and feeds still show it.
+    stack.s3.delete_object(
+        Bucket=stack.content_bucket, Key="articles/council-delays-budget-vote.md"
+    )
+
+    invoke()
+    again = invoke()
+
+    assert titles(stack, "rss.xml") == LIVE_TITLES - {"Council delays budget vote by a week"}
+    assert titles(stack, "tags/politics/atom.xml") == set()
+    assert again["feeds_written"] == 0
+
+
+def test_reindex_picks_up_an_article_whose_event_was_lost(stack: Stack) -> None:
+    invoke()
+    text = (CONTENT / "articles" / "council-delays-budget-vote.md").read_text(encoding="utf-8")
+    stack.put_article(
+        "articles/council-budget-vote-held.md",
+        text.replace("Council delays budget vote by a week", "Council budget vote held")
+        .replace("2024-06-14", "2024-06-21")
+        .encode(),
+    )
+
+    invoke()
+
+    for fmt in FeedFormat:
+        assert titles(stack, fmt.filename) == LIVE_TITLES | {"Council budget vote held"}

@@ -1,0 +1,187 @@
+"""CloudFront in front of the private feeds bucket."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Match, Template
+from newswire_infra import CustomDomain, Settings
+
+from tests.infra.stacks import Synthesized
+
+
+def test_origin_access_control_signs_requests_to_s3(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::CloudFront::OriginAccessControl",
+        {
+            "OriginAccessControlConfig": Match.object_like(
+                {
+                    "OriginAccessControlOriginType": "s3",
+                    "SigningBehavior": "always",
+                    "SigningProtocol": "sigv4",
+                }
+            )
+        },
+    )
+
+
+def test_distribution_reads_the_feeds_bucket_through_oac(default_stack: Synthesized) -> None:
+    config = default_stack.properties("AWS::CloudFront::Distribution", "Delivery")[
+        "DistributionConfig"
+    ]
+    (origin,) = config["Origins"]
+    feeds_id = default_stack.logical_id("AWS::S3::Bucket", "StorageFeeds")
+    assert origin["DomainName"] == {"Fn::GetAtt": [feeds_id, "RegionalDomainName"]}
+    assert "OriginAccessControlId" in origin
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+
+
+def test_only_this_distribution_may_read_the_feeds_bucket(default_stack: Synthesized) -> None:
+    feeds_id = default_stack.logical_id("AWS::S3::Bucket", "StorageFeeds")
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]
+        for p in default_stack.resources("AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": feeds_id}
+    ]
+    allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert len(allows) == 1
+    (allow,) = allows
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"
+    assert "AWS:SourceArn" in allow["Condition"]["StringEquals"]
+
+
+def test_viewers_get_https_compressed_cached_feeds_with_security_headers(
+    template: Template,
+) -> None:
+    template.has_resource_properties(
+        "AWS::CloudFront::Distribution",
+        {
+            "DistributionConfig": Match.object_like(
+                {
+                    "DefaultCacheBehavior": Match.object_like(
+                        {
+                            "ViewerProtocolPolicy": "redirect-to-https",
+                            "Compress": True,
+                            "AllowedMethods": ["GET", "HEAD"],
+                            "CachePolicyId": {
+                                "Ref": Match.string_like_regexp("^DeliveryFeedCaching")
+                            },
+                            "ResponseHeadersPolicyId": {
+                                "Ref": Match.string_like_regexp("^DeliverySecurityHeaders")
+                            },
+                        }
+                    ),
+                    "DefaultRootObject": "index.html",
+                    "Logging": Match.object_like({"Prefix": "cloudfront/"}),
+                }
+            )
+        },
+    )
+
+
+def test_cache_policy_honours_cache_control_and_compresses(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::CloudFront::CachePolicy",
+        {
+            "CachePolicyConfig": Match.object_like(
+                {
+                    "MinTTL": 0,
+                    "DefaultTTL": 60,
+                    "MaxTTL": 86400,
+                    "ParametersInCacheKeyAndForwardedToOrigin": Match.object_like(
+                        {"EnableAcceptEncodingGzip": True, "EnableAcceptEncodingBrotli": True}
+                    ),
+                }
+            )
+        },
+    )
+
+
+def test_response_headers_policy_sets_security_headers_and_open_cors(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::CloudFront::ResponseHeadersPolicy",
+        {
+            "ResponseHeadersPolicyConfig": Match.object_like(
+                {
+                    "SecurityHeadersConfig": {
+                        "StrictTransportSecurity": Match.object_like(
+                            {"AccessControlMaxAgeSec": 730 * 86400, "IncludeSubdomains": True}
+                        ),
+                        "ContentTypeOptions": {"Override": True},
+                        "FrameOptions": {"FrameOption": "DENY", "Override": True},
+                        "ReferrerPolicy": Match.object_like(
+                            {"ReferrerPolicy": "strict-origin-when-cross-origin"}
+                        ),
+                    },
+                    "CorsConfig": Match.object_like(
+                        {
+                            "AccessControlAllowOrigins": {"Items": ["*"]},
+                            "AccessControlAllowMethods": {"Items": ["GET", "HEAD"]},
+                            "AccessControlAllowCredentials": False,
+                        }
+                    ),
+                }
+            )
+        },
+    )
+
+
+def test_without_custom_domain_cloudfront_uses_its_default_certificate(
+    default_stack: Synthesized,
+) -> None:
+    config = default_stack.properties("AWS::CloudFront::Distribution", "Delivery")[
+        "DistributionConfig"
+    ]
+    assert "Aliases" not in config
+    assert "ViewerCertificate" not in config
+
+
+def test_custom_domain_uses_its_certificate_with_tls_12(full_stack: Synthesized) -> None:
+    full_stack.template.has_resource_properties(
+        "AWS::CloudFront::Distribution",
+        {
+            "DistributionConfig": Match.object_like(
+                {
+                    "Aliases": ["feeds.example.com"],
+                    "ViewerCertificate": {
+                        "AcmCertificateArn": Match.string_like_regexp(r"^arn:aws:acm:us-east-1:"),
+                        "MinimumProtocolVersion": "TLSv1.2_2021",
+                        "SslSupportMethod": "sni-only",
+                    },
+                }
+            )
+        },
+    )
+
+
+def test_certificate_outside_us_east_1_is_refused() -> None:
+    with pytest.raises(ValueError, match="us-east-1"):
+        CustomDomain(
+            "feeds.example.com",
+            "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000",
+        )
+
+
+def test_domain_name_without_certificate_is_refused() -> None:
+    app = cdk.App(context={"domain_name": "feeds.example.com"})
+    with pytest.raises(ValueError, match="certificate_arn"):
+        Settings.from_context(app.node)
+
+
+def test_settings_read_from_context() -> None:
+    app = cdk.App(
+        context={
+            "domain_name": "feeds.example.com",
+            "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+            "alarm_email": "ops@example.com",
+            "base_url": "https://englishnews.example/",
+        }
+    )
+    settings = Settings.from_context(app.node)
+    assert settings.custom_domain == CustomDomain(
+        "feeds.example.com", "arn:aws:acm:us-east-1:123456789012:certificate/abc"
+    )
+    assert settings.alarm_email == "ops@example.com"
+    assert settings.base_url == "https://englishnews.example/"
+    assert settings.layer_dir is None

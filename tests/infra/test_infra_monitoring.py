@@ -1,0 +1,114 @@
+"""Alarms and outputs: what an operator sees after `make deploy`."""
+
+from __future__ import annotations
+
+from aws_cdk.assertions import Match, Template
+
+from tests.infra.stacks import ALARM_EMAIL, BASE_URL, Synthesized
+
+FIRST_OCCURRENCE = {
+    "ComparisonOperator": "GreaterThanThreshold",
+    "Threshold": 0,
+    "EvaluationPeriods": 1,
+    "TreatMissingData": "notBreaching",
+}
+
+
+def test_alarm_on_messages_in_the_dead_letter_queue(
+    default_stack: Synthesized, template: Template
+) -> None:
+    dlq_id = default_stack.logical_id("AWS::SQS::Queue", "PipelineDeadLetterQueue")
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            **FIRST_OCCURRENCE,
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}],
+        },
+    )
+
+
+def test_alarm_on_errors_of_each_function(default_stack: Synthesized, template: Template) -> None:
+    for prefix in ("PipelinePublish", "PipelineReindex"):
+        function_id = default_stack.logical_id("AWS::Lambda::Function", prefix)
+        template.has_resource_properties(
+            "AWS::CloudWatch::Alarm",
+            {
+                **FIRST_OCCURRENCE,
+                "Namespace": "AWS/Lambda",
+                "MetricName": "Errors",
+                "Statistic": "Sum",
+                "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": function_id}}],
+            },
+        )
+
+
+def test_alarm_on_rejected_articles(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            **FIRST_OCCURRENCE,
+            "Namespace": "Newswire",
+            "MetricName": "ArticlesRejected",
+            "Statistic": "Sum",
+            "Dimensions": [{"Name": "service", "Value": "newswire"}],
+        },
+    )
+
+
+def test_without_alarm_email_there_is_no_topic(template: Template) -> None:
+    template.resource_count_is("AWS::SNS::Topic", 0)
+    template.resource_count_is("AWS::CloudWatch::Alarm", 4)
+
+
+def test_alarm_email_gets_every_alarm(full_stack: Synthesized) -> None:
+    topic_id = full_stack.logical_id("AWS::SNS::Topic", "MonitoringAlarmTopic")
+    full_stack.template.has_resource_properties(
+        "AWS::SNS::Subscription",
+        {"Protocol": "email", "Endpoint": ALARM_EMAIL, "TopicArn": {"Ref": topic_id}},
+    )
+    alarms = full_stack.resources("AWS::CloudWatch::Alarm")
+    assert len(alarms) == 4
+    for logical_id, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}], logical_id
+
+
+def test_outputs_give_feed_urls_on_the_distribution(
+    default_stack: Synthesized, template: Template
+) -> None:
+    distribution_id = default_stack.logical_id("AWS::CloudFront::Distribution", "Delivery")
+    for name, file in (("Rss", "rss.xml"), ("Atom", "atom.xml"), ("Json", "feed.json")):
+        template.has_output(
+            f"{name}FeedUrl",
+            {
+                "Value": {
+                    "Fn::Join": [
+                        "",
+                        ["https://", {"Fn::GetAtt": [distribution_id, "DomainName"]}, f"/{file}"],
+                    ]
+                }
+            },
+        )
+
+
+def test_outputs_name_everything_an_operator_needs(template: Template) -> None:
+    for output in (
+        "ContentBucketName",
+        "FeedsBucketName",
+        "IndexTableName",
+        "QueueUrl",
+        "DeadLetterQueueUrl",
+        "ReindexFunctionName",
+        "PublishFunctionName",
+        "DistributionId",
+        "FeedsUrl",
+        "UploadContentCommand",
+    ):
+        template.has_output(output, Match.any_value())
+
+
+def test_outputs_with_custom_domain_and_base_url(full_stack: Synthesized) -> None:
+    full_stack.template.has_output("RssFeedUrl", {"Value": "https://feeds.example.com/rss.xml"})
+    full_stack.template.has_output("SiteBaseUrl", {"Value": BASE_URL})
+    full_stack.template.has_output("AlarmTopicArn", Match.any_value())
