@@ -76,5 +76,3 @@ def test_golden_tree_covers_main_tag_and_author_feeds() -> None:
         for name in ("rss.xml", "atom.xml", "feed.json"):
             assert folder + name in paths
     assert any(p.startswith("authors/") for p in paths)
-
-

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from newswire.domain.model import Article, BodyFormat, Source
-from newswire.rendering.html import clean_xml_text, render_body_html, summarize
+from newswire.domain.text import clean_xml_text
+from newswire.rendering.html import render_body_html, summarize
 
 CANONICAL = "https://news.example.com/articles/slug/"
 

@@ -23,6 +23,7 @@ import yaml
 from newswire.content.yamlio import describe_yaml_error, load_yaml
 from newswire.domain.model import Article, BodyFormat, Image, Person, SiteConfig, Source, Tag
 from newswire.domain.slugs import is_valid_slug
+from newswire.domain.text import clean_xml_text
 from newswire.errors import InvalidArticleError
 
 #: A body larger than this is refused: no feed reader wants it and it would blow feed budgets.
@@ -296,7 +297,7 @@ class _FieldReader:
             return None
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise self.error(name, f"is a {_kind(value)}", "a text")
-        text = str(value).strip()
+        text = clean_xml_text(str(value)).strip()
         if not text:
             if required:
                 raise self.error(name, "is empty", "a non-empty text")
@@ -379,7 +380,10 @@ class _FieldReader:
             or not str(value).strip()
         ):
             raise self.error(where, f"{value!r} is not a tag", "a non-empty text such as world")
-        return Tag.from_name(" ".join(str(value).split()))
+        name = " ".join(clean_xml_text(str(value)).split())
+        if not name:
+            raise self.error(where, f"{value!r} has no printable text", "a tag such as world")
+        return Tag.from_name(name)
 
     def source(self, where: str, value: object) -> Source:
         if isinstance(value, str):

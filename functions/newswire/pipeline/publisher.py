@@ -24,7 +24,7 @@ from newswire.content.articles import parse_article
 from newswire.domain.feeds import MAIN_FEED, FeedKey, build_feed, feed_keys_for, named_after
 from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import ArticleNotFoundError, ConcurrentUpdateError, InvalidArticleError
-from newswire.pipeline.changes import ArticleChange
+from newswire.pipeline.changes import ArticleChange, normalise_sequencer
 from newswire.pipeline.ports import ArticleIndex, ArticleState, ContentStore, FeedStore
 from newswire.rendering.entry import render_entry
 
@@ -241,7 +241,7 @@ class Publisher:
                 touched |= self._force(ArticleChange(state.key, True, state.sequencer), state)
         for article_key in sorted(keys):
             old = self.index.state(article_key)
-            sequencer = old.sequencer if old else "0"
+            sequencer = old.sequencer if old else normalise_sequencer("0")
             change = ArticleChange(article_key, False, sequencer)
             new_feeds = self._force(change, old, report)
             touched |= new_feeds

@@ -7,10 +7,10 @@ of every tag and author it belongs to, so all of them show the same text, dates 
 from __future__ import annotations
 
 from newswire.domain.model import Article, Entry, Image, Person, SiteConfig, Tag
+from newswire.domain.text import clean_xml_text
 from newswire.rendering.html import (
     absolute_url,
     clean_plain_text,
-    clean_xml_text,
     render_body_html,
     summarize,
 )

@@ -24,11 +24,10 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from newswire.domain.model import Article, BodyFormat, Source
+from newswire.domain.text import clean_xml_text
 
 #: C0 controls other than tab, newline and carriage return, lone surrogates, U+FFFE and U+FFFF:
 #: the characters XML 1.0 forbids even as character references.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
 #: Runs of whitespace, except no-break spaces, which writers use on purpose ("10 km", "« oui »").
 _WHITESPACE = re.compile(r"[^\S\u00a0\u202f]+")
 
@@ -67,22 +66,6 @@ _URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 #: The canonical URL of the article being sanitised, read by the sanitiser's attribute filter.
 #: A context variable lets one sanitiser, built once, serve every article (and every thread).
 _BASE_URL: ContextVar[str] = ContextVar("newswire_html_base_url", default="")
-
-
-def clean_xml_text(text: str) -> str:
-    """Remove every character that XML 1.0 forbids.
-
-    A single NUL or lone surrogate in one article would make the whole feed unparseable for
-    every subscriber, so the characters are dropped rather than reported.
-
-    Args:
-        text: any text.
-
-    Returns:
-        ``text`` without C0 controls (except tab, newline, carriage return), lone surrogates,
-        U+FFFE and U+FFFF. Never raises.
-    """
-    return _XML_ILLEGAL.sub("", text)
 
 
 def clean_plain_text(text: str) -> str:

@@ -1,0 +1,234 @@
+"""``newswire build`` as a writer uses it: a content folder with mistakes in it.
+
+One bad article must never stop the others: each is named on stderr with the field at fault,
+the valid ones are still published, and the exit status tells a script that something failed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from newswire.cli import main
+from tests.support.factories import CONTENT
+
+NOW = "2026-11-01T00:00:00Z"
+
+HOSTILE_BODY = """\
+Residents were told to stay calm.
+
+<script>alert("owned")</script>
+<img src="https://evil.example/x.png" onerror="alert(1)">
+<a href="javascript:alert(2)">Click here for the full story</a>
+
+The meeting ends at noon.
+"""
+
+#: file name -> (bytes, the field its rejection must name)
+BAD_ARTICLES: dict[str, tuple[bytes, str]] = {
+    "broken-yaml.md": (
+        b'---\ntitle: "Unclosed\npublished: [2024-01-01\n---\n\nBody.\n',
+        "front matter",
+    ),
+    "no-title.md": (b"---\npublished: 2024-01-01\n---\n\nBody.\n", "title"),
+    "impossible-date.md": (b"---\ntitle: Leap\npublished: 2022-02-30\n---\n\nBody.\n", "published"),
+    "typo-field.md": (b"---\ntittle: Typo\npublished: 2024-01-01\n---\n\nBody.\n", "tittle"),
+    "latin-1.md": (b"---\ntitle: Caf\xe9\npublished: 2024-01-01\n---\n\nBody.\n", "file"),
+    "Bad_Name.md": (b"---\ntitle: Bad name\npublished: 2024-01-01\n---\n\nBody.\n", "slug"),
+    "zz-same-id.md": (
+        b"---\ntitle: Copy\npublished: 2024-01-01\n"
+        b'id: "urn:uuid:3f1c2a9e-8b4d-4c6f-9a2e-7d5b1e0c4a83"\n---\n\nBody.\n',
+        "id",
+    ),
+}
+GOOD_EXTRA = {
+    "cafe-society-meets.md": (
+        "---\ntitle: Café Society meets again\npublished: 2025-08-01T10:00:00+02:00\n"
+        "tags: [Café Society]\n---\n\nThe society met on Tuesday.\n"
+    ).encode(),
+    "hostile-html.md": (
+        "---\ntitle: Calm urged after meeting\npublished: 2025-08-02T10:00:00Z\n---\n\n"
+        + HOSTILE_BODY
+    ).encode(),
+}
+VALID_IN_CONTENT = 6  # 8 articles minus a draft and one scheduled for 2031
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    """A copy of the repository's ``content/`` the test may change."""
+    folder = tmp_path / "content"
+    shutil.copytree(CONTENT, folder)
+    return folder
+
+
+def run(content: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    status = main(["build", str(content), "--out", str(out), "--now", NOW])
+    return status, capsys.readouterr().err.splitlines()
+
+
+def add_articles(content: Path, articles: dict[str, bytes]) -> None:
+    for name, data in articles.items():
+        (content / "articles" / name).write_bytes(data)
+
+
+def main_feed_titles(out: Path) -> list[str]:
+    return [item["title"] for item in json.loads((out / "feed.json").read_bytes())["items"]]
+
+
+def test_bad_articles_are_reported_and_the_rest_published(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_articles(content, {name: data for name, (data, _) in BAD_ARTICLES.items()})
+    add_articles(content, GOOD_EXTRA)
+    out = tmp_path / "feeds"
+
+    status, err = run(content, out, capsys)
+
+    assert status == 1
+    rejections, summary = err[:-1], err[-1]
+    assert len(rejections) == len(BAD_ARTICLES), "\n".join(err)
+    for name, (_, field) in BAD_ARTICLES.items():
+        path = re.escape(str(content / "articles" / name))
+        pattern = rf"^{path}: {re.escape(field)}: .+, expected .+$"
+        assert [line for line in rejections if re.match(pattern, line)], (name, rejections)
+    assert "'title'" in next(line for line in rejections if "typo-field" in line)  # did you mean
+    assert summary.startswith(
+        f"newswire: {VALID_IN_CONTENT + len(GOOD_EXTRA)} articles published, "
+        f"{len(BAD_ARTICLES)} rejected, 1 drafts, 1 scheduled;"
+    )
+    titles = main_feed_titles(out)
+    assert "Café Society meets again" in titles
+    assert "Calm urged after meeting" in titles
+    assert "Rail timetable changes confirmed for the autumn" in titles  # the id's first owner
+
+
+def test_hostile_html_is_published_sanitised(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_articles(content, GOOD_EXTRA)
+    out = tmp_path / "feeds"
+    status, _ = run(content, out, capsys)
+    assert status == 0
+    item = next(
+        item
+        for item in json.loads((out / "feed.json").read_bytes())["items"]
+        if item["title"] == "Calm urged after meeting"
+    )
+    html = item["content_html"]
+    assert "Residents were told to stay calm." in html
+    assert "The meeting ends at noon." in html
+    for feed in ("rss.xml", "atom.xml", "feed.json"):
+        text = (out / feed).read_text("utf-8").lower()
+        for hostile in ("<script", "&lt;script", "onerror", "javascript:", "alert("):
+            assert hostile not in text, (feed, hostile)
+
+
+def test_a_tag_lands_in_its_slug_folder(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_articles(content, GOOD_EXTRA)
+    out = tmp_path / "feeds"
+    run(content, out, capsys)
+    feed = json.loads((out / "tags" / "cafe-society" / "feed.json").read_bytes())
+    assert feed["title"] == "English News: Café Society"
+    assert [item["title"] for item in feed["items"]] == [
+        "Café Society meets again",
+        "Café owners adapt to higher energy bills",
+    ]
+
+
+def test_clean_content_exits_zero_and_ends_with_the_summary(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, err = run(content, tmp_path / "feeds", capsys)
+    assert status == 0
+    assert err == [
+        f"newswire: {VALID_IN_CONTENT} articles published, 0 rejected, 1 drafts, 1 scheduled; "
+        f"54 feed files in {tmp_path / 'feeds'} (54 written, 0 unchanged, 0 removed)"
+    ]
+
+
+def test_a_second_run_leaves_unchanged_files_untouched(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "feeds"
+    run(content, out, capsys)
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+
+    status, err = run(content, out, capsys)
+
+    assert status == 0
+    assert err[-1].endswith("(0 written, 54 unchanged, 0 removed)")
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_tag_nobody_uses_any_more_is_pruned(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "feeds"
+    keep = out / "README.txt"
+    run(content, out, capsys)
+    keep.write_text("not a feed")
+    assert (out / "tags" / "cafe-society" / "rss.xml").is_file()
+
+    (content / "articles" / "cafe-owners-adapt-to-higher-energy-bills.md").unlink()
+    status, err = run(content, out, capsys)
+
+    assert status == 0
+    assert not (out / "tags" / "cafe-society").exists()
+    assert not (out / "tags" / "energy-bills").exists()
+    assert (out / "tags" / "russia" / "rss.xml").is_file()
+    assert keep.read_text() == "not a feed"
+    assert err[-1].endswith(" removed)") and ", 9 removed)" in err[-1]  # 3 tags x 3 formats
+
+
+def test_missing_site_yaml_exits_2_with_a_clear_message(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (content / "site.yaml").unlink()
+    status, err = run(content, tmp_path / "feeds", capsys)
+    assert status == 2
+    assert len(err) == 1
+    assert str(content / "site.yaml") in err[0]
+    assert "cannot read the site configuration" in err[0]
+    assert not (tmp_path / "feeds").exists()
+
+
+def test_drafts_and_scheduled_articles_are_in_no_feed(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "feeds"
+    run(content, out, capsys)
+    feeds = [p for p in out.rglob("*") if p.is_file()]
+    assert len(feeds) == 54
+    for feed in feeds:
+        text = feed.read_text("utf-8")
+        assert "Eastgate" not in text, feed
+        assert "Ferry service review" not in text, feed
+        assert "ferry-service-review" not in text, feed
+    assert not (out / "tags" / "infrastructure").exists()  # only the scheduled article has it
+
+
+def test_the_installed_console_script(content: Path, tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "newswire"
+    add_articles(content, {"no-title.md": BAD_ARTICLES["no-title.md"][0]})
+    out = tmp_path / "feeds"
+    result = subprocess.run(
+        [str(script), "build", str(content), "--out", str(out), "--now", NOW],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"{content / 'articles' / 'no-title.md'}: title: is missing")
+    assert lines[-1].startswith("newswire: 6 articles published, 1 rejected")
+    assert (out / "rss.xml").is_file()

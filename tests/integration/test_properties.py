@@ -1,0 +1,121 @@
+"""Hostile input: whatever a writer (or a broken upload) puts in an article file, the build
+either publishes valid feeds or rejects the article with a clear error. It never crashes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from newswire.build import BuildReport, build_site
+from newswire.domain.feeds import FeedFormat
+from newswire.errors import InvalidArticleError
+from tests.support.factories import make_site
+from tests.support.feedcheck import check_feed
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+KEY_MD = "articles/hostile-article.md"
+KEY_JSON = "articles/hostile-article.json"
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+#: Any text at all, control characters, surrogates and lone combining marks included.
+anything = st.text()
+article_fields = st.fixed_dictionaries(
+    {
+        "title": anything,
+        "summary": anything,
+        "body": anything,
+        "tags": st.lists(anything, min_size=1, max_size=3),
+        "author": anything,
+        "section": anything,
+    }
+)
+
+
+def _format_of(path: str) -> FeedFormat:
+    return next(fmt for fmt in FeedFormat if path.endswith(fmt.filename))
+
+
+def assert_valid_feeds_or_clear_error(report: BuildReport) -> None:
+    assert report.files, "the main feed always exists"
+    for feed_file in report.files:
+        problems = check_feed(feed_file.body, _format_of(feed_file.path))
+        assert not problems, (feed_file.path, problems)
+    for error in report.rejected:
+        assert isinstance(error, InvalidArticleError)
+        assert str(error).startswith(f"{error.key}: {error.field}: ")
+        assert ", expected " in str(error)
+    assert report.published + len(report.rejected) == 1
+
+
+def _front(fields: dict[str, object]) -> dict[str, object]:
+    return {
+        "title": fields["title"],
+        "published": "2025-03-01T10:00:00+01:00",
+        "summary": fields["summary"],
+        "tags": fields["tags"],
+        "authors": [{"name": fields["author"]}],
+        "section": fields["section"],
+    }
+
+
+def markdown_article(fields: dict[str, object]) -> bytes:
+    front = yaml.safe_dump(_front(fields), allow_unicode=True)
+    return f"---\n{front}---\n\n{fields['body']}".encode("utf-8", "surrogatepass")
+
+
+def json_article(fields: dict[str, object], body_field: str) -> bytes:
+    document = {**_front(fields), body_field: fields["body"]}
+    return json.dumps(document, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+@SETTINGS
+@given(article_fields)
+def test_any_text_in_a_markdown_article(fields: dict[str, object]) -> None:
+    report = build_site([(KEY_MD, markdown_article(fields))], make_site(), NOW)
+    assert_valid_feeds_or_clear_error(report)
+
+
+@SETTINGS
+@given(article_fields, st.sampled_from(["body_markdown", "body_html"]))
+def test_any_text_in_a_json_article(fields: dict[str, object], body_field: str) -> None:
+    report = build_site([(KEY_JSON, json_article(fields, body_field))], make_site(), NOW)
+    assert_valid_feeds_or_clear_error(report)
+
+
+@SETTINGS
+@given(st.binary(max_size=2000), st.sampled_from([KEY_MD, KEY_JSON]))
+def test_any_bytes_as_a_file(data: bytes, key: str) -> None:
+    report = build_site([(key, data)], make_site(), NOW)
+    assert_valid_feeds_or_clear_error(report)
+
+
+@SETTINGS
+@given(st.binary(max_size=2000))
+def test_any_bytes_after_valid_front_matter(tail: bytes) -> None:
+    data = b"---\ntitle: Fine\npublished: 2025-01-01\n---\n\n" + tail
+    report = build_site([(KEY_MD, data)], make_site(), NOW)
+    assert_valid_feeds_or_clear_error(report)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"tags": ["Esc\x1bape"]},
+        {"tags": ["nul\x00"]},
+        {"tags": ["non\ufffecharacter"]},
+        {"authors": [{"name": "Esc\x1bape"}]},
+        {"authors": [{"name": "\uffff"}]},
+    ],
+    ids=["tag-esc", "tag-nul", "tag-fffe", "author-esc", "author-ffff"],
+)
+def test_xml_illegal_characters_in_a_tag_or_author_name(fields: dict[str, object]) -> None:
+    front = yaml.safe_dump({"title": "Fine", "published": "2025-03-01", **fields})
+    data = f"---\n{front}---\n\nBody.\n".encode()
+    report = build_site([(KEY_MD, data)], make_site(), NOW)
+    assert_valid_feeds_or_clear_error(report)
