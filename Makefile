@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv test lint typecheck unit build serve synth infra-check bench deploy destroy clean
+.PHONY: help venv test lint typecheck unit build serve synth infra-check bench deploy destroy layer clean
 
 help:
 	@echo "make serve   - local stack on moto, prints the feed URLs"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench   - benchmarks (writes benchmarks/RESULTS.md)"
 	@echo "make synth   - synthesize the CDK app into infra/cdk.out/"
 	@echo "make deploy  - deploy to the AWS account in your environment"
+	@echo "make destroy - tear the deployment down (buckets are kept)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "newswire needs Python 3.11 or newer")'
@@ -43,8 +44,21 @@ test: lint typecheck unit infra-check
 build: $(STAMP)
 	$(VENV)/bin/newswire build content --out public
 
+serve: $(STAMP)
+	$(VENV)/bin/newswire serve content
+
 synth: $(STAMP)
-	cd infra && ../$(PY) app.py
+	cd infra && ../$(PY) app.py $(CDK_ARGS)
+
+layer: $(STAMP)
+	$(PY) infra/build_layer.py
+
+# make deploy CDK_ARGS="-c base_url=https://... -c alarm_email=..."
+deploy: $(STAMP)
+	PY=$(PY) infra/deploy.sh $(CDK_ARGS)
+
+destroy: $(STAMP)
+	PY=$(PY) infra/destroy.sh $(CDK_ARGS)
 
 infra-check: $(STAMP)
 	@if [ -x infra/check.sh ]; then PY=$(PY) infra/check.sh; else echo "infra: no checks yet"; fi
@@ -53,4 +67,4 @@ bench: $(STAMP)
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) public infra/cdk.out .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-checkov public infra/cdk.out infra/build .mypy_cache .ruff_cache .pytest_cache

@@ -30,7 +30,8 @@ DEAD_LETTER_RETENTION = Duration.days(14)
 BATCH_SIZE = 10
 BATCHING_WINDOW = Duration.seconds(5)
 #: Every publish rewrites the same feed files (with conditional writes); two concurrent
-#: batches keep up with any newsroom while keeping write conflicts rare. 2 is SQS's minimum.
+#: batches keep up with any newsroom while keeping write conflicts rare (2 is the lowest limit
+#: an SQS event source accepts).
 MAX_CONCURRENCY = 2
 
 #: A full rebuild reads every article and renders every feed: Lambda's longest run, 2 GiB.

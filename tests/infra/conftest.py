@@ -10,9 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from aws_cdk.assertions import Template
 
-from tests.infra.stacks import ALARM_EMAIL, BASE_URL, CUSTOM_DOMAIN, Synthesized, synthesize
+# First import of the CDK: tests.infra.stacks quiets jsii before aws_cdk starts Node.
+from tests.infra.stacks import (
+    ALARM_EMAIL,
+    BASE_URL,
+    CUSTOM_DOMAIN,
+    Synthesized,
+    Template,
+    synthesize,
+)
 
 
 @pytest.fixture(scope="session")

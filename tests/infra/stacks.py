@@ -23,6 +23,15 @@ import aws_cdk as cdk  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 from newswire_infra import CustomDomain, NewswireStack, cdk_json_context  # noqa: E402
 
+__all__ = [
+    "ALARM_EMAIL",
+    "BASE_URL",
+    "CUSTOM_DOMAIN",
+    "Synthesized",
+    "Template",
+    "synthesize",
+]
+
 CUSTOM_DOMAIN = CustomDomain(
     "feeds.example.com",
     "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000",
@@ -36,7 +45,7 @@ class Synthesized:
 
     def __init__(self, stack: NewswireStack, outdir: Path) -> None:
         self.template = Template.from_stack(stack)
-        self.json: dict[str, Any] = self.template.to_json()
+        self.json: dict[str, Any] = dict(self.template.to_json())
         self.outdir = outdir
 
     def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:

@@ -17,6 +17,7 @@ REINDEX = "newswire.handlers.reindex.handler"
 
 
 def function(stack: Synthesized, handler: str) -> dict[str, Any]:
+    props: dict[str, Any]
     (props,) = [
         f["Properties"]
         for f in stack.resources("AWS::Lambda::Function").values()
