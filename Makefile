@@ -37,7 +37,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 unit: $(STAMP)
-	$(VENV)/bin/pytest -q -n auto tests
+	$(VENV)/bin/pytest -q -n auto --dist loadfile tests
 
 test: lint typecheck unit infra-check
 

@@ -14,6 +14,8 @@ from moto import mock_aws
 from newswire.adapters.dynamodb import DynamoArticleIndex
 from newswire.adapters.s3 import S3ContentStore, S3FeedStore
 from newswire.content.site import parse_site
+from newswire.local.resources import ResourceNames
+from newswire.local.resources import create_resources as create_local_resources
 from newswire.pipeline.publisher import Publisher
 
 REGION = "us-east-1"
@@ -59,20 +61,12 @@ class Stack:
 
 def create_resources(s3: Any, dynamodb: Any, stack: Stack) -> None:
     """Create the buckets and the index table (the same shape as infra/ defines)."""
-    s3.create_bucket(Bucket=stack.content_bucket)
-    s3.create_bucket(Bucket=stack.feeds_bucket)
-    dynamodb.create_table(
-        TableName=stack.table,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
+    names = ResourceNames(
+        content_bucket=stack.content_bucket,
+        feeds_bucket=stack.feeds_bucket,
+        index_table=stack.table,
     )
+    create_local_resources(s3, dynamodb, None, names)
 
 
 @contextmanager
