@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_s3 as s3
@@ -19,6 +21,7 @@ from newswire_infra.storage import ARTICLES_PREFIX, Storage
 
 PUBLISH_HANDLER = "newswire.handlers.publish.handler"
 REINDEX_HANDLER = "newswire.handlers.reindex.handler"
+SCHEDULE_HANDLER = "newswire.handlers.schedule.handler"
 
 PUBLISH_TIMEOUT = Duration.minutes(1)
 #: AWS's rule for SQS event sources: a message stays invisible for six function timeouts, so a
@@ -36,6 +39,7 @@ MAX_CONCURRENCY = 2
 
 #: A full rebuild reads every article and renders every feed: Lambda's longest run, 2 GiB.
 REINDEX_TIMEOUT = Duration.minutes(15)
+SCHEDULE_TIMEOUT = Duration.minutes(1)
 
 #: The code asset is the ``functions/`` folder minus what the tools leave there.
 CODE_EXCLUDES = [
@@ -161,6 +165,30 @@ class Pipeline(Construct):
             {
                 "CKV_AWS_116": "Run on demand by an operator, without retries; a failure shows in "
                 "the error alarm and the logs, and the fix is to run it again.",
+            },
+        )
+
+        self.schedule = self.add_feed_function(
+            "Schedule",
+            handler=SCHEDULE_HANDLER,
+            timeout=SCHEDULE_TIMEOUT,
+            memory_size=512,
+            description="Publishes scheduled articles whose time has come; runs every minute.",
+            # The next minute's run picks up whatever a failed run left: no retries needed.
+            retry_attempts=0,
+        )
+        self.every_minute = events.Rule(
+            self,
+            "EveryMinute",
+            description="Publishes newswire's scheduled articles when they come due.",
+            schedule=events.Schedule.rate(Duration.minutes(1)),
+            targets=[events_targets.LambdaFunction(self.schedule, retry_attempts=0)],
+        )
+        skip_checks(
+            self.schedule,
+            {
+                "CKV_AWS_116": "Run every minute by EventBridge without retries: the next run "
+                "publishes what a failed one left, and failures show in the error alarm.",
             },
         )
 

@@ -299,3 +299,38 @@ def test_reindex_rebuilds_everything_from_the_bucket(stack: Stack, seq: Sequence
     assert sorted(titles(stack)) == ["A", "B", "C"]
     assert main_before != stack.feed("rss.xml")
     assert titles(stack, "tags/sport/rss.xml") == ["B"]
+
+
+def test_scheduled_articles_publish_when_due_in_order_once(stack: Stack, seq: Sequencer) -> None:
+    times = {"b": "2031-01-01T09:00:00Z", "a": "2031-01-01T08:00:00Z", "c": "2031-06-01T08:00:00Z"}
+    for name, when in times.items():
+        outcome = publish(stack, seq, f"articles/{name}.md", article(name.upper(), published=when))
+        assert outcome.action == "hidden"
+    # c is moved later by an edit; its old slot must not fire
+    publish(stack, seq, "articles/c.md", article("C", published="2032-01-01T08:00:00Z"))
+    clock = {"now": datetime(2031, 1, 1, 7, 59, tzinfo=UTC)}
+    publisher = stack.publisher(clock=lambda: clock["now"])
+    assert publisher.publish_due() == []
+    clock["now"] = datetime(2031, 6, 2, tzinfo=UTC)
+    outcomes = publisher.publish_due()
+    assert [(o.key, o.action) for o in outcomes] == [
+        ("articles/a.md", "published"),
+        ("articles/b.md", "published"),
+    ]
+    assert titles(stack) == ["B", "A"]
+    assert publisher.publish_due() == []  # exactly once
+    clock["now"] = datetime(2032, 1, 1, 8, 0, tzinfo=UTC)
+    assert [o.key for o in publisher.publish_due()] == ["articles/c.md"]
+    assert titles(stack) == ["C", "B", "A"]
+
+
+def test_a_scheduled_article_turned_draft_never_fires(stack: Stack, seq: Sequencer) -> None:
+    publish(stack, seq, "articles/a.md", article("A", published="2031-01-01T08:00:00Z"))
+    publish(
+        stack,
+        seq,
+        "articles/a.md",
+        article("A", published="2031-01-01T08:00:00Z", extra="draft: true\n"),
+    )
+    publisher = stack.publisher(clock=lambda: datetime(2032, 1, 1, tzinfo=UTC))
+    assert publisher.publish_due() == []

@@ -59,7 +59,8 @@ def test_alarm_on_rejected_articles(template: Template) -> None:
 
 def test_without_alarm_email_there_is_no_topic(template: Template) -> None:
     template.resource_count_is("AWS::SNS::Topic", 0)
-    template.resource_count_is("AWS::CloudWatch::Alarm", 4)
+    # dead letters, rejected articles, and errors of publish, reindex and schedule
+    template.resource_count_is("AWS::CloudWatch::Alarm", 5)
 
 
 def test_alarm_email_gets_every_alarm(full_stack: Synthesized) -> None:
@@ -69,7 +70,7 @@ def test_alarm_email_gets_every_alarm(full_stack: Synthesized) -> None:
         {"Protocol": "email", "Endpoint": ALARM_EMAIL, "TopicArn": {"Ref": topic_id}},
     )
     alarms = full_stack.resources("AWS::CloudWatch::Alarm")
-    assert len(alarms) == 4
+    assert len(alarms) == 5
     for logical_id, alarm in alarms.items():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}], logical_id
 

@@ -14,6 +14,7 @@ from tests.infra.stacks import Synthesized
 
 PUBLISH = "newswire.handlers.publish.handler"
 REINDEX = "newswire.handlers.reindex.handler"
+SCHEDULE = "newswire.handlers.schedule.handler"
 
 
 def function(stack: Synthesized, handler: str) -> dict[str, Any]:
@@ -150,8 +151,32 @@ def test_code_asset_is_the_newswire_package_without_caches(default_stack: Synthe
     assert leftovers == []
 
 
-def test_both_functions_share_one_code_asset(default_stack: Synthesized) -> None:
-    keys = {function(default_stack, h)["Code"]["S3Key"] for h in (PUBLISH, REINDEX)}
+def test_scheduled_articles_are_published_every_minute(
+    default_stack: Synthesized, template: Template
+) -> None:
+    schedule = function(default_stack, SCHEDULE)
+    assert schedule["Timeout"] <= 60
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "ScheduleExpression": "rate(1 minute)",
+            "State": "ENABLED",
+            "Targets": [
+                Match.object_like(
+                    {
+                        "Arn": {
+                            "Fn::GetAtt": [Match.string_like_regexp("^PipelineSchedule"), "Arn"]
+                        },
+                        "RetryPolicy": {"MaximumRetryAttempts": 0},
+                    }
+                )
+            ],
+        },
+    )
+
+
+def test_every_function_shares_one_code_asset(default_stack: Synthesized) -> None:
+    keys = {function(default_stack, h)["Code"]["S3Key"] for h in (PUBLISH, REINDEX, SCHEDULE)}
     assert len(keys) == 1
 
 

@@ -6,7 +6,9 @@ Layout (partition key ``pk``, sort key ``sk``, both strings):
   (zlib-compressed JSON), stored once however many feeds show it;
 - ``id#<article id>`` / ``claim``: which key owns an id, so two files can never share one;
 - ``feed#<feed id>`` / ``<published>#<article id>``: membership, newest last in key order, so
-  the newest N of a feed are one Query with ``ScanIndexForward=False`` and ``Limit=N``.
+  the newest N of a feed are one Query with ``ScanIndexForward=False`` and ``Limit=N``;
+- ``due`` / ``<published>#<key>``: scheduled articles, so the ones that have come due are one
+  Query with ``sk <= now``.
 
 All reads are strongly consistent: a publisher must see every change indexed before it.
 """
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 
 STATE_SK = "state"
 CLAIM_SK = "claim"
+DUE_PK = "due"
 #: DynamoDB items stop at 400 KB; the state item keeps room for its other attributes.
 MAX_ENTRY_BYTES = 350_000
 _STATE_FIELDS = "#k, seq, #s, article_id, feeds, previous_feeds, published, has_report"
@@ -119,6 +122,26 @@ class DynamoArticleIndex:
         entries = self._entries(keys)
         return [entries[k] for k in keys if k in entries]
 
+    def due(self, until: str, limit: int) -> Sequence[str]:
+        """Scheduled keys due at ``until`` or before, oldest first."""
+        try:
+            response = self._db.query(
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk AND sk <= :until",
+                ExpressionAttributeValues={
+                    ":pk": {"S": DUE_PK},
+                    ":until": {"S": until + "#\uffff"},
+                },
+                ProjectionExpression="#k",
+                ExpressionAttributeNames={"#k": "key"},
+                ScanIndexForward=True,
+                Limit=limit,
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"Query {self.table} due") from e
+        return [item["key"]["S"] for item in response.get("Items", [])]
+
     def _entries(self, keys: list[str]) -> dict[str, Entry]:
         found: dict[str, Entry] = {}
         wanted: list[dict[str, Any]] = [
@@ -195,6 +218,19 @@ class DynamoArticleIndex:
             )
         if old_id and old_id != new.article_id:
             items.append(self._delete(f"id#{old_id}", CLAIM_SK))
+        old_due = _due_sort_key(old)
+        new_due = _due_sort_key(new)
+        if old_due and old_due != new_due:
+            items.append(self._delete(DUE_PK, old_due))
+        if new_due and new_due != old_due:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": {"pk": {"S": DUE_PK}, "sk": {"S": new_due}, "key": key_value},
+                    }
+                }
+            )
 
         old_feeds = old.feeds if old else frozenset()
         old_sk = (
@@ -271,6 +307,13 @@ class DynamoArticleIndex:
 
     def _delete(self, pk: str, sk: str) -> dict[str, Any]:
         return {"Delete": {"TableName": self.table, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}}
+
+
+def _due_sort_key(state: ArticleState | None) -> str | None:
+    """The ``due`` item of a scheduled state (``None`` for any other state)."""
+    if state is None or state.status != "scheduled" or not state.published:
+        return None
+    return f"{state.published}#{state.key}"
 
 
 def _state_from_item(item: dict[str, Any]) -> ArticleState:

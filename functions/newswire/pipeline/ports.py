@@ -114,7 +114,8 @@ class ArticleIndex(Protocol):
         A compare-and-set: the change only happens when the stored state is still ``old``
         (same sequencer, or still absent); otherwise nothing changes and ``False`` is returned.
         ``entry=None`` with ``new.feeds`` non-empty keeps the memberships as they are (a
-        rejected edit leaves the last good version published).
+        rejected edit leaves the last good version published). A ``scheduled`` state is
+        listed by :meth:`due` from its ``published`` time on, until the state changes.
 
         Raises:
             InvalidArticleError: ``new.article_id`` is already claimed by another key.
@@ -123,6 +124,14 @@ class ArticleIndex(Protocol):
 
     def newest(self, feed: FeedKey, limit: int) -> Sequence[Entry]:
         """The ``limit`` newest entries of ``feed``, newest first."""
+        ...
+
+    def due(self, until: str, limit: int) -> Sequence[str]:
+        """Keys of scheduled articles whose publication time is at or before ``until``.
+
+        ``until`` is in the index's fixed-width UTC form; keys come oldest first, so due
+        articles enter the feeds in the order they were scheduled.
+        """
         ...
 
     def states(self) -> Iterator[ArticleState]:

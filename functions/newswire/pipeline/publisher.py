@@ -94,18 +94,31 @@ class Publisher:
             if old is not None and old.sequencer == change.sequencer:
                 written = self.rebuild(old.feeds | old.previous_feeds)
                 return PublishOutcome(change.key, "redelivered", written)
-            new, entry, action, error = self._next_state(change, old)
-            try:
-                applied = self.index.apply(new, old, entry)
-            except InvalidArticleError as e:  # the id is another article's
-                new, entry, action, error = self._rejected(change, old, e), None, "rejected", e
-                applied = self.index.apply(new, old, None)
+            applied, new, action, error = self._transition(change, old)
             if not applied:
                 continue  # another publisher changed this article meanwhile: look again
-            self._report(change.key, old, error)
             old_feeds = old.feeds if old else frozenset()
             return PublishOutcome(change.key, action, self.rebuild(new.feeds | old_feeds), error)
         raise ConcurrentUpdateError(f"{change.key}: index kept changing, will be retried")
+
+    def _transition(
+        self, change: ArticleChange, old: ArticleState | None
+    ) -> tuple[bool, ArticleState, str, InvalidArticleError | None]:
+        """Work out the article's next state and compare-and-set it into the index.
+
+        Returns:
+            Whether it was applied (``False``: the state changed under us), the new state,
+            the action and the rejection, if any (reported in the content bucket).
+        """
+        new, entry, action, error = self._next_state(change, old)
+        try:
+            applied = self.index.apply(new, old, entry)
+        except InvalidArticleError as e:  # the id is another article's
+            new, action, error = self._rejected(change, old, e), "rejected", e
+            applied = self.index.apply(new, old, None)
+        if applied:
+            self._report(change.key, old, error)
+        return applied, new, action, error
 
     def _next_state(
         self, change: ArticleChange, old: ArticleState | None
@@ -226,6 +239,27 @@ class Publisher:
                 return written
         raise ConcurrentUpdateError(f"feed {key.id}: kept losing write races, will be retried")
 
+    def publish_due(self, limit: int = 100) -> list[PublishOutcome]:
+        """Publish the scheduled articles whose time has come, oldest first, each once.
+
+        Run every minute (EventBridge in AWS, a timer in ``newswire serve``). The article is
+        read again from the content bucket, so the version published is the latest one. Two
+        runs at once cannot both publish an article: the index's compare-and-set lets one
+        win, and the other finds it no longer scheduled.
+        """
+        outcomes = []
+        for key in self.index.due(_sortable(self.clock()), limit):
+            old = self.index.state(key)
+            if old is None or old.status != "scheduled":
+                continue  # another run (or an edit) got there first
+            applied, new, action, error = self._transition(
+                ArticleChange(key, False, old.sequencer), old
+            )
+            if applied:
+                written = self.rebuild(new.feeds | old.feeds)
+                outcomes.append(PublishOutcome(key, action, written, error))
+        return outcomes
+
     def reindex(self) -> ReindexReport:
         """Rebuild the index and every feed from the content bucket (the source of truth).
 
@@ -238,35 +272,28 @@ class Publisher:
         for state in list(self.index.states()):
             touched |= state.feeds
             if state.key not in keys and state.status != "deleted":
-                touched |= self._force(ArticleChange(state.key, True, state.sequencer), state)
+                touched |= self._force(state.key, True, state)
         for article_key in sorted(keys):
-            old = self.index.state(article_key)
-            sequencer = old.sequencer if old else normalise_sequencer("0")
-            change = ArticleChange(article_key, False, sequencer)
-            new_feeds = self._force(change, old, report)
-            touched |= new_feeds
+            touched |= self._force(article_key, False, self.index.state(article_key), report)
         report.articles = len(keys) - len(report.rejected)
         report.feeds_written = len(self.rebuild(touched))
         return report
 
     def _force(
-        self, change: ArticleChange, old: ArticleState | None, report: ReindexReport | None = None
+        self, key: str, deleted: bool, old: ArticleState | None, report: ReindexReport | None = None
     ) -> frozenset[FeedKey]:
-        """Apply ``change`` whatever the sequencers say (reindex: S3 is the truth)."""
+        """Apply the bucket's truth about ``key`` whatever the sequencers say (reindex)."""
         for _attempt in range(MAX_ATTEMPTS):
-            new, entry, _action, error = self._next_state(change, old)
-            try:
-                applied = self.index.apply(new, old, entry)
-            except InvalidArticleError as e:
-                new, error = self._rejected(change, old, e), e
-                applied = self.index.apply(new, old, None)
+            sequencer = old.sequencer if old else normalise_sequencer("0")
+            applied, new, _action, error = self._transition(
+                ArticleChange(key, deleted, sequencer), old
+            )
             if applied:
                 if error is not None and report is not None:
                     report.rejected.append(error)
-                self._report(change.key, old, error)
                 return new.feeds | (old.feeds if old else frozenset())
-            old = self.index.state(change.key)
-        raise ConcurrentUpdateError(f"{change.key}: index kept changing during reindex")
+            old = self.index.state(key)
+        raise ConcurrentUpdateError(f"{key}: index kept changing during reindex")
 
 
 def _sortable(moment: datetime) -> str:

@@ -1,0 +1,62 @@
+"""Schedule handler: publish the scheduled articles whose time has come.
+
+Trigger:
+    An EventBridge rule every minute (``infra/``), or the timer of ``newswire serve``. The
+    event's content is ignored. Articles whose ``published`` time is now past enter their
+    feeds in the order they were scheduled, each exactly once (the index's compare-and-set
+    lets one run win). Storage failures raise; the next minute's run picks up what is left.
+
+Environment:
+    CONTENT_BUCKET: the content bucket (articles, ``site.yaml``, ``_reports/``).
+    FEEDS_BUCKET: the bucket feeds are written to.
+    INDEX_TABLE: the DynamoDB article index.
+    SITE_CONFIG_KEY: optional, the site configuration's key (default ``site.yaml``).
+    POWERTOOLS_METRICS_NAMESPACE: optional, CloudWatch namespace (default ``Newswire``).
+
+Returns ``{"published": [key, ...], "rejected": [message, ...]}``; metrics (unit Count):
+``ArticlesPublished``, ``ArticlesRejected``, ``FeedsWritten``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+from newswire.pipeline.runtime import publisher_from_env
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+SERVICE = "newswire"
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(
+    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Newswire"), service=SERVICE
+)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Publish what has come due; return a JSON summary."""
+    outcomes = publisher_from_env().publish_due()
+    published = [o.key for o in outcomes if o.action == "published"]
+    rejected = [o.error for o in outcomes if o.error is not None]
+    for error in rejected:
+        logger.warning(
+            "scheduled article rejected: fix the file to publish it",
+            extra={"key": error.key, "field": error.field, "problem": error.problem},
+        )
+    written = sum(len(o.feeds_written) for o in outcomes)
+    metrics.add_metric(name="ArticlesPublished", unit=MetricUnit.Count, value=len(published))
+    metrics.add_metric(name="ArticlesRejected", unit=MetricUnit.Count, value=len(rejected))
+    metrics.add_metric(name="FeedsWritten", unit=MetricUnit.Count, value=written)
+    summary = {"published": published, "rejected": [str(e) for e in rejected]}
+    if published or rejected:
+        logger.info("scheduled articles published", extra=summary)
+    return summary
