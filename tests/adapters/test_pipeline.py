@@ -334,3 +334,11 @@ def test_a_scheduled_article_turned_draft_never_fires(stack: Stack, seq: Sequenc
     )
     publisher = stack.publisher(clock=lambda: datetime(2032, 1, 1, tzinfo=UTC))
     assert publisher.publish_due() == []
+
+
+def test_section_feeds_follow_the_article(stack: Stack, seq: Sequencer) -> None:
+    publish(stack, seq, "articles/a.md", article("A", extra="section: World\n"))
+    assert titles(stack, "sections/world/rss.xml") == ["A"]
+    publish(stack, seq, "articles/a.md", article("A", extra="section: Business\n"))
+    assert titles(stack, "sections/world/rss.xml") == []
+    assert titles(stack, "sections/business/atom.xml") == ["A"]

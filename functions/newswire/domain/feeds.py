@@ -1,8 +1,9 @@
 """Which feeds exist, which entries each shows, and where each is published.
 
-A site has a main feed, one feed per tag and one per author, each in three formats. The public
-layout, relative to the site's ``feeds_url``, is ``rss.xml``, ``atom.xml``, ``feed.json`` and the
-same three under ``tags/<tag>/`` and ``authors/<author>/``.
+A site has a main feed, one feed per tag, per author and per section, each in three formats.
+The public layout, relative to the site's ``feeds_url``, is ``rss.xml``, ``atom.xml``,
+``feed.json`` and the same three under ``tags/<tag>/``, ``authors/<author>/`` and
+``sections/<section>/``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Protocol, TypeVar
 from urllib.parse import quote
 
 from newswire.domain.model import Entry, Person, SiteConfig, Tag
+from newswire.domain.slugs import slugify
 
 #: Atom needs a feed-level ``updated`` even when a feed is empty; a fixed instant keeps an
 #: empty feed byte-identical from build to build (no "now" in the output). Not 1970: feed
@@ -29,6 +31,7 @@ class FeedKind(enum.StrEnum):
     MAIN = "main"
     TAG = "tag"
     AUTHOR = "author"
+    SECTION = "section"
 
 
 class FeedFormat(enum.Enum):
@@ -56,7 +59,7 @@ class FeedKey:
 
     @property
     def folder(self) -> str:
-        """The feed's folder relative to ``feeds_url``: ``""``, ``tags/x/`` or ``authors/y/``."""
+        """The feed's folder relative to ``feeds_url``: ``""``, ``tags/x/``, ``authors/y/``…"""
         if self.kind is FeedKind.MAIN:
             return ""
         return f"{self.kind.value}s/{self.slug}/"
@@ -75,7 +78,7 @@ MAIN_FEED = FeedKey(FeedKind.MAIN)
 
 
 class Classified(Protocol):
-    """Anything with tags and authors: an :class:`Article` before rendering, or an Entry."""
+    """Anything with tags, authors and a section: an Article before rendering, or an Entry."""
 
     @property
     def tags(self) -> tuple[Tag, ...]: ...
@@ -83,15 +86,25 @@ class Classified(Protocol):
     @property
     def authors(self) -> tuple[Person, ...]: ...
 
+    @property
+    def section(self) -> str | None: ...
+
+
+def section_key(name: str) -> FeedKey:
+    """The feed of a section ("World" → ``sections/world/``)."""
+    return FeedKey(FeedKind.SECTION, slugify(name, fallback_prefix="section"), name)
+
 
 def feed_keys_for(item: Classified) -> frozenset[FeedKey]:
-    """Every feed ``item`` belongs to: the main feed, its tags' and its authors' feeds.
+    """Every feed ``item`` belongs to: the main feed, its tags', authors' and section's feeds.
 
     Two spellings of one tag ("Café", "cafe") give equal keys: one feed, one folder.
     """
     keys = {MAIN_FEED}
     keys.update(FeedKey(FeedKind.TAG, tag.slug, tag.name) for tag in item.tags)
     keys.update(FeedKey(FeedKind.AUTHOR, a.slug, a.name) for a in item.authors)
+    if item.section:
+        keys.add(section_key(item.section))
     return frozenset(keys)
 
 
@@ -115,6 +128,8 @@ def named_after(key: FeedKey, item: Classified) -> FeedKey:
         names = [tag.name for tag in item.tags if tag.slug == key.slug]
     elif key.kind is FeedKind.AUTHOR:
         names = [author.name for author in item.authors if author.slug == key.slug]
+    elif key.kind is FeedKind.SECTION and item.section:
+        names = [item.section] if section_key(item.section) == key else []
     else:
         names = []
     return FeedKey(key.kind, key.slug, names[0]) if names else key
@@ -182,6 +197,9 @@ def build_feed(key: FeedKey, entries: Iterable[Entry], site: SiteConfig) -> Feed
     elif key.kind is FeedKind.TAG:
         title = f"{site.title}: {key.name}"
         description = f"{site.title}: articles tagged “{key.name}”"
+    elif key.kind is FeedKind.SECTION:
+        title = f"{site.title}: {key.name}"
+        description = f"{site.title}: the {key.name} section"
     else:
         title = f"{site.title}: {key.name}"
         description = f"{site.title}: articles by {key.name}"

@@ -1,0 +1,68 @@
+"""Which feeds an article belongs to, and where each is published."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from newswire.domain.feeds import (
+    MAIN_FEED,
+    FeedFormat,
+    FeedKey,
+    FeedKind,
+    build_feed,
+    feed_keys_for,
+    named_after,
+)
+from newswire.domain.model import Entry, Person, SiteConfig, Tag
+
+
+def entry(
+    slug: str, *, section: str | None = None, tags: tuple[str, ...] = ("World",), day: int = 1
+) -> Entry:
+    published = datetime(2026, 1, day, tzinfo=UTC)
+    return Entry(
+        slug=slug,
+        id=f"https://news.example/articles/{slug}/",
+        id_is_permalink=True,
+        url=f"https://news.example/articles/{slug}/",
+        title=slug.title(),
+        summary="",
+        content_html="<p>x</p>",
+        published=published,
+        updated=published,
+        authors=(Person("Ann Writer"),),
+        tags=tuple(Tag.from_name(t) for t in tags),
+        section=section,
+    )
+
+
+def test_an_article_is_in_main_tag_author_and_section_feeds() -> None:
+    keys = feed_keys_for(entry("a", section="Business & Money", tags=("World", "Café Society")))
+    assert {(k.kind, k.slug) for k in keys} == {
+        (FeedKind.MAIN, ""),
+        (FeedKind.TAG, "world"),
+        (FeedKind.TAG, "cafe-society"),
+        (FeedKind.AUTHOR, "ann-writer"),
+        (FeedKind.SECTION, "business-money"),
+    }
+    section = next(k for k in keys if k.kind is FeedKind.SECTION)
+    assert section.path(FeedFormat.ATOM) == "sections/business-money/atom.xml"
+    assert MAIN_FEED.path(FeedFormat.JSON) == "feed.json"
+
+
+def test_spellings_of_one_name_share_one_feed_named_after_the_newest() -> None:
+    older = entry("old", tags=("cafe society",), day=1)
+    newer = entry("new", tags=("Café Society",), day=2)
+    (tag_old,) = [k for k in feed_keys_for(older) if k.kind is FeedKind.TAG]
+    (tag_new,) = [k for k in feed_keys_for(newer) if k.kind is FeedKind.TAG]
+    assert tag_old == tag_new
+    assert named_after(tag_old, newer).name == "Café Society"
+
+
+def test_feed_titles_and_urls(site: SiteConfig) -> None:
+    key = FeedKey(FeedKind.SECTION, "world", "World")
+    feed = build_feed(key, [entry("a", section="World"), entry("b", section="World", day=3)], site)
+    assert feed.title == "Test News: World"
+    assert feed.url(FeedFormat.RSS) == "https://news.example/feeds/sections/world/rss.xml"
+    assert [e.slug for e in feed.entries] == ["b", "a"]
+    assert feed.updated == datetime(2026, 1, 3, tzinfo=UTC)
