@@ -283,7 +283,8 @@ def test_requests_per_publish_do_not_grow_with_the_index(stack: Stack, seq: Sequ
         if size == 5:
             small = dict(calls)
     assert dict(calls) == small
-    assert sum(small.values()) <= 30
+    # 1 GET, 3 feeds x (3 HEAD + Query + BatchGet + 3 PUT), the sitemap, the index write
+    assert sum(small.values()) <= 40
 
 
 def test_reindex_rebuilds_everything_from_the_bucket(stack: Stack, seq: Sequencer) -> None:
@@ -342,3 +343,26 @@ def test_section_feeds_follow_the_article(stack: Stack, seq: Sequencer) -> None:
     publish(stack, seq, "articles/a.md", article("A", extra="section: Business\n"))
     assert titles(stack, "sections/world/rss.xml") == []
     assert titles(stack, "sections/business/atom.xml") == ["A"]
+
+
+def test_news_sitemap_lists_the_last_two_days(stack: Stack, seq: Sequencer) -> None:
+    from lxml import etree
+
+    publish(stack, seq, "articles/old.md", article("Old", published="2026-11-20T10:00:00Z"))
+    publish(stack, seq, "articles/new.md", article("Fresh & new", published="2026-11-25T10:00:00Z"))
+    root = etree.fromstring(stack.feed("news-sitemap.xml"))
+    ns = {
+        "s": "http://www.sitemaps.org/schemas/sitemap/0.9",
+        "n": "http://www.google.com/schemas/sitemap-news/0.9",
+    }
+    assert root.xpath("//s:loc/text()", namespaces=ns) == [
+        "https://englishnews.example/articles/new/"
+    ]
+    assert root.xpath("//n:title/text()", namespaces=ns) == ["Fresh & new"]
+    assert root.xpath("//n:name/text()", namespaces=ns) == ["English News"]
+    assert root.xpath("//n:language/text()", namespaces=ns) == ["en"]
+    assert root.xpath("//n:publication_date/text()", namespaces=ns) == ["2026-11-25T10:00:00+00:00"]
+    # two days later the scheduler's run ages it out
+    later = stack.publisher(clock=lambda: datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
+    later.publish_due()
+    assert etree.fromstring(stack.feed("news-sitemap.xml")).xpath("//s:url", namespaces=ns) == []

@@ -193,8 +193,9 @@ class TestSqsBatch:
         metrics = emitted_metrics(capsys.readouterr().out)
         assert metrics["ArticlesPublished"] == [2]
         assert metrics["ArticlesRejected"] == [0]
-        # main, 2 tags and 2 authors for the council; main, 3 tags and 1 author for the café
-        assert metrics["FeedsWritten"] == [(5 + 5) * len(FeedFormat)]
+        # main, 2 tags, 2 authors and a section for the council; main, 3 tags, 1 author and a
+        # section for the café; and the news sitemap, written once (both are older than 2 days)
+        assert metrics["FeedsWritten"] == [(6 + 6) * len(FeedFormat) + 1]
 
     def test_an_url_encoded_key_is_fetched_by_its_real_name(
         self, stack: Stack, invoke: Invoke

@@ -103,13 +103,20 @@ class DynamoArticleIndex:
         except (ClientError, BotoCoreError) as e:
             raise translate(e, f"Scan {self.table}") from e
 
-    def newest(self, feed: FeedKey, limit: int) -> Sequence[Entry]:
-        """The ``limit`` newest entries of ``feed``: one Query and one BatchGetItem or so."""
+    def newest(self, feed: FeedKey, limit: int, since: str | None = None) -> Sequence[Entry]:
+        """The ``limit`` newest entries of ``feed`` (published after ``since``, if given).
+
+        One Query (keys only) and one BatchGetItem per 100 entries: O(limit), never O(corpus).
+        """
+        condition, values = "pk = :pk", {":pk": {"S": f"feed#{feed.id}"}}
+        if since is not None:
+            condition += " AND sk > :since"
+            values[":since"] = {"S": since}
         try:
             response = self._db.query(
                 TableName=self.table,
-                KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues={":pk": {"S": f"feed#{feed.id}"}},
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values,
                 ProjectionExpression="#k",
                 ExpressionAttributeNames={"#k": "key"},
                 ScanIndexForward=False,

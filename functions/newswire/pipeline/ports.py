@@ -122,8 +122,11 @@ class ArticleIndex(Protocol):
         """
         ...
 
-    def newest(self, feed: FeedKey, limit: int) -> Sequence[Entry]:
-        """The ``limit`` newest entries of ``feed``, newest first."""
+    def newest(self, feed: FeedKey, limit: int, since: str | None = None) -> Sequence[Entry]:
+        """The ``limit`` newest entries of ``feed``, newest first.
+
+        With ``since`` (the index's fixed-width UTC form), only entries published after it.
+        """
         ...
 
     def due(self, until: str, limit: int) -> Sequence[str]:

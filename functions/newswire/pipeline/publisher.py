@@ -14,19 +14,34 @@ Guarantees, whatever the number of publishers running at once:
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from newswire.build import render_feed_files
+from newswire.build import FeedFile, render_feed_files
 from newswire.content.articles import parse_article
-from newswire.domain.feeds import MAIN_FEED, FeedKey, build_feed, feed_keys_for, named_after
+from newswire.domain.feeds import (
+    MAIN_FEED,
+    FeedFormat,
+    FeedKey,
+    build_feed,
+    feed_keys_for,
+    named_after,
+)
 from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import ArticleNotFoundError, ConcurrentUpdateError, InvalidArticleError
 from newswire.pipeline.changes import ArticleChange, normalise_sequencer
 from newswire.pipeline.ports import ArticleIndex, ArticleState, ContentStore, FeedStore
 from newswire.rendering.entry import render_entry
+from newswire.rendering.sitemap import (
+    MAX_NEWS_URLS,
+    NEWS_SITEMAP_CONTENT_TYPE,
+    NEWS_SITEMAP_PATH,
+    news_window_start,
+    render_news_sitemap,
+)
 
 #: How often a publisher re-renders after losing a race before letting SQS retry the record.
 MAX_ATTEMPTS = 8
@@ -205,26 +220,53 @@ class Publisher:
     def rebuild(self, feeds: Iterable[FeedKey]) -> tuple[str, ...]:
         """Re-render each feed from the index and write the formats whose bytes changed.
 
+        The main feed changing means the news sitemap may change too, so it is refreshed with it.
+
         Returns:
             The paths written, sorted.
         """
+        keys = set(feeds)
         written: list[str] = []
-        for key in sorted(set(feeds)):
-            written.extend(self._rebuild_feed(key))
+        for key in sorted(keys):
+            paths = [key.path(fmt) for fmt in FeedFormat]
+            written.extend(self._write_latest(paths, functools.partial(self._render_feed, key)))
+        if MAIN_FEED in keys:
+            written.extend(self.refresh_news_sitemap())
         return tuple(sorted(written))
 
-    def _rebuild_feed(self, key: FeedKey) -> list[str]:
-        written = []
-        pending = None  # the formats still to write; all of them at first
+    def _render_feed(self, key: FeedKey) -> list[FeedFile]:
+        entries = self.index.newest(key, self.site.items_per_feed)
+        named = named_after(key, entries[0]) if entries else key
+        return render_feed_files(build_feed(named, entries, self.site), self.site.max_feed_bytes)
+
+    def refresh_news_sitemap(self) -> list[str]:
+        """Rewrite ``news-sitemap.xml`` if the last two days' articles changed.
+
+        Also run every minute by the scheduler, so articles age out of it on time.
+        """
+        now = self.clock()
+        since = _sortable(news_window_start(now))
+
+        def render() -> list[FeedFile]:
+            entries = self.index.newest(MAIN_FEED, MAX_NEWS_URLS, since=since)
+            body = render_news_sitemap(entries, self.site, now)
+            return [FeedFile(NEWS_SITEMAP_PATH, NEWS_SITEMAP_CONTENT_TYPE, body)]
+
+        return self._write_latest([NEWS_SITEMAP_PATH], render)
+
+    def _write_latest(self, paths: list[str], render: Callable[[], list[FeedFile]]) -> list[str]:
+        """Write what ``render`` gives for ``paths``, so that no concurrent update is lost.
+
+        Each object is read (HEAD) *before* ``render`` queries the index, and written only if
+        it is still that object; a lost race reads, renders and tries again. Objects whose
+        bytes did not change are left alone.
+        """
+        written: list[str] = []
+        pending = paths
         for _attempt in range(MAX_ATTEMPTS):
-            files = render_feed_files(build_feed(key, [], self.site), self.site.max_feed_bytes)
-            paths = [f.path for f in files] if pending is None else pending
-            current = {path: self.feeds.head(path) for path in paths}  # read before the index
-            entries = self.index.newest(key, self.site.items_per_feed)
-            named = named_after(key, entries[0]) if entries else key
-            feed = build_feed(named, entries, self.site)
+            current = {path: self.feeds.head(path) for path in pending}
             pending = []
-            for file in render_feed_files(feed, self.site.max_feed_bytes):
+            for file in render():
                 if file.path not in current:
                     continue
                 before = current[file.path]
@@ -237,7 +279,9 @@ class Publisher:
                     pending.append(file.path)
             if not pending:
                 return written
-        raise ConcurrentUpdateError(f"feed {key.id}: kept losing write races, will be retried")
+        raise ConcurrentUpdateError(
+            f"{', '.join(pending)}: kept losing write races, will be retried"
+        )
 
     def publish_due(self, limit: int = 100) -> list[PublishOutcome]:
         """Publish the scheduled articles whose time has come, oldest first, each once.
@@ -248,6 +292,7 @@ class Publisher:
         win, and the other finds it no longer scheduled.
         """
         outcomes = []
+        self.refresh_news_sitemap()  # articles age out of it even when nothing is published
         for key in self.index.due(_sortable(self.clock()), limit):
             old = self.index.state(key)
             if old is None or old.status != "scheduled":
