@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import Duration
@@ -21,6 +22,8 @@ FEED_FILES = {"Rss": "rss.xml", "Atom": "atom.xml", "Json": "feed.json"}
 DEFAULT_TTL = Duration.seconds(60)
 MAX_TTL = Duration.days(1)
 HSTS_MAX_AGE = Duration.days(730)
+#: The viewer-response function that lets browsers style feeds (see the file).
+BROWSER_VIEW_FUNCTION = Path(__file__).with_name("browser_view.js")
 
 #: ACM certificates for CloudFront must live in us-east-1.
 CERTIFICATE_REGION = "us-east-1"
@@ -120,6 +123,13 @@ class Delivery(Construct):
             ),
         )
 
+        self.browser_view = cloudfront.Function(
+            self,
+            "BrowserView",
+            comment="Serve RSS/Atom as application/xml to browsers so feed.xsl styles them",
+            code=cloudfront.FunctionCode.from_file(file_path=str(BROWSER_VIEW_FUNCTION)),
+            runtime=cloudfront.FunctionRuntime.JS_2_0,
+        )
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
@@ -131,6 +141,12 @@ class Delivery(Construct):
                 compress=True,
                 cache_policy=cache_policy,
                 response_headers_policy=headers_policy,
+                function_associations=[
+                    cloudfront.FunctionAssociation(
+                        function=self.browser_view,
+                        event_type=cloudfront.FunctionEventType.VIEWER_RESPONSE,
+                    )
+                ],
             ),
             default_root_object="index.html",
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,

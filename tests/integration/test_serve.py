@@ -130,7 +130,7 @@ def test_gzip_when_asked(stack: LocalStack) -> None:
     status, headers, body = get(stack.url + "rss.xml", {"Accept-Encoding": "gzip"})
     assert status == 200
     assert headers["Content-Encoding"] == "gzip"
-    assert headers["Vary"] == "Accept-Encoding"
+    assert "Accept-Encoding" in headers["Vary"]
     assert gzip.decompress(body) == plain
 
 
@@ -204,3 +204,16 @@ def test_port_in_use_is_one_line_and_status_2(
     assert err.count("\n") == 1
     assert f"127.0.0.1:{port}" in err
     assert "Traceback" not in err
+
+
+def test_browsers_get_a_styled_page_and_readers_the_feed_type(stack: LocalStack) -> None:
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    status, headers, body = get(stack.url + "rss.xml", browser)
+    assert status == 200
+    assert headers["Content-Type"] == "application/xml; charset=utf-8"
+    assert "Accept" in headers["Vary"]
+    assert b'<?xml-stylesheet type="text/xsl" href="feed.xsl"?>' in body
+    _, headers, _ = get(stack.url + "rss.xml", {"Accept": "application/rss+xml"})
+    assert headers["Content-Type"] == "application/rss+xml; charset=utf-8"
+    status, headers, _ = get(stack.url + "feed.xsl")
+    assert status == 200 and headers["Content-Type"].startswith("text/xsl")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -131,6 +132,27 @@ def test_generator_is_newswire_not_feedgen() -> None:
     assert generator.text == "newswire"
     assert generator.attrib == {}
     assert b"feedgen" not in data
+
+
+@pytest.mark.parametrize(
+    ("key", "href"),
+    [
+        pytest.param(FeedKey(FeedKind.MAIN), "feed.xsl", id="main"),
+        pytest.param(FeedKey(FeedKind.TAG, "world", "World"), "../../feed.xsl", id="tag"),
+        pytest.param(FeedKey(FeedKind.AUTHOR, "jane-doe", "Jane"), "../../feed.xsl", id="author"),
+    ],
+)
+def test_browsers_are_pointed_at_the_stylesheet_at_the_feeds_root(key: FeedKey, href: str) -> None:
+    data = render(make_feed(make_entry(), key=key))
+
+    # Right after the XML declaration, relative to the feed: it works on any host.
+    assert data.startswith(
+        b"<?xml version='1.0' encoding='UTF-8'?>\n"
+        + f'<?xml-stylesheet type="text/xsl" href="{href}"?>\n'.encode()
+    )
+    parsed = feedparser.parse(data)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert_valid(data, FeedFormat.ATOM)
 
 
 # --------------------------------------------------------------------------------------------

@@ -28,12 +28,10 @@ Metrics (per invocation, unit Count): ``ArticlesPublished``, ``ArticlesRejected`
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -41,6 +39,7 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 
+from newswire.handlers.observability import logger, metrics, tracer
 from newswire.pipeline.events import (
     Trigger,
     changes_from_event,
@@ -56,18 +55,11 @@ if TYPE_CHECKING:
     from newswire.pipeline.changes import ArticleChange
     from newswire.pipeline.publisher import Publisher, PublishOutcome
 
-#: The logger hierarchy's root: ``newswire.*`` module loggers log through this one, as JSON.
-SERVICE = "newswire"
 #: Metric names, each emitted once per invocation (zero included, so alarms see data).
 PUBLISHED = "ArticlesPublished"
 REJECTED = "ArticlesRejected"
 FEEDS_WRITTEN = "FeedsWritten"
 
-logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
-metrics = Metrics(
-    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Newswire"), service=SERVICE
-)
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
@@ -116,6 +108,9 @@ def apply_change(
     """Publish one change, log what it did, and count it."""
     tracer.put_annotation("article_key", change.key)
     outcome = publisher.publish(change)
+    for warning in publisher.warnings:  # e.g. a WebSub hub that could not be reached
+        logger.warning(warning, extra={"key": change.key})
+    publisher.warnings.clear()
     counts[FEEDS_WRITTEN] += len(outcome.feeds_written)
     if outcome.error is not None:
         counts[REJECTED] += 1

@@ -19,24 +19,15 @@ Returns ``{"published": [key, ...], "rejected": [message, ...]}``; metrics (unit
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
+from newswire.handlers.observability import logger, metrics, tracer
 from newswire.pipeline.runtime import publisher_from_env
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
-
-SERVICE = "newswire"
-
-logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
-metrics = Metrics(
-    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Newswire"), service=SERVICE
-)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -12,12 +12,15 @@ What runs, all in this process:
 - a **watcher** that mirrors the content folder into the content bucket (so an edit is
   published within about two seconds) and reindexes when ``site.yaml`` changes;
 - an HTTP server for the feeds bucket, with the headers a CDN in front of S3 would give:
-  ``ETag``, ``Last-Modified``, ``Cache-Control``, 304s and gzip.
+  ``ETag``, ``Last-Modified``, ``Cache-Control``, 304s and gzip; ``feed.xsl`` (the feeds'
+  browser view) comes from the package while the bucket has none.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
+import hashlib
 import html
 import json
 import logging
@@ -45,6 +48,12 @@ from newswire.domain.feeds import FeedFormat
 from newswire.errors import NewswireError
 from newswire.local.moto_server import LocalAws
 from newswire.local.resources import CreatedQueue, ResourceNames, create_resources
+from newswire.rendering.stylesheet import (
+    STYLESHEET_CONTENT_TYPE,
+    STYLESHEET_PATH,
+    browser_content_type,
+    stylesheet_file,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -60,8 +69,13 @@ WATCH_INTERVAL = 0.5
 #: How long the poller rests after an empty receive. moto's server runs one request at a time,
 #: so a long poll (``WaitTimeSeconds``) would stall every other request; short polls don't.
 POLL_INTERVAL = 0.2
+#: How often the scheduler publishes what has come due (EventBridge does it every minute in
+#: AWS; locally a writer should not wait that long to see a scheduled article go out).
+SCHEDULE_INTERVAL = 5.0
 #: File names the watcher leaves alone: editor backups and swap files.
 _IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp")
+#: What S3 answers for an object written without a Content-Type.
+_UNTYPED = frozenset({"", "binary/octet-stream", "application/octet-stream"})
 #: What the handler would log to CloudWatch; locally it goes to the terminal as JSON.
 _HANDLER_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "1",
@@ -193,6 +207,7 @@ class LocalStack:
         for name, target, args in (
             ("newswire-poller", self._poll, ()),
             ("newswire-watcher", self._watch, (snapshot,)),
+            ("newswire-scheduler", self._schedule, ()),
             ("newswire-http", self._require_http().serve_forever, ()),
         ):
             thread = threading.Thread(target=target, args=args, name=name, daemon=True)
@@ -322,6 +337,21 @@ class LocalStack:
         if SITE_KEY in changed:
             self._reindex()
         return now
+
+    def _schedule(self) -> None:
+        """What the every-minute EventBridge rule does in AWS: run the schedule handler."""
+        from newswire.handlers import schedule
+
+        event = {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+        while not self._stopping.wait(SCHEDULE_INTERVAL):
+            try:
+                context = LocalLambdaContext(aws_request_id=str(uuid.uuid4()))
+                result = schedule.handler(event, context)
+            except Exception as e:  # keep the timer running whatever one run hit
+                self._say(f"newswire: publishing scheduled articles failed: {e}")
+                continue
+            for key in result["published"]:
+                self._say(f"newswire: published scheduled article {key}")
 
     def _reindex(self) -> None:
         from newswire.pipeline.runtime import publisher_from_env
@@ -513,7 +543,10 @@ class _FeedRequestHandler(BaseHTTPRequestHandler):
             if path == "/":
                 self._send(HTTPStatus.OK, _index_page(stack), "text/html; charset=utf-8", send_body)
                 return
-            found = stack.feed_object(path.lstrip("/")) if not path.endswith("/") else None
+            key = path.lstrip("/")
+            found = stack.feed_object(key) if not path.endswith("/") else None
+            if found is None and key == STYLESHEET_PATH:
+                found = _packaged_stylesheet()  # until the pipeline has published its own
         except (ClientError, BotoCoreError) as e:
             page = _page("Bad gateway", f"The feeds bucket could not be read: {e}")
             self._send(HTTPStatus.BAD_GATEWAY, page, "text/html; charset=utf-8", send_body)
@@ -522,9 +555,9 @@ class _FeedRequestHandler(BaseHTTPRequestHandler):
             page = _page("Not found", f"No feed at {path}. The feeds are listed at /.")
             self._send(HTTPStatus.NOT_FOUND, page, "text/html; charset=utf-8", send_body)
             return
-        self._send_object(found, send_body)
+        self._send_object(found, send_body, xsl=key.endswith(".xsl"))
 
-    def _send_object(self, found: dict[str, Any], send_body: bool) -> None:
+    def _send_object(self, found: dict[str, Any], send_body: bool, *, xsl: bool = False) -> None:
         etag = str(found["ETag"])
         last_modified = found["LastModified"].astimezone(UTC)
         body: bytes = found["Body"]
@@ -533,7 +566,7 @@ class _FeedRequestHandler(BaseHTTPRequestHandler):
             "ETag": f"W/{etag}" if gzipped else etag,
             "Last-Modified": format_datetime(last_modified, usegmt=True),
             "Cache-Control": str(found.get("CacheControl") or "no-cache"),
-            "Vary": "Accept-Encoding",
+            "Vary": "Accept, Accept-Encoding",
         }
         if _not_modified(
             self.headers.get("If-None-Match"),
@@ -550,6 +583,9 @@ class _FeedRequestHandler(BaseHTTPRequestHandler):
             body = gzip.compress(body, mtime=0)
             headers["Content-Encoding"] = "gzip"
         content_type = str(found.get("ContentType") or "application/octet-stream")
+        if xsl and content_type.partition(";")[0] in _UNTYPED:
+            content_type = STYLESHEET_CONTENT_TYPE  # browsers want an XSLT stylesheet typed
+        content_type = browser_content_type(content_type, self.headers.get("Accept"))
         self._send(HTTPStatus.OK, body, content_type, send_body, headers)
 
     def _send(
@@ -568,6 +604,18 @@ class _FeedRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if send_body:
             self.wfile.write(body)
+
+
+@functools.cache
+def _packaged_stylesheet() -> dict[str, Any]:
+    """The package's ``feed.xsl`` as a feeds-bucket object, for a bucket that has none yet."""
+    stylesheet = stylesheet_file()
+    return {
+        "Body": stylesheet.body,
+        "ContentType": stylesheet.content_type,
+        "ETag": f'"{hashlib.md5(stylesheet.body, usedforsecurity=False).hexdigest()}"',
+        "LastModified": datetime.now(UTC).replace(microsecond=0),
+    }
 
 
 def _not_modified(

@@ -16,6 +16,7 @@ from lxml import etree
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Entry, Person
 from newswire.rendering.jsonfeed import image_media_type
+from newswire.rendering.stylesheet import stylesheet_instruction
 
 ATOM_NS: Final = "http://www.w3.org/2005/Atom"
 GENERATOR: Final = "newswire"
@@ -44,8 +45,13 @@ class AtomRenderer:
         entries = root.findall(f"{{{ATOM_NS}}}entry")
         for element, entry in zip(entries, feed.entries, strict=True):
             _add_links(element, entry)
+        # Right after the XML declaration: a browser shows the feed as a readable page.
+        instruction = stylesheet_instruction(feed.key.path(FeedFormat.ATOM))
+        root.addprevious(etree.ProcessingInstruction("xml-stylesheet", instruction))
         return bytes(
-            etree.tostring(root, encoding="UTF-8", xml_declaration=True, pretty_print=True)
+            etree.tostring(
+                root.getroottree(), encoding="UTF-8", xml_declaration=True, pretty_print=True
+            )
         )
 
 

@@ -17,6 +17,7 @@ from lxml import etree
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Entry, Person
 from newswire.rendering.jsonfeed import image_media_type
+from newswire.rendering.stylesheet import stylesheet_instruction
 
 MEDIA_NS: Final = "http://search.yahoo.com/mrss/"
 #: Written exactly so: the W3C Feed Validator recognises this string (http, no trailing slash)
@@ -49,8 +50,13 @@ class RssRenderer:
         items = root.findall("channel/item")
         for item, entry in zip(items, feed.entries, strict=True):
             _describe_media(item, entry)
+        # Right after the XML declaration: a browser shows the feed as a readable page.
+        instruction = stylesheet_instruction(feed.key.path(FeedFormat.RSS))
+        root.addprevious(etree.ProcessingInstruction("xml-stylesheet", instruction))
         return bytes(
-            etree.tostring(root, encoding="UTF-8", xml_declaration=True, pretty_print=True)
+            etree.tostring(
+                root.getroottree(), encoding="UTF-8", xml_declaration=True, pretty_print=True
+            )
         )
 
 

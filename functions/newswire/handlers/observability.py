@@ -1,0 +1,21 @@
+"""The Powertools logger, tracer and metrics every handler shares.
+
+One instance of each per process: Powertools keys loggers by service name, and a second
+``Logger(service="newswire")`` in the same process (the local stack imports every handler)
+finds the first one's handler already installed and is left without a formatter. In Lambda
+each function imports only its own handler, so this costs nothing there.
+"""
+
+from __future__ import annotations
+
+import os
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+SERVICE = "newswire"
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(
+    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Newswire"), service=SERVICE
+)
