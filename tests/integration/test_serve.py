@@ -217,3 +217,18 @@ def test_browsers_get_a_styled_page_and_readers_the_feed_type(stack: LocalStack)
     assert headers["Content-Type"] == "application/rss+xml; charset=utf-8"
     status, headers, _ = get(stack.url + "feed.xsl")
     assert status == 200 and headers["Content-Type"].startswith("text/xsl")
+
+
+def test_websub_hub_is_advertised_in_feeds_and_link_headers(
+    stack: LocalStack, content: Path
+) -> None:
+    """Last in this module: it changes site.yaml (a reindex) for the stack it shares."""
+    site = content / "site.yaml"
+    site.write_text(site.read_text() + "hub: http://127.0.0.1:9/hub\n")
+    eventually(lambda: b'rel="hub"' in get(stack.url + "atom.xml")[2])
+    _, headers, _ = get(stack.url + "tags/world/rss.xml")
+    assert headers["Link"] == (
+        '<http://127.0.0.1:9/hub>; rel="hub", '
+        '<https://englishnews.example/feeds/tags/world/rss.xml>; rel="self"'
+    )
+    assert get(stack.url + "rss.xml")[0] == 200  # an unreachable hub failed nothing

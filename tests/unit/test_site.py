@@ -43,6 +43,8 @@ def test_defaults() -> None:
         (b"feeds_url: /feeds/\n", "feeds_url"),
         (b"titel: x\n", "titel"),
         (b"social: [{name: YouTube, url: youtube}]\n", "social[0].url"),
+        (b"hub: pubsubhubbub\n", "hub"),
+        (b"hub: [https://hub.example/, 7]\n", "hub[1]"),
     ],
 )
 def test_invalid_site_config_names_the_field(extra: bytes, field: str) -> None:
@@ -55,3 +57,11 @@ def test_invalid_site_config_names_the_field(extra: bytes, field: str) -> None:
 def test_invalid_yaml() -> None:
     with pytest.raises(SiteConfigError, match="invalid YAML"):
         parse_site("site.yaml", b"title: [")
+
+
+def test_websub_hubs() -> None:
+    one = parse_site("site.yaml", MINIMAL + b"hub: https://pubsubhubbub.appspot.com/\n")
+    assert one.hubs == ("https://pubsubhubbub.appspot.com/",)
+    two = parse_site("site.yaml", MINIMAL + b"hub: [https://a.example/, https://b.example/]\n")
+    assert two.hubs == ("https://a.example/", "https://b.example/")
+    assert parse_site("site.yaml", MINIMAL).hubs == ()

@@ -30,6 +30,7 @@ _FIELDS = frozenset(
         "items_per_feed",
         "max_feed_bytes",
         "social",
+        "hub",
     }
 )
 
@@ -104,6 +105,7 @@ def parse_site(key: str, data: bytes) -> SiteConfig:
         items_per_feed=positive("items_per_feed", 50),
         max_feed_bytes=positive("max_feed_bytes", 1024 * 1024),
         social=_social(raw.get("social"), error),
+        hubs=_hubs(raw.get("hub"), error),
     )
 
 
@@ -142,3 +144,15 @@ def _social(value: Any, error: _ErrorFactory) -> tuple[SocialLink, ...]:
             )
         links.append(SocialLink(name=item["name"], url=link))
     return tuple(links)
+
+
+def _hubs(value: Any, error: _ErrorFactory) -> tuple[str, ...]:
+    """``hub``: one WebSub hub URL, or a list of them."""
+    if value is None:
+        return ()
+    values = value if isinstance(value, list) else [value]
+    for i, hub in enumerate(values):
+        if not isinstance(hub, str) or not is_absolute_http_url(hub):
+            where = "hub" if not isinstance(value, list) else f"hub[{i}]"
+            raise error(where, f"{hub!r} is not an absolute URL", "a WebSub hub URL")
+    return tuple(values)

@@ -156,6 +156,8 @@ class Feed:
     language: str
     author: Person
     entries: tuple[Entry, ...]
+    #: WebSub hubs the feed advertises with ``rel="hub"``.
+    hubs: tuple[str, ...] = ()
 
     @property
     def updated(self) -> datetime:
@@ -177,6 +179,7 @@ class Feed:
             language=self.language,
             author=self.author,
             entries=tuple(entries),
+            hubs=self.hubs,
         )
 
 
@@ -212,4 +215,5 @@ def build_feed(key: FeedKey, entries: Iterable[Entry], site: SiteConfig) -> Feed
         language=site.language,
         author=site.author,
         entries=tuple(newest(entries, site.items_per_feed)),
+        hubs=site.hubs,
     )

@@ -199,6 +199,8 @@ class SiteConfig:
     items_per_feed: int = 50
     max_feed_bytes: int = 1024 * 1024
     social: tuple[SocialLink, ...] = field(default_factory=tuple)
+    #: WebSub hubs feeds advertise (``rel="hub"``) and that are pinged when a feed changes.
+    hubs: tuple[str, ...] = field(default_factory=tuple)
 
     def article_url(self, slug: str) -> str:
         """The default canonical URL (and default GUID) of an article."""

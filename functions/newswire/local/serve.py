@@ -40,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -467,6 +467,21 @@ class LocalStack:
 
     # -- feeds bucket → HTTP ------------------------------------------------------------------
 
+    def websub_links(self, key: str) -> str | None:
+        """The HTTP ``Link`` header for a feed when ``site.yaml`` names WebSub hubs."""
+        from newswire.content.site import parse_site
+
+        if key.rsplit("/", 1)[-1] not in {fmt.filename for fmt in FeedFormat}:
+            return None
+        try:
+            site = parse_site(SITE_KEY, (self.content_dir / SITE_KEY).read_bytes())
+        except (OSError, NewswireError):
+            return None
+        if not site.hubs:
+            return None
+        hubs = [f'<{hub}>; rel="hub"' for hub in site.hubs]
+        return ", ".join([*hubs, f'<{site.feeds_url}{quote(key)}>; rel="self"'])
+
     def feed_object(self, key: str) -> dict[str, Any] | None:
         """The feeds bucket's object at ``key`` (body read), or ``None``."""
         s3: S3Client = self._s3
@@ -555,9 +570,11 @@ class _FeedRequestHandler(BaseHTTPRequestHandler):
             page = _page("Not found", f"No feed at {path}. The feeds are listed at /.")
             self._send(HTTPStatus.NOT_FOUND, page, "text/html; charset=utf-8", send_body)
             return
-        self._send_object(found, send_body, xsl=key.endswith(".xsl"))
+        self._send_object(found, send_body, xsl=key.endswith(".xsl"), links=stack.websub_links(key))
 
-    def _send_object(self, found: dict[str, Any], send_body: bool, *, xsl: bool = False) -> None:
+    def _send_object(
+        self, found: dict[str, Any], send_body: bool, *, xsl: bool = False, links: str | None = None
+    ) -> None:
         etag = str(found["ETag"])
         last_modified = found["LastModified"].astimezone(UTC)
         body: bytes = found["Body"]
@@ -568,6 +585,8 @@ class _FeedRequestHandler(BaseHTTPRequestHandler):
             "Cache-Control": str(found.get("CacheControl") or "no-cache"),
             "Vary": "Accept, Accept-Encoding",
         }
+        if links:
+            headers["Link"] = links  # WebSub discovery, as the feed's own links say
         if _not_modified(
             self.headers.get("If-None-Match"),
             self.headers.get("If-Modified-Since"),

@@ -140,3 +140,11 @@ class ArticleIndex(Protocol):
     def states(self) -> Iterator[ArticleState]:
         """Every article state (a full scan: for reindexing only)."""
         ...
+
+
+class HubNotifier(Protocol):
+    """Tells WebSub hubs which feeds changed. Never raises: a hub is not worth a failed publish."""
+
+    def notify(self, feed_urls: Sequence[str]) -> list[str]:
+        """Ping the hubs; return one message per notification that could not be delivered."""
+        ...

@@ -19,6 +19,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from newswire.build import FeedFile, render_feed_files
 from newswire.content.articles import parse_article
@@ -33,7 +34,13 @@ from newswire.domain.feeds import (
 from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import ArticleNotFoundError, ConcurrentUpdateError, InvalidArticleError
 from newswire.pipeline.changes import ArticleChange, normalise_sequencer
-from newswire.pipeline.ports import ArticleIndex, ArticleState, ContentStore, FeedStore
+from newswire.pipeline.ports import (
+    ArticleIndex,
+    ArticleState,
+    ContentStore,
+    FeedStore,
+    HubNotifier,
+)
 from newswire.rendering.entry import render_entry
 from newswire.rendering.sitemap import (
     MAX_NEWS_URLS,
@@ -79,6 +86,10 @@ class Publisher:
         index: the article index.
         site: the site configuration the feeds are rendered with.
         clock: the current time (drafts and scheduled articles are judged by it).
+        notifier: WebSub hubs to ping when feeds change (none: no pings).
+
+    ``warnings`` collects what the operator should hear about but that failed nothing (a hub
+    that could not be reached); the handler logs and clears it.
     """
 
     def __init__(
@@ -87,13 +98,17 @@ class Publisher:
         feeds: FeedStore,
         index: ArticleIndex,
         site: SiteConfig,
+        *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        notifier: HubNotifier | None = None,
     ) -> None:
         self.content = content
         self.feeds = feeds
         self.index = index
         self.site = site
         self.clock = clock
+        self.notifier = notifier
+        self.warnings: list[str] = []
 
     def publish(self, change: ArticleChange) -> PublishOutcome:
         """Apply one change and rebuild the feeds it touches.
@@ -232,7 +247,19 @@ class Publisher:
             written.extend(self._write_latest(paths, functools.partial(self._render_feed, key)))
         if MAIN_FEED in keys:
             written.extend(self.refresh_news_sitemap())
+        self._announce(written)
         return tuple(sorted(written))
+
+    def _announce(self, written: Iterable[str]) -> None:
+        """Ping the WebSub hubs about every feed document that changed."""
+        feed_names = {fmt.filename for fmt in FeedFormat}
+        urls = [
+            self.site.feeds_url + quote(path)
+            for path in sorted(written)
+            if path.rsplit("/", 1)[-1] in feed_names
+        ]
+        if self.notifier is not None and urls:
+            self.warnings.extend(self.notifier.notify(urls))
 
     def _render_feed(self, key: FeedKey) -> list[FeedFile]:
         entries = self.index.newest(key, self.site.items_per_feed)

@@ -69,6 +69,7 @@ def publisher_from_env(settings: Settings | None = None) -> Publisher:
     """
     from newswire.adapters.dynamodb import DynamoArticleIndex
     from newswire.adapters.s3 import S3ContentStore, S3FeedStore
+    from newswire.adapters.websub import WebSubNotifier
     from newswire.content.site import parse_site
     from newswire.pipeline.publisher import Publisher
 
@@ -80,4 +81,5 @@ def publisher_from_env(settings: Settings | None = None) -> Publisher:
         feeds=S3FeedStore(aws_client("s3"), settings.feeds_bucket),
         index=DynamoArticleIndex(aws_client("dynamodb"), settings.index_table),
         site=site,
+        notifier=WebSubNotifier(site.hubs) if site.hubs else None,
     )

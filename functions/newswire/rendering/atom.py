@@ -66,6 +66,8 @@ def _generator(feed: Feed) -> Any:
     # feedgen's default is the render time.
     generator.updated(_utc(feed.updated))
     generator.link(href=self_url, rel="self", type="application/atom+xml")
+    for hub in feed.hubs:  # WebSub
+        generator.link(href=hub, rel="hub")
     generator.link(href=feed.home_url, rel="alternate", type="text/html")
     generator.author(_atom_person(feed.author))
     generator.language(feed.language)  # written as xml:lang on <feed>

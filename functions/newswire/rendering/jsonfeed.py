@@ -83,6 +83,8 @@ class JsonFeedRenderer:
             document["description"] = feed.description
         document["language"] = feed.language
         document["authors"] = [_author(feed.author)]
+        if feed.hubs:
+            document["hubs"] = [{"type": "WebSub", "url": hub} for hub in feed.hubs]
         document["items"] = [_item(entry) for entry in feed.entries]
         text = json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False)
         return (text + "\n").encode("utf-8")

@@ -20,6 +20,7 @@ from newswire.rendering.jsonfeed import image_media_type
 from newswire.rendering.stylesheet import stylesheet_instruction
 
 MEDIA_NS: Final = "http://search.yahoo.com/mrss/"
+ATOM_NS: Final = "http://www.w3.org/2005/Atom"
 #: Written exactly so: the W3C Feed Validator recognises this string (http, no trailing slash)
 #: as a feed that follows the RSS Board's profile.
 RSS_DOCS: Final = "http://www.rssboard.org/rss-specification"
@@ -50,6 +51,7 @@ class RssRenderer:
         items = root.findall("channel/item")
         for item, entry in zip(items, feed.entries, strict=True):
             _describe_media(item, entry)
+        _advertise_hubs(root, feed)
         # Right after the XML declaration: a browser shows the feed as a readable page.
         instruction = stylesheet_instruction(feed.key.path(FeedFormat.RSS))
         root.addprevious(etree.ProcessingInstruction("xml-stylesheet", instruction))
@@ -144,3 +146,11 @@ def _rss_person(person: Person) -> str:
 def _utc(value: datetime) -> datetime:
     # RFC 822 dates then always end in "+0000", whatever zone a caller used.
     return value.astimezone(UTC)
+
+
+def _advertise_hubs(root: Any, feed: Feed) -> None:
+    """WebSub: ``<atom:link rel="hub">`` beside the self link (feedgen writes only ``self``)."""
+    channel = root.find("channel")
+    self_link = channel.find(f"{{{ATOM_NS}}}link[@rel='self']")
+    for hub in reversed(feed.hubs):
+        self_link.addnext(etree.Element(f"{{{ATOM_NS}}}link", rel="hub", href=hub))
