@@ -279,12 +279,20 @@ def test_requests_per_publish_do_not_grow_with_the_index(stack: Stack, seq: Sequ
                 article(f"Old {i}", published="2025-01-01T00:00:00Z"),
             )
         calls.clear()
-        publish(stack, seq, f"articles/new-{size}.md", article(f"New {size}"))
+        # each new article opens a month of its own, so both publishes do the same work
+        month = "2026-02" if size == 5 else "2026-03"
+        publish(
+            stack,
+            seq,
+            f"articles/new-{size}.md",
+            article(f"New {size}", published=f"{month}-01T10:00:00Z"),
+        )
         if size == 5:
             small = dict(calls)
     assert dict(calls) == small
-    # 1 GET, 3 feeds x (3 HEAD + Query + BatchGet + 3 PUT), the sitemap, the index write
-    assert sum(small.values()) <= 40
+    # 1 GET, the index write, 3 feeds and 2 archives x (3 HEAD + Query + BatchGet + 3 PUT),
+    # the months, the sitemap
+    assert sum(small.values()) <= 60
 
 
 def test_reindex_rebuilds_everything_from_the_bucket(stack: Stack, seq: Sequencer) -> None:
@@ -366,3 +374,57 @@ def test_news_sitemap_lists_the_last_two_days(stack: Stack, seq: Sequencer) -> N
     later = stack.publisher(clock=lambda: datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
     later.publish_due()
     assert etree.fromstring(stack.feed("news-sitemap.xml")).xpath("//s:url", namespaces=ns) == []
+
+
+def walk_back(stack: Stack, path: str) -> list[list[str]]:
+    """Follow prev-archive from ``path`` like an RFC 5005 reader; titles per document."""
+    feeds = "https://englishnews.example/feeds/"
+    pages = []
+    while path:
+        parsed = feedparser.parse(stack.feed(path))
+        assert not parsed.bozo, parsed.bozo_exception
+        pages.append([entry.title for entry in parsed.entries])
+        older = [link.href for link in parsed.feed.links if link.rel == "prev-archive"]
+        path = older[0].removeprefix(feeds) if older else ""
+    return pages
+
+
+def test_monthly_archives_let_a_reader_walk_back_to_the_first_article(
+    stack: Stack, seq: Sequencer
+) -> None:
+    dates = {"jan-1": "2026-01-05", "jan-2": "2026-01-20", "mar": "2026-03-02", "apr": "2026-04-09"}
+    for slug, day in dates.items():
+        publish(
+            stack, seq, f"articles/{slug}.md", article(slug.upper(), published=f"{day}T10:00:00Z")
+        )
+    assert walk_back(stack, "atom.xml") == [
+        ["APR", "MAR", "JAN-2", "JAN-1"],  # the subscription feed
+        ["APR"],
+        ["MAR"],
+        ["JAN-2", "JAN-1"],
+    ]
+    archive = feedparser.parse(stack.feed("archive/2026-03/rss.xml")).feed
+    links = {link.rel: link.href for link in archive.links}
+    assert links["current"] == "https://englishnews.example/feeds/rss.xml"
+    assert links["next-archive"].endswith("/archive/2026-04/rss.xml")
+    assert b"<fh:archive/>" in stack.feed("archive/2026-03/atom.xml")
+    assert b"fh:archive" not in stack.feed("atom.xml")
+    # JSON Feed walks back through next_url
+    document = json.loads(stack.feed("feed.json"))
+    assert document["next_url"].endswith("/archive/2026-04/feed.json")
+
+    # an edit to an old article rewrites only its own month's archive
+    before = heads(stack)
+    outcome = publish(
+        stack,
+        seq,
+        "articles/jan-1.md",
+        article("JAN-1, corrected", published="2026-01-05T10:00:00Z"),
+    )
+    archives = {p.split("/")[1] for p in outcome.feeds_written if p.startswith("archive/")}
+    assert archives == {"2026-01"}
+    assert heads(stack)["archive/2026-03/atom.xml"] == before["archive/2026-03/atom.xml"]
+
+    # deleting March's only article links February's neighbours past it
+    publish(stack, seq, "articles/mar.md", None)
+    assert walk_back(stack, "rss.xml")[1:] == [["APR"], ["JAN-2", "JAN-1, corrected"]]

@@ -8,7 +8,9 @@ Layout (partition key ``pk``, sort key ``sk``, both strings):
 - ``feed#<feed id>`` / ``<published>#<article id>``: membership, newest last in key order, so
   the newest N of a feed are one Query with ``ScanIndexForward=False`` and ``Limit=N``;
 - ``due`` / ``<published>#<key>``: scheduled articles, so the ones that have come due are one
-  Query with ``sk <= now``.
+  Query with ``sk <= now``;
+- ``months`` / ``YYYY-MM``: how many live articles each month has, for the monthly archives
+  (RFC 5005): one small Query lists the months a reader can walk back through.
 
 All reads are strongly consistent: a publisher must see every change indexed before it.
 """
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 STATE_SK = "state"
 CLAIM_SK = "claim"
 DUE_PK = "due"
+MONTHS_PK = "months"
 #: DynamoDB items stop at 400 KB; the state item keeps room for its other attributes.
 MAX_ENTRY_BYTES = 350_000
 _STATE_FIELDS = "#k, seq, #s, article_id, feeds, previous_feeds, published, has_report"
@@ -126,6 +129,48 @@ class DynamoArticleIndex:
         except (ClientError, BotoCoreError) as e:
             raise translate(e, f"Query {self.table} {feed.id}") from e
         keys = [item["key"]["S"] for item in response.get("Items", [])]
+        entries = self._entries(keys)
+        return [entries[k] for k in keys if k in entries]
+
+    def months(self) -> dict[str, int]:
+        """Live articles per archive month (``YYYY-MM``); months with none are left out."""
+        counts: dict[str, int] = {}
+        paginator = self._db.get_paginator("query")
+        try:
+            for page in paginator.paginate(
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": MONTHS_PK}},
+                ConsistentRead=True,
+            ):
+                for item in page.get("Items", []):
+                    count = int(item.get("n", {}).get("N", "0"))
+                    if count > 0:
+                        counts[item["sk"]["S"]] = count
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"Query {self.table} months") from e
+        return counts
+
+    def month(self, feed: FeedKey, month: str) -> Sequence[Entry]:
+        """Every entry of ``feed`` published in ``month`` (``YYYY-MM``), newest first."""
+        keys: list[str] = []
+        paginator = self._db.get_paginator("query")
+        try:
+            for page in paginator.paginate(
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :month)",
+                ExpressionAttributeValues={
+                    ":pk": {"S": f"feed#{feed.id}"},
+                    ":month": {"S": month + "-"},
+                },
+                ProjectionExpression="#k",
+                ExpressionAttributeNames={"#k": "key"},
+                ScanIndexForward=False,
+                ConsistentRead=True,
+            ):
+                keys.extend(item["key"]["S"] for item in page.get("Items", []))
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"Query {self.table} {feed.id} {month}") from e
         entries = self._entries(keys)
         return [entries[k] for k in keys if k in entries]
 
@@ -225,6 +270,13 @@ class DynamoArticleIndex:
             )
         if old_id and old_id != new.article_id:
             items.append(self._delete(f"id#{old_id}", CLAIM_SK))
+        old_month, new_month = (old.archive_month if old else None), new.archive_month
+        if old_month != new_month:
+            items.extend(
+                self._count_month(month, delta)
+                for month, delta in ((old_month, -1), (new_month, 1))
+                if month is not None
+            )
         old_due = _due_sort_key(old)
         new_due = _due_sort_key(new)
         if old_due and old_due != new_due:
@@ -311,6 +363,16 @@ class DynamoArticleIndex:
             update["ConditionExpression"] = "seq = :old"
             values[":old"] = {"S": old.sequencer}
         return update
+
+    def _count_month(self, month: str, delta: int) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": {"pk": {"S": MONTHS_PK}, "sk": {"S": month}},
+                "UpdateExpression": "ADD n :delta",
+                "ExpressionAttributeValues": {":delta": {"N": str(delta)}},
+            }
+        }
 
     def _delete(self, pk: str, sk: str) -> dict[str, Any]:
         return {"Delete": {"TableName": self.table, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}}

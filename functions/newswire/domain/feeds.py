@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
@@ -32,6 +32,7 @@ class FeedKind(enum.StrEnum):
     TAG = "tag"
     AUTHOR = "author"
     SECTION = "section"
+    ARCHIVE = "archive"
 
 
 class FeedFormat(enum.Enum):
@@ -62,6 +63,8 @@ class FeedKey:
         """The feed's folder relative to ``feeds_url``: ``""``, ``tags/x/``, ``authors/y/``…"""
         if self.kind is FeedKind.MAIN:
             return ""
+        if self.kind is FeedKind.ARCHIVE:
+            return f"archive/{self.slug}/"
         return f"{self.kind.value}s/{self.slug}/"
 
     def path(self, fmt: FeedFormat) -> str:
@@ -75,6 +78,47 @@ class FeedKey:
 
 
 MAIN_FEED = FeedKey(FeedKind.MAIN)
+
+
+def archive_key(month: str) -> FeedKey:
+    """The monthly archive of the main feed for ``month`` (``YYYY-MM``, UTC)."""
+    return FeedKey(FeedKind.ARCHIVE, month, month)
+
+
+def month_of(moment: datetime) -> str:
+    """The archive month (``YYYY-MM``, in UTC) an article published at ``moment`` belongs to."""
+    return moment.astimezone(UTC).strftime("%Y-%m")
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """RFC 5005 (Feed Paging and Archiving, section 4) links of one feed document.
+
+    The subscription (main) feed links ``prev-archive`` to the newest monthly archive; each
+    archive is marked ``fh:archive`` and links ``prev-archive``/``next-archive`` to its
+    neighbouring months and ``current`` to the subscription feed, so a reader can walk back to
+    the very first article. JSON Feed has only ``next_url`` (older items) for the same walk.
+    """
+
+    is_archive: bool
+    prev_archive: FeedKey | None
+    next_archive: FeedKey | None = None
+
+    @classmethod
+    def for_month(cls, month: str, months: Sequence[str]) -> History:
+        """The links of ``month``'s archive among the non-empty ``months`` (sorted)."""
+        older = [m for m in months if m < month]
+        newer = [m for m in months if m > month]
+        return cls(
+            is_archive=True,
+            prev_archive=archive_key(older[-1]) if older else None,
+            next_archive=archive_key(newer[0]) if newer else None,
+        )
+
+    @classmethod
+    def for_subscription(cls, months: Sequence[str]) -> History | None:
+        """The main feed's link to the newest archive (``None`` when there is none yet)."""
+        return cls(is_archive=False, prev_archive=archive_key(months[-1])) if months else None
 
 
 class Classified(Protocol):
@@ -158,6 +202,8 @@ class Feed:
     entries: tuple[Entry, ...]
     #: WebSub hubs the feed advertises with ``rel="hub"``.
     hubs: tuple[str, ...] = ()
+    #: RFC 5005 archive links (``None``: a feed with no archives, e.g. a tag feed).
+    history: History | None = None
 
     @property
     def updated(self) -> datetime:
@@ -166,7 +212,11 @@ class Feed:
 
     def url(self, fmt: FeedFormat) -> str:
         """The absolute URL this feed is served at in ``fmt`` (its ``rel="self"``)."""
-        return self.feeds_url + quote(self.key.path(fmt))
+        return self.url_of(self.key, fmt)
+
+    def url_of(self, key: FeedKey, fmt: FeedFormat) -> str:
+        """The absolute URL of another feed of the same site (archive links)."""
+        return self.feeds_url + quote(key.path(fmt))
 
     def with_entries(self, entries: Iterable[Entry]) -> Feed:
         """A copy showing other entries (used to fit a feed into its byte budget)."""
@@ -180,17 +230,22 @@ class Feed:
             author=self.author,
             entries=tuple(entries),
             hubs=self.hubs,
+            history=self.history,
         )
 
 
-def build_feed(key: FeedKey, entries: Iterable[Entry], site: SiteConfig) -> Feed:
+def build_feed(
+    key: FeedKey, entries: Iterable[Entry], site: SiteConfig, history: History | None = None
+) -> Feed:
     """Make the feed ``key`` from entries that belong to it.
 
     Args:
         key: which feed.
         entries: entries of that feed, in any order and any number; only the newest
-            ``site.items_per_feed`` are kept.
+            ``site.items_per_feed`` are kept, except in a monthly archive, which keeps its
+            whole month (an archive that dropped items would break the walk back in time).
         site: the site configuration.
+        history: RFC 5005 links, for the main feed and its archives.
 
     Returns:
         The feed, entries newest first.
@@ -203,9 +258,16 @@ def build_feed(key: FeedKey, entries: Iterable[Entry], site: SiteConfig) -> Feed
     elif key.kind is FeedKind.SECTION:
         title = f"{site.title}: {key.name}"
         description = f"{site.title}: the {key.name} section"
+    elif key.kind is FeedKind.ARCHIVE:
+        title = f"{site.title}: archive {key.slug}"
+        description = f"{site.title}: every article published in {key.slug} (UTC)"
     else:
         title = f"{site.title}: {key.name}"
         description = f"{site.title}: articles by {key.name}"
+    if key.kind is FeedKind.ARCHIVE:
+        shown = sorted(entries, key=lambda e: e.sort_key, reverse=True)
+    else:
+        shown = newest(entries, site.items_per_feed)
     return Feed(
         key=key,
         title=title,
@@ -214,6 +276,7 @@ def build_feed(key: FeedKey, entries: Iterable[Entry], site: SiteConfig) -> Feed
         feeds_url=site.feeds_url,
         language=site.language,
         author=site.author,
-        entries=tuple(newest(entries, site.items_per_feed)),
+        entries=tuple(shown),
         hubs=site.hubs,
+        history=history,
     )

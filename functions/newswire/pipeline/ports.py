@@ -90,6 +90,11 @@ class ArticleState:
     published: str | None = None
     has_report: bool = False
 
+    @property
+    def archive_month(self) -> str | None:
+        """The monthly archive (``YYYY-MM``) a live article is in; ``None`` for any other."""
+        return self.published[:7] if self.status == "live" and self.published else None
+
 
 class ArticleIndex(Protocol):
     """The index: one state per article key, and per feed its entries newest first.
@@ -127,6 +132,14 @@ class ArticleIndex(Protocol):
 
         With ``since`` (the index's fixed-width UTC form), only entries published after it.
         """
+        ...
+
+    def months(self) -> dict[str, int]:
+        """Live articles per archive month (``YYYY-MM``, UTC); empty months are left out."""
+        ...
+
+    def month(self, feed: FeedKey, month: str) -> Sequence[Entry]:
+        """Every entry of ``feed`` published in ``month``, newest first (an archive page)."""
         ...
 
     def due(self, until: str, limit: int) -> Sequence[str]:

@@ -27,6 +27,9 @@ from newswire.domain.feeds import (
     MAIN_FEED,
     FeedFormat,
     FeedKey,
+    FeedKind,
+    History,
+    archive_key,
     build_feed,
     feed_keys_for,
     named_after,
@@ -127,9 +130,30 @@ class Publisher:
             applied, new, action, error = self._transition(change, old)
             if not applied:
                 continue  # another publisher changed this article meanwhile: look again
-            old_feeds = old.feeds if old else frozenset()
-            return PublishOutcome(change.key, action, self.rebuild(new.feeds | old_feeds), error)
+            return PublishOutcome(change.key, action, self.rebuild(self._touched(old, new)), error)
         raise ConcurrentUpdateError(f"{change.key}: index kept changing, will be retried")
+
+    def _touched(self, old: ArticleState | None, new: ArticleState) -> set[FeedKey]:
+        """The feeds a change can alter: the article's feeds before and after, and archives.
+
+        The archive of the article's month (before and after) is rebuilt; when a month gains
+        its first article or loses its last one, the neighbouring archives' links change too.
+        """
+        touched = set(new.feeds) | (old.feeds if old else frozenset())
+        months = {old.archive_month if old else None, new.archive_month} - {None}
+        if not months:
+            return touched
+        counts = self.index.months()
+        listed = sorted(counts)
+        for month in months:
+            assert month is not None
+            touched.add(archive_key(month))
+            if counts.get(month, 0) <= 1:  # just became non-empty, or just emptied
+                touched.add(MAIN_FEED)
+                older = [m for m in listed if m < month]
+                newer = [m for m in listed if m > month]
+                touched.update(archive_key(m) for m in (older[-1:] + newer[:1]))
+        return touched
 
     def _transition(
         self, change: ArticleChange, old: ArticleState | None
@@ -262,9 +286,18 @@ class Publisher:
             self.warnings.extend(self.notifier.notify(urls))
 
     def _render_feed(self, key: FeedKey) -> list[FeedFile]:
-        entries = self.index.newest(key, self.site.items_per_feed)
+        history = None
+        if key.kind is FeedKind.ARCHIVE:
+            months = sorted(self.index.months())
+            entries = self.index.month(MAIN_FEED, key.slug)
+            history = History.for_month(key.slug, months)
+        else:
+            entries = self.index.newest(key, self.site.items_per_feed)
+            if key == MAIN_FEED:
+                history = History.for_subscription(sorted(self.index.months()))
         named = named_after(key, entries[0]) if entries else key
-        return render_feed_files(build_feed(named, entries, self.site), self.site.max_feed_bytes)
+        feed = build_feed(named, entries, self.site, history)
+        return render_feed_files(feed, self.site.max_feed_bytes)
 
     def refresh_news_sitemap(self) -> list[str]:
         """Rewrite ``news-sitemap.xml`` if the last two days' articles changed.
@@ -328,7 +361,7 @@ class Publisher:
                 ArticleChange(key, False, old.sequencer), old
             )
             if applied:
-                written = self.rebuild(new.feeds | old.feeds)
+                written = self.rebuild(self._touched(old, new))
                 outcomes.append(PublishOutcome(key, action, written, error))
         return outcomes
 
@@ -348,6 +381,7 @@ class Publisher:
         for article_key in sorted(keys):
             touched |= self._force(article_key, False, self.index.state(article_key), report)
         report.articles = len(keys) - len(report.rejected)
+        touched.update(archive_key(month) for month in self.index.months())
         report.feeds_written = len(self.rebuild(touched))
         return report
 

@@ -15,6 +15,7 @@ from lxml import etree
 
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Entry, Person
+from newswire.rendering.history import FH_NS, feed_links
 from newswire.rendering.jsonfeed import image_media_type
 from newswire.rendering.stylesheet import stylesheet_instruction
 
@@ -45,6 +46,10 @@ class AtomRenderer:
         entries = root.findall(f"{{{ATOM_NS}}}entry")
         for element, entry in zip(entries, feed.entries, strict=True):
             _add_links(element, entry)
+        if feed.history is not None and feed.history.is_archive:
+            # RFC 5005: this document is a complete, stable archive, not the live feed.
+            root.insert(0, etree.Element(f"{{{FH_NS}}}archive"))
+            etree.cleanup_namespaces(root, top_nsmap={"fh": FH_NS})
         # Right after the XML declaration: a browser shows the feed as a readable page.
         instruction = stylesheet_instruction(feed.key.path(FeedFormat.ATOM))
         root.addprevious(etree.ProcessingInstruction("xml-stylesheet", instruction))
@@ -66,8 +71,8 @@ def _generator(feed: Feed) -> Any:
     # feedgen's default is the render time.
     generator.updated(_utc(feed.updated))
     generator.link(href=self_url, rel="self", type="application/atom+xml")
-    for hub in feed.hubs:  # WebSub
-        generator.link(href=hub, rel="hub")
+    for rel, href, link_type in feed_links(feed, FeedFormat.ATOM):  # WebSub, RFC 5005
+        generator.link(href=href, rel=rel, **({"type": link_type} if link_type else {}))
     generator.link(href=feed.home_url, rel="alternate", type="text/html")
     generator.author(_atom_person(feed.author))
     generator.language(feed.language)  # written as xml:lang on <feed>

@@ -85,6 +85,9 @@ class JsonFeedRenderer:
         document["authors"] = [_author(feed.author)]
         if feed.hubs:
             document["hubs"] = [{"type": "WebSub", "url": hub} for hub in feed.hubs]
+        if feed.history is not None and feed.history.prev_archive is not None:
+            # JSON Feed's walk back in time: next_url is the document with older items.
+            document["next_url"] = feed.url_of(feed.history.prev_archive, FeedFormat.JSON)
         document["items"] = [_item(entry) for entry in feed.entries]
         text = json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False)
         return (text + "\n").encode("utf-8")

@@ -16,6 +16,7 @@ from lxml import etree
 
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Entry, Person
+from newswire.rendering.history import FH_NS, feed_links
 from newswire.rendering.jsonfeed import image_media_type
 from newswire.rendering.stylesheet import stylesheet_instruction
 
@@ -51,7 +52,7 @@ class RssRenderer:
         items = root.findall("channel/item")
         for item, entry in zip(items, feed.entries, strict=True):
             _describe_media(item, entry)
-        _advertise_hubs(root, feed)
+        _add_channel_links(root, feed)
         # Right after the XML declaration: a browser shows the feed as a readable page.
         instruction = stylesheet_instruction(feed.key.path(FeedFormat.RSS))
         root.addprevious(etree.ProcessingInstruction("xml-stylesheet", instruction))
@@ -148,9 +149,16 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def _advertise_hubs(root: Any, feed: Feed) -> None:
-    """WebSub: ``<atom:link rel="hub">`` beside the self link (feedgen writes only ``self``)."""
+def _add_channel_links(root: Any, feed: Feed) -> None:
+    """WebSub and RFC 5005 links as ``<atom:link>`` beside the self link; ``fh:archive``.
+
+    feedgen writes only the self link; namespaces are then hoisted onto ``<rss>``.
+    """
     channel = root.find("channel")
     self_link = channel.find(f"{{{ATOM_NS}}}link[@rel='self']")
-    for hub in reversed(feed.hubs):
-        self_link.addnext(etree.Element(f"{{{ATOM_NS}}}link", rel="hub", href=hub))
+    for rel, href, link_type in reversed(feed_links(feed, FeedFormat.RSS)):
+        attributes = {"rel": rel, "href": href} | ({"type": link_type} if link_type else {})
+        self_link.addnext(etree.Element(f"{{{ATOM_NS}}}link", attributes))
+    if feed.history is not None and feed.history.is_archive:
+        self_link.addnext(etree.Element(f"{{{FH_NS}}}archive"))
+        etree.cleanup_namespaces(root, top_nsmap={"fh": FH_NS})
