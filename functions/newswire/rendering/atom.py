@@ -8,23 +8,21 @@ feedgen object leaves this module.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Entry, Person
-from newswire.rendering.history import FH_NS, feed_links
 from newswire.rendering.jsonfeed import image_media_type
-from newswire.rendering.stylesheet import stylesheet_instruction
-
-ATOM_NS: Final = "http://www.w3.org/2005/Atom"
-GENERATOR: Final = "newswire"
-
-#: Reparses feedgen's output so the tree can be fixed; no DTD, entity or network access.
-_PARSER: Final = etree.XMLParser(
-    remove_blank_text=True, resolve_entities=False, no_network=True, load_dtd=False
+from newswire.rendering.xmlfeed import (
+    ATOM_NS,
+    GENERATOR,
+    feed_links,
+    mark_archive,
+    reparse,
+    serialise,
 )
 
 
@@ -42,22 +40,12 @@ class AtomRenderer:
         Returns:
             UTF-8 XML; the same feed always gives the same bytes.
         """
-        root = etree.fromstring(_generator(feed).atom_str(), _PARSER)
+        root = reparse(_generator(feed).atom_str())
         entries = root.findall(f"{{{ATOM_NS}}}entry")
         for element, entry in zip(entries, feed.entries, strict=True):
             _add_links(element, entry)
-        if feed.history is not None and feed.history.is_archive:
-            # RFC 5005: this document is a complete, stable archive, not the live feed.
-            root.insert(0, etree.Element(f"{{{FH_NS}}}archive"))
-            etree.cleanup_namespaces(root, top_nsmap={"fh": FH_NS})
-        # Right after the XML declaration: a browser shows the feed as a readable page.
-        instruction = stylesheet_instruction(feed.key.path(FeedFormat.ATOM))
-        root.addprevious(etree.ProcessingInstruction("xml-stylesheet", instruction))
-        return bytes(
-            etree.tostring(
-                root.getroottree(), encoding="UTF-8", xml_declaration=True, pretty_print=True
-            )
-        )
+        mark_archive(root, feed, 0)
+        return serialise(root, feed, FeedFormat.ATOM)
 
 
 def _generator(feed: Feed) -> Any:

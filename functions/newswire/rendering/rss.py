@@ -16,21 +16,20 @@ from lxml import etree
 
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Entry, Person
-from newswire.rendering.history import FH_NS, feed_links
 from newswire.rendering.jsonfeed import image_media_type
-from newswire.rendering.stylesheet import stylesheet_instruction
+from newswire.rendering.xmlfeed import (
+    ATOM_NS,
+    GENERATOR,
+    feed_links,
+    mark_archive,
+    reparse,
+    serialise,
+)
 
 MEDIA_NS: Final = "http://search.yahoo.com/mrss/"
-ATOM_NS: Final = "http://www.w3.org/2005/Atom"
 #: Written exactly so: the W3C Feed Validator recognises this string (http, no trailing slash)
 #: as a feed that follows the RSS Board's profile.
 RSS_DOCS: Final = "http://www.rssboard.org/rss-specification"
-GENERATOR: Final = "newswire"
-
-#: Reparses feedgen's output so the tree can be fixed; no DTD, entity or network access.
-_PARSER: Final = etree.XMLParser(
-    remove_blank_text=True, resolve_entities=False, no_network=True, load_dtd=False
-)
 
 
 class RssRenderer:
@@ -48,19 +47,12 @@ class RssRenderer:
             UTF-8 XML, namespaces declared once on ``<rss>``; the same feed always gives the
             same bytes.
         """
-        root = etree.fromstring(_generator(feed).rss_str(), _PARSER)
+        root = reparse(_generator(feed).rss_str())
         items = root.findall("channel/item")
         for item, entry in zip(items, feed.entries, strict=True):
             _describe_media(item, entry)
         _add_channel_links(root, feed)
-        # Right after the XML declaration: a browser shows the feed as a readable page.
-        instruction = stylesheet_instruction(feed.key.path(FeedFormat.RSS))
-        root.addprevious(etree.ProcessingInstruction("xml-stylesheet", instruction))
-        return bytes(
-            etree.tostring(
-                root.getroottree(), encoding="UTF-8", xml_declaration=True, pretty_print=True
-            )
-        )
+        return serialise(root, feed, FeedFormat.RSS)
 
 
 def _generator(feed: Feed) -> Any:
@@ -159,6 +151,4 @@ def _add_channel_links(root: Any, feed: Feed) -> None:
     for rel, href, link_type in reversed(feed_links(feed, FeedFormat.RSS)):
         attributes = {"rel": rel, "href": href} | ({"type": link_type} if link_type else {})
         self_link.addnext(etree.Element(f"{{{ATOM_NS}}}link", attributes))
-    if feed.history is not None and feed.history.is_archive:
-        self_link.addnext(etree.Element(f"{{{FH_NS}}}archive"))
-        etree.cleanup_namespaces(root, top_nsmap={"fh": FH_NS})
+    mark_archive(channel, feed, channel.index(self_link) + 1)
