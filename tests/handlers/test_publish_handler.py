@@ -12,26 +12,23 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import feedparser
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from newswire.domain.feeds import FeedFormat
 from newswire.errors import SiteConfigError, TransientStorageError
 from newswire.handlers import publish
 from newswire.pipeline import runtime
-from tests.support.aws import REGION, Stack, create_resources
+from tests.handlers.conftest import FakeLambdaContext
+from tests.support.aws import Stack
+from tests.support.factories import CONTENT, REPO
 
-REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "tests" / "events"
-ARTICLES = REPO / "content" / "articles"
+ARTICLES = CONTENT / "articles"
 
 COUNCIL_KEY = "articles/council-delays-budget-vote.md"
 COUNCIL = "Council delays budget vote by a week"
@@ -44,58 +41,27 @@ RAIL = "Rail timetable changes confirmed for the autumn"
 MAIN_FEEDS = [fmt.filename for fmt in FeedFormat]
 
 
-@dataclass(frozen=True)
-class FakeLambdaContext:
-    function_name: str = "newswire-publish"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:newswire-publish"
-    aws_request_id: str = "52fdfc07-2182-454f-963f-5f0f9a621d72"
-
-
 @pytest.fixture
 def context() -> FakeLambdaContext:
     return FakeLambdaContext()
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    """A moto account with newswire's buckets and table, ``site.yaml`` and the env of the
-    function; the runtime's client cache is emptied so the handler's clients live in it."""
-    names = Stack(s3=None, dynamodb=None)
-    env = {
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "CONTENT_BUCKET": names.content_bucket,
-        "FEEDS_BUCKET": names.feeds_bucket,
-        "INDEX_TABLE": names.table,
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "POWERTOOLS_METRICS_NAMESPACE": "Newswire",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    runtime.clear_clients()
-    with mock_aws():
-        stack = Stack(s3=boto3.client("s3"), dynamodb=boto3.client("dynamodb"))
-        create_resources(stack.s3, stack.dynamodb, stack)
-        stack.s3.put_object(
-            Bucket=stack.content_bucket,
-            Key="site.yaml",
-            Body=(REPO / "content" / "site.yaml").read_bytes(),
-        )
-        for key, name in [
-            (COUNCIL_KEY, "council-delays-budget-vote.md"),
-            (CAFE_KEY, "cafe-owners-adapt-to-higher-energy-bills.md"),
-            (HARBOUR_KEY, "harbour-festival-returns-to-the-waterfront.md"),
-            (RAIL_KEY, "rail-timetable-changes-confirmed.md"),
-        ]:
-            stack.put_article(key, (ARTICLES / name).read_bytes())
-        yield stack
-    runtime.clear_clients()
+def stack(lambda_stack: Stack) -> Stack:
+    """The function's stack with ``site.yaml`` and four of content/'s articles uploaded."""
+    lambda_stack.s3.put_object(
+        Bucket=lambda_stack.content_bucket,
+        Key="site.yaml",
+        Body=(CONTENT / "site.yaml").read_bytes(),
+    )
+    for key, name in [
+        (COUNCIL_KEY, "council-delays-budget-vote.md"),
+        (CAFE_KEY, "cafe-owners-adapt-to-higher-energy-bills.md"),
+        (HARBOUR_KEY, "harbour-festival-returns-to-the-waterfront.md"),
+        (RAIL_KEY, "rail-timetable-changes-confirmed.md"),
+    ]:
+        lambda_stack.put_article(key, (ARTICLES / name).read_bytes())
+    return lambda_stack
 
 
 def load(name: str) -> dict[str, Any]:

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import boto3
 import feedparser
 import pytest
-from moto import mock_aws
 
 from newswire.domain.feeds import FeedFormat
 from newswire.handlers import reindex
-from newswire.pipeline import runtime
-from tests.support.aws import REGION, Stack, create_resources
+from tests.handlers.conftest import FakeLambdaContext
+from tests.support.aws import Stack
+from tests.support.factories import CONTENT
 
-REPO = Path(__file__).resolve().parents[2]
-CONTENT = REPO / "content"
 #: The live articles of content/ (the other two are a draft and a scheduled one).
 LIVE_TITLES = {
     "Café owners adapt to higher energy bills",
@@ -32,41 +26,11 @@ LIVE_TITLES = {
 }
 
 
-@dataclass(frozen=True)
-class FakeLambdaContext:
-    function_name: str = "newswire-reindex"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:newswire-reindex"
-    aws_request_id: str = "9566c74d-1003-4c4d-bbbb-0407d1e2c649"
-
-
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    """The repository's content/ folder in a moto content bucket, and the function's env."""
-    names = Stack(s3=None, dynamodb=None)
-    env = {
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "CONTENT_BUCKET": names.content_bucket,
-        "FEEDS_BUCKET": names.feeds_bucket,
-        "INDEX_TABLE": names.table,
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "POWERTOOLS_METRICS_NAMESPACE": "Newswire",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    runtime.clear_clients()
-    with mock_aws():
-        stack = Stack(s3=boto3.client("s3"), dynamodb=boto3.client("dynamodb"))
-        create_resources(stack.s3, stack.dynamodb, stack)
-        stack.upload_content(CONTENT)
-        yield stack
-    runtime.clear_clients()
+def stack(lambda_stack: Stack) -> Stack:
+    """The function's stack with the repository's content/ folder in its content bucket."""
+    lambda_stack.upload_content(CONTENT)
+    return lambda_stack
 
 
 def invoke() -> dict[str, Any]:

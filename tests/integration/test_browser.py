@@ -31,9 +31,8 @@ from typing import Any
 import pytest
 
 from newswire.build import build_site
-from newswire.content.site import SITE_CONFIG_KEY, parse_site
 from newswire.rendering.stylesheet import STYLESHEET_PATH, browser_content_type, stylesheet_file
-from tests.support.factories import CONTENT
+from tests.support.factories import content_site, content_sources
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 SEED_TITLE = (
@@ -79,13 +78,7 @@ class FeedSite:
 
 @pytest.fixture(scope="module")
 def feed_site() -> Iterator[FeedSite]:
-    site = parse_site(SITE_CONFIG_KEY, (CONTENT / SITE_CONFIG_KEY).read_bytes())
-    sources = [
-        (f"articles/{path.name}", path.read_bytes())
-        for path in sorted((CONTENT / "articles").iterdir())
-        if path.is_file()
-    ]
-    report = build_site(sources, site, NOW)
+    report = build_site(content_sources(), content_site(), NOW)
     assert not report.rejected, report.rejected
     stylesheet = stylesheet_file()
     files = {f"/{f.path}": (f.content_type, f.body) for f in report.files}

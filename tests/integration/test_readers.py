@@ -16,11 +16,16 @@ import lxml.html
 import pytest
 
 from newswire.build import FeedFile, build_site
-from newswire.content.site import SITE_CONFIG_KEY, parse_site
 from newswire.domain.feeds import FeedFormat
-from newswire.domain.model import SiteConfig
 from tests.support.corpus import generate_corpus
-from tests.support.factories import CONTENT, SEED, SEED_KEY, make_site
+from tests.support.factories import (
+    CONTENT,
+    SEED,
+    SEED_KEY,
+    content_site,
+    content_sources,
+    make_site,
+)
 from tests.support.feedcheck import assert_valid, read_with_reader
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -30,19 +35,6 @@ SEED_URL = "https://englishnews.example/articles/putin-urges-ukraine-military-to
 
 def _format_of(path: str) -> FeedFormat:
     return next(fmt for fmt in FeedFormat if path.endswith(fmt.filename))
-
-
-@cache
-def content_site() -> SiteConfig:
-    return parse_site(SITE_CONFIG_KEY, (CONTENT / SITE_CONFIG_KEY).read_bytes())
-
-
-def content_sources() -> list[tuple[str, bytes]]:
-    return [
-        (f"articles/{path.name}", path.read_bytes())
-        for path in sorted((CONTENT / "articles").iterdir())
-        if path.is_file()
-    ]
 
 
 @cache

@@ -114,6 +114,16 @@ def _rfc3339_problem(value: str | None) -> str | None:
     return None
 
 
+def is_xml_char(char: str) -> bool:
+    """The XML 1.0 ``Char`` production, written out independently of the code under test."""
+    return (
+        char in "\t\n\r"
+        or "\x20" <= char <= "\ud7ff"
+        or "\ue000" <= char <= "\ufffd"
+        or char >= "\U00010000"
+    )
+
+
 def _illegal_characters(text: str) -> list[str]:
     problems = []
     for match in list(_XML_ILLEGAL.finditer(text))[:5]:

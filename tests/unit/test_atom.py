@@ -5,61 +5,24 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import feedparser
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 from lxml import etree
 
 from newswire.domain.feeds import EMPTY_FEED_UPDATED, Feed, FeedFormat, FeedKey, FeedKind
-from newswire.domain.model import Entry, Image, Person, Tag
+from newswire.domain.model import Image, Person, Tag
 from newswire.rendering.atom import AtomRenderer
 from newswire.rendering.registry import RENDERERS, render_feed
+from tests.support.factories import JANE, NOMAIL, SAFE_TEXT, make_entry, make_feed
 from tests.support.feedcheck import assert_valid, read_with_reader
 
 A = "{http://www.w3.org/2005/Atom}"
 NS = {"a": "http://www.w3.org/2005/Atom"}
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-JANE = Person("Jane Doe", "jane@news.example", "https://news.example/jane")
-NOMAIL = Person("Ivan Petrov")
-DESK = Person("News Desk", "desk@news.example", "https://news.example/")
-
-
-def make_entry(number: int = 1, **changes: Any) -> Entry:
-    """Entry ``number`` of a feed; a higher number is older (published ``number`` days earlier)."""
-    published = datetime(2021, 3, 20 - number, 9, 30, tzinfo=UTC)
-    entry = Entry(
-        slug=f"story-{number}",
-        id=f"https://news.example/articles/story-{number}/",
-        id_is_permalink=True,
-        url=f"https://news.example/articles/story-{number}/",
-        title=f"Story {number}",
-        summary=f"Summary of story {number}",
-        content_html=f'<p>Story {number} <a href="https://news.example/">home</a></p>',
-        published=published,
-        updated=published.replace(hour=11),
-        authors=(JANE,),
-        tags=(Tag.from_name("World"), Tag.from_name("Café Society")),
-        image=Image(f"https://cdn.news.example/{number}.png", "A cat", "image/png", 2048),
-    )
-    return replace(entry, **changes)
-
-
-def make_feed(*entries: Entry, **changes: Any) -> Feed:
-    feed = Feed(
-        key=FeedKey(FeedKind.MAIN),
-        title="Test News",
-        description="News for tests",
-        home_url="https://news.example/",
-        feeds_url="https://news.example/feeds/",
-        language="en",
-        author=DESK,
-        entries=entries,
-    )
-    return replace(feed, **changes)
 
 
 def render(feed: Feed) -> bytes:
@@ -342,10 +305,6 @@ def test_registry_renders_atom_with_this_renderer() -> None:
 
     assert RENDERERS[FeedFormat.ATOM].format is FeedFormat.ATOM
     assert render_feed(feed, FeedFormat.ATOM) == render(feed)
-
-
-#: Text an article may hold once sanitised: no surrogates, no control or non-characters.
-SAFE_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Cn")))
 
 
 @settings(max_examples=40, deadline=None)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newswire.domain.model import Article, BodyFormat, Image, Person, SiteConfig, Source, Tag
+from newswire.domain.model import BodyFormat, Image, Person, SiteConfig, Source, Tag
 from newswire.rendering.entry import render_entry
-
-CANONICAL = "https://news.example.com/articles/slug/"
-PUBLISHED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+from tests.support.factories import ARTICLE_PUBLISHED, ARTICLE_URL, make_article
+from tests.support.feedcheck import is_xml_char
 
 SITE = SiteConfig(
     title="Newswire",
@@ -25,40 +23,6 @@ SITE = SiteConfig(
     timezone=ZoneInfo("UTC"),
     author=Person("Newsdesk"),
 )
-
-
-def make_article(**overrides: Any) -> Article:
-    """A valid article whose fields a test can override one by one."""
-    fields: dict[str, Any] = {
-        "key": "articles/slug.md",
-        "slug": "slug",
-        "id": CANONICAL,
-        "title": "A title",
-        "published": PUBLISHED,
-        "updated": None,
-        "summary": None,
-        "authors": (Person("Newsdesk"),),
-        "tags": (),
-        "section": None,
-        "image": None,
-        "canonical_url": CANONICAL,
-        "sources": (),
-        "draft": False,
-        "body": "Body *text*.",
-        "body_format": BodyFormat.MARKDOWN,
-    }
-    fields.update(overrides)
-    return Article(**fields)
-
-
-def is_xml_char(char: str) -> bool:
-    """The XML 1.0 ``Char`` production, written out independently of the code under test."""
-    return (
-        char in "\t\n\r"
-        or "\x20" <= char <= "\ud7ff"
-        or "\ue000" <= char <= "\ufffd"
-        or char >= "\U00010000"
-    )
 
 
 def test_entry_shows_the_rendered_article() -> None:
@@ -72,12 +36,12 @@ def test_entry_shows_the_rendered_article() -> None:
     entry = render_entry(article, SITE)
 
     assert entry.slug == "slug"
-    assert entry.url == CANONICAL
-    assert entry.id == CANONICAL
+    assert entry.url == ARTICLE_URL
+    assert entry.id == ARTICLE_URL
     assert entry.title == "Talks resume in Geneva"
     assert entry.summary == "Body text."
     assert entry.content_html == "<p>Body <em>text</em>.</p>"
-    assert entry.published == PUBLISHED
+    assert entry.published == ARTICLE_PUBLISHED
     assert entry.authors == (Person("Anna Petrova", "anna@example.com"),)
     assert entry.tags == (Tag("Russia", "russia"),)
     assert entry.section == "World"
@@ -95,23 +59,23 @@ def test_custom_id_is_not_a_permalink() -> None:
 
     assert entry.id == urn
     assert not entry.id_is_permalink
-    assert entry.url == CANONICAL
+    assert entry.url == ARTICLE_URL
 
 
 def test_updated_defaults_to_published() -> None:
-    assert render_entry(make_article(updated=None), SITE).updated == PUBLISHED
+    assert render_entry(make_article(updated=None), SITE).updated == ARTICLE_PUBLISHED
 
 
 def test_later_updated_is_kept() -> None:
-    later = PUBLISHED + timedelta(days=2)
+    later = ARTICLE_PUBLISHED + timedelta(days=2)
 
     assert render_entry(make_article(updated=later), SITE).updated == later
 
 
 def test_updated_before_published_is_clamped_to_published() -> None:
-    earlier = PUBLISHED - timedelta(days=1)
+    earlier = ARTICLE_PUBLISHED - timedelta(days=1)
 
-    assert render_entry(make_article(updated=earlier), SITE).updated == PUBLISHED
+    assert render_entry(make_article(updated=earlier), SITE).updated == ARTICLE_PUBLISHED
 
 
 def test_explicit_summary_is_used() -> None:

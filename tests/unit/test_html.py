@@ -2,53 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 import pytest
 
-from newswire.domain.model import Article, BodyFormat, Source
+from newswire.domain.model import BodyFormat, Source
 from newswire.domain.text import clean_xml_text
 from newswire.rendering.html import render_body_html, summarize
-
-CANONICAL = "https://news.example.com/articles/slug/"
+from tests.support.factories import ARTICLE_URL, make_article
+from tests.support.feedcheck import is_xml_char
 
 MD = BodyFormat.MARKDOWN
 HTML = BodyFormat.HTML
-
-
-def make_article(body: str = "", body_format: BodyFormat = MD, **overrides: Any) -> Article:
-    """A valid article whose fields a test can override one by one."""
-    fields: dict[str, Any] = {
-        "key": "articles/slug.md",
-        "slug": "slug",
-        "id": CANONICAL,
-        "title": "A title",
-        "published": datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
-        "updated": None,
-        "summary": None,
-        "authors": (),
-        "tags": (),
-        "section": None,
-        "image": None,
-        "canonical_url": CANONICAL,
-        "sources": (),
-        "draft": False,
-        "body": body,
-        "body_format": body_format,
-    }
-    fields.update(overrides)
-    return Article(**fields)
-
-
-def is_xml_char(char: str) -> bool:
-    """The XML 1.0 ``Char`` production, written out independently of the code under test."""
-    return (
-        char in "\t\n\r"
-        or "\x20" <= char <= "\ud7ff"
-        or "\ue000" <= char <= "\ufffd"
-        or char >= "\U00010000"
-    )
 
 
 # --- Markdown ---------------------------------------------------------------------------------
@@ -142,7 +105,7 @@ RELATIVE_URLS = [
     pytest.param("/img/a.png", "https://news.example.com/img/a.png", id="root"),
     pytest.param("img.png", "https://news.example.com/articles/slug/img.png", id="sibling"),
     pytest.param("//cdn.example.net/a.png", "https://cdn.example.net/a.png", id="protocol"),
-    pytest.param("#notes", f"{CANONICAL}#notes", id="fragment"),
+    pytest.param("#notes", f"{ARTICLE_URL}#notes", id="fragment"),
     pytest.param("https://other.example/a", "https://other.example/a", id="absolute"),
 ]
 
