@@ -162,8 +162,9 @@ class TestSqsBatch:
         # main, 2 tags, 2 authors and a section for the council; main, 3 tags, 1 author and a
         # section for the café; each one's monthly archive (3 formats); the council's archive
         # again, its RSS and Atom gaining a next-archive link to the café's month (JSON Feed
-        # links only backwards); and the news sitemap, written once (both are older than 2 days)
-        assert metrics["FeedsWritten"] == [(6 + 6 + 1 + 1) * len(FeedFormat) + 2 + 1]
+        # links only backwards); the news sitemap, written once (both are older than 2 days);
+        # and feed.xsl, the browser view's stylesheet, written once
+        assert metrics["FeedsWritten"] == [(6 + 6 + 1 + 1) * len(FeedFormat) + 2 + 1 + 1]
 
     def test_an_url_encoded_key_is_fetched_by_its_real_name(
         self, stack: Stack, invoke: Invoke

@@ -52,6 +52,7 @@ from newswire.rendering.sitemap import (
     news_window_start,
     render_news_sitemap,
 )
+from newswire.rendering.stylesheet import STYLESHEET_PATH, stylesheet_file
 
 #: How often a publisher re-renders after losing a race before letting SQS retry the record.
 MAX_ATTEMPTS = 8
@@ -259,7 +260,8 @@ class Publisher:
     def rebuild(self, feeds: Iterable[FeedKey]) -> tuple[str, ...]:
         """Re-render each feed from the index and write the formats whose bytes changed.
 
-        The main feed changing means the news sitemap may change too, so it is refreshed with it.
+        With the main feed come the news sitemap (which may change with it) and ``feed.xsl``
+        (written once, then only HEAD-checked), so a fresh bucket gets its stylesheet too.
 
         Returns:
             The paths written, sorted.
@@ -271,6 +273,7 @@ class Publisher:
             written.extend(self._write_latest(paths, functools.partial(self._render_feed, key)))
         if MAIN_FEED in keys:
             written.extend(self.refresh_news_sitemap())
+            written.extend(self._write_latest([STYLESHEET_PATH], _stylesheet_files))
         self._announce(written)
         return tuple(sorted(written))
 
@@ -400,6 +403,12 @@ class Publisher:
                 return new.feeds | (old.feeds if old else frozenset())
             old = self.index.state(key)
         raise ConcurrentUpdateError(f"{key}: index kept changing during reindex")
+
+
+def _stylesheet_files() -> list[FeedFile]:
+    """``feed.xsl``, published beside the feeds it styles (a fresh bucket gets it first)."""
+    sheet = stylesheet_file()
+    return [FeedFile(sheet.path, sheet.content_type, sheet.body)]
 
 
 def _sortable(moment: datetime) -> str:
