@@ -7,26 +7,47 @@ shows are rendered, and each feed is rendered once per format.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from newswire.content.articles import read_articles
+from newswire.buildcache import BuildCache, file_digest
+from newswire.buildworkers import (
+    BuildWorker,
+    FeedSink,
+    ParseResult,
+    RenderedFile,
+    WorkerPool,
+    to_result,
+)
+from newswire.content.articles import claim_ids
 from newswire.domain.feeds import (
     MAIN_FEED,
     Feed,
     FeedFormat,
     FeedKey,
+    FeedKind,
+    History,
+    archive_key,
     build_feed,
     feed_keys_for,
+    month_of,
     named_after,
     newest,
 )
 from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import InvalidArticleError
-from newswire.rendering.entry import render_entry
 from newswire.rendering.registry import render_feed
+from newswire.rendering.sitemap import (
+    MAX_NEWS_URLS,
+    NEWS_SITEMAP_CONTENT_TYPE,
+    NEWS_SITEMAP_PATH,
+    news_window_start,
+    render_news_sitemap,
+)
+from newswire.rendering.stylesheet import stylesheet_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,37 +61,60 @@ class FeedFile:
 
 @dataclass(slots=True)
 class BuildReport:
-    """What a build did: enough for a one-line summary and an error report."""
+    """What a build did: enough for a one-line summary and an error report.
+
+    ``paths`` names every feed file of the site; ``files`` holds the rendered ones (unless a
+    sink took them), ``written`` counts those whose bytes changed, ``reused`` names those the
+    cache showed to be unchanged, which were not rendered at all.
+    """
 
     published: int = 0
     drafts: int = 0
     scheduled: int = 0
     rejected: list[InvalidArticleError] = field(default_factory=list)
     files: list[FeedFile] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    written: int = 0
+    reused: list[str] = field(default_factory=list)
 
 
 def plan_feeds(articles: Iterable[Article], site: SiteConfig) -> dict[FeedKey, list[Article]]:
     """Which articles each feed shows: the newest ``items_per_feed`` of its members.
 
     Feeds are planned on unrendered articles (their order and membership need no body), so
-    only the articles some feed shows are ever rendered.
+    only the articles some feed shows are ever rendered. The main feed's monthly archives
+    (RFC 5005) show every article of their month.
     """
     members: dict[FeedKey, list[Article]] = defaultdict(list)
     for article in articles:
         for key in feed_keys_for(article):
             members[key].append(article)
+        members[archive_key(month_of(article.published))].append(article)
     plan: dict[FeedKey, list[Article]] = {}
     for key, group in members.items():
+        if key.kind is FeedKind.ARCHIVE:
+            plan[key] = sorted(group, key=lambda a: a.sort_key, reverse=True)
+            continue
         shown = newest(group, site.items_per_feed)
         plan[named_after(key, shown[0])] = shown
     return plan
+
+
+def history_of(key: FeedKey, months: Sequence[str]) -> History | None:
+    """The RFC 5005 links of feed ``key`` among the archive ``months`` (sorted)."""
+    if key == MAIN_FEED:
+        return History.for_subscription(months)
+    if key.kind is FeedKind.ARCHIVE:
+        return History.for_month(key.slug, months)
+    return None
 
 
 def render_feed_files(feed: Feed, max_bytes: int) -> list[FeedFile]:
     """Render ``feed`` in every format, each within ``max_bytes`` if at all possible.
 
     A feed past its byte budget carries fewer items (the oldest go first); a feed whose newest
-    item alone is over budget still carries that one item rather than none.
+    item alone is over budget still carries that one item rather than none. Monthly archives
+    keep every item whatever their size.
     """
     return [
         FeedFile(feed.key.path(fmt), fmt.content_type, _fit(feed, fmt, max_bytes))
@@ -82,6 +126,8 @@ def _fit(feed: Feed, fmt: FeedFormat, max_bytes: int) -> bytes:
     body = render_feed(feed, fmt)
     if len(body) <= max_bytes or len(feed.entries) <= 1:
         return body
+    if feed.history is not None and feed.history.is_archive:
+        return body  # an archive that dropped items would break the walk back in time
     fits, low, high = (
         render_feed(feed.with_entries(feed.entries[:1]), fmt),
         1,
@@ -98,20 +144,240 @@ def _fit(feed: Feed, fmt: FeedFormat, max_bytes: int) -> bytes:
 
 
 def build_site(
-    sources: Iterable[tuple[str, bytes]], site: SiteConfig, now: datetime
+    sources: Iterable[tuple[str, bytes]],
+    site: SiteConfig,
+    now: datetime,
+    *,
+    cache: BuildCache | None = None,
+    jobs: int = 1,
+    sink: FeedSink | None = None,
+    reread: Callable[[str], bytes] | None = None,
 ) -> BuildReport:
     """Build every feed of the site.
+
+    Every file is parsed and validated (or, with a cache, its result for the same bytes
+    reused: a bad file stays reported), ids are claimed over the whole corpus, and only the
+    articles some feed shows are rendered. The output never depends on ``jobs`` or the cache.
 
     Args:
         sources: ``(key, bytes)`` of every article file.
         site: the site configuration.
         now: the time drafts and scheduled articles are judged at (never written to output).
+        cache: a :class:`BuildCache`: unchanged files skip parsing and rendering, unchanged
+            feeds skip rendering (their files are reported in ``reused``).
+        jobs: how many processes parse and render; more than 1 forks workers once there is
+            enough to do.
+        sink: where each feed file goes as soon as it is rendered (``(path, bytes) -> written``);
+            then ``files`` stays empty and the bodies are never all held at once.
+        reread: the bytes of a file by key, for a cached article a feed now shows but that was
+            never rendered; without it, cached files' bytes are held until planning is done.
 
     Returns:
-        The report, whose ``files`` are the feed documents sorted by path.
+        The report: ``paths`` of every feed file (sorted), and without a sink their ``files``.
     """
-    articles, rejected = read_articles(sources, site)
-    report = BuildReport(rejected=rejected)
+    build = _Build(site, cache, jobs, sink, reread)
+    try:
+        return build.run(sources, now)
+    finally:
+        build.close()
+
+
+#: Files parsed per request to a worker process; workers are forked only once a first chunk
+#: is waiting (below that, forking costs more than it saves).
+_PARALLEL_MIN = 256
+
+
+class _Build:
+    """One build's state: see :func:`build_site`."""
+
+    def __init__(
+        self,
+        site: SiteConfig,
+        cache: BuildCache | None,
+        jobs: int,
+        sink: FeedSink | None,
+        reread: Callable[[str], bytes] | None,
+    ) -> None:
+        self.site = site
+        self.cache = cache
+        self.jobs = max(1, jobs)
+        self.sink = sink
+        self.reread = reread
+        self.local = BuildWorker(site, sink, digests=cache is not None)
+        self.pool: WorkerPool | None = None
+        self.results: dict[str, ParseResult | Article | InvalidArticleError] = {}
+        self.owner: dict[str, int] = {}  # worker index holding the body; -1: this process
+        self.held: dict[str, bytes] = {}  # bytes of cached files, when they cannot be reread
+        self.digests: dict[str, str] = {}  # file digests of files being parsed
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
+
+    def run(self, sources: Iterable[tuple[str, bytes]], now: datetime) -> BuildReport:
+        self._parse_all(sources)
+        keys = sorted(self.results)
+        if self.cache is not None:
+            self.cache.forget_missing(set(keys))
+        articles, rejected = claim_ids(to_result(self.results[k]) for k in keys)
+        self.results.clear()
+        report = BuildReport(rejected=rejected)
+        live = _live_articles(articles, now, report)
+        plan = sorted(plan_feeds(live, self.site).items())
+        months = sorted(key.slug for key, _ in plan if key.kind is FeedKind.ARCHIVE)
+        window = news_window_start(now)
+        recent = newest((a for a in live if window < a.published <= now), MAX_NEWS_URLS)
+        del articles, live
+        wanted = {a.key for _, shown in plan for a in shown} | {a.key for a in recent}
+        entries = self._render_entries(wanted)
+        self.held.clear()
+        todo: list[Feed] = []
+        feed_ids: set[str] = set()
+
+        def entry_of(key: str) -> Entry:
+            entry, digest = entries[key]
+            if entry is None:
+                assert self.cache is not None
+                entry = self.cache.articles[key].entry
+                assert entry is not None
+                entries[key] = (entry, digest)
+            return entry
+
+        sitemap = render_news_sitemap([entry_of(a.key) for a in recent], self.site, now)
+        for key, shown in plan or [(MAIN_FEED, [])]:  # the main feed exists even when empty
+            paths = tuple(key.path(fmt) for fmt in FeedFormat)
+            report.paths.extend(paths)
+            feed_ids.add(key.id)
+            history = history_of(key, months)
+            if self.cache is not None:
+                digest = _feed_digest(key, history, [entries[a.key][1] for a in shown])
+                if self.cache.feed_is_current(key.id, digest, paths):
+                    report.reused.extend(paths)
+                    continue
+                self.cache.feed_rendered(key.id, digest, paths)
+            todo.append(build_feed(key, [entry_of(a.key) for a in shown], self.site, history))
+        entries.clear()
+        sheet = stylesheet_file()
+        self._emit(report, FeedFile(NEWS_SITEMAP_PATH, NEWS_SITEMAP_CONTENT_TYPE, sitemap))
+        self._emit(report, FeedFile(sheet.path, sheet.content_type, sheet.body))
+        if self.cache is not None:
+            self.cache.keep_feeds(feed_ids)
+        for file in self._render_feeds(todo):
+            report.written += file.written
+            if file.body is not None:
+                report.files.append(FeedFile(file.path, file.content_type, file.body))
+        report.files.sort(key=lambda f: f.path)
+        report.paths.sort()
+        report.reused.sort()
+        return report
+
+    def _emit(self, report: BuildReport, file: FeedFile) -> None:
+        """Publish a file that is not a feed (the news sitemap, the stylesheet)."""
+        report.paths.append(file.path)
+        if self.sink is not None:
+            report.written += self.sink(file.path, file.body)
+        else:
+            report.files.append(file)
+
+    # --- parsing ------------------------------------------------------------------------------
+
+    def _parse_all(self, sources: Iterable[tuple[str, bytes]]) -> None:
+        pending: list[tuple[str, bytes]] = []
+        for key, data in sources:
+            if self.cache is not None:
+                digest = file_digest(data)
+                cached = self.cache.lookup(key, digest)
+                if cached is not None:
+                    self.results[key] = cached.result()
+                    if self.reread is None and cached.entry_blob is None and cached.article:
+                        self.held[key] = data
+                    continue
+                self.digests[key] = digest
+            pending.append((key, data))
+            if len(pending) >= _PARALLEL_MIN and self.jobs > 1:
+                self._dispatch(pending)
+                pending = []
+        if self.pool is not None:
+            if pending:
+                self._dispatch(pending)
+            for index, results in self.pool.drain():
+                self._collect(index, results)
+        elif pending:
+            self._collect(-1, self.local.parse(pending))
+
+    def _dispatch(self, chunk: list[tuple[str, bytes]]) -> None:
+        if self.pool is None:
+            self.pool = WorkerPool(self.local, min(self.jobs, _MAX_JOBS))
+        for index, results in self.pool.submit("parse", chunk):
+            self._collect(index, results)
+
+    def _collect(self, index: int, results: list[tuple[str, ParseResult]]) -> None:
+        for key, result in results:
+            if key in self.results or key in self.owner:
+                raise ValueError(f"{key}: given twice")
+            self.results[key] = result
+            self.owner[key] = index
+            if self.cache is not None:
+                self.cache.store(key, self.digests.pop(key), to_result(result))
+
+    # --- rendering ----------------------------------------------------------------------------
+
+    def _render_entries(self, keys: set[str]) -> dict[str, tuple[Entry | None, str]]:
+        entries: dict[str, tuple[Entry | None, str]] = {}
+        requests: dict[int, list[tuple[str, bytes | None]]] = defaultdict(list)
+        spare = 0
+        for key in sorted(keys):
+            cached = self.cache.articles.get(key) if self.cache is not None else None
+            if key in self.owner:
+                requests[self.owner[key]].append((key, None))
+            elif cached is not None and cached.entry_blob is not None:
+                entries[key] = (None, cached.entry_digest)  # unpickled only if a feed needs it
+            else:  # parsed from the cache, never rendered: read again
+                data = self.held.get(key) if self.reread is None else self.reread(key)
+                if data is None:
+                    raise LookupError(f"{key}: bytes needed to render it are gone")
+                target = -1 if self.pool is None else spare % self.pool.size
+                spare += 1
+                requests[target].append((key, data))
+        self.owner.clear()
+        rendered: list[tuple[str, Entry, str]] = []
+        if self.pool is not None:
+            for index in range(self.pool.size):
+                self.pool.send_to(index, "render", requests.pop(index, []))
+        if -1 in requests:
+            rendered.extend(self.local.render(requests.pop(-1)))
+        if self.pool is not None:
+            for _, results in self.pool.drain():
+                rendered.extend(results)
+        for key, entry, digest in rendered:
+            entries[key] = (entry, digest)
+            if self.cache is not None:
+                self.cache.store_entry(key, entry, digest)
+        return entries
+
+    def _render_feeds(self, feeds: list[Feed]) -> list[RenderedFile]:
+        if self.pool is None or len(feeds) < 2 * self.pool.size:
+            return self.local.render_feeds(feeds)
+        # Balance by size (entries shown), largest first, onto the least loaded worker.
+        batches: list[list[Feed]] = [[] for _ in range(self.pool.size)]
+        loads = [0] * self.pool.size
+        for feed in sorted(feeds, key=lambda f: (-len(f.entries), f.key)):
+            least = loads.index(min(loads))
+            batches[least].append(feed)
+            loads[least] += len(feed.entries) + 1
+        for index, batch in enumerate(batches):
+            self.pool.send_to(index, "render_feeds", batch)
+        files: list[RenderedFile] = []
+        for _, results in self.pool.drain():
+            files.extend(results)
+        return files
+
+
+def _live_articles(
+    articles: Iterable[Article], now: datetime, report: BuildReport
+) -> list[Article]:
+    """The articles feeds show at ``now``; drafts and scheduled ones are counted in ``report``."""
     live: list[Article] = []
     for article in articles:
         if article.draft:
@@ -121,16 +387,15 @@ def build_site(
         else:
             live.append(article)
     report.published = len(live)
-    rendered: dict[str, Entry] = {}
-    for key, shown in sorted(plan_feeds(live, site).items()):
-        entries = []
-        for article in shown:
-            entry = rendered.get(article.id)
-            if entry is None:
-                entry = rendered[article.id] = render_entry(article, site)
-            entries.append(entry)
-        report.files.extend(render_feed_files(build_feed(key, entries, site), site.max_feed_bytes))
-    if not live:  # the main feed exists even before the first article
-        report.files.extend(render_feed_files(build_feed(MAIN_FEED, [], site), site.max_feed_bytes))
-    report.files.sort(key=lambda f: f.path)
-    return report
+    return live
+
+
+#: More processes than this only add memory: the work is split into few, large pieces.
+_MAX_JOBS = 8
+
+
+def _feed_digest(key: FeedKey, history: History | None, entry_digests: list[str]) -> str:
+    """What a feed's files are rendered from besides the site (in the cache stamp): its name,
+    its archive links and its entries, newest first."""
+    parts = [key.id, key.name, repr(history), *entry_digests]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()

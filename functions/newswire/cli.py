@@ -3,11 +3,14 @@
 ``newswire build CONTENT_DIR --out DIR`` reports every rejected article on stderr as
 ``path: field: what was wrong, expected …``, still publishes the valid ones, ends with a
 one-line summary, and exits 1 when any article was rejected (2 when nothing could be built).
+
+``newswire serve CONTENT_DIR`` runs the whole pipeline on moto and serves the feeds over HTTP.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -37,13 +40,41 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="judge drafts and scheduled articles at this time (default: now)",
     )
+    build.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="processes that parse and render (default: one per CPU core, at most 8)",
+    )
+    build.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="cache folder: unchanged files are not parsed again (default: ~/.cache/newswire/…)",
+    )
+    build.add_argument(
+        "--no-cache", action="store_true", help="parse and render everything, keep no cache"
+    )
+    serve = commands.add_parser("serve", help="run the whole pipeline locally on moto")
+    serve.add_argument("content", type=Path, help="folder with site.yaml and articles/")
+    serve.add_argument("--host", default="127.0.0.1", help="address to serve feeds on")
+    serve.add_argument("--port", type=int, default=8080, help="port to serve feeds on")
     return parser
 
 
-def build_command(content: Path, out: Path, now: datetime | None) -> int:
+def build_command(
+    content: Path,
+    out: Path,
+    now: datetime | None,
+    *,
+    jobs: int | None = None,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+) -> int:
     """Build ``content`` into ``out``; return the process exit status."""
     from newswire.adapters.local import LocalContent, LocalFeedTree
     from newswire.build import build_site
+    from newswire.buildcache import BuildCache, default_folder
     from newswire.content.site import parse_site
 
     source = LocalContent(content)
@@ -52,32 +83,65 @@ def build_command(content: Path, out: Path, now: datetime | None) -> int:
     except NewswireError as e:
         print(f"newswire: {e}", file=sys.stderr)
         return 2
-    report = build_site(source.iter_articles(), site, now or datetime.now(UTC))
+    tree = LocalFeedTree(out)
+    cache = (
+        BuildCache.open(cache_dir or default_folder(out), site, output=out) if use_cache else None
+    )
+    report = build_site(
+        source.iter_articles(),
+        site,
+        now or datetime.now(UTC),
+        cache=cache,
+        jobs=jobs or _default_jobs(),
+        sink=tree.write,
+        reread=lambda key: Path(key).read_bytes(),
+    )
     for error in report.rejected:
         print(error, file=sys.stderr)
-    tree = LocalFeedTree(out)
-    written = sum(tree.write(f.path, f.body) for f in report.files)
-    removed = tree.prune(f.path for f in report.files)
+    written = report.written
+    removed = tree.prune(report.paths)
+    if cache is not None:
+        cache.save()
     waiting = (
         f", {report.drafts} drafts, {report.scheduled} scheduled"
         if report.drafts or report.scheduled
         else ""
     )
-    unchanged = len(report.files) - written
+    unchanged = len(report.paths) - written
     print(
         f"newswire: {report.published} articles published, {len(report.rejected)} rejected"
-        f"{waiting}; {len(report.files)} feed files in {out} ({written} written, "
+        f"{waiting}; {len(report.paths)} feed files in {out} ({written} written, "
         f"{unchanged} unchanged, {len(removed)} removed)",
         file=sys.stderr,
     )
     return 1 if report.rejected else 0
 
 
+def _default_jobs() -> int:
+    """One process per core this process may run on, at most 8 (the work splits no finer)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``newswire`` console script."""
     args = _parser().parse_args(argv)
     if args.command == "build":
-        return build_command(args.content, args.out, args.now)
+        return build_command(
+            args.content,
+            args.out,
+            args.now,
+            jobs=args.jobs,
+            cache_dir=args.cache,
+            use_cache=not args.no_cache,
+        )
+    if args.command == "serve":
+        from newswire.local.serve import serve_command
+
+        return serve_command(args.content, args.host, args.port)
     raise AssertionError(args.command)  # argparse rejects unknown commands first
 
 

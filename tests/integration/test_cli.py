@@ -58,6 +58,9 @@ GOOD_EXTRA = {
     ).encode(),
 }
 VALID_IN_CONTENT = 6  # 8 articles minus a draft and one scheduled for 2031
+#: What content/ publishes: 30 feeds in 3 formats (main, 14 tags, 3 authors, 6 sections and
+#: 6 monthly archives), the news sitemap and feed.xsl.
+FILES_IN_CONTENT = 30 * 3 + 2
 
 
 @pytest.fixture
@@ -151,7 +154,8 @@ def test_clean_content_exits_zero_and_ends_with_the_summary(
     assert status == 0
     assert err == [
         f"newswire: {VALID_IN_CONTENT} articles published, 0 rejected, 1 drafts, 1 scheduled; "
-        f"54 feed files in {tmp_path / 'feeds'} (54 written, 0 unchanged, 0 removed)"
+        f"{FILES_IN_CONTENT} feed files in {tmp_path / 'feeds'} "
+        f"({FILES_IN_CONTENT} written, 0 unchanged, 0 removed)"
     ]
 
 
@@ -165,7 +169,7 @@ def test_a_second_run_leaves_unchanged_files_untouched(
     status, err = run(content, out, capsys)
 
     assert status == 0
-    assert err[-1].endswith("(0 written, 54 unchanged, 0 removed)")
+    assert err[-1].endswith(f"(0 written, {FILES_IN_CONTENT} unchanged, 0 removed)")
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == before
 
 
@@ -186,7 +190,10 @@ def test_a_tag_nobody_uses_any_more_is_pruned(
     assert not (out / "tags" / "energy-bills").exists()
     assert (out / "tags" / "russia" / "rss.xml").is_file()
     assert keep.read_text() == "not a feed"
-    assert err[-1].endswith(" removed)") and ", 9 removed)" in err[-1]  # 3 tags x 3 formats
+    assert not (out / "sections" / "business").exists()
+    assert not (out / "archive" / "2025-07").exists()
+    # 3 tags, its section and its month's archive, in 3 formats each
+    assert err[-1].endswith(" removed)") and ", 15 removed)" in err[-1]
 
 
 def test_missing_site_yaml_exits_2_with_a_clear_message(
@@ -207,7 +214,7 @@ def test_drafts_and_scheduled_articles_are_in_no_feed(
     out = tmp_path / "feeds"
     run(content, out, capsys)
     feeds = [p for p in out.rglob("*") if p.is_file()]
-    assert len(feeds) == 54
+    assert len(feeds) == FILES_IN_CONTENT
     for feed in feeds:
         text = feed.read_text("utf-8")
         assert "Eastgate" not in text, feed

@@ -19,8 +19,7 @@ from datetime import UTC, datetime
 import pytest
 
 from newswire.build import build_site
-from newswire.content.site import SITE_CONFIG_KEY, parse_site
-from tests.support.factories import CONTENT, REPO
+from tests.support.factories import REPO, content_site, content_sources
 
 GOLDEN = REPO / "tests" / "data" / "golden"
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -28,13 +27,7 @@ NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 def build_content() -> dict[str, bytes]:
     """Every feed file built from the repository's ``content/``, by relative path."""
-    site = parse_site(SITE_CONFIG_KEY, (CONTENT / SITE_CONFIG_KEY).read_bytes())
-    sources = [
-        (f"articles/{path.name}", path.read_bytes())
-        for path in sorted((CONTENT / "articles").iterdir())
-        if path.is_file()
-    ]
-    report = build_site(sources, site, NOW)
+    report = build_site(content_sources(), content_site(), NOW)
     assert not report.rejected, report.rejected
     return {f.path: f.body for f in report.files}
 

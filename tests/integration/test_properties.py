@@ -13,10 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newswire.build import BuildReport, build_site
-from newswire.domain.feeds import FeedFormat
 from newswire.errors import InvalidArticleError
 from tests.support.factories import make_site
-from tests.support.feedcheck import check_feed
+from tests.support.feedcheck import check_published
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 KEY_MD = "articles/hostile-article.md"
@@ -37,14 +36,10 @@ article_fields = st.fixed_dictionaries(
 )
 
 
-def _format_of(path: str) -> FeedFormat:
-    return next(fmt for fmt in FeedFormat if path.endswith(fmt.filename))
-
-
 def assert_valid_feeds_or_clear_error(report: BuildReport) -> None:
     assert report.files, "the main feed always exists"
     for feed_file in report.files:
-        problems = check_feed(feed_file.body, _format_of(feed_file.path))
+        problems = check_published(feed_file.path, feed_file.body)
         assert not problems, (feed_file.path, problems)
     for error in report.rejected:
         assert isinstance(error, InvalidArticleError)

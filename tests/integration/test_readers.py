@@ -26,15 +26,16 @@ from tests.support.factories import (
     content_sources,
     make_site,
 )
-from tests.support.feedcheck import assert_valid, read_with_reader
+from tests.support.feedcheck import (
+    assert_valid,
+    check_published,
+    feed_format_of,
+    read_with_reader,
+)
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 CORPUS_NOW = datetime(2027, 1, 1, tzinfo=UTC)  # after every generated article
 SEED_URL = "https://englishnews.example/articles/putin-urges-ukraine-military-to-take-power/"
-
-
-def _format_of(path: str) -> FeedFormat:
-    return next(fmt for fmt in FeedFormat if path.endswith(fmt.filename))
 
 
 @cache
@@ -62,10 +63,11 @@ def test_the_corpus_fills_main_tag_and_author_feeds() -> None:
     } <= set(paths)
 
 
-@pytest.mark.parametrize("path", sorted(content_files()))
+@pytest.mark.parametrize("path", sorted(p for p in content_files() if feed_format_of(p)))
 def test_every_content_feed_is_read_cleanly(path: str) -> None:
     feed_file = content_files()[path]
-    fmt = _format_of(path)
+    fmt = feed_format_of(path)
+    assert fmt is not None
     assert feed_file.content_type == fmt.content_type
     assert_valid(feed_file.body, fmt)  # strict checks, and feedparser with bozo false
     _, entries = read_with_reader(feed_file.body, fmt)
@@ -75,11 +77,16 @@ def test_every_content_feed_is_read_cleanly(path: str) -> None:
 @pytest.mark.parametrize("fmt", list(FeedFormat), ids=lambda fmt: fmt.name)
 def test_every_corpus_feed_is_read_cleanly(fmt: FeedFormat) -> None:
     for path, feed_file in sorted(corpus_files().items()):
-        if _format_of(path) is not fmt:
+        if feed_format_of(path) is not fmt:
             continue
         assert_valid(feed_file.body, fmt)
         _, entries = read_with_reader(feed_file.body, fmt)
         assert entries, f"reader sees no entries in {path}"
+
+
+@pytest.mark.parametrize("path", ["news-sitemap.xml", "feed.xsl"])
+def test_the_files_beside_the_feeds_are_valid(path: str) -> None:
+    assert check_published(path, content_files()[path].body) == []
 
 
 def test_the_main_corpus_feed_lists_every_article_newest_first() -> None:

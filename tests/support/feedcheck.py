@@ -829,3 +829,66 @@ def _document_ids(data: bytes, fmt: FeedFormat) -> list[str]:
     root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
     path = "channel/item/guid" if fmt is FeedFormat.RSS else f"{_A}entry/{_A}id"
     return [_text(element).strip() for element in root.findall(path)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The other files published beside the feeds
+# ---------------------------------------------------------------------------------------------
+
+_SITEMAP_NS: Final = "http://www.sitemaps.org/schemas/sitemap/0.9"
+_NEWS_NS: Final = "http://www.google.com/schemas/sitemap-news/0.9"
+_XSL_NS: Final = "http://www.w3.org/1999/XSL/Transform"
+_PARSER: Final = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
+def feed_format_of(path: str) -> FeedFormat | None:
+    """The format of a published feed file, or ``None`` for the sitemap and stylesheet."""
+    name = path.rsplit("/", 1)[-1]
+    return next((fmt for fmt in FeedFormat if fmt.filename == name), None)
+
+
+def check_news_sitemap(data: bytes) -> list[str]:
+    """Google News sitemap rules: urlset, absolute loc, publication name and language, a
+    W3C date with a zone, a title; at most 1,000 URLs."""
+    problems: list[str] = []
+    try:
+        root = etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as e:
+        return [f"not well-formed XML: {e}"]
+    if root.tag != f"{{{_SITEMAP_NS}}}urlset":
+        return [f"root is {root.tag}, expected sitemaps.org urlset"]
+    urls = root.findall(f"{{{_SITEMAP_NS}}}url")
+    if len(urls) > 1000:
+        problems.append(f"{len(urls)} URLs, Google News reads at most 1,000")
+    n = f"{{{_NEWS_NS}}}"
+    for url in urls:
+        loc = url.findtext(f"{{{_SITEMAP_NS}}}loc") or ""
+        if not _is_absolute_url(loc):
+            problems.append(f"loc {loc!r} is not an absolute URL")
+        news = url.find(f"{n}news")
+        if news is None:
+            problems.append(f"{loc}: no news:news")
+            continue
+        for field in (f"{n}publication/{n}name", f"{n}publication/{n}language", f"{n}title"):
+            if not (news.findtext(field) or "").strip():
+                problems.append(f"{loc}: empty {field.rsplit('}', 1)[-1]}")
+        date = news.findtext(f"{n}publication_date") or ""
+        try:
+            if datetime.fromisoformat(date).tzinfo is None:
+                problems.append(f"{loc}: publication_date {date!r} has no time zone")
+        except ValueError:
+            problems.append(f"{loc}: publication_date {date!r} is not a W3C date")
+    return problems
+
+
+def check_published(path: str, data: bytes) -> list[str]:
+    """Check any file a build publishes: feeds by format, the sitemap, the XSLT stylesheet."""
+    fmt = feed_format_of(path)
+    if fmt is not None:
+        return check_feed(data, fmt)
+    if path.endswith("news-sitemap.xml"):
+        return check_news_sitemap(data)
+    if path.endswith(".xsl"):
+        root = etree.fromstring(data, _PARSER)
+        return [] if root.tag == f"{{{_XSL_NS}}}stylesheet" else [f"{path}: not XSLT"]
+    return [f"{path}: not a file newswire publishes"]

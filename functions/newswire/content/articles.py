@@ -123,28 +123,48 @@ def read_articles(
     Returns:
         The valid articles in key order, and the rejections.
     """
+    return claim_ids(
+        _parse_or_error(key, data, site) for key, data in sorted(sources, key=lambda pair: pair[0])
+    )
+
+
+def claim_ids(
+    parsed: Iterable[Article | InvalidArticleError],
+) -> tuple[list[Article], list[InvalidArticleError]]:
+    """Split parse results (in key order) into articles and rejections, ids claimed first-come.
+
+    The second article (in key order) with an id already taken is rejected, naming the first.
+    Kept apart from parsing so a build can parse in parallel, or reuse cached parses, and still
+    judge ids over the whole corpus.
+    """
     articles: list[Article] = []
     rejected: list[InvalidArticleError] = []
     owners: dict[str, str] = {}
-    for key, data in sorted(sources, key=lambda pair: pair[0]):
-        try:
-            article = parse_article(key, data, site)
-        except InvalidArticleError as e:
-            rejected.append(e)
+    for result in parsed:
+        if isinstance(result, InvalidArticleError):
+            rejected.append(result)
             continue
-        owner = owners.setdefault(article.id, key)
+        key = result.key
+        owner = owners.setdefault(result.id, key)
         if owner != key:
             rejected.append(
                 InvalidArticleError(
                     key,
                     "id",
-                    f"{article.id!r} is already the id of {owner}",
+                    f"{result.id!r} is already the id of {owner}",
                     "an id (or, without one, a slug) that no other article has",
                 )
             )
             continue
-        articles.append(article)
+        articles.append(result)
     return articles, rejected
+
+
+def _parse_or_error(key: str, data: bytes, site: SiteConfig) -> Article | InvalidArticleError:
+    try:
+        return parse_article(key, data, site)
+    except InvalidArticleError as e:
+        return e
 
 
 def _split_markdown(reader: _FieldReader, text: str) -> tuple[dict[str, Any], str, BodyFormat]:

@@ -1,0 +1,229 @@
+"""The build cache never changes what a build reports or writes; it only skips work.
+
+Warm builds reuse a file's parse (and rendered entry) only while its bytes, the site
+configuration and the code are the same: a changed file is parsed again, an unchanged bad file
+is still reported, an edited ``site.yaml`` voids everything, and the output is byte-identical
+to a cold build without a cache (in one process or several).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+import newswire.buildworkers
+from newswire.build import BuildReport, build_site
+from newswire.buildcache import BuildCache
+from newswire.content.site import parse_site
+from newswire.domain.model import SiteConfig
+from tests.support.corpus import generate_corpus
+from tests.support.feedcheck import feed_format_of
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+SITE_YAML = b"""\
+title: Cache Wire
+description: Testing the build cache
+base_url: https://news.example.org/
+timezone: Europe/London
+author: Newsroom
+items_per_feed: 5
+"""
+BAD_KEY = "articles/zz-bad-date.md"
+BAD = b"---\ntitle: Leap\npublished: 2022-02-30\n---\n\nBody.\n"
+
+
+def site(yaml: bytes = SITE_YAML) -> SiteConfig:
+    return parse_site("site.yaml", yaml)
+
+
+@pytest.fixture
+def sources() -> list[tuple[str, bytes]]:
+    return [*generate_corpus(60, seed=7), (BAD_KEY, BAD)]
+
+
+def files_of(report: BuildReport) -> dict[str, bytes]:
+    return {f.path: f.body for f in report.files}
+
+
+class Tree:
+    """An output folder and its cache, built the way ``newswire build`` does."""
+
+    def __init__(self, root: Path) -> None:
+        self.out = root / "out"
+        self.cache_dir = root / "cache"
+
+    def write(self, path: str, body: bytes) -> bool:
+        target = self.out / path
+        if target.exists() and target.read_bytes() == body:
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(body)
+        return True
+
+    def build(
+        self, sources: list[tuple[str, bytes]], config: SiteConfig, jobs: int = 1
+    ) -> tuple[BuildReport, BuildCache]:
+        cache = BuildCache.open(self.cache_dir, config, output=self.out)
+        report = build_site(sources, config, NOW, cache=cache, jobs=jobs, sink=self.write)
+        cache.save()
+        return report, cache
+
+    def files(self) -> dict[str, bytes]:
+        return {
+            p.relative_to(self.out).as_posix(): p.read_bytes()
+            for p in sorted(self.out.rglob("*"))
+            if p.is_file()
+        }
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The keys parsed from their bytes (not taken from the cache), in order."""
+    seen: list[str] = []
+    real = newswire.buildworkers.parse_article
+
+    def spy(key: str, data: bytes, config: SiteConfig):  # type: ignore[no-untyped-def]
+        seen.append(key)
+        return real(key, data, config)
+
+    monkeypatch.setattr(newswire.buildworkers, "parse_article", spy)
+    return seen
+
+
+def test_a_warm_build_parses_only_the_changed_file(
+    tmp_path: Path, sources: list[tuple[str, bytes]], parses: list[str]
+) -> None:
+    tree = Tree(tmp_path)
+    tree.build(sources, site())
+    assert len(parses) == len(sources)
+    parses.clear()
+    key = sources[10][0]
+    changed = [(k, d) if k != key else (k, d + b"\nOne more line.\n") for k, d in sources]
+
+    report, _ = tree.build(changed, site())
+
+    assert parses == [key]
+    assert report.published == len(sources) - 1
+
+
+def test_an_unchanged_bad_article_is_still_reported_with_the_same_message(
+    tmp_path: Path, sources: list[tuple[str, bytes]], parses: list[str]
+) -> None:
+    tree = Tree(tmp_path)
+    cold, _ = tree.build(sources, site())
+    parses.clear()
+
+    warm, _ = tree.build(sources, site())
+
+    assert parses == []  # nothing parsed again, the bad file included
+    assert [str(e) for e in warm.rejected] == [str(e) for e in cold.rejected]
+    assert len(warm.rejected) == 1
+    assert warm.rejected[0].key == BAD_KEY
+    assert warm.rejected[0].field == "published"
+
+
+def test_a_duplicate_id_is_judged_again_on_every_build(
+    tmp_path: Path, sources: list[tuple[str, bytes]]
+) -> None:
+    tree = Tree(tmp_path)
+    tree.build(sources, site())
+    key, data = sources[3]
+    copy = ("articles/zz-copy.md", data.replace(b"---\n", b"---\nid: urn:x:1\n", 1))
+    first = (key, data.replace(b"---\n", b"---\nid: urn:x:1\n", 1))
+    again = [first if k == key else (k, d) for k, d in sources] + [copy]
+
+    report, _ = tree.build(again, site())
+
+    assert {(e.key, e.field) for e in report.rejected} == {
+        (BAD_KEY, "published"),
+        ("articles/zz-copy.md", "id"),
+    }
+
+
+def test_a_site_yaml_change_voids_the_cache(
+    tmp_path: Path, sources: list[tuple[str, bytes]], parses: list[str]
+) -> None:
+    tree = Tree(tmp_path)
+    tree.build(sources, site())
+    parses.clear()
+    edited = SITE_YAML.replace(b"title: Cache Wire", b"title: Renamed Wire")
+
+    tree.build(sources, site(edited))
+
+    assert sorted(parses) == sorted(k for k, _ in sources)
+    assert b"Renamed Wire" in tree.files()["rss.xml"]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_output_is_byte_identical_to_a_cold_build_without_cache(
+    tmp_path: Path, sources: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    monkeypatch.setattr("newswire.build._PARALLEL_MIN", 8)  # fork workers even for 61 files
+    tree = Tree(tmp_path)
+    tree.build(sources, site(), jobs=jobs)
+    key = sources[-2][0]  # a change, a deletion and an addition since the first build
+    changed = [(k, d + b"\nEdited.\n" if k == key else d) for k, d in sources[1:]]
+    changed.append(("articles/a-new-one.md", sources[0][1]))
+
+    report, _ = tree.build(changed, site(), jobs=jobs)
+    for stale in set(tree.files()) - set(report.paths):
+        (tree.out / stale).unlink()
+
+    cold = build_site(changed, site(), NOW)
+    assert tree.files() == files_of(cold)
+    assert report.paths == sorted(files_of(cold))
+    assert [str(e) for e in report.rejected] == [str(e) for e in cold.rejected]
+
+
+def test_unchanged_feeds_are_not_rendered_again(
+    tmp_path: Path, sources: list[tuple[str, bytes]]
+) -> None:
+    tree = Tree(tmp_path)
+    first, _ = tree.build(sources, site())
+    assert first.reused == []
+
+    second, _ = tree.build(sources, site())
+
+    # every feed file was already right; the sitemap and stylesheet are not written either
+    assert second.reused == [p for p in second.paths if feed_format_of(p)]
+    assert second.written == 0
+
+
+def test_a_feed_file_changed_by_hand_is_rendered_again(
+    tmp_path: Path, sources: list[tuple[str, bytes]]
+) -> None:
+    tree = Tree(tmp_path)
+    tree.build(sources, site())
+    expected = tree.files()["rss.xml"]
+    (tree.out / "rss.xml").write_bytes(b"tampered")
+
+    report, _ = tree.build(sources, site())
+
+    assert "rss.xml" not in report.reused
+    assert tree.files()["rss.xml"] == expected
+
+
+def test_an_unreadable_cache_is_rebuilt(tmp_path: Path, sources: list[tuple[str, bytes]]) -> None:
+    tree = Tree(tmp_path)
+    tree.build(sources, site())
+    for path in tree.cache_dir.iterdir():
+        path.write_bytes(b"not a pickle")
+
+    report, cache = tree.build(sources, site())
+
+    assert len(cache.articles) == len(sources)
+    assert len(report.rejected) == 1
+
+
+def test_parallel_build_is_byte_identical_to_a_single_process_one(
+    sources: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("newswire.build._PARALLEL_MIN", 8)
+    single = build_site(sources, site(), NOW)
+
+    parallel = build_site(sources, site(), NOW, jobs=2)
+
+    assert files_of(parallel) == files_of(single)
+    assert [str(e) for e in parallel.rejected] == [str(e) for e in single.rejected]
