@@ -5,6 +5,8 @@
 one-line summary, and exits 1 when any article was rejected (2 when nothing could be built).
 
 ``newswire serve CONTENT_DIR`` runs the whole pipeline on moto and serves the feeds over HTTP.
+
+``newswire reindex`` rebuilds the index and every feed from the content bucket in AWS.
 """
 
 from __future__ import annotations
@@ -59,6 +61,24 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("content", type=Path, help="folder with site.yaml and articles/")
     serve.add_argument("--host", default="127.0.0.1", help="address to serve feeds on")
     serve.add_argument("--port", type=int, default=8080, help="port to serve feeds on")
+    reindex = commands.add_parser(
+        "reindex",
+        help="rebuild the index and every feed from the content bucket (AWS credentials from "
+        "the environment, as for the AWS CLI)",
+    )
+    for option, variable, what in (
+        ("--content-bucket", "CONTENT_BUCKET", "the content bucket"),
+        ("--feeds-bucket", "FEEDS_BUCKET", "the feeds bucket"),
+        ("--table", "INDEX_TABLE", "the index table"),
+    ):
+        reindex.add_argument(
+            option, default=os.environ.get(variable), help=f"{what} (default: ${variable})"
+        )
+    reindex.add_argument(
+        "--site-config-key",
+        default=os.environ.get("SITE_CONFIG_KEY") or "site.yaml",
+        help="key of site.yaml in the content bucket",
+    )
     return parser
 
 
@@ -126,6 +146,46 @@ def _default_jobs() -> int:
     return max(1, min(cores, 8))
 
 
+def reindex_command(
+    content_bucket: str | None, feeds_bucket: str | None, table: str | None, site_config_key: str
+) -> int:
+    """Rebuild the index and every feed from the content bucket; return the exit status.
+
+    What the reindex Lambda does, run from a laptop or CI with the caller's credentials: after a
+    ``site.yaml`` change, or to recover from lost events. Rejected articles are listed like
+    ``newswire build`` lists them, and make the exit status 1.
+    """
+    from newswire.pipeline.runtime import Settings, publisher_from_env
+
+    missing = [
+        option
+        for option, value in (
+            ("--content-bucket", content_bucket),
+            ("--feeds-bucket", feeds_bucket),
+            ("--table", table),
+        )
+        if not value
+    ]
+    if missing:
+        print(f"newswire: reindex needs {', '.join(missing)} (or their variables)", file=sys.stderr)
+        return 2
+    assert content_bucket and feeds_bucket and table
+    settings = Settings(content_bucket, feeds_bucket, table, site_config_key)
+    try:
+        report = publisher_from_env(settings).reindex()
+    except NewswireError as e:
+        print(f"newswire: {e}", file=sys.stderr)
+        return 2
+    for error in report.rejected:
+        print(error, file=sys.stderr)
+    print(
+        f"newswire: reindexed {report.articles} articles, {len(report.rejected)} rejected; "
+        f"{report.feeds_written} files written to s3://{feeds_bucket}",
+        file=sys.stderr,
+    )
+    return 1 if report.rejected else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``newswire`` console script."""
     args = _parser().parse_args(argv)
@@ -137,6 +197,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             jobs=args.jobs,
             cache_dir=args.cache,
             use_cache=not args.no_cache,
+        )
+    if args.command == "reindex":
+        return reindex_command(
+            args.content_bucket, args.feeds_bucket, args.table, args.site_config_key
         )
     if args.command == "serve":
         from newswire.local.serve import serve_command
