@@ -126,8 +126,11 @@ class Publisher:
             if old is not None and old.sequencer > change.sequencer:
                 return PublishOutcome(change.key, "stale")
             if old is not None and old.sequencer == change.sequencer:
-                written = self.rebuild(old.feeds | old.previous_feeds)
-                return PublishOutcome(change.key, "redelivered", written)
+                # Already applied: finish what a run that died midway may have left undone.
+                touched = set(old.feeds | old.previous_feeds)
+                if old.archive_month:
+                    touched.add(archive_key(old.archive_month))
+                return PublishOutcome(change.key, "redelivered", self.rebuild(touched))
             applied, new, action, error = self._transition(change, old)
             if not applied:
                 continue  # another publisher changed this article meanwhile: look again
