@@ -3,24 +3,49 @@
 Run as ``python -m benchmarks.publish N`` in a fresh process per size (nothing cached between
 sizes); prints one JSON line. The index is filled with ``batch_write_item`` items shaped
 exactly as ``newswire/adapters/dynamodb.py`` writes them (state with its compressed entry, id
-claim, one membership per feed), then a few new articles are published through
-``newswire.handlers.publish.handler`` with S3 events. AWS requests are counted with botocore
-``before-call.*.*`` hooks on the very clients the handler uses (``runtime.aws_client``).
+claim, one membership per feed, and the per-month counts of the ``months`` partition), then a
+few new articles are published through ``newswire.handlers.publish.handler`` with S3 events.
 
-Two moto artifacts are removed, both O(whole table) per call where DynamoDB is not:
+What is measured, on the very clients the handler uses (``runtime.aws_client``):
+
+- AWS requests, counted with botocore ``before-call.*.*`` hooks;
+- the time spent inside AWS calls, from ``before-call.*.*`` to ``after-call.*.*`` (or
+  ``after-call-error.*.*``): serialising, moto answering (or the network, in AWS), parsing.
+  Handler time minus that is the time outside AWS calls: ours, whatever the backend.
+
+The synthetic index is a site of a given age, not a denser one: one article every 58 minutes
+(100,000 articles span eleven years, like the build corpus), newest just before the articles
+being published, which are published "now" (so the news sitemap holds the last two days). The
+month an article is published into therefore holds the same articles at every index size
+(those since the 1st of the current month, at most ~770), and its archive costs the same.
+The newest 2,000 articles carry full generated text, the same at every size.
+
+Three moto artifacts are removed. Each is O(whole table or partition) per call where DynamoDB
+is not, and none changes a request, a response or a byte the handler sees:
 
 - ``TransactWriteItems`` deep-copies the whole table before every transaction, to roll back on
   failure (26 s and 650 MB per published article at 10,000). The benchmark skips that backup;
   a transaction that fails then aborts the benchmark instead of being rolled back.
 - ``Query`` lists and sorts every item of the table to find one partition's (8.9 s per article
-  at 10,000 with the first fix alone). The benchmark hands it the partition's items only; moto
-  still sorts the partition, so the largest feed still costs O(its members), not O(Limit).
+  at 10,000 with the first fix alone). The benchmark hands it that partition's items only.
+- ``Query`` then sorts the whole partition on every call, and walks it to the first result:
+  O(members) for ``Limit=50`` on the main feed, which DynamoDB answers in O(50) from its
+  B-tree. The benchmark keeps each partition's sort keys in a sorted list (updated on every
+  put and delete), finds the key condition's range and the ``ExclusiveStartKey`` by bisection,
+  and hands moto's own ``Query`` only the window it would walk: from the first candidate,
+  ``Limit + 2`` items in scan order (the start key itself, ``Limit`` results, and the one after
+  that makes moto return ``LastEvaluatedKey``), or the whole range plus one item without a
+  ``Limit``. moto still evaluates the condition, limit, 1 MB page, projection and pagination.
+  During the warm-up publish every Query is also answered over the whole partition and the
+  two answers must be identical (items, count, ``LastEvaluatedKey``), or the benchmark stops.
 """
 
 from __future__ import annotations
 
+import bisect
 import copy
 import gc
+import inspect
 import json
 import os
 import resource
@@ -36,6 +61,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 PUBLISHED = 3  # articles published per size, after one warm-up publish
+CADENCE = timedelta(minutes=58)  # one article every 58 min: 100,000 span eleven years
+FULL_TEXT = 2000  # the newest articles carry generated full text
 
 
 @dataclass(frozen=True)
@@ -62,10 +89,20 @@ def _environment() -> None:
     )
 
 
-def _populate(dynamodb: Any, table: str, n: int) -> None:
-    """``n`` live articles in the index, as the publisher would have left them."""
+def _populate(dynamodb: Any, table: str, n: int, newest: datetime) -> Counter[str]:
+    """``n`` live articles in the index, as the publisher would have left them.
+
+    Article ``r`` (0 the newest) is published ``r`` cadences before ``newest``; returns the
+    number of live articles per month, as written to the ``months`` partition.
+    """
     from benchmarks.corpus import Article as Generated
-    from newswire.adapters.dynamodb import CLAIM_SK, STATE_SK, encode_entry, membership_sort_key
+    from newswire.adapters.dynamodb import (
+        CLAIM_SK,
+        MONTHS_PK,
+        STATE_SK,
+        encode_entry,
+        membership_sort_key,
+    )
     from newswire.domain.feeds import feed_keys_for
     from newswire.domain.model import Entry, Person, Tag
 
@@ -81,20 +118,20 @@ def _populate(dynamodb: Any, table: str, n: int) -> None:
             request = response.get("UnprocessedItems") or {}
         batch.clear()
 
-    base = datetime(2015, 1, 1, tzinfo=UTC)
-    for i in range(n):
-        generated = Generated(i) if i < 2000 else None  # full text for the newest-looking few
-        key = f"articles/indexed-{i:06d}.md"
-        url = f"https://news.example.org/articles/indexed-{i:06d}/"
-        published = base + timedelta(minutes=i * 37)
-        tags = generated.tags if generated else ["Kaez", f"tag{i % 199}"]
-        authors = generated.authors if generated else [f"Author {i % 50}"]
+    months: Counter[str] = Counter()
+    for r in range(n):
+        generated = Generated(r) if r < FULL_TEXT else None
+        key = f"articles/indexed-{r:06d}.md"
+        url = f"https://news.example.org/articles/indexed-{r:06d}/"
+        published = newest - r * CADENCE
+        tags = generated.tags if generated else ["Kaez", f"tag{r % 199}"]
+        authors = generated.authors if generated else [f"Author {r % 50}"]
         entry = Entry(
-            slug=f"indexed-{i:06d}",
+            slug=f"indexed-{r:06d}",
             id=url,
             id_is_permalink=True,
             url=url,
-            title=f"Indexed article {i}",
+            title=f"Indexed article {r}",
             summary="A summary.",
             content_html=(f"<p>{generated.body[:4000]}</p>" if generated else "<p>Short body.</p>"),
             published=published,
@@ -104,6 +141,7 @@ def _populate(dynamodb: Any, table: str, n: int) -> None:
         )
         feeds = sorted(feed_keys_for(entry))
         stamp = published.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        months[stamp[:7]] += 1
         batch.append(
             put(
                 {
@@ -136,8 +174,13 @@ def _populate(dynamodb: Any, table: str, n: int) -> None:
                 flush()
         while len(batch) >= 25:
             flush()
+    for month, count in sorted(months.items()):
+        batch.append(put({"pk": {"S": MONTHS_PK}, "sk": {"S": month}, "n": {"N": str(count)}}))
+        if len(batch) >= 25:
+            flush()
     if batch:
         flush()
+    return months
 
 
 class _NoTableBackup:
@@ -155,39 +198,189 @@ def _without_moto_table_backup() -> None:
     original = models.DynamoDBBackend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        saved = models.copy
-        models.copy = _NoTableBackup  # type: ignore[assignment]
+        saved = getattr(models, "copy")  # noqa: B009 - moto does not export it
+        setattr(models, "copy", _NoTableBackup)  # noqa: B010
         try:
             original(self, transact_items)
         except Exception as e:
             raise SystemExit(f"benchmark: a transaction failed without rollback: {e!r}") from e
         finally:
-            models.copy = saved
+            setattr(models, "copy", saved)  # noqa: B010
 
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
-def _query_one_partition() -> None:
+class _SortedPartition(dict[Any, Any]):
+    """One partition of a moto table (range key -> item) that also keeps its string range keys
+    sorted, as DynamoDB's B-tree does. moto mutates partitions only by ``[k] = v`` and ``pop``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.order: list[str] = []  # range key values, sorted
+        self.by_value: dict[str, Any] = {}  # range key value -> moto's key object
+        self.sortable = True  # False once a key is not a string
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if key not in self:
+            if getattr(key, "type", None) == "S":
+                bisect.insort(self.order, key.value)
+                self.by_value[key.value] = key
+            else:
+                self.sortable = False
+        super().__setitem__(key, value)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        if key in self and getattr(key, "type", None) == "S":
+            del self.order[bisect.bisect_left(self.order, key.value)]
+            del self.by_value[key.value]
+        return super().pop(key, *default)
+
+    def __delitem__(self, key: Any) -> None:
+        self.pop(key)
+
+
+_OPERATORS = {"=": "EQ", "<": "LT", "<=": "LE", ">": "GT", ">=": "GE"}
+
+
+def _window(
+    part: _SortedPartition,
+    comparison: str | None,
+    values: list[Any],
+    limit: int | None,
+    start: str | None,
+    forward: bool,
+) -> list[Any] | None:
+    """The items moto's Query walks before it stops, in range key order; ``None``: unsure."""
+    order, n = part.order, len(part.order)
+    lo, hi = 0, n  # the key condition's range: order[lo:hi]
+    if comparison is not None:
+        op = _OPERATORS.get(comparison, comparison.upper())
+        if not values or any(getattr(v, "type", None) != "S" for v in values):
+            return None
+        v = values[0].value
+        if op == "EQ":
+            lo, hi = bisect.bisect_left(order, v), bisect.bisect_right(order, v)
+        elif op == "LT":
+            hi = bisect.bisect_left(order, v)
+        elif op == "LE":
+            hi = bisect.bisect_right(order, v)
+        elif op == "GT":
+            lo = bisect.bisect_right(order, v)
+        elif op == "GE":
+            lo = bisect.bisect_left(order, v)
+        elif op == "BETWEEN" and len(values) == 2:
+            lo, hi = bisect.bisect_left(order, v), bisect.bisect_right(order, values[1].value)
+        elif op == "BEGINS_WITH":
+            lo = bisect.bisect_left(order, v)
+            hi = bisect.bisect_right(order, v, lo, key=lambda s: s[: len(v)])
+        else:
+            return None
+    walk = limit + 2 if limit else None  # the start key, the results, and one more
+    if forward:
+        a = lo if start is None else max(lo, bisect.bisect_left(order, start))
+        b = min(hi + 1, n)
+        if walk is not None:
+            b = min(b, a + walk)
+    else:
+        b = hi if start is None else min(hi, bisect.bisect_right(order, start))
+        a = max(lo - 1, 0)
+        if walk is not None:
+            a = max(a, b - walk)
+    return [part[part.by_value[s]] for s in order[a:b]]
+
+
+#: During the warm-up publish, every Query is answered both ways and compared.
+_CHECK = {"on": False, "queries": 0}
+
+
+def _query_by_bisection() -> None:
+    """Sorted partitions, and a Query that hands moto only what it would walk (see above)."""
     from moto.dynamodb.models.table import Table
 
-    original = Table.query
+    original_init, original_query = Table.__init__, Table.query
+    signature = inspect.signature(original_query)
 
-    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("index_name") is not None or hash_key is None or not self.range_key_attr:
-            return original(self, hash_key, *args, **kwargs)
-        partition = list(self.items.get(hash_key, {}).values())
-        self.all_items = lambda: partition  # an instance attribute shadows the method
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.items.default_factory = _SortedPartition
+
+    def over(self: Any, items: list[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        self.all_items = lambda: items  # an instance attribute shadows the method
         try:
-            return original(self, hash_key, *args, **kwargs)
+            return original_query(self, *args, **kwargs)
         finally:
             del self.all_items
 
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs).arguments
+        hash_key = bound["hash_key"]
+        if bound.get("index_name") or hash_key is None or not self.range_key_attr:
+            return original_query(self, *args, **kwargs)
+        part = self.items.get(hash_key)
+        if not isinstance(part, _SortedPartition) or not part.sortable:
+            return over(self, list((part or {}).values()), args, kwargs)
+        start_key = bound.get("exclusive_start_key")
+        start = None
+        if start_key:
+            start = start_key.get(self.range_key_attr, {}).get("S")
+            if start is None:
+                return over(self, list(part.values()), args, kwargs)
+        window = _window(
+            part,
+            bound.get("range_comparison"),
+            bound.get("range_objs") or [],
+            bound.get("limit"),
+            start,
+            bound.get("scan_index_forward") is not False,
+        )
+        if window is None:
+            return over(self, list(part.values()), args, kwargs)
+        answer = over(self, window, args, kwargs)
+        if _CHECK["on"]:
+            _CHECK["queries"] += 1
+            full = over(self, list(part.values()), args, kwargs)
+            if _answer(answer) != _answer(full):
+                raise SystemExit(f"benchmark: bisected Query differs from moto's: {bound}")
+        return answer
+
+    Table.__init__ = init  # type: ignore[method-assign]
     Table.query = query  # type: ignore[method-assign]
+
+
+def _answer(answer: tuple[list[Any], int, Any]) -> tuple[list[Any], int, Any]:
+    items, count, last = answer
+    return [item.to_json() for item in items], count, last
+
+
+class _AwsTimer:
+    """Time spent inside botocore calls (``before-call`` to ``after-call``), and their count."""
+
+    def __init__(self, clients: list[Any]) -> None:
+        self.counts: Counter[str] = Counter()
+        self.inside = 0.0
+        self._started: list[float] = []
+        for client in clients:
+            client.meta.events.register("before-call.*.*", self._before)
+            client.meta.events.register("after-call.*.*", self._after)
+            client.meta.events.register("after-call-error.*.*", self._after)
+
+    def clear(self) -> None:
+        self.counts.clear()
+        self.inside = 0.0
+
+    def _before(self, event_name: str, **_: Any) -> None:
+        self.counts[event_name.split(".", 1)[1]] += 1  # "before-call.s3.PutObject"
+        self._started.append(time.perf_counter())
+
+    def _after(self, **_: Any) -> None:
+        if self._started:
+            self.inside += time.perf_counter() - self._started.pop()
 
 
 def _event(key: str, sequencer: str) -> dict[str, Any]:
     template = json.loads((REPO / "tests" / "events" / "s3-put.json").read_text())
-    event = copy.deepcopy(template)
+    event: dict[str, Any] = copy.deepcopy(template)
     record = event["Records"][0]
     record["s3"]["object"]["key"] = key
     record["s3"]["object"]["sequencer"] = sequencer
@@ -200,7 +393,7 @@ def run(n: int) -> dict[str, Any]:
     from moto import mock_aws
 
     _without_moto_table_backup()
-    _query_one_partition()
+    _query_by_bisection()
 
     with mock_aws():
         from benchmarks.corpus import SITE_YAML, Article, newswire_article
@@ -211,54 +404,64 @@ def run(n: int) -> dict[str, Any]:
         s3, dynamodb = runtime.aws_client("s3"), runtime.aws_client("dynamodb")
         create_resources(s3, dynamodb, None, ResourceNames())
         s3.put_object(Bucket="newswire-content", Key="site.yaml", Body=SITE_YAML.encode())
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        first_new = now - timedelta(minutes=50)  # published "now": in the news sitemap
         started = time.perf_counter()
-        _populate(dynamodb, "newswire-index", n)
+        months = _populate(dynamodb, "newswire-index", n, first_new - timedelta(minutes=30))
         populate_s = time.perf_counter() - started
 
         from newswire.handlers import publish
 
-        counts: Counter[str] = Counter()
+        timer = _AwsTimer([s3, dynamodb])
 
-        def count(event_name: str, **_: Any) -> None:
-            counts[event_name.split(".", 1)[1]] += 1  # "before-call.s3.PutObject"
-
-        for client in (s3, dynamodb):
-            client.meta.events.register("before-call.*.*", count)
-
-        times: list[float] = []
-        requests: list[dict[str, int]] = []
-        for j in range(PUBLISHED + 1):
-            key = f"articles/bench-new-{j}.md"
-            article = Article(900_000 + j)
-            article.published = datetime(2026, 6, 1, tzinfo=UTC) + timedelta(hours=j)
+        def publish_one(key: str, i: int, sequencer: str) -> tuple[float, float]:
+            article = Article(i)
+            article.published = first_new + timedelta(minutes=i % 1000)
             s3.put_object(Bucket="newswire-content", Key=key, Body=newswire_article(article))
-            counts.clear()
+            timer.clear()
             t0 = time.perf_counter()
-            result = publish.handler(_event(key, f"{0x1000 + j:X}"), _Context())  # type: ignore[arg-type]
+            result: dict[str, Any] = publish.handler(_event(key, sequencer), _Context())
             elapsed = time.perf_counter() - t0
             if result["changes"][0]["action"] != "published":
                 raise RuntimeError(f"publish failed: {result}")
-            if j:  # the first is a warm-up: imports, first clients
+            return elapsed, timer.inside
+
+        times: list[float] = []
+        outside: list[float] = []
+        requests: list[dict[str, int]] = []
+        for j in range(PUBLISHED + 1):
+            _CHECK["on"] = j == 0  # the warm-up: imports, first clients, Query cross-check
+            elapsed, inside = publish_one(
+                f"articles/bench-new-{j}.md", 900_000 + j, f"{0x1000 + j:X}"
+            )
+            _CHECK["on"] = False
+            if j:
                 times.append(elapsed)
-                requests.append(dict(counts))
+                outside.append(elapsed - inside)
+                requests.append(dict(timer.counts))
+        if not _CHECK["queries"]:
+            raise SystemExit("benchmark: no Query was cross-checked")
         # Memory: one more publish, under tracemalloc (which slows it, so it is not timed).
-        key = "articles/bench-new-memory.md"
-        s3.put_object(Bucket="newswire-content", Key=key, Body=newswire_article(Article(999_999)))
         gc.collect()
         tracemalloc.start()
-        publish.handler(_event(key, "3000"), _Context())  # type: ignore[arg-type]
+        publish_one("articles/bench-new-memory.md", 900_010, "3000")
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        peaks = [peak]
         totals = [sum(r.values()) for r in requests]
         return {
             "n": n,
             "populate_s": populate_s,
             "handler_s": statistics.median(times),
+            "outside_aws_s": statistics.median(outside),
+            "handler_all": times,
+            "outside_aws_all": outside,
+            "month_articles": months[first_new.strftime("%Y-%m")],
+            "months": len(months),
+            "queries_checked": _CHECK["queries"],
             "requests": totals[0] if len(set(totals)) == 1 else statistics.median(totals),
             "requests_all": totals,
             "requests_by_op": requests[0],
-            "tracemalloc_peak_mb": max(peaks) / 2**20,
+            "tracemalloc_peak_mb": peak / 2**20,
             "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
 
