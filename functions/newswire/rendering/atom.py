@@ -20,8 +20,8 @@ from newswire.rendering.xmlfeed import (
     ATOM_NS,
     GENERATOR,
     feed_links,
+    feedgen_root,
     mark_archive,
-    reparse,
     serialise,
 )
 
@@ -40,7 +40,7 @@ class AtomRenderer:
         Returns:
             UTF-8 XML; the same feed always gives the same bytes.
         """
-        root = reparse(_generator(feed).atom_str())
+        root = feedgen_root(_generator(feed), FeedFormat.ATOM)
         entries = root.findall(f"{{{ATOM_NS}}}entry")
         for element, entry in zip(entries, feed.entries, strict=True):
             _add_links(element, entry)

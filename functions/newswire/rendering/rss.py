@@ -21,8 +21,8 @@ from newswire.rendering.xmlfeed import (
     ATOM_NS,
     GENERATOR,
     feed_links,
+    feedgen_root,
     mark_archive,
-    reparse,
     serialise,
 )
 
@@ -47,7 +47,7 @@ class RssRenderer:
             UTF-8 XML, namespaces declared once on ``<rss>``; the same feed always gives the
             same bytes.
         """
-        root = reparse(_generator(feed).rss_str())
+        root = feedgen_root(_generator(feed), FeedFormat.RSS)
         items = root.findall("channel/item")
         for item, entry in zip(items, feed.entries, strict=True):
             _describe_media(item, entry)
