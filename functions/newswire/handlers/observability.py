@@ -9,8 +9,12 @@ each function imports only its own handler, so this costs nothing there.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+
+if TYPE_CHECKING:
+    from newswire.errors import InvalidArticleError
 
 SERVICE = "newswire"
 
@@ -19,3 +23,16 @@ tracer = Tracer(service=SERVICE)
 metrics = Metrics(
     namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Newswire"), service=SERVICE
 )
+
+
+def log_rejected(error: InvalidArticleError) -> None:
+    """Log a rejected article the same way from every handler: what the writer must fix."""
+    logger.warning(
+        "article rejected: fix the file to publish it",
+        extra={
+            "key": error.key,
+            "field": error.field,
+            "problem": error.problem,
+            "expected": error.expected,
+        },
+    )

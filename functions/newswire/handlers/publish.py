@@ -39,7 +39,7 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 
-from newswire.handlers.observability import logger, metrics, tracer
+from newswire.handlers.observability import log_rejected, logger, metrics, tracer
 from newswire.pipeline.events import (
     Trigger,
     changes_from_event,
@@ -114,15 +114,7 @@ def apply_change(
     counts[FEEDS_WRITTEN] += len(outcome.feeds_written)
     if outcome.error is not None:
         counts[REJECTED] += 1
-        logger.warning(
-            "article rejected: fix the file to publish it",
-            extra={
-                "key": outcome.key,
-                "field": outcome.error.field,
-                "problem": outcome.error.problem,
-                "expected": outcome.error.expected,
-            },
-        )
+        log_rejected(outcome.error)
         return outcome
     if outcome.action == "published":
         counts[PUBLISHED] += 1

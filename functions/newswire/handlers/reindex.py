@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from newswire.handlers.observability import logger, metrics, tracer
+from newswire.handlers.observability import log_rejected, logger, metrics, tracer
 from newswire.pipeline.runtime import publisher_from_env
 
 if TYPE_CHECKING:
@@ -39,15 +39,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Rebuild everything; return a JSON summary."""
     report = publisher_from_env().reindex()
     for error in report.rejected:
-        logger.warning(
-            "article rejected: fix the file to publish it",
-            extra={
-                "key": error.key,
-                "field": error.field,
-                "problem": error.problem,
-                "expected": error.expected,
-            },
-        )
+        log_rejected(error)
     metrics.add_metric(name="ArticlesIndexed", unit=MetricUnit.Count, value=report.articles)
     metrics.add_metric(name="ArticlesRejected", unit=MetricUnit.Count, value=len(report.rejected))
     metrics.add_metric(name="FeedsWritten", unit=MetricUnit.Count, value=report.feeds_written)

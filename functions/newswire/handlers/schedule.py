@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from newswire.handlers.observability import logger, metrics, tracer
+from newswire.handlers.observability import log_rejected, logger, metrics, tracer
 from newswire.pipeline.runtime import publisher_from_env
 
 if TYPE_CHECKING:
@@ -39,10 +39,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     published = [o.key for o in outcomes if o.action == "published"]
     rejected = [o.error for o in outcomes if o.error is not None]
     for error in rejected:
-        logger.warning(
-            "scheduled article rejected: fix the file to publish it",
-            extra={"key": error.key, "field": error.field, "problem": error.problem},
-        )
+        log_rejected(error)
     written = sum(len(o.feeds_written) for o in outcomes)
     metrics.add_metric(name="ArticlesPublished", unit=MetricUnit.Count, value=len(published))
     metrics.add_metric(name="ArticlesRejected", unit=MetricUnit.Count, value=len(rejected))
