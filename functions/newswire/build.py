@@ -39,7 +39,7 @@ from newswire.domain.feeds import (
 )
 from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import InvalidArticleError
-from newswire.rendering.registry import render_feed
+from newswire.rendering.files import FeedFile
 from newswire.rendering.sitemap import (
     MAX_NEWS_URLS,
     NEWS_SITEMAP_CONTENT_TYPE,
@@ -48,15 +48,6 @@ from newswire.rendering.sitemap import (
     render_news_sitemap,
 )
 from newswire.rendering.stylesheet import stylesheet_file
-
-
-@dataclass(frozen=True, slots=True)
-class FeedFile:
-    """One rendered feed document, ready to store and serve."""
-
-    path: str
-    content_type: str
-    body: bytes
 
 
 @dataclass(slots=True)
@@ -107,40 +98,6 @@ def history_of(key: FeedKey, months: Sequence[str]) -> History | None:
     if key.kind is FeedKind.ARCHIVE:
         return History.for_month(key.slug, months)
     return None
-
-
-def render_feed_files(feed: Feed, max_bytes: int) -> list[FeedFile]:
-    """Render ``feed`` in every format, each within ``max_bytes`` if at all possible.
-
-    A feed past its byte budget carries fewer items (the oldest go first); a feed whose newest
-    item alone is over budget still carries that one item rather than none. Monthly archives
-    keep every item whatever their size.
-    """
-    return [
-        FeedFile(feed.key.path(fmt), fmt.content_type, _fit(feed, fmt, max_bytes))
-        for fmt in FeedFormat
-    ]
-
-
-def _fit(feed: Feed, fmt: FeedFormat, max_bytes: int) -> bytes:
-    body = render_feed(feed, fmt)
-    if len(body) <= max_bytes or len(feed.entries) <= 1:
-        return body
-    if feed.history is not None and feed.history.is_archive:
-        return body  # an archive that dropped items would break the walk back in time
-    fits, low, high = (
-        render_feed(feed.with_entries(feed.entries[:1]), fmt),
-        1,
-        len(feed.entries) - 1,
-    )
-    while low < high:  # the largest count that fits; size grows with the count
-        middle = (low + high + 1) // 2
-        candidate = render_feed(feed.with_entries(feed.entries[:middle]), fmt)
-        if len(candidate) <= max_bytes:
-            fits, low = candidate, middle
-        else:
-            high = middle - 1
-    return fits
 
 
 def build_site(

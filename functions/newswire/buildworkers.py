@@ -93,7 +93,7 @@ class BuildWorker:
 
     def render_feeds(self, feeds: Sequence[Feed]) -> list[RenderedFile]:
         """Render every format of each feed; hand files to the sink if there is one."""
-        from newswire.build import render_feed_files
+        from newswire.rendering.files import render_feed_files
 
         files = []
         for feed in feeds:

@@ -15,8 +15,9 @@ import feedparser
 import lxml.html
 import pytest
 
-from newswire.build import FeedFile, build_site
+from newswire.build import build_site
 from newswire.domain.feeds import FeedFormat
+from newswire.rendering.files import FeedFile
 from tests.support.corpus import generate_corpus
 from tests.support.factories import (
     CONTENT,

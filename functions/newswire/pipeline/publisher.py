@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from newswire.build import FeedFile, render_feed_files
 from newswire.content.articles import parse_article
 from newswire.domain.feeds import (
     MAIN_FEED,
@@ -45,6 +44,7 @@ from newswire.pipeline.ports import (
     HubNotifier,
 )
 from newswire.rendering.entry import render_entry
+from newswire.rendering.files import FeedFile, render_feed_files
 from newswire.rendering.sitemap import (
     MAX_NEWS_URLS,
     NEWS_SITEMAP_CONTENT_TYPE,
