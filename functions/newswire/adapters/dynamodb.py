@@ -115,22 +115,8 @@ class DynamoArticleIndex:
         if since is not None:
             condition += " AND sk > :since"
             values[":since"] = {"S": since}
-        try:
-            response = self._db.query(
-                TableName=self.table,
-                KeyConditionExpression=condition,
-                ExpressionAttributeValues=values,
-                ProjectionExpression="#k",
-                ExpressionAttributeNames={"#k": "key"},
-                ScanIndexForward=False,
-                Limit=limit,
-                ConsistentRead=True,
-            )
-        except (ClientError, BotoCoreError) as e:
-            raise translate(e, f"Query {self.table} {feed.id}") from e
-        keys = [item["key"]["S"] for item in response.get("Items", [])]
-        entries = self._entries(keys)
-        return [entries[k] for k in keys if k in entries]
+        keys = self._keys(condition, values, newest_first=True, limit=limit, what=feed.id)
+        return self._entries_in_order(keys)
 
     def months(self) -> dict[str, int]:
         """Live articles per archive month (``YYYY-MM``); months with none are left out."""
@@ -153,46 +139,53 @@ class DynamoArticleIndex:
 
     def month(self, feed: FeedKey, month: str) -> Sequence[Entry]:
         """Every entry of ``feed`` published in ``month`` (``YYYY-MM``), newest first."""
-        keys: list[str] = []
-        paginator = self._db.get_paginator("query")
-        try:
-            for page in paginator.paginate(
-                TableName=self.table,
-                KeyConditionExpression="pk = :pk AND begins_with(sk, :month)",
-                ExpressionAttributeValues={
-                    ":pk": {"S": f"feed#{feed.id}"},
-                    ":month": {"S": month + "-"},
-                },
-                ProjectionExpression="#k",
-                ExpressionAttributeNames={"#k": "key"},
-                ScanIndexForward=False,
-                ConsistentRead=True,
-            ):
-                keys.extend(item["key"]["S"] for item in page.get("Items", []))
-        except (ClientError, BotoCoreError) as e:
-            raise translate(e, f"Query {self.table} {feed.id} {month}") from e
-        entries = self._entries(keys)
-        return [entries[k] for k in keys if k in entries]
+        values = {":pk": {"S": f"feed#{feed.id}"}, ":month": {"S": month + "-"}}
+        condition = "pk = :pk AND begins_with(sk, :month)"
+        keys = self._keys(condition, values, newest_first=True, what=f"{feed.id} {month}")
+        return self._entries_in_order(keys)
 
     def due(self, until: str, limit: int) -> Sequence[str]:
         """Scheduled keys due at ``until`` or before, oldest first."""
+        values = {":pk": {"S": DUE_PK}, ":until": {"S": until + "#\uffff"}}
+        condition = "pk = :pk AND sk <= :until"
+        return self._keys(condition, values, newest_first=False, limit=limit, what="due")
+
+    def _keys(
+        self,
+        condition: str,
+        values: dict[str, Any],
+        *,
+        newest_first: bool,
+        limit: int | None = None,
+        what: str,
+    ) -> list[str]:
+        """The article keys of one partition's items, in sort-key order (up to ``limit``)."""
+        query: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ProjectionExpression": "#k",
+            "ExpressionAttributeNames": {"#k": "key"},
+            "ScanIndexForward": not newest_first,
+            "ConsistentRead": True,
+        }
+        keys: list[str] = []
         try:
-            response = self._db.query(
-                TableName=self.table,
-                KeyConditionExpression="pk = :pk AND sk <= :until",
-                ExpressionAttributeValues={
-                    ":pk": {"S": DUE_PK},
-                    ":until": {"S": until + "#\uffff"},
-                },
-                ProjectionExpression="#k",
-                ExpressionAttributeNames={"#k": "key"},
-                ScanIndexForward=True,
-                Limit=limit,
-                ConsistentRead=True,
-            )
+            while True:
+                if limit is not None:
+                    query["Limit"] = limit - len(keys)
+                response = self._db.query(**query)
+                keys.extend(item["key"]["S"] for item in response.get("Items", []))
+                last = response.get("LastEvaluatedKey")
+                if last is None or (limit is not None and len(keys) >= limit):
+                    return keys
+                query["ExclusiveStartKey"] = last
         except (ClientError, BotoCoreError) as e:
-            raise translate(e, f"Query {self.table} due") from e
-        return [item["key"]["S"] for item in response.get("Items", [])]
+            raise translate(e, f"Query {self.table} {what}") from e
+
+    def _entries_in_order(self, keys: list[str]) -> list[Entry]:
+        entries = self._entries(keys)
+        return [entries[k] for k in keys if k in entries]
 
     def _entries(self, keys: list[str]) -> dict[str, Entry]:
         found: dict[str, Entry] = {}
