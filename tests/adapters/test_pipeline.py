@@ -428,3 +428,17 @@ def test_monthly_archives_let_a_reader_walk_back_to_the_first_article(
     # deleting March's only article links February's neighbours past it
     publish(stack, seq, "articles/mar.md", None)
     assert walk_back(stack, "rss.xml")[1:] == [["APR"], ["JAN-2", "JAN-1, corrected"]]
+
+
+def test_the_most_tags_and_authors_allowed_fit_one_index_transaction(
+    stack: Stack, seq: Sequencer
+) -> None:
+    tags = "[" + ", ".join(f"t{i}" for i in range(30)) + "]"
+    authors = "authors: [" + ", ".join(f"Writer {i}" for i in range(10)) + "]\nsection: World\n"
+    big = article("Big", tags=tags, extra=authors)
+    assert publish(stack, seq, "articles/big.md", big).action == "published"
+    # moving it to another date rewrites every membership: the largest transaction there is
+    moved = article("Big", tags=tags, extra=authors, published="2026-02-01T10:00:00Z")
+    assert publish(stack, seq, "articles/big.md", moved).action == "published"
+    assert titles(stack, "tags/t29/rss.xml") == ["Big"]
+    assert titles(stack, "authors/writer-9/atom.xml") == ["Big"]

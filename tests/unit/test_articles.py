@@ -191,6 +191,17 @@ def test_bad_input_gets_a_clear_error(
     assert ", expected " in str(error)
 
 
+def test_too_many_tags_or_authors_are_rejected(site: SiteConfig) -> None:
+    tags = ", ".join(f"t{i}" for i in range(31))
+    error = rejected("articles/tagged.md", md(VALID + f"\ntags: [{tags}]"), site)
+    assert (error.field, error.expected) == ("tags", "at most 30")
+    names = ", ".join(f"Writer {i}" for i in range(11))
+    error = rejected("articles/crowd.md", md(VALID + f"\nauthors: [{names}]"), site)
+    assert (error.field, error.expected) == ("authors", "at most 10")
+    thirty = ", ".join(f"t{i}" for i in range(30))
+    assert len(parse_article("articles/ok.md", md(VALID + f"\ntags: [{thirty}]"), site).tags) == 30
+
+
 def test_body_over_one_mebibyte_is_rejected(site: SiteConfig) -> None:
     error = rejected("articles/huge.md", md(VALID, "x" * (MAX_BODY_BYTES + 1)), site)
     assert error.field == "body"

@@ -31,6 +31,10 @@ MAX_BODY_BYTES = 1024 * 1024
 #: Files larger than this are refused before decoding, so a stray video cannot eat the memory.
 MAX_FILE_BYTES = 2 * MAX_BODY_BYTES
 
+#: An article is indexed in one DynamoDB transaction (at most 100 items): one membership per
+#: feed it is in, and as many again when it moves. These bounds keep every article within it.
+MAX_ITEMS = {"tags": 30, "authors": 10}
+
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 JSON_SUFFIXES = frozenset({".json"})
 ARTICLE_SUFFIXES = MARKDOWN_SUFFIXES | JSON_SUFFIXES
@@ -356,6 +360,9 @@ class _FieldReader:
         if value is None:
             return ()
         values = value if isinstance(value, list) else [value]
+        most = MAX_ITEMS.get(name)
+        if most is not None and len(values) > most:
+            raise self.error(name, f"has {len(values)} entries", f"at most {most}")
         return tuple(parse(f"{name}[{i}]", item) for i, item in enumerate(values))
 
     def _mapping(self, where: str, value: object, allowed: frozenset[str]) -> Mapping[str, Any]:
