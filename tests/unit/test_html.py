@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from newswire.domain.model import BodyFormat, Source
 from newswire.domain.text import clean_xml_text
-from newswire.rendering.html import render_body_html, summarize
+from newswire.rendering import html as html_module
+from newswire.rendering.html import (
+    absolute_url,
+    clean_plain_text,
+    render_body,
+    render_body_html,
+    summarize,
+)
 from tests.support.factories import ARTICLE_URL, make_article
 from tests.support.feedcheck import is_xml_char
 
@@ -288,3 +297,123 @@ def test_summary_has_no_illegal_characters() -> None:
     summary = summarize(make_article("a\x00b\x0bc\ud800d\ufffe"))
 
     assert summary == "abcd"
+
+
+# --- one Markdown parse for body and summary --------------------------------------------------
+
+_INLINES = st.sampled_from(
+    [
+        "plain words",
+        "*emphasis*",
+        "**strong**",
+        "`a < b & c`",
+        "[a link](https://example.org/x?a=1&b=2)",
+        "[relative](../up/page)",
+        "![an image](photo.jpg)",
+        "[![linked image](i.png)](https://example.org/)",
+        "<b>inline html</b>",
+        '<span title="a>b">quoted</span>',
+        "<!-- a comment -->",
+        "&amp; &copy; &#8217;",
+        "line  \nbreak",
+        "soft\nbreak",
+        "“curly” quotes",
+        "\\*escaped\\*",
+        "<https://example.org/auto>",
+        "[ref link][r]",
+        "</p> stray close",
+    ]
+)
+_BLOCKS = st.one_of(
+    st.lists(_INLINES, min_size=1, max_size=4).map(" ".join),
+    st.sampled_from(
+        [
+            "# A heading",
+            "![only an image](lead.jpg)",
+            "<div>raw html <p>block</p></div>",
+            "- tight\n- list",
+            "- loose\n\n  list",
+            "3. ordered\n4. list",
+            "> a quote\nlazy line",
+            "> - nested\n>   list",
+            "```\ncode block\n```",
+            "    indented code",
+            "---",
+            "[r]: https://example.org/ref",
+            "",
+        ]
+    ),
+)
+
+
+@given(st.lists(_BLOCKS, max_size=6), st.sampled_from(["\n\n", "\n"]))
+def test_summary_read_from_cmark_output_is_the_markdown_it_summary(
+    blocks: list[str], separator: str
+) -> None:
+    # The summary is read from the body's cmark rendering; markdown-it's token stream is the
+    # reference it must agree with (and the fallback when no top-level paragraph has text).
+    body = separator.join(blocks)
+
+    rendered = html_module._markdown_with_sourcepos(body)
+
+    assert clean_plain_text(html_module._markdown_summary_text(body, rendered)) == (
+        clean_plain_text(html_module._markdown_first_paragraph(body))
+    )
+
+
+@pytest.mark.parametrize("body_format", [MD, HTML])
+def test_render_body_gives_what_the_two_functions_give(body_format: BodyFormat) -> None:
+    body = (
+        "> quoted first\n\nThe [first](a/b) top-level paragraph.\n\nMore."
+        if body_format is MD
+        else "<blockquote><p>quoted</p></blockquote><p>The <a href='a/b'>first</a>.</p>"
+    )
+    article = make_article(body, body_format, sources=(Source("BBC"),))
+
+    rendered = render_body(article)
+
+    assert rendered == (render_body_html(article), summarize(article))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.org/reports/1?a=1&b=2",
+        "http://example.org",
+        "https://example.org/a/../b#frag",
+        "https://user@example.org:8080/x?q=%20",
+    ],
+)
+def test_plain_absolute_urls_take_the_fast_path_unchanged(url: str) -> None:
+    assert html_module._PLAIN_ABSOLUTE_URL.fullmatch(url)
+    assert absolute_url(url, ARTICLE_URL) == url
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=40))
+def test_fast_path_urls_are_those_the_join_leaves_unchanged(tail: str) -> None:
+    for url in (f"https://{tail}", f"http://example.org/{tail}"):
+        if html_module._PLAIN_ABSOLUTE_URL.fullmatch(url):
+            assert absolute_url(url, ARTICLE_URL) == url
+
+
+@pytest.mark.parametrize("path", ["/background/12/", "/", "/a//b.jpg?x=1#top", "/.well/x"])
+def test_root_relative_paths_join_the_base_origin(path: str) -> None:
+    fast = html_module._PLAIN_ROOT_PATH.fullmatch(path)
+    origin = html_module._PLAIN_ORIGIN.match(ARTICLE_URL)
+
+    assert origin is not None
+    if fast:
+        assert origin[0] + path == absolute_url(path, ARTICLE_URL)
+    else:
+        assert path == "/.well/x"  # a dot segment start: left to urljoin
+
+
+@given(
+    st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=40),
+    st.sampled_from([ARTICLE_URL, "http://h.example:8080/a/b", "https://h.example"]),
+)
+def test_fast_path_root_paths_join_as_urljoin_does(tail: str, base: str) -> None:
+    path = "/" + tail
+    origin = html_module._PLAIN_ORIGIN.match(base)
+    if origin is not None and html_module._PLAIN_ROOT_PATH.fullmatch(path):
+        assert origin[0] + path == absolute_url(path, base)

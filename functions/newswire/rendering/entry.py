@@ -11,8 +11,7 @@ from newswire.domain.text import clean_xml_text
 from newswire.rendering.html import (
     absolute_url,
     clean_plain_text,
-    render_body_html,
-    summarize,
+    render_body,
 )
 
 
@@ -35,14 +34,15 @@ def render_entry(article: Article, site: SiteConfig) -> Entry:
     """
     del site  # see Args
     image = article.image
+    body = render_body(article)
     return Entry(
         slug=article.slug,
         id=clean_xml_text(article.id),
         id_is_permalink=article.id == article.canonical_url,
         url=clean_xml_text(article.canonical_url),
         title=clean_plain_text(article.title),
-        summary=summarize(article),
-        content_html=render_body_html(article),
+        summary=body.summary,
+        content_html=body.html,
         published=article.published,
         updated=max(article.updated or article.published, article.published),
         authors=tuple(_clean_person(author) for author in article.authors),

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from functools import cache
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 import cmarkgfm  # type: ignore[import-untyped]
@@ -90,6 +90,30 @@ def absolute_url(url: str, base: str) -> str:
         return url
 
 
+class RenderedBody(NamedTuple):
+    """An article's body as feeds show it: sanitised HTML, and the plain-text summary."""
+
+    html: str
+    summary: str
+
+
+def render_body(article: Article, max_summary_chars: int = 300) -> RenderedBody:
+    """Render the article's body and its summary, parsing the Markdown once for both.
+
+    See :func:`render_body_html` and :func:`summarize`; this is what entries use, since a
+    build renders thousands of bodies and the Markdown parse is the costly part of both.
+    """
+    body = clean_xml_text(article.body)
+    if article.body_format is not BodyFormat.MARKDOWN:
+        return RenderedBody(_finish_html(body, article), summarize(article, max_summary_chars))
+    rendered = _markdown_with_sourcepos(body)
+    return RenderedBody(
+        _finish_html(rendered, article),
+        _explicit_summary(article)
+        or _truncate(clean_plain_text(_markdown_summary_text(body, rendered)), max_summary_chars),
+    )
+
+
 def render_body_html(article: Article) -> str:
     """Render the article's body to sanitised HTML with absolute URLs.
 
@@ -109,6 +133,11 @@ def render_body_html(article: Article) -> str:
     body = clean_xml_text(article.body)
     if article.body_format is BodyFormat.MARKDOWN:
         body = markdown_to_html(body)
+    return _finish_html(body, article)
+
+
+def _finish_html(body: str, article: Article) -> str:
+    """Sanitise rendered HTML against the article's URL and add its sources paragraph."""
     token = _BASE_URL.set(article.canonical_url)
     try:
         content = _sanitizer().clean(body)
@@ -125,9 +154,8 @@ def summarize(article: Article, max_chars: int = 300) -> str:
     """Give the article's summary as plain text.
 
     The writer's ``summary`` wins. Otherwise it is the first paragraph of the body (headings,
-    image-only paragraphs and raw HTML blocks skipped), without markup, cut on a word boundary.
-    Only that paragraph is rendered (the rest of a Markdown body is only split into blocks):
-    summaries are made for every article of a build.
+    image-only paragraphs and raw HTML blocks skipped; top-level paragraphs before those in
+    lists and quotes), without markup, cut on a word boundary.
 
     Args:
         article: the article.
@@ -142,14 +170,18 @@ def summarize(article: Article, max_chars: int = 300) -> str:
     """
     if max_chars < 1:
         raise ValueError(f"max_chars must be at least 1, got {max_chars}")
-    if article.summary and (summary := clean_plain_text(article.summary)):
+    if summary := _explicit_summary(article):
         return summary
     body = clean_xml_text(article.body)
     if article.body_format is BodyFormat.MARKDOWN:
-        text = _markdown_first_paragraph(body)
+        text = _markdown_summary_text(body, _markdown_with_sourcepos(body))
     else:
         text = _html_first_paragraph(body)
     return _truncate(clean_plain_text(text), max_chars)
+
+
+def _explicit_summary(article: Article) -> str:
+    return clean_plain_text(article.summary) if article.summary else ""
 
 
 def markdown_to_html(body: str) -> str:
@@ -160,6 +192,47 @@ def markdown_to_html(body: str) -> str:
     quotes and dashes stay exactly as written.
     """
     return str(cmarkgfm.markdown_to_html(body, options=_CmarkOptions.CMARK_OPT_UNSAFE))
+
+
+def _markdown_with_sourcepos(body: str) -> str:
+    """:func:`markdown_to_html` with ``data-sourcepos`` on every block cmark writes.
+
+    The positions tell cmark's own paragraphs and containers from raw HTML a writer typed
+    (which carries none), so the summary can be found in this output instead of parsing the
+    Markdown a second time. The sanitiser removes the attribute from the body.
+    """
+    options = _CmarkOptions.CMARK_OPT_UNSAFE | _CmarkOptions.CMARK_OPT_SOURCEPOS
+    return str(cmarkgfm.markdown_to_html(body, options=options))
+
+
+#: A block cmark wrote: a paragraph, or a container whose lines hold nested paragraphs.
+_SOURCEPOS_BLOCK = re.compile(
+    r'<(p|blockquote|ul|ol)\b[^>]*? data-sourcepos="(\d+):\d+-(\d+):\d+"[^>]*>'
+)
+#: Markup inside a paragraph: comments, CDATA, then any tag (quoted attributes may hold ">").
+_MARKUP = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.S)
+
+
+def _markdown_summary_text(body: str, rendered: str) -> str:
+    """The plain text of the body's first paragraph with text, top-level paragraphs first.
+
+    Read from cmark's output: the first top-level paragraph (one outside every list and
+    quote, by source lines) with text is the answer for nearly every article. A body with
+    none (only lists, quotes, headings…) is parsed again to look inside its containers.
+    """
+    containers_end = 0
+    for block in _SOURCEPOS_BLOCK.finditer(rendered):
+        tag, first_line, last_line = block[1], int(block[2]), int(block[3])
+        if tag != "p":
+            containers_end = max(containers_end, last_line)
+            continue
+        if first_line <= containers_end:
+            continue  # inside a list or quote: only if no top-level paragraph has text
+        end = rendered.find("</p>\n", block.end())
+        text = html.unescape(_MARKUP.sub("", rendered[block.end() : end]))
+        if text.strip():
+            return text
+    return _markdown_first_paragraph(body)
 
 
 @cache
@@ -192,12 +265,38 @@ def _sanitizer() -> nh3.Cleaner:
     )
 
 
+#: An absolute http(s) URL of printable ASCII with no ``;`` params and no empty query or
+#: fragment: :func:`absolute_url` returns such a URL unchanged (urljoin only re-splits and
+#: re-joins it), so the sanitiser's callback, which runs for every link, can skip the join.
+_PLAIN_ABSOLUTE_URL = re.compile(
+    r'https?://[!"$-.0-:<->@-Z^-~]+'  # host: no "/?#;" and no brackets (IPv6 is checked)
+    r'(?:/[!"$-:<->@-~]*)?'  # path: no "?#;"
+    r'(?:\?[!"$-~]+)?'  # query: no "#"
+    r"(?:#[!-~]+)?"
+)
+#: A root-relative path with no dot segment ("/background/12/"): joined, it is the base's
+#: origin followed by the path as written.
+_PLAIN_ROOT_PATH = re.compile(
+    r'(?!//)(?:/(?!\.)[!"$-.0-:<->@-~]*)+'  # segments: no "?#;", none starting with "."
+    r'(?:\?[!"$-~]+)?'
+    r"(?:#[!-~]+)?"
+)
+#: The scheme and host of a plain http(s) base URL.
+_PLAIN_ORIGIN = re.compile(r'https?://[!"$-.0-:<->@-Z^-~]+(?=/|$)')
+
+
 def _absolutize_url_attribute(tag: str, attribute: str, value: str) -> str | None:
     """nh3 attribute filter: make URLs absolute; drop any that is not http(s) or mailto."""
     del tag  # every URL attribute is handled the same, whatever its tag
     if attribute not in _URL_ATTRIBUTES:
         return value
-    url = absolute_url(value, _BASE_URL.get())
+    # Fast paths for the two common shapes; each gives what absolute_url would.
+    if _PLAIN_ABSOLUTE_URL.fullmatch(value):
+        return value
+    base = _BASE_URL.get()
+    if _PLAIN_ROOT_PATH.fullmatch(value) and (origin := _PLAIN_ORIGIN.match(base)):
+        return origin[0] + value
+    url = absolute_url(value, base)
     return url if _scheme(url) in _URL_SCHEMES else None
 
 
