@@ -164,20 +164,32 @@ def bench_publish(n: int) -> dict[str, Any] | None:
     return result
 
 
+#: What the Lambda runtime sets before it imports a handler. The X-Ray SDK reads
+#: ``LAMBDA_TASK_ROOT``: outside Lambda it builds a sampler with its own botocore client at
+#: import (~0.15 s here) that a function never builds, so that is measured separately.
+LAMBDA_ENV = {
+    "LAMBDA_TASK_ROOT": "/var/task",
+    "AWS_LAMBDA_FUNCTION_NAME": "newswire-publish",
+    "AWS_REGION": "eu-west-1",
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+}
+
+
 def bench_import(repeat: int = 7) -> dict[str, float]:
     """Median wall time of fresh interpreters importing the handler, boto3, or nothing."""
-    snippets = {
-        "python": "pass",
-        "boto3": "import boto3",
-        "handler": "import newswire.handlers.publish",
-        "handler_no_tracer": "import os; os.environ['POWERTOOLS_TRACE_DISABLED']='1'; "
-        "import newswire.handlers.publish",
+    lambda_env = {**os.environ, **LAMBDA_ENV}
+    outside = {k: v for k, v in os.environ.items() if k not in LAMBDA_ENV}
+    runs = {
+        "python": ("pass", outside),
+        "boto3": ("import boto3", outside),
+        "handler": ("import newswire.handlers.publish", lambda_env),
+        "handler_outside_lambda": ("import newswire.handlers.publish", outside),
     }
-    times: dict[str, list[float]] = {k: [] for k in snippets}
+    times: dict[str, list[float]] = {k: [] for k in runs}
     for _ in range(repeat):
-        for name, code in snippets.items():  # interleaved: noise hits all alike
+        for name, (code, env) in runs.items():  # interleaved: noise hits all alike
             t0 = time.perf_counter()
-            subprocess.run([PY, "-c", code], check=True, cwd=REPO)
+            subprocess.run([PY, "-c", code], check=True, cwd=REPO, env=env)
             times[name].append(time.perf_counter() - t0)
     return {k: statistics.median(v) for k, v in times.items()}
 
@@ -317,10 +329,14 @@ def report(
             "|---|---:|---:|",
             *(
                 f"| {name} | {_fmt(imports[name], ' s', 3)} | {_fmt(net[name], ' s', 3)} |"
-                for name in ("python", "boto3", "handler", "handler_no_tracer")
+                for name in ("python", "boto3", "handler", "handler_outside_lambda")
             ),
             "",
-            f"Handler ÷ boto3 (net of interpreter start): {_ratio(net['handler'], net['boto3'])}",
+            f"Handler ÷ boto3 (net of interpreter start): {_ratio(net['handler'], net['boto3'])}"
+            f" (target ≤ 2×: **{'met' if net['handler'] <= 2 * net['boto3'] else 'missed'}**)."
+            " `handler` is imported with the variables the Lambda runtime sets (tracing on, as"
+            " deployed); `handler_outside_lambda` without them, where the X-Ray SDK also builds"
+            " a sampling client a function never builds.",
         ]
     return "\n".join(lines) + "\n"
 

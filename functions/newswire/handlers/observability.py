@@ -19,7 +19,10 @@ if TYPE_CHECKING:
 SERVICE = "newswire"
 
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
+#: Only the libraries newswire calls through are patched: botocore (every AWS call) and
+#: http.client (WebSub pings). Powertools' default patches everything X-Ray knows, importing
+#: requests, urllib3 and more into every cold start for nothing.
+tracer = Tracer(service=SERVICE, patch_modules=("botocore", "httplib"))
 metrics = Metrics(
     namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Newswire"), service=SERVICE
 )
