@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from newswire.domain.model import BodyFormat, Source
@@ -351,8 +351,11 @@ def test_summary_read_from_cmark_output_is_the_markdown_it_summary(
     blocks: list[str], separator: str
 ) -> None:
     # The summary is read from the body's cmark rendering; markdown-it's token stream is the
-    # reference it must agree with (and the fallback when no top-level paragraph has text).
+    # reference it must agree with (and the fallback when no top-level paragraph has text),
+    # wherever the two engines agree on the document (they differ on rare corners, e.g. a list
+    # right after a link reference definition; the body is cmark's, so its summary is too).
     body = separator.join(blocks)
+    assume(html_module._markdown().render(body) == html_module.markdown_to_html(body))
 
     rendered = html_module._markdown_with_sourcepos(body)
 

@@ -143,8 +143,11 @@ def _finish_html(body: str, article: Article) -> str:
         content = _sanitizer().clean(body)
     finally:
         _BASE_URL.reset(token)
-    # Character references such as "&#1;" are decoded by the parser, so clean again.
-    content = clean_xml_text(content).strip()
+    # The body was cleaned, but numeric character references ("&#1;") are decoded by the
+    # parsers, so clean again if there are any.
+    if "&#" in body:
+        content = clean_xml_text(content)
+    content = content.strip()
     if article.sources:
         content = f"{content}\n{_sources_paragraph(article.sources)}".lstrip()
     return content
