@@ -1,28 +1,54 @@
 """The renderer interface every feed format implements.
 
-Third-party feed libraries (feedgen) stay behind this interface: callers hand over a
-:class:`~newswire.domain.feeds.Feed` and get bytes back, never a library object.
+Third-party feed libraries (feedgen) stay behind this interface: callers hand over entries and
+feeds and get bytes back, never a library object.
+
+A document is rendered in two steps, so that an entry shown by many feeds (the main feed, its
+tags', its authors', its month's archive) is rendered once per format: :meth:`~FeedRenderer.item`
+turns an entry into the bytes it has in every document, and :meth:`~FeedRenderer.document`
+puts a feed's head around the items of its entries.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from newswire.domain.feeds import Feed, FeedFormat
+from newswire.domain.model import Entry
 
 
 class FeedRenderer(Protocol):
-    """Turns a feed into the bytes of one format.
+    """Turns entries and feeds into the bytes of one format.
 
     Rules every implementation keeps:
     - deterministic: the same feed gives byte-identical output (no render time anywhere);
     - entries in the order the feed gives them (newest first), none prepended or dropped;
     - every URL absolute, every date with its time zone;
-    - UTF-8 output that a strict validator and real readers accept without a warning.
+    - UTF-8 output that a strict validator and real readers accept without a warning;
+    - an item does not depend on the feed it goes in, and a document is its head plus the
+      items given, as they are: ``render(feed) == document(feed, [item(e) for e in
+      feed.entries])``.
     """
 
     format: FeedFormat
 
+    def item(self, entry: Entry) -> bytes:
+        """``entry`` exactly as it appears inside any document of this format.
+
+        Indentation and line end included, so that documents are assembled by splicing bytes.
+        """
+        ...
+
+    def document(self, feed: Feed, items: Sequence[bytes]) -> bytes:
+        """The whole document of ``feed``, where ``items[i] == self.item(feed.entries[i])``.
+
+        Reads nothing of ``feed.entries`` but what the head needs (:attr:`Feed.updated`): a
+        caller may pass a feed of lightweight entries (no ``content_html``) with the items of
+        the full ones.
+        """
+        ...
+
     def render(self, feed: Feed) -> bytes:
-        """Render ``feed`` in this renderer's format."""
+        """Render ``feed`` in this renderer's format: the document of its entries' items."""
         ...

@@ -1,12 +1,13 @@
-"""Which renderer writes which format: the one place callers go to turn a feed into bytes."""
+"""Which renderer writes which format: the one place callers go to turn feeds into bytes."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Final
 
 from newswire.domain.feeds import Feed, FeedFormat
+from newswire.domain.model import Entry
 from newswire.rendering.atom import AtomRenderer
 from newswire.rendering.base import FeedRenderer
 from newswire.rendering.jsonfeed import JsonFeedRenderer
@@ -33,3 +34,34 @@ def render_feed(feed: Feed, fmt: FeedFormat) -> bytes:
         The document's bytes, deterministic for a given feed.
     """
     return RENDERERS[fmt].render(feed)
+
+
+def render_item(entry: Entry, fmt: FeedFormat) -> bytes:
+    """Render ``entry`` as the item every ``fmt`` document showing it holds.
+
+    Rendering each entry once and splicing its bytes into every feed that shows it (with
+    :func:`render_document`) is what keeps a full build fast.
+
+    Args:
+        entry: the entry.
+        fmt: the format to write.
+
+    Returns:
+        The item's bytes, the same whatever feed it goes in.
+    """
+    return RENDERERS[fmt].item(entry)
+
+
+def render_document(feed: Feed, fmt: FeedFormat, items: Sequence[bytes]) -> bytes:
+    """Render the ``fmt`` document of ``feed`` around items already rendered.
+
+    Args:
+        feed: the feed. Of its entries only their ``updated`` times are read, so they may be
+            lightweight copies without ``content_html``.
+        fmt: the format to write.
+        items: ``render_item(entry, fmt)`` of each of the feed's entries, in the feed's order.
+
+    Returns:
+        The document's bytes: the same as ``render_feed`` of the feed with the full entries.
+    """
+    return RENDERERS[fmt].document(feed, items)

@@ -1,12 +1,19 @@
-"""What the RSS and Atom renderers share once feedgen is done: the XML tree, and its links.
+"""What the RSS and Atom renderers share: the document head, its links, and the item writer.
 
-feedgen writes the bulk of each document; the renderers then take its lxml tree, fix what it
+Each document is written in two parts. feedgen writes the *head* (the channel- or feed-level
+elements and the namespace declarations); the renderers then take its lxml tree, fix what it
 gets wrong, add what it cannot write (WebSub and RFC 5005 links, ``fh:archive``, the browser
-stylesheet) and serialise the tree, the same way for both formats.
+stylesheet) and serialise it the same way for both formats. The *items* (one per entry) are
+written by our own string writer, byte for byte as feedgen and lxml would have written them,
+and spliced into the head just before its closing tag. An entry appears in many feeds (main,
+tags, authors, archives), and going through feedgen and lxml cost ~100-250 µs per entry and
+feed; the string writer renders each entry once, in ~20 µs, and every document reuses the
+bytes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from typing import Any, Final
 
 from lxml import etree
@@ -42,14 +49,20 @@ def feedgen_root(generator: Any, fmt: FeedFormat) -> Any:
     return etree.fromstring(generator.atom_str(), _PARSER)
 
 
-def mark_archive(container: Any, feed: Feed, position: int) -> None:
+def mark_archive(
+    container: Any, feed: Feed, position: int, keep_prefixes: Collection[str] = ()
+) -> None:
     """Add ``<fh:archive/>`` to an archive document, declaring ``fh`` on the root.
 
-    RFC 5005: the document is a complete, stable archive, not the live feed.
+    RFC 5005: the document is a complete, stable archive, not the live feed. Declaring ``fh``
+    tidies the root's namespaces too: those no element uses are dropped, except
+    ``keep_prefixes``, which the items spliced in later use (the head alone does not show it).
     """
     if feed.history is not None and feed.history.is_archive:
         container.insert(position, etree.Element(f"{{{FH_NS}}}archive"))
-        etree.cleanup_namespaces(container.getroottree(), top_nsmap={"fh": FH_NS})
+        etree.cleanup_namespaces(
+            container.getroottree(), top_nsmap={"fh": FH_NS}, keep_ns_prefixes=keep_prefixes
+        )
 
 
 def serialise(root: Any, feed: Feed, fmt: FeedFormat) -> bytes:
@@ -62,6 +75,68 @@ def serialise(root: Any, feed: Feed, fmt: FeedFormat) -> bytes:
             root.getroottree(), encoding="UTF-8", xml_declaration=True, pretty_print=True
         )
     )
+
+
+def splice_items(head: bytes, closing: bytes, items: Sequence[bytes]) -> bytes:
+    """The document ``head`` with ``items`` inserted, in order, right before ``closing``.
+
+    Args:
+        head: a serialised document without items, ending with ``closing``.
+        closing: the end of ``head`` the items go before, indentation and line ends included
+            (``"  </channel>\\n</rss>\\n"``): pretty-printed, every item then sits where
+            lxml would have put it.
+        items: item fragments, each ending with its line end.
+
+    Returns:
+        The whole document.
+
+    Raises:
+        ValueError: ``head`` does not end with ``closing`` (lxml serialised it differently).
+    """
+    if not head.endswith(closing):
+        raise ValueError(f"feed head does not end with {closing!r}")
+    cut = len(head) - len(closing)
+    return b"".join((head[:cut], *items, head[cut:]))
+
+
+# --------------------------------------------------------------------------------------------
+# The item writer: XML text as lxml (libxml2) serialises it
+# --------------------------------------------------------------------------------------------
+
+
+def xml_text(value: str) -> bytes:
+    """``value`` as UTF-8 element text, escaped exactly as lxml writes it.
+
+    ``&``, ``<`` and ``>`` become entities and a carriage return becomes ``&#13;`` (a parser
+    would otherwise turn ``\\r\\n`` into ``\\n``); quotes, tabs and newlines stay as they
+    are. Escaping the encoded bytes is exact (no UTF-8 sequence holds an ASCII byte) and, on
+    non-ASCII text, several times faster than escaping the string.
+
+    The value must be XML-clean, as every entry's text is
+    (:func:`newswire.domain.text.clean_xml_text`): lxml refused any other character, this
+    writer does not look for them (a lone surrogate still fails, in ``encode``).
+    """
+    return (
+        value.encode("utf-8")
+        .replace(b"&", b"&amp;")
+        .replace(b"<", b"&lt;")
+        .replace(b">", b"&gt;")
+        .replace(b"\r", b"&#13;")
+    )
+
+
+def xml_attribute(value: str) -> bytes:
+    """``value`` as a UTF-8, double-quoted attribute value, escaped exactly as lxml writes it.
+
+    As :func:`xml_text`, plus ``"`` as ``&quot;`` and tab and newline as character references
+    (a parser would otherwise normalise them to spaces).
+    """
+    return xml_text(value).replace(b'"', b"&quot;").replace(b"\n", b"&#10;").replace(b"\t", b"&#9;")
+
+
+def xml_element(indent: bytes, tag: bytes, text: str) -> bytes:
+    """A text-only element on its own line: ``<tag>text</tag>``, escaped, indented."""
+    return b"%s<%s>%s</%s>\n" % (indent, tag, xml_text(text), tag)
 
 
 _LINK_TYPES = {
