@@ -103,12 +103,16 @@ def render_body(article: Article, max_summary_chars: int = 300) -> RenderedBody:
     See :func:`render_body_html` and :func:`summarize`; this is what entries use, since a
     build renders thousands of bodies and the Markdown parse is the costly part of both.
     """
+    # Cleaned first: nh3 cannot even receive a lone surrogate, and CommonMark would turn a
+    # NUL into U+FFFD instead of removing it.
     body = clean_xml_text(article.body)
     if article.body_format is not BodyFormat.MARKDOWN:
-        return RenderedBody(_finish_html(body, article), summarize(article, max_summary_chars))
+        return RenderedBody(
+            _finish_html(body, body, article), summarize(article, max_summary_chars)
+        )
     rendered = _markdown_with_sourcepos(body)
     return RenderedBody(
-        _finish_html(rendered, article, markup_free="<" not in body),
+        _finish_html(rendered, body, article, markup_free="<" not in body),
         _explicit_summary(article)
         or _truncate(clean_plain_text(_markdown_summary_text(body, rendered)), max_summary_chars),
     )
@@ -128,28 +132,24 @@ def render_body_html(article: Article) -> str:
         An HTML fragment safe to embed in any feed: allow-listed tags and attributes only,
         http/https/mailto URLs only, no XML-illegal character.
     """
-    # Cleaned first: nh3 cannot even receive a lone surrogate, and CommonMark would turn a
-    # NUL into U+FFFD instead of removing it.
-    body = clean_xml_text(article.body)
-    if article.body_format is BodyFormat.MARKDOWN:
-        body = markdown_to_html(body)
-    return _finish_html(body, article)
+    return render_body(article).html
 
 
-def _finish_html(body: str, article: Article, *, markup_free: bool = False) -> str:
-    """Sanitise rendered HTML against the article's URL and add its sources paragraph.
+def _finish_html(rendered: str, source: str, article: Article, *, markup_free: bool = False) -> str:
+    """Sanitise a rendered body against the article's URL and add its sources paragraph.
 
-    ``markup_free``: ``body`` is cmark's rendering of Markdown with no ``<`` at all, so every
-    tag in it is one cmark wrote; see :func:`_sanitize_cmark_output`.
+    ``source`` is the body as written (cleaned of XML-illegal characters). ``markup_free``:
+    ``rendered`` is cmark's rendering of Markdown with no ``<`` at all, so every tag in it is
+    one cmark wrote; see :func:`_sanitize_cmark_output`.
     """
     token = _BASE_URL.set(article.canonical_url)
     try:
-        content = _sanitize_cmark_output(body) if markup_free else _sanitizer().clean(body)
+        content = _sanitize_cmark_output(rendered) if markup_free else _sanitizer().clean(rendered)
     finally:
         _BASE_URL.reset(token)
-    # The body was cleaned, but numeric character references ("&#1;") are decoded by the
-    # parsers, so clean again if there are any.
-    if "&#" in body:
+    # The source was cleaned, but numeric character references ("&#1;") are decoded by cmark
+    # and by the sanitiser, so clean again if it has any.
+    if "&#" in source:
         content = clean_xml_text(content)
     content = content.strip()
     if article.sources:
@@ -191,22 +191,15 @@ def _explicit_summary(article: Article) -> str:
     return clean_plain_text(article.summary) if article.summary else ""
 
 
-def markdown_to_html(body: str) -> str:
-    """Render CommonMark to (unsanitised) HTML with cmark, the reference implementation in C.
+def _markdown_with_sourcepos(body: str) -> str:
+    """Render CommonMark to (unsanitised) HTML with cmark, the reference implementation in C,
+    with ``data-sourcepos`` on every block cmark writes.
 
     ~20 times faster than markdown-it-py and byte-identical to its "commonmark" preset on our
     corpus: raw HTML passes through (the sanitiser decides), no typographer ("smart" off), so
-    quotes and dashes stay exactly as written.
-    """
-    return str(cmarkgfm.markdown_to_html(body, options=_CmarkOptions.CMARK_OPT_UNSAFE))
-
-
-def _markdown_with_sourcepos(body: str) -> str:
-    """:func:`markdown_to_html` with ``data-sourcepos`` on every block cmark writes.
-
-    The positions tell cmark's own paragraphs and containers from raw HTML a writer typed
-    (which carries none), so the summary can be found in this output instead of parsing the
-    Markdown a second time. The sanitiser removes the attribute from the body.
+    quotes and dashes stay exactly as written. The positions tell cmark's own paragraphs and
+    containers from raw HTML a writer typed (which carries none), so the summary can be found
+    in this output instead of parsing the Markdown a second time; the sanitiser removes them.
     """
     options = _CmarkOptions.CMARK_OPT_UNSAFE | _CmarkOptions.CMARK_OPT_SOURCEPOS
     return str(cmarkgfm.markdown_to_html(body, options=options))
