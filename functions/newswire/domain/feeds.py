@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 from urllib.parse import quote
 
-from newswire.domain.model import Entry, Person, SiteConfig, Tag
+from newswire.domain.model import Entry, Person, SiteConfig, Tag, pickle_by_fields
 from newswire.domain.slugs import slugify
 
 #: Atom needs a feed-level ``updated`` even when a feed is empty; a fixed instant keeps an
@@ -53,6 +53,8 @@ class FeedKey:
 
     Equality and hashing ignore ``name``: "Café" and "cafe" are one feed in one folder.
     """
+
+    __reduce__ = pickle_by_fields
 
     kind: FeedKind
     slug: str = ""
@@ -99,6 +101,8 @@ class History:
     neighbouring months and ``current`` to the subscription feed, so a reader can walk back to
     the very first article. JSON Feed has only ``next_url`` (older items) for the same walk.
     """
+
+    __reduce__ = pickle_by_fields
 
     is_archive: bool
     prev_archive: FeedKey | None
@@ -191,6 +195,8 @@ def newest(entries: Iterable[DatedT], limit: int) -> list[DatedT]:
 @dataclass(frozen=True, slots=True)
 class Feed:
     """One feed, ready to render into any format."""
+
+    __reduce__ = pickle_by_fields
 
     key: FeedKey
     title: str

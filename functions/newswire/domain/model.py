@@ -15,9 +15,21 @@ from zoneinfo import ZoneInfo
 from newswire.domain.slugs import slugify
 
 
+def pickle_by_fields(self: Any) -> tuple[type, tuple[Any, ...]]:
+    """``__reduce__`` for a slotted dataclass: rebuild it from its fields, in order.
+
+    A build sends tens of thousands of articles and entries between processes; the
+    ``__getstate__``/``__setstate__`` that ``dataclass(slots=True)`` writes look the fields
+    up on every call and cost twice as much to pickle and load.
+    """
+    return (type(self), tuple(getattr(self, name) for name in self.__slots__))
+
+
 @dataclass(frozen=True, slots=True)
 class Person:
     """An author: of an article, or the site's default one."""
+
+    __reduce__ = pickle_by_fields
 
     name: str
     email: str | None = None
@@ -33,6 +45,8 @@ class Person:
 class Tag:
     """A tag as written (``name``) and as it appears in paths (``slug``)."""
 
+    __reduce__ = pickle_by_fields
+
     name: str
     slug: str
 
@@ -46,6 +60,8 @@ class Tag:
 class Image:
     """The article's lead image: Media RSS, an enclosure, JSON Feed's ``image``."""
 
+    __reduce__ = pickle_by_fields
+
     url: str
     alt: str = ""
     media_type: str | None = None
@@ -55,6 +71,8 @@ class Image:
 @dataclass(frozen=True, slots=True)
 class Source:
     """Attribution shown at the end of the content ("Sources: RT, BBC")."""
+
+    __reduce__ = pickle_by_fields
 
     name: str
     url: str | None = None
@@ -73,6 +91,8 @@ class Article:
 
     Rendering is left for later so that a build renders only the articles some feed shows.
     """
+
+    __reduce__ = pickle_by_fields
 
     key: str
     slug: str
@@ -108,6 +128,8 @@ class Entry:
     ``to_dict``/``from_dict`` give a JSON-safe form so an index can store entries and a feed
     can be rebuilt without reading or rendering any article again.
     """
+
+    __reduce__ = pickle_by_fields
 
     slug: str
     id: str
