@@ -8,18 +8,26 @@ shows are rendered, and each feed is rendered once per format.
 from __future__ import annotations
 
 import hashlib
+import shutil
+import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from newswire.buildcache import BuildCache, file_digest
 from newswire.buildworkers import (
     BuildWorker,
+    FeedJob,
     FeedSink,
+    ItemRef,
     ParseResult,
+    RenderedEntry,
     RenderedFile,
+    Spool,
     WorkerPool,
+    lite,
     to_result,
 )
 from newswire.content.articles import claim_ids
@@ -160,7 +168,10 @@ class _Build:
         self.jobs = max(1, jobs)
         self.sink = sink
         self.reread = reread
-        self.local = BuildWorker(site, sink, digests=cache is not None)
+        # Items are spooled to disk, not held: a cold build's items outweigh its memory.
+        self.spool_folder = Path(tempfile.mkdtemp(prefix="newswire-items-"))
+        self.spool = Spool(self.spool_folder)
+        self.local = BuildWorker(site, sink, self.spool, digests=cache is not None)
         self.pool: WorkerPool | None = None
         self.results: dict[str, ParseResult | Article | InvalidArticleError] = {}
         self.owner: dict[str, int] = {}  # worker index holding the body; -1: this process
@@ -171,6 +182,8 @@ class _Build:
         if self.pool is not None:
             self.pool.close()
             self.pool = None
+        self.spool.close()
+        shutil.rmtree(self.spool_folder, ignore_errors=True)
 
     def run(self, sources: Iterable[tuple[str, bytes]], now: datetime) -> BuildReport:
         self._parse_all(sources)
@@ -189,37 +202,14 @@ class _Build:
         wanted = {a.key for _, shown in plan for a in shown} | {a.key for a in recent}
         entries = self._render_entries(wanted)
         self.held.clear()
-        todo: list[Feed] = []
-        feed_ids: set[str] = set()
-
-        def entry_of(key: str) -> Entry:
-            entry, digest = entries[key]
-            if entry is None:
-                assert self.cache is not None
-                entry = self.cache.articles[key].entry
-                assert entry is not None
-                entries[key] = (entry, digest)
-            return entry
-
-        sitemap = render_news_sitemap([entry_of(a.key) for a in recent], self.site, now)
-        for key, shown in plan or [(MAIN_FEED, [])]:  # the main feed exists even when empty
-            paths = tuple(key.path(fmt) for fmt in FeedFormat)
-            report.paths.extend(paths)
-            feed_ids.add(key.id)
-            history = history_of(key, months)
-            if self.cache is not None:
-                digest = _feed_digest(key, history, [entries[a.key][1] for a in shown])
-                if self.cache.feed_is_current(key.id, digest, paths):
-                    report.reused.extend(paths)
-                    continue
-                self.cache.feed_rendered(key.id, digest, paths)
-            todo.append(build_feed(key, [entry_of(a.key) for a in shown], self.site, history))
+        sitemap = render_news_sitemap(
+            [self._entry_of(a.key, entries) for a in recent], self.site, now
+        )
+        todo = self._feed_jobs(plan, months, entries, report)
         entries.clear()
         sheet = stylesheet_file()
         self._emit(report, FeedFile(NEWS_SITEMAP_PATH, NEWS_SITEMAP_CONTENT_TYPE, sitemap))
         self._emit(report, FeedFile(sheet.path, sheet.content_type, sheet.body))
-        if self.cache is not None:
-            self.cache.keep_feeds(feed_ids)
         for file in self._render_feeds(todo):
             report.written += file.written
             if file.body is not None:
@@ -236,6 +226,49 @@ class _Build:
             report.written += self.sink(file.path, file.body)
         else:
             report.files.append(file)
+
+    def _entry_of(self, key: str, entries: dict[str, _Rendered]) -> Entry:
+        """The (lightweight) entry of ``key``; a cached one is unpickled and its items spooled
+        on first use."""
+        entry, digest, ref = entries[key]
+        if entry is None:
+            assert self.cache is not None
+            full = self.cache.articles[key].entry
+            assert full is not None
+            entry, ref = lite(full), self.local.spool_items(full)
+            entries[key] = (entry, digest, ref)
+        return entry
+
+    def _feed_jobs(
+        self,
+        plan: list[tuple[FeedKey, list[Article]]],
+        months: list[str],
+        entries: dict[str, _Rendered],
+        report: BuildReport,
+    ) -> list[FeedJob]:
+        """The feeds to render (those the cache cannot vouch for), with their items' places;
+        every feed's paths go to ``report``."""
+        built: list[tuple[Feed, list[str]]] = []
+        feed_ids: set[str] = set()
+        for key, shown in plan or [(MAIN_FEED, [])]:  # the main feed exists even when empty
+            paths = tuple(key.path(fmt) for fmt in FeedFormat)
+            report.paths.extend(paths)
+            feed_ids.add(key.id)
+            history = history_of(key, months)
+            if self.cache is not None:
+                digest = _feed_digest(key, history, [entries[a.key][1] for a in shown])
+                if self.cache.feed_is_current(key.id, digest, paths):
+                    report.reused.extend(paths)
+                    continue
+                self.cache.feed_rendered(key.id, digest, paths)
+            shown_entries = [self._entry_of(a.key, entries) for a in shown]
+            built.append(
+                (build_feed(key, shown_entries, self.site, history), [a.key for a in shown])
+            )
+        if self.cache is not None:
+            self.cache.keep_feeds(feed_ids)
+        self.spool.flush()  # items spooled here are read by the workers
+        return [FeedJob(feed, _refs(feed, keys, entries)) for feed, keys in built]
 
     # --- parsing ------------------------------------------------------------------------------
 
@@ -280,8 +313,13 @@ class _Build:
 
     # --- rendering ----------------------------------------------------------------------------
 
-    def _render_entries(self, keys: set[str]) -> dict[str, tuple[Entry | None, str]]:
-        entries: dict[str, tuple[Entry | None, str]] = {}
+    def _render_entries(self, keys: set[str]) -> dict[str, _Rendered]:
+        """Render the entries ``keys`` (each into the spool), or find them in the cache.
+
+        A cached entry is only unpickled, and its items spooled, if a feed that shows it has to
+        be rendered again (``(None, digest, None)`` until then).
+        """
+        entries: dict[str, _Rendered] = {}
         requests: dict[int, list[tuple[str, bytes | None]]] = defaultdict(list)
         spare = 0
         for key in sorted(keys):
@@ -289,7 +327,7 @@ class _Build:
             if key in self.owner:
                 requests[self.owner[key]].append((key, None))
             elif cached is not None and cached.entry_blob is not None:
-                entries[key] = (None, cached.entry_digest)  # unpickled only if a feed needs it
+                entries[key] = (None, cached.entry_digest, None)
             else:  # parsed from the cache, never rendered: read again
                 data = self.held.get(key) if self.reread is None else self.reread(key)
                 if data is None:
@@ -298,7 +336,7 @@ class _Build:
                 spare += 1
                 requests[target].append((key, data))
         self.owner.clear()
-        rendered: list[tuple[str, Entry, str]] = []
+        rendered: list[RenderedEntry] = []
         if self.pool is not None:
             for index in range(self.pool.size):
                 self.pool.send_to(index, "render", requests.pop(index, []))
@@ -307,28 +345,46 @@ class _Build:
         if self.pool is not None:
             for _, results in self.pool.drain():
                 rendered.extend(results)
-        for key, entry, digest in rendered:
-            entries[key] = (entry, digest)
-            if self.cache is not None:
-                self.cache.store_entry(key, entry, digest)
+        for key, entry, digest, blob, ref in rendered:
+            entries[key] = (entry, digest, ref)
+            if self.cache is not None and blob is not None:
+                self.cache.store_entry(key, blob, digest)
         return entries
 
-    def _render_feeds(self, feeds: list[Feed]) -> list[RenderedFile]:
-        if self.pool is None or len(feeds) < 2 * self.pool.size:
-            return self.local.render_feeds(feeds)
+    def _render_feeds(self, jobs: list[FeedJob]) -> list[RenderedFile]:
+        if self.pool is None or len(jobs) < 2 * self.pool.size:
+            return self.local.render_feeds(jobs)
         # Balance by size (entries shown), largest first, onto the least loaded worker.
-        batches: list[list[Feed]] = [[] for _ in range(self.pool.size)]
+        batches: list[list[FeedJob]] = [[] for _ in range(self.pool.size)]
         loads = [0] * self.pool.size
-        for feed in sorted(feeds, key=lambda f: (-len(f.entries), f.key)):
+        for job in sorted(jobs, key=lambda j: (-len(j.items), j.feed.key)):
             least = loads.index(min(loads))
-            batches[least].append(feed)
-            loads[least] += len(feed.entries) + 1
+            batches[least].append(job)
+            loads[least] += len(job.items) + 1
         for index, batch in enumerate(batches):
             self.pool.send_to(index, "render_feeds", batch)
         files: list[RenderedFile] = []
         for _, results in self.pool.drain():
             files.extend(results)
         return files
+
+
+#: A rendered entry as the parent holds it: lightweight entry, digest, where its items lie.
+_Rendered = tuple[Entry | None, str, ItemRef | None]
+
+
+def _refs(feed: Feed, keys: list[str], entries: dict[str, _Rendered]) -> tuple[ItemRef, ...]:
+    """Where the items of ``feed``'s entries lie, in the order ``build_feed`` gave them.
+
+    ``keys`` are the articles the feed was built from; the feed holds the very entry objects
+    of ``entries``, so they are matched by identity, whatever their ids.
+    """
+    refs: dict[int, ItemRef] = {}
+    for key in keys:
+        entry, _, ref = entries[key]
+        assert entry is not None and ref is not None
+        refs[id(entry)] = ref
+    return tuple(refs[id(entry)] for entry in feed.entries)
 
 
 def _live_articles(

@@ -133,11 +133,11 @@ class BuildCache:
         else:
             self.articles[key] = CachedArticle(digest, article=without_body(result))
 
-    def store_entry(self, key: str, entry: Entry, entry_digest: str) -> None:
-        """Remember the rendered entry of ``key`` (parsed or looked up in this build)."""
+    def store_entry(self, key: str, blob: bytes, entry_digest: str) -> None:
+        """Remember the rendered entry of ``key``, pickled (by the worker that rendered it)."""
         self.dirty = True
         cached = self.articles[key]
-        cached.entry_blob = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
+        cached.entry_blob = blob
         cached.entry_digest = entry_digest
 
     def forget_missing(self, present: set[str]) -> None:
@@ -218,11 +218,6 @@ def default_folder(output: Path) -> Path:
 def file_digest(data: bytes) -> str:
     """The cache key of an article file: the SHA-256 of its bytes."""
     return hashlib.sha256(data).hexdigest()
-
-
-def entry_digest(entry: Entry) -> str:
-    """A digest of everything a feed shows of ``entry``."""
-    return hashlib.sha256(pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
 
 
 def without_body(article: Article) -> Article:

@@ -1,9 +1,11 @@
 """The work of a build, done in this process or in forked worker processes.
 
 A :class:`BuildWorker` parses chunks of article files (keeping the bodies of the articles it
-parsed, so the parent only ever holds metadata), renders the entries it is asked for, and
-renders feeds, handing each file to a *sink* (e.g. writing it to the output folder) so no
-feed body needs to travel back. :class:`WorkerPool` runs workers in ``fork``-ed processes, each
+parsed, so the parent only ever holds metadata), renders the entries it is asked for, each
+once per format, into its :class:`Spool` file, and assembles feeds from spooled items, handing
+each file to a *sink* (e.g. writing it to the output folder). Entry bodies and items never
+travel between processes: the parent holds lightweight entries (no ``content_html``) and
+:class:`ItemRef` locations. :class:`WorkerPool` runs workers in ``fork``-ed processes, each
 talking to the parent over its own pipe, one request at a time.
 
 Output does not depend on which worker did what: every piece of work is pure, and the parent
@@ -13,23 +15,120 @@ reassembles results in key and path order.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
 import multiprocessing
+import os
+import pickle
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
-from newswire.buildcache import RejectionArgs, entry_digest, without_body
+from newswire.buildcache import RejectionArgs, without_body
 from newswire.content.articles import parse_article
-from newswire.domain.feeds import Feed
+from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import InvalidArticleError
 from newswire.rendering.entry import render_entry
+from newswire.rendering.registry import render_item
 
 #: Writes one feed file; says whether it was written (its bytes changed).
 FeedSink = Callable[[str, bytes], bool]
 #: A parse result as it travels between processes (exceptions do not pickle).
 ParseResult = Article | RejectionArgs
+
+
+class ItemRef(NamedTuple):
+    """Where an entry's items lie: the spool of process ``pid``, from ``offset``, one length
+    per format (in :class:`FeedFormat` order)."""
+
+    pid: int
+    offset: int
+    lengths: tuple[int, ...]
+
+
+class RenderedEntry(NamedTuple):
+    """An entry rendered by a worker, as it travels back to the parent.
+
+    ``entry`` is lightweight (no ``content_html``: feeds and the news sitemap need only its
+    metadata); ``blob`` is the whole entry pickled, for the build cache, when one is kept.
+    """
+
+    key: str
+    entry: Entry
+    digest: str
+    blob: bytes | None
+    items: ItemRef
+
+
+class FeedJob(NamedTuple):
+    """A feed to assemble: the feed (lightweight entries) and where its entries' items lie."""
+
+    feed: Feed
+    items: tuple[ItemRef, ...]
+
+
+_FORMATS = tuple(FeedFormat)
+
+
+class Spool:
+    """The items rendered in one build, in one append-only file per process.
+
+    Every process of the build appends to its own file (named after its pid) and reads any
+    other's, so a feed can be assembled by whichever worker is free, from items any worker
+    rendered, without items ever passing through the parent. The folder is the build's to
+    remove.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._pid = -1
+        self._writer: Any = None
+        self._size = 0
+        self._readers: dict[int, int] = {}
+
+    def append(self, items: Sequence[bytes]) -> ItemRef:
+        """Store one entry's items (one per format); say where they lie."""
+        if self._pid != os.getpid():  # first use in this process (a forked worker copies us)
+            self._pid, self._readers = os.getpid(), {}
+            self._writer = (self.folder / f"{self._pid}.items").open("ab", buffering=1 << 20)
+            self._size = self._writer.tell()
+        offset = self._size
+        for item in items:
+            self._writer.write(item)
+            self._size += len(item)
+        return ItemRef(self._pid, offset, tuple(len(item) for item in items))
+
+    def flush(self) -> None:
+        """Make every appended item readable by other processes."""
+        if self._writer is not None and self._pid == os.getpid():
+            self._writer.flush()
+
+    def read(self, ref: ItemRef) -> list[bytes]:
+        """The items of one entry, one per format."""
+        if self._pid != os.getpid():
+            self._pid, self._writer, self._readers = os.getpid(), None, {}
+        fd = self._readers.get(ref.pid)
+        if fd is None:
+            self.flush()
+            fd = self._readers[ref.pid] = os.open(self.folder / f"{ref.pid}.items", os.O_RDONLY)
+        data = os.pread(fd, sum(ref.lengths), ref.offset)
+        items, start = [], 0
+        for length in ref.lengths:
+            items.append(data[start : start + length])
+            start += length
+        return items
+
+    def close(self) -> None:
+        """Close this process's files (the folder stays)."""
+        if self._pid == os.getpid():
+            if self._writer is not None:
+                self._writer.close()
+            for fd in self._readers.values():
+                os.close(fd)
+        self._pid, self._writer, self._readers = -1, None, {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,17 +149,21 @@ def to_result(result: ParseResult | InvalidArticleError) -> Article | InvalidArt
 
 
 class BuildWorker:
-    """Parses, renders entries and renders feeds; see the module docstring.
+    """Parses, renders entries and assembles feeds; see the module docstring.
 
     Args:
         site: the site configuration.
         sink: where rendered feed files go; ``None`` returns their bodies instead.
-        digests: whether to compute entry digests (for the build cache).
+        spool: where rendered items go, shared by every process of the build.
+        digests: whether to compute entry digests and blobs (for the build cache).
     """
 
-    def __init__(self, site: SiteConfig, sink: FeedSink | None, digests: bool) -> None:
+    def __init__(
+        self, site: SiteConfig, sink: FeedSink | None, spool: Spool, digests: bool
+    ) -> None:
         self.site = site
         self.sink = sink
+        self.spool = spool
         self.digests = digests
         self.bodies: dict[str, Article] = {}
 
@@ -77,8 +180,9 @@ class BuildWorker:
             results.append((key, without_body(article)))
         return results
 
-    def render(self, requests: Sequence[tuple[str, bytes | None]]) -> list[tuple[str, Entry, str]]:
-        """Render entries: of articles parsed here (``None``), or of the bytes given."""
+    def render(self, requests: Sequence[tuple[str, bytes | None]]) -> list[RenderedEntry]:
+        """Render entries, and their items into the spool: of articles parsed here
+        (``None``), or of the bytes given."""
         rendered = []
         for key, data in requests:
             article = self.bodies.pop(key, None) if data is None else None
@@ -87,23 +191,38 @@ class BuildWorker:
                     raise LookupError(f"{key}: not parsed by this worker and no bytes given")
                 article = parse_article(key, data, self.site)
             entry = render_entry(article, self.site)
-            rendered.append((key, entry, entry_digest(entry) if self.digests else ""))
+            blob = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL) if self.digests else None
+            digest = hashlib.sha256(blob).hexdigest() if blob is not None else ""
+            rendered.append(RenderedEntry(key, lite(entry), digest, blob, self.spool_items(entry)))
         self.bodies.clear()  # the feeds are planned: no other body will be needed
+        self.spool.flush()
         return rendered
 
-    def render_feeds(self, feeds: Sequence[Feed]) -> list[RenderedFile]:
-        """Render every format of each feed; hand files to the sink if there is one."""
+    def spool_items(self, entry: Entry) -> ItemRef:
+        """Render ``entry`` once per format into the spool."""
+        return self.spool.append([render_item(entry, fmt) for fmt in _FORMATS])
+
+    def render_feeds(self, jobs: Sequence[FeedJob]) -> list[RenderedFile]:
+        """Assemble every format of each feed from spooled items; hand files to the sink if
+        there is one."""
         from newswire.rendering.files import render_feed_files
 
         files = []
-        for feed in feeds:
-            for file in render_feed_files(feed, self.site.max_feed_bytes):
+        for job in jobs:
+            stored = [self.spool.read(ref) for ref in job.items]
+            items = {fmt: [entry[i] for entry in stored] for i, fmt in enumerate(_FORMATS)}
+            for file in render_feed_files(job.feed, self.site.max_feed_bytes, items):
                 if self.sink is None:
                     files.append(RenderedFile(file.path, file.content_type, file.body, True))
                 else:
                     written = self.sink(file.path, file.body)
                     files.append(RenderedFile(file.path, file.content_type, None, written))
         return files
+
+
+def lite(entry: Entry) -> Entry:
+    """``entry`` without its content: what planning, feed heads and the sitemap read."""
+    return dataclasses.replace(entry, content_html="")
 
 
 def _serve(worker: BuildWorker, conn: Connection) -> None:

@@ -1,14 +1,17 @@
 """Feed documents as files: every format of a feed, each fitted to the site's byte budget.
 
 Shared by the full build and the incremental publisher, so both publish the same bytes.
+Each entry is rendered once per format (an *item*) and documents are assembled from items,
+so fitting a feed to its budget never renders an entry twice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from newswire.domain.feeds import Feed, FeedFormat
-from newswire.rendering.registry import render_feed
+from newswire.rendering.registry import render_document, render_item
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,33 +23,54 @@ class FeedFile:
     body: bytes
 
 
-def render_feed_files(feed: Feed, max_bytes: int) -> list[FeedFile]:
+def render_feed_files(
+    feed: Feed,
+    max_bytes: int,
+    items: Mapping[FeedFormat, Sequence[bytes]] | None = None,
+) -> list[FeedFile]:
     """Render ``feed`` in every format, each within ``max_bytes`` if at all possible.
 
     A feed past its byte budget carries fewer items (the oldest go first); a feed whose newest
     item alone is over budget still carries that one item rather than none. Monthly archives
     keep every item whatever their size.
+
+    Args:
+        feed: the feed, entries newest first.
+        max_bytes: the byte budget of each document.
+        items: the entries already rendered, per format, in the feed's order (a build renders
+            each entry once for all the feeds showing it); rendered here when not given. The
+            feed's entries then only describe the items: their ``content_html`` is not read.
     """
-    return [
-        FeedFile(feed.key.path(fmt), fmt.content_type, _fit(feed, fmt, max_bytes))
-        for fmt in FeedFormat
-    ]
+    files = []
+    for fmt in FeedFormat:
+        if items is None:
+            fmt_items: Sequence[bytes] = [render_item(entry, fmt) for entry in feed.entries]
+        else:
+            fmt_items = items[fmt]
+            if len(fmt_items) != len(feed.entries):
+                raise ValueError(
+                    f"{feed.key.id}: {len(fmt_items)} {fmt.name} items for "
+                    f"{len(feed.entries)} entries"
+                )
+        body = _fit(feed, fmt, fmt_items, max_bytes)
+        files.append(FeedFile(feed.key.path(fmt), fmt.content_type, body))
+    return files
 
 
-def _fit(feed: Feed, fmt: FeedFormat, max_bytes: int) -> bytes:
-    body = render_feed(feed, fmt)
-    if len(body) <= max_bytes or len(feed.entries) <= 1:
+def _fit(feed: Feed, fmt: FeedFormat, items: Sequence[bytes], max_bytes: int) -> bytes:
+    body = render_document(feed, fmt, items)
+    if len(body) <= max_bytes or len(items) <= 1:
         return body
     if feed.history is not None and feed.history.is_archive:
         return body  # an archive that dropped items would break the walk back in time
-    fits, low, high = (
-        render_feed(feed.with_entries(feed.entries[:1]), fmt),
-        1,
-        len(feed.entries) - 1,
-    )
+
+    def first(count: int) -> bytes:
+        return render_document(feed.with_entries(feed.entries[:count]), fmt, items[:count])
+
+    fits, low, high = first(1), 1, len(items) - 1
     while low < high:  # the largest count that fits; size grows with the count
         middle = (low + high + 1) // 2
-        candidate = render_feed(feed.with_entries(feed.entries[:middle]), fmt)
+        candidate = first(middle)
         if len(candidate) <= max_bytes:
             fits, low = candidate, middle
         else:
