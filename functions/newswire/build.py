@@ -1,8 +1,9 @@
 """A full build: every article of a site to every feed, in every format.
 
 Used by ``newswire build`` (and ``reindex``). The order of work is chosen so that a large
-archive stays cheap: every article is parsed and validated, but only the articles some feed
-shows are rendered, and each feed is rendered once per format.
+archive stays cheap: files are parsed and their entries rendered in one pass by the workers
+(every published article is in some monthly archive), each entry once per format; feeds are
+planned on metadata alone and assembled from the rendered items, each once per format.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from newswire.buildworkers import (
     FeedJob,
     FeedSink,
     ItemRef,
+    Parsed,
     ParseResult,
     RenderedEntry,
     RenderedFile,
@@ -80,9 +82,8 @@ class BuildReport:
 def plan_feeds(articles: Iterable[Article], site: SiteConfig) -> dict[FeedKey, list[Article]]:
     """Which articles each feed shows: the newest ``items_per_feed`` of its members.
 
-    Feeds are planned on unrendered articles (their order and membership need no body), so
-    only the articles some feed shows are ever rendered. The main feed's monthly archives
-    (RFC 5005) show every article of their month.
+    Feeds are planned on article metadata (their order and membership need no body). The main
+    feed's monthly archives (RFC 5005) show every article of their month.
     """
     members: dict[FeedKey, list[Article]] = defaultdict(list)
     for article in articles:
@@ -121,8 +122,9 @@ def build_site(
     """Build every feed of the site.
 
     Every file is parsed and validated (or, with a cache, its result for the same bytes
-    reused: a bad file stays reported), ids are claimed over the whole corpus, and only the
-    articles some feed shows are rendered. The output never depends on ``jobs`` or the cache.
+    reused: a bad file stays reported), each valid article's entry is rendered as it is parsed,
+    and ids are claimed over the whole corpus. The output never depends on ``jobs`` or the
+    cache.
 
     Args:
         sources: ``(key, bytes)`` of every article file.
@@ -171,10 +173,10 @@ class _Build:
         # Items are spooled to disk, not held: a cold build's items outweigh its memory.
         self.spool_folder = Path(tempfile.mkdtemp(prefix="newswire-items-"))
         self.spool = Spool(self.spool_folder)
-        self.local = BuildWorker(site, sink, self.spool, digests=cache is not None)
+        self.local = BuildWorker(site, sink, self.spool, None if cache is None else cache.packs)
         self.pool: WorkerPool | None = None
         self.results: dict[str, ParseResult | Article | InvalidArticleError] = {}
-        self.owner: dict[str, int] = {}  # worker index holding the body; -1: this process
+        self.rendered: dict[str, _Rendered] = {}  # entries rendered as their file was parsed
         self.held: dict[str, bytes] = {}  # bytes of cached files, when they cannot be reread
         self.digests: dict[str, str] = {}  # file digests of files being parsed
 
@@ -233,9 +235,14 @@ class _Build:
         entry, digest, ref = entries[key]
         if entry is None:
             assert self.cache is not None
-            full = self.cache.articles[key].entry
-            assert full is not None
-            entry, ref = lite(full), self.local.spool_items(full)
+            full = self.cache.entry(key)
+            if full is not None:
+                entry, ref = lite(full), self.local.spool_items(full)
+            else:  # its pack was damaged since the cache was opened: render it again
+                if self.reread is None:
+                    raise LookupError(f"{key}: its cached entry is unreadable")
+                rendered = self.local.render([(key, self.reread(key))])[0]
+                entry, ref = rendered.entry, rendered.items
             entries[key] = (entry, digest, ref)
         return entry
 
@@ -280,7 +287,7 @@ class _Build:
                 cached = self.cache.lookup(key, digest)
                 if cached is not None:
                     self.results[key] = cached.result()
-                    if self.reread is None and cached.entry_blob is None and cached.article:
+                    if self.reread is None and cached.entry_ref is None and cached.article:
                         self.held[key] = data
                     continue
                 self.digests[key] = digest
@@ -291,65 +298,67 @@ class _Build:
         if self.pool is not None:
             if pending:
                 self._dispatch(pending)
-            for index, results in self.pool.drain():
-                self._collect(index, results)
+            for _, results in self.pool.drain():
+                self._collect(results)
         elif pending:
-            self._collect(-1, self.local.parse(pending))
+            self._collect(self.local.parse(pending))
 
     def _dispatch(self, chunk: list[tuple[str, bytes]]) -> None:
         if self.pool is None:
             self.pool = WorkerPool(self.local, min(self.jobs, _MAX_JOBS))
-        for index, results in self.pool.submit("parse", chunk):
-            self._collect(index, results)
+        for _, results in self.pool.submit("parse", chunk):
+            self._collect(results)
 
-    def _collect(self, index: int, results: list[tuple[str, ParseResult]]) -> None:
-        for key, result in results:
-            if key in self.results or key in self.owner:
+    def _collect(self, results: list[Parsed]) -> None:
+        for key, result, rendered in results:
+            if key in self.results:
                 raise ValueError(f"{key}: given twice")
             self.results[key] = result
-            self.owner[key] = index
             if self.cache is not None:
                 self.cache.store(key, self.digests.pop(key), to_result(result))
+            if rendered is not None:
+                self.rendered[key] = (rendered.entry, rendered.digest, rendered.items)
+                if self.cache is not None and rendered.stored is not None:
+                    self.cache.store_entry(key, rendered.stored, rendered.digest)
 
     # --- rendering ----------------------------------------------------------------------------
 
     def _render_entries(self, keys: set[str]) -> dict[str, _Rendered]:
-        """Render the entries ``keys`` (each into the spool), or find them in the cache.
+        """The entries ``keys``: rendered while parsing, found in the cache, or rendered now.
 
         A cached entry is only unpickled, and its items spooled, if a feed that shows it has to
-        be rendered again (``(None, digest, None)`` until then).
+        be rendered again (``(None, digest, None)`` until then). A file the cache knows as
+        parsed but never shown (a draft until now) is read and rendered again.
         """
         entries: dict[str, _Rendered] = {}
-        requests: dict[int, list[tuple[str, bytes | None]]] = defaultdict(list)
-        spare = 0
+        requests: list[tuple[str, bytes]] = []
         for key in sorted(keys):
             cached = self.cache.articles.get(key) if self.cache is not None else None
-            if key in self.owner:
-                requests[self.owner[key]].append((key, None))
-            elif cached is not None and cached.entry_blob is not None:
+            if key in self.rendered:
+                entries[key] = self.rendered[key]
+            elif cached is not None and cached.entry_ref is not None:
                 entries[key] = (None, cached.entry_digest, None)
-            else:  # parsed from the cache, never rendered: read again
+            else:
                 data = self.held.get(key) if self.reread is None else self.reread(key)
                 if data is None:
                     raise LookupError(f"{key}: bytes needed to render it are gone")
-                target = -1 if self.pool is None else spare % self.pool.size
-                spare += 1
-                requests[target].append((key, data))
-        self.owner.clear()
-        rendered: list[RenderedEntry] = []
-        if self.pool is not None:
-            for index in range(self.pool.size):
-                self.pool.send_to(index, "render", requests.pop(index, []))
-        if -1 in requests:
-            rendered.extend(self.local.render(requests.pop(-1)))
-        if self.pool is not None:
-            for _, results in self.pool.drain():
-                rendered.extend(results)
-        for key, entry, digest, blob, ref in rendered:
+                requests.append((key, data))
+        self.rendered.clear()
+        for key, entry, digest, stored, ref in self._render(requests):
             entries[key] = (entry, digest, ref)
-            if self.cache is not None and blob is not None:
-                self.cache.store_entry(key, blob, digest)
+            if self.cache is not None and stored is not None:
+                self.cache.store_entry(key, stored, digest)
         return entries
+
+    def _render(self, requests: list[tuple[str, bytes]]) -> list[RenderedEntry]:
+        if self.pool is None or len(requests) < _PARALLEL_MIN:
+            return self.local.render(requests)
+        rendered: list[RenderedEntry] = []
+        for index in range(self.pool.size):
+            self.pool.send_to(index, "render", requests[index :: self.pool.size])
+        for _, results in self.pool.drain():
+            rendered.extend(results)
+        return rendered
 
     def _render_feeds(self, jobs: list[FeedJob]) -> list[RenderedFile]:
         if self.pool is None or len(jobs) < 2 * self.pool.size:

@@ -4,7 +4,10 @@ What is kept, per article file, keyed by the SHA-256 of its bytes:
 
 - the parse result: the article without its body, or the rejection (so an unchanged bad
   article is still reported, with the same message);
-- the rendered entry, once some feed has shown the article, and a digest of it.
+- the rendered entry and a digest of it. Entries are pickled into append-only *pack* files
+  (``entries/*.pack``, written by whichever process rendered them) and the index holds only
+  where each lies, so a warm build loads and saves a small index, and reads just the entries
+  of the feeds it renders again.
 
 Per feed: a digest of what it was rendered from (its name and its entries' digests) and the
 size and modification time of the files written for it, so a feed whose entries did not change
@@ -23,18 +26,24 @@ import hashlib
 import os
 import pickle
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from newswire import __version__
 from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import InvalidArticleError
 
 #: Bump when the cache's own layout changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 CACHE_FILE = "build-cache.pickle"
+PACK_FOLDER = "entries"
+#: Packs are rewritten into one when there are more than this many, or more dead bytes than
+#: live ones (entries of files changed or gone since).
+_MAX_PACKS = 16
 #: Libraries whose version can change parsed or rendered output.
 _OUTPUT_LIBRARIES = ("cmarkgfm", "nh3", "feedgen", "PyYAML", "lxml", "markdown-it-py")
 
@@ -42,27 +51,79 @@ _OUTPUT_LIBRARIES = ("cmarkgfm", "nh3", "feedgen", "PyYAML", "lxml", "markdown-i
 RejectionArgs = tuple[str, str, str, str]
 
 
+class EntryRef(NamedTuple):
+    """Where a pickled entry lies: pack file name, offset, length."""
+
+    pack: str
+    offset: int
+    length: int
+
+
+class EntryPacks:
+    """The cache's pack files: each process appends to its own, any process reads any.
+
+    A pack is named after the build that wrote it and the writing process, so forked workers
+    never share a file and a crashed build's packs are simply never referenced (and removed
+    by the next save).
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._build = uuid.uuid4().hex[:12]
+        self._pid = -1
+        self._name = ""
+        self._writer: Any = None
+        self._size = 0
+
+    def append(self, blob: bytes) -> EntryRef:
+        """Store one pickled entry in this process's pack."""
+        if self._pid != os.getpid():  # first use in this process (a forked worker copies us)
+            self._pid = os.getpid()
+            self._name = f"{self._build}-{self._pid}.pack"
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._writer = (self.folder / self._name).open("ab", buffering=1 << 20)
+            self._size = self._writer.tell()
+        offset = self._size
+        self._writer.write(blob)
+        self._size += len(blob)
+        return EntryRef(self._name, offset, len(blob))
+
+    def flush(self) -> None:
+        """Make this process's appended entries readable (before its results are reported)."""
+        if self._writer is not None and self._pid == os.getpid():
+            self._writer.flush()
+
+    def read(self, ref: EntryRef) -> bytes | None:
+        """The blob ``ref`` points at; ``None`` if its pack is gone or cut short."""
+        self.flush()
+        try:
+            with (self.folder / ref.pack).open("rb") as handle:
+                handle.seek(ref.offset)
+                blob = handle.read(ref.length)
+        except OSError:
+            return None
+        return blob if len(blob) == ref.length else None
+
+    def close(self) -> None:
+        """Close this process's pack."""
+        if self._writer is not None and self._pid == os.getpid():
+            self._writer.close()
+        self._pid, self._writer = -1, None
+
+
 @dataclass(slots=True)
 class CachedArticle:
     """One file's cached parse: ``article`` (without body) or ``rejection``, and its entry.
 
-    The entry is kept pickled: a warm build unpickles only the entries of feeds it renders.
+    The entry is kept pickled in a pack: a warm build unpickles only the entries of feeds it
+    renders.
     """
 
     digest: str
     article: Article | None = None
     rejection: RejectionArgs | None = None
-    entry_blob: bytes | None = None
+    entry_ref: EntryRef | None = None
     entry_digest: str = ""
-
-    @property
-    def entry(self) -> Entry | None:
-        """The rendered entry, if the article was ever shown by a feed."""
-        if self.entry_blob is None:
-            return None
-        entry = pickle.loads(self.entry_blob)  # noqa: S301 - see the module docstring
-        assert isinstance(entry, Entry)
-        return entry
 
     def result(self) -> Article | InvalidArticleError:
         """The parse result as :func:`~newswire.content.articles.parse_article` gave it."""
@@ -96,10 +157,14 @@ class BuildCache:
     output: Path | None = None
     articles: dict[str, CachedArticle] = field(default_factory=dict)
     feeds: dict[str, CachedFeed] = field(default_factory=dict)
+    packs: EntryPacks = field(init=False)
     _pending_feeds: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     #: Whether anything changed since loading: an unchanged cache is not rewritten, so a build
     #: that changes nothing leaves the output folder untouched.
     dirty: bool = True
+
+    def __post_init__(self) -> None:
+        self.packs = EntryPacks(self.folder / PACK_FOLDER)
 
     @classmethod
     def open(cls, folder: Path, site: SiteConfig, output: Path | None = None) -> BuildCache:
@@ -117,7 +182,20 @@ class BuildCache:
         fresh.articles = stored["articles"]
         fresh.feeds = stored["feeds"]
         fresh.dirty = False
+        fresh._forget_lost_packs()
         return fresh
+
+    def entry(self, key: str) -> Entry | None:
+        """The rendered entry of ``key``, if it is cached (and its pack is intact)."""
+        cached = self.articles.get(key)
+        if cached is None or cached.entry_ref is None:
+            return None
+        blob = self.packs.read(cached.entry_ref)
+        if blob is None:
+            return None
+        entry = pickle.loads(blob)  # noqa: S301 - see the module docstring
+        assert isinstance(entry, Entry)
+        return entry
 
     def lookup(self, key: str, digest: str) -> CachedArticle | None:
         """The cached parse of ``key`` if its bytes still hash to ``digest``."""
@@ -133,11 +211,11 @@ class BuildCache:
         else:
             self.articles[key] = CachedArticle(digest, article=without_body(result))
 
-    def store_entry(self, key: str, blob: bytes, entry_digest: str) -> None:
-        """Remember the rendered entry of ``key``, pickled (by the worker that rendered it)."""
+    def store_entry(self, key: str, ref: EntryRef, entry_digest: str) -> None:
+        """Remember where the rendered entry of ``key`` was packed (by whichever process)."""
         self.dirty = True
         cached = self.articles[key]
-        cached.entry_blob = blob
+        cached.entry_ref = ref
         cached.entry_digest = entry_digest
 
     def forget_missing(self, present: set[str]) -> None:
@@ -192,6 +270,13 @@ class BuildCache:
                     continue
                 self.feeds.pop(feed_id, None)
         self._pending_feeds.clear()
+        self.packs.close()
+        self._compact_packs()
+        self._write_index()
+        self._remove_dead_packs()
+        self.dirty = False
+
+    def _write_index(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         state = {"stamp": self.stamp, "articles": self.articles, "feeds": self.feeds}
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
@@ -202,7 +287,45 @@ class BuildCache:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        self.dirty = False
+
+    def _live_refs(self) -> list[CachedArticle]:
+        return [c for c in self.articles.values() if c.entry_ref is not None]
+
+    def _forget_lost_packs(self) -> None:
+        """Forget entries whose pack is gone: they are rendered again when a feed needs them."""
+        present = {p.name for p in self.packs.folder.glob("*.pack")}
+        for cached in self._live_refs():
+            assert cached.entry_ref is not None
+            if cached.entry_ref.pack not in present:
+                cached.entry_ref, cached.entry_digest = None, ""
+                self.dirty = True
+
+    def _compact_packs(self) -> None:
+        """Rewrite the live entries into one pack when packs are many or mostly dead."""
+        live = self._live_refs()
+        packs = {c.entry_ref.pack for c in live if c.entry_ref is not None}
+        live_bytes = sum(c.entry_ref.length for c in live if c.entry_ref is not None)
+        total = sum(
+            (self.packs.folder / name).stat().st_size
+            for name in packs
+            if (self.packs.folder / name).exists()
+        )
+        if len(packs) <= _MAX_PACKS and total - live_bytes <= live_bytes:
+            return
+        compacted = EntryPacks(self.packs.folder)  # a new pack, read from the old ones
+        for cached in sorted(live, key=lambda c: c.entry_ref or ("", 0, 0)):
+            assert cached.entry_ref is not None
+            blob = self.packs.read(cached.entry_ref)
+            cached.entry_ref = None if blob is None else compacted.append(blob)
+        compacted.close()
+        self.packs = compacted
+
+    def _remove_dead_packs(self) -> None:
+        """Delete packs no cached entry points into (after the index that says so is saved)."""
+        live = {c.entry_ref.pack for c in self._live_refs() if c.entry_ref is not None}
+        for path in self.packs.folder.glob("*.pack"):
+            if path.name not in live:
+                path.unlink(missing_ok=True)
 
 
 def default_folder(output: Path) -> Path:

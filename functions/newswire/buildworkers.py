@@ -1,12 +1,11 @@
 """The work of a build, done in this process or in forked worker processes.
 
-A :class:`BuildWorker` parses chunks of article files (keeping the bodies of the articles it
-parsed, so the parent only ever holds metadata), renders the entries it is asked for, each
-once per format, into its :class:`Spool` file, and assembles feeds from spooled items, handing
-each file to a *sink* (e.g. writing it to the output folder). Entry bodies and items never
-travel between processes: the parent holds lightweight entries (no ``content_html``) and
-:class:`ItemRef` locations. :class:`WorkerPool` runs workers in ``fork``-ed processes, each
-talking to the parent over its own pipe, one request at a time.
+A :class:`BuildWorker` parses chunks of article files and renders each valid article's entry
+at once, each format into its :class:`Spool` file, then assembles feeds from spooled items,
+handing each file to a *sink* (e.g. writing it to the output folder). Bodies and items never
+travel between processes: the parent holds metadata, lightweight entries (no
+``content_html``) and :class:`ItemRef` locations. :class:`WorkerPool` runs workers in
+``fork``-ed processes, each talking to the parent over its own pipe, one request at a time.
 
 Output does not depend on which worker did what: every piece of work is pure, and the parent
 reassembles results in key and path order.
@@ -26,7 +25,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from newswire.buildcache import RejectionArgs, without_body
+from newswire.buildcache import EntryPacks, EntryRef, RejectionArgs, without_body
 from newswire.content.articles import parse_article
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Article, Entry, SiteConfig
@@ -53,14 +52,19 @@ class RenderedEntry(NamedTuple):
     """An entry rendered by a worker, as it travels back to the parent.
 
     ``entry`` is lightweight (no ``content_html``: feeds and the news sitemap need only its
-    metadata); ``blob`` is the whole entry pickled, for the build cache, when one is kept.
+    metadata); ``stored`` is where the whole entry was packed for the build cache, when one is
+    kept (with ``digest``, the SHA-256 of its pickle).
     """
 
     key: str
     entry: Entry
     digest: str
-    blob: bytes | None
+    stored: EntryRef | None
     items: ItemRef
+
+
+#: One parsed file: its key, the article without body (or the rejection), and its entry.
+Parsed = tuple[str, ParseResult, RenderedEntry | None]
 
 
 class FeedJob(NamedTuple):
@@ -155,48 +159,55 @@ class BuildWorker:
         site: the site configuration.
         sink: where rendered feed files go; ``None`` returns their bodies instead.
         spool: where rendered items go, shared by every process of the build.
-        digests: whether to compute entry digests and blobs (for the build cache).
+        packs: the build cache's entry packs, if a cache is kept: every rendered entry is
+            stored there, with a digest.
     """
 
     def __init__(
-        self, site: SiteConfig, sink: FeedSink | None, spool: Spool, digests: bool
+        self, site: SiteConfig, sink: FeedSink | None, spool: Spool, packs: EntryPacks | None
     ) -> None:
         self.site = site
         self.sink = sink
         self.spool = spool
-        self.digests = digests
-        self.bodies: dict[str, Article] = {}
+        self.packs = packs
 
-    def parse(self, chunk: Sequence[tuple[str, bytes]]) -> list[tuple[str, ParseResult]]:
-        """Parse files; keep each valid article whole, return it without its body."""
-        results: list[tuple[str, ParseResult]] = []
+    def parse(self, chunk: Sequence[tuple[str, bytes]]) -> list[Parsed]:
+        """Parse files and render each valid article's entry (its items into the spool).
+
+        Every article is rendered as soon as it is parsed, whether a feed will show it or not:
+        the monthly archives show every published article, and a body that is never held
+        costs no memory. Drafts and duplicate ids are the rare waste.
+        """
+        results: list[Parsed] = []
         for key, data in chunk:
             try:
                 article = parse_article(key, data, self.site)
             except InvalidArticleError as e:
-                results.append((key, (e.key, e.field, e.problem, e.expected)))
+                results.append((key, (e.key, e.field, e.problem, e.expected), None))
                 continue
-            self.bodies[key] = article
-            results.append((key, without_body(article)))
+            results.append((key, without_body(article), self._render_one(article)))
+        self._flush()
         return results
 
-    def render(self, requests: Sequence[tuple[str, bytes | None]]) -> list[RenderedEntry]:
-        """Render entries, and their items into the spool: of articles parsed here
-        (``None``), or of the bytes given."""
-        rendered = []
-        for key, data in requests:
-            article = self.bodies.pop(key, None) if data is None else None
-            if article is None:
-                if data is None:
-                    raise LookupError(f"{key}: not parsed by this worker and no bytes given")
-                article = parse_article(key, data, self.site)
-            entry = render_entry(article, self.site)
-            blob = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL) if self.digests else None
-            digest = hashlib.sha256(blob).hexdigest() if blob is not None else ""
-            rendered.append(RenderedEntry(key, lite(entry), digest, blob, self.spool_items(entry)))
-        self.bodies.clear()  # the feeds are planned: no other body will be needed
-        self.spool.flush()
+    def render(self, requests: Sequence[tuple[str, bytes]]) -> list[RenderedEntry]:
+        """Render the entries of files parsed before (by a cached build), from their bytes."""
+        rendered = [self._render_one(parse_article(key, data, self.site)) for key, data in requests]
+        self._flush()
         return rendered
+
+    def _flush(self) -> None:
+        """Make what this process stored readable by the others, before it reports."""
+        self.spool.flush()
+        if self.packs is not None:
+            self.packs.flush()
+
+    def _render_one(self, article: Article) -> RenderedEntry:
+        entry = render_entry(article, self.site)
+        digest, stored = "", None
+        if self.packs is not None:
+            blob = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
+            digest, stored = hashlib.sha256(blob).hexdigest(), self.packs.append(blob)
+        return RenderedEntry(article.key, lite(entry), digest, stored, self.spool_items(entry))
 
     def spool_items(self, entry: Entry) -> ItemRef:
         """Render ``entry`` once per format into the spool."""

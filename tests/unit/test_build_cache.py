@@ -15,7 +15,7 @@ import pytest
 
 import newswire.buildworkers
 from newswire.build import BuildReport, build_site
-from newswire.buildcache import BuildCache
+from newswire.buildcache import PACK_FOLDER, BuildCache
 from newswire.content.site import parse_site
 from newswire.domain.model import SiteConfig
 from tests.support.corpus import generate_corpus
@@ -208,13 +208,59 @@ def test_a_feed_file_changed_by_hand_is_rendered_again(
 def test_an_unreadable_cache_is_rebuilt(tmp_path: Path, sources: list[tuple[str, bytes]]) -> None:
     tree = Tree(tmp_path)
     tree.build(sources, site())
-    for path in tree.cache_dir.iterdir():
-        path.write_bytes(b"not a pickle")
+    for path in tree.cache_dir.rglob("*"):
+        if path.is_file():
+            path.write_bytes(b"not a pickle")
 
     report, cache = tree.build(sources, site())
 
     assert len(cache.articles) == len(sources)
     assert len(report.rejected) == 1
+
+
+@pytest.mark.parametrize("damage", ["truncate", "delete"])
+def test_a_damaged_entry_pack_only_costs_rendering_again(
+    tmp_path: Path, sources: list[tuple[str, bytes]], damage: str
+) -> None:
+    tree = Tree(tmp_path)
+    tree.build(sources, site())
+    for pack in (tree.cache_dir / PACK_FOLDER).glob("*.pack"):
+        if damage == "delete":
+            pack.unlink()
+        else:
+            pack.write_bytes(pack.read_bytes()[:100])
+    for feed in tree.out.rglob("*.xml"):
+        feed.unlink()  # every feed must be rendered again, from cached or fresh entries
+    reread = dict(sources)
+
+    cache = BuildCache.open(tree.cache_dir, site(), output=tree.out)
+    report = build_site(sources, site(), NOW, cache=cache, sink=tree.write, reread=reread.get)
+    cache.save()
+
+    assert {p: b for p, b in tree.files().items() if p.endswith(".xml")} == {
+        p: b for p, b in files_of(build_site(sources, site(), NOW)).items() if p.endswith(".xml")
+    }
+    assert len(report.rejected) == 1
+
+
+def test_entry_packs_are_compacted_and_dead_ones_removed(
+    tmp_path: Path, sources: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("newswire.buildcache._MAX_PACKS", 3)
+    tree = Tree(tmp_path)
+    tree.build(sources, site())
+    key = sources[10][0]
+    for edit in range(6):  # each warm build packs one new entry, in a pack of its own
+        changed = [(k, d + f"\nEdit {edit}.\n".encode() if k == key else d) for k, d in sources]
+        _, cache = tree.build(changed, site())
+
+    packs = sorted((tree.cache_dir / PACK_FOLDER).glob("*.pack"))
+    live = {c.entry_ref.pack for c in cache.articles.values() if c.entry_ref is not None}
+    assert {p.name for p in packs} == live
+    assert len(packs) <= 3
+    reopened = BuildCache.open(tree.cache_dir, site(), output=tree.out)
+    entry = reopened.entry(key)
+    assert entry is not None and "Edit 5." in entry.content_html
 
 
 def test_parallel_build_is_byte_identical_to_a_single_process_one(
