@@ -93,13 +93,15 @@ class LocalFeedTree:
         Only files named like feeds (``rss.xml``, ``atom.xml``, ``feed.json``) are touched, so
         anything else a user keeps in the folder is safe.
         """
-        wanted = {self.root / p for p in keep}
+        wanted = {os.path.normpath(self.root / p) for p in keep}
         removed = []
-        for path in sorted(self.root.rglob("*")):
-            if path.name in _FEED_FILENAMES and path.is_file() and path not in wanted:
-                path.unlink()
-                removed.append(str(path.relative_to(self.root)))
-        for folder in sorted(self.root.rglob("*"), reverse=True):
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
-        return removed
+        # One bottom-up walk: files first, then each folder once its files are gone.
+        for folder, _, files in os.walk(self.root, topdown=False):
+            for name in files:
+                path = os.path.join(folder, name)  # noqa: PTH118 - os.walk gives strings
+                if name in _FEED_FILENAMES and path not in wanted:
+                    Path(path).unlink()
+                    removed.append(Path(path).relative_to(self.root).as_posix())
+            if folder != str(self.root) and not any(Path(folder).iterdir()):
+                Path(folder).rmdir()
+        return sorted(removed)

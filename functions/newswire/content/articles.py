@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time
@@ -70,7 +71,7 @@ def slug_of(key: str) -> str:
 
 def is_article_key(key: str) -> bool:
     """Say whether a path or S3 key names an article file (by its suffix)."""
-    return PurePosixPath(key).suffix.lower() in ARTICLE_SUFFIXES
+    return posixpath.splitext(key)[1].lower() in ARTICLE_SUFFIXES
 
 
 def parse_article(key: str, data: bytes, site: SiteConfig) -> Article:

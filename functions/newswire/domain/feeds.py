@@ -13,6 +13,7 @@ import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Protocol, TypeVar
 from urllib.parse import quote
 
@@ -89,7 +90,8 @@ def archive_key(month: str) -> FeedKey:
 
 def month_of(moment: datetime) -> str:
     """The archive month (``YYYY-MM``, in UTC) an article published at ``moment`` belongs to."""
-    return moment.astimezone(UTC).strftime("%Y-%m")
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}-{utc.month:02d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,11 +151,22 @@ def feed_keys_for(item: Classified) -> frozenset[FeedKey]:
     Two spellings of one tag ("Café", "cafe") give equal keys: one feed, one folder.
     """
     keys = {MAIN_FEED}
-    keys.update(FeedKey(FeedKind.TAG, tag.slug, tag.name) for tag in item.tags)
-    keys.update(FeedKey(FeedKind.AUTHOR, a.slug, a.name) for a in item.authors)
+    keys.update(_tag_feed(tag) for tag in item.tags)
+    keys.update(_author_feed(author) for author in item.authors)
     if item.section:
         keys.add(section_key(item.section))
     return frozenset(keys)
+
+
+# Cached: a build asks for the feeds of every article, and a corpus has few tags and authors.
+@lru_cache(maxsize=65536)
+def _tag_feed(tag: Tag) -> FeedKey:
+    return FeedKey(FeedKind.TAG, tag.slug, tag.name)
+
+
+@lru_cache(maxsize=65536)
+def _author_feed(author: Person) -> FeedKey:
+    return FeedKey(FeedKind.AUTHOR, author.slug, author.name)
 
 
 class Dated(Protocol):

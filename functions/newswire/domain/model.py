@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,11 +26,26 @@ def pickle_by_fields(self: Any) -> tuple[type, tuple[Any, ...]]:
     return (type(self), tuple(getattr(self, name) for name in self.__slots__))
 
 
+def pickle_shared(self: Any) -> tuple[Any, tuple[Any, ...]]:
+    """``__reduce__`` for small values repeated across a corpus (tags, people): loaded through
+    a cache, so every copy of "World" in ten thousand articles is one object.
+
+    Frozen values can be shared safely; sharing keeps a build's memory flat and lets pickle
+    write each one once (its memo is by identity).
+    """
+    return (_shared, (type(self), *(getattr(self, name) for name in self.__slots__)))
+
+
+@lru_cache(maxsize=65536)
+def _shared(cls: type, *fields: Any) -> Any:
+    return cls(*fields)
+
+
 @dataclass(frozen=True, slots=True)
 class Person:
     """An author: of an article, or the site's default one."""
 
-    __reduce__ = pickle_by_fields
+    __reduce__ = pickle_shared
 
     name: str
     email: str | None = None
@@ -45,7 +61,7 @@ class Person:
 class Tag:
     """A tag as written (``name``) and as it appears in paths (``slug``)."""
 
-    __reduce__ = pickle_by_fields
+    __reduce__ = pickle_shared
 
     name: str
     slug: str
