@@ -8,6 +8,7 @@ planned on metadata alone and assembled from the rendered items, each once per f
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import shutil
 import tempfile
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from newswire.buildcache import BuildCache, file_digest
+from newswire.buildcache import BuildCache, CachedArticle, file_digest
 from newswire.buildworkers import (
     BuildWorker,
     FeedJob,
@@ -32,7 +33,7 @@ from newswire.buildworkers import (
     lite,
     to_result,
 )
-from newswire.content.articles import claim_ids
+from newswire.content.articles import ArticleFile, claim_ids
 from newswire.domain.feeds import (
     MAIN_FEED,
     Feed,
@@ -109,8 +110,13 @@ def history_of(key: FeedKey, months: Sequence[str]) -> History | None:
     return None
 
 
+#: An article file: ``(key, bytes)``, or an :class:`ArticleFile` read only if the cache
+#: cannot vouch for it.
+Source = tuple[str, bytes] | ArticleFile
+
+
 def build_site(
-    sources: Iterable[tuple[str, bytes]],
+    sources: Iterable[Source],
     site: SiteConfig,
     now: datetime,
     *,
@@ -127,7 +133,8 @@ def build_site(
     cache.
 
     Args:
-        sources: ``(key, bytes)`` of every article file.
+        sources: every article file, as ``(key, bytes)`` or as an :class:`ArticleFile` (whose
+            bytes are read only if the cache has not seen it unchanged).
         site: the site configuration.
         now: the time drafts and scheduled articles are judged at (never written to output).
         cache: a :class:`BuildCache`: unchanged files skip parsing and rendering, unchanged
@@ -179,6 +186,7 @@ class _Build:
         self.rendered: dict[str, _Rendered] = {}  # entries rendered as their file was parsed
         self.held: dict[str, bytes] = {}  # bytes of cached files, when they cannot be reread
         self.digests: dict[str, str] = {}  # file digests of files being parsed
+        self.signatures: dict[str, tuple[int, ...]] = {}  # and their stat signatures
 
     def close(self) -> None:
         if self.pool is not None:
@@ -187,7 +195,7 @@ class _Build:
         self.spool.close()
         shutil.rmtree(self.spool_folder, ignore_errors=True)
 
-    def run(self, sources: Iterable[tuple[str, bytes]], now: datetime) -> BuildReport:
+    def run(self, sources: Iterable[Source], now: datetime) -> BuildReport:
         self._parse_all(sources)
         keys = sorted(self.results)
         if self.cache is not None:
@@ -279,18 +287,29 @@ class _Build:
 
     # --- parsing ------------------------------------------------------------------------------
 
-    def _parse_all(self, sources: Iterable[tuple[str, bytes]]) -> None:
+    def _parse_all(self, sources: Iterable[Source]) -> None:
         pending: list[tuple[str, bytes]] = []
-        for key, data in sources:
+        for source in sources:
+            signature = None
+            if isinstance(source, ArticleFile):
+                key, signature = source.key, source.signature
+                if self.cache is not None and (
+                    cached := self.cache.lookup_unchanged(key, signature)
+                ):
+                    self._reuse(key, cached, source.read)
+                    continue
+                data = source.read()
+            else:
+                key, data = source
             if self.cache is not None:
                 digest = file_digest(data)
-                cached = self.cache.lookup(key, digest)
+                cached = self.cache.lookup(key, digest, signature)
                 if cached is not None:
-                    self.results[key] = cached.result()
-                    if self.reread is None and cached.entry_ref is None and cached.article:
-                        self.held[key] = data
+                    self._reuse(key, cached, functools.partial(bytes, data))
                     continue
                 self.digests[key] = digest
+                if signature is not None:
+                    self.signatures[key] = signature
             pending.append((key, data))
             if len(pending) >= _PARALLEL_MIN and self.jobs > 1:
                 self._dispatch(pending)
@@ -302,6 +321,13 @@ class _Build:
                 self._collect(results)
         elif pending:
             self._collect(self.local.parse(pending))
+
+    def _reuse(self, key: str, cached: CachedArticle, read: Callable[[], bytes]) -> None:
+        """Take a file's cached parse; keep its bytes if its entry may have to be rendered
+        and they could not be read again later."""
+        self.results[key] = cached.result()
+        if self.reread is None and cached.entry_ref is None and cached.article:
+            self.held[key] = read()
 
     def _dispatch(self, chunk: list[tuple[str, bytes]]) -> None:
         if self.pool is None:
@@ -315,7 +341,8 @@ class _Build:
                 raise ValueError(f"{key}: given twice")
             self.results[key] = result
             if self.cache is not None:
-                self.cache.store(key, self.digests.pop(key), to_result(result))
+                signature = self.signatures.pop(key, None)
+                self.cache.store(key, self.digests.pop(key), to_result(result), signature)
             if rendered is not None:
                 self.rendered[key] = (rendered.entry, rendered.digest, rendered.items)
                 if self.cache is not None and rendered.stored is not None:

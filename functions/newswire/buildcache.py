@@ -124,6 +124,8 @@ class CachedArticle:
     rejection: RejectionArgs | None = None
     entry_ref: EntryRef | None = None
     entry_digest: str = ""
+    #: The file's ``stat`` signature when it was last seen (see ``ArticleFile``).
+    signature: tuple[int, ...] | None = None
 
     def result(self) -> Article | InvalidArticleError:
         """The parse result as :func:`~newswire.content.articles.parse_article` gave it."""
@@ -197,19 +199,39 @@ class BuildCache:
         assert isinstance(entry, Entry)
         return entry
 
-    def lookup(self, key: str, digest: str) -> CachedArticle | None:
-        """The cached parse of ``key`` if its bytes still hash to ``digest``."""
+    def lookup(
+        self, key: str, digest: str, signature: tuple[int, ...] | None = None
+    ) -> CachedArticle | None:
+        """The cached parse of ``key`` if its bytes still hash to ``digest`` (the file's new
+        ``signature``, if given, is remembered)."""
         cached = self.articles.get(key)
-        return cached if cached is not None and cached.digest == digest else None
+        if cached is None or cached.digest != digest:
+            return None
+        if signature is not None and cached.signature != signature:
+            cached.signature = signature
+            self.dirty = True
+        return cached
 
-    def store(self, key: str, digest: str, result: Article | InvalidArticleError) -> None:
+    def lookup_unchanged(self, key: str, signature: tuple[int, ...]) -> CachedArticle | None:
+        """The cached parse of ``key`` if its file shows the signature it had when read."""
+        cached = self.articles.get(key)
+        return cached if cached is not None and cached.signature == signature else None
+
+    def store(
+        self,
+        key: str,
+        digest: str,
+        result: Article | InvalidArticleError,
+        signature: tuple[int, ...] | None = None,
+    ) -> None:
         """Remember a fresh parse of ``key`` (any entry of an older version is forgotten)."""
         self.dirty = True
         if isinstance(result, InvalidArticleError):
             rejection = (result.key, result.field, result.problem, result.expected)
-            self.articles[key] = CachedArticle(digest, rejection=rejection)
+            self.articles[key] = CachedArticle(digest, rejection=rejection, signature=signature)
         else:
-            self.articles[key] = CachedArticle(digest, article=without_body(result))
+            article = without_body(result)
+            self.articles[key] = CachedArticle(digest, article=article, signature=signature)
 
     def store_entry(self, key: str, ref: EntryRef, entry_digest: str) -> None:
         """Remember where the rendered entry of ``key`` was packed (by whichever process)."""

@@ -108,7 +108,7 @@ def build_command(
         BuildCache.open(cache_dir or default_folder(out), site, output=out) if use_cache else None
     )
     report = build_site(
-        source.iter_articles(),
+        source.article_files(),
         site,
         now or datetime.now(UTC),
         cache=cache,

@@ -8,14 +8,17 @@ to a cold build without a cache (in one process or several).
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 import newswire.buildworkers
+from newswire.adapters.local import LocalContent
 from newswire.build import BuildReport, build_site
 from newswire.buildcache import PACK_FOLDER, BuildCache
+from newswire.content.articles import ArticleFile
 from newswire.content.site import parse_site
 from newswire.domain.model import SiteConfig
 from tests.support.corpus import generate_corpus
@@ -273,3 +276,54 @@ def test_parallel_build_is_byte_identical_to_a_single_process_one(
 
     assert files_of(parallel) == files_of(single)
     assert [str(e) for e in parallel.rejected] == [str(e) for e in single.rejected]
+
+
+def _write_corpus(folder: Path, sources: list[tuple[str, bytes]]) -> LocalContent:
+    (folder / "articles").mkdir(parents=True)
+    (folder / "site.yaml").write_bytes(SITE_YAML)
+    for key, data in sources:
+        (folder / key).write_bytes(data)
+    return LocalContent(folder)
+
+
+def test_files_the_cache_saw_unchanged_are_not_even_read(
+    tmp_path: Path,
+    sources: list[tuple[str, bytes]],
+    parses: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    content = _write_corpus(tmp_path / "content", sources)
+    tree = Tree(tmp_path)
+    tree.build(list(content.article_files()), site())
+    reads: list[str] = []
+    real_read = ArticleFile.read
+    monkeypatch.setattr(ArticleFile, "read", lambda f: reads.append(f.key) or real_read(f))
+    parses.clear()
+    markdown = [k for k, _ in sources if k.endswith(".md") and k != BAD_KEY]
+    edited = tmp_path / "content" / markdown[0]
+    edited.write_bytes(edited.read_bytes() + b"\nEdited.\n")
+    touched = tmp_path / "content" / markdown[1]
+    os.utime(touched, ns=(1, 1))  # a new time, the same bytes
+
+    report, _ = tree.build(list(content.article_files()), site())
+
+    assert sorted(reads) == sorted([str(edited), str(touched)])
+    assert parses == [str(edited)]
+    assert len(report.rejected) == 1
+
+
+def test_an_edit_that_keeps_size_and_time_is_still_seen(
+    tmp_path: Path, sources: list[tuple[str, bytes]], parses: list[str]
+) -> None:
+    content = _write_corpus(tmp_path / "content", sources)
+    tree = Tree(tmp_path)
+    tree.build(list(content.article_files()), site())
+    path = tmp_path / "content" / sources[5][0]
+    before = path.stat()
+    path.write_bytes(path.read_bytes().replace(b"a", b"e", 1))  # same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # same time: ctime moved on
+    parses.clear()
+
+    tree.build(list(content.article_files()), site())
+
+    assert parses == [str(path)]

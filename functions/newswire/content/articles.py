@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
@@ -67,6 +69,31 @@ T = TypeVar("T")
 def slug_of(key: str) -> str:
     """The article's slug: its file name without the suffix."""
     return PurePosixPath(key).stem
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleFile:
+    """An article file on disk, read only when its bytes are needed.
+
+    ``signature`` is what ``stat`` says of it (size, modification and change times in ns,
+    inode): the build cache takes a file with the same signature as the one it parsed for
+    unchanged, without reading it, as make and git do. The change time cannot be set back by
+    any tool, so an edited file always shows a new signature.
+    """
+
+    key: str
+    signature: tuple[int, int, int, int]
+
+    @classmethod
+    def at(cls, path: str) -> ArticleFile:
+        """The file at ``path`` (its key), as it is now."""
+        stat = os.stat(path)  # noqa: PTH116 - one syscall for thousands of files
+        return cls(path, (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino))
+
+    def read(self) -> bytes:
+        """The file's bytes."""
+        with open(self.key, "rb") as handle:  # noqa: PTH123 - see ``at``
+            return handle.read()
 
 
 def is_article_key(key: str) -> bool:
