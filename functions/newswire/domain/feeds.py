@@ -83,6 +83,7 @@ class FeedKey:
 MAIN_FEED = FeedKey(FeedKind.MAIN)
 
 
+@lru_cache(maxsize=4096)  # one key per month, asked for by every article of it
 def archive_key(month: str) -> FeedKey:
     """The monthly archive of the main feed for ``month`` (``YYYY-MM``, UTC)."""
     return FeedKey(FeedKind.ARCHIVE, month, month)

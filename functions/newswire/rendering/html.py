@@ -16,17 +16,19 @@ from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from functools import cache
 from html.parser import HTMLParser
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 import cmarkgfm  # type: ignore[import-untyped]
 import nh3
 from cmarkgfm.cmark import Options as _CmarkOptions  # type: ignore[import-untyped]
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
 
 from newswire.domain.model import Article, BodyFormat, Source
 from newswire.domain.text import clean_xml_text
+
+if TYPE_CHECKING:  # imported when first needed: only bodies with no top-level paragraph do
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 #: C0 controls other than tab, newline and carriage return, lone surrogates, U+FFFE and U+FFFF:
 #: the characters XML 1.0 forbids even as character references.
@@ -237,6 +239,8 @@ def _markdown_summary_text(body: str, rendered: str) -> str:
 
 @cache
 def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
     # The "commonmark" preset has typographer off: quotes and dashes stay as written.
     return MarkdownIt("commonmark")
 
@@ -248,6 +252,8 @@ def _markdown_blocks() -> MarkdownIt:
     Block parsing is ~30 times cheaper than a full render and still collects link reference
     definitions, so the first paragraph can be rendered alone and correctly.
     """
+    from markdown_it import MarkdownIt
+
     parser = MarkdownIt("commonmark")
     parser.core.ruler.disable("inline")
     return parser
