@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from newswire import __version__
-from newswire.domain.model import Article, Entry, SiteConfig
+from newswire.domain.model import Article, Entry, SiteConfig, pickle_by_fields
 from newswire.errors import InvalidArticleError
 
 #: Bump when the cache's own layout changes.
@@ -119,6 +119,8 @@ class CachedArticle:
     renders.
     """
 
+    __reduce__ = pickle_by_fields
+
     digest: str
     article: Article | None = None
     rejection: RejectionArgs | None = None
@@ -138,6 +140,8 @@ class CachedArticle:
 @dataclass(slots=True)
 class CachedFeed:
     """One feed's digest and the ``(path, size, mtime_ns)`` of the files written for it."""
+
+    __reduce__ = pickle_by_fields
 
     digest: str
     outputs: tuple[tuple[str, int, int], ...] = ()
