@@ -132,6 +132,7 @@ def bench_build(work: Path, n: int, repeat: int, hugo: str | None) -> dict[str, 
         "cold_s": med(cold, "wall_s"),
         "cold_rss_mb": med(cold, "maxrss_mb"),
         "cold_tree_mb": med(cold, "tree_peak_mb"),
+        "cold_pss_mb": med(cold, "tree_pss_mb"),
         "warm_s": med(warm, "wall_s"),
         "warm_rss_mb": med(warm, "maxrss_mb"),
         "hugo_s": med(hugo_runs, "wall_s"),
@@ -262,8 +263,10 @@ def report(
         "(~5 KB of Markdown per article, 2–4 tags of 200 Zipf-skewed, 1–2 authors of 50, "
         "11 years, plus one invalid article every build must report). Each figure is the "
         f"median of {repeat} interleaved run(s), each in a fresh process. Memory: peak RSS of "
-        'the largest process (`RUSAGE_CHILDREN`); "tree" is the peak sum over newswire\'s '
-        "parent and worker processes.",
+        "the largest process (`RUSAGE_CHILDREN`), and the peak sums of RSS and of PSS over "
+        "newswire's parent and worker processes (forked workers share pages with the parent: "
+        "RSS counts a shared page in each, PSS splits it, so the PSS sum is what the build "
+        "really takes). Hugo is one process.",
         "",
     ]
     if hugo_note:
@@ -272,16 +275,17 @@ def report(
         "## Full build (`newswire build`)",
         "",
         "| articles | cold | warm (1 changed) | Hugo | cold ÷ Hugo | warm ÷ Hugo | peak RSS "
-        "(tree) | Hugo RSS | RSS ÷ Hugo |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| tree RSS | tree PSS | Hugo RSS | RSS ÷ Hugo | tree PSS ÷ Hugo |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for b in builds:
         lines.append(
             f"| {b['n']:,} | {_fmt(b['cold_s'], ' s')} | {_fmt(b['warm_s'], ' s')} | "
             f"{_fmt(b['hugo_s'], ' s')} | {_ratio(b['cold_s'], b['hugo_s'])} | "
-            f"{_ratio(b['warm_s'], b['hugo_s'])} | {_fmt(b['cold_rss_mb'], ' MB', 0)} "
-            f"({_fmt(b['cold_tree_mb'], ' MB', 0)}) | {_fmt(b['hugo_rss_mb'], ' MB', 0)} | "
-            f"{_ratio(b['cold_rss_mb'], b['hugo_rss_mb'])} |"
+            f"{_ratio(b['warm_s'], b['hugo_s'])} | {_fmt(b['cold_rss_mb'], ' MB', 0)} | "
+            f"{_fmt(b['cold_tree_mb'], ' MB', 0)} | {_fmt(b['cold_pss_mb'], ' MB', 0)} | "
+            f"{_fmt(b['hugo_rss_mb'], ' MB', 0)} | {_ratio(b['cold_rss_mb'], b['hugo_rss_mb'])} | "
+            f"{_ratio(b['cold_pss_mb'], b['hugo_rss_mb'])} |"
         )
     if builds:
         lines += ["", f"Last warm build said: `{builds[-1]['warm_summary']}`"]
