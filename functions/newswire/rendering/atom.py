@@ -17,6 +17,7 @@ from feedgen.feed import FeedGenerator
 
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Entry, Person
+from newswire.rendering.base import SplicingRenderer
 from newswire.rendering.jsonfeed import image_media_type
 from newswire.rendering.xmlfeed import (
     GENERATOR,
@@ -37,7 +38,7 @@ _INDENT: Final = b"    "
 _PERSON_INDENT: Final = b"      "
 
 
-class AtomRenderer:
+class AtomRenderer(SplicingRenderer):
     """Renders a feed as Atom 1.0."""
 
     format: FeedFormat = FeedFormat.ATOM
@@ -70,17 +71,6 @@ class AtomRenderer:
         # Entries use no prefix (theirs is the default namespace): none to keep for them.
         mark_archive(root, feed, 0)
         return splice_items(serialise(root, feed, FeedFormat.ATOM), _FEED_END, items)
-
-    def render(self, feed: Feed) -> bytes:
-        """Render ``feed`` as Atom 1.0: :meth:`document` of the :meth:`item` of each entry.
-
-        Args:
-            feed: the feed, entries newest first.
-
-        Returns:
-            UTF-8 XML; the same feed always gives the same bytes.
-        """
-        return self.document(feed, [self.item(entry) for entry in feed.entries])
 
 
 def _generator(feed: Feed) -> Any:

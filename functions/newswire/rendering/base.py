@@ -11,6 +11,7 @@ puts a feed's head around the items of its entries.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -52,3 +53,22 @@ class FeedRenderer(Protocol):
     def render(self, feed: Feed) -> bytes:
         """Render ``feed`` in this renderer's format: the document of its entries' items."""
         ...
+
+
+class SplicingRenderer(ABC):
+    """What the renderers share: :meth:`render` is the :meth:`document` of each entry's
+    :meth:`item`, so a feed rendered whole and one assembled from items are the same bytes."""
+
+    format: FeedFormat
+
+    @abstractmethod
+    def item(self, entry: Entry) -> bytes:
+        """See :meth:`FeedRenderer.item`."""
+
+    @abstractmethod
+    def document(self, feed: Feed, items: Sequence[bytes]) -> bytes:
+        """See :meth:`FeedRenderer.document`."""
+
+    def render(self, feed: Feed) -> bytes:
+        """Render ``feed``, entries newest first: the same feed always gives the same bytes."""
+        return self.document(feed, [self.item(entry) for entry in feed.entries])

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Entry, Image, Person
+from newswire.rendering.base import SplicingRenderer
 
 JSON_FEED_VERSION: Final = "https://jsonfeed.org/version/1.1"
 
@@ -85,7 +86,7 @@ _CONTENT_GOES_HERE: Final = "\x00"
 _NO_ITEMS: Final = '"items": []\n}'
 
 
-class JsonFeedRenderer:
+class JsonFeedRenderer(SplicingRenderer):
     """Renders a feed as JSON Feed 1.1."""
 
     format: FeedFormat = FeedFormat.JSON
@@ -136,17 +137,6 @@ class JsonFeedRenderer:
             raise ValueError(f"JSON Feed head does not end with {_NO_ITEMS!r}")
         start = head[: -len(_NO_ITEMS)] + '"items": [\n'
         return b"".join((start.encode("utf-8"), b",\n".join(items), b"\n  ]\n}\n"))
-
-    def render(self, feed: Feed) -> bytes:
-        """Render ``feed`` as UTF-8 JSON: :meth:`document` of the :meth:`item` of each entry.
-
-        Args:
-            feed: the feed, entries newest first.
-
-        Returns:
-            The document's bytes; the same feed always gives the same bytes.
-        """
-        return self.document(feed, [self.item(entry) for entry in feed.entries])
 
 
 def _item_json(entry: Entry) -> bytes:

@@ -21,6 +21,7 @@ from lxml import etree
 
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Entry, Person
+from newswire.rendering.base import SplicingRenderer
 from newswire.rendering.jsonfeed import image_media_type
 from newswire.rendering.xmlfeed import (
     ATOM_NS,
@@ -63,7 +64,7 @@ _MONTHS: Final = (
 )
 
 
-class RssRenderer:
+class RssRenderer(SplicingRenderer):
     """Renders a feed as RSS 2.0 with the content, Dublin Core, Atom and Media RSS modules."""
 
     format: FeedFormat = FeedFormat.RSS
@@ -98,17 +99,6 @@ class RssRenderer:
         # An archive's root declares only the namespaces in use, the items' included.
         _add_channel_links(root, feed, _prefixes_used(items) if is_archive else ())
         return splice_items(serialise(root, feed, FeedFormat.RSS), _CHANNEL_END, items)
-
-    def render(self, feed: Feed) -> bytes:
-        """Render ``feed`` as RSS 2.0: :meth:`document` of the :meth:`item` of each entry.
-
-        Args:
-            feed: the feed, entries newest first.
-
-        Returns:
-            UTF-8 XML; the same feed always gives the same bytes.
-        """
-        return self.document(feed, [self.item(entry) for entry in feed.entries])
 
 
 def _generator(feed: Feed) -> Any:
