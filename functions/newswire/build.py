@@ -251,6 +251,8 @@ class _Build:
                     raise LookupError(f"{key}: its cached entry is unreadable")
                 rendered = self.local.render([(key, self.reread(key))])[0]
                 entry, ref = rendered.entry, rendered.items
+                if rendered.stored is not None:
+                    self.cache.store_entry(key, rendered.stored, rendered.digest)
             entries[key] = (entry, digest, ref)
         return entry
 

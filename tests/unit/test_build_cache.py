@@ -244,6 +244,8 @@ def test_a_damaged_entry_pack_only_costs_rendering_again(
         p: b for p, b in files_of(build_site(sources, site(), NOW)).items() if p.endswith(".xml")
     }
     assert len(report.rejected) == 1
+    healed = BuildCache.open(tree.cache_dir, site(), output=tree.out)
+    assert all(healed.entry(k) is not None for k, _ in sources if k != BAD_KEY)
 
 
 def test_entry_packs_are_compacted_and_dead_ones_removed(
