@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -502,3 +504,20 @@ def test_markdown_with_raw_html_still_goes_through_the_sanitiser() -> None:
         out
         == render_body(make_article('Text <script>alert(1)</script> [x](javascript:y) "q"')).html
     )
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmRSS from /proc")
+def test_rendering_markdown_frees_what_cmark_allocates() -> None:
+    # cmarkgfm's own markdown_to_html never frees cmark's output: ~10 KB per article.
+    body = "A paragraph with *emphasis* and [a link](https://example.org/).\n\n" * 80
+
+    def resident_mb() -> int:
+        status = Path("/proc/self/status").read_text().splitlines()
+        return int(next(line for line in status if line.startswith("VmRSS")).split()[1]) // 1024
+
+    html_module._markdown_with_sourcepos(body)
+    before = resident_mb()
+    for _ in range(5000):  # ~60 MB of output in all
+        html_module._markdown_with_sourcepos(body)
+
+    assert resident_mb() - before < 15
