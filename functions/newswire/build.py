@@ -392,19 +392,21 @@ class _Build:
     def _render_feeds(self, jobs: list[FeedJob]) -> list[RenderedFile]:
         if self.pool is None or len(jobs) < 2 * self.pool.size:
             return self.local.render_feeds(jobs)
-        # Balance by size (entries shown), largest first, onto the least loaded worker.
-        batches: list[list[FeedJob]] = [[] for _ in range(self.pool.size)]
-        loads = [0] * self.pool.size
-        for job in sorted(jobs, key=lambda j: (-len(j.items), j.feed.key)):
-            least = loads.index(min(loads))
-            batches[least].append(job)
-            loads[least] += len(job.items) + 1
-        for index, batch in enumerate(batches):
-            self.pool.send_to(index, "render_feeds", batch)
+        # Largest first (by bytes), in small batches to whichever worker is free: the work is
+        # balanced as it goes, and the first worker starts as soon as its first batch is sent.
+        ordered = sorted(jobs, key=lambda j: (-sum(sum(r.lengths) for r in j.items), j.feed.key))
         files: list[RenderedFile] = []
+        for start in range(0, len(ordered), _FEEDS_PER_BATCH):
+            batch = ordered[start : start + _FEEDS_PER_BATCH]
+            for _, results in self.pool.submit("render_feeds", batch):
+                files.extend(results)
         for _, results in self.pool.drain():
             files.extend(results)
         return files
+
+
+#: Feeds sent to a worker at a time: enough to make a request worth its round trip.
+_FEEDS_PER_BATCH = 16
 
 
 #: A rendered entry as the parent holds it: lightweight entry, digest, where its items lie.

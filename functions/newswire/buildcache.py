@@ -371,6 +371,8 @@ def file_digest(data: bytes) -> str:
 
 def without_body(article: Article) -> Article:
     """The article without its body: what planning feeds needs, at a fraction of the memory."""
+    if not article.body:
+        return article  # already without: not copied, so it is held once
     return Article(
         key=article.key,
         slug=article.slug,
