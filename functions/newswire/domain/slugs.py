@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
+@lru_cache(maxsize=16384)  # a corpus repeats a few hundred tag and author names
 def slugify(name: str, *, fallback_prefix: str = "x") -> str:
     """Make a lowercase ASCII slug of letters, digits and single hyphens.
 
