@@ -4,6 +4,9 @@ Feeds are read far from the site: a reader cannot resolve ``../photo.jpg`` and m
 writer's (or an attacker's) script. So every body is sanitised with an allow-list (nh3), every
 URL in it is made absolute against the article's canonical URL, and every character XML 1.0
 forbids is removed, since one such character makes a whole RSS or Atom document unreadable.
+Markdown is rendered by cmark once for both the body and the summary; when it holds no raw
+HTML at all, cmark's own tags are rewritten exactly as the sanitiser would rewrite them (its
+HTML parser is half the cost of an entry), and a property test holds the two to the same bytes.
 
 Everything here is pure: no I/O, no clock, the same article always gives the same output.
 """
