@@ -185,8 +185,7 @@ class _Build:
         self.results: dict[str, ParseResult | Article | InvalidArticleError] = {}
         self.rendered: dict[str, _Rendered] = {}  # entries rendered as their file was parsed
         self.held: dict[str, bytes] = {}  # bytes of cached files, when they cannot be reread
-        self.digests: dict[str, str] = {}  # file digests of files being parsed
-        self.signatures: dict[str, tuple[int, ...]] = {}  # and their stat signatures
+        self.signatures: dict[str, tuple[int, ...]] = {}  # stat signatures of files in parsing
 
     def close(self) -> None:
         if self.pool is not None:
@@ -304,12 +303,13 @@ class _Build:
             else:
                 key, data = source
             if self.cache is not None:
-                digest = file_digest(data)
-                cached = self.cache.lookup(key, digest, signature)
-                if cached is not None:
-                    self._reuse(key, cached, functools.partial(bytes, data))
-                    continue
-                self.digests[key] = digest
+                # A file the cache has never seen is hashed by the worker that parses it.
+                if key in self.cache.articles:
+                    digest = file_digest(data)
+                    cached = self.cache.lookup(key, digest, signature)
+                    if cached is not None:
+                        self._reuse(key, cached, functools.partial(bytes, data))
+                        continue
                 if signature is not None:
                     self.signatures[key] = signature
             pending.append((key, data))
@@ -338,13 +338,13 @@ class _Build:
             self._collect(results)
 
     def _collect(self, results: list[Parsed]) -> None:
-        for key, result, rendered in results:
+        for key, result, rendered, digest in results:
             if key in self.results:
                 raise ValueError(f"{key}: given twice")
             self.results[key] = result
             if self.cache is not None:
                 signature = self.signatures.pop(key, None)
-                self.cache.store(key, self.digests.pop(key), to_result(result), signature)
+                self.cache.store(key, digest, to_result(result), signature)
             if rendered is not None:
                 self.rendered[key] = (rendered.entry, rendered.digest, rendered.items)
                 if self.cache is not None and rendered.stored is not None:

@@ -26,7 +26,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from newswire.buildcache import EntryPacks, EntryRef, RejectionArgs, without_body
+from newswire.buildcache import EntryPacks, EntryRef, RejectionArgs, file_digest, without_body
 from newswire.content.articles import parse_article
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Article, Entry, SiteConfig
@@ -65,7 +65,9 @@ class RenderedEntry(NamedTuple):
 
 
 #: One parsed file: its key, the article without body (or the rejection), and its entry.
-Parsed = tuple[str, ParseResult, RenderedEntry | None]
+#: With a cache kept, the file's digest too (hashed here, in parallel, unless the parent
+#: had to hash it already); ``""`` otherwise.
+Parsed = tuple[str, ParseResult, RenderedEntry | None, str]
 
 
 class FeedJob(NamedTuple):
@@ -181,12 +183,13 @@ class BuildWorker:
         """
         results: list[Parsed] = []
         for key, data in chunk:
+            digest = file_digest(data) if self.packs is not None else ""
             try:
                 article = parse_article(key, data, self.site)
             except InvalidArticleError as e:
-                results.append((key, (e.key, e.field, e.problem, e.expected), None))
+                results.append((key, (e.key, e.field, e.problem, e.expected), None, digest))
                 continue
-            results.append((key, without_body(article), self._render_one(article)))
+            results.append((key, without_body(article), self._render_one(article), digest))
         self._flush()
         return results
 
