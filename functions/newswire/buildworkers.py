@@ -3,8 +3,8 @@
 A :class:`BuildWorker` parses chunks of article files and renders each valid article's entry
 at once, each format into its :class:`Spool` file, then assembles feeds from spooled items,
 handing each file to a *sink* (e.g. writing it to the output folder). Bodies and items never
-travel between processes: the parent holds metadata, lightweight entries (no
-``content_html``) and :class:`ItemRef` locations. :class:`WorkerPool` runs workers in
+travel between processes: the parent holds metadata, lightweight entries (no content or
+summary) and :class:`ItemRef` locations. :class:`WorkerPool` runs workers in
 ``fork``-ed processes, each talking to the parent over its own pipe, one request at a time.
 
 Output does not depend on which worker did what: every piece of work is pure, and the parent
@@ -52,9 +52,9 @@ class ItemRef(NamedTuple):
 class RenderedEntry(NamedTuple):
     """An entry rendered by a worker, as it travels back to the parent.
 
-    ``entry`` is lightweight (no ``content_html``: feeds and the news sitemap need only its
-    metadata); ``stored`` is where the whole entry was packed for the build cache, when one is
-    kept (with ``digest``, the SHA-256 of its pickle).
+    ``entry`` is lightweight (no ``content_html`` or summary: feeds and the news sitemap need
+    only its metadata); ``stored`` is where the whole entry was packed for the build cache,
+    when one is kept (with ``digest``, the SHA-256 of its pickle).
     """
 
     key: str
@@ -236,8 +236,8 @@ class BuildWorker:
 
 
 def lite(entry: Entry) -> Entry:
-    """``entry`` without its content: what planning, feed heads and the sitemap read."""
-    return dataclasses.replace(entry, content_html="")
+    """``entry`` without its content and summary: what feed heads and the sitemap read."""
+    return dataclasses.replace(entry, content_html="", summary="")
 
 
 def _serve(worker: BuildWorker, conn: Connection) -> None:

@@ -9,7 +9,6 @@ hostile text in every field, must render to the same bytes (or fail the same way
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -17,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from newswire.buildworkers import lite
 from newswire.domain.feeds import Feed, FeedFormat, FeedKey, FeedKind, History, archive_key
 from newswire.domain.model import Entry, Image, Person, Tag
 from newswire.rendering.registry import RENDERERS, render_document, render_feed, render_item
@@ -122,8 +122,8 @@ def assert_renders_as_feedgen_did(feed: Feed, fmt: FeedFormat) -> str:
 
 
 def without_bodies(feed: Feed) -> Feed:
-    """The lightweight copy a build may keep: entries without their HTML."""
-    return feed.with_entries(replace(entry, content_html="") for entry in feed.entries)
+    """The lightweight copy a build keeps (``buildworkers.lite``): no HTML, no summary."""
+    return feed.with_entries(lite(entry) for entry in feed.entries)
 
 
 @SETTINGS

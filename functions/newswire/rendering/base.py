@@ -45,7 +45,7 @@ class FeedRenderer(Protocol):
         """The whole document of ``feed``, where ``items[i] == self.item(feed.entries[i])``.
 
         Reads nothing of ``feed.entries`` but what the head needs (:attr:`Feed.updated`): a
-        caller may pass a feed of lightweight entries (no ``content_html``) with the items of
+        caller may pass a feed of lightweight entries (no content or summary) with the items of
         the full ones.
         """
         ...

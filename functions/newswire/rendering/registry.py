@@ -57,7 +57,7 @@ def render_document(feed: Feed, fmt: FeedFormat, items: Sequence[bytes]) -> byte
 
     Args:
         feed: the feed. Of its entries only their ``updated`` times are read, so they may be
-            lightweight copies without ``content_html``.
+            lightweight copies without content or summary.
         fmt: the format to write.
         items: ``render_item(entry, fmt)`` of each of the feed's entries, in the feed's order.
 
