@@ -31,6 +31,7 @@ from newswire.buildworkers import (
     Spool,
     WorkerPool,
     lite,
+    spool_error,
     to_result,
 )
 from newswire.content.articles import ArticleFile, claim_ids
@@ -178,7 +179,10 @@ class _Build:
         self.sink = sink
         self.reread = reread
         # Items are spooled to disk, not held: a cold build's items outweigh its memory.
-        self.spool_folder = Path(tempfile.mkdtemp(prefix="newswire-items-"))
+        try:
+            self.spool_folder = Path(tempfile.mkdtemp(prefix="newswire-items-"))
+        except OSError as e:
+            raise spool_error(Path(tempfile.gettempdir()), e) from e
         self.spool = Spool(self.spool_folder)
         self.local = BuildWorker(site, sink, self.spool, None if cache is None else cache.packs)
         self.pool: WorkerPool | None = None

@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 
 from newswire import __version__
 from newswire.domain.model import Article, Entry, SiteConfig, pickle_by_fields
-from newswire.errors import InvalidArticleError
+from newswire.errors import InvalidArticleError, StorageError
 
 #: Bump when the cache's own layout changes.
 CACHE_FORMAT = 2
@@ -77,21 +77,34 @@ class EntryPacks:
 
     def append(self, blob: bytes) -> EntryRef:
         """Store one pickled entry in this process's pack."""
-        if self._pid != os.getpid():  # first use in this process (a forked worker copies us)
-            self._pid = os.getpid()
-            self._name = f"{self._build}-{self._pid}.pack"
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._writer = (self.folder / self._name).open("ab", buffering=1 << 20)
-            self._size = self._writer.tell()
-        offset = self._size
-        self._writer.write(blob)
+        try:
+            if self._pid != os.getpid():  # first use in this process (forked workers copy us)
+                self._pid = os.getpid()
+                self._name = f"{self._build}-{self._pid}.pack"
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self._writer = (self.folder / self._name).open("ab", buffering=1 << 20)
+                self._size = self._writer.tell()
+            offset = self._size
+            self._writer.write(blob)
+        except OSError as e:
+            raise self.storage_error(e) from e
         self._size += len(blob)
         return EntryRef(self._name, offset, len(blob))
 
     def flush(self) -> None:
         """Make this process's appended entries readable (before its results are reported)."""
         if self._writer is not None and self._pid == os.getpid():
-            self._writer.flush()
+            try:
+                self._writer.flush()
+            except OSError as e:
+                raise self.storage_error(e) from e
+
+    def storage_error(self, error: OSError) -> StorageError:
+        """The error a writer can act on when the cache cannot be written (a full disk)."""
+        return StorageError(
+            f"{self.folder.parent}: cannot write the build cache ({error.strerror}); "
+            "free some space, or build with --no-cache"
+        )
 
     def read(self, ref: EntryRef) -> bytes | None:
         """The blob ``ref`` points at; ``None`` if its pack is gone or cut short."""
@@ -303,13 +316,19 @@ class BuildCache:
         self.dirty = False
 
     def _write_index(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         state = {"stamp": self.stamp, "articles": self.articles, "feeds": self.feeds}
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+        except OSError as e:
+            raise self.packs.storage_error(e) from e
         try:
             with os.fdopen(fd, "wb") as handle:
                 pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
             Path(tmp).replace(self.folder / CACHE_FILE)
+        except OSError as e:
+            Path(tmp).unlink(missing_ok=True)
+            raise self.packs.storage_error(e) from e
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

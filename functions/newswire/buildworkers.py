@@ -30,7 +30,7 @@ from newswire.buildcache import EntryPacks, EntryRef, RejectionArgs, file_digest
 from newswire.content.articles import parse_article
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Article, Entry, SiteConfig
-from newswire.errors import InvalidArticleError
+from newswire.errors import InvalidArticleError, StorageError
 from newswire.rendering.entry import render_entry
 from newswire.rendering.registry import render_item
 
@@ -98,20 +98,26 @@ class Spool:
 
     def append(self, items: Sequence[bytes]) -> ItemRef:
         """Store one entry's items (one per format); say where they lie."""
-        if self._pid != os.getpid():  # first use in this process (a forked worker copies us)
-            self._pid, self._readers = os.getpid(), {}
-            self._writer = (self.folder / f"{self._pid}.items").open("ab", buffering=1 << 20)
-            self._size = self._writer.tell()
-        offset = self._size
-        for item in items:
-            self._writer.write(item)
-            self._size += len(item)
+        try:
+            if self._pid != os.getpid():  # first use in this process (forked workers copy us)
+                self._pid, self._readers = os.getpid(), {}
+                self._writer = (self.folder / f"{self._pid}.items").open("ab", buffering=1 << 20)
+                self._size = self._writer.tell()
+            offset = self._size
+            for item in items:
+                self._writer.write(item)
+                self._size += len(item)
+        except OSError as e:
+            raise spool_error(self.folder, e) from e
         return ItemRef(self._pid, offset, tuple(len(item) for item in items))
 
     def flush(self) -> None:
         """Make every appended item readable by other processes."""
         if self._writer is not None and self._pid == os.getpid():
-            self._writer.flush()
+            try:
+                self._writer.flush()
+            except OSError as e:
+                raise spool_error(self.folder, e) from e
 
     def read(self, ref: ItemRef) -> list[bytes]:
         """The items of one entry, one per format."""
@@ -136,6 +142,14 @@ class Spool:
             for fd in self._readers.values():
                 os.close(fd)
         self._pid, self._writer, self._readers = -1, None, {}
+
+
+def spool_error(folder: Path, error: OSError) -> StorageError:
+    """The error a writer can act on when rendered items cannot be stored (a full disk)."""
+    return StorageError(
+        f"{folder}: cannot store rendered items ({error.strerror}); a build needs about 20 KB "
+        "per article in the temporary folder: set TMPDIR to one with room"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +267,8 @@ def _serve(worker: BuildWorker, conn: Connection) -> None:
         method, argument = request
         try:
             reply: Any = ("ok", getattr(worker, method)(argument))
+        except StorageError as e:  # the user's to fix (a full disk): raised as it is
+            reply = ("storage", str(e))
         except BaseException as e:  # reported to the parent, which raises it
             reply = ("error", f"{type(e).__name__}: {e}")
         conn.send(reply)
@@ -313,6 +329,8 @@ class WorkerPool:
             except EOFError as e:
                 raise RuntimeError(f"build worker {index} died") from e
             self._busy[index] = False
+            if status == "storage":
+                raise StorageError(value)
             if status != "ok":
                 raise RuntimeError(f"build worker {index} failed: {value}")
             yield index, value

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from newswire import __version__
-from newswire.errors import NewswireError
+from newswire.errors import NewswireError, StorageError
 
 
 def _parse_now(value: str) -> datetime:
@@ -107,21 +107,25 @@ def build_command(
     cache = (
         BuildCache.open(cache_dir or default_folder(out), site, output=out) if use_cache else None
     )
-    report = build_site(
-        source.article_files(),
-        site,
-        now or datetime.now(UTC),
-        cache=cache,
-        jobs=jobs or _default_jobs(),
-        sink=tree.write,
-        reread=lambda key: Path(key).read_bytes(),
-    )
+    try:
+        report = build_site(
+            source.article_files(),
+            site,
+            now or datetime.now(UTC),
+            cache=cache,
+            jobs=jobs or _default_jobs(),
+            sink=tree.write,
+            reread=lambda key: Path(key).read_bytes(),
+        )
+        removed = tree.prune(report.paths)
+        if cache is not None:
+            cache.save()
+    except StorageError as e:  # a full disk, a folder that cannot be written
+        print(f"newswire: {e}", file=sys.stderr)
+        return 2
     for error in report.rejected:
         print(error, file=sys.stderr)
     written = report.written
-    removed = tree.prune(report.paths)
-    if cache is not None:
-        cache.save()
     waiting = (
         f", {report.drafts} drafts, {report.scheduled} scheduled"
         if report.drafts or report.scheduled

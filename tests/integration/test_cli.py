@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -239,3 +240,57 @@ def test_the_installed_console_script(content: Path, tmp_path: Path) -> None:
     assert lines[0].startswith(f"{content / 'articles' / 'no-title.md'}: title: is missing")
     assert lines[-1].startswith("newswire: 6 articles published, 1 rejected")
     assert (out / "rss.xml").is_file()
+
+
+def test_feeds_that_cannot_be_written_exit_2_with_a_clear_message(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "feeds"
+    out.write_text("a file where the output folder should be")
+
+    status, err = run(content, out, capsys)
+
+    assert status == 2
+    assert len(err) == 1
+    assert err[0].startswith(f"newswire: {out}")
+    assert "cannot write the feed file" in err[0]
+
+
+def test_a_cache_that_cannot_be_written_exits_2_and_names_the_way_out(
+    content: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("newswire.build._PARALLEL_MIN", 2)  # so worker processes hit it
+    cache = tmp_path / "cache"
+    cache.write_text("a file where the cache folder should be")
+
+    out = str(tmp_path / "feeds")
+    status = main(
+        ["build", str(content), "--out", out, "--now", NOW, "--jobs", "2", "--cache", str(cache)]
+    )
+
+    err = capsys.readouterr().err.splitlines()
+    assert status == 2
+    assert err == [err[0]]
+    assert "cannot write the build cache" in err[0]
+    assert "--no-cache" in err[0]
+
+
+def test_a_temporary_folder_that_cannot_be_used_exits_2_and_names_tmpdir(
+    content: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    not_a_folder = tmp_path / "tmp"
+    not_a_folder.write_text("a file where the temporary folder should be")
+    monkeypatch.setattr(tempfile, "tempdir", str(not_a_folder))
+
+    status, err = run(content, tmp_path / "feeds", capsys)
+
+    assert status == 2
+    assert len(err) == 1
+    assert "cannot store rendered items" in err[0]
+    assert "TMPDIR" in err[0]

@@ -70,15 +70,21 @@ class LocalFeedTree:
         try:
             if target.read_bytes() == body:
                 return False
-        except FileNotFoundError:
-            pass
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        except (FileNotFoundError, NotADirectoryError):
+            pass  # a new file (or a folder in the way, which writing reports)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        except OSError as e:
+            raise StorageError(f"{target}: cannot write the feed file ({e.strerror})") from e
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(body)
             Path(tmp).chmod(0o644)
             Path(tmp).replace(target)
+        except OSError as e:
+            Path(tmp).unlink(missing_ok=True)
+            raise StorageError(f"{target}: cannot write the feed file ({e.strerror})") from e
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
