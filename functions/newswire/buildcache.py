@@ -79,11 +79,10 @@ class EntryPacks:
         """Store one pickled entry in this process's pack."""
         try:
             if self._pid != os.getpid():  # first use in this process (forked workers copy us)
-                self._pid = os.getpid()
-                self._name = f"{self._build}-{self._pid}.pack"
+                name = f"{self._build}-{os.getpid()}.pack"
                 self.folder.mkdir(parents=True, exist_ok=True)
-                self._writer = (self.folder / self._name).open("ab", buffering=1 << 20)
-                self._size = self._writer.tell()
+                self._writer = (self.folder / name).open("ab", buffering=1 << 20)
+                self._pid, self._name, self._size = os.getpid(), name, self._writer.tell()
             offset = self._size
             self._writer.write(blob)
         except OSError as e:

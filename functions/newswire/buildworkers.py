@@ -99,8 +99,8 @@ class Spool:
     def append(self, items: Sequence[bytes]) -> ItemRef:
         """Store one entry's items (one per format); say where they lie."""
         try:
-            if self._pid != os.getpid():  # first use in this process (forked workers copy us)
-                self._pid, self._readers = os.getpid(), {}
+            self._own()
+            if self._writer is None:  # this process's first item
                 self._writer = (self.folder / f"{self._pid}.items").open("ab", buffering=1 << 20)
                 self._size = self._writer.tell()
             offset = self._size
@@ -121,11 +121,11 @@ class Spool:
 
     def read(self, ref: ItemRef) -> list[bytes]:
         """The items of one entry, one per format."""
-        if self._pid != os.getpid():
-            self._pid, self._writer, self._readers = os.getpid(), None, {}
+        self._own()
+        if ref.pid == self._pid:
+            self.flush()  # this process's own items may still be in its buffer
         fd = self._readers.get(ref.pid)
         if fd is None:
-            self.flush()
             fd = self._readers[ref.pid] = os.open(self.folder / f"{ref.pid}.items", os.O_RDONLY)
         data = os.pread(fd, sum(ref.lengths), ref.offset)
         items, start = [], 0
@@ -133,6 +133,11 @@ class Spool:
             items.append(data[start : start + length])
             start += length
         return items
+
+    def _own(self) -> None:
+        """Forget the files a forked copy of this spool inherited: each process has its own."""
+        if self._pid != os.getpid():
+            self._pid, self._writer, self._readers = os.getpid(), None, {}
 
     def close(self) -> None:
         """Close this process's files (the folder stays)."""
