@@ -12,6 +12,7 @@ import functools
 import hashlib
 import shutil
 import tempfile
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -190,6 +191,7 @@ class _Build:
         self.rendered: dict[str, _Rendered] = {}  # entries rendered as their file was parsed
         self.held: dict[str, bytes] = {}  # bytes of cached files, when they cannot be reread
         self.signatures: dict[str, tuple[int, ...]] = {}  # stat signatures of files in parsing
+        self.started_ns = time.time_ns()
 
     def close(self) -> None:
         if self.pool is not None:
@@ -295,15 +297,17 @@ class _Build:
     def _parse_all(self, sources: Iterable[Source]) -> None:
         pending: list[tuple[str, bytes]] = []
         for source in sources:
-            signature = None
+            signature = None  # the file's signature, if it may be recorded
             if isinstance(source, ArticleFile):
-                key, signature = source.key, source.signature
+                key = source.key
                 if self.cache is not None and (
-                    cached := self.cache.lookup_unchanged(key, signature)
+                    cached := self.cache.lookup_unchanged(key, source.signature)
                 ):
                     self._reuse(key, cached, source.read)
                     continue
                 data = source.read()
+                if source.settled(self.started_ns):
+                    signature = source.signature
             else:
                 key, data = source
             if self.cache is not None:

@@ -71,6 +71,11 @@ def slug_of(key: str) -> str:
     return PurePosixPath(key).stem
 
 
+#: How long after its last change a file's stat signature is trusted (the coarsest file
+#: system time resolution, FAT's 2 s).
+SETTLED_NS = 2_000_000_000
+
+
 @dataclass(frozen=True, slots=True)
 class ArticleFile:
     """An article file on disk, read only when its bytes are needed.
@@ -89,6 +94,18 @@ class ArticleFile:
         """The file at ``path`` (its key), as it is now."""
         stat = os.stat(path)  # noqa: PTH116 - one syscall for thousands of files
         return cls(path, (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino))
+
+    def settled(self, now_ns: int) -> bool:
+        """Say whether the file last changed long enough before ``now_ns`` for its signature to
+        be trusted later.
+
+        A file system may keep times in whole seconds (or two): a file written again within
+        that time, at the same size, would show the same signature. Like git's "racy" rule,
+        only a signature taken once the file's times are older than that is recorded; a file
+        edited just before a build is read and hashed by the next one.
+        """
+        _, mtime_ns, ctime_ns, _ = self.signature
+        return max(mtime_ns, ctime_ns) < now_ns - SETTLED_NS
 
     def read(self) -> bytes:
         """The file's bytes."""
