@@ -284,7 +284,7 @@ def _build_article(
     default_url = site.article_url(slug)
     canonical_url = reader.url(fields, "canonical_url") or default_url
     article_id = reader.text(fields, "id", required=False) or default_url
-    if any(c.isspace() for c in article_id):
+    if _has_white_space(article_id):
         raise reader.error(
             "id", f"{article_id!r} contains white space", "a URI such as urn:uuid:… or a URL"
         )
@@ -547,8 +547,10 @@ def is_absolute_http_url(value: str) -> bool:
         parts = urlsplit(value)
     except ValueError:
         return False
-    return (
-        parts.scheme in ("http", "https")
-        and bool(parts.netloc)
-        and not any(c.isspace() for c in value)
-    )
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and not _has_white_space(value)
+
+
+def _has_white_space(text: str) -> bool:
+    """Whether ``text`` holds any character ``str.isspace`` calls white space (in C: splitting
+    on white space leaves a non-empty text whole only if it has none)."""
+    return bool(text) and text.split() != [text]
