@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +46,7 @@ from newswire.domain.feeds import (
     archive_key,
     build_feed,
     feed_keys_for,
+    history_of,
     month_of,
     named_after,
     newest,
@@ -101,15 +102,6 @@ def plan_feeds(articles: Iterable[Article], site: SiteConfig) -> dict[FeedKey, l
         shown = newest(group, site.items_per_feed)
         plan[named_after(key, shown[0])] = shown
     return plan
-
-
-def history_of(key: FeedKey, months: Sequence[str]) -> History | None:
-    """The RFC 5005 links of feed ``key`` among the archive ``months`` (sorted)."""
-    if key == MAIN_FEED:
-        return History.for_subscription(months)
-    if key.kind is FeedKind.ARCHIVE:
-        return History.for_month(key.slug, months)
-    return None
 
 
 #: An article file: ``(key, bytes)``, or an :class:`ArticleFile` read only if the cache

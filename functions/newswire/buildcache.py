@@ -22,6 +22,7 @@ be read is simply rebuilt.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import pickle
@@ -391,24 +392,7 @@ def without_body(article: Article) -> Article:
     """The article without its body: what planning feeds needs, at a fraction of the memory."""
     if not article.body:
         return article  # already without: not copied, so it is held once
-    return Article(
-        key=article.key,
-        slug=article.slug,
-        id=article.id,
-        title=article.title,
-        published=article.published,
-        updated=article.updated,
-        summary=article.summary,
-        authors=article.authors,
-        tags=article.tags,
-        section=article.section,
-        image=article.image,
-        canonical_url=article.canonical_url,
-        sources=article.sources,
-        draft=article.draft,
-        body="",
-        body_format=article.body_format,
-    )
+    return dataclasses.replace(article, body="")
 
 
 def cache_stamp(site: SiteConfig) -> str:

@@ -128,6 +128,16 @@ class History:
         return cls(is_archive=False, prev_archive=archive_key(months[-1])) if months else None
 
 
+def history_of(key: FeedKey, months: Sequence[str]) -> History | None:
+    """The RFC 5005 links of feed ``key`` among the archive ``months`` (sorted): the main
+    feed's and the archives'; other feeds have none."""
+    if key == MAIN_FEED:
+        return History.for_subscription(months)
+    if key.kind is FeedKind.ARCHIVE:
+        return History.for_month(key.slug, months)
+    return None
+
+
 class Classified(Protocol):
     """Anything with tags, authors and a section: an Article before rendering, or an Entry."""
 

@@ -27,10 +27,10 @@ from newswire.domain.feeds import (
     FeedFormat,
     FeedKey,
     FeedKind,
-    History,
     archive_key,
     build_feed,
     feed_keys_for,
+    history_of,
     named_after,
 )
 from newswire.domain.model import Article, Entry, SiteConfig
@@ -292,15 +292,13 @@ class Publisher:
             self.warnings.extend(self.notifier.notify(urls))
 
     def _render_feed(self, key: FeedKey) -> list[FeedFile]:
-        history = None
         if key.kind is FeedKind.ARCHIVE:
-            months = sorted(self.index.months())
             entries = self.index.month(MAIN_FEED, key.slug)
-            history = History.for_month(key.slug, months)
         else:
             entries = self.index.newest(key, self.site.items_per_feed)
-            if key == MAIN_FEED:
-                history = History.for_subscription(sorted(self.index.months()))
+        # Only the main feed and the archives link months: no index query for the others.
+        linked = key == MAIN_FEED or key.kind is FeedKind.ARCHIVE
+        history = history_of(key, sorted(self.index.months()) if linked else [])
         named = named_after(key, entries[0]) if entries else key
         feed = build_feed(named, entries, self.site, history)
         return render_feed_files(feed, self.site.max_feed_bytes)
