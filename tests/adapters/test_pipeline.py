@@ -442,3 +442,33 @@ def test_the_most_tags_and_authors_allowed_fit_one_index_transaction(
     assert publish(stack, seq, "articles/big.md", moved).action == "published"
     assert titles(stack, "tags/t29/rss.xml") == ["Big"]
     assert titles(stack, "authors/writer-9/atom.xml") == ["Big"]
+
+
+def test_a_delete_redelivered_after_a_failed_rebuild_still_clears_its_archive(
+    stack: Stack, seq: Sequencer
+) -> None:
+    publish(stack, seq, "articles/a.md", article("A"))
+    publish(stack, seq, "articles/b.md", article("B", published="2026-02-01T10:00:00Z"))
+    assert titles(stack, "archive/2026-01/rss.xml") == ["A"]
+    stack.s3.delete_object(Bucket=stack.content_bucket, Key="articles/a.md")
+    delete = ArticleChange("articles/a.md", True, seq())
+    failed: list[str] = []
+
+    def fail_first_feed_write(params: dict[str, Any], **_: Any) -> None:
+        if params["Bucket"] == stack.feeds_bucket and not failed:
+            failed.append(params["Key"])  # the run dies after the index changed
+            raise ConnectionError("the Lambda was stopped")
+
+    stack.s3.meta.events.register("before-parameter-build.s3.PutObject", fail_first_feed_write)
+    publisher = stack.publisher(clock=lambda: NOW)
+    with pytest.raises(ConnectionError):
+        publisher.publish(delete)
+
+    outcome = publisher.publish(delete)  # SQS delivers it again
+
+    assert failed
+    assert outcome.action == "redelivered"
+    assert titles(stack, "archive/2026-01/rss.xml") == []
+    assert titles(stack) == ["B"]
+    newer = feedparser.parse(stack.feed("archive/2026-02/rss.xml"))
+    assert not any(link.rel == "prev-archive" for link in newer.feed.links)  # 2026-01 is empty

@@ -127,30 +127,28 @@ class Publisher:
                 return PublishOutcome(change.key, "stale")
             if old is not None and old.sequencer == change.sequencer:
                 # Already applied: finish what a run that died midway may have left undone.
-                touched = set(old.feeds | old.previous_feeds)
-                if old.archive_month:
-                    touched.add(archive_key(old.archive_month))
-                return PublishOutcome(change.key, "redelivered", self.rebuild(touched))
+                return PublishOutcome(change.key, "redelivered", self.rebuild(self._touched(old)))
             applied, new, action, error = self._transition(change, old)
             if not applied:
                 continue  # another publisher changed this article meanwhile: look again
-            return PublishOutcome(change.key, action, self.rebuild(self._touched(old, new)), error)
+            return PublishOutcome(change.key, action, self.rebuild(self._touched(new)), error)
         raise ConcurrentUpdateError(f"{change.key}: index kept changing, will be retried")
 
-    def _touched(self, old: ArticleState | None, new: ArticleState) -> set[FeedKey]:
-        """The feeds a change can alter: the article's feeds before and after, and archives.
-
-        The archive of the article's month (before and after) is rebuilt; when a month gains
-        its first article or loses its last one, the neighbouring archives' links change too.
+    def _touched(self, state: ArticleState) -> set[FeedKey]:
+        """The feeds the change that led to ``state`` can alter, from ``state`` alone (so a
+        redelivered change rebuilds the same): the article's feeds now and before, archives
+        included, and when a month gained its first article or lost its last one, the main
+        feed and the neighbouring archives, whose links change too.
         """
-        touched = set(new.feeds) | (old.feeds if old else frozenset())
-        months = {old.archive_month if old else None, new.archive_month} - {None}
+        touched = set(state.feeds | state.previous_feeds)
+        months = {k.slug for k in touched if k.kind is FeedKind.ARCHIVE}
+        if state.archive_month:
+            months.add(state.archive_month)
         if not months:
             return touched
         counts = self.index.months()
         listed = sorted(counts)
         for month in months:
-            assert month is not None
             touched.add(archive_key(month))
             if counts.get(month, 0) <= 1:  # just became non-empty, or just emptied
                 touched.add(MAIN_FEED)
@@ -181,7 +179,7 @@ class Publisher:
     def _next_state(
         self, change: ArticleChange, old: ArticleState | None
     ) -> tuple[ArticleState, Entry | None, str, InvalidArticleError | None]:
-        old_feeds = old.feeds if old else frozenset()
+        old_feeds = _shown_in(old)
         gone = ArticleState(change.key, change.sequencer, "deleted", previous_feeds=old_feeds)
         if change.deleted:
             return gone, None, "removed", None
@@ -240,7 +238,7 @@ class Publisher:
             old.status,
             article_id=old.article_id,
             feeds=old.feeds,
-            previous_feeds=old.feeds,
+            previous_feeds=_shown_in(old),
             published=old.published,
             has_report=True,
         )
@@ -365,7 +363,7 @@ class Publisher:
                 ArticleChange(key, False, old.sequencer), old
             )
             if applied:
-                written = self.rebuild(self._touched(old, new))
+                written = self.rebuild(self._touched(new))
                 outcomes.append(PublishOutcome(key, action, written, error))
         return outcomes
 
@@ -410,6 +408,14 @@ def _stylesheet_files() -> list[FeedFile]:
     """``feed.xsl``, published beside the feeds it styles (a fresh bucket gets it first)."""
     sheet = stylesheet_file()
     return [FeedFile(sheet.path, sheet.content_type, sheet.body)]
+
+
+def _shown_in(state: ArticleState | None) -> frozenset[FeedKey]:
+    """Every feed the article of ``state`` is shown in, its month's archive included."""
+    if state is None:
+        return frozenset()
+    month = state.archive_month
+    return state.feeds | {archive_key(month)} if month else state.feeds
 
 
 def _sortable(moment: datetime) -> str:
