@@ -53,7 +53,7 @@ from newswire.domain.feeds import (
 )
 from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import InvalidArticleError
-from newswire.rendering.files import FeedFile
+from newswire.rendering.base import FeedFile
 from newswire.rendering.sitemap import (
     MAX_NEWS_URLS,
     NEWS_SITEMAP_CONTENT_TYPE,
@@ -214,9 +214,8 @@ class _Build:
         )
         todo = self._feed_jobs(plan, months, entries, report)
         entries.clear()
-        sheet = stylesheet_file()
         self._emit(report, FeedFile(NEWS_SITEMAP_PATH, NEWS_SITEMAP_CONTENT_TYPE, sitemap))
-        self._emit(report, FeedFile(sheet.path, sheet.content_type, sheet.body))
+        self._emit(report, stylesheet_file())
         for file in self._render_feeds(todo):
             report.written += file.written
             if file.body is not None:

@@ -17,7 +17,7 @@ import pytest
 
 from newswire.build import build_site
 from newswire.domain.feeds import FeedFormat
-from newswire.rendering.files import FeedFile
+from newswire.rendering.base import FeedFile
 from tests.support.corpus import generate_corpus
 from tests.support.factories import (
     CONTENT,

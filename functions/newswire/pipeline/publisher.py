@@ -43,8 +43,9 @@ from newswire.pipeline.ports import (
     FeedStore,
     HubNotifier,
 )
+from newswire.rendering.base import FeedFile
 from newswire.rendering.entry import render_entry
-from newswire.rendering.files import FeedFile, render_feed_files
+from newswire.rendering.files import render_feed_files
 from newswire.rendering.sitemap import (
     MAX_NEWS_URLS,
     NEWS_SITEMAP_CONTENT_TYPE,
@@ -274,7 +275,7 @@ class Publisher:
             written.extend(self._write_latest(paths, functools.partial(self._render_feed, key)))
         if MAIN_FEED in keys:
             written.extend(self.refresh_news_sitemap())
-            written.extend(self._write_latest([STYLESHEET_PATH], _stylesheet_files))
+            written.extend(self._write_latest([STYLESHEET_PATH], lambda: [stylesheet_file()]))
         self._announce(written)
         return tuple(sorted(written))
 
@@ -402,12 +403,6 @@ class Publisher:
                 return new.feeds | (old.feeds if old else frozenset())
             old = self.index.state(key)
         raise ConcurrentUpdateError(f"{key}: index kept changing during reindex")
-
-
-def _stylesheet_files() -> list[FeedFile]:
-    """``feed.xsl``, published beside the feeds it styles (a fresh bucket gets it first)."""
-    sheet = stylesheet_file()
-    return [FeedFile(sheet.path, sheet.content_type, sheet.body)]
 
 
 def _shown_in(state: ArticleState | None) -> frozenset[FeedKey]:

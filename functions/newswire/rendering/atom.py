@@ -27,6 +27,7 @@ from newswire.rendering.xmlfeed import (
     serialise,
     splice_items,
     xml_attribute,
+    xml_content,
     xml_element,
     xml_text,
 )
@@ -132,7 +133,7 @@ def _entry_xml(entry: Entry) -> bytes:
             parts.append(xml_element(_PERSON_INDENT, b"uri", person.url))
         parts.append(b"    </author>\n")
     if entry.content_html:
-        parts.append(b'    <content type="html">%s</content>\n' % xml_text(entry.content_html))
+        parts.append(b'    <content type="html">%s</content>\n' % xml_content(entry.content_html))
     else:
         parts.append(b'    <content type="html"/>\n')
     if entry.summary:

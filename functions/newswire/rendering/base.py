@@ -13,10 +13,21 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Entry
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFile:
+    """One rendered document (a feed, the news sitemap, the stylesheet), ready to store and
+    serve."""
+
+    path: str
+    content_type: str
+    body: bytes
 
 
 class FeedRenderer(Protocol):

@@ -8,19 +8,10 @@ so fitting a feed to its budget never renders an entry twice.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from newswire.domain.feeds import Feed, FeedFormat
+from newswire.rendering.base import FeedFile
 from newswire.rendering.registry import render_document, render_item
-
-
-@dataclass(frozen=True, slots=True)
-class FeedFile:
-    """One rendered feed document, ready to store and serve."""
-
-    path: str
-    content_type: str
-    body: bytes
 
 
 def render_feed_files(

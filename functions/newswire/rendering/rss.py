@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
+# feedgen.util imports lxml but uses lxml.etree: the submodule must be loaded first.
+import lxml.etree  # noqa: F401
 from feedgen.ext.dc import DcEntryExtension, DcExtension
 from feedgen.ext.media import MediaEntryExtension, MediaExtension
 from feedgen.feed import FeedGenerator
@@ -32,6 +34,7 @@ from newswire.rendering.xmlfeed import (
     serialise,
     splice_items,
     xml_attribute,
+    xml_content,
     xml_element,
     xml_text,
 )
@@ -158,7 +161,8 @@ def _item_xml(entry: Entry) -> bytes:
     if description:
         parts.append(xml_element(_INDENT, b"description", description))
         if entry.content_html:
-            parts.append(xml_element(_INDENT, b"content:encoded", entry.content_html))
+            content = xml_content(entry.content_html)
+            parts.append(b"%s<content:encoded>%s</content:encoded>\n" % (_INDENT, content))
     else:
         parts.append(xml_element(_INDENT, b"description", entry.content_html))
     author, creators = _credits(entry.authors)

@@ -14,23 +14,15 @@ stays same-origin, which browsers require of an XSLT stylesheet.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from importlib import resources
 from typing import Final
+
+from newswire.rendering.base import FeedFile
 
 #: The stylesheet's path relative to ``feeds_url``, and its file name inside this package.
 STYLESHEET_PATH: Final = "feed.xsl"
 #: The one XSLT media type every browser accepts for a stylesheet named by a feed.
 STYLESHEET_CONTENT_TYPE: Final = "text/xsl; charset=utf-8"
-
-
-@dataclass(frozen=True, slots=True)
-class StylesheetFile:
-    """The stylesheet as a file to publish with the feeds."""
-
-    path: str
-    content_type: str
-    body: bytes
 
 
 @functools.cache
@@ -43,9 +35,9 @@ def stylesheet_bytes() -> bytes:
     return resources.files("newswire.rendering").joinpath(STYLESHEET_PATH).read_bytes()
 
 
-def stylesheet_file() -> StylesheetFile:
+def stylesheet_file() -> FeedFile:
     """The stylesheet with the path and Content-Type it is published with."""
-    return StylesheetFile(STYLESHEET_PATH, STYLESHEET_CONTENT_TYPE, stylesheet_bytes())
+    return FeedFile(STYLESHEET_PATH, STYLESHEET_CONTENT_TYPE, stylesheet_bytes())
 
 
 def stylesheet_href(feed_path: str) -> str:
