@@ -8,13 +8,12 @@ planned on metadata alone and assembled from the rendered items, each once per f
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import shutil
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +26,6 @@ from newswire.buildworkers import (
     ItemRef,
     Parsed,
     ParseResult,
-    RenderedEntry,
     RenderedFile,
     Spool,
     WorkerPool,
@@ -52,7 +50,7 @@ from newswire.domain.feeds import (
     newest,
 )
 from newswire.domain.model import Article, Entry, SiteConfig
-from newswire.errors import InvalidArticleError
+from newswire.errors import InvalidArticleError, StorageError
 from newswire.rendering.base import FeedFile
 from newswire.rendering.sitemap import (
     MAX_NEWS_URLS,
@@ -117,7 +115,6 @@ def build_site(
     cache: BuildCache | None = None,
     jobs: int = 1,
     sink: FeedSink | None = None,
-    reread: Callable[[str], bytes] | None = None,
 ) -> BuildReport:
     """Build every feed of the site.
 
@@ -137,13 +134,11 @@ def build_site(
             enough to do.
         sink: where each feed file goes as soon as it is rendered (``(path, bytes) -> written``);
             then ``files`` stays empty and the bodies are never all held at once.
-        reread: the bytes of a file by key, for a cached article a feed now shows but that was
-            never rendered; without it, cached files' bytes are held until planning is done.
 
     Returns:
         The report: ``paths`` of every feed file (sorted), and without a sink their ``files``.
     """
-    build = _Build(site, cache, jobs, sink, reread)
+    build = _Build(site, cache, jobs, sink)
     try:
         return build.run(sources, now)
     finally:
@@ -164,13 +159,11 @@ class _Build:
         cache: BuildCache | None,
         jobs: int,
         sink: FeedSink | None,
-        reread: Callable[[str], bytes] | None,
     ) -> None:
         self.site = site
         self.cache = cache
         self.jobs = max(1, jobs)
         self.sink = sink
-        self.reread = reread
         # Items are spooled to disk, not held: a cold build's items outweigh its memory.
         try:
             self.spool_folder = Path(tempfile.mkdtemp(prefix="newswire-items-"))
@@ -180,8 +173,9 @@ class _Build:
         self.local = BuildWorker(site, sink, self.spool, None if cache is None else cache.packs)
         self.pool: WorkerPool | None = None
         self.results: dict[str, ParseResult | Article | InvalidArticleError] = {}
-        self.rendered: dict[str, _Rendered] = {}  # entries rendered as their file was parsed
-        self.held: dict[str, bytes] = {}  # bytes of cached files, when they cannot be reread
+        # Every valid article's entry: rendered as its file was parsed, or (None, digest,
+        # None) for one the cache holds, unpickled only if a feed showing it is rendered.
+        self.entries: dict[str, _Rendered] = {}
         self.signatures: dict[str, tuple[int, ...]] = {}  # stat signatures of files in parsing
         self.started_ns = time.time_ns()
 
@@ -206,14 +200,9 @@ class _Build:
         window = news_window_start(now)
         recent = newest((a for a in live if window < a.published <= now), MAX_NEWS_URLS)
         del articles, live
-        wanted = {a.key for _, shown in plan for a in shown} | {a.key for a in recent}
-        entries = self._render_entries(wanted)
-        self.held.clear()
-        sitemap = render_news_sitemap(
-            [self._entry_of(a.key, entries) for a in recent], self.site, now
-        )
-        todo = self._feed_jobs(plan, months, entries, report)
-        entries.clear()
+        sitemap = render_news_sitemap([self._entry_of(a.key) for a in recent], self.site, now)
+        todo = self._feed_jobs(plan, months, report)
+        self.entries.clear()
         self._emit(report, FeedFile(NEWS_SITEMAP_PATH, NEWS_SITEMAP_CONTENT_TYPE, sitemap))
         self._emit(report, stylesheet_file())
         for file in self._render_feeds(todo):
@@ -233,30 +222,23 @@ class _Build:
         else:
             report.files.append(file)
 
-    def _entry_of(self, key: str, entries: dict[str, _Rendered]) -> Entry:
+    def _entry_of(self, key: str) -> Entry:
         """The (lightweight) entry of ``key``; a cached one is unpickled and its items spooled
         on first use."""
-        entry, digest, ref = entries[key]
+        entry, digest, ref = self.entries[key]
         if entry is None:
             assert self.cache is not None
             full = self.cache.entry(key)
-            if full is not None:
-                entry, ref = lite(full), self.local.spool_items(full)
-            else:  # its pack was damaged since the cache was opened: render it again
-                if self.reread is None:
-                    raise LookupError(f"{key}: its cached entry is unreadable")
-                rendered = self.local.render([(key, self.reread(key))])[0]
-                entry, ref = rendered.entry, rendered.items
-                if rendered.stored is not None:
-                    self.cache.store_entry(key, rendered.stored, rendered.digest)
-            entries[key] = (entry, digest, ref)
+            if full is None:  # the cache checked its packs when it opened
+                raise StorageError(f"{key}: the build cache changed during the build: build again")
+            entry, ref = lite(full), self.local.spool_items(full)
+            self.entries[key] = (entry, digest, ref)
         return entry
 
     def _feed_jobs(
         self,
         plan: list[tuple[FeedKey, list[Article]]],
         months: list[str],
-        entries: dict[str, _Rendered],
         report: BuildReport,
     ) -> list[FeedJob]:
         """The feeds to render (those the cache cannot vouch for), with their items' places;
@@ -269,24 +251,24 @@ class _Build:
             feed_ids.add(key.id)
             history = history_of(key, months)
             if self.cache is not None:
-                digest = _feed_digest(key, history, [entries[a.key][1] for a in shown])
+                digest = _feed_digest(key, history, [self.entries[a.key][1] for a in shown])
                 if self.cache.feed_is_current(key.id, digest, paths):
                     report.reused.extend(paths)
                     continue
                 self.cache.feed_rendered(key.id, digest, paths)
-            shown_entries = [self._entry_of(a.key, entries) for a in shown]
+            shown_entries = [self._entry_of(a.key) for a in shown]
             built.append(
                 (build_feed(key, shown_entries, self.site, history), [a.key for a in shown])
             )
         if self.cache is not None:
             self.cache.keep_feeds(feed_ids)
         self.spool.flush()  # items spooled here are read by the workers
-        return [FeedJob(feed, _refs(feed, keys, entries)) for feed, keys in built]
+        return [FeedJob(feed, _refs(feed, keys, self.entries)) for feed, keys in built]
 
     # --- parsing ------------------------------------------------------------------------------
 
     def _parse_all(self, sources: Iterable[Source]) -> None:
-        pending: list[tuple[str, bytes]] = []
+        pending: list[tuple[str, bytes, str]] = []
         for source in sources:
             signature = None  # the file's signature, if it may be recorded
             if isinstance(source, ArticleFile):
@@ -294,24 +276,24 @@ class _Build:
                 if self.cache is not None and (
                     cached := self.cache.lookup_unchanged(key, source.signature)
                 ):
-                    self._reuse(key, cached, source.read)
+                    self._reuse(key, cached)
                     continue
                 data = source.read()
                 if source.settled(self.started_ns):
                     signature = source.signature
             else:
                 key, data = source
+            digest = ""  # a file the cache has never seen is hashed by the worker parsing it
             if self.cache is not None:
-                # A file the cache has never seen is hashed by the worker that parses it.
                 if key in self.cache.articles:
                     digest = file_digest(data)
                     cached = self.cache.lookup(key, digest, signature)
                     if cached is not None:
-                        self._reuse(key, cached, functools.partial(bytes, data))
+                        self._reuse(key, cached)
                         continue
                 if signature is not None:
                     self.signatures[key] = signature
-            pending.append((key, data))
+            pending.append((key, data, digest))
             if len(pending) >= _PARALLEL_MIN and self.jobs > 1:
                 self._dispatch(pending)
                 pending = []
@@ -323,14 +305,13 @@ class _Build:
         elif pending:
             self._collect(self.local.parse(pending))
 
-    def _reuse(self, key: str, cached: CachedArticle, read: Callable[[], bytes]) -> None:
-        """Take a file's cached parse; keep its bytes if its entry may have to be rendered
-        and they could not be read again later."""
+    def _reuse(self, key: str, cached: CachedArticle) -> None:
+        """Take a file's cached parse, and its entry if it has one."""
         self.results[key] = cached.result()
-        if self.reread is None and cached.entry_ref is None and cached.article:
-            self.held[key] = read()
+        if cached.entry_ref is not None:
+            self.entries[key] = (None, cached.entry_digest, None)
 
-    def _dispatch(self, chunk: list[tuple[str, bytes]]) -> None:
+    def _dispatch(self, chunk: list[tuple[str, bytes, str]]) -> None:
         if self.pool is None:
             self.pool = WorkerPool(self.local, min(self.jobs, _MAX_JOBS))
         for _, results in self.pool.submit("parse", chunk):
@@ -345,48 +326,11 @@ class _Build:
                 signature = self.signatures.pop(key, None)
                 self.cache.store(key, digest, to_result(result), signature)
             if rendered is not None:
-                self.rendered[key] = (rendered.entry, rendered.digest, rendered.items)
+                self.entries[key] = (rendered.entry, rendered.digest, rendered.items)
                 if self.cache is not None and rendered.stored is not None:
                     self.cache.store_entry(key, rendered.stored, rendered.digest)
 
     # --- rendering ----------------------------------------------------------------------------
-
-    def _render_entries(self, keys: set[str]) -> dict[str, _Rendered]:
-        """The entries ``keys``: rendered while parsing, found in the cache, or rendered now.
-
-        A cached entry is only unpickled, and its items spooled, if a feed that shows it has to
-        be rendered again (``(None, digest, None)`` until then). A file the cache knows as
-        parsed but never shown (a draft until now) is read and rendered again.
-        """
-        entries: dict[str, _Rendered] = {}
-        requests: list[tuple[str, bytes]] = []
-        for key in sorted(keys):
-            cached = self.cache.articles.get(key) if self.cache is not None else None
-            if key in self.rendered:
-                entries[key] = self.rendered[key]
-            elif cached is not None and cached.entry_ref is not None:
-                entries[key] = (None, cached.entry_digest, None)
-            else:
-                data = self.held.get(key) if self.reread is None else self.reread(key)
-                if data is None:
-                    raise LookupError(f"{key}: bytes needed to render it are gone")
-                requests.append((key, data))
-        self.rendered.clear()
-        for key, entry, digest, stored, ref in self._render(requests):
-            entries[key] = (entry, digest, ref)
-            if self.cache is not None and stored is not None:
-                self.cache.store_entry(key, stored, digest)
-        return entries
-
-    def _render(self, requests: list[tuple[str, bytes]]) -> list[RenderedEntry]:
-        if self.pool is None or len(requests) < _PARALLEL_MIN:
-            return self.local.render(requests)
-        rendered: list[RenderedEntry] = []
-        for index in range(self.pool.size):
-            self.pool.send_to(index, "render", requests[index :: self.pool.size])
-        for _, results in self.pool.drain():
-            rendered.extend(results)
-        return rendered
 
     def _render_feeds(self, jobs: list[FeedJob]) -> list[RenderedFile]:
         if self.pool is None or len(jobs) < 2 * self.pool.size:

@@ -201,7 +201,7 @@ class BuildCache:
         fresh.articles = stored["articles"]
         fresh.feeds = stored["feeds"]
         fresh.dirty = False
-        fresh._forget_lost_packs()
+        fresh._forget_damaged()
         return fresh
 
     def entry(self, key: str) -> Entry | None:
@@ -336,13 +336,17 @@ class BuildCache:
     def _live_refs(self) -> list[CachedArticle]:
         return [c for c in self.articles.values() if c.entry_ref is not None]
 
-    def _forget_lost_packs(self) -> None:
-        """Forget entries whose pack is gone: they are rendered again when a feed needs them."""
-        present = {p.name for p in self.packs.folder.glob("*.pack")}
-        for cached in self._live_refs():
-            assert cached.entry_ref is not None
-            if cached.entry_ref.pack not in present:
-                cached.entry_ref, cached.entry_digest = None, ""
+    def _forget_damaged(self) -> None:
+        """Forget every article whose entry is not whole in its pack (a pack deleted or cut
+        short): its file is simply parsed again. Every article the cache vouches for then has
+        its parse and its entry."""
+        sizes = {p.name: p.stat().st_size for p in self.packs.folder.glob("*.pack")}
+        for key, cached in list(self.articles.items()):
+            ref = cached.entry_ref
+            if cached.article is None:
+                continue  # a rejection has no entry
+            if ref is None or ref.offset + ref.length > sizes.get(ref.pack, 0):
+                del self.articles[key]
                 self.dirty = True
 
     def _compact_packs(self) -> None:

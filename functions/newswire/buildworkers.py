@@ -57,7 +57,6 @@ class RenderedEntry(NamedTuple):
     when one is kept (with ``digest``, the SHA-256 of its pickle).
     """
 
-    key: str
     entry: Entry
     digest: str
     stored: EntryRef | None
@@ -65,8 +64,8 @@ class RenderedEntry(NamedTuple):
 
 
 #: One parsed file: its key, the article without body (or the rejection), and its entry.
-#: With a cache kept, the file's digest too (hashed here, in parallel, unless the parent
-#: had to hash it already); ``""`` otherwise.
+#: With a cache kept, the file's digest too: the parent's, or hashed here, in parallel, for a
+#: file the cache had never seen; ``""`` otherwise.
 Parsed = tuple[str, ParseResult, RenderedEntry | None, str]
 
 
@@ -193,7 +192,7 @@ class BuildWorker:
         self.spool = spool
         self.packs = packs
 
-    def parse(self, chunk: Sequence[tuple[str, bytes]]) -> list[Parsed]:
+    def parse(self, chunk: Sequence[tuple[str, bytes, str]]) -> list[Parsed]:
         """Parse files and render each valid article's entry (its items into the spool).
 
         Every article is rendered as soon as it is parsed, whether a feed will show it or not:
@@ -201,28 +200,18 @@ class BuildWorker:
         costs no memory. Drafts and duplicate ids are the rare waste.
         """
         results: list[Parsed] = []
-        for key, data in chunk:
-            digest = file_digest(data) if self.packs is not None else ""
+        for key, data, known_digest in chunk:
+            digest = known_digest or (file_digest(data) if self.packs is not None else "")
             try:
                 article = parse_article(key, data, self.site)
             except InvalidArticleError as e:
                 results.append((key, (e.key, e.field, e.problem, e.expected), None, digest))
                 continue
             results.append((key, without_body(article), self._render_one(article), digest))
-        self._flush()
-        return results
-
-    def render(self, requests: Sequence[tuple[str, bytes]]) -> list[RenderedEntry]:
-        """Render the entries of files parsed before (by a cached build), from their bytes."""
-        rendered = [self._render_one(parse_article(key, data, self.site)) for key, data in requests]
-        self._flush()
-        return rendered
-
-    def _flush(self) -> None:
-        """Make what this process stored readable by the others, before it reports."""
         self.spool.flush()
         if self.packs is not None:
             self.packs.flush()
+        return results
 
     def _render_one(self, article: Article) -> RenderedEntry:
         entry = render_entry(article, self.site)
@@ -230,7 +219,7 @@ class BuildWorker:
         if self.packs is not None:
             blob = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
             digest, stored = hashlib.sha256(blob).hexdigest(), self.packs.append(blob)
-        return RenderedEntry(article.key, lite(entry), digest, stored, self.spool_items(entry))
+        return RenderedEntry(lite(entry), digest, stored, self.spool_items(entry))
 
     def spool_items(self, entry: Entry) -> ItemRef:
         """Render ``entry`` once per format into the spool."""
@@ -310,12 +299,6 @@ class WorkerPool:
         while all(self._busy.values()):
             yield from self._receive_any()
         index = next(i for i, busy in self._busy.items() if not busy)
-        self._conns[index].send((method, argument))
-        self._busy[index] = True
-
-    def send_to(self, index: int, method: str, argument: Any) -> None:
-        """Send a request to worker ``index``, which must be idle."""
-        assert not self._busy[index]
         self._conns[index].send((method, argument))
         self._busy[index] = True
 

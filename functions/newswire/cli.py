@@ -115,7 +115,6 @@ def build_command(
             cache=cache,
             jobs=jobs or _default_jobs(),
             sink=tree.write,
-            reread=lambda key: Path(key).read_bytes(),
         )
         removed = tree.prune(report.paths)
         if cache is not None:
