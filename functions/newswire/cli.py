@@ -141,12 +141,12 @@ def build_command(
 
 
 def _default_jobs() -> int:
-    """One process per core this process may run on, at most 8 (the work splits no finer)."""
+    """One process per core this process may run on (the build caps it)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    return max(1, min(cores, 8))
+    return max(1, cores)
 
 
 def reindex_command(

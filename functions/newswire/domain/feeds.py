@@ -8,6 +8,7 @@ The public layout, relative to the site's ``feeds_url``, is ``rss.xml``, ``atom.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import heapq
 from collections.abc import Iterable, Sequence
@@ -250,18 +251,7 @@ class Feed:
 
     def with_entries(self, entries: Iterable[Entry]) -> Feed:
         """A copy showing other entries (used to fit a feed into its byte budget)."""
-        return Feed(
-            key=self.key,
-            title=self.title,
-            description=self.description,
-            home_url=self.home_url,
-            feeds_url=self.feeds_url,
-            language=self.language,
-            author=self.author,
-            entries=tuple(entries),
-            hubs=self.hubs,
-            history=self.history,
-        )
+        return dataclasses.replace(self, entries=tuple(entries))
 
 
 def build_feed(
