@@ -5,6 +5,7 @@ The hub is a small HTTP server on loopback that records what it is told, or fail
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import urllib.parse
@@ -87,15 +88,15 @@ def test_feeds_advertise_the_hub_and_the_hub_hears_of_every_changed_feed(
     assert {link.href for link in rss.feed.links if link.rel == "hub"} == {hub.url}
     atom = feedparser.parse(stack.feed("atom.xml"))
     assert {link.href for link in atom.feed.links if link.rel == "hub"} == {hub.url}
-    assert b'"hubs": [\n    {\n      "type": "WebSub"' in stack.feed("feed.json")
+    assert json.loads(stack.feed("feed.json"))["hubs"] == [{"type": "WebSub", "url": hub.url}]
     told = sorted(url for ping in hub.pings for url in ping["hub.url"])
     assert all(ping["hub.mode"] == ["publish"] for ping in hub.pings)
-    feeds = "https://englishnews.example/feeds/"
-    assert f"{feeds}rss.xml" in told and f"{feeds}tags/world/atom.xml" in told
     assert len(hub.pings) == 1  # one request per hub, every changed feed in it
     names = {fmt.filename for fmt in FeedFormat}
     feeds_written = [p for p in outcome.feeds_written if p.rsplit("/", 1)[-1] in names]
-    assert len(told) == len(feeds_written)  # not the sitemap, not feed.xsl
+    feeds = "https://englishnews.example/feeds/"
+    assert told == sorted(feeds + path for path in feeds_written)  # not the sitemap or .xsl
+    assert f"{feeds}tags/world/atom.xml" in told
 
 
 def test_a_failing_hub_is_retried_then_reported_never_failing_the_publish(
@@ -112,8 +113,6 @@ def test_a_failing_hub_is_retried_then_reported_never_failing_the_publish(
 
 def test_a_slow_hub_times_out_without_holding_the_publish(stack: Stack, hub: Hub) -> None:
     hub.delay = 1.0
-    started = time.monotonic()
     publisher, outcome = publish_with_hub(stack, hub, timeout=0.1, attempts=1)
     assert outcome.action == "published"
     assert publisher.warnings and "timed out" in publisher.warnings[0]
-    assert time.monotonic() - started < 0.1 * len(hub.pings) + 5

@@ -46,12 +46,22 @@ def assert_valid_feeds_or_clear_error(report: BuildReport) -> None:
         assert str(error).startswith(f"{error.key}: {error.field}: ")
         assert ", expected " in str(error)
     assert report.published + len(report.rejected) == 1
+    if report.published and _front_published(report):
+        sitemap = next(f.body for f in report.files if f.path == "news-sitemap.xml")
+        assert b"<loc>" in sitemap
+
+
+def _front_published(report: BuildReport) -> bool:
+    """Whether the article published is the one of :func:`_front` (in the sitemap's window)."""
+    main = next(f.body for f in report.files if f.path == "feed.json")
+    return b'"date_published": "2026-10-31T09:00:00+00:00"' in main
 
 
 def _front(fields: dict[str, object]) -> dict[str, object]:
     return {
         "title": fields["title"],
-        "published": "2025-03-01T10:00:00+01:00",
+        # Within the news sitemap's two days before NOW: the hostile title reaches it too.
+        "published": "2026-10-31T10:00:00+01:00",
         "summary": fields["summary"],
         "tags": fields["tags"],
         "authors": [{"name": fields["author"]}],

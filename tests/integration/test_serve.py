@@ -156,16 +156,16 @@ def test_article_written_through_s3_appears_in_the_feed(stack: LocalStack) -> No
 def test_edits_in_the_folder_are_published(stack: LocalStack, content: Path) -> None:
     path = content / "articles" / "ferry-extra.md"
     path.write_bytes(NEW_ARTICLE.replace(b"Lighthouse", b"Ferry"))
-    eventually(lambda: b"Ferry reopens" in get(stack.url + "rss.xml")[2], timeout=4)
+    eventually(lambda: b"Ferry reopens" in get(stack.url + "rss.xml")[2])
     path.unlink()
-    eventually(lambda: b"Ferry reopens" not in get(stack.url + "rss.xml")[2], timeout=4)
+    eventually(lambda: b"Ferry reopens" not in get(stack.url + "rss.xml")[2])
 
 
 def test_broken_article_is_reported_and_the_server_keeps_running(
     stack: LocalStack, content: Path, output: Output
 ) -> None:
     (content / "articles" / "broken.md").write_text("---\ntitle: Broken\n")
-    eventually(lambda: "rejected articles/broken.md: " in output.text(), timeout=4)
+    eventually(lambda: "rejected articles/broken.md: " in output.text())
     assert "expected" in output.text().split("rejected articles/broken.md: ")[1].splitlines()[0]
     assert get(stack.url + "rss.xml")[0] == 200
 
@@ -182,7 +182,7 @@ def test_a_feed_reader_follows_the_feed(stack: LocalStack, content: Path) -> Non
         assert COUNCIL in {e.title for e in before}
         path = content / "articles" / "council-delays-budget-vote.md"
         path.write_text(path.read_text().replace(COUNCIL, COUNCIL + " again"))
-        eventually(lambda: b"by a week again" in get(feed_url)[2], timeout=4)
+        eventually(lambda: b"by a week again" in get(feed_url)[2])
         reader.update_feeds(scheduled=False)  # "refresh now", whatever its schedule says
         entries = list(reader.get_entries())
         council = [e for e in entries if e.title and e.title.startswith(COUNCIL)]

@@ -95,6 +95,15 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The article files whose bytes were read, in order."""
+    seen: list[str] = []
+    real = ArticleFile.read
+    monkeypatch.setattr(ArticleFile, "read", lambda f: seen.append(f.key) or real(f))
+    return seen
+
+
 def test_a_warm_build_parses_only_the_changed_file(
     tmp_path: Path, sources: list[tuple[str, bytes]], parses: list[str]
 ) -> None:
@@ -289,15 +298,14 @@ def test_files_the_cache_saw_unchanged_are_not_even_read(
     tmp_path: Path,
     sources: list[tuple[str, bytes]],
     parses: list[str],
+    reads: list[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("newswire.content.articles.SETTLED_NS", 0)  # no wait for settling
     content = _write_corpus(tmp_path / "content", sources)
     tree = Tree(tmp_path)
     tree.build(list(content.article_files()), site())
-    reads: list[str] = []
-    real_read = ArticleFile.read
-    monkeypatch.setattr(ArticleFile, "read", lambda f: reads.append(f.key) or real_read(f))
+    reads.clear()
     parses.clear()
     markdown = [k for k, _ in sources if k.endswith(".md") and k != BAD_KEY]
     edited = tmp_path / "content" / markdown[0]
@@ -337,16 +345,16 @@ def test_files_changed_just_before_a_build_are_read_and_hashed_by_the_next(
     tmp_path: Path,
     sources: list[tuple[str, bytes]],
     parses: list[str],
+    reads: list[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # On a file system keeping whole seconds, a file written again within the second at the
     # same size would keep its signature: signatures younger than that are not recorded.
+    monkeypatch.setattr("newswire.content.articles.SETTLED_NS", 60 * 10**9)  # a slow runner too
     content = _write_corpus(tmp_path / "content", sources)  # all written just now
     tree = Tree(tmp_path)
     tree.build(list(content.article_files()), site())
-    reads: list[str] = []
-    real_read = ArticleFile.read
-    monkeypatch.setattr(ArticleFile, "read", lambda f: reads.append(f.key) or real_read(f))
+    reads.clear()
     parses.clear()
 
     tree.build(list(content.article_files()), site())

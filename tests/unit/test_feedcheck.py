@@ -58,6 +58,11 @@ version="2.0">
   </channel>
 </rss>
 """
+#: The first item's content in RSS_OK.
+FIRST_CONTENT = (
+    '<content:encoded>&lt;p&gt;Hello &lt;a href="https://news.example/"&gt;home&lt;/a&gt;'
+    "&lt;/p&gt;</content:encoded>"
+)
 
 ATOM_OK = """<?xml version='1.0' encoding='UTF-8'?>
 <feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">
@@ -322,6 +327,12 @@ FIRST_LINK = "<link>https://news.example/articles/first/</link>"
             "",
             "without a <description> before it",
             id="content-without-description",
+        ),
+        pytest.param(
+            "<description>The first story</description>\n      " + FIRST_CONTENT,
+            FIRST_CONTENT + "\n      <description>The first story</description>",
+            "without a <description> before it",
+            id="description-after-content",
         ),
         pytest.param(
             '&lt;a href="https://news.example/"&gt;',
