@@ -11,3 +11,7 @@ from tests.support.factories import make_site
 @pytest.fixture
 def site() -> SiteConfig:
     return make_site()
+
+
+#: Fixtures shared across test folders.
+pytest_plugins = ["tests.support.hub"]

@@ -175,12 +175,15 @@ def reindex_command(
     assert content_bucket and feeds_bucket and table
     settings = Settings(content_bucket, feeds_bucket, table, site_config_key)
     try:
-        report = publisher_from_env(settings).reindex()
+        publisher = publisher_from_env(settings)
+        report = publisher.reindex()
     except NewswireError as e:
         print(f"newswire: {e}", file=sys.stderr)
         return 2
     for error in report.rejected:
         print(error, file=sys.stderr)
+    for warning in publisher.announce():
+        print(f"newswire: {warning}", file=sys.stderr)
     print(
         f"newswire: reindexed {report.articles} articles, {len(report.rejected)} rejected; "
         f"{report.feeds_written} files written to s3://{feeds_bucket}",

@@ -26,6 +26,7 @@ from newswire.pipeline import runtime
 from tests.handlers.conftest import FakeLambdaContext
 from tests.support.aws import Stack
 from tests.support.factories import CONTENT, REPO
+from tests.support.hub import Hub
 
 EVENTS = REPO / "tests" / "events"
 ARTICLES = CONTENT / "articles"
@@ -165,6 +166,24 @@ class TestSqsBatch:
         # links only backwards); the news sitemap, written once (both are older than 2 days);
         # and feed.xsl, the browser view's stylesheet, written once
         assert metrics["FeedsWritten"] == [(6 + 6 + 1 + 1) * len(FeedFormat) + 2 + 1 + 1]
+
+    def test_the_hub_is_pinged_once_for_the_whole_batch(
+        self, stack: Stack, invoke: Invoke, hub: Hub
+    ) -> None:
+        # A slow hub must cost one wait per invocation, not one per record of the batch.
+        site_yaml = stack.s3.get_object(Bucket=stack.content_bucket, Key="site.yaml")["Body"]
+        body = site_yaml.read() + f"hub: {hub.url}\n".encode()
+        stack.s3.put_object(Bucket=stack.content_bucket, Key="site.yaml", Body=body)
+
+        result = invoke(load("sqs-s3-put-batch.json"))
+
+        assert result == {"batchItemFailures": []}
+        assert len(hub.pings) == 1
+        told = hub.pings[0]["hub.url"]
+        feeds = "https://englishnews.example/feeds/"
+        assert f"{feeds}tags/politics/rss.xml" in told  # the council's
+        assert f"{feeds}sections/business/atom.xml" in told  # the café's
+        assert told == sorted(set(told))
 
     def test_an_url_encoded_key_is_fetched_by_its_real_name(
         self, stack: Stack, invoke: Invoke

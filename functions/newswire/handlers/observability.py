@@ -15,6 +15,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 
 if TYPE_CHECKING:
     from newswire.errors import InvalidArticleError
+    from newswire.pipeline.publisher import Publisher
 
 SERVICE = "newswire"
 
@@ -39,3 +40,9 @@ def log_rejected(error: InvalidArticleError) -> None:
             "expected": error.expected,
         },
     )
+
+
+def log_announced(publisher: Publisher) -> None:
+    """Ping the WebSub hubs about what this invocation changed; log what could not be told."""
+    for warning in publisher.announce():  # e.g. a hub that could not be reached
+        logger.warning(warning)

@@ -39,7 +39,7 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 
-from newswire.handlers.observability import log_rejected, logger, metrics, tracer
+from newswire.handlers.observability import log_announced, log_rejected, logger, metrics, tracer
 from newswire.pipeline.events import (
     Trigger,
     changes_from_event,
@@ -74,13 +74,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         publisher = publisher_from_env()  # site.yaml re-read each invocation; clients cached
         if trigger is Trigger.SQS:
             record_handler = partial(publish_sqs_record, publisher, counts)
-            return dict(
+            response = dict(
                 process_partial_response(
                     event=event, record_handler=record_handler, processor=processor, context=context
                 )
             )
+            log_announced(publisher)
+            return response
         logger.set_correlation_id(_request_id(event, trigger))
         outcomes = [apply_change(publisher, change, counts) for change in changes_from_event(event)]
+        log_announced(publisher)
         return {"changes": [{"key": o.key, "action": o.action} for o in outcomes]}
     finally:
         for name in (PUBLISHED, REJECTED, FEEDS_WRITTEN):
@@ -108,9 +111,6 @@ def apply_change(
     """Publish one change, log what it did, and count it."""
     tracer.put_annotation("article_key", change.key)
     outcome = publisher.publish(change)
-    for warning in publisher.warnings:  # e.g. a WebSub hub that could not be reached
-        logger.warning(warning, extra={"key": change.key})
-    publisher.warnings.clear()
     counts[FEEDS_WRITTEN] += len(outcome.feeds_written)
     if outcome.error is not None:
         counts[REJECTED] += 1

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from newswire.handlers.observability import log_rejected, logger, metrics, tracer
+from newswire.handlers.observability import log_announced, log_rejected, logger, metrics, tracer
 from newswire.pipeline.runtime import publisher_from_env
 
 if TYPE_CHECKING:
@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Rebuild everything; return a JSON summary."""
-    report = publisher_from_env().reindex()
+    publisher = publisher_from_env()
+    report = publisher.reindex()
+    log_announced(publisher)
     for error in report.rejected:
         log_rejected(error)
     metrics.add_metric(name="ArticlesIndexed", unit=MetricUnit.Count, value=report.articles)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from newswire.handlers.observability import log_rejected, logger, metrics, tracer
+from newswire.handlers.observability import log_announced, log_rejected, logger, metrics, tracer
 from newswire.pipeline.runtime import publisher_from_env
 
 if TYPE_CHECKING:
@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Publish what has come due; return a JSON summary."""
-    outcomes = publisher_from_env().publish_due()
+    publisher = publisher_from_env()
+    outcomes = publisher.publish_due()
+    log_announced(publisher)
     published = [o.key for o in outcomes if o.action == "published"]
     rejected = [o.error for o in outcomes if o.error is not None]
     for error in rejected:

@@ -357,12 +357,15 @@ class LocalStack:
         from newswire.pipeline.runtime import publisher_from_env
 
         try:
-            report = publisher_from_env().reindex()
+            publisher = publisher_from_env()
+            report = publisher.reindex()
         except NewswireError as e:
             self._say(f"newswire: {e} (nothing is published until it is fixed)")
             return
         for error in report.rejected:
             self._say(f"newswire: rejected {error}")
+        for warning in publisher.announce():
+            self._say(f"newswire: {warning}")
         self._say(
             f"newswire: indexed {report.articles} articles, {len(report.rejected)} rejected, "
             f"{report.feeds_written} feed files written"

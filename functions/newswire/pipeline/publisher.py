@@ -93,8 +93,9 @@ class Publisher:
         clock: the current time (drafts and scheduled articles are judged by it).
         notifier: WebSub hubs to ping when feeds change (none: no pings).
 
-    ``warnings`` collects what the operator should hear about but that failed nothing (a hub
-    that could not be reached); the handler logs and clears it.
+    Feeds that changed are collected, and the hubs told about them all at once by
+    :meth:`announce`, which each invocation calls when its work is done: a slow hub then costs
+    one wait per invocation, never one per article of a batch.
     """
 
     def __init__(
@@ -113,7 +114,7 @@ class Publisher:
         self.site = site
         self.clock = clock
         self.notifier = notifier
-        self.warnings: list[str] = []
+        self._changed: set[str] = set()  # feed URLs not announced yet
 
     def publish(self, change: ArticleChange) -> PublishOutcome:
         """Apply one change and rebuild the feeds it touches.
@@ -280,15 +281,26 @@ class Publisher:
         return tuple(sorted(written))
 
     def _announce(self, written: Iterable[str]) -> None:
-        """Ping the WebSub hubs about every feed document that changed."""
-        feed_names = {fmt.filename for fmt in FeedFormat}
-        urls = [
-            self.site.feeds_url + quote(path)
-            for path in sorted(written)
-            if path.rsplit("/", 1)[-1] in feed_names
-        ]
-        if self.notifier is not None and urls:
-            self.warnings.extend(self.notifier.notify(urls))
+        """Remember every feed document that changed, for :meth:`announce`."""
+        if self.notifier is not None:
+            feed_names = {fmt.filename for fmt in FeedFormat}
+            self._changed.update(
+                self.site.feeds_url + quote(path)
+                for path in written
+                if path.rsplit("/", 1)[-1] in feed_names
+            )
+
+    def announce(self) -> list[str]:
+        """Tell the WebSub hubs about every feed changed since the last call, in one ping per
+        hub; a failure never fails anything.
+
+        Returns:
+            What the operator should hear about (a hub that could not be reached).
+        """
+        urls, self._changed = sorted(self._changed), set()
+        if self.notifier is None or not urls:
+            return []
+        return self.notifier.notify(urls)
 
     def _render_feed(self, key: FeedKey) -> list[FeedFile]:
         if key.kind is FeedKind.ARCHIVE:

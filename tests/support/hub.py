@@ -1,0 +1,49 @@
+"""A WebSub hub on loopback for tests: it records every ping, or fails or stalls on purpose."""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+
+@dataclass
+class Hub:
+    """What the hub answers (``status`` after ``delay`` seconds), and the pings it got."""
+
+    url: str = ""
+    status: int = 204
+    delay: float = 0.0
+    pings: list[dict[str, list[str]]] = field(default_factory=list)
+
+
+@pytest.fixture
+def hub() -> Iterator[Hub]:
+    state = Hub()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            assert self.headers["Content-Type"] == "application/x-www-form-urlencoded"
+            state.pings.append(urllib.parse.parse_qs(self.rfile.read(length).decode()))
+            time.sleep(state.delay)
+            self.send_response(state.status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hub"
+    yield state
+    server.shutdown()
+    server.server_close()
