@@ -9,10 +9,8 @@ from pathlib import Path
 
 from newswire.content.articles import ArticleFile, is_article_key
 from newswire.content.site import SITE_CONFIG_KEY
-from newswire.domain.feeds import FeedFormat
+from newswire.domain.feeds import is_feed_path
 from newswire.errors import StorageError
-
-_FEED_FILENAMES = frozenset(fmt.filename for fmt in FeedFormat)
 
 
 class LocalContent:
@@ -102,7 +100,7 @@ class LocalFeedTree:
         for folder, _, files in os.walk(self.root, topdown=False):
             for name in files:
                 path = os.path.join(folder, name)  # noqa: PTH118 - os.walk gives strings
-                if name in _FEED_FILENAMES and path not in wanted:
+                if is_feed_path(name) and path not in wanted:
                     Path(path).unlink()
                     removed.append(Path(path).relative_to(self.root).as_posix())
             if folder != str(self.root) and not any(Path(folder).iterdir()):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from newswire.adapters.aws_errors import error_code, translate
-from newswire.content.articles import is_article_key
+from newswire.content.articles import ARTICLES_PREFIX, is_article_key
 from newswire.errors import ArticleNotFoundError
 from newswire.pipeline.ports import FeedObject, StoredObject
 
@@ -25,7 +25,6 @@ FEED_CACHE_CONTROL = "public, max-age=300"
 #: Object metadata holding the SHA-256 of the body: a HEAD tells whether a rewrite is needed,
 #: whatever the bucket's encryption does to ETags.
 DIGEST_METADATA = "sha256"
-ARTICLES_PREFIX = "articles/"
 REPORTS_PREFIX = "_reports/"
 
 

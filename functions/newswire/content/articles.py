@@ -113,6 +113,10 @@ class ArticleFile:
             return handle.read()
 
 
+#: Where articles live, in the content bucket and in a content folder.
+ARTICLES_PREFIX = "articles/"
+
+
 def is_article_key(key: str) -> bool:
     """Say whether a path or S3 key names an article file (by its suffix)."""
     return posixpath.splitext(key)[1].lower() in ARTICLE_SUFFIXES

@@ -84,6 +84,14 @@ class FeedKey:
 MAIN_FEED = FeedKey(FeedKind.MAIN)
 
 
+def is_feed_path(path: str) -> bool:
+    """Whether ``path`` (a key or file path) names a feed document, in any format."""
+    return path.rsplit("/", 1)[-1] in _FEED_FILENAMES
+
+
+_FEED_FILENAMES = frozenset(fmt.filename for fmt in FeedFormat)
+
+
 @lru_cache(maxsize=4096)  # one key per month, asked for by every article of it
 def archive_key(month: str) -> FeedKey:
     """The monthly archive of the main feed for ``month`` (``YYYY-MM``, UTC)."""

@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from newswire.content.articles import ARTICLES_PREFIX
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
@@ -18,7 +20,6 @@ if TYPE_CHECKING:
 #: SQS gives up on a message after this many receives and moves it to the dead-letter queue.
 MAX_RECEIVE_COUNT = 5
 #: Only article changes are notified; ``site.yaml`` and ``_reports/`` are not.
-ARTICLES_PREFIX = "articles/"
 
 
 @dataclass(frozen=True, slots=True)

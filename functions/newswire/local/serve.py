@@ -44,7 +44,8 @@ from urllib.parse import quote, unquote, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from newswire.domain.feeds import FeedFormat
+from newswire.content.site import SITE_CONFIG_KEY
+from newswire.domain.feeds import FeedFormat, is_feed_path
 from newswire.errors import NewswireError
 from newswire.local.moto_server import LocalAws
 from newswire.local.resources import CreatedQueue, ResourceNames, create_resources
@@ -61,7 +62,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 REGION = "us-east-1"
-SITE_KEY = "site.yaml"
 #: Seconds a message the handler failed stays hidden before SQS offers it again.
 VISIBILITY_TIMEOUT = 2
 #: How often the content folder is compared with its last snapshot.
@@ -160,8 +160,10 @@ class LocalStack:
         Raises:
             NewswireError: the content folder has no ``site.yaml``, or a port is taken.
         """
-        if not (self.content_dir / SITE_KEY).is_file():
-            raise NewswireError(f"{self.content_dir}: no {SITE_KEY}, expected a content folder")
+        if not (self.content_dir / SITE_CONFIG_KEY).is_file():
+            raise NewswireError(
+                f"{self.content_dir}: no {SITE_CONFIG_KEY}, expected a content folder"
+            )
         self._stopping.clear()
         try:
             self._http = _FeedServer((self.host, self.port), self)
@@ -183,12 +185,11 @@ class LocalStack:
         self._aws = LocalAws("127.0.0.1", 0).start()
         self._set_env()
         _reset_moto(self._aws.endpoint_url)
-        import boto3
 
         from newswire.pipeline.runtime import aws_client
 
         self._s3 = aws_client("s3")
-        self._sqs = boto3.client("sqs")
+        self._sqs = aws_client("sqs")
         self._queue = create_resources(
             self._s3,
             aws_client("dynamodb"),
@@ -276,7 +277,7 @@ class LocalStack:
             "CONTENT_BUCKET": self.names.content_bucket,
             "FEEDS_BUCKET": self.names.feeds_bucket,
             "INDEX_TABLE": self.names.index_table,
-            "SITE_CONFIG_KEY": SITE_KEY,
+            "SITE_CONFIG_KEY": SITE_CONFIG_KEY,
             **_HANDLER_ENV,
         }
         for name, value in env.items():
@@ -334,7 +335,7 @@ class LocalStack:
         for key in removed:
             self._s3.delete_object(Bucket=self.names.content_bucket, Key=key)
             self._say(f"newswire: deleted {key}")
-        if SITE_KEY in changed:
+        if SITE_CONFIG_KEY in changed:
             self._reindex()
         return now
 
@@ -474,10 +475,10 @@ class LocalStack:
         """The HTTP ``Link`` header for a feed when ``site.yaml`` names WebSub hubs."""
         from newswire.content.site import parse_site
 
-        if key.rsplit("/", 1)[-1] not in {fmt.filename for fmt in FeedFormat}:
+        if not is_feed_path(key):
             return None
         try:
-            site = parse_site(SITE_KEY, (self.content_dir / SITE_KEY).read_bytes())
+            site = parse_site(SITE_CONFIG_KEY, (self.content_dir / SITE_CONFIG_KEY).read_bytes())
         except (OSError, NewswireError):
             return None
         if not site.hubs:
@@ -509,8 +510,8 @@ class LocalStack:
         from newswire.content.site import parse_site
 
         try:
-            body = self._s3.get_object(Bucket=self.names.content_bucket, Key=SITE_KEY)
-            return parse_site(SITE_KEY, body["Body"].read()).title
+            body = self._s3.get_object(Bucket=self.names.content_bucket, Key=SITE_CONFIG_KEY)
+            return parse_site(SITE_CONFIG_KEY, body["Body"].read()).title
         except (NewswireError, ClientError, BotoCoreError):
             return "newswire"
 

@@ -31,13 +31,12 @@ from aws_lambda_powertools.utilities.data_classes import (
     SQSRecord,
 )
 
-from newswire.content.articles import is_article_key
+from newswire.content.articles import ARTICLES_PREFIX, is_article_key
 from newswire.errors import NewswireError
 from newswire.pipeline.changes import ArticleChange, normalise_sequencer
 
 #: Only objects under this prefix are articles; the bucket also holds ``site.yaml`` and
 #: ``_reports/``.
-ARTICLES_PREFIX = "articles/"
 #: Used (and warned about) when an event has no sequencer: it orders before any real one.
 MISSING_SEQUENCER = "0"
 #: ``eventName`` prefixes (without ``s3:``) that say an object now exists / no longer does.

@@ -31,6 +31,7 @@ from newswire.domain.feeds import (
     build_feed,
     feed_keys_for,
     history_of,
+    is_feed_path,
     named_after,
 )
 from newswire.domain.model import Article, Entry, SiteConfig
@@ -283,12 +284,7 @@ class Publisher:
     def _announce(self, written: Iterable[str]) -> None:
         """Remember every feed document that changed, for :meth:`announce`."""
         if self.notifier is not None:
-            feed_names = {fmt.filename for fmt in FeedFormat}
-            self._changed.update(
-                self.site.feeds_url + quote(path)
-                for path in written
-                if path.rsplit("/", 1)[-1] in feed_names
-            )
+            self._changed.update(self.site.feeds_url + quote(p) for p in written if is_feed_path(p))
 
     def announce(self) -> list[str]:
         """Tell the WebSub hubs about every feed changed since the last call, in one ping per
