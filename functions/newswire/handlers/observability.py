@@ -9,15 +9,22 @@ each function imports only its own handler, so this costs nothing there.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 
 if TYPE_CHECKING:
     from newswire.errors import InvalidArticleError
     from newswire.pipeline.publisher import Publisher
 
 SERVICE = "newswire"
+#: The CloudWatch metrics the handlers emit (per invocation, unit Count); alarms watch them.
+PUBLISHED = "ArticlesPublished"
+REJECTED = "ArticlesRejected"
+INDEXED = "ArticlesIndexed"
+FEEDS_WRITTEN = "FeedsWritten"
 
 logger = Logger(service=SERVICE)
 #: Only the libraries newswire calls through are patched: botocore (every AWS call) and
@@ -46,3 +53,9 @@ def log_announced(publisher: Publisher) -> None:
     """Ping the WebSub hubs about what this invocation changed; log what could not be told."""
     for warning in publisher.announce():  # e.g. a hub that could not be reached
         logger.warning(warning)
+
+
+def add_counts(counts: Mapping[str, int]) -> None:
+    """Emit each count as this invocation's metric of that name."""
+    for name, value in counts.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

@@ -32,14 +32,23 @@ from collections import Counter
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
     process_partial_response,
 )
 
-from newswire.handlers.observability import log_announced, log_rejected, logger, metrics, tracer
+from newswire.handlers.observability import (
+    FEEDS_WRITTEN,
+    PUBLISHED,
+    REJECTED,
+    add_counts,
+    log_announced,
+    log_rejected,
+    logger,
+    metrics,
+    tracer,
+)
 from newswire.pipeline.events import (
     Trigger,
     changes_from_event,
@@ -56,9 +65,6 @@ if TYPE_CHECKING:
     from newswire.pipeline.publisher import Publisher, PublishOutcome
 
 #: Metric names, each emitted once per invocation (zero included, so alarms see data).
-PUBLISHED = "ArticlesPublished"
-REJECTED = "ArticlesRejected"
-FEEDS_WRITTEN = "FeedsWritten"
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -86,8 +92,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         log_announced(publisher)
         return {"changes": [{"key": o.key, "action": o.action} for o in outcomes]}
     finally:
-        for name in (PUBLISHED, REJECTED, FEEDS_WRITTEN):
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=counts[name])
+        add_counts({name: counts[name] for name in (PUBLISHED, REJECTED, FEEDS_WRITTEN)})
 
 
 @tracer.capture_method

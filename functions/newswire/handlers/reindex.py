@@ -23,9 +23,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-
-from newswire.handlers.observability import log_announced, log_rejected, logger, metrics, tracer
+from newswire.handlers.observability import (
+    FEEDS_WRITTEN,
+    INDEXED,
+    REJECTED,
+    add_counts,
+    log_announced,
+    log_rejected,
+    logger,
+    metrics,
+    tracer,
+)
 from newswire.pipeline.runtime import publisher_from_env
 
 if TYPE_CHECKING:
@@ -42,9 +50,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     log_announced(publisher)
     for error in report.rejected:
         log_rejected(error)
-    metrics.add_metric(name="ArticlesIndexed", unit=MetricUnit.Count, value=report.articles)
-    metrics.add_metric(name="ArticlesRejected", unit=MetricUnit.Count, value=len(report.rejected))
-    metrics.add_metric(name="FeedsWritten", unit=MetricUnit.Count, value=report.feeds_written)
+    add_counts(
+        {
+            INDEXED: report.articles,
+            REJECTED: len(report.rejected),
+            FEEDS_WRITTEN: report.feeds_written,
+        }
+    )
     summary = {
         "articles": report.articles,
         "rejected": [str(error) for error in report.rejected],

@@ -21,9 +21,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-
-from newswire.handlers.observability import log_announced, log_rejected, logger, metrics, tracer
+from newswire.handlers.observability import (
+    FEEDS_WRITTEN,
+    PUBLISHED,
+    REJECTED,
+    add_counts,
+    log_announced,
+    log_rejected,
+    logger,
+    metrics,
+    tracer,
+)
 from newswire.pipeline.runtime import publisher_from_env
 
 if TYPE_CHECKING:
@@ -43,9 +51,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     for error in rejected:
         log_rejected(error)
     written = sum(len(o.feeds_written) for o in outcomes)
-    metrics.add_metric(name="ArticlesPublished", unit=MetricUnit.Count, value=len(published))
-    metrics.add_metric(name="ArticlesRejected", unit=MetricUnit.Count, value=len(rejected))
-    metrics.add_metric(name="FeedsWritten", unit=MetricUnit.Count, value=written)
+    add_counts({PUBLISHED: len(published), REJECTED: len(rejected), FEEDS_WRITTEN: written})
     summary = {"published": published, "rejected": [str(e) for e in rejected]}
     if published or rejected:
         logger.info("scheduled articles published", extra=summary)
