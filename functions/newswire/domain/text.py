@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+#: C0 controls other than tab, newline and carriage return, lone surrogates, U+FFFE and U+FFFF:
+#: the characters XML 1.0 forbids even as character references.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 

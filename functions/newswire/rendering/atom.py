@@ -17,7 +17,7 @@ from feedgen.feed import FeedGenerator
 
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Entry, Person
-from newswire.rendering.base import SplicingRenderer
+from newswire.rendering.base import FeedRenderer
 from newswire.rendering.jsonfeed import image_media_type
 from newswire.rendering.xmlfeed import (
     GENERATOR,
@@ -39,7 +39,7 @@ _INDENT: Final = b"    "
 _PERSON_INDENT: Final = b"      "
 
 
-class AtomRenderer(SplicingRenderer):
+class AtomRenderer(FeedRenderer):
     """Renders a feed as Atom 1.0."""
 
     format: FeedFormat = FeedFormat.ATOM

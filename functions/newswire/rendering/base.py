@@ -14,7 +14,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Entry
@@ -30,7 +29,7 @@ class FeedFile:
     body: bytes
 
 
-class FeedRenderer(Protocol):
+class FeedRenderer(ABC):
     """Turns entries and feeds into the bytes of one format.
 
     Rules every implementation keeps:
@@ -39,19 +38,20 @@ class FeedRenderer(Protocol):
     - every URL absolute, every date with its time zone;
     - UTF-8 output that a strict validator and real readers accept without a warning;
     - an item does not depend on the feed it goes in, and a document is its head plus the
-      items given, as they are: ``render(feed) == document(feed, [item(e) for e in
-      feed.entries])``.
+      items given, as they are: :meth:`render` is the :meth:`document` of each entry's
+      :meth:`item`, so a feed rendered whole and one assembled from items are the same bytes.
     """
 
     format: FeedFormat
 
+    @abstractmethod
     def item(self, entry: Entry) -> bytes:
         """``entry`` exactly as it appears inside any document of this format.
 
         Indentation and line end included, so that documents are assembled by splicing bytes.
         """
-        ...
 
+    @abstractmethod
     def document(self, feed: Feed, items: Sequence[bytes]) -> bytes:
         """The whole document of ``feed``, where ``items[i] == self.item(feed.entries[i])``.
 
@@ -59,26 +59,6 @@ class FeedRenderer(Protocol):
         caller may pass a feed of lightweight entries (no content or summary) with the items of
         the full ones.
         """
-        ...
-
-    def render(self, feed: Feed) -> bytes:
-        """Render ``feed`` in this renderer's format: the document of its entries' items."""
-        ...
-
-
-class SplicingRenderer(ABC):
-    """What the renderers share: :meth:`render` is the :meth:`document` of each entry's
-    :meth:`item`, so a feed rendered whole and one assembled from items are the same bytes."""
-
-    format: FeedFormat
-
-    @abstractmethod
-    def item(self, entry: Entry) -> bytes:
-        """See :meth:`FeedRenderer.item`."""
-
-    @abstractmethod
-    def document(self, feed: Feed, items: Sequence[bytes]) -> bytes:
-        """See :meth:`FeedRenderer.document`."""
 
     def render(self, feed: Feed) -> bytes:
         """Render ``feed``, entries newest first: the same feed always gives the same bytes."""

@@ -34,8 +34,6 @@ if TYPE_CHECKING:  # imported when first needed: only bodies with no top-level p
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
 
-#: C0 controls other than tab, newline and carriage return, lone surrogates, U+FFFE and U+FFFF:
-#: the characters XML 1.0 forbids even as character references.
 #: Runs of whitespace, except no-break spaces, which writers use on purpose ("10 km", "« oui »").
 _WHITESPACE = re.compile(r"[^\S\u00a0\u202f]+")
 

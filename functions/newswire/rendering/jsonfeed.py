@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Entry, Image, Person
-from newswire.rendering.base import SplicingRenderer
+from newswire.rendering.base import FeedRenderer
 
 JSON_FEED_VERSION: Final = "https://jsonfeed.org/version/1.1"
 
@@ -86,7 +86,7 @@ _CONTENT_GOES_HERE: Final = "\x00"
 _NO_ITEMS: Final = '"items": []\n}'
 
 
-class JsonFeedRenderer(SplicingRenderer):
+class JsonFeedRenderer(FeedRenderer):
     """Renders a feed as JSON Feed 1.1."""
 
     format: FeedFormat = FeedFormat.JSON

@@ -23,7 +23,7 @@ from lxml import etree
 
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Entry, Person
-from newswire.rendering.base import SplicingRenderer
+from newswire.rendering.base import FeedRenderer
 from newswire.rendering.jsonfeed import image_media_type
 from newswire.rendering.xmlfeed import (
     ATOM_NS,
@@ -67,7 +67,7 @@ _MONTHS: Final = (
 )
 
 
-class RssRenderer(SplicingRenderer):
+class RssRenderer(FeedRenderer):
     """Renders a feed as RSS 2.0 with the content, Dublin Core, Atom and Media RSS modules."""
 
     format: FeedFormat = FeedFormat.RSS
