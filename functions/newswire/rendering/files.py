@@ -58,12 +58,13 @@ def _fit(feed: Feed, fmt: FeedFormat, items: Sequence[bytes], max_bytes: int) ->
     def first(count: int) -> bytes:
         return render_document(feed.with_entries(feed.entries[:count]), fmt, items[:count])
 
-    fits, low, high = first(1), 1, len(items) - 1
-    while low < high:  # the largest count that fits; size grows with the count
+    fits: bytes | None = None  # the document of ``low`` items, once rendered
+    low, high = 1, len(items) - 1
+    while low < high:  # the largest count that fits, at least 1; size grows with the count
         middle = (low + high + 1) // 2
         candidate = first(middle)
         if len(candidate) <= max_bytes:
             fits, low = candidate, middle
         else:
             high = middle - 1
-    return fits
+    return fits if fits is not None else first(low)
