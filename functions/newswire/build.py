@@ -25,13 +25,11 @@ from newswire.buildworkers import (
     FeedSink,
     ItemRef,
     Parsed,
-    ParseResult,
     RenderedFile,
     Spool,
     WorkerPool,
     lite,
     spool_error,
-    to_result,
 )
 from newswire.content.articles import ArticleFile, claim_ids
 from newswire.domain.feeds import (
@@ -172,7 +170,7 @@ class _Build:
         self.spool = Spool(self.spool_folder)
         self.local = BuildWorker(site, sink, self.spool, None if cache is None else cache.packs)
         self.pool: WorkerPool | None = None
-        self.results: dict[str, ParseResult | Article | InvalidArticleError] = {}
+        self.results: dict[str, Article | InvalidArticleError] = {}
         # Every valid article's entry: rendered as its file was parsed, or (None, digest,
         # None) for one the cache holds, unpickled only if a feed showing it is rendered.
         self.entries: dict[str, _Rendered] = {}
@@ -191,7 +189,7 @@ class _Build:
         keys = sorted(self.results)
         if self.cache is not None:
             self.cache.forget_missing(set(keys))
-        articles, rejected = claim_ids(to_result(self.results[k]) for k in keys)
+        articles, rejected = claim_ids(self.results[k] for k in keys)
         self.results.clear()
         report = BuildReport(rejected=rejected)
         live = _live_articles(articles, now, report)
@@ -307,7 +305,7 @@ class _Build:
 
     def _reuse(self, key: str, cached: CachedArticle) -> None:
         """Take a file's cached parse, and its entry if it has one."""
-        self.results[key] = cached.result()
+        self.results[key] = cached.result
         if cached.entry_ref is not None:
             self.entries[key] = (None, cached.entry_digest, None)
 
@@ -324,7 +322,7 @@ class _Build:
             self.results[key] = result
             if self.cache is not None:
                 signature = self.signatures.pop(key, None)
-                self.cache.store(key, digest, to_result(result), signature)
+                self.cache.store(key, digest, result, signature)
             if rendered is not None:
                 self.entries[key] = (rendered.entry, rendered.digest, rendered.items)
                 if self.cache is not None and rendered.stored is not None:

@@ -39,7 +39,7 @@ from newswire.domain.model import Article, Entry, SiteConfig, pickle_by_fields
 from newswire.errors import InvalidArticleError, StorageError
 
 #: Bump when the cache's own layout changes.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 CACHE_FILE = "build-cache.pickle"
 PACK_FOLDER = "entries"
 #: Packs are rewritten into one when there are more than this many, or more dead bytes than
@@ -47,9 +47,6 @@ PACK_FOLDER = "entries"
 _MAX_PACKS = 16
 #: Libraries whose version can change parsed or rendered output.
 _OUTPUT_LIBRARIES = ("cmarkgfm", "nh3", "feedgen", "PyYAML", "lxml", "markdown-it-py")
-
-#: A rejection as stored: the arguments of :class:`InvalidArticleError`.
-RejectionArgs = tuple[str, str, str, str]
 
 
 class EntryRef(NamedTuple):
@@ -126,7 +123,7 @@ class EntryPacks:
 
 @dataclass(slots=True)
 class CachedArticle:
-    """One file's cached parse: ``article`` (without body) or ``rejection``, and its entry.
+    """One file's cached parse (the article without body, or its rejection), and its entry.
 
     The entry is kept pickled in a pack: a warm build unpickles only the entries of feeds it
     renders.
@@ -135,19 +132,11 @@ class CachedArticle:
     __reduce__ = pickle_by_fields
 
     digest: str
-    article: Article | None = None
-    rejection: RejectionArgs | None = None
+    result: Article | InvalidArticleError
     entry_ref: EntryRef | None = None
     entry_digest: str = ""
     #: The file's ``stat`` signature when it was last seen (see ``ArticleFile``).
     signature: tuple[int, ...] | None = None
-
-    def result(self) -> Article | InvalidArticleError:
-        """The parse result as :func:`~newswire.content.articles.parse_article` gave it."""
-        if self.rejection is not None:
-            return InvalidArticleError(*self.rejection)
-        assert self.article is not None
-        return self.article
 
 
 @dataclass(slots=True)
@@ -243,12 +232,9 @@ class BuildCache:
     ) -> None:
         """Remember a fresh parse of ``key`` (any entry of an older version is forgotten)."""
         self.dirty = True
-        if isinstance(result, InvalidArticleError):
-            rejection = (result.key, result.field, result.problem, result.expected)
-            self.articles[key] = CachedArticle(digest, rejection=rejection, signature=signature)
-        else:
-            article = without_body(result)
-            self.articles[key] = CachedArticle(digest, article=article, signature=signature)
+        if not isinstance(result, InvalidArticleError):
+            result = without_body(result)
+        self.articles[key] = CachedArticle(digest, result, signature=signature)
 
     def store_entry(self, key: str, ref: EntryRef, entry_digest: str) -> None:
         """Remember where the rendered entry of ``key`` was packed (by whichever process)."""
@@ -343,7 +329,7 @@ class BuildCache:
         sizes = {p.name: p.stat().st_size for p in self.packs.folder.glob("*.pack")}
         for key, cached in list(self.articles.items()):
             ref = cached.entry_ref
-            if cached.article is None:
+            if isinstance(cached.result, InvalidArticleError):
                 continue  # a rejection has no entry
             if ref is None or ref.offset + ref.length > sizes.get(ref.pack, 0):
                 del self.articles[key]

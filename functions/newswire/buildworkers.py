@@ -26,7 +26,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from newswire.buildcache import EntryPacks, EntryRef, RejectionArgs, file_digest, without_body
+from newswire.buildcache import EntryPacks, EntryRef, file_digest, without_body
 from newswire.content.articles import parse_article
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Article, Entry, SiteConfig
@@ -36,8 +36,6 @@ from newswire.rendering.registry import render_item
 
 #: Writes one feed file; says whether it was written (its bytes changed).
 FeedSink = Callable[[str, bytes], bool]
-#: A parse result as it travels between processes (exceptions do not pickle).
-ParseResult = Article | RejectionArgs
 
 
 class ItemRef(NamedTuple):
@@ -66,7 +64,7 @@ class RenderedEntry(NamedTuple):
 #: One parsed file: its key, the article without body (or the rejection), and its entry.
 #: With a cache kept, the file's digest too: the parent's, or hashed here, in parallel, for a
 #: file the cache had never seen; ``""`` otherwise.
-Parsed = tuple[str, ParseResult, RenderedEntry | None, str]
+Parsed = tuple[str, Article | InvalidArticleError, RenderedEntry | None, str]
 
 
 class FeedJob(NamedTuple):
@@ -166,13 +164,6 @@ class RenderedFile:
     written: bool
 
 
-def to_result(result: ParseResult | InvalidArticleError) -> Article | InvalidArticleError:
-    """A travelling parse result back to what ``parse_article`` gave."""
-    if isinstance(result, Article | InvalidArticleError):
-        return result
-    return InvalidArticleError(*result)
-
-
 class BuildWorker:
     """Parses, renders entries and assembles feeds; see the module docstring.
 
@@ -205,7 +196,7 @@ class BuildWorker:
             try:
                 article = parse_article(key, data, self.site)
             except InvalidArticleError as e:
-                results.append((key, (e.key, e.field, e.problem, e.expected), None, digest))
+                results.append((key, e, None, digest))
                 continue
             results.append((key, without_body(article), self._render_one(article), digest))
         self.spool.flush()

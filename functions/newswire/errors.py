@@ -42,6 +42,11 @@ class InvalidArticleError(ArticleError, ValueError):
         self.problem = problem
         self.expected = expected
 
+    def __reduce__(self) -> tuple[type[InvalidArticleError], tuple[str, str, str, str]]:
+        # Rejections travel from build workers and live in the build cache: pickle them by
+        # their arguments (an exception's default is its message alone, which __init__ refuses).
+        return (type(self), (self.key, self.field, self.problem, self.expected))
+
 
 class ArticleNotFoundError(ArticleError, LookupError):
     """The article named by an event is gone (deleted since the event was sent)."""
