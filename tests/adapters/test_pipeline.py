@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -181,10 +179,12 @@ def test_two_files_cannot_share_an_id(stack: Stack, seq: Sequencer) -> None:
 
 
 def test_concurrent_publishers_lose_no_update(server: Stack) -> None:
-    """Many invocations at once, each publishing its own article: the feeds show them all.
+    """Many invocations at once, each publishing its own article: none fails (lost races are
+    rendered again) and the feeds show every article.
 
-    Runs against moto's server (one request at a time, like AWS's per-request atomicity), so
-    the publishers' requests really interleave between the HEAD, the Query and the PUT.
+    Runs against moto's server, one request at a time like AWS's per-request atomicity. Which
+    interleavings happen is up to the threads; the race the conditional writes close is pinned
+    down, deterministically, by the next test.
     """
     stack = server
     count = 24
@@ -194,19 +194,10 @@ def test_concurrent_publishers_lose_no_update(server: Stack) -> None:
     ]
     barrier = threading.Barrier(count)
     errors: list[BaseException] = []
-    jitter = random.Random(7)
-
-    def network_latency(**_: Any) -> None:
-        """Delay queries and writes at random, as a network would: some renders go stale."""
-        time.sleep(jitter.uniform(0, 0.1))
-
-    stack.s3.meta.events.register("before-call.s3.PutObject", network_latency)
-    stack.dynamodb.meta.events.register("after-call.dynamodb.Query", network_latency)
 
     def run(i: int) -> None:
         publisher = stack.publisher(clock=lambda: NOW)
         barrier.wait()
-        time.sleep(i * 0.01)  # staggered, so early renders miss later articles
         try:
             publisher.publish(ArticleChange(keys[i], False, normalise_sequencer(f"{0x200 + i:X}")))
         except BaseException as e:  # pragma: no cover - reported below

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 
 import feedparser
+import pytest
 
 from newswire.handlers import reindex, schedule
+from newswire.pipeline.publisher import Publisher
 from tests.handlers.conftest import FakeLambdaContext
 from tests.support.aws import Stack
 from tests.support.factories import CONTENT
@@ -23,14 +26,34 @@ def titles(stack: Stack) -> list[str]:
     return [e.title for e in feedparser.parse(stack.feed("rss.xml")).entries]
 
 
+class Clock:
+    """The time every publisher the handlers make reads: moved by the test, not waited for."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def wire(self, monkeypatch: pytest.MonkeyPatch, *modules: ModuleType) -> None:
+        for module in modules:
+            real = module.publisher_from_env  # type: ignore[attr-defined]
+
+            def with_clock(real: Callable[[], Publisher] = real) -> Publisher:
+                publisher = real()
+                publisher.clock = lambda: self.now
+                return publisher
+
+            monkeypatch.setattr(module, "publisher_from_env", with_clock)
+
+
 def test_a_scheduled_article_appears_when_due_without_anyone_touching_it(
-    lambda_stack: Stack,
+    lambda_stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stack = lambda_stack
     stack.s3.put_object(
         Bucket=stack.content_bucket, Key="site.yaml", Body=(CONTENT / "site.yaml").read_bytes()
     )
-    due = datetime.now(UTC) + timedelta(seconds=2)
+    due = datetime(2031, 1, 1, 12, 0, tzinfo=UTC)
+    clock = Clock(due - timedelta(minutes=1))
+    clock.wire(monkeypatch, reindex, schedule)
     stack.put_article(
         "articles/soon.md",
         f"---\ntitle: Soon\npublished: {due.isoformat()}\n---\n\nComing up.\n".encode(),
@@ -40,9 +63,10 @@ def test_a_scheduled_article_appears_when_due_without_anyone_touching_it(
     assert titles(stack) == ["Now"]
     assert schedule.handler(EVENT, FakeLambdaContext()) == {"published": [], "rejected": []}
 
-    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.2)
+    clock.now = due  # the next minute's run
     result = schedule.handler(EVENT, FakeLambdaContext())
     assert result == {"published": ["articles/soon.md"], "rejected": []}
     assert titles(stack) == ["Soon", "Now"]
-    # the next minute's run finds nothing left to do: published exactly once
+    # the minute after finds nothing left to do: published exactly once
+    clock.now = due + timedelta(minutes=1)
     assert schedule.handler(EVENT, FakeLambdaContext())["published"] == []
