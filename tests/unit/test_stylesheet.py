@@ -108,7 +108,7 @@ def test_page_explains_the_feed_and_gives_its_url(fmt: FeedFormat) -> None:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_items_are_linked_and_dated_newest_first(fmt: FeedFormat) -> None:
+def test_items_are_linked_and_dated_in_the_feeds_order(fmt: FeedFormat) -> None:
     page = browser_view(make_feed(make_entry(1), make_entry(2)), fmt)
 
     items = page.findall(".//ol/li")
