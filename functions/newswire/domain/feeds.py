@@ -48,6 +48,11 @@ class FeedFormat(enum.Enum):
         self.filename = filename
         self.content_type = content_type
 
+    @property
+    def media_type(self) -> str:
+        """The media type alone (``application/rss+xml``), as links and ``Accept`` name it."""
+        return self.content_type.partition(";")[0]
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class FeedKey:

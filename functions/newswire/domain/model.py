@@ -192,8 +192,8 @@ class Entry:
             "title": self.title,
             "summary": self.summary,
             "content_html": self.content_html,
-            "published": _iso(self.published),
-            "updated": _iso(self.updated),
+            "published": rfc3339(self.published),
+            "updated": rfc3339(self.updated),
             "authors": [{"name": a.name, "email": a.email, "url": a.url} for a in self.authors],
             "tags": [{"name": t.name, "slug": t.slug} for t in self.tags],
             "section": self.section,
@@ -261,5 +261,7 @@ class SiteConfig:
         return f"{self.base_url}articles/{slug}/"
 
 
-def _iso(value: datetime) -> str:
+def rfc3339(value: datetime) -> str:
+    """``value`` as RFC 3339 in UTC (``2024-01-01T10:00:00+00:00``): how every format and
+    the index write a moment, whatever zone it was given in."""
     return value.astimezone(UTC).isoformat()

@@ -16,7 +16,7 @@ from typing import Any, Final
 from feedgen.feed import FeedGenerator
 
 from newswire.domain.feeds import Feed, FeedFormat
-from newswire.domain.model import Entry, Person
+from newswire.domain.model import Entry, Person, rfc3339
 from newswire.rendering.base import FeedRenderer
 from newswire.rendering.jsonfeed import image_media_type
 from newswire.rendering.xmlfeed import (
@@ -85,7 +85,7 @@ def _generator(feed: Feed) -> Any:
         generator.subtitle(feed.description)
     # feedgen's default is the render time.
     generator.updated(_utc(feed.updated))
-    generator.link(href=self_url, rel="self", type="application/atom+xml")
+    generator.link(href=self_url, rel="self", type=FeedFormat.ATOM.media_type)
     for rel, href, link_type in feed_links(feed, FeedFormat.ATOM):  # WebSub, RFC 5005
         generator.link(href=href, rel=rel, **({"type": link_type} if link_type else {}))
     generator.link(href=feed.home_url, rel="alternate", type="text/html")
@@ -120,7 +120,7 @@ def _entry_xml(entry: Entry) -> bytes:
         xml_element(_INDENT, b"id", entry.id),
         xml_element(_INDENT, b"title", entry.title),
         *_links(entry),
-        b"    <updated>%s</updated>\n" % _rfc3339(entry.updated),
+        b"    <updated>%s</updated>\n" % rfc3339(entry.updated).encode(),
     ]
     for person in entry.authors:
         if not person.name:
@@ -141,7 +141,7 @@ def _entry_xml(entry: Entry) -> bytes:
     for tag in entry.tags:
         label = b' label="%s"' % xml_attribute(tag.name) if tag.name else b""
         parts.append(b'    <category term="%s"%s/>\n' % (xml_attribute(tag.slug), label))
-    parts.append(b"    <published>%s</published>\n" % _rfc3339(entry.published))
+    parts.append(b"    <published>%s</published>\n" % rfc3339(entry.published).encode())
     parts.append(b"  </entry>\n")
     return b"".join(parts)
 
@@ -177,7 +177,3 @@ def _atom_person(person: Person) -> dict[str, str]:
 def _utc(value: datetime) -> datetime:
     # RFC 3339 dates then always end in "+00:00", whatever zone a caller used.
     return value.astimezone(UTC)
-
-
-def _rfc3339(value: datetime) -> bytes:
-    return _utc(value).isoformat().encode()

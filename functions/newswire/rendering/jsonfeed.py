@@ -15,13 +15,12 @@ import json
 import mimetypes
 import posixpath
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from newswire.domain.feeds import Feed, FeedFormat
-from newswire.domain.model import Entry, Image, Person
+from newswire.domain.model import Entry, Image, Person, rfc3339
 from newswire.rendering.base import FeedRenderer
 
 JSON_FEED_VERSION: Final = "https://jsonfeed.org/version/1.1"
@@ -164,8 +163,8 @@ def _item_json(entry: Entry) -> bytes:
         after.append(f'"summary": {quote(entry.summary)}')
     if entry.image is not None:
         after.append(f'"image": {quote(entry.image.url)}')
-    after.append(f'"date_published": {quote(_rfc3339(entry.published))}')
-    after.append(f'"date_modified": {quote(_rfc3339(entry.updated))}')
+    after.append(f'"date_published": {quote(rfc3339(entry.published))}')
+    after.append(f'"date_modified": {quote(rfc3339(entry.updated))}')
     if entry.authors:
         authors = [_person_json(person, depth + 2) for person in entry.authors]
         after.append(f'"authors": {_array(authors, depth + 1)}')
@@ -231,7 +230,3 @@ def _author(person: Person) -> dict[str, str]:
     if person.url:
         author["url"] = person.url
     return author
-
-
-def _rfc3339(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()

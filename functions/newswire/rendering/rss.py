@@ -116,7 +116,7 @@ def _generator(feed: Feed) -> Any:
     # Required and non-empty. Plain text, unlike an item's: validators flag HTML here.
     generator.description(feed.description or feed.title)
     # feedgen makes the *last* link added the channel's <link>: self first, home page last.
-    generator.link(href=feed.url(FeedFormat.RSS), rel="self", type="application/rss+xml")
+    generator.link(href=feed.url(FeedFormat.RSS), rel="self", type=FeedFormat.RSS.media_type)
     generator.link(href=feed.home_url, rel="alternate", type="text/html")
     generator.language(feed.language)
     generator.docs(RSS_DOCS)

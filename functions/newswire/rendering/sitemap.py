@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from lxml import etree
 
-from newswire.domain.model import Entry, SiteConfig
+from newswire.domain.model import Entry, SiteConfig, rfc3339
 
 NEWS_SITEMAP_PATH = "news-sitemap.xml"
 NEWS_SITEMAP_CONTENT_TYPE = "application/xml; charset=utf-8"
@@ -52,7 +52,7 @@ def render_news_sitemap(entries: Iterable[Entry], site: SiteConfig, now: datetim
         publication = etree.SubElement(news, f"{{{_NEWS}}}publication")
         etree.SubElement(publication, f"{{{_NEWS}}}name").text = site.title
         etree.SubElement(publication, f"{{{_NEWS}}}language").text = site.language.lower()
-        etree.SubElement(news, f"{{{_NEWS}}}publication_date").text = entry.published.isoformat()
+        etree.SubElement(news, f"{{{_NEWS}}}publication_date").text = rfc3339(entry.published)
         etree.SubElement(news, f"{{{_NEWS}}}title").text = entry.title
         shown += 1
         if shown == MAX_NEWS_URLS:

@@ -17,6 +17,7 @@ import functools
 from importlib import resources
 from typing import Final
 
+from newswire.domain.feeds import FeedFormat
 from newswire.rendering.base import FeedFile
 
 #: The stylesheet's path relative to ``feeds_url``, and its file name inside this package.
@@ -67,7 +68,7 @@ def stylesheet_instruction(feed_path: str) -> str:
 
 #: Feed types browsers refuse to style: Chromium shows them as plain text, ignoring the
 #: ``xml-stylesheet`` instruction. Served as ``application/xml`` the same bytes get styled.
-_FEED_TYPES = ("application/rss+xml", "application/atom+xml")
+_FEED_TYPES = (FeedFormat.RSS.media_type, FeedFormat.ATOM.media_type)
 BROWSER_FEED_CONTENT_TYPE = "application/xml; charset=utf-8"
 
 

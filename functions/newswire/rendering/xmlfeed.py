@@ -147,13 +147,6 @@ def xml_element(indent: bytes, tag: bytes, text: str) -> bytes:
     return b"%s<%s>%s</%s>\n" % (indent, tag, xml_text(text), tag)
 
 
-_LINK_TYPES = {
-    FeedFormat.RSS: "application/rss+xml",
-    FeedFormat.ATOM: "application/atom+xml",
-    FeedFormat.JSON: "application/feed+json",
-}
-
-
 def feed_links(feed: Feed, fmt: FeedFormat) -> list[tuple[str, str, str | None]]:
     """The ``(rel, href, type)`` links a feed document carries beyond ``self`` and its home.
 
@@ -164,7 +157,7 @@ def feed_links(feed: Feed, fmt: FeedFormat) -> list[tuple[str, str, str | None]]
     history = feed.history
     if history is None:
         return links
-    link_type = _LINK_TYPES[fmt]
+    link_type = fmt.media_type
     if history.is_archive:
         links.append(("current", feed.url_of(MAIN_FEED, fmt), link_type))
     if history.prev_archive is not None:
