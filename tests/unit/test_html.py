@@ -367,20 +367,6 @@ def test_summary_read_from_cmark_output_is_the_markdown_it_summary(
     )
 
 
-@pytest.mark.parametrize("body_format", [MD, HTML])
-def test_render_body_gives_what_the_two_functions_give(body_format: BodyFormat) -> None:
-    body = (
-        "> quoted first\n\nThe [first](a/b) top-level paragraph.\n\nMore."
-        if body_format is MD
-        else "<blockquote><p>quoted</p></blockquote><p>The <a href='a/b'>first</a>.</p>"
-    )
-    article = make_article(body, body_format, sources=(Source("BBC"),))
-
-    rendered = render_body(article)
-
-    assert rendered == (render_body_html(article), summarize(article))
-
-
 @pytest.mark.parametrize(
     "url",
     [

@@ -110,16 +110,14 @@ def render_body(article: Article, max_summary_chars: int = 300) -> RenderedBody:
     # Cleaned first: nh3 cannot even receive a lone surrogate, and CommonMark would turn a
     # NUL into U+FFFD instead of removing it.
     body = clean_xml_text(article.body)
-    if article.body_format is not BodyFormat.MARKDOWN:
-        return RenderedBody(
-            _finish_html(body, body, article), summarize(article, max_summary_chars)
-        )
-    rendered = _markdown_with_sourcepos(body)
-    return RenderedBody(
-        _finish_html(rendered, body, article, markup_free="<" not in body),
-        _explicit_summary(article)
-        or _truncate(clean_plain_text(_markdown_summary_text(body, rendered)), max_summary_chars),
-    )
+    markdown = article.body_format is BodyFormat.MARKDOWN
+    rendered = _markdown_with_sourcepos(body) if markdown else body
+    content = _finish_html(rendered, body, article, markup_free=markdown and "<" not in body)
+    summary = _explicit_summary(article)
+    if not summary:
+        text = _markdown_summary_text(body, rendered) if markdown else _html_first_paragraph(body)
+        summary = _truncate(clean_plain_text(text), max_summary_chars)
+    return RenderedBody(content, summary)
 
 
 def render_body_html(article: Article) -> str:
@@ -181,14 +179,7 @@ def summarize(article: Article, max_chars: int = 300) -> str:
     """
     if max_chars < 1:
         raise ValueError(f"max_chars must be at least 1, got {max_chars}")
-    if summary := _explicit_summary(article):
-        return summary
-    body = clean_xml_text(article.body)
-    if article.body_format is BodyFormat.MARKDOWN:
-        text = _markdown_summary_text(body, _markdown_with_sourcepos(body))
-    else:
-        text = _html_first_paragraph(body)
-    return _truncate(clean_plain_text(text), max_chars)
+    return render_body(article, max_chars).summary
 
 
 def _explicit_summary(article: Article) -> str:
