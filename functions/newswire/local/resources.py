@@ -39,7 +39,6 @@ class CreatedQueue:
 
     url: str
     arn: str
-    dead_letter_url: str
 
 
 def create_resources(
@@ -104,7 +103,7 @@ def create_resources(
             ]
         },
     )
-    return CreatedQueue(url=queue_url, arn=queue_arn, dead_letter_url=dlq_url)
+    return CreatedQueue(url=queue_url, arn=queue_arn)
 
 
 def _queue_arn(sqs: SQSClient, url: str) -> str:

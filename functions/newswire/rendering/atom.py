@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Entry, Person, rfc3339
@@ -22,7 +23,6 @@ from newswire.rendering.jsonfeed import image_media_type
 from newswire.rendering.xmlfeed import (
     GENERATOR,
     feed_links,
-    feedgen_root,
     mark_archive,
     serialise,
     splice_items,
@@ -37,6 +37,12 @@ _FEED_END: Final = b"</feed>\n"
 #: Indentation of an entry's elements, and of an author's (entries are inside <feed>).
 _INDENT: Final = b"    "
 _PERSON_INDENT: Final = b"      "
+
+
+#: Reparses feedgen's output; no DTD, entity or network access.
+_PARSER: Final = etree.XMLParser(
+    remove_blank_text=True, resolve_entities=False, no_network=True, load_dtd=False
+)
 
 
 class AtomRenderer(FeedRenderer):
@@ -68,7 +74,9 @@ class AtomRenderer(FeedRenderer):
         Returns:
             UTF-8 XML; the same feed always gives the same bytes.
         """
-        root = feedgen_root(_generator(feed), FeedFormat.ATOM)
+        # feedgen builds Atom elements outside the Atom namespace and relies on serialising
+        # under a default namespace to put them in: its output is parsed again.
+        root = etree.fromstring(_generator(feed).atom_str(), _PARSER)
         # Entries use no prefix (theirs is the default namespace): none to keep for them.
         mark_archive(root, feed, 0)
         return splice_items(serialise(root, feed, FeedFormat.ATOM), _FEED_END, items)

@@ -29,7 +29,6 @@ from newswire.rendering.xmlfeed import (
     ATOM_NS,
     GENERATOR,
     feed_links,
-    feedgen_root,
     mark_archive,
     serialise,
     splice_items,
@@ -97,7 +96,9 @@ class RssRenderer(FeedRenderer):
             UTF-8 XML, namespaces declared once on ``<rss>``; the same feed always gives the
             same bytes.
         """
-        root = feedgen_root(_generator(feed), FeedFormat.RSS)
+        # The tree rss_str would serialise, taken as it is: serialising and parsing it again
+        # was the largest single cost of rendering (feedgen is pinned; golden files pin it).
+        root, _document = _generator(feed)._create_rss()
         is_archive = feed.history is not None and feed.history.is_archive
         # An archive's root declares only the namespaces in use, the items' included.
         _add_channel_links(root, feed, _prefixes_used(items) if is_archive else ())

@@ -29,27 +29,6 @@ FH_NS: Final = "http://purl.org/syndication/history/1.0"
 GENERATOR: Final = "newswire"
 
 
-#: Reparses feedgen's Atom output; no DTD, entity or network access.
-_PARSER: Final = etree.XMLParser(
-    remove_blank_text=True, resolve_entities=False, no_network=True, load_dtd=False
-)
-
-
-def feedgen_root(generator: Any, fmt: FeedFormat) -> Any:
-    """feedgen's document as an lxml tree (its root element) to fix up.
-
-    RSS: the tree ``rss_str`` would serialise (``_create_rss``), taken as it is: serialising
-    and parsing it again was the largest single cost of rendering. Atom: feedgen builds its
-    elements outside the Atom namespace and relies on serialisation under a default namespace
-    to put them in, so its output is parsed again. feedgen is pinned to 1.0.0, and the golden
-    files catch any change in its output.
-    """
-    if fmt is FeedFormat.RSS:
-        root, _document = generator._create_rss()
-        return root
-    return etree.fromstring(generator.atom_str(), _PARSER)
-
-
 def mark_archive(
     container: Any, feed: Feed, position: int, keep_prefixes: Collection[str] = ()
 ) -> None:
