@@ -80,11 +80,10 @@ class LocalFeedTree:
                 handle.write(body)
             Path(tmp).chmod(0o644)
             Path(tmp).replace(target)
-        except OSError as e:
+        except BaseException as e:
             Path(tmp).unlink(missing_ok=True)
-            raise StorageError(f"{target}: cannot write the feed file ({e.strerror})") from e
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            if isinstance(e, OSError):
+                raise StorageError(f"{target}: cannot write the feed file ({e.strerror})") from e
             raise
         return True
 

@@ -31,7 +31,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -97,6 +97,18 @@ class LocalLambdaContext:
     def get_remaining_time_in_millis(self) -> int:
         """Lambda's budget; locally there is no deadline."""
         return 900_000
+
+
+def _apply_env(env: Mapping[str, str | None]) -> None:
+    """Set (or, for ``None``, remove) environment variables; clients made before are stale."""
+    from newswire.pipeline.runtime import clear_clients
+
+    for name, value in env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    clear_clients()
 
 
 class LocalStack:
@@ -264,8 +276,6 @@ class LocalStack:
     # -- environment ------------------------------------------------------------------------
 
     def _set_env(self) -> None:
-        from newswire.pipeline.runtime import clear_clients
-
         env: dict[str, str | None] = {
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_ACCESS_KEY_ID": "testing",
@@ -280,24 +290,13 @@ class LocalStack:
             "SITE_CONFIG_KEY": SITE_CONFIG_KEY,
             **_HANDLER_ENV,
         }
-        for name, value in env.items():
+        for name in env:
             self._saved_env.setdefault(name, os.environ.get(name))
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        clear_clients()
+        _apply_env(env)
 
     def _restore_env(self) -> None:
-        from newswire.pipeline.runtime import clear_clients
-
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _apply_env(self._saved_env)
         self._saved_env.clear()
-        clear_clients()
 
     # -- output -----------------------------------------------------------------------------
 
