@@ -48,7 +48,21 @@ def test_only_this_distribution_may_read_the_feeds_bucket(default_stack: Synthes
     (allow,) = allows
     assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     assert allow["Action"] == "s3:GetObject"
-    assert "AWS:SourceArn" in allow["Condition"]["StringEquals"]
+    # Only this distribution may read the feeds, not any CloudFront distribution of any account.
+    (distribution,) = default_stack.resources("AWS::CloudFront::Distribution")
+    assert allow["Condition"]["StringEquals"]["AWS:SourceArn"] == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":cloudfront::",
+                {"Ref": "AWS::AccountId"},
+                ":distribution/",
+                {"Ref": distribution},
+            ],
+        ]
+    }
 
 
 def test_viewers_get_https_compressed_cached_feeds_with_security_headers(
