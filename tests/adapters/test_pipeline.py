@@ -322,11 +322,16 @@ def test_scheduled_articles_publish_when_due_in_order_once(stack: Stack, seq: Se
     publisher = stack.publisher(clock=lambda: clock["now"])
     assert publisher.publish_due() == []
     clock["now"] = datetime(2031, 6, 2, tzinfo=UTC)
+    puts: Counter[str] = Counter()
+    stack.s3.meta.events.register(
+        "before-parameter-build.s3.PutObject", lambda params, **_: puts.update([params["Key"]])
+    )
     outcomes = publisher.publish_due()
     assert [(o.key, o.action) for o in outcomes] == [
         ("articles/a.md", "published"),
         ("articles/b.md", "published"),
     ]
+    assert puts["rss.xml"] == 1  # the feeds both touch are rebuilt once, together
     assert titles(stack) == ["B", "A"]
     assert publisher.publish_due() == []  # exactly once
     clock["now"] = datetime(2032, 1, 1, 8, 0, tzinfo=UTC)

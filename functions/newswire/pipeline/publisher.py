@@ -361,20 +361,29 @@ class Publisher:
         read again from the content bucket, so the version published is the latest one. Two
         runs at once cannot both publish an article: the index's compare-and-set lets one
         win, and the other finds it no longer scheduled.
+
+        The feeds all of them touch are rebuilt once, together (the main feed does not need
+        rewriting for each); the paths written are reported with the first outcome.
         """
-        outcomes = []
-        self.refresh_news_sitemap()  # articles age out of it even when nothing is published
+        applied: list[tuple[str, str, InvalidArticleError | None]] = []
+        touched: set[FeedKey] = set()
         for key in self.index.due(_sortable(self.clock()), limit):
             old = self.index.state(key)
             if old is None or old.status != "scheduled":
                 continue  # another run (or an edit) got there first
-            applied, new, action, error = self._transition(
+            done, new, action, error = self._transition(
                 ArticleChange(key, False, old.sequencer), old
             )
-            if applied:
-                written = self.rebuild(self._touched(new))
-                outcomes.append(PublishOutcome(key, action, written, error))
-        return outcomes
+            if done:
+                applied.append((key, action, error))
+                touched |= self._touched(new)
+        written = self.rebuild(touched)
+        if MAIN_FEED not in touched:  # articles age out of it even when nothing is published
+            written += tuple(self.refresh_news_sitemap())
+        return [
+            PublishOutcome(key, action, written if i == 0 else (), error)
+            for i, (key, action, error) in enumerate(applied)
+        ]
 
     def reindex(self) -> ReindexReport:
         """Rebuild the index and every feed from the content bucket (the source of truth).
