@@ -256,7 +256,8 @@ def _utc(value: datetime) -> datetime:
 def _rfc822(value: datetime) -> str:
     """``value`` in UTC as feedgen writes RSS dates: ``Fri, 19 Mar 2021 11:30:00 +0000``.
 
-    Formatted field by field: ``strftime`` took longer than the rest of a small item.
+    Day and month names are written out, not left to ``strftime``, whose names follow the
+    process's locale (feedgen switches to the C locale around each call for that reason).
     """
     utc = _utc(value)
     day, month = _DAYS[utc.weekday()], _MONTHS[utc.month - 1]
