@@ -16,7 +16,7 @@ from __future__ import annotations
 import ctypes
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from functools import cache
 from html.parser import HTMLParser
@@ -111,11 +111,15 @@ def render_body(article: Article, max_summary_chars: int = 300) -> RenderedBody:
     # NUL into U+FFFD instead of removing it.
     body = clean_xml_text(article.body)
     markdown = article.body_format is BodyFormat.MARKDOWN
-    rendered = _markdown_with_sourcepos(body) if markdown else body
-    content = _finish_html(rendered, body, article, markup_free=markdown and "<" not in body)
+    markup_free = markdown and "<" not in body
+    rendered = _cmark_html(body, sourcepos=not markup_free) if markdown else body
+    content = _finish_html(rendered, body, article, markup_free=markup_free)
     summary = _explicit_summary(article)
     if not summary:
-        text = _markdown_summary_text(body, rendered) if markdown else _html_first_paragraph(body)
+        if markdown:
+            text = _cmark_summary_text(body, rendered, markup_free)
+        else:
+            text = _html_first_paragraph(body)
         summary = _truncate(clean_plain_text(text), max_summary_chars)
     return RenderedBody(content, summary)
 
@@ -186,25 +190,28 @@ def _explicit_summary(article: Article) -> str:
     return clean_plain_text(article.summary) if article.summary else ""
 
 
-_CMARK_OPTIONS: Final = _CmarkOptions.CMARK_OPT_UNSAFE | _CmarkOptions.CMARK_OPT_SOURCEPOS
+_CMARK_OPTIONS: Final = _CmarkOptions.CMARK_OPT_UNSAFE
+_CMARK_SOURCEPOS_OPTIONS: Final = _CMARK_OPTIONS | _CmarkOptions.CMARK_OPT_SOURCEPOS
 #: The C library's ``free``, which cmark allocates its output with (its default allocator).
 _free = ctypes.CDLL(None).free
 _free.argtypes = [ctypes.c_void_p]
 _free.restype = None
 
 
-def _markdown_with_sourcepos(body: str) -> str:
-    """Render CommonMark to (unsanitised) HTML with cmark, the reference implementation in C,
-    with ``data-sourcepos`` on every block cmark writes.
+def _cmark_html(body: str, *, sourcepos: bool = False) -> str:
+    """Render CommonMark to (unsanitised) HTML with cmark, the reference implementation in C.
 
     ~20 times faster than markdown-it-py and byte-identical to its "commonmark" preset on our
     corpus: raw HTML passes through (the sanitiser decides), no typographer ("smart" off), so
-    quotes and dashes stay exactly as written. The positions tell cmark's own paragraphs and
-    containers from raw HTML a writer typed (which carries none), so the summary can be found
-    in this output instead of parsing the Markdown a second time; the sanitiser removes them.
+    quotes and dashes stay exactly as written. With ``sourcepos``, every block cmark writes
+    carries ``data-sourcepos``: that tells cmark's own paragraphs and containers from raw HTML
+    a writer typed (which carries none), so the summary can be found in this output instead of
+    parsing the Markdown a second time; the sanitiser removes them. A body with no raw HTML
+    needs no positions (every tag is cmark's), and is rendered without.
     """
     encoded = body.encode("utf-8")
-    html_buffer = _cmark.lib.cmark_markdown_to_html(encoded, len(encoded), _CMARK_OPTIONS)
+    options = _CMARK_SOURCEPOS_OPTIONS if sourcepos else _CMARK_OPTIONS
+    html_buffer = _cmark.lib.cmark_markdown_to_html(encoded, len(encoded), options)
     try:
         return str(_cmark.ffi.string(html_buffer).decode("utf-8"))
     finally:
@@ -218,30 +225,50 @@ def _markdown_with_sourcepos(body: str) -> str:
 _SOURCEPOS_BLOCK = re.compile(
     r'<(p|blockquote|ul|ol)\b[^>]*? data-sourcepos="(\d+):\d+-(\d+):\d+"[^>]*>'
 )
+#: In cmark's output of a body with no raw HTML: a paragraph, or a container opened or closed.
+_CMARK_BLOCK = re.compile(r"<(/?)(p|blockquote|ul|ol)\b[^>]*>")
 #: Markup inside a paragraph: comments, CDATA, then any tag (quoted attributes may hold ">").
 _MARKUP = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.S)
 
 
-def _markdown_summary_text(body: str, rendered: str) -> str:
+def _cmark_summary_text(body: str, rendered: str, markup_free: bool) -> str:
     """The plain text of the body's first paragraph with text, top-level paragraphs first.
 
-    Read from cmark's output: the first top-level paragraph (one outside every list and
-    quote, by source lines) with text is the answer for nearly every article. A body with
-    none (only lists, quotes, headings…) is parsed again to look inside its containers.
+    Read from cmark's output (``rendered``: with positions unless ``markup_free``): the first
+    top-level paragraph (one outside every list and quote) with text is the answer for nearly
+    every article. A body with none (only lists, quotes, headings…) is parsed again to look
+    inside its containers.
     """
+    for start in _top_level_paragraphs(rendered, markup_free):
+        end = rendered.find("</p>\n", start)
+        text = html.unescape(_MARKUP.sub("", rendered[start:end]))
+        if text.strip():
+            return text
+    return _markdown_first_paragraph(body)
+
+
+def _top_level_paragraphs(rendered: str, markup_free: bool) -> Iterator[int]:
+    """Where the text of each top-level paragraph cmark wrote starts, in order.
+
+    Without raw HTML every tag is cmark's, so nesting is counted from its container tags;
+    otherwise a writer's ``<p>`` or ``<ul>`` could be unbalanced, and the source lines cmark
+    gave each block decide (a paragraph within a container's lines is inside it).
+    """
+    if markup_free:
+        depth = 0
+        for block in _CMARK_BLOCK.finditer(rendered):
+            if block[2] != "p":
+                depth += -1 if block[1] else 1
+            elif depth == 0 and not block[1]:
+                yield block.end()
+        return
     containers_end = 0
     for block in _SOURCEPOS_BLOCK.finditer(rendered):
         tag, first_line, last_line = block[1], int(block[2]), int(block[3])
         if tag != "p":
             containers_end = max(containers_end, last_line)
-            continue
-        if first_line <= containers_end:
-            continue  # inside a list or quote: only if no top-level paragraph has text
-        end = rendered.find("</p>\n", block.end())
-        text = html.unescape(_MARKUP.sub("", rendered[block.end() : end]))
-        if text.strip():
-            return text
-    return _markdown_first_paragraph(body)
+        elif first_line > containers_end:
+            yield block.end()
 
 
 @cache
@@ -298,38 +325,42 @@ _PLAIN_ROOT_PATH = re.compile(
 _PLAIN_ORIGIN = re.compile(r'https?://[!"$-.0-:<->@-Z^-~]+(?=/|$)')
 
 
-#: In cmark's own output, what the sanitiser removes: block positions, code-language classes.
-_CMARK_SOURCEPOS = re.compile(r' data-sourcepos="[^"]*"')
+#: In cmark's own output, what the sanitiser removes: code-language classes.
 _CMARK_CODE_CLASS = re.compile(r'<code class="[^"]*">')
-#: cmark's link and image tags: the URL (escaped by cmark as ``&amp;`` and ``&#x27;``, every
-#: other unsafe character percent-encoded), then title / alt (with no raw ``"`` or ``>``).
-_CMARK_LINK = re.compile(r'<(a href|img src)="([^"]*)"([^>]*)>')
-#: A link opened inside another link's text.
-_NESTED_LINK = re.compile(r"<a [^>]*>(?:[^<]|<(?!/a>))*<a ")
+#: cmark's image tags: the URL (escaped by cmark as ``&amp;`` and ``&#x27;``, every other
+#: unsafe character percent-encoded), then alt and title (with no raw ``"`` or ``>``).
+_CMARK_IMAGE = re.compile(r'<img src="([^"]*)"([^>]*)>')
+_REL: Final = ' rel="noopener noreferrer"'
 #: Stands for ``&quot;`` inside attributes while text quotes are unescaped (a cleaned body
 #: holds no NUL, and cmark writes none).
 _ATTRIBUTE_QUOTE = "\x00"
 
 
 def _sanitize_cmark_output(rendered: str) -> str:
-    """What ``_sanitizer().clean(rendered)`` gives, for cmark's output of a Markdown body
-    with no ``<`` (so no raw HTML and no autolink: every tag is one cmark wrote).
+    """What ``_sanitizer().clean(rendered)`` gives, for cmark's output (without source
+    positions) of a Markdown body with no ``<`` (so no raw HTML and no autolink: every tag is
+    one cmark wrote).
 
     The sanitiser (html5ever underneath) costs half of an entry's rendering, and for such a
-    body it can only change a known handful of things, done here directly: block positions
-    and code-language classes are dropped (not allowed), link and image URLs go through the
-    same filter (absolute, http/https/mailto only), links get ``rel``, void elements lose
-    their ``/``, and the serialiser's own escaping is applied (``"`` plain in text, no-break
-    spaces as ``&nbsp;``). A property test holds the two to the same output. The one case
-    where the HTML parser changes cmark's structure, a link cmark nested in another's text
-    (``[a [b](c)](d)`` corner cases), still goes through the sanitiser.
+    body it can only change a known handful of things, done here directly: code-language
+    classes are dropped (not allowed), link and image URLs go through the same filter
+    (absolute, http/https/mailto only), links get ``rel``, void elements lose their ``/``, and
+    the serialiser's own escaping is applied (``"`` plain in text, no-break spaces as
+    ``&nbsp;``). A property test holds the two to the same output. The one case where the HTML
+    parser changes cmark's structure, a link cmark nested in another's text (``[a [b](c)](d)``
+    corner cases), still goes through the sanitiser.
     """
-    if _NESTED_LINK.search(rendered):  # the sanitiser's HTML parser would restructure it
+    if _has_nested_link(rendered):
         return _sanitizer().clean(rendered)
-    out = _CMARK_SOURCEPOS.sub("", rendered)
+    out = rendered
     if "<code class=" in out:
         out = _CMARK_CODE_CLASS.sub("<code>", out)
-    out = _CMARK_LINK.sub(_rewrite_cmark_link, out.replace(" />", ">"))
+    if " />" in out:
+        out = out.replace(" />", ">")
+    if "<a " in out:
+        out = _rewrite_cmark_links(out)
+    if "<img " in out:
+        out = _CMARK_IMAGE.sub(lambda m: _cmark_url_tag("img", "src", m[1], m[2]), out)
     if "&quot;" in out:
         out = out.replace("&quot;", '"')
     if _ATTRIBUTE_QUOTE in out:
@@ -339,10 +370,39 @@ def _sanitize_cmark_output(rendered: str) -> str:
     return out
 
 
-def _rewrite_cmark_link(match: re.Match[str]) -> str:
-    escaped = match[2]
+def _has_nested_link(rendered: str) -> bool:
+    """Whether cmark opened a link inside another link's text (the sanitiser's HTML parser
+    would restructure it). Searched link by link: a regex walks every character of the text."""
+    start = rendered.find("<a ")
+    while start >= 0:
+        following = rendered.find("<a ", start + 3)
+        if following < 0:
+            return False
+        if following < rendered.find("</a>", start):
+            return True
+        start = following
+    return False
+
+
+def _rewrite_cmark_links(out: str) -> str:
+    """Every ``<a href="…" …>`` cmark wrote, through :func:`_cmark_url_tag`.
+
+    Split on the tag's opening rather than matched by a regex with a callback: ~15 links per
+    article made the regex the costliest step here.
+    """
+    parts = out.split('<a href="')
+    for i in range(1, len(parts)):
+        part = parts[i]
+        quote = part.index('"')
+        close = part.index(">", quote)
+        tag = _cmark_url_tag("a", "href", part[:quote], part[quote + 1 : close])
+        parts[i] = tag + part[close + 1 :]
+    return "".join(parts)
+
+
+def _cmark_url_tag(tag: str, attribute: str, escaped: str, rest: str) -> str:
+    """The tag the sanitiser writes for cmark's ``<tag attribute="escaped"rest>``."""
     value = escaped.replace("&#x27;", "'").replace("&amp;", "&") if "&" in escaped else escaped
-    tag, attribute = ("a", "href") if match[1] == "a href" else ("img", "src")
     url = _absolutize_url_attribute(tag, attribute, value)
     if url is None:
         url_attribute = ""
@@ -350,8 +410,9 @@ def _rewrite_cmark_link(match: re.Match[str]) -> str:
         url_attribute = f' {attribute}="{escaped.replace("&#x27;", chr(39))}"'
     else:
         url_attribute = f' {attribute}="{_attribute_value(url)}"'
-    rest = match[3].replace("&quot;", _ATTRIBUTE_QUOTE)
-    rel = ' rel="noopener noreferrer"' if tag == "a" else ""  # after the others, as nh3 does
+    if "&quot;" in rest:
+        rest = rest.replace("&quot;", _ATTRIBUTE_QUOTE)
+    rel = _REL if tag == "a" else ""  # after the others, as nh3 does
     return f"<{tag}{url_attribute}{rest}{rel}>"
 
 
