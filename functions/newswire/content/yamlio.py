@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -31,10 +33,179 @@ _StringDateLoader.yaml_implicit_resolvers = {
 def load_yaml(text: str) -> Any:
     """Parse one YAML document safely, with timestamps left as strings.
 
+    Front matter is nearly always a handful of ``key: value`` lines, which
+    :func:`_simple_mapping` reads in a fraction of PyYAML's time (whose constructor is Python
+    even over libyaml); anything else goes to PyYAML.
+
     Raises:
         yaml.YAMLError: the text is not valid YAML (``problem_mark`` says where).
     """
+    simple = _simple_mapping(text)
+    if simple is not None:
+        return simple
     return yaml.load(text, Loader=_StringDateLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+#: A top-level ``key: value`` line; the value is checked by :func:`_scalar`.
+_ENTRY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:[ ]+(.*?))?[ ]*")
+#: An item of a block sequence (``- value``): its indentation, its value.
+_ITEM = re.compile(r"([ ]*)-[ ]+(.*?)[ ]*")
+#: A flow sequence of scalars, ``[a, "b"]``: items are split on commas, none may hold one.
+_FLOW = re.compile(r"\[([^\[\]{}]*)\]")
+#: A plain scalar that means the same on one line as PyYAML reads it: no indicator first, no
+#: ": " or " #" inside, no ":" last, no tab.
+_PLAIN = re.compile(r"(?![-?:,\[\]{}#&*!|>'\"%@`])(?:[^:#\t]|:(?! |$)|(?<! )#)+(?<!:)")
+#: A line continuing a plain scalar (stripped): the same, but any first character.
+_PLAIN_MORE = re.compile(r"(?:[^:#\t]|:(?! |$)|(?<! )#)+(?<!:)")
+_DOUBLE_QUOTED = re.compile(r'"([^"\\]*)"')
+_SINGLE_QUOTED = re.compile(r"'((?:[^']|'')*)'")
+#: What PyYAML's reader refuses, the line breaks other than "\n" (which fold quoted scalars)
+#: and a BOM (which it strips): text with any of these goes to PyYAML.
+_NOT_SIMPLE_TEXT = re.compile(
+    "[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+#: What :func:`_scalar` gives for a value it does not simply know.
+_UNSET: Any = object()
+
+
+def _simple_mapping(text: str) -> dict[Any, Any] | None:
+    """``text`` as PyYAML reads it, if it is a simple mapping; ``None`` if it is not.
+
+    Simple: top-level ``key: value`` lines (comments and blank lines between them), where a
+    value is a scalar (plain, possibly folded over indented lines as ``yaml.dump`` writes
+    long ones, or quoted on one line without escapes), a flow sequence of one-line scalars,
+    or, under an empty ``key:``, a block sequence of them. Scalars resolve as PyYAML's
+    resolver says (dates stay strings); anything else (nested mappings, escapes, anchors,
+    tags, floats…) is left to PyYAML, so the result never differs from its own (a
+    differential test holds them together).
+    """
+    if _NOT_SIMPLE_TEXT.search(text):
+        return None
+    mapping: dict[Any, Any] = {}
+    key: Any = None
+    items: list[Any] | None = None  # the block sequence under ``key``, if one may follow
+    indent: str | None = None  # its items' indentation, once one is read
+    plain: list[str] | None = None  # the lines of ``key``'s plain scalar, if it may go on
+    for line in text.split("\n"):
+        if not line.strip(" "):
+            if plain is not None:
+                return None  # a blank line inside a folded scalar: kept as a line break
+            continue
+        if line.lstrip(" ").startswith("#"):  # a comment, which ends a plain scalar
+            if plain is not None and not _set_plain(mapping, key, plain):
+                return None
+            plain = None
+            continue
+        if items is not None and (item := _ITEM.fullmatch(line)):
+            value = _scalar(item[2])
+            if value is _UNSET or (indent is not None and item[1] != indent):
+                return None
+            indent = item[1]
+            items.append(value)
+            continue
+        if plain is not None and line.startswith(" "):
+            more = line.strip(" ")
+            if more.startswith("-") or not _PLAIN_MORE.fullmatch(more):
+                return None
+            plain.append(more)
+            continue
+        if plain is not None and not _set_plain(mapping, key, plain):
+            return None
+        plain = None
+        if items is not None and not items:
+            mapping[key] = None  # "key:" with nothing under it
+        entry = _ENTRY.fullmatch(line)
+        if entry is None:
+            return None
+        key = _key(entry[1])
+        if key is _UNSET:
+            return None
+        items, indent = None, None
+        if not entry[2]:
+            items = mapping[key] = []
+        elif entry[2].startswith("["):
+            if (value := _flow_sequence(entry[2])) is _UNSET:
+                return None
+            mapping[key] = value
+        elif entry[2][0] in "'\"":
+            if (value := _scalar(entry[2])) is _UNSET:
+                return None
+            mapping[key] = value
+        elif _PLAIN.fullmatch(entry[2]):
+            plain = [entry[2]]
+        else:
+            return None
+    if plain is not None and not _set_plain(mapping, key, plain):
+        return None
+    if items is not None and not items:
+        mapping[key] = None
+    return mapping or None
+
+
+def _set_plain(mapping: dict[Any, Any], key: Any, lines: list[str]) -> bool:
+    """Set ``key`` to the plain scalar of ``lines`` (folded with spaces, as PyYAML folds
+    lines with no blank one between); say whether its value is simply known."""
+    value = _scalar(" ".join(lines))
+    mapping[key] = value
+    return value is not _UNSET
+
+
+def _flow_sequence(text: str) -> list[Any] | Any:
+    match = _FLOW.fullmatch(text)
+    if match is None:
+        return _UNSET
+    inside = match[1].strip(" ")
+    if not inside:
+        return []
+    values = []
+    for raw in inside.split(","):
+        part = raw.strip(" ")
+        if part[:1] not in ("'", '"') and (":" in part or "#" in part):
+            return _UNSET  # flow context reads ":" and "#" its own way
+        value = _scalar(part)
+        if value is _UNSET:
+            return _UNSET
+        values.append(value)
+    return values
+
+
+@lru_cache(maxsize=256)
+def _key(text: str) -> Any:
+    """A key (a plain scalar: the same few in every article)."""
+    return _scalar(text)
+
+
+def _scalar(text: str) -> Any:
+    """One scalar as PyYAML constructs it, or ``_UNSET`` if that is not simply known."""
+    first = text[:1]
+    if first == '"':
+        quoted = _DOUBLE_QUOTED.fullmatch(text)
+        return _UNSET if quoted is None else quoted[1]
+    if first == "'":
+        quoted = _SINGLE_QUOTED.fullmatch(text)
+        return _UNSET if quoted is None else quoted[1].replace("''", "'")
+    if not _PLAIN.fullmatch(text):
+        return _UNSET
+    tag = _resolve(text)
+    if tag == "str":
+        return text
+    if tag == "bool":
+        return yaml.constructor.SafeConstructor.bool_values[text.lower()]
+    if tag == "null":
+        return None
+    if tag == "int" and _DECIMAL.fullmatch(text):
+        return int(text)
+    return _UNSET  # floats, octal and sexagesimal ints, merge keys…: PyYAML's to read
+
+
+def _resolve(value: str) -> str:
+    """The last part of the tag PyYAML's resolver gives a plain scalar (``str`` when none)."""
+    resolvers = _StringDateLoader.yaml_implicit_resolvers
+    for tag, regexp in (*resolvers.get(value[0], ()), *resolvers.get(None, ())):
+        if regexp.match(value):
+            return str(tag).rpartition(":")[2]
+    return "str"
 
 
 def describe_yaml_error(error: yaml.YAMLError, line_offset: int = 0) -> str:
