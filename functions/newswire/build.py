@@ -3,7 +3,8 @@
 Used by ``newswire build`` (and ``reindex``). The order of work is chosen so that a large
 archive stays cheap: files are parsed and their entries rendered in one pass by the workers
 (every published article is in some monthly archive), each entry once per format; feeds are
-planned on metadata alone and assembled from the rendered items, each once per format.
+planned on article metadata alone and assembled from the rendered items, each once per
+format, by whichever worker is free.
 """
 
 from __future__ import annotations
@@ -23,33 +24,31 @@ from newswire.buildworkers import (
     BuildWorker,
     FeedJob,
     FeedSink,
-    ItemRef,
     Parsed,
     RenderedFile,
-    Spool,
     WorkerPool,
-    lite,
     spool_error,
 )
 from newswire.content.articles import ArticleFile, claim_ids
 from newswire.domain.feeds import (
     MAIN_FEED,
-    Feed,
     FeedFormat,
     FeedKey,
     FeedKind,
     History,
     archive_key,
-    build_feed,
+    feed_head,
     feed_keys_for,
     history_of,
     month_of,
     named_after,
     newest,
 )
-from newswire.domain.model import Article, Entry, SiteConfig
-from newswire.errors import InvalidArticleError, StorageError
+from newswire.domain.model import Article, SiteConfig
+from newswire.errors import InvalidArticleError
+from newswire.itemfiles import ItemFiles, ItemRef
 from newswire.rendering.base import FeedFile
+from newswire.rendering.entry import entry_head
 from newswire.rendering.sitemap import (
     MAX_NEWS_URLS,
     NEWS_SITEMAP_CONTENT_TYPE,
@@ -82,8 +81,8 @@ class BuildReport:
 def plan_feeds(articles: Iterable[Article], site: SiteConfig) -> dict[FeedKey, list[Article]]:
     """Which articles each feed shows: the newest ``items_per_feed`` of its members.
 
-    Feeds are planned on article metadata (their order and membership need no body). The main
-    feed's monthly archives (RFC 5005) show every article of their month.
+    Feeds are planned on article metadata (their order and membership need no body), newest
+    first. The main feed's monthly archives (RFC 5005) show every article of their month.
     """
     members: dict[FeedKey, list[Article]] = defaultdict(list)
     for article in articles:
@@ -162,18 +161,25 @@ class _Build:
         self.cache = cache
         self.jobs = max(1, jobs)
         self.sink = sink
-        # Items are spooled to disk, not held: a cold build's items outweigh its memory.
-        try:
-            self.spool_folder = Path(tempfile.mkdtemp(prefix="newswire-items-"))
-        except OSError as e:
-            raise spool_error(Path(tempfile.gettempdir()), e) from e
-        self.spool = Spool(self.spool_folder)
-        self.local = BuildWorker(site, sink, self.spool, None if cache is None else cache.packs)
+        # Items are written to disk, not held: a cold build's items outweigh its memory. The
+        # cache keeps them (unchanged articles are never rendered again); without one, they
+        # go to a temporary folder.
+        self.spool_folder: Path | None = None
+        if cache is not None:
+            self.items = cache.packs
+        else:
+            try:
+                self.spool_folder = Path(tempfile.mkdtemp(prefix="newswire-items-"))
+            except OSError as e:
+                raise spool_error(Path(tempfile.gettempdir()), e) from e
+            folder = self.spool_folder
+            self.items = ItemFiles(folder, lambda e: spool_error(folder, e))
+        self.local = BuildWorker(site, sink, self.items, digests=cache is not None)
         self.pool: WorkerPool | None = None
         self.results: dict[str, Article | InvalidArticleError] = {}
-        # Every valid article's entry: rendered as its file was parsed, or (None, digest,
-        # None) for one the cache holds, unpickled only if a feed showing it is rendered.
-        self.entries: dict[str, _Rendered] = {}
+        # Where every valid article's items lie, with their digest: rendered as its file was
+        # parsed, or as the cache holds them.
+        self.entries: dict[str, tuple[ItemRef, str]] = {}
         self.signatures: dict[str, tuple[int, ...]] = {}  # stat signatures of files in parsing
         self.started_ns = time.time_ns()
 
@@ -181,8 +187,9 @@ class _Build:
         if self.pool is not None:
             self.pool.close()
             self.pool = None
-        self.spool.close()
-        shutil.rmtree(self.spool_folder, ignore_errors=True)
+        if self.spool_folder is not None:
+            self.items.close()
+            shutil.rmtree(self.spool_folder, ignore_errors=True)
 
     def run(self, sources: Iterable[Source], now: datetime) -> BuildReport:
         self._parse_all(sources)
@@ -198,7 +205,7 @@ class _Build:
         window = news_window_start(now)
         recent = newest((a for a in live if window < a.published <= now), MAX_NEWS_URLS)
         del articles, live
-        sitemap = render_news_sitemap([self._entry_of(a.key) for a in recent], self.site, now)
+        sitemap = render_news_sitemap([entry_head(a, self.site) for a in recent], self.site, now)
         todo = self._feed_jobs(plan, months, report)
         self.entries.clear()
         self._emit(report, FeedFile(NEWS_SITEMAP_PATH, NEWS_SITEMAP_CONTENT_TYPE, sitemap))
@@ -220,19 +227,6 @@ class _Build:
         else:
             report.files.append(file)
 
-    def _entry_of(self, key: str) -> Entry:
-        """The (lightweight) entry of ``key``; a cached one is unpickled and its items spooled
-        on first use."""
-        entry, digest, ref = self.entries[key]
-        if entry is None:
-            assert self.cache is not None
-            full = self.cache.entry(key)
-            if full is None:  # the cache checked its packs when it opened
-                raise StorageError(f"{key}: the build cache changed during the build: build again")
-            entry, ref = lite(full), self.local.spool_items(full)
-            self.entries[key] = (entry, digest, ref)
-        return entry
-
     def _feed_jobs(
         self,
         plan: list[tuple[FeedKey, list[Article]]],
@@ -241,7 +235,7 @@ class _Build:
     ) -> list[FeedJob]:
         """The feeds to render (those the cache cannot vouch for), with their items' places;
         every feed's paths go to ``report``."""
-        built: list[tuple[Feed, list[str]]] = []
+        jobs: list[FeedJob] = []
         feed_ids: set[str] = set()
         for key, shown in plan or [(MAIN_FEED, [])]:  # the main feed exists even when empty
             paths = tuple(key.path(fmt) for fmt in FeedFormat)
@@ -254,14 +248,17 @@ class _Build:
                     report.reused.extend(paths)
                     continue
                 self.cache.feed_rendered(key.id, digest, paths)
-            shown_entries = [self._entry_of(a.key) for a in shown]
-            built.append(
-                (build_feed(key, shown_entries, self.site, history), [a.key for a in shown])
+            jobs.append(
+                FeedJob(
+                    feed_head(key, self.site, history),
+                    tuple(a.shown_updated for a in shown),
+                    tuple(self.entries[a.key][0] for a in shown),
+                )
             )
         if self.cache is not None:
             self.cache.keep_feeds(feed_ids)
-        self.spool.flush()  # items spooled here are read by the workers
-        return [FeedJob(feed, _refs(feed, keys, self.entries)) for feed, keys in built]
+        self.items.flush()  # items written here are read by the workers
+        return jobs
 
     # --- parsing ------------------------------------------------------------------------------
 
@@ -306,8 +303,8 @@ class _Build:
     def _reuse(self, key: str, cached: CachedArticle) -> None:
         """Take a file's cached parse, and its entry if it has one."""
         self.results[key] = cached.result
-        if cached.entry_ref is not None:
-            self.entries[key] = (None, cached.entry_digest, None)
+        if cached.items is not None:
+            self.entries[key] = (cached.items, cached.items_digest)
 
     def _dispatch(self, chunk: list[tuple[str, bytes, str]]) -> None:
         if self.pool is None:
@@ -316,17 +313,17 @@ class _Build:
             self._collect(results)
 
     def _collect(self, results: list[Parsed]) -> None:
-        for key, result, rendered, digest in results:
+        for key, result, ref, digest, items_digest in results:
             if key in self.results:
                 raise ValueError(f"{key}: given twice")
             self.results[key] = result
             if self.cache is not None:
                 signature = self.signatures.pop(key, None)
                 self.cache.store(key, digest, result, signature)
-            if rendered is not None:
-                self.entries[key] = (rendered.entry, rendered.digest, rendered.items)
-                if self.cache is not None and rendered.stored is not None:
-                    self.cache.store_entry(key, rendered.stored, rendered.digest)
+            if ref is not None:
+                self.entries[key] = (ref, items_digest)
+                if self.cache is not None:
+                    self.cache.store_items(key, ref, items_digest)
 
     # --- rendering ----------------------------------------------------------------------------
 
@@ -335,7 +332,7 @@ class _Build:
             return self.local.render_feeds(jobs)
         # Largest first (by bytes), in small batches to whichever worker is free: the work is
         # balanced as it goes, and the first worker starts as soon as its first batch is sent.
-        ordered = sorted(jobs, key=lambda j: (-sum(sum(r.lengths) for r in j.items), j.feed.key))
+        ordered = sorted(jobs, key=lambda j: (-sum(r.end - r.offset for r in j.items), j.feed.key))
         files: list[RenderedFile] = []
         for start in range(0, len(ordered), _FEEDS_PER_BATCH):
             batch = ordered[start : start + _FEEDS_PER_BATCH]
@@ -348,24 +345,6 @@ class _Build:
 
 #: Feeds sent to a worker at a time: enough to make a request worth its round trip.
 _FEEDS_PER_BATCH = 16
-
-
-#: A rendered entry as the parent holds it: lightweight entry, digest, where its items lie.
-_Rendered = tuple[Entry | None, str, ItemRef | None]
-
-
-def _refs(feed: Feed, keys: list[str], entries: dict[str, _Rendered]) -> tuple[ItemRef, ...]:
-    """Where the items of ``feed``'s entries lie, in the order ``build_feed`` gave them.
-
-    ``keys`` are the articles the feed was built from; the feed holds the very entry objects
-    of ``entries``, so they are matched by identity, whatever their ids.
-    """
-    refs: dict[int, ItemRef] = {}
-    for key in keys:
-        entry, _, ref = entries[key]
-        assert entry is not None and ref is not None
-        refs[id(entry)] = ref
-    return tuple(refs[id(entry)] for entry in feed.entries)
 
 
 def _live_articles(

@@ -4,12 +4,12 @@ What is kept, per article file, keyed by the SHA-256 of its bytes:
 
 - the parse result: the article without its body, or the rejection (so an unchanged bad
   article is still reported, with the same message);
-- the rendered entry and a digest of it. Entries are pickled into append-only *pack* files
-  (``entries/*.pack``, written by whichever process rendered them) and the index holds only
-  where each lies, so a warm build loads and saves a small index, and reads just the entries
-  of the feeds it renders again.
+- the entry's rendered items (one per format) and a digest of them. Items are written to
+  append-only *pack* files (``entries/*.pack``, :mod:`newswire.itemfiles`, by whichever
+  process rendered them) and the index holds only where each lies, so a warm build loads and
+  saves a small index, and feeds are assembled from the items where they lie.
 
-Per feed: a digest of what it was rendered from (its name and its entries' digests) and the
+Per feed: a digest of what it was rendered from (its name and its items' digests) and the
 size and modification time of the files written for it, so a feed whose entries did not change
 is neither rendered nor rewritten while its files are as the last build left them.
 
@@ -27,19 +27,18 @@ import hashlib
 import os
 import pickle
 import tempfile
-import uuid
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from newswire import __version__
-from newswire.domain.model import Article, Entry, SiteConfig, pickle_by_fields
+from newswire.domain.model import Article, SiteConfig, pickle_by_fields
 from newswire.errors import InvalidArticleError, StorageError
+from newswire.itemfiles import SUFFIX, ItemFiles, ItemRef
 
 #: Bump when the cache's own layout changes.
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 CACHE_FILE = "build-cache.pickle"
 PACK_FOLDER = "entries"
 #: Packs are rewritten into one when there are more than this many, or more dead bytes than
@@ -49,92 +48,17 @@ _MAX_PACKS = 16
 _OUTPUT_LIBRARIES = ("cmarkgfm", "nh3", "feedgen", "PyYAML", "lxml", "markdown-it-py")
 
 
-class EntryRef(NamedTuple):
-    """Where a pickled entry lies: pack file name, offset, length."""
-
-    pack: str
-    offset: int
-    length: int
-
-
-class EntryPacks:
-    """The cache's pack files: each process appends to its own, any process reads any.
-
-    A pack is named after the build that wrote it and the writing process, so forked workers
-    never share a file and a crashed build's packs are simply never referenced (and removed
-    by the next save).
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self._build = uuid.uuid4().hex[:12]
-        self._pid = -1
-        self._name = ""
-        self._writer: Any = None
-        self._size = 0
-
-    def append(self, blob: bytes) -> EntryRef:
-        """Store one pickled entry in this process's pack."""
-        try:
-            if self._pid != os.getpid():  # first use in this process (forked workers copy us)
-                name = f"{self._build}-{os.getpid()}.pack"
-                self.folder.mkdir(parents=True, exist_ok=True)
-                self._writer = (self.folder / name).open("ab", buffering=1 << 20)
-                self._pid, self._name, self._size = os.getpid(), name, self._writer.tell()
-            offset = self._size
-            self._writer.write(blob)
-        except OSError as e:
-            raise self.storage_error(e) from e
-        self._size += len(blob)
-        return EntryRef(self._name, offset, len(blob))
-
-    def flush(self) -> None:
-        """Make this process's appended entries readable (before its results are reported)."""
-        if self._writer is not None and self._pid == os.getpid():
-            try:
-                self._writer.flush()
-            except OSError as e:
-                raise self.storage_error(e) from e
-
-    def storage_error(self, error: OSError) -> StorageError:
-        """The error a writer can act on when the cache cannot be written (a full disk)."""
-        return StorageError(
-            f"{self.folder.parent}: cannot write the build cache ({error.strerror}); "
-            "free some space, or build with --no-cache"
-        )
-
-    def read(self, ref: EntryRef) -> bytes | None:
-        """The blob ``ref`` points at; ``None`` if its pack is gone or cut short."""
-        self.flush()
-        try:
-            with (self.folder / ref.pack).open("rb") as handle:
-                handle.seek(ref.offset)
-                blob = handle.read(ref.length)
-        except OSError:
-            return None
-        return blob if len(blob) == ref.length else None
-
-    def close(self) -> None:
-        """Close this process's pack."""
-        if self._writer is not None and self._pid == os.getpid():
-            self._writer.close()
-        self._pid, self._writer = -1, None
-
-
 @dataclass(slots=True)
 class CachedArticle:
-    """One file's cached parse (the article without body, or its rejection), and its entry.
-
-    The entry is kept pickled in a pack: a warm build unpickles only the entries of feeds it
-    renders.
-    """
+    """One file's cached parse (the article without body, or its rejection), and where its
+    entry's items lie in the packs, with their digest."""
 
     __reduce__ = pickle_by_fields
 
     digest: str
     result: Article | InvalidArticleError
-    entry_ref: EntryRef | None = None
-    entry_digest: str = ""
+    items: ItemRef | None = None
+    items_digest: str = ""
     #: The file's ``stat`` signature when it was last seen (see ``ArticleFile``).
     signature: tuple[int, ...] | None = None
 
@@ -165,14 +89,21 @@ class BuildCache:
     output: Path | None = None
     articles: dict[str, CachedArticle] = field(default_factory=dict)
     feeds: dict[str, CachedFeed] = field(default_factory=dict)
-    packs: EntryPacks = field(init=False)
+    packs: ItemFiles = field(init=False)
     _pending_feeds: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     #: Whether anything changed since loading: an unchanged cache is not rewritten, so a build
     #: that changes nothing leaves the output folder untouched.
     dirty: bool = True
 
     def __post_init__(self) -> None:
-        self.packs = EntryPacks(self.folder / PACK_FOLDER)
+        self.packs = ItemFiles(self.folder / PACK_FOLDER, self.storage_error)
+
+    def storage_error(self, error: OSError) -> StorageError:
+        """The error a writer can act on when the cache cannot be written (a full disk)."""
+        return StorageError(
+            f"{self.folder}: cannot write the build cache ({error.strerror}); "
+            "free some space, or build with --no-cache"
+        )
 
     @classmethod
     def open(cls, folder: Path, site: SiteConfig, output: Path | None = None) -> BuildCache:
@@ -192,18 +123,6 @@ class BuildCache:
         fresh.dirty = False
         fresh._forget_damaged()
         return fresh
-
-    def entry(self, key: str) -> Entry | None:
-        """The rendered entry of ``key``, if it is cached (and its pack is intact)."""
-        cached = self.articles.get(key)
-        if cached is None or cached.entry_ref is None:
-            return None
-        blob = self.packs.read(cached.entry_ref)
-        if blob is None:
-            return None
-        entry = pickle.loads(blob)  # noqa: S301 - see the module docstring
-        assert isinstance(entry, Entry)
-        return entry
 
     def lookup(
         self, key: str, digest: str, signature: tuple[int, ...] | None = None
@@ -236,12 +155,12 @@ class BuildCache:
             result = without_body(result)
         self.articles[key] = CachedArticle(digest, result, signature=signature)
 
-    def store_entry(self, key: str, ref: EntryRef, entry_digest: str) -> None:
-        """Remember where the rendered entry of ``key`` was packed (by whichever process)."""
+    def store_items(self, key: str, ref: ItemRef, items_digest: str) -> None:
+        """Remember where the items of ``key`` were packed (by whichever process)."""
         self.dirty = True
         cached = self.articles[key]
-        cached.entry_ref = ref
-        cached.entry_digest = entry_digest
+        cached.items = ref
+        cached.items_digest = items_digest
 
     def forget_missing(self, present: set[str]) -> None:
         """Drop files that are gone, so the cache does not grow forever."""
@@ -307,39 +226,39 @@ class BuildCache:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
         except OSError as e:
-            raise self.packs.storage_error(e) from e
+            raise self.storage_error(e) from e
         try:
             with os.fdopen(fd, "wb") as handle:
                 pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
             Path(tmp).replace(self.folder / CACHE_FILE)
         except OSError as e:
             Path(tmp).unlink(missing_ok=True)
-            raise self.packs.storage_error(e) from e
+            raise self.storage_error(e) from e
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def _live_refs(self) -> list[CachedArticle]:
-        return [c for c in self.articles.values() if c.entry_ref is not None]
+    def _live(self) -> list[tuple[CachedArticle, ItemRef]]:
+        return [(c, c.items) for c in self.articles.values() if c.items is not None]
 
     def _forget_damaged(self) -> None:
-        """Forget every article whose entry is not whole in its pack (a pack deleted or cut
-        short): its file is simply parsed again. Every article the cache vouches for then has
-        its parse and its entry."""
-        sizes = {p.name: p.stat().st_size for p in self.packs.folder.glob("*.pack")}
+        """Forget every article whose items are not whole in their pack (a pack deleted or
+        cut short): its file is simply parsed again. Every article the cache vouches for then
+        has its parse and its items."""
+        sizes = {p.name: p.stat().st_size for p in self.packs.folder.glob(f"*{SUFFIX}")}
         for key, cached in list(self.articles.items()):
-            ref = cached.entry_ref
+            ref = cached.items
             if isinstance(cached.result, InvalidArticleError):
                 continue  # a rejection has no entry
-            if ref is None or ref.offset + ref.length > sizes.get(ref.pack, 0):
+            if ref is None or ref.end > sizes.get(ref.file, 0):
                 del self.articles[key]
                 self.dirty = True
 
     def _compact_packs(self) -> None:
-        """Rewrite the live entries into one pack when packs are many or mostly dead."""
-        live = self._live_refs()
-        packs = {c.entry_ref.pack for c in live if c.entry_ref is not None}
-        live_bytes = sum(c.entry_ref.length for c in live if c.entry_ref is not None)
+        """Rewrite the live items into one pack when packs are many or mostly dead."""
+        live = self._live()
+        packs = {ref.file for _, ref in live}
+        live_bytes = sum(ref.end - ref.offset for _, ref in live)
         total = sum(
             (self.packs.folder / name).stat().st_size
             for name in packs
@@ -347,18 +266,19 @@ class BuildCache:
         )
         if len(packs) <= _MAX_PACKS and total - live_bytes <= live_bytes:
             return
-        compacted = EntryPacks(self.packs.folder)  # a new pack, read from the old ones
-        for cached in sorted(live, key=lambda c: c.entry_ref or ("", 0, 0)):
-            assert cached.entry_ref is not None
-            blob = self.packs.read(cached.entry_ref)
-            cached.entry_ref = None if blob is None else compacted.append(blob)
-        compacted.close()
+        compacted = ItemFiles(self.packs.folder, self.storage_error)  # read from the old ones
+        for cached, ref in sorted(live, key=lambda pair: pair[1]):
+            try:
+                cached.items = compacted.append(self.packs.read(ref))
+            except StorageError:  # a pack damaged since it was opened: parsed again next time
+                cached.items = None
+        self.packs.close()
         self.packs = compacted
 
     def _remove_dead_packs(self) -> None:
         """Delete packs no cached entry points into (after the index that says so is saved)."""
-        live = {c.entry_ref.pack for c in self._live_refs() if c.entry_ref is not None}
-        for path in self.packs.folder.glob("*.pack"):
+        live = {ref.file for _, ref in self._live()}
+        for path in self.packs.folder.glob(f"*{SUFFIX}"):
             if path.name not in live:
                 path.unlink(missing_ok=True)
 

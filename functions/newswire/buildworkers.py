@@ -1,11 +1,12 @@
 """The work of a build, done in this process or in forked worker processes.
 
 A :class:`BuildWorker` parses chunks of article files and renders each valid article's entry
-at once, each format into its :class:`Spool` file, then assembles feeds from spooled items,
-handing each file to a *sink* (e.g. writing it to the output folder). Bodies and items never
-travel between processes: the parent holds metadata, lightweight entries (no content or
-summary) and :class:`ItemRef` locations. :class:`WorkerPool` runs workers in
-``fork``-ed processes, each talking to the parent over its own pipe, one request at a time.
+at once, each format's item into the build's :class:`~newswire.itemfiles.ItemFiles`, then
+assembles feeds from those items, handing each file to a *sink* (e.g. writing it to the
+output folder). Bodies, entries and items never travel between processes: the parent holds
+articles without their bodies and :class:`~newswire.itemfiles.ItemRef` locations.
+:class:`WorkerPool` runs workers in ``fork``-ed processes, each talking to the parent over its
+own pipe, one request at a time.
 
 Output does not depend on which worker did what: every piece of work is pure, and the parent
 reassembles results in key and path order.
@@ -14,23 +15,22 @@ reassembles results in key and path order.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import gc
 import hashlib
 import multiprocessing
-import os
-import pickle
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from newswire.buildcache import EntryPacks, EntryRef, file_digest, without_body
+from newswire.buildcache import file_digest, without_body
 from newswire.content.articles import parse_article
 from newswire.domain.feeds import Feed, FeedFormat
-from newswire.domain.model import Article, Entry, SiteConfig
+from newswire.domain.model import Article, SiteConfig
 from newswire.errors import InvalidArticleError, StorageError
+from newswire.itemfiles import ItemFiles, ItemRef
 from newswire.rendering.entry import render_entry
 from newswire.rendering.registry import render_item
 
@@ -38,118 +38,29 @@ from newswire.rendering.registry import render_item
 FeedSink = Callable[[str, bytes], bool]
 
 
-class ItemRef(NamedTuple):
-    """Where an entry's items lie: the spool of process ``pid``, from ``offset``, one length
-    per format (in :class:`FeedFormat` order)."""
-
-    pid: int
-    offset: int
-    lengths: tuple[int, ...]
-
-
-class RenderedEntry(NamedTuple):
-    """An entry rendered by a worker, as it travels back to the parent.
-
-    ``entry`` is lightweight (no ``content_html`` or summary: feeds and the news sitemap need
-    only its metadata); ``stored`` is where the whole entry was packed for the build cache,
-    when one is kept (with ``digest``, the SHA-256 of its pickle).
-    """
-
-    entry: Entry
-    digest: str
-    stored: EntryRef | None
-    items: ItemRef
-
-
-#: One parsed file: its key, the article without body (or the rejection), and its entry.
-#: With a cache kept, the file's digest too: the parent's, or hashed here, in parallel, for a
-#: file the cache had never seen; ``""`` otherwise.
-Parsed = tuple[str, Article | InvalidArticleError, RenderedEntry | None, str]
+#: One parsed file: its key, the article without body (or the rejection), where its entry's
+#: items lie (``None`` for a rejection), and, with a cache kept, the file's digest (the
+#: parent's, or hashed here, in parallel, for a file the cache had never seen) and the items'
+#: digest; ``""`` otherwise.
+Parsed = tuple[str, Article | InvalidArticleError, ItemRef | None, str, str]
 
 
 class FeedJob(NamedTuple):
-    """A feed to assemble: the feed (lightweight entries) and where its entries' items lie."""
+    """A feed to assemble: its head (no entries), and the ``updated`` time of each entry it
+    shows and where its items lie, newest first."""
 
     feed: Feed
+    updated: tuple[datetime, ...]
     items: tuple[ItemRef, ...]
 
 
 _FORMATS = tuple(FeedFormat)
 
 
-class Spool:
-    """The items rendered in one build, in one append-only file per process.
-
-    Every process of the build appends to its own file (named after its pid) and reads any
-    other's, so a feed can be assembled by whichever worker is free, from items any worker
-    rendered, without items ever passing through the parent. The folder is the build's to
-    remove.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self._pid = -1
-        self._writer: Any = None
-        self._size = 0
-        self._readers: dict[int, int] = {}
-
-    def append(self, items: Sequence[bytes]) -> ItemRef:
-        """Store one entry's items (one per format); say where they lie."""
-        try:
-            self._own()
-            if self._writer is None:  # this process's first item
-                self._writer = (self.folder / f"{self._pid}.items").open("ab", buffering=1 << 20)
-                self._size = self._writer.tell()
-            offset = self._size
-            for item in items:
-                self._writer.write(item)
-                self._size += len(item)
-        except OSError as e:
-            raise spool_error(self.folder, e) from e
-        return ItemRef(self._pid, offset, tuple(len(item) for item in items))
-
-    def flush(self) -> None:
-        """Make every appended item readable by other processes."""
-        if self._writer is not None and self._pid == os.getpid():
-            try:
-                self._writer.flush()
-            except OSError as e:
-                raise spool_error(self.folder, e) from e
-
-    def read(self, ref: ItemRef) -> list[bytes]:
-        """The items of one entry, one per format."""
-        self._own()
-        if ref.pid == self._pid:
-            self.flush()  # this process's own items may still be in its buffer
-        fd = self._readers.get(ref.pid)
-        if fd is None:
-            fd = self._readers[ref.pid] = os.open(self.folder / f"{ref.pid}.items", os.O_RDONLY)
-        data = os.pread(fd, sum(ref.lengths), ref.offset)
-        items, start = [], 0
-        for length in ref.lengths:
-            items.append(data[start : start + length])
-            start += length
-        return items
-
-    def _own(self) -> None:
-        """Forget the files a forked copy of this spool inherited: each process has its own."""
-        if self._pid != os.getpid():
-            self._pid, self._writer, self._readers = os.getpid(), None, {}
-
-    def close(self) -> None:
-        """Close this process's files (the folder stays)."""
-        if self._pid == os.getpid():
-            if self._writer is not None:
-                self._writer.close()
-            for fd in self._readers.values():
-                os.close(fd)
-        self._pid, self._writer, self._readers = -1, None, {}
-
-
 def spool_error(folder: Path, error: OSError) -> StorageError:
     """The error a writer can act on when rendered items cannot be stored (a full disk)."""
     return StorageError(
-        f"{folder}: cannot store rendered items ({error.strerror}); a build needs about 20 KB "
+        f"{folder}: cannot store rendered items ({error.strerror}); a build needs about 22 KB "
         "per article in the temporary folder: set TMPDIR to one with room"
     )
 
@@ -170,21 +81,21 @@ class BuildWorker:
     Args:
         site: the site configuration.
         sink: where rendered feed files go; ``None`` returns their bodies instead.
-        spool: where rendered items go, shared by every process of the build.
-        packs: the build cache's entry packs, if a cache is kept: every rendered entry is
-            stored there, with a digest.
+        items: where rendered items go, shared by every process of the build (the build
+            cache's packs, when one is kept).
+        digests: whether to hash files and items, for the build cache.
     """
 
     def __init__(
-        self, site: SiteConfig, sink: FeedSink | None, spool: Spool, packs: EntryPacks | None
+        self, site: SiteConfig, sink: FeedSink | None, items: ItemFiles, *, digests: bool
     ) -> None:
         self.site = site
         self.sink = sink
-        self.spool = spool
-        self.packs = packs
+        self.items = items
+        self.digests = digests
 
     def parse(self, chunk: Sequence[tuple[str, bytes, str]]) -> list[Parsed]:
-        """Parse files and render each valid article's entry (its items into the spool).
+        """Parse files and render each valid article's entry into items.
 
         Every article is rendered as soon as it is parsed, whether a feed will show it or not:
         the monthly archives show every published article, and a body that is never held
@@ -192,51 +103,45 @@ class BuildWorker:
         """
         results: list[Parsed] = []
         for key, data, known_digest in chunk:
-            digest = known_digest or (file_digest(data) if self.packs is not None else "")
+            digest = known_digest or (file_digest(data) if self.digests else "")
             try:
                 article = parse_article(key, data, self.site)
             except InvalidArticleError as e:
-                results.append((key, e, None, digest))
+                results.append((key, e, None, digest, ""))
                 continue
-            results.append((key, without_body(article), self._render_one(article), digest))
-        self.spool.flush()
-        if self.packs is not None:
-            self.packs.flush()
+            ref, items_digest = self._render_one(article)
+            results.append((key, without_body(article), ref, digest, items_digest))
+        self.items.flush()
         return results
 
-    def _render_one(self, article: Article) -> RenderedEntry:
+    def _render_one(self, article: Article) -> tuple[ItemRef, str]:
         entry = render_entry(article, self.site)
-        digest, stored = "", None
-        if self.packs is not None:
-            blob = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
-            digest, stored = hashlib.sha256(blob).hexdigest(), self.packs.append(blob)
-        return RenderedEntry(lite(entry), digest, stored, self.spool_items(entry))
-
-    def spool_items(self, entry: Entry) -> ItemRef:
-        """Render ``entry`` once per format into the spool."""
-        return self.spool.append([render_item(entry, fmt) for fmt in _FORMATS])
+        items = [render_item(entry, fmt) for fmt in _FORMATS]
+        digest = ""
+        if self.digests:
+            hashed = hashlib.sha256()
+            for item in items:
+                hashed.update(item)
+            digest = hashed.hexdigest()
+        return self.items.append(items), digest
 
     def render_feeds(self, jobs: Sequence[FeedJob]) -> list[RenderedFile]:
-        """Assemble every format of each feed from spooled items; hand files to the sink if
+        """Assemble every format of each feed from stored items; hand files to the sink if
         there is one."""
         from newswire.rendering.files import render_feed_files
 
         files = []
         for job in jobs:
-            stored = [self.spool.read(ref) for ref in job.items]
+            stored = [self.items.read(ref) for ref in job.items]
             items = {fmt: [entry[i] for entry in stored] for i, fmt in enumerate(_FORMATS)}
-            for file in render_feed_files(job.feed, self.site.max_feed_bytes, items):
+            max_bytes = self.site.max_feed_bytes
+            for file in render_feed_files(job.feed, max_bytes, items, job.updated):
                 if self.sink is None:
                     files.append(RenderedFile(file.path, file.content_type, file.body, True))
                 else:
                     written = self.sink(file.path, file.body)
                     files.append(RenderedFile(file.path, file.content_type, None, written))
         return files
-
-
-def lite(entry: Entry) -> Entry:
-    """``entry`` without its content and summary: what feed heads and the sitemap read."""
-    return dataclasses.replace(entry, content_html="", summary="")
 
 
 def _serve(worker: BuildWorker, conn: Connection) -> None:

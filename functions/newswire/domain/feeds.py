@@ -248,10 +248,15 @@ class Feed:
     hubs: tuple[str, ...] = ()
     #: RFC 5005 archive links (``None``: a feed with no archives, e.g. a tag feed).
     history: History | None = None
+    #: What :attr:`updated` gives, for a feed that carries only its head (no ``entries``):
+    #: documents are assembled around items rendered beforehand (see ``rendering.files``).
+    updated_at: datetime | None = None
 
     @property
     def updated(self) -> datetime:
         """The newest change among the entries shown (a fixed instant for an empty feed)."""
+        if self.updated_at is not None:
+            return self.updated_at
         return max((e.updated for e in self.entries), default=EMPTY_FEED_UPDATED)
 
     def url(self, fmt: FeedFormat) -> str:
@@ -261,10 +266,6 @@ class Feed:
     def url_of(self, key: FeedKey, fmt: FeedFormat) -> str:
         """The absolute URL of another feed of the same site (archive links)."""
         return self.feeds_url + quote(key.path(fmt))
-
-    def with_entries(self, entries: Iterable[Entry]) -> Feed:
-        """A copy showing other entries (used to fit a feed into its byte budget)."""
-        return dataclasses.replace(self, entries=tuple(entries))
 
 
 def build_feed(
@@ -283,6 +284,19 @@ def build_feed(
     Returns:
         The feed, entries newest first.
     """
+    if key.kind is FeedKind.ARCHIVE:
+        shown = sorted(entries, key=lambda e: e.sort_key, reverse=True)
+    else:
+        shown = newest(entries, site.items_per_feed)
+    return dataclasses.replace(feed_head(key, site, history), entries=tuple(shown))
+
+
+def feed_head(key: FeedKey, site: SiteConfig, history: History | None = None) -> Feed:
+    """The feed ``key`` without entries: its title, description, links and author.
+
+    A build plans feeds on article metadata and sends workers only this, with the items of
+    the entries shown and their ``updated`` times.
+    """
     if key.kind is FeedKind.MAIN:
         title, description = site.title, site.description
     elif key.kind is FeedKind.TAG:
@@ -297,10 +311,6 @@ def build_feed(
     else:
         title = f"{site.title}: {key.name}"
         description = f"{site.title}: articles by {key.name}"
-    if key.kind is FeedKind.ARCHIVE:
-        shown = sorted(entries, key=lambda e: e.sort_key, reverse=True)
-    else:
-        shown = newest(entries, site.items_per_feed)
     return Feed(
         key=key,
         title=title,
@@ -309,7 +319,7 @@ def build_feed(
         feeds_url=site.feeds_url,
         language=site.language,
         author=site.author,
-        entries=tuple(shown),
+        entries=(),
         hubs=site.hubs,
         history=history,
     )

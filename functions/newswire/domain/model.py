@@ -148,6 +148,12 @@ class Article:
         """The same order as :attr:`Entry.sort_key`, so feeds can be planned before rendering."""
         return (self.published, self.id)
 
+    @property
+    def shown_updated(self) -> datetime:
+        """The entry's ``updated``: the writer's, never before ``published``, because readers
+        treat an entry updated before it appeared as broken."""
+        return max(self.updated or self.published, self.published)
+
     def is_live(self, now: datetime) -> bool:
         """Say whether the article belongs in feeds at ``now`` (not a draft, not scheduled)."""
         return not self.draft and self.published <= now

@@ -19,8 +19,7 @@ def render_entry(article: Article, site: SiteConfig) -> Entry:
     """Render ``article`` into the entry its feeds show.
 
     The article was validated when it was parsed (authors defaulted to the site's); this
-    only renders and makes every text XML-safe. ``updated`` is never before ``published``,
-    because readers treat an entry updated before it appeared as broken.
+    only renders and makes every text XML-safe.
 
     Args:
         article: a parsed article.
@@ -33,18 +32,34 @@ def render_entry(article: Article, site: SiteConfig) -> Entry:
         title, names and tags.
     """
     del site  # see Args
-    image = article.image
     body = render_body(article)
+    return _entry(article, body.summary, body.html)
+
+
+def entry_head(article: Article, site: SiteConfig) -> Entry:
+    """The entry of ``article`` without its content and summary, which only rendering the
+    body gives: what the news sitemap reads, at a fraction of the cost.
+
+    Args:
+        article: a parsed article (its body is not read).
+        site: the site configuration (see :func:`render_entry`).
+    """
+    del site  # see render_entry
+    return _entry(article, "", "")
+
+
+def _entry(article: Article, summary: str, content_html: str) -> Entry:
+    image = article.image
     return Entry(
         slug=article.slug,
         id=clean_xml_text(article.id),
         id_is_permalink=article.id == article.canonical_url,
         url=clean_xml_text(article.canonical_url),
         title=clean_plain_text(article.title),
-        summary=body.summary,
-        content_html=body.html,
+        summary=summary,
+        content_html=content_html,
         published=article.published,
-        updated=max(article.updated or article.published, article.published),
+        updated=article.shown_updated,
         authors=tuple(_clean_person(author) for author in article.authors),
         tags=tuple(Tag(name=clean_plain_text(tag.name), slug=tag.slug) for tag in article.tags),
         section=None if article.section is None else clean_plain_text(article.section),

@@ -7,9 +7,11 @@ so fitting a feed to its budget never renders an entry twice.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
-from newswire.domain.feeds import Feed, FeedFormat
+from newswire.domain.feeds import EMPTY_FEED_UPDATED, Feed, FeedFormat
 from newswire.rendering.base import FeedFile
 from newswire.rendering.registry import render_document, render_item
 
@@ -18,6 +20,7 @@ def render_feed_files(
     feed: Feed,
     max_bytes: int,
     items: Mapping[FeedFormat, Sequence[bytes]] | None = None,
+    updated: Sequence[datetime] | None = None,
 ) -> list[FeedFile]:
     """Render ``feed`` in every format, each within ``max_bytes`` if at all possible.
 
@@ -26,37 +29,49 @@ def render_feed_files(
     keep every item whatever their size.
 
     Args:
-        feed: the feed, entries newest first.
+        feed: the feed, entries newest first; or, with ``items`` and ``updated``, only its
+            head (a build's workers get no entries).
         max_bytes: the byte budget of each document.
         items: the entries already rendered, per format, in the feed's order (a build renders
-            each entry once for all the feeds showing it); rendered here when not given. The
-            feed's entries then only describe the items: their ``content_html`` is not read.
+            each entry once for all the feeds showing it); rendered here when not given.
+        updated: the ``updated`` time of each item's entry, in the same order; read from the
+            feed's entries when not given.
     """
+    if updated is None:
+        updated = [entry.updated for entry in feed.entries]
     files = []
     for fmt in FeedFormat:
         if items is None:
             fmt_items: Sequence[bytes] = [render_item(entry, fmt) for entry in feed.entries]
         else:
             fmt_items = items[fmt]
-            if len(fmt_items) != len(feed.entries):
-                raise ValueError(
-                    f"{feed.key.id}: {len(fmt_items)} {fmt.name} items for "
-                    f"{len(feed.entries)} entries"
-                )
-        body = _fit(feed, fmt, fmt_items, max_bytes)
+        if len(fmt_items) != len(updated):
+            raise ValueError(
+                f"{feed.key.id}: {len(fmt_items)} {fmt.name} items for {len(updated)} entries"
+            )
+        body = _fit(feed, fmt, fmt_items, updated, max_bytes)
         files.append(FeedFile(feed.key.path(fmt), fmt.content_type, body))
     return files
 
 
-def _fit(feed: Feed, fmt: FeedFormat, items: Sequence[bytes], max_bytes: int) -> bytes:
-    body = render_document(feed, fmt, items)
+def _fit(
+    feed: Feed,
+    fmt: FeedFormat,
+    items: Sequence[bytes],
+    updated: Sequence[datetime],
+    max_bytes: int,
+) -> bytes:
+    def first(count: int) -> bytes:
+        """The document of the first ``count`` items: documents read only the head."""
+        newest = max(updated[:count], default=EMPTY_FEED_UPDATED)
+        head = dataclasses.replace(feed, entries=(), updated_at=newest)
+        return render_document(head, fmt, items[:count])
+
+    body = first(len(items))
     if len(body) <= max_bytes or len(items) <= 1:
         return body
     if feed.history is not None and feed.history.is_archive:
         return body  # an archive that dropped items would break the walk back in time
-
-    def first(count: int) -> bytes:
-        return render_document(feed.with_entries(feed.entries[:count]), fmt, items[:count])
 
     fits: bytes | None = None  # the document of ``low`` items, once rendered
     low, high = 1, len(items) - 1
