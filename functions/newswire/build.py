@@ -177,8 +177,8 @@ class _Build:
         self.local = BuildWorker(site, sink, self.items, digests=cache is not None)
         self.pool: WorkerPool | None = None
         self.results: dict[str, Article | InvalidArticleError] = {}
-        # Where every valid article's items lie, with their digest: rendered as its file was
-        # parsed, or as the cache holds them.
+        # Where every valid article's items lie, with its file's digest (see _feed_digest):
+        # rendered as its file was parsed, or as the cache holds them.
         self.entries: dict[str, tuple[ItemRef, str]] = {}
         self.signatures: dict[str, tuple[int, ...]] = {}  # stat signatures of files in parsing
         self.started_ns = time.time_ns()
@@ -243,7 +243,8 @@ class _Build:
             feed_ids.add(key.id)
             history = history_of(key, months)
             if self.cache is not None:
-                digest = _feed_digest(key, history, [self.entries[a.key][1] for a in shown])
+                files = [(a.key, self.entries[a.key][1]) for a in shown]
+                digest = _feed_digest(key, history, files)
                 if self.cache.feed_is_current(key.id, digest, paths):
                     report.reused.extend(paths)
                     continue
@@ -263,7 +264,7 @@ class _Build:
     # --- parsing ------------------------------------------------------------------------------
 
     def _parse_all(self, sources: Iterable[Source]) -> None:
-        pending: list[tuple[str, bytes, str]] = []
+        pending: list[tuple[str, bytes | None, str]] = []
         for source in sources:
             signature = None  # the file's signature, if it may be recorded
             if isinstance(source, ArticleFile):
@@ -273,14 +274,21 @@ class _Build:
                 ):
                     self._reuse(key, cached)
                     continue
-                data = source.read()
                 if source.settled(self.started_ns):
                     signature = source.signature
+                data: bytes | None = None  # read by the worker that parses it
+                if self.cache is not None and key in self.cache.articles:
+                    read = source.read()  # unless its digest may find it in the cache
+                    if isinstance(read, InvalidArticleError):
+                        self.results[key] = read
+                        continue
+                    data = read
             else:
                 key, data = source
             digest = ""  # a file the cache has never seen is hashed by the worker parsing it
             if self.cache is not None:
                 if key in self.cache.articles:
+                    assert data is not None
                     digest = file_digest(data)
                     cached = self.cache.lookup(key, digest, signature)
                     if cached is not None:
@@ -304,26 +312,26 @@ class _Build:
         """Take a file's cached parse, and its entry if it has one."""
         self.results[key] = cached.result
         if cached.items is not None:
-            self.entries[key] = (cached.items, cached.items_digest)
+            self.entries[key] = (cached.items, cached.digest)
 
-    def _dispatch(self, chunk: list[tuple[str, bytes, str]]) -> None:
+    def _dispatch(self, chunk: list[tuple[str, bytes | None, str]]) -> None:
         if self.pool is None:
             self.pool = WorkerPool(self.local, min(self.jobs, _MAX_JOBS))
         for _, results in self.pool.submit("parse", chunk):
             self._collect(results)
 
     def _collect(self, results: list[Parsed]) -> None:
-        for key, result, ref, digest, items_digest in results:
+        for key, result, ref, digest in results:
             if key in self.results:
                 raise ValueError(f"{key}: given twice")
             self.results[key] = result
-            if self.cache is not None:
-                signature = self.signatures.pop(key, None)
+            signature = self.signatures.pop(key, None)
+            if self.cache is not None and digest:  # a file that could not be read has none
                 self.cache.store(key, digest, result, signature)
             if ref is not None:
-                self.entries[key] = (ref, items_digest)
+                self.entries[key] = (ref, digest)
                 if self.cache is not None:
-                    self.cache.store_items(key, ref, items_digest)
+                    self.cache.store_items(key, ref)
 
     # --- rendering ----------------------------------------------------------------------------
 
@@ -367,8 +375,13 @@ def _live_articles(
 _MAX_JOBS = 8
 
 
-def _feed_digest(key: FeedKey, history: History | None, entry_digests: list[str]) -> str:
-    """What a feed's files are rendered from besides the site (in the cache stamp): its name,
-    its archive links and its entries, newest first."""
-    parts = [key.id, key.name, repr(history), *entry_digests]
+def _feed_digest(key: FeedKey, history: History | None, files: list[tuple[str, str]]) -> str:
+    """What a feed's files are rendered from besides the site and the code (in the cache
+    stamp): its name, its archive links and its articles' files (key and digest), newest
+    first.
+
+    An entry's items are a function of its file's key and bytes, the site and the code alone,
+    so these stand for them: no item is hashed.
+    """
+    parts = [key.id, key.name, repr(history), *(f"{path} {digest}" for path, digest in files)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()

@@ -4,12 +4,12 @@ What is kept, per article file, keyed by the SHA-256 of its bytes:
 
 - the parse result: the article without its body, or the rejection (so an unchanged bad
   article is still reported, with the same message);
-- the entry's rendered items (one per format) and a digest of them. Items are written to
+- the entry's rendered items (one per format). Items are written to
   append-only *pack* files (``entries/*.pack``, :mod:`newswire.itemfiles`, by whichever
   process rendered them) and the index holds only where each lies, so a warm build loads and
   saves a small index, and feeds are assembled from the items where they lie.
 
-Per feed: a digest of what it was rendered from (its name and its items' digests) and the
+Per feed: a digest of what it was rendered from (its name and its articles' file digests) and the
 size and modification time of the files written for it, so a feed whose entries did not change
 is neither rendered nor rewritten while its files are as the last build left them.
 
@@ -51,14 +51,13 @@ _OUTPUT_LIBRARIES = ("cmarkgfm", "nh3", "feedgen", "PyYAML", "lxml", "markdown-i
 @dataclass(slots=True)
 class CachedArticle:
     """One file's cached parse (the article without body, or its rejection), and where its
-    entry's items lie in the packs, with their digest."""
+    entry's items lie in the packs."""
 
     __reduce__ = pickle_by_fields
 
     digest: str
     result: Article | InvalidArticleError
     items: ItemRef | None = None
-    items_digest: str = ""
     #: The file's ``stat`` signature when it was last seen (see ``ArticleFile``).
     signature: tuple[int, ...] | None = None
 
@@ -155,12 +154,10 @@ class BuildCache:
             result = without_body(result)
         self.articles[key] = CachedArticle(digest, result, signature=signature)
 
-    def store_items(self, key: str, ref: ItemRef, items_digest: str) -> None:
+    def store_items(self, key: str, ref: ItemRef) -> None:
         """Remember where the items of ``key`` were packed (by whichever process)."""
         self.dirty = True
-        cached = self.articles[key]
-        cached.items = ref
-        cached.items_digest = items_digest
+        self.articles[key].items = ref
 
     def forget_missing(self, present: set[str]) -> None:
         """Drop files that are gone, so the cache does not grow forever."""

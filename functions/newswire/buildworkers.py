@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from newswire.buildcache import file_digest, without_body
-from newswire.content.articles import parse_article
+from newswire.content.articles import parse_article, read_article_file
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Article, SiteConfig
 from newswire.errors import InvalidArticleError, StorageError
@@ -40,9 +39,9 @@ FeedSink = Callable[[str, bytes], bool]
 
 #: One parsed file: its key, the article without body (or the rejection), where its entry's
 #: items lie (``None`` for a rejection), and, with a cache kept, the file's digest (the
-#: parent's, or hashed here, in parallel, for a file the cache had never seen) and the items'
-#: digest; ``""`` otherwise.
-Parsed = tuple[str, Article | InvalidArticleError, ItemRef | None, str, str]
+#: parent's, or hashed here, in parallel, for a file the cache had never seen); ``""``
+#: otherwise.
+Parsed = tuple[str, Article | InvalidArticleError, ItemRef | None, str]
 
 
 class FeedJob(NamedTuple):
@@ -83,7 +82,7 @@ class BuildWorker:
         sink: where rendered feed files go; ``None`` returns their bodies instead.
         items: where rendered items go, shared by every process of the build (the build
             cache's packs, when one is kept).
-        digests: whether to hash files and items, for the build cache.
+        digests: whether to hash files, for the build cache.
     """
 
     def __init__(
@@ -94,36 +93,34 @@ class BuildWorker:
         self.items = items
         self.digests = digests
 
-    def parse(self, chunk: Sequence[tuple[str, bytes, str]]) -> list[Parsed]:
+    def parse(self, chunk: Sequence[tuple[str, bytes | None, str]]) -> list[Parsed]:
         """Parse files and render each valid article's entry into items.
 
-        Every article is rendered as soon as it is parsed, whether a feed will show it or not:
-        the monthly archives show every published article, and a body that is never held
-        costs no memory. Drafts and duplicate ids are the rare waste.
+        A file given without its bytes is read here (its key is its path): reading, like
+        parsing, is spread over the workers. Every article is rendered as soon as it is
+        parsed, whether a feed will show it or not: the monthly archives show every published
+        article, and a body that is never held costs no memory. Drafts and duplicate ids are
+        the rare waste.
         """
         results: list[Parsed] = []
-        for key, data, known_digest in chunk:
+        for key, given, known_digest in chunk:
+            data = read_article_file(key) if given is None else given
+            if isinstance(data, InvalidArticleError):
+                results.append((key, data, None, ""))  # no digest: never cached
+                continue
             digest = known_digest or (file_digest(data) if self.digests else "")
             try:
                 article = parse_article(key, data, self.site)
             except InvalidArticleError as e:
-                results.append((key, e, None, digest, ""))
+                results.append((key, e, None, digest))
                 continue
-            ref, items_digest = self._render_one(article)
-            results.append((key, without_body(article), ref, digest, items_digest))
+            results.append((key, without_body(article), self._render_one(article), digest))
         self.items.flush()
         return results
 
-    def _render_one(self, article: Article) -> tuple[ItemRef, str]:
+    def _render_one(self, article: Article) -> ItemRef:
         entry = render_entry(article, self.site)
-        items = [render_item(entry, fmt) for fmt in _FORMATS]
-        digest = ""
-        if self.digests:
-            hashed = hashlib.sha256()
-            for item in items:
-                hashed.update(item)
-            digest = hashed.hexdigest()
-        return self.items.append(items), digest
+        return self.items.append([render_item(entry, fmt) for fmt in _FORMATS])
 
     def render_feeds(self, jobs: Sequence[FeedJob]) -> list[RenderedFile]:
         """Assemble every format of each feed from stored items; hand files to the sink if

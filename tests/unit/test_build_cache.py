@@ -367,3 +367,47 @@ def test_files_changed_just_before_a_build_are_read_and_hashed_by_the_next(
 
     assert len(reads) == len(sources)  # none trusted by its signature alone
     assert parses == []  # but each recognised by its digest
+
+
+def test_a_file_renamed_with_the_same_bytes_has_its_feeds_rendered_again(
+    tmp_path: Path, sources: list[tuple[str, bytes]]
+) -> None:
+    # Feed digests stand on file digests; the key must count too, since the slug (and with it
+    # the entry's URL and id) comes from the file name.
+    tree = Tree(tmp_path)
+    tree.build(sources, site())
+    key, data = next((k, d) for k, d in sources if k.endswith(".md") and k != BAD_KEY)
+    renamed = [(k, d) for k, d in sources if k != key] + [(key.replace(".md", "-x.md"), data)]
+
+    tree.build(renamed, site())
+
+    fresh = files_of(build_site(renamed, site(), NOW))
+    assert {path: tree.files()[path] for path in fresh} == fresh
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("cached", [False, True], ids=["cold", "cache-known"])
+def test_a_file_that_cannot_be_read_is_reported_and_the_others_published(
+    tmp_path: Path,
+    sources: list[tuple[str, bytes]],
+    cached: bool,
+    jobs: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("newswire.build._PARALLEL_MIN", 8)  # workers read files too
+    content = _write_corpus(tmp_path / "content", sources)
+    tree = Tree(tmp_path)
+    if cached:
+        tree.build(list(content.article_files()), site())
+    listed = list(content.article_files())
+    gone = next(f for f in listed if f.key.endswith(".md") and not f.key.endswith(BAD_KEY))
+    Path(gone.key).unlink()  # deleted after it was listed, before it was read
+
+    report, cache = tree.build(listed, site(), jobs=jobs)
+
+    errors = {e.key: str(e) for e in report.rejected}
+    assert set(errors) == {gone.key, str(tmp_path / "content" / BAD_KEY)}
+    assert errors[gone.key].startswith(f"{gone.key}: file: cannot be read (")
+    assert report.published == len(sources) - 2
+    if not cached:
+        assert gone.key not in cache.articles  # a failed read is never cached

@@ -107,10 +107,24 @@ class ArticleFile:
         _, mtime_ns, ctime_ns, _ = self.signature
         return max(mtime_ns, ctime_ns) < now_ns - SETTLED_NS
 
-    def read(self) -> bytes:
-        """The file's bytes."""
-        with open(self.key, "rb") as handle:  # noqa: PTH123 - see ``at``
+    def read(self) -> bytes | InvalidArticleError:
+        """The file's bytes, or why they cannot be read (see :func:`read_article_file`)."""
+        return read_article_file(self.key)
+
+
+def read_article_file(path: str) -> bytes | InvalidArticleError:
+    """The bytes of the article file at ``path``, or why they cannot be read.
+
+    A file that cannot be read (no permission, or deleted since it was listed) is reported
+    like any other bad article, and the others are still published.
+    """
+    try:
+        with open(path, "rb") as handle:  # noqa: PTH123 - see ``ArticleFile.at``
             return handle.read()
+    except OSError as e:
+        return InvalidArticleError(
+            path, "file", f"cannot be read ({e.strerror})", "an article file newswire may read"
+        )
 
 
 #: Where articles live, in the content bucket and in a content folder.
