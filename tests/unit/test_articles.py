@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import PurePosixPath
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from newswire.content.articles import MAX_BODY_BYTES, parse_article, read_articles
+from newswire.content.articles import (
+    MAX_BODY_BYTES,
+    _stem_and_suffix,
+    parse_article,
+    read_articles,
+)
 from newswire.domain.model import BodyFormat, Person, SiteConfig, Tag
 from newswire.errors import InvalidArticleError
 from tests.support.factories import CONTENT, SEED, SEED_KEY
@@ -247,3 +255,10 @@ def test_bad_articles_never_stop_the_good_ones(site: SiteConfig) -> None:
     )
     assert [a.slug for a in articles] == ["good"]
     assert {e.key for e in errors} == {"articles/bad.md", "articles/worse.md"}
+
+
+@given(st.text(alphabet="ab./-", max_size=12))
+def test_a_keys_stem_and_suffix_are_those_of_its_path(key: str) -> None:
+    path = PurePosixPath(key)
+
+    assert _stem_and_suffix(key) == (path.stem, path.suffix)

@@ -154,15 +154,35 @@ def test_urls_resolve_against_a_canonical_url_on_another_site() -> None:
 ILLEGAL = ["\x00", "\x08", "\x0b", "\x0c", "\x1f", "\ufffe", "\uffff", "\ud800", "\udfff"]
 
 
+#: Short texts go to the regex; long ones (a body) are checked by their bytes first.
+PADDING = ["", "é “long” text " * 40]
+
+
+@pytest.mark.parametrize("pad", PADDING, ids=["short", "long"])
 @pytest.mark.parametrize("char", ILLEGAL)
-def test_clean_xml_text_removes_illegal_characters(char: str) -> None:
-    assert clean_xml_text(f"a{char}b{char}") == "ab"
+def test_clean_xml_text_removes_illegal_characters(char: str, pad: str) -> None:
+    assert clean_xml_text(f"a{char}b{char}{pad}") == f"ab{pad}"
 
 
-def test_clean_xml_text_keeps_everything_xml_allows() -> None:
-    text = "tab\tnew\nline\rret é 中文 \ud7ff\ue000\ufffd \U0001f600 \x7f\x85"
+@pytest.mark.parametrize("pad", PADDING, ids=["short", "long"])
+def test_clean_xml_text_keeps_everything_xml_allows(pad: str) -> None:
+    text = f"tab\tnew\nline\rret é 中文 \ud7ff\ue000\ufffd\uffef \U0001f600 \x7f\x85{pad}"
 
     assert clean_xml_text(text) == text
+
+
+@given(
+    st.text(st.one_of(st.characters(exclude_categories=()), st.sampled_from(ILLEGAL)), max_size=40),
+    st.sampled_from(PADDING),
+)
+def test_clean_xml_text_removes_exactly_what_xml_forbids(text: str, pad: str) -> None:
+    forbidden = set(ILLEGAL) | {chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"}
+
+    cleaned = clean_xml_text(pad + text)
+
+    assert cleaned == "".join(
+        c for c in pad + text if c not in forbidden and not ("\ud800" <= c <= "\udfff")
+    )
 
 
 @pytest.mark.parametrize("body_format", [MD, HTML])

