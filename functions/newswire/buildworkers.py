@@ -187,13 +187,20 @@ class WorkerPool:
         """How many worker processes there are."""
         return len(self._conns)
 
-    def submit(self, method: str, argument: Any) -> Iterator[tuple[int, Any]]:
-        """Send a request to an idle worker, first yielding replies that make one idle."""
+    def submit(self, method: str, argument: Any) -> list[tuple[int, Any]]:
+        """Send a request to an idle worker, first receiving replies until one is idle.
+
+        Returns:
+            The replies received, as ``(worker index, result)``: handled by the caller once
+            the worker that sent one is busy again, not while it waits.
+        """
+        replies: list[tuple[int, Any]] = []
         while all(self._busy.values()):
-            yield from self._receive_any()
+            replies.extend(self._receive_any())
         index = next(i for i, busy in self._busy.items() if not busy)
         self._conns[index].send((method, argument))
         self._busy[index] = True
+        return replies
 
     def drain(self) -> Iterator[tuple[int, Any]]:
         """Yield every outstanding reply, as ``(worker index, result)``."""
