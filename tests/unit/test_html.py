@@ -532,3 +532,15 @@ def test_rendering_markdown_frees_what_cmark_allocates() -> None:
         html_module._cmark_html(body)
 
     assert resident_mb() - before < 15
+
+
+_SPACES = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+
+
+@given(st.text(st.one_of(st.characters(), st.sampled_from(_SPACES)), max_size=30))
+def test_plain_text_collapses_white_space_except_no_break_spaces(text: str) -> None:
+    # Without a no-break space the fast path (str.split) runs; with one, the regex.
+    for sample in (text, f"{text}\xa0{text}"):
+        expected = html_module._WHITESPACE.sub(" ", clean_xml_text(sample)).strip()
+
+        assert clean_plain_text(sample) == expected

@@ -76,7 +76,12 @@ _BASE_URL: ContextVar[str] = ContextVar("newswire_html_base_url", default="")
 
 def clean_plain_text(text: str) -> str:
     """Make a one-line plain text (title, name, summary) XML-safe, whitespace collapsed."""
-    return _WHITESPACE.sub(" ", clean_xml_text(text)).strip()
+    text = clean_xml_text(text)
+    if "\xa0" in text or "\u202f" in text:
+        return _WHITESPACE.sub(" ", text).strip()
+    # With no space to keep, runs are exactly what str.split cuts on (str.isspace, as the
+    # regex's \s): several times faster, and a summary is cleaned for every article.
+    return " ".join(text.split())
 
 
 def absolute_url(url: str, base: str) -> str:
