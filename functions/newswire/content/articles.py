@@ -374,7 +374,10 @@ class _FieldReader:
                 f"byte 0x{data[e.start]:02x} at offset {e.start} is not UTF-8",
                 "a UTF-8 text file",
             ) from e
-        return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+        text = text.removeprefix("\ufeff")
+        if "\r" in text:  # most files have none: no two copies of every file
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        return text
 
     def check_unknown(self, fields: Mapping[object, Any], allowed: frozenset[str]) -> None:
         for name in fields:
