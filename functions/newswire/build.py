@@ -258,7 +258,6 @@ class _Build:
             )
         if self.cache is not None:
             self.cache.keep_feeds(feed_ids)
-        self.items.flush()  # items written here are read by the workers
         return jobs
 
     # --- parsing ------------------------------------------------------------------------------
@@ -309,7 +308,7 @@ class _Build:
             self._collect(self.local.parse(pending))
 
     def _reuse(self, key: str, cached: CachedArticle) -> None:
-        """Take a file's cached parse, and its entry if it has one."""
+        """Take a file's cached parse, and where its entry's items lie if it has one."""
         self.results[key] = cached.result
         if cached.items is not None:
             self.entries[key] = (cached.items, cached.digest)

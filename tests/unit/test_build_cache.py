@@ -1,6 +1,6 @@
 """The build cache never changes what a build reports or writes; it only skips work.
 
-Warm builds reuse a file's parse (and rendered entry) only while its bytes, the site
+Warm builds reuse a file's parse (and rendered items) only while its bytes, the site
 configuration and the code are the same: a changed file is parsed again, an unchanged bad file
 is still reported, an edited ``site.yaml`` voids everything, and the output is byte-identical
 to a cold build without a cache (in one process or several).
@@ -231,7 +231,7 @@ def test_an_unreadable_cache_is_rebuilt(tmp_path: Path, sources: list[tuple[str,
 
 
 @pytest.mark.parametrize("damage", ["truncate", "delete"])
-def test_a_damaged_entry_pack_only_costs_rendering_again(
+def test_a_damaged_item_pack_only_costs_rendering_again(
     tmp_path: Path, sources: list[tuple[str, bytes]], damage: str
 ) -> None:
     tree = Tree(tmp_path)
@@ -254,7 +254,7 @@ def test_a_damaged_entry_pack_only_costs_rendering_again(
     assert all(_cached_items(healed, k) for k, _ in sources if k != BAD_KEY)
 
 
-def test_entry_packs_are_compacted_and_dead_ones_removed(
+def test_item_packs_are_compacted_and_dead_ones_removed(
     tmp_path: Path, sources: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("newswire.buildcache._MAX_PACKS", 3)

@@ -52,11 +52,11 @@ _ENTRY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:[ ]+(.*?))?[ ]*")
 _ITEM = re.compile(r"([ ]*)-[ ]+(.*?)[ ]*")
 #: A flow sequence of scalars, ``[a, "b"]``: items are split on commas, none may hold one.
 _FLOW = re.compile(r"\[([^\[\]{}]*)\]")
-#: A plain scalar that means the same on one line as PyYAML reads it: no indicator first, no
-#: ": " or " #" inside, no ":" last, no tab.
-_PLAIN = re.compile(r"(?![-?:,\[\]{}#&*!|>'\"%@`])(?:[^:#\t]|:(?! |$)|(?<! )#)+(?<!:)")
-#: A line continuing a plain scalar (stripped): the same, but any first character.
+#: A line continuing a plain scalar (stripped), that means the same on one line as PyYAML
+#: reads it: no ": " or " #" inside, no ":" last, no tab.
 _PLAIN_MORE = re.compile(r"(?:[^:#\t]|:(?! |$)|(?<! )#)+(?<!:)")
+#: A plain scalar: the same, with no indicator first.
+_PLAIN = re.compile(r"(?![-?:,\[\]{}#&*!|>'\"%@`])" + _PLAIN_MORE.pattern)
 _DOUBLE_QUOTED = re.compile(r'"([^"\\]*)"')
 _SINGLE_QUOTED = re.compile(r"'((?:[^']|'')*)'")
 #: What PyYAML's reader refuses, the line breaks other than "\n" (which fold quoted scalars)

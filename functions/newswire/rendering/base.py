@@ -56,8 +56,8 @@ class FeedRenderer(ABC):
         """The whole document of ``feed``, where ``items[i] == self.item(feed.entries[i])``.
 
         Reads nothing of ``feed.entries`` but what the head needs (:attr:`Feed.updated`): a
-        caller may pass a feed of lightweight entries (no content or summary) with the items of
-        the full ones.
+        caller may pass only the feed's head (no entries, ``updated_at`` set) with the items of
+        its entries, as a build's workers do.
         """
 
     def render(self, feed: Feed) -> bytes:
