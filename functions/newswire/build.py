@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -145,6 +145,8 @@ def build_site(
 #: Files parsed per request to a worker process; workers are forked only once a first chunk
 #: is waiting (below that, forking costs more than it saves).
 _PARALLEL_MIN = 256
+#: The smallest request the last files are sent in (see ``_Build._chunk``).
+_LAST_CHUNK = 16
 
 
 class _Build:
@@ -264,7 +266,8 @@ class _Build:
 
     def _parse_all(self, sources: Iterable[Source]) -> None:
         pending: list[tuple[str, bytes | None, str]] = []
-        for source in sources:
+        total = len(sources) if isinstance(sources, Sized) else None
+        for listed, source in enumerate(sources, start=1):
             signature = None  # the file's signature, if it may be recorded
             if isinstance(source, ArticleFile):
                 key = source.key
@@ -296,7 +299,7 @@ class _Build:
                 if signature is not None:
                     self.signatures[key] = signature
             pending.append((key, data, digest))
-            if len(pending) >= _PARALLEL_MIN and self.jobs > 1:
+            if self.jobs > 1 and len(pending) >= self._chunk(total, listed, len(pending)):
                 self._dispatch(pending)
                 pending = []
         if self.pool is not None:
@@ -306,6 +309,19 @@ class _Build:
                 self._collect(results)
         elif pending:
             self._collect(self.local.parse(pending))
+
+    def _chunk(self, total: int | None, listed: int, pending: int) -> int:
+        """How many files to send a worker at once.
+
+        Guided self-scheduling once the workers run and the number of files is known:
+        requests shrink as the files run out (a quarter of what is left, for two workers),
+        so the workers finish together instead of one idling while the other parses a last
+        full chunk (up to a tenth of a second at 10,000 articles).
+        """
+        if self.pool is None or total is None:
+            return _PARALLEL_MIN
+        left = total - listed + pending  # files not yet sent, these included
+        return min(_PARALLEL_MIN, max(_LAST_CHUNK, left // (2 * self.pool.size)))
 
     def _reuse(self, key: str, cached: CachedArticle) -> None:
         """Take a file's cached parse, and where its entry's items lie if it has one."""

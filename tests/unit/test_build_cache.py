@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -411,3 +412,29 @@ def test_a_file_that_cannot_be_read_is_reported_and_the_others_published(
     assert report.published == len(sources) - 2
     if not cached:
         assert gone.key not in cache.articles  # a failed read is never cached
+
+
+def test_requests_to_workers_shrink_as_the_files_run_out(
+    sources: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With the number of files known, the last requests are small, so that no worker idles
+    # while another parses a last full chunk.
+    monkeypatch.setattr("newswire.build._PARALLEL_MIN", 24)
+    monkeypatch.setattr("newswire.build._LAST_CHUNK", 4)
+    sizes: list[int] = []
+    real = newswire.buildworkers.WorkerPool.submit
+
+    def spy(pool: newswire.buildworkers.WorkerPool, method: str, argument: Any) -> Any:
+        if method == "parse":
+            sizes.append(len(argument))
+        return real(pool, method, argument)
+
+    monkeypatch.setattr(newswire.buildworkers.WorkerPool, "submit", spy)
+
+    report = build_site(sources, site(), NOW, jobs=2)
+
+    assert sum(sizes) == len(sources)
+    assert sizes[0] == 24  # workers are forked for a first full chunk
+    assert sizes == sorted(sizes, reverse=True)
+    assert min(sizes) <= 4
+    assert files_of(report) == files_of(build_site(sources, site(), NOW))

@@ -39,17 +39,33 @@ class LocalContent:
         """The path shown in messages about the site configuration."""
         return str(self.root / SITE_CONFIG_KEY)
 
-    def article_files(self) -> Iterator[ArticleFile]:
+    def article_files(self) -> ArticleListing:
         """Every article file under ``articles/``, in path order, not yet read."""
         folder = self.root / "articles"
         if not folder.is_dir():
-            return
+            return ArticleListing([])
         # os.scandir: file types come with the listing, and no Path is made per file.
         with os.scandir(folder) as listing:
             names = sorted(e.name for e in listing if is_article_key(e.name) and e.is_file())
         prefix = f"{folder}{os.sep}"
-        for name in names:
-            yield ArticleFile.at(prefix + name)
+        return ArticleListing([prefix + name for name in names])
+
+
+class ArticleListing(Iterable[ArticleFile]):
+    """The article files of a folder: counted at once, each ``stat``-ed only when reached.
+
+    A build sends the first files to its workers while later ones are still being looked
+    at, and knowing how many there are lets it shrink its last requests (see ``build``).
+    """
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __iter__(self) -> Iterator[ArticleFile]:
+        return (ArticleFile.at(path) for path in self.paths)
 
 
 class LocalFeedTree:
