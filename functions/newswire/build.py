@@ -34,7 +34,6 @@ from newswire.domain.feeds import (
     MAIN_FEED,
     FeedFormat,
     FeedKey,
-    FeedKind,
     History,
     archive_key,
     feed_head,
@@ -79,24 +78,30 @@ class BuildReport:
 
 
 def plan_feeds(articles: Iterable[Article], site: SiteConfig) -> dict[FeedKey, list[Article]]:
-    """Which articles each feed shows: the newest ``items_per_feed`` of its members.
+    """Which articles each subscription feed (main, tags, authors, sections) shows: the newest
+    ``items_per_feed`` of its members, newest first.
 
-    Feeds are planned on article metadata (their order and membership need no body), newest
-    first. The main feed's monthly archives (RFC 5005) show every article of their month.
+    Feeds are planned on article metadata: their order and membership need no body.
     """
     members: dict[FeedKey, list[Article]] = defaultdict(list)
     for article in articles:
         for key in feed_keys_for(article):
             members[key].append(article)
-        members[archive_key(month_of(article.published))].append(article)
     plan: dict[FeedKey, list[Article]] = {}
     for key, group in members.items():
-        if key.kind is FeedKind.ARCHIVE:
-            plan[key] = sorted(group, key=lambda a: a.sort_key, reverse=True)
-            continue
         shown = newest(group, site.items_per_feed)
         plan[named_after(key, shown[0])] = shown
     return plan
+
+
+def plan_archives(articles: Iterable[Article]) -> dict[FeedKey, list[Article]]:
+    """The main feed's monthly archives (RFC 5005): every article of its month, newest first."""
+    months: dict[FeedKey, list[Article]] = defaultdict(list)
+    for article in articles:
+        months[archive_key(month_of(article.published))].append(article)
+    return {
+        key: sorted(group, key=lambda a: a.sort_key, reverse=True) for key, group in months.items()
+    }
 
 
 #: An article file: ``(key, bytes)``, or an :class:`ArticleFile` read only if the cache
@@ -202,17 +207,26 @@ class _Build:
         self.results.clear()
         report = BuildReport(rejected=rejected)
         live = _live_articles(articles, now, report)
+        # The archives first: quick to plan and most of the output, they are rendered by the
+        # workers while the other feeds are planned.
+        archives = sorted(plan_archives(live).items())
+        months = [key.slug for key, _ in archives]
+        feed_ids: set[str] = set()
+        rendering = _FeedRendering(self.pool, self.local)
+        rendering.start(self._feed_jobs(archives, months, report, feed_ids))
         plan = sorted(plan_feeds(live, self.site).items())
-        months = sorted(key.slug for key, _ in plan if key.kind is FeedKind.ARCHIVE)
         window = news_window_start(now)
         recent = newest((a for a in live if window < a.published <= now), MAX_NEWS_URLS)
         del articles, live
         sitemap = render_news_sitemap([entry_head(a, self.site) for a in recent], self.site, now)
-        todo = self._feed_jobs(plan, months, report)
+        # The main feed exists even when empty.
+        todo = self._feed_jobs(plan or [(MAIN_FEED, [])], months, report, feed_ids)
+        if self.cache is not None:
+            self.cache.keep_feeds(feed_ids)
         self.entries.clear()
         self._emit(report, FeedFile(NEWS_SITEMAP_PATH, NEWS_SITEMAP_CONTENT_TYPE, sitemap))
         self._emit(report, stylesheet_file())
-        for file in self._render_feeds(todo):
+        for file in rendering.finish(todo):
             report.written += file.written
             if file.body is not None:
                 report.files.append(FeedFile(file.path, file.content_type, file.body))
@@ -234,12 +248,12 @@ class _Build:
         plan: list[tuple[FeedKey, list[Article]]],
         months: list[str],
         report: BuildReport,
+        feed_ids: set[str],
     ) -> list[FeedJob]:
         """The feeds to render (those the cache cannot vouch for), with their items' places;
-        every feed's paths go to ``report``."""
+        every feed's paths go to ``report``, their ids to ``feed_ids``."""
         jobs: list[FeedJob] = []
-        feed_ids: set[str] = set()
-        for key, shown in plan or [(MAIN_FEED, [])]:  # the main feed exists even when empty
+        for key, shown in plan:
             paths = tuple(key.path(fmt) for fmt in FeedFormat)
             report.paths.extend(paths)
             feed_ids.add(key.id)
@@ -258,8 +272,6 @@ class _Build:
                     tuple(self.entries[a.key][0] for a in shown),
                 )
             )
-        if self.cache is not None:
-            self.cache.keep_feeds(feed_ids)
         return jobs
 
     # --- parsing ------------------------------------------------------------------------------
@@ -348,26 +360,57 @@ class _Build:
                 if self.cache is not None:
                     self.cache.store_items(key, ref)
 
-    # --- rendering ----------------------------------------------------------------------------
-
-    def _render_feeds(self, jobs: list[FeedJob]) -> list[RenderedFile]:
-        if self.pool is None or len(jobs) < 2 * self.pool.size:
-            return self.local.render_feeds(jobs)
-        # Largest first (by bytes), in small batches to whichever worker is free: the work is
-        # balanced as it goes, and the first worker starts as soon as its first batch is sent.
-        ordered = sorted(jobs, key=lambda j: (-sum(r.end - r.offset for r in j.items), j.feed.key))
-        files: list[RenderedFile] = []
-        for start in range(0, len(ordered), _FEEDS_PER_BATCH):
-            batch = ordered[start : start + _FEEDS_PER_BATCH]
-            for _, results in self.pool.submit("render_feeds", batch):
-                files.extend(results)
-        for _, results in self.pool.drain():
-            files.extend(results)
-        return files
-
 
 #: Feeds sent to a worker at a time: enough to make a request worth its round trip.
 _FEEDS_PER_BATCH = 16
+
+
+class _FeedRendering:
+    """Feed jobs handed to the workers in two rounds: :meth:`start` keeps idle workers busy
+    while the parent plans the rest, :meth:`finish` renders everything and returns the files.
+
+    Without workers, or with too little to share, everything is rendered here in
+    :meth:`finish`. Each round goes largest first (by bytes), in small batches to whichever
+    worker is free: the work is balanced as it goes.
+    """
+
+    def __init__(self, pool: WorkerPool | None, local: BuildWorker) -> None:
+        self.pool = pool
+        self.local = local
+        self.waiting: list[FeedJob] = []
+        self.sent = False
+        self.files: list[RenderedFile] = []
+
+    def start(self, jobs: list[FeedJob]) -> None:
+        """Send a first batch of ``jobs`` to each idle worker; keep the rest."""
+        self.waiting = _largest_first(jobs)
+        if self.pool is None or len(self.waiting) < 2 * self.pool.size:
+            return
+        for _ in range(self.pool.size):
+            self._submit(self.waiting[:_FEEDS_PER_BATCH])
+            self.waiting = self.waiting[_FEEDS_PER_BATCH:]
+
+    def finish(self, jobs: list[FeedJob]) -> list[RenderedFile]:
+        """Render the jobs :meth:`start` kept and ``jobs``; return every file rendered."""
+        todo = self.waiting + _largest_first(jobs)
+        if self.pool is None or (not self.sent and len(todo) < 2 * self.pool.size):
+            return self.local.render_feeds(todo)
+        for start in range(0, len(todo), _FEEDS_PER_BATCH):
+            self._submit(todo[start : start + _FEEDS_PER_BATCH])
+        for _, results in self.pool.drain():
+            self.files.extend(results)
+        return self.files
+
+    def _submit(self, batch: list[FeedJob]) -> None:
+        assert self.pool is not None
+        if batch:
+            self.sent = True
+            for _, results in self.pool.submit("render_feeds", batch):
+                self.files.extend(results)
+
+
+def _largest_first(jobs: list[FeedJob]) -> list[FeedJob]:
+    return sorted(jobs, key=lambda j: (-sum(r.end - r.offset for r in j.items), j.feed.key))
 
 
 def _live_articles(

@@ -281,10 +281,13 @@ def _cached_items(cache: BuildCache, key: str) -> list[bytes]:
     return cache.packs.read(ref)
 
 
+@pytest.mark.parametrize("feeds_per_batch", [16, 1])
 def test_parallel_build_is_byte_identical_to_a_single_process_one(
-    sources: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch
+    sources: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch, feeds_per_batch: int
 ) -> None:
+    # One feed per batch: archives go to the workers before the other feeds are planned.
     monkeypatch.setattr("newswire.build._PARALLEL_MIN", 8)
+    monkeypatch.setattr("newswire.build._FEEDS_PER_BATCH", feeds_per_batch)
     single = build_site(sources, site(), NOW)
 
     parallel = build_site(sources, site(), NOW, jobs=2)
