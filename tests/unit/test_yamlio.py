@@ -156,3 +156,12 @@ def test_any_text_is_read_as_pyyaml_reads_it_or_left_to_it(text: str) -> None:
         assert yamlio._simple_mapping(text) is None
         return
     _agrees_with_pyyaml(text)
+
+
+def test_text_left_to_pyyaml_is_what_its_reader_refuses_and_the_other_line_breaks() -> None:
+    # Every code point at once: the fast path must never read a character PyYAML's reader
+    # refuses, nor a line break (other than "\n") or BOM that PyYAML treats specially.
+    every = "".join(map(chr, range(0x110000)))
+    refused = set(yaml.reader.Reader.NON_PRINTABLE.findall(every)) | set("\r\x85\u2028\u2029\ufeff")
+
+    assert set(yamlio._NOT_SIMPLE_TEXT.findall(every)) == refused
