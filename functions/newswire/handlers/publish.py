@@ -64,8 +64,6 @@ if TYPE_CHECKING:
     from newswire.pipeline.changes import ArticleChange
     from newswire.pipeline.publisher import Publisher, PublishOutcome
 
-#: Metric names, each emitted once per invocation (zero included, so alarms see data).
-
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
@@ -91,7 +89,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         outcomes = [apply_change(publisher, change, counts) for change in changes_from_event(event)]
         log_announced(publisher)
         return {"changes": [{"key": o.key, "action": o.action} for o in outcomes]}
-    finally:
+    finally:  # each metric once per invocation, zero included, so alarms see data
         add_counts({name: counts[name] for name in (PUBLISHED, REJECTED, FEEDS_WRITTEN)})
 
 

@@ -56,8 +56,8 @@ def render_document(feed: Feed, fmt: FeedFormat, items: Sequence[bytes]) -> byte
     """Render the ``fmt`` document of ``feed`` around items already rendered.
 
     Args:
-        feed: the feed. Of its entries only their ``updated`` times are read, so they may be
-            lightweight copies without content or summary.
+        feed: the feed. Nothing of its entries is read but the newest ``updated`` time
+            (:attr:`Feed.updated`), so it may be the feed's head alone, ``updated_at`` set.
         fmt: the format to write.
         items: ``render_item(entry, fmt)`` of each of the feed's entries, in the feed's order.
 
