@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 
 import newswire.buildworkers
+import newswire.content.articles
 from newswire.adapters.local import LocalContent
 from newswire.build import BuildReport, build_site
 from newswire.buildcache import PACK_FOLDER, BuildCache
-from newswire.content.articles import ArticleFile
 from newswire.content.site import parse_site
 from newswire.domain.model import SiteConfig
+from newswire.errors import InvalidArticleError
 from tests.support.corpus import generate_corpus
 from tests.support.feedcheck import feed_format_of
 
@@ -98,10 +99,17 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The article files whose bytes were read, in order."""
+    """The article files whose bytes were read, in order, by the build or its workers (the
+    parent reads a file the cache knows; a worker, one it has never seen)."""
     seen: list[str] = []
-    real = ArticleFile.read
-    monkeypatch.setattr(ArticleFile, "read", lambda f: seen.append(f.key) or real(f))
+    real = newswire.content.articles.read_article_file
+
+    def spy(path: str) -> bytes | InvalidArticleError:
+        seen.append(path)
+        return real(path)
+
+    monkeypatch.setattr(newswire.content.articles, "read_article_file", spy)
+    monkeypatch.setattr(newswire.buildworkers, "read_article_file", spy)
     return seen
 
 
@@ -304,6 +312,16 @@ def _write_corpus(folder: Path, sources: list[tuple[str, bytes]]) -> LocalConten
     return LocalContent(folder)
 
 
+def _built_from_files(
+    tmp_path: Path, sources: list[tuple[str, bytes]]
+) -> tuple[LocalContent, Tree]:
+    """``sources`` written to a content folder and built once from its files, cache kept."""
+    content = _write_corpus(tmp_path / "content", sources)
+    tree = Tree(tmp_path)
+    tree.build(list(content.article_files()), site())
+    return content, tree
+
+
 def test_files_the_cache_saw_unchanged_are_not_even_read(
     tmp_path: Path,
     sources: list[tuple[str, bytes]],
@@ -312,9 +330,7 @@ def test_files_the_cache_saw_unchanged_are_not_even_read(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("newswire.content.articles.SETTLED_NS", 0)  # no wait for settling
-    content = _write_corpus(tmp_path / "content", sources)
-    tree = Tree(tmp_path)
-    tree.build(list(content.article_files()), site())
+    content, tree = _built_from_files(tmp_path, sources)
     reads.clear()
     parses.clear()
     markdown = [k for k, _ in sources if k.endswith(".md") and k != BAD_KEY]
@@ -337,9 +353,7 @@ def test_an_edit_that_keeps_size_and_time_is_still_seen(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("newswire.content.articles.SETTLED_NS", 0)
-    content = _write_corpus(tmp_path / "content", sources)
-    tree = Tree(tmp_path)
-    tree.build(list(content.article_files()), site())
+    content, tree = _built_from_files(tmp_path, sources)
     path = tmp_path / "content" / sources[5][0]
     before = path.stat()
     path.write_bytes(path.read_bytes().replace(b"a", b"e", 1))  # same size
@@ -361,9 +375,7 @@ def test_files_changed_just_before_a_build_are_read_and_hashed_by_the_next(
     # On a file system keeping whole seconds, a file written again within the second at the
     # same size would keep its signature: signatures younger than that are not recorded.
     monkeypatch.setattr("newswire.content.articles.SETTLED_NS", 60 * 10**9)  # a slow runner too
-    content = _write_corpus(tmp_path / "content", sources)  # all written just now
-    tree = Tree(tmp_path)
-    tree.build(list(content.article_files()), site())
+    content, tree = _built_from_files(tmp_path, sources)  # all written just now
     reads.clear()
     parses.clear()
 
