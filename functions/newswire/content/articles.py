@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -145,7 +144,7 @@ ARTICLES_PREFIX = "articles/"
 
 def is_article_key(key: str) -> bool:
     """Say whether a path or S3 key names an article file (by its suffix)."""
-    return posixpath.splitext(key)[1].lower() in ARTICLE_SUFFIXES
+    return _stem_and_suffix(key)[1].lower() in ARTICLE_SUFFIXES
 
 
 def parse_article(key: str, data: bytes, site: SiteConfig) -> Article:
