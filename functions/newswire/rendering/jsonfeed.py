@@ -184,11 +184,8 @@ def _item_json(entry: Entry) -> bytes:
 
 
 def _person_json(person: Person, depth: int) -> str:
-    """:func:`_author` as JSON."""
-    members = [f'"name": {encode_basestring(person.name)}']
-    if person.url:
-        members.append(f'"url": {encode_basestring(person.url)}')
-    return _object(members, depth)
+    """:func:`_author` as JSON (its members, one mapping for heads and items alike)."""
+    return _object([f'"{k}": {encode_basestring(v)}' for k, v in _author(person).items()], depth)
 
 
 def _object(members: Sequence[str], depth: int) -> str:
