@@ -134,11 +134,8 @@ def _entry_xml(entry: Entry) -> bytes:
         if not person.name:
             continue
         parts.append(b"    <author>\n")
-        parts.append(xml_element(_PERSON_INDENT, b"name", person.name))
-        if person.email:
-            parts.append(xml_element(_PERSON_INDENT, b"email", person.email))
-        if person.url:
-            parts.append(xml_element(_PERSON_INDENT, b"uri", person.url))
+        for name, value in _atom_person(person).items():  # the feed's author's mapping too
+            parts.append(xml_element(_PERSON_INDENT, name.encode(), value))
         parts.append(b"    </author>\n")
     if entry.content_html:
         parts.append(b'    <content type="html">%s</content>\n' % xml_content(entry.content_html))
