@@ -124,7 +124,6 @@ class LocalStack:
         host: the feed server's address.
         port: the feed server's port (0 picks a free one).
         out: where the banner and one-line reports (uploads, rejections) are printed.
-        names: the resource names.
     """
 
     def __init__(
@@ -134,12 +133,11 @@ class LocalStack:
         port: int = 8080,
         *,
         out: TextIO | None = None,
-        names: ResourceNames | None = None,
     ) -> None:
         self.content_dir = content_dir
         self.host = host
         self.port = port
-        self.names = names or ResourceNames()
+        self.names = ResourceNames()  # the stack's own moto: the default names
         self._out = out
         self._say_lock = threading.Lock()
         self._stopping = threading.Event()
