@@ -82,16 +82,10 @@ class Tag:
     name: str
     slug: str
 
-    @staticmethod
-    def from_name(name: str) -> Tag:
-        """The tag whose slug is derived from its name (one object per name: tags repeat
-        across a corpus, and slugifying is most of the cost of reading one)."""
-        return _tag_named(name)
-
-
-@lru_cache(maxsize=4096)
-def _tag_named(name: str) -> Tag:
-    return Tag(name=name, slug=slugify(name, fallback_prefix="tag"))
+    @classmethod
+    def from_name(cls, name: str) -> Tag:
+        """Make a tag whose slug is derived from its name (``slugify`` caches the slugs)."""
+        return cls(name=name, slug=slugify(name, fallback_prefix="tag"))
 
 
 @dataclass(frozen=True, slots=True)
