@@ -382,13 +382,20 @@ class _FeedRendering:
         self.files: list[RenderedFile] = []
 
     def start(self, jobs: list[FeedJob]) -> None:
-        """Send a first batch of ``jobs`` to each idle worker; keep the rest."""
-        self.waiting = _largest_first(jobs)
-        if self.pool is None or len(self.waiting) < 2 * self.pool.size:
+        """Share ``jobs`` out among the idle workers, one request each, or keep them.
+
+        All of them at once: a worker takes one request at a time, and planning the other
+        feeds keeps the parent from sending another for a while (~0.13 s at 10,000
+        articles, when a first batch of 16 archives took each worker ~0.07 s). Dealt out
+        largest first in turn, the shares come out nearly even, and :meth:`finish`'s small
+        batches even out the rest.
+        """
+        waiting = _largest_first(jobs)
+        if self.pool is None or len(waiting) < 2 * self.pool.size:
+            self.waiting = waiting
             return
-        for _ in range(self.pool.size):
-            self._submit(self.waiting[:_FEEDS_PER_BATCH])
-            self.waiting = self.waiting[_FEEDS_PER_BATCH:]
+        for index in range(self.pool.size):
+            self._submit(waiting[index :: self.pool.size])
 
     def finish(self, jobs: list[FeedJob]) -> list[RenderedFile]:
         """Render the jobs :meth:`start` kept and ``jobs``; return every file rendered."""
