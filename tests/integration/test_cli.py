@@ -244,6 +244,26 @@ def test_the_installed_console_script(content: Path, tmp_path: Path) -> None:
     assert (out / "rss.xml").is_file()
 
 
+def test_the_console_script_flushes_its_output_and_keeps_the_status_as_it_exits() -> None:
+    # run() leaves without the interpreter's teardown: what main printed must still arrive
+    # (a piped stdout is block-buffered) and its status must be the process's.
+    program = (
+        "import sys\n"
+        "from newswire import cli\n"
+        "def main():\n"
+        "    print('to stdout', end='')\n"
+        "    print('to stderr', end='', file=sys.stderr)\n"
+        "    return 3\n"
+        "cli.main = main\n"
+        "cli.run()\n"
+        "print('after run')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (3, "to stdout", "to stderr")
+
+
 def test_feeds_that_cannot_be_written_exit_2_with_a_clear_message(
     content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
