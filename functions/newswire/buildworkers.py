@@ -141,11 +141,20 @@ class BuildWorker:
         return files
 
 
+def collect_rarely() -> None:
+    """Run the garbage collector a hundred times less often, in this process.
+
+    A build makes no garbage cycles worth chasing: each article makes hundreds of short-lived
+    objects, and what lives (articles' metadata, the cache index) lives to the end. At the
+    default thresholds the collector walked those again and again: 5-10 % of a worker's time
+    on a cold build, and ~30 ms of the parent's 0.55 s warm build (10,000 articles).
+    """
+    gc.set_threshold(70_000, 10, 10)
+
+
 def _serve(worker: BuildWorker, conn: Connection) -> None:
     """A worker process's loop: one ``(method, argument)`` request, one reply, until ``None``."""
-    # Each article makes hundreds of short-lived objects and no garbage cycles worth chasing:
-    # the collector runs a hundred times less often (measured: 5-10 % off a cold build).
-    gc.set_threshold(70_000, 10, 10)
+    collect_rarely()
     while True:
         request = conn.recv()
         if request is None:

@@ -96,8 +96,10 @@ def build_command(
     from newswire.adapters.local import LocalContent, LocalFeedTree
     from newswire.build import build_site
     from newswire.buildcache import BuildCache, default_folder
+    from newswire.buildworkers import collect_rarely
     from newswire.content.site import parse_site
 
+    collect_rarely()  # before the cache index is loaded: its objects live to the end
     source = LocalContent(content)
     try:
         site = parse_site(source.site_key(), source.read_site())
