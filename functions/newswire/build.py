@@ -41,7 +41,6 @@ from newswire.domain.feeds import (
     history_of,
     month_of,
     named_after,
-    newest,
 )
 from newswire.domain.model import Article, SiteConfig
 from newswire.errors import InvalidArticleError
@@ -77,31 +76,33 @@ class BuildReport:
     reused: list[str] = field(default_factory=list)
 
 
-def plan_feeds(articles: Iterable[Article], site: SiteConfig) -> dict[FeedKey, list[Article]]:
+def plan_feeds(newest_first: Iterable[Article], site: SiteConfig) -> dict[FeedKey, list[Article]]:
     """Which articles each subscription feed (main, tags, authors, sections) shows: the newest
     ``items_per_feed`` of its members, newest first.
 
-    Feeds are planned on article metadata: their order and membership need no body.
+    Feeds are planned on article metadata: their order and membership need no body. Given
+    the articles newest first (by ``sort_key``), each feed takes its first members until it
+    is full, in one pass: no feed sorts or selects among its members.
     """
-    members: dict[FeedKey, list[Article]] = defaultdict(list)
-    for article in articles:
+    limit = site.items_per_feed
+    members: dict[FeedKey, list[Article]] = {}
+    for article in newest_first:
         for key in feed_keys_for(article):
-            members[key].append(article)
-    plan: dict[FeedKey, list[Article]] = {}
-    for key, group in members.items():
-        shown = newest(group, site.items_per_feed)
-        plan[named_after(key, shown[0])] = shown
-    return plan
+            shown = members.get(key)
+            if shown is None:
+                members[key] = [article]
+            elif len(shown) < limit:
+                shown.append(article)
+    return {named_after(key, shown[0]): shown for key, shown in members.items()}
 
 
-def plan_archives(articles: Iterable[Article]) -> dict[FeedKey, list[Article]]:
-    """The main feed's monthly archives (RFC 5005): every article of its month, newest first."""
-    months: dict[FeedKey, list[Article]] = defaultdict(list)
-    for article in articles:
-        months[archive_key(month_of(article.published))].append(article)
-    return {
-        key: sorted(group, key=lambda a: a.sort_key, reverse=True) for key, group in months.items()
-    }
+def plan_archives(newest_first: Iterable[Article]) -> dict[FeedKey, list[Article]]:
+    """The main feed's monthly archives (RFC 5005): every article of its month, newest first
+    (as given)."""
+    months: dict[str, list[Article]] = defaultdict(list)
+    for article in newest_first:
+        months[month_of(article.published)].append(article)
+    return {archive_key(month): group for month, group in months.items()}
 
 
 #: An article file: ``(key, bytes)``, or an :class:`ArticleFile` read only if the cache
@@ -207,6 +208,7 @@ class _Build:
         self.results.clear()
         report = BuildReport(rejected=rejected)
         live = _live_articles(articles, now, report)
+        live.sort(key=lambda a: a.sort_key, reverse=True)  # newest first, as plans take them
         # The archives first: quick to plan and most of the output, they are rendered by the
         # workers while the other feeds are planned.
         archives = sorted(plan_archives(live).items())
@@ -216,7 +218,7 @@ class _Build:
         rendering.start(self._feed_jobs(archives, months, report, feed_ids))
         plan = sorted(plan_feeds(live, self.site).items())
         window = news_window_start(now)
-        recent = newest((a for a in live if window < a.published <= now), MAX_NEWS_URLS)
+        recent = [a for a in live if window < a.published <= now][:MAX_NEWS_URLS]
         del articles, live
         sitemap = render_news_sitemap([entry_head(a, self.site) for a in recent], self.site, now)
         # The main feed exists even when empty.

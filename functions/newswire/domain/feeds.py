@@ -175,12 +175,10 @@ def feed_keys_for(item: Classified) -> frozenset[FeedKey]:
 
     Two spellings of one tag ("Café", "cafe") give equal keys: one feed, one folder.
     """
-    keys = {MAIN_FEED}
-    keys.update(_tag_feed(tag) for tag in item.tags)
-    keys.update(_author_feed(author) for author in item.authors)
-    if item.section:
-        keys.add(section_key(item.section))
-    return frozenset(keys)
+    section = (section_key(item.section),) if item.section else ()
+    return frozenset(
+        (MAIN_FEED, *map(_tag_feed, item.tags), *map(_author_feed, item.authors), *section)
+    )
 
 
 # Cached: a build asks for the feeds of every article, and a corpus has few tags and authors.
