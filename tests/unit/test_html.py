@@ -477,6 +477,7 @@ def _markdown_without_markup(draw: st.DrawFn) -> str:
                         [
                             "\n\n# h\n\n",
                             '\n\n```py x"y\ncode\n```\n\n',
+                            "\n\n~~~js\ncode\n~~~\n\n",
                             "\n\n- a\n- b\n\n",
                             "\n\n> q\n\n",
                             "\n\n---\n\n",
@@ -499,7 +500,7 @@ def test_cmark_output_without_raw_html_is_sanitised_as_nh3_would(body: str) -> N
     rendered = html_module._cmark_html(body)
     token = html_module._BASE_URL.set(ARTICLE_URL)
     try:
-        assert html_module._sanitize_cmark_output(rendered) == (
+        assert html_module._sanitize_cmark_output(rendered, body) == (
             html_module._sanitizer().clean(rendered)
         )
     finally:

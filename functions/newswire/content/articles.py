@@ -374,7 +374,8 @@ class _FieldReader:
                 "a UTF-8 text file",
             ) from e
         text = text.removeprefix("\ufeff")
-        if "\r" in text:  # most files have none: no two copies of every file
+        if b"\r" in data:  # most files have none: no two copies of every file (and the bytes
+            # are searched with memchr, a text with typographic quotes character by character)
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         return text
 

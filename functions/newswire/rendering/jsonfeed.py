@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Entry, Image, Person, rfc3339
-from newswire.rendering.base import FeedRenderer
+from newswire.rendering.base import FeedRenderer, content_utf8
 
 JSON_FEED_VERSION: Final = "https://jsonfeed.org/version/1.1"
 
@@ -212,7 +212,7 @@ def _long_string(value: str) -> bytes:
     than :func:`json.encoder.encode_basestring`, which is kept for text holding control
     characters (XML-clean text holds none but tab, newline and carriage return).
     """
-    data = value.encode("utf-8")
+    data = content_utf8(value)
     if len(data.translate(None, _OTHER_CONTROLS)) != len(data):
         return encode_basestring(value).encode("utf-8")
     for raw, escaped in _ESCAPES:
