@@ -204,6 +204,19 @@ def test_character_references_to_illegal_characters_are_removed(body_format: Bod
     assert "&#" not in out
 
 
+@pytest.mark.parametrize("body_format", [MD, HTML])
+def test_references_to_noncharacters_in_markdown_text_are_removed(body_format: BodyFormat) -> None:
+    # cmark writes U+FFFE and U+FFFF as the lone bytes FE and FF: its output was not UTF-8,
+    # and decoding it failed the whole build.
+    body = "a&#1;b&#xFFFE;c&#xFFFF;d&#65535;e&#0;f"
+
+    rendered = render_body(make_article(body, body_format))
+
+    # NUL is no character: CommonMark and HTML both read "&#0;" as U+FFFD.
+    assert rendered.html.removeprefix("<p>").removesuffix("</p>") == "abcde\ufffdf"
+    assert rendered.summary == "abcde\ufffdf"
+
+
 # --- sources ----------------------------------------------------------------------------------
 
 

@@ -226,12 +226,19 @@ def _cmark_html(body: str, *, sourcepos: bool = False, encoded: bytes | None = N
     options = _CMARK_SOURCEPOS_OPTIONS if sourcepos else _CMARK_OPTIONS
     html_buffer = _cmark.lib.cmark_markdown_to_html(encoded, len(encoded), options)
     try:
-        return str(_cmark.ffi.string(html_buffer).decode("utf-8"))
+        output: bytes = _cmark.ffi.string(html_buffer)
     finally:
         # cmark leaves freeing the buffer to its caller, and cmarkgfm's own wrapper never
         # does: ~10 KB lost per article, 100 MB per 10,000-article build, and a warm Lambda
         # container's memory growing with every publish.
         _free(int(_cmark.ffi.cast("uintptr_t", html_buffer)))
+    try:
+        return output.decode("utf-8")
+    except UnicodeDecodeError:
+        # cmark writes U+FFFE and U+FFFF (from "&#xFFFF;" and the like) as the lone bytes FE
+        # and FF, which no UTF-8 text holds (utf8proc's legacy). XML forbids both characters:
+        # they are dropped, as clean_xml_text drops them from every other text.
+        return output.replace(b"\xfe", b"").replace(b"\xff", b"").decode("utf-8")
 
 
 #: A block cmark wrote: a paragraph, or a container whose lines hold nested paragraphs.
