@@ -111,16 +111,17 @@ class BuildWorker:
             digest = known_digest or (file_digest(data) if self.digests else "")
             try:
                 article = parse_article(key, data, self.site)
+                entry = render_entry(article, self.site)
+                items = [render_item(entry, fmt) for fmt in _FORMATS]
             except InvalidArticleError as e:
                 results.append((key, e, None, digest))
                 continue
-            results.append((key, without_body(article), self._render_one(article), digest))
+            except Exception as e:  # a bug of ours, set off by this file alone: see unrenderable
+                results.append((key, unrenderable(key, e), None, digest))
+                continue
+            results.append((key, without_body(article), self.items.append(items), digest))
         self.items.flush()
         return results
-
-    def _render_one(self, article: Article) -> ItemRef:
-        entry = render_entry(article, self.site)
-        return self.items.append([render_item(entry, fmt) for fmt in _FORMATS])
 
     def render_feeds(self, jobs: Sequence[FeedJob]) -> list[RenderedFile]:
         """Assemble every format of each feed from stored items; hand files to the sink if
@@ -139,6 +140,21 @@ class BuildWorker:
                     written = self.sink(file.path, file.body)
                     files.append(RenderedFile(file.path, file.content_type, None, written))
         return files
+
+
+def unrenderable(key: str, error: Exception) -> InvalidArticleError:
+    """The rejection of a file that parsing or rendering failed on unexpectedly.
+
+    Parsing and rendering are pure, so the same bytes would fail every time: the file is
+    reported like any bad article, and the others are still published, instead of one file
+    stopping the whole build with a traceback (as a ``&#xFFFF;`` in Markdown once did).
+    """
+    return InvalidArticleError(
+        key,
+        "file",
+        f"cannot be rendered ({type(error).__name__}: {error})",
+        "an article newswire can render; this is a bug in newswire, please report it",
+    )
 
 
 def collect_rarely() -> None:

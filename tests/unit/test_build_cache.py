@@ -21,7 +21,7 @@ from newswire.adapters.local import LocalContent
 from newswire.build import BuildReport, build_site
 from newswire.buildcache import PACK_FOLDER, BuildCache
 from newswire.content.site import parse_site
-from newswire.domain.model import SiteConfig
+from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import InvalidArticleError
 from tests.support.corpus import generate_corpus
 from tests.support.feedcheck import feed_format_of
@@ -427,6 +427,34 @@ def test_a_file_that_cannot_be_read_is_reported_and_the_others_published(
     assert report.published == len(sources) - 2
     if not cached:
         assert gone.key not in cache.articles  # a failed read is never cached
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_file_rendering_fails_on_is_reported_and_the_others_published(
+    sources: list[tuple[str, bytes]], jobs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A failure nobody foresaw, in pure code, happens again for the same bytes: it is one
+    # bad file, not a reason to stop the build. The failure is injected (forked workers
+    # inherit it), standing for any bug a file could set off.
+    monkeypatch.setattr("newswire.build._PARALLEL_MIN", 8)
+    victim = next(k for k, _ in sources if k.endswith(".md") and k != BAD_KEY)
+    real = newswire.buildworkers.render_entry
+
+    def render_entry(article: Article, site: SiteConfig) -> Entry:
+        if article.key == victim:
+            raise RuntimeError("boom")
+        return real(article, site)
+
+    monkeypatch.setattr("newswire.buildworkers.render_entry", render_entry)
+
+    report = build_site(sources, site(), NOW, jobs=jobs)
+
+    errors = {e.key: str(e) for e in report.rejected}
+    assert set(errors) == {victim, BAD_KEY}
+    assert errors[victim].startswith(f"{victim}: file: cannot be rendered (RuntimeError: boom)")
+    assert report.published == len(sources) - 2
+    url = site().article_url(victim.rsplit("/", 1)[-1].removesuffix(".md"))
+    assert not [f.path for f in report.files if url.encode() in f.body]
 
 
 def test_requests_to_workers_shrink_as_the_files_run_out(
