@@ -173,6 +173,12 @@ def test_seed_article_is_word_for_word() -> None:
         ("articles/x.md", md(VALID + "\nimage: {alt: x}"), "image.url", "is missing"),
         ("articles/x.md", md(VALID + "\nimage: {url: 'javascript:x'}"), "image.url", "scheme"),
         ("articles/x.md", md(VALID + "\nimage: {url: a.jpg, length: -1}"), "image.length", ""),
+        (  # JSON readers hold no larger whole number exactly
+            "articles/x.md",
+            md(VALID + f"\nimage: {{url: a.jpg, length: {2**53}}}"),
+            "image.length",
+            "at most 9007199254740991",
+        ),
         ("articles/x.md", md(VALID + "\nsources: [{url: 'https://a.b/'}]"), "sources[0].name", ""),
         ("articles/Bad_Slug.md", md(VALID), "slug", "lowercase letters"),
         ("articles/x.txt", md(VALID), "file", ".md or .json"),

@@ -36,6 +36,9 @@ MAX_FILE_BYTES = 2 * MAX_BODY_BYTES
 #: An article is indexed in one DynamoDB transaction (at most 100 items): one membership per
 #: feed it is in, and as many again when it moves. These bounds keep every article within it.
 MAX_ITEMS = {"tags": 30, "authors": 10}
+#: The largest image length an article may give: the largest whole number every JSON reader
+#: holds exactly (JavaScript's), and far beyond any real file.
+MAX_IMAGE_LENGTH = 2**53 - 1
 
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 JSON_SUFFIXES = frozenset({".json"})
@@ -533,10 +536,14 @@ class _FieldReader:
             )
         length = raw.get("length")
         if length is not None and (
-            isinstance(length, bool) or not isinstance(length, int) or length < 0
+            isinstance(length, bool)
+            or not isinstance(length, int)
+            or not 0 <= length <= MAX_IMAGE_LENGTH
         ):
             raise self.error(
-                "image.length", f"{length!r} is not a byte count", "a whole number of bytes"
+                "image.length",
+                f"{length!r} is not a byte count",
+                f"a whole number of bytes, at most {MAX_IMAGE_LENGTH}",
             )
         return Image(
             url=url,
