@@ -14,7 +14,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Entry
@@ -28,13 +27,6 @@ class FeedFile:
     path: str
     content_type: str
     body: bytes
-
-
-@lru_cache(maxsize=1)
-def content_utf8(html: str) -> bytes:
-    """An entry's HTML content in UTF-8, kept for the next caller: the items of an entry are
-    rendered one format after the other, and each writes the same ~6 KB."""
-    return html.encode("utf-8")
 
 
 class FeedRenderer(ABC):

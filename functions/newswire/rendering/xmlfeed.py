@@ -20,7 +20,6 @@ from typing import Any, Final
 from lxml import etree
 
 from newswire.domain.feeds import MAIN_FEED, Feed, FeedFormat
-from newswire.rendering.base import content_utf8
 from newswire.rendering.stylesheet import stylesheet_instruction
 
 ATOM_NS: Final = "http://www.w3.org/2005/Atom"
@@ -97,12 +96,9 @@ def xml_text(value: str) -> bytes:
     (:func:`newswire.domain.text.clean_xml_text`): lxml refused any other character, this
     writer does not look for them (a lone surrogate still fails, in ``encode``).
     """
-    return _escape_utf8(value.encode("utf-8"))
-
-
-def _escape_utf8(data: bytes) -> bytes:
     return (
-        data.replace(b"&", b"&amp;")
+        value.encode("utf-8")
+        .replace(b"&", b"&amp;")
         .replace(b"<", b"&lt;")
         .replace(b">", b"&gt;")
         .replace(b"\r", b"&#13;")
@@ -113,7 +109,7 @@ def _escape_utf8(data: bytes) -> bytes:
 def xml_content(html: str) -> bytes:
     """:func:`xml_text` of an entry's HTML, kept for the next caller: the RSS and the Atom
     item of an entry are rendered one after the other and escape the same ~6 KB."""
-    return _escape_utf8(content_utf8(html))
+    return xml_text(html)
 
 
 def xml_attribute(value: str) -> bytes:
