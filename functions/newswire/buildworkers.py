@@ -130,8 +130,8 @@ class BuildWorker:
 
         files = []
         for job in jobs:
-            stored = [self.items.read(ref) for ref in job.items]
-            items = {fmt: [entry[i] for entry in stored] for i, fmt in enumerate(_FORMATS)}
+            columns = self.items.read_columns(job.items, len(_FORMATS))
+            items = dict(zip(_FORMATS, columns, strict=True))
             max_bytes = self.site.max_feed_bytes
             for file in render_feed_files(job.feed, max_bytes, items, job.updated):
                 if self.sink is None:

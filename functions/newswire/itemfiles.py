@@ -87,24 +87,38 @@ class ItemFiles:
         Raises:
             StorageError: the file is gone or cut short (deleted during the build).
         """
+        return [column[0] for column in self.read_columns([ref], len(ref.lengths))]
+
+    def read_columns(self, refs: Sequence[ItemRef], formats: int) -> list[list[bytes]]:
+        """The items of several entries, by format: ``[format][entry]``, in ``refs``' order.
+
+        What assembling a feed needs, read in one call: a build reads ~20,000 entries' items,
+        and per-entry calls cost more than the reads.
+
+        Raises:
+            StorageError: a file is gone or cut short (deleted during the build).
+        """
         self._own()
-        if ref.file == self._name:
+        if any(ref.file == self._name for ref in refs):
             self.flush()  # this process's own items may still be in its buffer
-        length = ref.end - ref.offset
-        try:
-            fd = self._readers.get(ref.file)
-            if fd is None:
-                fd = self._readers[ref.file] = os.open(self.folder / ref.file, os.O_RDONLY)
-            data = os.pread(fd, length, ref.offset)
-        except OSError as e:
-            raise self.on_error(e) from e
-        if len(data) != length:
-            raise StorageError(f"{self.folder / ref.file}: cut short during the build")
-        items, start = [], 0
-        for size in ref.lengths:
-            items.append(data[start : start + size])
-            start += size
-        return items
+        columns: list[list[bytes]] = [[] for _ in range(formats)]
+        readers = self._readers
+        for file, offset, lengths in refs:
+            length = sum(lengths)
+            try:
+                fd = readers.get(file)
+                if fd is None:
+                    fd = readers[file] = os.open(self.folder / file, os.O_RDONLY)
+                data = os.pread(fd, length, offset)
+            except OSError as e:
+                raise self.on_error(e) from e
+            if len(data) != length:
+                raise StorageError(f"{self.folder / file}: cut short during the build")
+            start = 0
+            for column, size in zip(columns, lengths, strict=True):
+                column.append(data[start : start + size])
+                start += size
+        return columns
 
     def _own(self) -> None:
         """Forget the files a forked copy inherited: each process has its own."""

@@ -30,6 +30,23 @@ def test_items_are_read_back_exactly_in_any_order(tmp_path: Path) -> None:
     assert first.end == second.offset
 
 
+def test_entries_are_read_by_format_in_the_order_asked(tmp_path: Path) -> None:
+    files = _files(tmp_path)
+    first = files.append([b"r1", b"", b"j1"])
+    files.close()
+    later = _files(tmp_path)  # a later build's file: entries come from several files
+    second = later.append([b"r2", b"a2", b"j2"])
+    later.close()
+
+    other = _files(tmp_path)
+    assert other.read_columns([second, first, second], 3) == [
+        [b"r2", b"r1", b"r2"],
+        [b"a2", b"", b"a2"],
+        [b"j2", b"j1", b"j2"],
+    ]
+    assert other.read_columns([], 3) == [[], [], []]
+
+
 def test_reading_and_appending_can_alternate(tmp_path: Path) -> None:
     files = _files(tmp_path)
     first = files.append([b"a"])
