@@ -387,8 +387,8 @@ class _FeedRendering:
         """Share ``jobs`` out among the idle workers, one request each, or keep them.
 
         All of them at once: a worker takes one request at a time, and planning the other
-        feeds keeps the parent from sending another for a while (~0.13 s at 10,000
-        articles, when a first batch of 16 archives took each worker ~0.07 s). Dealt out
+        feeds keeps the parent from sending another for a while (at 10,000 articles, longer
+        than a first batch of 16 archives kept a worker busy: both used to wait). Dealt out
         largest first in turn, the shares come out nearly even, and :meth:`finish`'s small
         batches even out the rest.
         """
