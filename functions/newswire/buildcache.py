@@ -15,9 +15,9 @@ is neither rendered nor rewritten while its files are as the last build left the
 
 The cache lives outside the output folder (see :func:`default_folder`). Everything is void
 when the *stamp* changes: the site configuration, newswire's own source or a library that
-shapes the output (cmark, nh3, feedgen, PyYAML, lxml). The cache is a pickle in the user's own
-cache folder: it is trusted like the content folder it was built from, and a cache that cannot
-be read is simply rebuilt.
+shapes the output (cmark, nh3, feedgen, PyYAML, lxml, markdown-it-py, orjson). The cache is a
+pickle in the user's own cache folder: it is trusted like the content folder it was built
+from, and a cache that cannot be read is simply rebuilt.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ PACK_FOLDER = "entries"
 #: live ones (entries of files changed or gone since).
 _MAX_PACKS = 16
 #: Libraries whose version can change parsed or rendered output.
-_OUTPUT_LIBRARIES = ("cmarkgfm", "nh3", "feedgen", "PyYAML", "lxml", "markdown-it-py")
+OUTPUT_LIBRARIES = ("cmarkgfm", "nh3", "feedgen", "PyYAML", "lxml", "markdown-it-py", "orjson")
 
 
 @dataclass(slots=True)
@@ -316,7 +316,7 @@ def code_version() -> str:
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
-    for name in _OUTPUT_LIBRARIES:
+    for name in OUTPUT_LIBRARIES:
         try:
             digest.update(f"{name}={metadata.version(name)}".encode())
         except metadata.PackageNotFoundError:

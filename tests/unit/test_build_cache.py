@@ -9,6 +9,8 @@ to a cold build without a cache (in one process or several).
 from __future__ import annotations
 
 import os
+import re
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ import newswire.buildworkers
 import newswire.content.articles
 from newswire.adapters.local import LocalContent
 from newswire.build import BuildReport, build_site
-from newswire.buildcache import PACK_FOLDER, BuildCache
+from newswire.buildcache import OUTPUT_LIBRARIES, PACK_FOLDER, BuildCache
 from newswire.content.site import parse_site
 from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import InvalidArticleError
@@ -481,3 +483,23 @@ def test_requests_to_workers_shrink_as_the_files_run_out(
     assert sizes == sorted(sizes, reverse=True)
     assert min(sizes) <= 4
     assert files_of(report) == files_of(build_site(sources, site(), NOW))
+
+
+#: Runtime dependencies whose version cannot change what a build writes, and why.
+_NOT_STAMPED = {
+    "boto3": "AWS calls only; a build makes none",
+    "aws-lambda-powertools": "logging, metrics and tracing of the Lambda handlers",
+    "python-dateutil": "feedgen parses date strings with it; newswire hands it datetimes",
+    "tzdata": "a fallback: zoneinfo reads the system's zone database first",
+}
+
+
+def test_every_dependency_is_in_the_cache_stamp_or_cannot_change_output() -> None:
+    # A library that shapes output but is missing from the stamp would let a warm build keep
+    # items rendered by its previous version (orjson was, for a while).
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    names = {
+        re.split(r"[\[<>=!~;, ]", dep, maxsplit=1)[0] for dep in project["project"]["dependencies"]
+    }
+
+    assert {n.lower() for n in names} == {n.lower() for n in (*OUTPUT_LIBRARIES, *_NOT_STAMPED)}
