@@ -133,12 +133,24 @@ def read_article_file(path: str) -> bytes | InvalidArticleError:
     like any other bad article, and the others are still published.
     """
     try:
-        with open(path, "rb") as handle:  # noqa: PTH123 - see ``ArticleFile.at``
-            return handle.read()
+        # os-level calls: no buffered file object (and its isatty and seek calls) for one
+        # read of a few kilobytes, ~10,000 times per build.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            chunks = []
+            while chunk := os.read(fd, _READ_SIZE):
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
     except OSError as e:
         return InvalidArticleError(
             path, "file", f"cannot be read ({e.strerror})", "an article file newswire may read"
         )
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+#: Bytes asked for per read: an article file in one.
+_READ_SIZE = 1 << 16
 
 
 #: Where articles live, in the content bucket and in a content folder.
