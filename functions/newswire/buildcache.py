@@ -9,6 +9,11 @@ What is kept, per article file, keyed by the SHA-256 of its bytes:
   process rendered them) and the index holds only where each lies, so a warm build loads and
   saves a small index, and feeds are assembled from the items where they lie.
 
+The index is a pickle written whole by a cold build, and a *journal* beside it: a warm build
+appends what it changed (an edited article, the feeds it rendered again) instead of
+rewriting every article's entry, which took longer than the rest of its saving. Loading
+replays the journal; once it outgrows a quarter of the index, the index is written whole again.
+
 Per feed: a digest of what it was rendered from (its name and its articles' file digests) and the
 size and modification time of the files written for it, so a feed whose entries did not change
 is neither rendered nor rewritten while its files are as the last build left them.
@@ -26,11 +31,14 @@ import dataclasses
 import hashlib
 import os
 import pickle
+import struct
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
 from pathlib import Path
+from typing import TypeVar
 
 from newswire import __version__
 from newswire.domain.model import Article, SiteConfig, pickle_by_fields
@@ -38,12 +46,18 @@ from newswire.errors import InvalidArticleError, StorageError
 from newswire.itemfiles import SUFFIX, ItemFiles, ItemRef
 
 #: Bump when the cache's own layout changes.
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 CACHE_FILE = "build-cache.pickle"
+JOURNAL_FILE = "build-cache.journal"
+#: A journal record's header: the payload's length and SHA-256, so a record cut short by a
+#: crash (or damaged) is recognised and the journal read no further.
+_RECORD_HEADER = struct.Struct(">Q32s")
 PACK_FOLDER = "entries"
 #: Packs are rewritten into one when there are more than this many, or more dead bytes than
 #: live ones (entries of files changed or gone since).
 _MAX_PACKS = 16
+T = TypeVar("T")
+
 #: Libraries whose version can change parsed or rendered output.
 OUTPUT_LIBRARIES = ("cmarkgfm", "nh3", "feedgen", "PyYAML", "lxml", "markdown-it-py", "orjson")
 
@@ -93,6 +107,15 @@ class BuildCache:
     #: Whether anything changed since loading: an unchanged cache is not rewritten, so a build
     #: that changes nothing leaves the output folder untouched.
     dirty: bool = True
+    #: Which index the journal extends (records of another one are stale), and whether the
+    #: changes below may be appended to it (``False``: the index is written whole).
+    _generation: str = ""
+    _journal_ok: bool = False
+    _journal_bytes: int = 0
+    _index_bytes: int = 0
+    #: Articles and feeds changed (or gone) since loading: what a journal record holds.
+    _touched: set[str] = field(default_factory=set)
+    _touched_feeds: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.packs = ItemFiles(self.folder / PACK_FOLDER, self.storage_error)
@@ -113,15 +136,55 @@ class BuildCache:
         try:
             with (folder / CACHE_FILE).open("rb") as handle:
                 stored = pickle.load(handle)  # noqa: S301 - our own file, trusted like content
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError, ValueError):
+                index_bytes = handle.tell()
+        except _UNREADABLE:
             return fresh
         if not isinstance(stored, dict) or stored.get("stamp") != stamp:
             return fresh
         fresh.articles = stored["articles"]
         fresh.feeds = stored["feeds"]
+        fresh._generation = stored["generation"]
+        fresh._index_bytes = index_bytes
         fresh.dirty = False
+        fresh._journal_ok = fresh._replay_journal()
         fresh._forget_damaged()
         return fresh
+
+    def _replay_journal(self) -> bool:
+        """Apply the journal's records to the index just loaded; say whether later changes
+        may be appended to it (not after a record cut short or damaged: the index is then
+        written whole, and what the lost records said is found again by parsing)."""
+        try:
+            journal = (self.folder / JOURNAL_FILE).read_bytes()
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        self._journal_bytes = len(journal)
+        offset = 0
+        while offset < len(journal):
+            end = offset + _RECORD_HEADER.size
+            if end > len(journal):
+                return False
+            length, digest = _RECORD_HEADER.unpack_from(journal, offset)
+            payload = journal[end : end + length]
+            if len(payload) != length or hashlib.sha256(payload).digest() != digest:
+                return False
+            try:
+                record = pickle.loads(payload)  # noqa: S301 - our own file, as the index
+                generation, articles, feeds = (
+                    record["generation"],
+                    record["articles"],
+                    record["feeds"],
+                )
+            except _UNREADABLE:
+                return False
+            if generation != self._generation:
+                return False  # left by an index since replaced: stale
+            _apply(self.articles, articles)
+            _apply(self.feeds, feeds)
+            offset = end + length
+        return True
 
     def lookup(
         self, key: str, digest: str, signature: tuple[int, ...] | None = None
@@ -133,7 +196,7 @@ class BuildCache:
             return None
         if signature is not None and cached.signature != signature:
             cached.signature = signature
-            self.dirty = True
+            self._touch(key)
         return cached
 
     def lookup_unchanged(self, key: str, signature: tuple[int, ...]) -> CachedArticle | None:
@@ -149,21 +212,25 @@ class BuildCache:
         signature: tuple[int, ...] | None = None,
     ) -> None:
         """Remember a fresh parse of ``key`` (any entry of an older version is forgotten)."""
-        self.dirty = True
+        self._touch(key)
         if not isinstance(result, InvalidArticleError):
             result = without_body(result)
         self.articles[key] = CachedArticle(digest, result, signature=signature)
 
     def store_items(self, key: str, ref: ItemRef) -> None:
         """Remember where the items of ``key`` were packed (by whichever process)."""
-        self.dirty = True
+        self._touch(key)
         self.articles[key].items = ref
 
     def forget_missing(self, present: set[str]) -> None:
         """Drop files that are gone, so the cache does not grow forever."""
         for key in self.articles.keys() - present:
             del self.articles[key]
-            self.dirty = True
+            self._touch(key)
+
+    def _touch(self, key: str) -> None:
+        self.dirty = True
+        self._touched.add(key)
 
     def feed_is_current(self, feed_id: str, digest: str, paths: tuple[str, ...]) -> bool:
         """Say whether the feed's files are exactly what rendering ``digest`` wrote last time."""
@@ -189,6 +256,7 @@ class BuildCache:
         """Forget feeds the site no longer has."""
         for feed_id in self.feeds.keys() - feed_ids:
             del self.feeds[feed_id]
+            self._touched_feeds.add(feed_id)
             self.dirty = True
 
     def save(self) -> None:
@@ -208,17 +276,52 @@ class BuildCache:
                     outputs.append((path, stat.st_size, stat.st_mtime_ns))
                 else:
                     self.feeds[feed_id] = CachedFeed(digest, tuple(outputs))
+                    self._touched_feeds.add(feed_id)
                     continue
                 self.feeds.pop(feed_id, None)
+                self._touched_feeds.add(feed_id)
         self._pending_feeds.clear()
         self.packs.close()
-        self._compact_packs()
-        self._write_index()
+        if self._compact_packs() or not self._journal_ok or self._journal_full():
+            self._write_index()
+        else:
+            self._append_journal()
         self._remove_dead_packs()
+        self._touched.clear()
+        self._touched_feeds.clear()
         self.dirty = False
 
+    def _journal_full(self) -> bool:
+        """Whether the journal is worth folding into the index: replaying it would cost more
+        than a quarter of loading the index."""
+        return self._journal_bytes > self._index_bytes // 4
+
+    def _append_journal(self) -> None:
+        """Append what changed since loading as one record (see the module docstring)."""
+        record = {
+            "generation": self._generation,
+            "articles": {key: self.articles.get(key) for key in sorted(self._touched)},
+            "feeds": {feed_id: self.feeds.get(feed_id) for feed_id in sorted(self._touched_feeds)},
+        }
+        payload = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+        header = _RECORD_HEADER.pack(len(payload), hashlib.sha256(payload).digest())
+        try:
+            with (self.folder / JOURNAL_FILE).open("ab") as handle:
+                handle.write(header + payload)
+        except OSError as e:
+            raise self.storage_error(e) from e
+        self._journal_bytes += len(header) + len(payload)
+
     def _write_index(self) -> None:
-        state = {"stamp": self.stamp, "articles": self.articles, "feeds": self.feeds}
+        """Write the index whole, as a new generation: the journal left beside it is stale
+        (and removed), even if the process dies before removing it."""
+        generation = uuid.uuid4().hex
+        state = {
+            "stamp": self.stamp,
+            "generation": generation,
+            "articles": self.articles,
+            "feeds": self.feeds,
+        }
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
@@ -227,13 +330,17 @@ class BuildCache:
         try:
             with os.fdopen(fd, "wb") as handle:
                 pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                index_bytes = handle.tell()
             Path(tmp).replace(self.folder / CACHE_FILE)
+            (self.folder / JOURNAL_FILE).unlink(missing_ok=True)
         except OSError as e:
             Path(tmp).unlink(missing_ok=True)
             raise self.storage_error(e) from e
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        self._generation, self._journal_ok = generation, True
+        self._index_bytes, self._journal_bytes = index_bytes, 0
 
     def _live(self) -> list[tuple[CachedArticle, ItemRef]]:
         return [(c, c.items) for c in self.articles.values() if c.items is not None]
@@ -249,10 +356,11 @@ class BuildCache:
                 continue  # a rejection has no entry
             if ref is None or ref.end > sizes.get(ref.file, 0):
                 del self.articles[key]
-                self.dirty = True
+                self._touch(key)
 
-    def _compact_packs(self) -> None:
-        """Rewrite the live items into one pack when packs are many or mostly dead."""
+    def _compact_packs(self) -> bool:
+        """Rewrite the live items into one pack when packs are many or mostly dead; say
+        whether it did (every entry then lies elsewhere)."""
         live = self._live()
         packs = {ref.file for _, ref in live}
         live_bytes = sum(ref.end - ref.offset for _, ref in live)
@@ -262,7 +370,7 @@ class BuildCache:
             if (self.packs.folder / name).exists()
         )
         if len(packs) <= _MAX_PACKS and total - live_bytes <= live_bytes:
-            return
+            return False
         compacted = ItemFiles(self.packs.folder, self.storage_error)  # read from the old ones
         for cached, ref in sorted(live, key=lambda pair: pair[1]):
             try:
@@ -271,6 +379,7 @@ class BuildCache:
                 cached.items = None
         self.packs.close()
         self.packs = compacted
+        return True
 
     def _remove_dead_packs(self) -> None:
         """Delete packs no cached entry points into (after the index that says so is saved)."""
@@ -278,6 +387,27 @@ class BuildCache:
         for path in self.packs.folder.glob(f"*{SUFFIX}"):
             if path.name not in live:
                 path.unlink(missing_ok=True)
+
+
+def _apply(state: dict[str, T], changes: dict[str, T | None]) -> None:
+    """Apply a journal record's changes: a value replaces, ``None`` removes."""
+    for key, value in changes.items():
+        if value is None:
+            state.pop(key, None)
+        else:
+            state[key] = value
+
+
+#: What loading a damaged or foreign pickle raises.
+_UNREADABLE = (
+    OSError,
+    EOFError,
+    pickle.UnpicklingError,
+    AttributeError,
+    TypeError,
+    ValueError,
+    KeyError,
+)
 
 
 def default_folder(output: Path) -> Path:

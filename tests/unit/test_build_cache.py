@@ -21,7 +21,13 @@ import newswire.buildworkers
 import newswire.content.articles
 from newswire.adapters.local import LocalContent
 from newswire.build import BuildReport, build_site
-from newswire.buildcache import OUTPUT_LIBRARIES, PACK_FOLDER, BuildCache
+from newswire.buildcache import (
+    CACHE_FILE,
+    JOURNAL_FILE,
+    OUTPUT_LIBRARIES,
+    PACK_FOLDER,
+    BuildCache,
+)
 from newswire.content.site import parse_site
 from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import InvalidArticleError
@@ -129,6 +135,92 @@ def test_a_warm_build_parses_only_the_changed_file(
 
     assert parses == [key]
     assert report.published == len(sources) - 1
+
+
+def _edited(sources: list[tuple[str, bytes]], index: int, text: bytes) -> list[tuple[str, bytes]]:
+    key = sources[index][0]
+    return [(k, d + text if k == key else d) for k, d in sources]
+
+
+def _state(cache: BuildCache) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What a cache knows, comparable across loads."""
+    articles = {
+        k: (c.digest, repr(c.result), c.items, c.signature)  # rejections compare by identity
+        for k, c in sorted(cache.articles.items())
+    }
+    feeds = {k: (f.digest, f.outputs) for k, f in sorted(cache.feeds.items())}
+    return articles, feeds
+
+
+def test_a_warm_build_appends_its_changes_and_the_next_one_reads_them(
+    tmp_path: Path, sources: list[tuple[str, bytes]], parses: list[str]
+) -> None:
+    # The index is written whole by the cold build only; each warm build appends a record.
+    tree = Tree(tmp_path)
+    tree.build(sources, site())
+    index = (tree.cache_dir / CACHE_FILE).read_bytes()
+    assert not (tree.cache_dir / JOURNAL_FILE).exists()
+    first = _edited(sources, 10, b"\nOne more line.\n")
+    tree.build(first, site())
+    second = _edited(first, 20, b"\nAnother line.\n")
+    _, cache = tree.build(second, site())
+    parses.clear()
+
+    assert (tree.cache_dir / CACHE_FILE).read_bytes() == index
+    assert (tree.cache_dir / JOURNAL_FILE).stat().st_size > 0
+    assert _state(BuildCache.open(tree.cache_dir, site(), output=tree.out)) == _state(cache)
+    report, _ = tree.build(second, site())
+    assert parses == []
+    assert files_of(build_site(second, site(), NOW)) == tree.files() | {
+        f.path: f.body for f in report.files
+    }
+
+
+@pytest.mark.parametrize("damage", ["cut short", "stale"])
+def test_a_damaged_or_stale_journal_costs_only_parsing_again(
+    tmp_path: Path, sources: list[tuple[str, bytes]], parses: list[str], damage: str
+) -> None:
+    tree = Tree(tmp_path)
+    tree.build(sources, site())
+    journal = tree.cache_dir / JOURNAL_FILE
+    first = _edited(sources, 10, b"\nOne more line.\n")
+    tree.build(first, site())
+    if damage == "stale":
+        # As if the build that wrote the index whole died before removing the journal.
+        kept = journal.read_bytes()
+        tree.build(sources, site(yaml=SITE_YAML.replace(b"Cache Wire", b"Other Wire")))
+        tree.build(first, site())
+        assert not journal.exists()
+        journal.write_bytes(kept)
+    second = _edited(first, 20, b"\nAnother line.\n")
+    tree.build(second, site())
+    if damage == "cut short":
+        journal.write_bytes(journal.read_bytes()[:-5])  # the last record, torn by a crash
+    parses.clear()
+
+    tree.build(second, site())
+
+    assert parses == ([sources[20][0]] if damage == "cut short" else [])
+    assert tree.files() == files_of(build_site(second, site(), NOW))
+    assert not journal.exists()  # the index was written whole once it could not append
+
+
+def test_a_long_journal_is_folded_into_the_index(
+    tmp_path: Path, sources: list[tuple[str, bytes]]
+) -> None:
+    tree = Tree(tmp_path)
+    tree.build(sources, site())
+    journal = tree.cache_dir / JOURNAL_FILE
+    current, sizes = sources, []
+    for i in range(40):
+        current = _edited(current, i, b"\nEdited.\n")
+        tree.build(current, site())
+        sizes.append(journal.stat().st_size if journal.exists() else 0)
+        if not sizes[-1]:
+            break
+
+    assert sizes[-1] == 0 and sizes[:-1] and all(sizes[:-1])  # grew, then was folded in
+    assert tree.files() == files_of(build_site(current, site(), NOW))
 
 
 def test_an_unchanged_bad_article_is_still_reported_with_the_same_message(
