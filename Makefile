@@ -6,8 +6,6 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-export PYTHONDONTWRITEBYTECODE := 1
-
 .PHONY: help venv test lint typecheck unit build serve synth infra-check bench deploy destroy layer clean
 
 help:
