@@ -183,14 +183,13 @@ LAMBDA_ENV = {
 
 
 def byte_compile(package: Path) -> list[Path]:
-    """Byte-compile ``package`` as pip does on install; return the files this wrote, for the
+    """Byte-compile ``package`` as pip does on install; return the bytecode files, for the
     caller to remove (the cold-start figures must go without them, as Lambda does)."""
     written = []
     for source in sorted(package.rglob("*.py")):
         cached = Path(importlib.util.cache_from_source(str(source)))
-        if not cached.exists():
-            py_compile.compile(str(source), cfile=str(cached), doraise=True)
-            written.append(cached)
+        py_compile.compile(str(source), cfile=str(cached), doraise=True)
+        written.append(cached)
     return written
 
 
