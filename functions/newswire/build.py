@@ -271,7 +271,7 @@ class _Build:
                 FeedJob(
                     feed_head(key, self.site, history),
                     tuple(a.shown_updated for a in shown),
-                    tuple(self.entries[a.key][0] for a in shown),
+                    tuple(self.entries[a.key][0][:] for a in shown),  # plain: see ItemPlace
                 )
             )
         return jobs
@@ -419,7 +419,7 @@ class _FeedRendering:
 
 
 def _largest_first(jobs: list[FeedJob]) -> list[FeedJob]:
-    return sorted(jobs, key=lambda j: (-sum(r.end - r.offset for r in j.items), j.feed.key))
+    return sorted(jobs, key=lambda j: (-sum(sum(lengths) for _, _, lengths in j.items), j.feed.key))
 
 
 def _live_articles(

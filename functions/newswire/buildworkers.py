@@ -29,7 +29,7 @@ from newswire.content.articles import parse_article, read_article_file
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Article, SiteConfig
 from newswire.errors import InvalidArticleError, StorageError
-from newswire.itemfiles import ItemFiles, ItemRef
+from newswire.itemfiles import ItemFiles, ItemPlace, ItemRef
 from newswire.rendering.entry import render_entry
 from newswire.rendering.registry import render_item
 
@@ -50,7 +50,7 @@ class FeedJob(NamedTuple):
 
     feed: Feed
     updated: tuple[datetime, ...]
-    items: tuple[ItemRef, ...]
+    items: tuple[ItemPlace, ...]
 
 
 _FORMATS = tuple(FeedFormat)
