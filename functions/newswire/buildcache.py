@@ -27,7 +27,6 @@ from, and a cache that cannot be read is simply rebuilt.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import pickle
@@ -41,7 +40,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from newswire import __version__
-from newswire.domain.model import Article, SiteConfig, pickle_by_fields
+from newswire.domain.model import Article, SiteConfig, fields_of, pickle_by_fields
 from newswire.errors import InvalidArticleError, StorageError
 from newswire.itemfiles import SUFFIX, ItemFiles, ItemRef
 
@@ -426,10 +425,20 @@ def file_digest(data: bytes) -> str:
 
 
 def without_body(article: Article) -> Article:
-    """The article without its body: what planning feeds needs, at a fraction of the memory."""
+    """The article without its body: what planning feeds needs, at a fraction of the memory.
+
+    Rebuilt from its fields in order, with an empty body: half the time of
+    ``dataclasses.replace`` (which looks every field up by name), for every article a build
+    parses.
+    """
     if not article.body:
         return article  # already without: not copied, so it is held once
-    return dataclasses.replace(article, body="")
+    fields = list(fields_of(Article)(article))
+    fields[_BODY] = ""
+    return Article(*fields)
+
+
+_BODY = Article.__slots__.index("body")
 
 
 def cache_stamp(site: SiteConfig) -> str:

@@ -8,6 +8,7 @@ to a cold build without a cache (in one process or several).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
@@ -27,7 +28,9 @@ from newswire.buildcache import (
     OUTPUT_LIBRARIES,
     PACK_FOLDER,
     BuildCache,
+    without_body,
 )
+from newswire.content.articles import parse_article
 from newswire.content.site import parse_site
 from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import InvalidArticleError
@@ -595,3 +598,13 @@ def test_every_dependency_is_in_the_cache_stamp_or_cannot_change_output() -> Non
     }
 
     assert {n.lower() for n in names} == {n.lower() for n in (*OUTPUT_LIBRARIES, *_NOT_STAMPED)}
+
+
+def test_an_article_without_body_keeps_every_other_field(sources: list[tuple[str, bytes]]) -> None:
+    key, data = sources[0]
+    article = parse_article(key, data, site())
+
+    kept = without_body(article)
+
+    assert kept == dataclasses.replace(article, body="")
+    assert without_body(kept) is kept  # already without: held once

@@ -25,7 +25,7 @@ def pickle_by_fields(self: Any) -> tuple[type, tuple[Any, ...]]:
     in its cache; the ``__getstate__``/``__setstate__`` that ``dataclass(slots=True)`` writes
     look the fields up on every call and cost several times as much.
     """
-    return (type(self), _fields_of(type(self))(self))
+    return (type(self), fields_of(type(self))(self))
 
 
 def pickle_shared(self: Any) -> tuple[Any, tuple[Any, ...]]:
@@ -35,10 +35,10 @@ def pickle_shared(self: Any) -> tuple[Any, tuple[Any, ...]]:
     Frozen values can be shared safely; sharing keeps a build's memory flat and lets pickle
     write each one once (its memo is by identity).
     """
-    return (_shared, (type(self), *_fields_of(type(self))(self)))
+    return (_shared, (type(self), *fields_of(type(self))(self)))
 
 
-def _fields_of(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+def fields_of(cls: type) -> Callable[[Any], tuple[Any, ...]]:
     """A function giving an instance's field values as a tuple, in C (``attrgetter``)."""
     getter = _FIELD_GETTERS.get(cls)
     if getter is None:
