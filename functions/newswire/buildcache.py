@@ -103,9 +103,9 @@ class BuildCache:
     feeds: dict[str, CachedFeed] = field(default_factory=dict)
     packs: ItemFiles = field(init=False)
     _pending_feeds: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
-    #: Whether anything changed since loading: an unchanged cache is not rewritten, so a build
-    #: that changes nothing leaves the output folder untouched.
-    dirty: bool = True
+    #: Whether the files on disk hold this state but for the changes below (not for a cache
+    #: started afresh).
+    _saved: bool = False
     #: Which index the journal extends (records of another one are stale), and whether the
     #: changes below may be appended to it (``False``: the index is written whole).
     _generation: str = ""
@@ -118,6 +118,12 @@ class BuildCache:
 
     def __post_init__(self) -> None:
         self.packs = ItemFiles(self.folder / PACK_FOLDER, self.storage_error)
+
+    @property
+    def dirty(self) -> bool:
+        """Whether anything changed since loading: an unchanged cache is not rewritten, so a
+        build that changes nothing leaves the cache folder untouched."""
+        return not self._saved or bool(self._touched or self._touched_feeds or self._pending_feeds)
 
     def storage_error(self, error: OSError) -> StorageError:
         """The error a writer can act on when the cache cannot be written (a full disk)."""
@@ -144,7 +150,7 @@ class BuildCache:
         fresh.feeds = stored["feeds"]
         fresh._generation = stored["generation"]
         fresh._index_bytes = index_bytes
-        fresh.dirty = False
+        fresh._saved = True
         fresh._journal_ok = fresh._replay_journal()
         fresh._forget_damaged()
         return fresh
@@ -195,7 +201,7 @@ class BuildCache:
             return None
         if signature is not None and cached.signature != signature:
             cached.signature = signature
-            self._touch(key)
+            self._touched.add(key)
         return cached
 
     def lookup_unchanged(self, key: str, signature: tuple[int, ...]) -> CachedArticle | None:
@@ -211,25 +217,21 @@ class BuildCache:
         signature: tuple[int, ...] | None = None,
     ) -> None:
         """Remember a fresh parse of ``key`` (any entry of an older version is forgotten)."""
-        self._touch(key)
+        self._touched.add(key)
         if not isinstance(result, InvalidArticleError):
             result = without_body(result)
         self.articles[key] = CachedArticle(digest, result, signature=signature)
 
     def store_items(self, key: str, ref: ItemRef) -> None:
         """Remember where the items of ``key`` were packed (by whichever process)."""
-        self._touch(key)
+        self._touched.add(key)
         self.articles[key].items = ref
 
     def forget_missing(self, present: set[str]) -> None:
         """Drop files that are gone, so the cache does not grow forever."""
         for key in self.articles.keys() - present:
             del self.articles[key]
-            self._touch(key)
-
-    def _touch(self, key: str) -> None:
-        self.dirty = True
-        self._touched.add(key)
+            self._touched.add(key)
 
     def feed_is_current(self, feed_id: str, digest: str, paths: tuple[str, ...]) -> bool:
         """Say whether the feed's files are exactly what rendering ``digest`` wrote last time."""
@@ -256,12 +258,9 @@ class BuildCache:
         for feed_id in self.feeds.keys() - feed_ids:
             del self.feeds[feed_id]
             self._touched_feeds.add(feed_id)
-            self.dirty = True
 
     def save(self) -> None:
         """Write the cache atomically, describing the feed files as they now are on disk."""
-        if self._pending_feeds:
-            self.dirty = True
         if not self.dirty:
             return
         if self.output is not None:
@@ -288,7 +287,7 @@ class BuildCache:
         self._remove_dead_packs()
         self._touched.clear()
         self._touched_feeds.clear()
-        self.dirty = False
+        self._saved = True
 
     def _journal_full(self) -> bool:
         """Whether the journal is worth folding into the index: replaying it would cost more
@@ -355,7 +354,7 @@ class BuildCache:
                 continue  # a rejection has no entry
             if ref is None or ref.end > sizes.get(ref.file, 0):
                 del self.articles[key]
-                self._touch(key)
+                self._touched.add(key)
 
     def _compact_packs(self) -> bool:
         """Rewrite the live items into one pack when packs are many or mostly dead; say

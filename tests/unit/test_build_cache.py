@@ -172,8 +172,10 @@ def test_a_warm_build_appends_its_changes_and_the_next_one_reads_them(
     assert (tree.cache_dir / CACHE_FILE).read_bytes() == index
     assert (tree.cache_dir / JOURNAL_FILE).stat().st_size > 0
     assert _state(BuildCache.open(tree.cache_dir, site(), output=tree.out)) == _state(cache)
+    journal = (tree.cache_dir / JOURNAL_FILE).read_bytes()
     report, _ = tree.build(second, site())
     assert parses == []
+    assert (tree.cache_dir / JOURNAL_FILE).read_bytes() == journal  # nothing changed: no record
     assert files_of(build_site(second, site(), NOW)) == tree.files() | {
         f.path: f.body for f in report.files
     }
