@@ -19,20 +19,18 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from newswire.build import build_site
 from newswire.rendering.stylesheet import STYLESHEET_PATH, browser_content_type, stylesheet_file
 from tests.support.factories import content_site, content_sources
+from tests.support.loopback import QuietHandler, serving
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 SEED_TITLE = (
@@ -85,7 +83,7 @@ def feed_site() -> Iterator[FeedSite]:
     files[f"/{stylesheet.path}"] = (stylesheet.content_type, stylesheet.body)
     served = FeedSite("", {f.path: f.content_type for f in report.files})
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             served.requested.append(self.path)
             content_type, body = files.get(self.path, ("text/plain", b""))
@@ -96,19 +94,9 @@ def feed_site() -> Iterator[FeedSite]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    served.url = f"http://127.0.0.1:{server.server_address[1]}/"
-    try:
+    with serving(Handler) as base:
+        served.url = f"{base}/"
         yield served
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def _open(url: str, workdir: Path, *, screenshot: Path | None = None) -> str:
