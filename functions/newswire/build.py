@@ -368,12 +368,13 @@ _FEEDS_PER_BATCH = 16
 
 
 class _FeedRendering:
-    """Feed jobs handed to the workers in two rounds: :meth:`start` keeps idle workers busy
-    while the parent plans the rest, :meth:`finish` renders everything and returns the files.
+    """Feed jobs handed to the workers in two rounds: :meth:`start` shares the first jobs out
+    at once, to keep the workers busy while the parent plans the rest; :meth:`finish` sends
+    the rest, largest first (by bytes), in small batches to whichever worker is free, so the
+    work is balanced as it goes, and returns every file.
 
     Without workers, or with too little to share, everything is rendered here in
-    :meth:`finish`. Each round goes largest first (by bytes), in small batches to whichever
-    worker is free: the work is balanced as it goes.
+    :meth:`finish`.
     """
 
     def __init__(self, pool: WorkerPool | None, local: BuildWorker) -> None:
