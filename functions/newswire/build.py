@@ -10,6 +10,7 @@ format, by whichever worker is free.
 from __future__ import annotations
 
 import hashlib
+import pickle
 import shutil
 import tempfile
 import time
@@ -19,12 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from newswire.buildcache import BuildCache, CachedArticle, file_digest
+from newswire.buildcache import BuildCache, CachedArticle, Parsed, file_digest
 from newswire.buildworkers import (
     BuildWorker,
     FeedJob,
     FeedSink,
-    Parsed,
+    ParseJob,
     RenderedFile,
     WorkerPool,
     spool_error,
@@ -188,7 +189,6 @@ class _Build:
         # Where every valid article's items lie, with its file's digest (see _feed_digest):
         # rendered as its file was parsed, or as the cache holds them.
         self.entries: dict[str, tuple[ItemRef, str]] = {}
-        self.signatures: dict[str, tuple[int, ...]] = {}  # stat signatures of files in parsing
         self.started_ns = time.time_ns()
 
     def close(self) -> None:
@@ -279,7 +279,7 @@ class _Build:
     # --- parsing ------------------------------------------------------------------------------
 
     def _parse_all(self, sources: Iterable[Source]) -> None:
-        pending: list[tuple[str, bytes | None, str]] = []
+        pending: list[ParseJob] = []
         total = len(sources) if isinstance(sources, Sized) else None
         for listed, source in enumerate(sources, start=1):
             signature = None  # the file's signature, if it may be recorded
@@ -310,9 +310,9 @@ class _Build:
                     if cached is not None:
                         self._reuse(key, cached)
                         continue
-                if signature is not None:
-                    self.signatures[key] = signature
-            pending.append((key, data, digest))
+            else:
+                signature = None  # nothing to record it in
+            pending.append((key, data, digest, signature))
             if self.jobs > 1 and len(pending) >= self._chunk(total, listed, len(pending)):
                 self._dispatch(pending)
                 pending = []
@@ -343,24 +343,23 @@ class _Build:
         if cached.items is not None:
             self.entries[key] = (cached.items, cached.digest)
 
-    def _dispatch(self, chunk: list[tuple[str, bytes | None, str]]) -> None:
+    def _dispatch(self, chunk: list[ParseJob]) -> None:
         if self.pool is None:
             self.pool = WorkerPool(self.local, min(self.jobs, _MAX_JOBS))
         for _, results in self.pool.submit("parse", chunk):
             self._collect(results)
 
-    def _collect(self, results: list[Parsed]) -> None:
-        for key, result, ref, digest in results:
+    def _collect(self, batch: bytes) -> None:
+        """Take a worker's results (:meth:`BuildWorker.parse`), and hand them to the cache."""
+        results: list[Parsed] = pickle.loads(batch)  # noqa: S301 - from our own worker
+        for key, result, ref, digest, _ in results:
             if key in self.results:
                 raise ValueError(f"{key}: given twice")
             self.results[key] = result
-            signature = self.signatures.pop(key, None)
-            if self.cache is not None and digest:  # a file that could not be read has none
-                self.cache.store(key, digest, result, signature)
             if ref is not None:
                 self.entries[key] = (ref, digest)
-                if self.cache is not None:
-                    self.cache.store_items(key, ref)
+        if self.cache is not None:
+            self.cache.store_batch(results, batch)
 
 
 #: Feeds sent to a worker at a time: enough to make a request worth its round trip.

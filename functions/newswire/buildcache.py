@@ -13,6 +13,8 @@ The index is a pickle written whole by a cold build, and a *journal* beside it: 
 appends what it changed (an edited article, the feeds it rendered again) instead of
 rewriting every article's entry, which took longer than the rest of its saving. Loading
 replays the journal; once it outgrows a quarter of the index, the index is written whole again.
+A cold build's index holds its articles as the workers pickled them (*batches* of
+:data:`Parsed` results), so that they are not pickled a second time.
 
 Per feed: a digest of what it was rendered from (its name and its articles' file digests) and the
 size and modification time of the files written for it, so a feed whose entries did not change
@@ -33,11 +35,12 @@ import pickle
 import struct
 import tempfile
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from newswire import __version__
 from newswire.domain.model import Article, SiteConfig, fields_of, pickle_by_fields
@@ -45,12 +48,14 @@ from newswire.errors import InvalidArticleError, StorageError
 from newswire.itemfiles import SUFFIX, ItemFiles, ItemRef
 
 #: Bump when the cache's own layout changes.
-CACHE_FORMAT = 5
+CACHE_FORMAT = 6
 CACHE_FILE = "build-cache.pickle"
 JOURNAL_FILE = "build-cache.journal"
 #: A journal record's header: the payload's length and SHA-256, so a record cut short by a
 #: crash (or damaged) is recognised and the journal read no further.
 _RECORD_HEADER = struct.Struct(">Q32s")
+#: A batch's header in the index: its length.
+_BATCH_HEADER = struct.Struct(">Q")
 PACK_FOLDER = "entries"
 #: Packs are rewritten into one when there are more than this many, or more dead bytes than
 #: live ones (entries of files changed or gone since).
@@ -59,6 +64,13 @@ T = TypeVar("T")
 
 #: Libraries whose version can change parsed or rendered output.
 OUTPUT_LIBRARIES = ("cmarkgfm", "nh3", "feedgen", "PyYAML", "lxml", "markdown-it-py", "orjson")
+
+
+#: One parsed file, as a build's workers report it and a cold build's index keeps it: its key,
+#: the article without body (or the rejection), where its entry's items lie (``None`` for a
+#: rejection), the file's SHA-256 (``""``: not to be cached: a file that could not be read, or
+#: a build without cache) and its ``stat`` signature (``None``: not to be recorded).
+Parsed = tuple[str, Article | InvalidArticleError, ItemRef | None, str, tuple[int, ...] | None]
 
 
 @dataclass(slots=True)
@@ -115,6 +127,10 @@ class BuildCache:
     #: Articles and feeds changed (or gone) since loading: what a journal record holds.
     _touched: set[str] = field(default_factory=set)
     _touched_feeds: set[str] = field(default_factory=set)
+    #: The pickled batches every article came from, while that holds (a cache started afresh,
+    #: changed by :meth:`store_batch` alone), and how many articles they hold; then ``None``.
+    _batches: list[bytes] | None = field(default_factory=list)
+    _batched: int = 0
 
     def __post_init__(self) -> None:
         self.packs = ItemFiles(self.folder / PACK_FOLDER, self.storage_error)
@@ -141,13 +157,17 @@ class BuildCache:
         try:
             with (folder / CACHE_FILE).open("rb") as handle:
                 stored = pickle.load(handle)  # noqa: S301 - our own file, trusted like content
+                if not isinstance(stored, dict) or stored.get("stamp") != stamp:
+                    return fresh
+                articles = stored["articles"]
+                for _ in range(stored["batches"]):
+                    _load_batch(handle, articles)
                 index_bytes = handle.tell()
         except _UNREADABLE:
             return fresh
-        if not isinstance(stored, dict) or stored.get("stamp") != stamp:
-            return fresh
-        fresh.articles = stored["articles"]
+        fresh.articles = articles
         fresh.feeds = stored["feeds"]
+        fresh._batches = None
         fresh._generation = stored["generation"]
         fresh._index_bytes = index_bytes
         fresh._saved = True
@@ -201,7 +221,7 @@ class BuildCache:
             return None
         if signature is not None and cached.signature != signature:
             cached.signature = signature
-            self._touched.add(key)
+            self._changed(key)
         return cached
 
     def lookup_unchanged(self, key: str, signature: tuple[int, ...]) -> CachedArticle | None:
@@ -209,29 +229,25 @@ class BuildCache:
         cached = self.articles.get(key)
         return cached if cached is not None and cached.signature == signature else None
 
-    def store(
-        self,
-        key: str,
-        digest: str,
-        result: Article | InvalidArticleError,
-        signature: tuple[int, ...] | None = None,
-    ) -> None:
-        """Remember a fresh parse of ``key`` (any entry of an older version is forgotten)."""
-        self._touched.add(key)
-        if not isinstance(result, InvalidArticleError):
-            result = without_body(result)
-        self.articles[key] = CachedArticle(digest, result, signature=signature)
-
-    def store_items(self, key: str, ref: ItemRef) -> None:
-        """Remember where the items of ``key`` were packed (by whichever process)."""
-        self._touched.add(key)
-        self.articles[key].items = ref
+    def store_batch(self, parsed: Sequence[Parsed], pickled: bytes) -> None:
+        """Remember the fresh parses of a worker's batch (any entry of an older version is
+        forgotten); ``pickled``: the batch as the worker pickled it, kept to be written as it
+        is while the cache holds nothing else."""
+        stored = 0
+        for key, result, ref, digest, signature in parsed:
+            if digest:
+                self._touched.add(key)
+                self.articles[key] = CachedArticle(digest, result, ref, signature)
+                stored += 1
+        if self._batches is not None:
+            self._batches.append(pickled)
+            self._batched += stored
 
     def forget_missing(self, present: set[str]) -> None:
         """Drop files that are gone, so the cache does not grow forever."""
         for key in self.articles.keys() - present:
             del self.articles[key]
-            self._touched.add(key)
+            self._changed(key)
 
     def feed_is_current(self, feed_id: str, digest: str, paths: tuple[str, ...]) -> bool:
         """Say whether the feed's files are exactly what rendering ``digest`` wrote last time."""
@@ -289,6 +305,12 @@ class BuildCache:
         self._touched_feeds.clear()
         self._saved = True
 
+    def _changed(self, key: str) -> None:
+        """Note an article changed other than by :meth:`store_batch`: the batches no longer
+        say what the cache holds."""
+        self._touched.add(key)
+        self._batches = None
+
     def _journal_full(self) -> bool:
         """Whether the journal is worth folding into the index: replaying it would cost more
         than a quarter of loading the index."""
@@ -314,10 +336,12 @@ class BuildCache:
         """Write the index whole, as a new generation: the journal left beside it is stale
         (and removed), even if the process dies before removing it."""
         generation = uuid.uuid4().hex
+        batches = self._batches if self._batched == len(self.articles) else None
         state = {
             "stamp": self.stamp,
             "generation": generation,
-            "articles": self.articles,
+            "articles": {} if batches is not None else self.articles,
+            "batches": 0 if batches is None else len(batches),
             "feeds": self.feeds,
         }
         try:
@@ -328,6 +352,9 @@ class BuildCache:
         try:
             with os.fdopen(fd, "wb") as handle:
                 pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                for batch in batches or ():
+                    handle.write(_BATCH_HEADER.pack(len(batch)))
+                    handle.write(batch)
                 index_bytes = handle.tell()
             Path(tmp).replace(self.folder / CACHE_FILE)
             (self.folder / JOURNAL_FILE).unlink(missing_ok=True)
@@ -339,6 +366,7 @@ class BuildCache:
             raise
         self._generation, self._journal_ok = generation, True
         self._index_bytes, self._journal_bytes = index_bytes, 0
+        self._batches = None  # later changes go to the journal
 
     def _live(self) -> list[tuple[CachedArticle, ItemRef]]:
         return [(c, c.items) for c in self.articles.values() if c.items is not None]
@@ -354,7 +382,7 @@ class BuildCache:
                 continue  # a rejection has no entry
             if ref is None or ref.end > sizes.get(ref.file, 0):
                 del self.articles[key]
-                self._touched.add(key)
+                self._changed(key)
 
     def _compact_packs(self) -> bool:
         """Rewrite the live items into one pack when packs are many or mostly dead; say
@@ -377,6 +405,7 @@ class BuildCache:
                 cached.items = None
         self.packs.close()
         self.packs = compacted
+        self._batches = None  # they say where the items were
         return True
 
     def _remove_dead_packs(self) -> None:
@@ -385,6 +414,21 @@ class BuildCache:
         for path in self.packs.folder.glob(f"*{SUFFIX}"):
             if path.name not in live:
                 path.unlink(missing_ok=True)
+
+
+def _load_batch(handle: BinaryIO, articles: dict[str, CachedArticle]) -> None:
+    """Read one batch of the index into ``articles`` (see :meth:`BuildCache.store_batch`)."""
+    header = handle.read(_BATCH_HEADER.size)
+    if len(header) != _BATCH_HEADER.size:
+        raise EOFError("index cut short")
+    (length,) = _BATCH_HEADER.unpack(header)
+    batch = handle.read(length)
+    if len(batch) != length:
+        raise EOFError("index cut short")
+    parsed: list[Parsed] = pickle.loads(batch)  # noqa: S301 - our own file, as the index
+    for key, result, ref, digest, signature in parsed:
+        if digest:
+            articles[key] = CachedArticle(digest, result, ref, signature)
 
 
 def _apply(state: dict[str, T], changes: dict[str, T | None]) -> None:

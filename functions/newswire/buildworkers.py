@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import multiprocessing
+import pickle
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,12 +25,12 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from newswire.buildcache import file_digest, without_body
+from newswire.buildcache import Parsed, file_digest, without_body
 from newswire.content.articles import parse_article, read_article_file
 from newswire.domain.feeds import Feed, FeedFormat
-from newswire.domain.model import Article, SiteConfig
+from newswire.domain.model import SiteConfig
 from newswire.errors import InvalidArticleError, StorageError
-from newswire.itemfiles import ItemFiles, ItemPlace, ItemRef
+from newswire.itemfiles import ItemFiles, ItemPlace
 from newswire.rendering.entry import render_entry
 from newswire.rendering.registry import render_item
 
@@ -37,11 +38,10 @@ from newswire.rendering.registry import render_item
 FeedSink = Callable[[str, bytes], bool]
 
 
-#: One parsed file: its key, the article without body (or the rejection), where its entry's
-#: items lie (``None`` for a rejection), and, with a cache kept, the file's digest (the
-#: parent's, or hashed here, in parallel, for a file the cache had never seen); ``""``
-#: otherwise.
-Parsed = tuple[str, Article | InvalidArticleError, ItemRef | None, str]
+#: One file to parse: its key, its bytes (``None``: read by the worker, its key being its
+#: path), its digest if the parent hashed it (``""`` otherwise) and the ``stat`` signature the
+#: cache may record with it (see :data:`~newswire.buildcache.Parsed`).
+ParseJob = tuple[str, bytes | None, str, tuple[int, ...] | None]
 
 
 class FeedJob(NamedTuple):
@@ -93,20 +93,26 @@ class BuildWorker:
         self.items = items
         self.digests = digests
 
-    def parse(self, chunk: Sequence[tuple[str, bytes | None, str]]) -> list[Parsed]:
-        """Parse files and render each valid article's entry into items.
+    def parse(self, chunk: Sequence[ParseJob]) -> bytes:
+        """Parse files and render each valid article's entry into items; return the
+        :data:`~newswire.buildcache.Parsed` results, pickled.
 
         A file given without its bytes is read here (its key is its path): reading, like
         parsing, is spread over the workers. Every article is rendered as soon as it is
         parsed, whether a feed will show it or not: the monthly archives show every published
         article, and a body that is never held costs no memory. Drafts and duplicate ids are
         the rare waste.
+
+        The results are pickled here, as sending them would anyway, and the parent keeps the
+        bytes: they are what a cold build's cache index holds, written as they are instead of
+        pickling every article again at the end of the build (~0.1 s at 10,000 articles, with
+        both workers done).
         """
         results: list[Parsed] = []
-        for key, given, known_digest in chunk:
+        for key, given, known_digest, signature in chunk:
             data = read_article_file(key) if given is None else given
             if isinstance(data, InvalidArticleError):
-                results.append((key, data, None, ""))  # no digest: never cached
+                results.append((key, data, None, "", None))  # no digest: never cached
                 continue
             digest = known_digest or (file_digest(data) if self.digests else "")
             try:
@@ -114,14 +120,15 @@ class BuildWorker:
                 entry = render_entry(article, self.site)
                 items = [render_item(entry, fmt) for fmt in _FORMATS]
             except InvalidArticleError as e:
-                results.append((key, e, None, digest))
+                results.append((key, e, None, digest, signature))
                 continue
             except Exception as e:  # a bug of ours, set off by this file alone: see unrenderable
-                results.append((key, unrenderable(key, e), None, digest))
+                results.append((key, unrenderable(key, e), None, digest, signature))
                 continue
-            results.append((key, without_body(article), self.items.append(items), digest))
+            ref = self.items.append(items)
+            results.append((key, without_body(article), ref, digest, signature))
         self.items.flush()
-        return results
+        return pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
 
     def render_feeds(self, jobs: Sequence[FeedJob]) -> list[RenderedFile]:
         """Assemble every format of each feed from stored items; hand files to the sink if

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pickle
 import re
 import tomllib
 from datetime import UTC, datetime
@@ -323,6 +324,58 @@ def test_a_feed_file_changed_by_hand_is_rendered_again(
 
     assert "rss.xml" not in report.reused
     assert tree.files()["rss.xml"] == expected
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_cold_build_writes_its_workers_batches_and_they_load_as_they_were_kept(
+    tmp_path: Path, sources: list[tuple[str, bytes]], jobs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A cold build's index holds the articles as the workers pickled them, not pickled again;
+    # loading it gives back what the build's cache held, and a warm build works from it.
+    monkeypatch.setattr("newswire.build._PARALLEL_MIN", 8)
+    tree = Tree(tmp_path)
+    _, cache = tree.build(sources, site(), jobs=jobs)
+
+    with (tree.cache_dir / CACHE_FILE).open("rb") as handle:
+        head = pickle.load(handle)
+    assert head["articles"] == {}
+    assert head["batches"] == (1 if jobs == 1 else 8)  # 61 files: 8 each, then smaller
+    assert _state(BuildCache.open(tree.cache_dir, site(), output=tree.out)) == _state(cache)
+    edited = _edited(sources, 10, b"\nOne more line.\n")
+    tree.build(edited, site())
+    assert tree.files() == files_of(build_site(edited, site(), NOW))
+
+
+def test_an_index_of_batches_cut_short_is_rebuilt(
+    tmp_path: Path, sources: list[tuple[str, bytes]], parses: list[str]
+) -> None:
+    tree = Tree(tmp_path)
+    tree.build(sources, site())
+    index = tree.cache_dir / CACHE_FILE
+    index.write_bytes(index.read_bytes()[:-10])
+    parses.clear()
+
+    report, cache = tree.build(sources, site())
+
+    assert len(parses) == len(sources)
+    assert len(cache.articles) == len(sources)
+    assert len(report.rejected) == 1
+
+
+def test_a_cache_changed_other_than_by_batches_is_written_whole(
+    tmp_path: Path, sources: list[tuple[str, bytes]]
+) -> None:
+    # A file gone since the cold build: the batches would bring it back, so they are not used.
+    tree = Tree(tmp_path)
+    cache = BuildCache.open(tree.cache_dir, site(), output=tree.out)
+    build_site(sources, site(), NOW, cache=cache, sink=tree.write)
+    cache.forget_missing({key for key, _ in sources[1:]})
+    cache.save()
+
+    with (tree.cache_dir / CACHE_FILE).open("rb") as handle:
+        head = pickle.load(handle)
+    assert head["batches"] == 0
+    assert sources[0][0] not in BuildCache.open(tree.cache_dir, site(), output=tree.out).articles
 
 
 def test_an_unreadable_cache_is_rebuilt(tmp_path: Path, sources: list[tuple[str, bytes]]) -> None:
