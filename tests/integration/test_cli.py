@@ -7,6 +7,7 @@ the valid ones are still published, and the exit status tells a script that some
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+import newswire.cli
 from newswire.cli import main
 from tests.support.factories import CONTENT
 
@@ -317,3 +319,12 @@ def test_a_temporary_folder_that_cannot_be_used_exits_2_and_names_tmpdir(
     assert len(err) == 1
     assert err[0].startswith(f"newswire: {not_a_folder}: cannot store rendered items (")
     assert err[0].endswith("set TMPDIR to one with room")
+
+
+@pytest.mark.parametrize(("cores", "jobs"), [(1, 1), (2, 3), (4, 5)])
+def test_builds_use_a_worker_per_core_and_one_more(
+    monkeypatch: pytest.MonkeyPatch, cores: int, jobs: int
+) -> None:
+    # One more than cores keeps them busy while a worker waits; one core stays in-process.
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    assert newswire.cli._default_jobs() == jobs
