@@ -248,6 +248,7 @@ def _machine() -> list[str]:
 
 
 _PUBLISH_NOTE = (
+    "Each figure is the median of five publishes after a warm-up one. "
     "Publish runs on moto with three of its O(table) or O(partition) costs removed, each che"
     "cked to change no request or response (see `benchmarks/publish.py`: TransactWriteItems d"
     "eep-copies the table; Query scans the table, then sorts the whole partition, where Dynam"

@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-PUBLISHED = 3  # articles published per size, after one warm-up publish
+PUBLISHED = 5  # articles published per size, after one warm-up publish (figures: medians)
 CADENCE = timedelta(minutes=58)  # one article every 58 min: 100,000 span eleven years
 FULL_TEXT = 2000  # the newest articles carry generated full text
 
