@@ -149,8 +149,9 @@ def _default_jobs() -> int:
     A busy worker is off its core now and then: waiting for the page cache to take its
     writes (a cold build writes ~65 KB per article), or while the parent takes its turn. One
     worker more keeps every core busy meanwhile: on 2 cores, 10,000 articles built faster
-    with 3 workers than with 2 in 18 of 24 interleaved pairs (4-7 % on the medians), for
-    ~10 MB more. A single core builds in one process: forking would cost more than it saves.
+    with 3 workers than with 2 in 32 of 50 interleaved pairs (2-7 % on the medians of each
+    series), for ~10 MB more. A single core builds in one process: forking would cost more
+    than it saves.
     """
     try:
         cores = len(os.sched_getaffinity(0))
