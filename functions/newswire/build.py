@@ -302,16 +302,13 @@ class _Build:
             else:
                 key, data = source
             digest = ""  # a file the cache has never seen is hashed by the worker parsing it
-            if self.cache is not None:
-                if key in self.cache.articles:
-                    assert data is not None
-                    digest = file_digest(data)
-                    cached = self.cache.lookup(key, digest, signature)
-                    if cached is not None:
-                        self._reuse(key, cached)
-                        continue
-            else:
-                signature = None  # nothing to record it in
+            if self.cache is not None and key in self.cache.articles:
+                assert data is not None
+                digest = file_digest(data)
+                cached = self.cache.lookup(key, digest, signature)
+                if cached is not None:
+                    self._reuse(key, cached)
+                    continue
             pending.append((key, data, digest, signature))
             if self.jobs > 1 and len(pending) >= self._chunk(total, listed, len(pending)):
                 self._dispatch(pending)

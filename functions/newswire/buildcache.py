@@ -35,7 +35,7 @@ import pickle
 import struct
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
@@ -127,10 +127,10 @@ class BuildCache:
     #: Articles and feeds changed (or gone) since loading: what a journal record holds.
     _touched: set[str] = field(default_factory=set)
     _touched_feeds: set[str] = field(default_factory=set)
-    #: The pickled batches every article came from, while that holds (a cache started afresh,
-    #: changed by :meth:`store_batch` alone), and how many articles they hold; then ``None``.
+    #: The pickled batches every article came from, in order, while that holds (a cache
+    #: started afresh, changed by :meth:`store_batch` alone); then ``None``. Read again in
+    #: order, they give the articles :meth:`store_batch` stored.
     _batches: list[bytes] | None = field(default_factory=list)
-    _batched: int = 0
 
     def __post_init__(self) -> None:
         self.packs = ItemFiles(self.folder / PACK_FOLDER, self.storage_error)
@@ -233,15 +233,11 @@ class BuildCache:
         """Remember the fresh parses of a worker's batch (any entry of an older version is
         forgotten); ``pickled``: the batch as the worker pickled it, kept to be written as it
         is while the cache holds nothing else."""
-        stored = 0
-        for key, result, ref, digest, signature in parsed:
-            if digest:
-                self._touched.add(key)
-                self.articles[key] = CachedArticle(digest, result, ref, signature)
-                stored += 1
+        for key, cached in _cacheable(parsed):
+            self._touched.add(key)
+            self.articles[key] = cached
         if self._batches is not None:
             self._batches.append(pickled)
-            self._batched += stored
 
     def forget_missing(self, present: set[str]) -> None:
         """Drop files that are gone, so the cache does not grow forever."""
@@ -336,7 +332,7 @@ class BuildCache:
         """Write the index whole, as a new generation: the journal left beside it is stale
         (and removed), even if the process dies before removing it."""
         generation = uuid.uuid4().hex
-        batches = self._batches if self._batched == len(self.articles) else None
+        batches = self._batches
         state = {
             "stamp": self.stamp,
             "generation": generation,
@@ -425,10 +421,15 @@ def _load_batch(handle: BinaryIO, articles: dict[str, CachedArticle]) -> None:
     batch = handle.read(length)
     if len(batch) != length:
         raise EOFError("index cut short")
-    parsed: list[Parsed] = pickle.loads(batch)  # noqa: S301 - our own file, as the index
+    articles.update(_cacheable(pickle.loads(batch)))  # noqa: S301 - our own file, as the index
+
+
+def _cacheable(parsed: Sequence[Parsed]) -> Iterator[tuple[str, CachedArticle]]:
+    """The cache's entries for parsed files: those with a digest (not a file that could not
+    be read, nor a build without cache)."""
     for key, result, ref, digest, signature in parsed:
         if digest:
-            articles[key] = CachedArticle(digest, result, ref, signature)
+            yield key, CachedArticle(digest, result, ref, signature)
 
 
 def _apply(state: dict[str, T], changes: dict[str, T | None]) -> None:
