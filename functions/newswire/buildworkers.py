@@ -32,7 +32,7 @@ from newswire.domain.model import SiteConfig
 from newswire.errors import InvalidArticleError, StorageError
 from newswire.itemfiles import ItemFiles, ItemPlace
 from newswire.rendering.entry import render_entry
-from newswire.rendering.registry import render_item
+from newswire.rendering.registry import render_items
 
 #: Writes one feed file; says whether it was written (its bytes changed).
 FeedSink = Callable[[str, bytes], bool]
@@ -118,7 +118,7 @@ class BuildWorker:
             try:
                 article = parse_article(key, data, self.site)
                 entry = render_entry(article, self.site)
-                items = [render_item(entry, fmt) for fmt in _FORMATS]
+                items = render_items(entry)
             except InvalidArticleError as e:
                 results.append((key, e, None, digest, signature))
                 continue

@@ -19,7 +19,13 @@ from hypothesis import strategies as st
 
 from newswire.domain.feeds import Feed, FeedFormat, FeedKey, FeedKind, History, archive_key
 from newswire.domain.model import Entry, Image, Person, Tag
-from newswire.rendering.registry import RENDERERS, render_document, render_feed, render_item
+from newswire.rendering.registry import (
+    RENDERERS,
+    render_document,
+    render_feed,
+    render_item,
+    render_items,
+)
 from tests.support.factories import DESK, JANE, NOMAIL, make_entry, make_feed
 from tests.support.feedgen_oracle import render_with_feedgen
 
@@ -143,6 +149,20 @@ def test_document_of_a_feed_head_and_its_items_is_the_full_feed(
     except ValueError:
         return  # an entry or a head feedgen refused; the test above covers the error
     assert render_document(head_of(feed), fmt, items) == expected
+
+
+@SETTINGS
+@given(ENTRIES)
+def test_an_entrys_items_come_in_format_order_whatever_order_they_are_rendered_in(
+    entry: Entry,
+) -> None:
+    try:
+        expected = [render_item(entry, fmt) for fmt in FeedFormat]
+    except ValueError:
+        with pytest.raises(ValueError):
+            render_items(entry)
+        return
+    assert render_items(entry) == expected
 
 
 @pytest.mark.parametrize("fmt", list(FeedFormat))
