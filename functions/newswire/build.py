@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sized
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,7 +43,7 @@ from newswire.domain.feeds import (
     month_of,
     named_after,
 )
-from newswire.domain.model import Article, SiteConfig
+from newswire.domain.model import SORT_KEY, Article, SiteConfig
 from newswire.errors import InvalidArticleError
 from newswire.itemfiles import ItemFiles, ItemRef
 from newswire.rendering.base import FeedFile
@@ -208,14 +208,18 @@ class _Build:
         self.results.clear()
         report = BuildReport(rejected=rejected)
         live = _live_articles(articles, now, report)
-        live.sort(key=lambda a: a.sort_key, reverse=True)  # newest first, as plans take them
+        live.sort(key=SORT_KEY, reverse=True)  # newest first, as plans take them
         # The archives first: quick to plan and most of the output, they are rendered by the
         # workers while the other feeds are planned.
         archives = sorted(plan_archives(live).items())
         months = [key.slug for key, _ in archives]
         feed_ids: set[str] = set()
         rendering = _FeedRendering(self.pool, self.local)
-        rendering.start(self._feed_jobs(archives, months, report, feed_ids))
+        rendering.start(
+            archives,
+            lambda plan: self._feed_jobs(plan, months, report, feed_ids),
+            lambda article: sum(self.entries[article.key][0].lengths),
+        )
         plan = sorted(plan_feeds(live, self.site).items())
         window = news_window_start(now)
         recent = [a for a in live if window < a.published <= now][:MAX_NEWS_URLS]
@@ -260,8 +264,9 @@ class _Build:
             report.paths.extend(paths)
             feed_ids.add(key.id)
             history = history_of(key, months)
+            entries = [self.entries[a.key] for a in shown]
             if self.cache is not None:
-                files = [(a.key, self.entries[a.key][1]) for a in shown]
+                files = [(a.key, entry[1]) for a, entry in zip(shown, entries, strict=True)]
                 digest = _feed_digest(key, history, files)
                 if self.cache.feed_is_current(key.id, digest, paths):
                     report.reused.extend(paths)
@@ -271,7 +276,7 @@ class _Build:
                 FeedJob(
                     feed_head(key, self.site, history),
                     tuple(a.shown_updated for a in shown),
-                    tuple(self.entries[a.key][0][:] for a in shown),  # plain: see ItemPlace
+                    tuple(ref[:] for ref, _ in entries),  # plain: see ItemPlace
                 )
             )
         return jobs
@@ -380,21 +385,30 @@ class _FeedRendering:
         self.sent = False
         self.files: list[RenderedFile] = []
 
-    def start(self, jobs: list[FeedJob]) -> None:
-        """Share ``jobs`` out among the idle workers, one request each, or keep them.
+    def start(
+        self,
+        plan: list[tuple[FeedKey, list[Article]]],
+        jobs_of: Callable[[list[tuple[FeedKey, list[Article]]]], list[FeedJob]],
+        item_bytes: Callable[[Article], int],
+    ) -> None:
+        """Share the feeds of ``plan`` out among the idle workers, one request each, or keep
+        their jobs (``jobs_of``) for :meth:`finish`.
 
         All of them at once: a worker takes one request at a time, and planning the other
         feeds keeps the parent from sending another for a while (at 10,000 articles, longer
         than a first batch of 16 archives kept a worker busy: both used to wait). Dealt out
-        largest first in turn, the shares come out nearly even, and :meth:`finish`'s small
-        batches even out the rest.
+        largest first in turn (by their articles' ``item_bytes``), the shares come out nearly
+        even, and :meth:`finish`'s small batches even out the rest. Each share is made into
+        jobs and sent as soon as it is dealt: every worker waits for this, and making and
+        pickling all the archives' jobs first kept the last one waiting ~55 ms at 10,000
+        articles, where the first now starts after a third of that.
         """
-        waiting = _largest_first(jobs)
-        if self.pool is None or len(waiting) < 2 * self.pool.size:
-            self.waiting = waiting
+        if self.pool is None or len(plan) < 2 * self.pool.size:
+            self.waiting = _largest_first(jobs_of(plan))
             return
+        dealt = sorted(plan, key=lambda feed: (-sum(map(item_bytes, feed[1])), feed[0]))
         for index in range(self.pool.size):
-            self._submit(waiting[index :: self.pool.size])
+            self._submit(jobs_of(dealt[index :: self.pool.size]))
 
     def finish(self, jobs: list[FeedJob]) -> list[RenderedFile]:
         """Render the jobs :meth:`start` kept and ``jobs``; return every file rendered."""

@@ -105,7 +105,7 @@ def archive_key(month: str) -> FeedKey:
 
 def month_of(moment: datetime) -> str:
     """The archive month (``YYYY-MM``, in UTC) an article published at ``moment`` belongs to."""
-    utc = moment.astimezone(UTC)
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)  # articles' are UTC
     return f"{utc.year:04d}-{utc.month:02d}"
 
 
