@@ -12,8 +12,10 @@ import dataclasses
 import os
 import pickle
 import re
+import sys
 import tomllib
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from newswire.buildcache import (
     OUTPUT_LIBRARIES,
     PACK_FOLDER,
     BuildCache,
+    installed_versions,
     without_body,
 )
 from newswire.content.articles import parse_article
@@ -663,3 +666,23 @@ def test_an_article_without_body_keeps_every_other_field(sources: list[tuple[str
 
     assert kept == dataclasses.replace(article, body="")
     assert without_body(kept) is kept  # already without: held once
+
+
+def test_library_versions_in_the_stamp_are_what_importlib_metadata_says() -> None:
+    versions = installed_versions((*OUTPUT_LIBRARIES, "no-such-distribution"))
+
+    assert versions == {
+        **{name: metadata.version(name) for name in OUTPUT_LIBRARIES},
+        "no-such-distribution": "none",
+    }
+
+
+def test_library_versions_come_from_the_first_dist_info_on_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    (first / "Some_Lib-2.0.dist-info").mkdir(parents=True)
+    (second / "some.lib-1.0.dist-info").mkdir(parents=True)
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "gone"), str(first), str(second)])
+
+    assert installed_versions(["some-lib"]) == {"some-lib": "2.0"}
