@@ -215,11 +215,7 @@ class _Build:
         months = [key.slug for key, _ in archives]
         feed_ids: set[str] = set()
         rendering = _FeedRendering(self.pool, self.local)
-        rendering.start(
-            archives,
-            lambda plan: self._feed_jobs(plan, months, report, feed_ids),
-            lambda article: sum(self.entries[article.key][0].lengths),
-        )
+        rendering.start(archives, lambda plan: self._feed_jobs(plan, months, report, feed_ids))
         plan = sorted(plan_feeds(live, self.site).items())
         window = news_window_start(now)
         recent = [a for a in live if window < a.published <= now][:MAX_NEWS_URLS]
@@ -389,7 +385,6 @@ class _FeedRendering:
         self,
         plan: list[tuple[FeedKey, list[Article]]],
         jobs_of: Callable[[list[tuple[FeedKey, list[Article]]]], list[FeedJob]],
-        item_bytes: Callable[[Article], int],
     ) -> None:
         """Share the feeds of ``plan`` out among the idle workers, one request each, or keep
         their jobs (``jobs_of``) for :meth:`finish`.
@@ -397,16 +392,16 @@ class _FeedRendering:
         All of them at once: a worker takes one request at a time, and planning the other
         feeds keeps the parent from sending another for a while (at 10,000 articles, longer
         than a first batch of 16 archives kept a worker busy: both used to wait). Dealt out
-        largest first in turn (by their articles' ``item_bytes``), the shares come out nearly
-        even, and :meth:`finish`'s small batches even out the rest. Each share is made into
-        jobs and sent as soon as it is dealt: every worker waits for this, and making and
-        pickling all the archives' jobs first kept the last one waiting ~55 ms at 10,000
-        articles, where the first now starts after a third of that.
+        largest first in turn (by article count, articles being of a size), the shares come
+        out nearly even, and :meth:`finish`'s small batches even out the rest. Each share is
+        made into jobs and sent as soon as it is dealt: every worker waits for this, and
+        making and pickling all the archives' jobs first kept the last one waiting ~55 ms at
+        10,000 articles, where the first now starts after a third of that.
         """
         if self.pool is None or len(plan) < 2 * self.pool.size:
             self.waiting = _largest_first(jobs_of(plan))
             return
-        dealt = sorted(plan, key=lambda feed: (-sum(map(item_bytes, feed[1])), feed[0]))
+        dealt = sorted(plan, key=lambda feed: (-len(feed[1]), feed[0]))
         for index in range(self.pool.size):
             self._submit(jobs_of(dealt[index :: self.pool.size]))
 
