@@ -150,6 +150,11 @@ def file_creation_ms(folder: Path, folders: int = 300, files: int = 5) -> float:
         shutil.rmtree(probe, ignore_errors=True)
 
 
+def _entries_under(folder: Path) -> int:
+    """How many files and folders ``folder`` holds (0 if it does not exist)."""
+    return sum(1 for _ in folder.rglob("*"))
+
+
 def bench_build(work: Path, scratch: Path, n: int, repeat: int, hugo: str | None) -> dict[str, Any]:
     """Cold, warm and Hugo builds of ``n`` articles, interleaved; outputs go to ``scratch``."""
     nw, hs = prepare_corpus(work, n, hugo is not None)
@@ -178,6 +183,8 @@ def bench_build(work: Path, scratch: Path, n: int, repeat: int, hugo: str | None
             flush=True,
         )
     corpus.change_one_article(nw, changed, 0)
+    # What each build creates, for the report (see scratch_folder): the output folders.
+    created = {"newswire": _entries_under(out), "hugo": _entries_under(hugo_out)}
     for folder in (out, cache, hugo_out):
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -197,6 +204,7 @@ def bench_build(work: Path, scratch: Path, n: int, repeat: int, hugo: str | None
         "warm_summary": warm[-1]["stderr"].strip().splitlines()[-1],
         # Each cold build runs right after a Hugo build: the pairs show the machine's noise.
         "cold_pairs": [c["wall_s"] / h["wall_s"] for c, h in zip(cold, hugo_runs, strict=False)],
+        "created": created,
     }
 
 
@@ -353,7 +361,8 @@ def report(
         "as the Lambda package ships none.",
         "",
     ]
-    if creation:
+    if creation and builds:
+        created = builds[-1]["created"]
         lines += [
             f"Both builds write their output (and newswire its cache) to `{scratch.parent}`"
             + (" (a tmpfs)" if scratch.parent == SHM else "")
@@ -362,10 +371,11 @@ def report(
             f"{creation['disk']:.3f} ms of CPU, against {creation['scratch']:.3f} ms in the "
             "scratch folder (measured by this run: 300 folders of 5 files). An ext4 without a "
             "journal does not reuse an inode freed in the last minutes, and checks every one "
-            "it skips. Each run deletes the previous run's output, and newswire creates ~1,550 "
-            "files and folders at 10,000 articles to Hugo's ~400: on the disk, the ratio "
-            "depended on what the disk had done in the last minutes (newswire's system time "
-            "ranged from 0.6 s to 1.5 s on the same build, on 2026-11-26).",
+            "it skips. Each run deletes the previous run's output, and at "
+            f"{builds[-1]['n']:,} articles newswire creates {created['newswire']:,} files and "
+            f"folders to Hugo's {created['hugo']:,}: on the disk, the ratio depended on what "
+            "the disk had done in the last minutes (newswire's system time ranged from 0.6 s "
+            "to 1.5 s on the same build, on 2026-11-26).",
             "",
         ]
     if hugo_note:

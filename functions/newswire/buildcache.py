@@ -528,10 +528,10 @@ def installed_versions(names: Sequence[str]) -> dict[str, str]:
                 name = wanted.get(_project_key(project))
                 if name is not None and version:
                     versions.setdefault(name, version)
-    for name in names:
-        if name not in versions:
-            from importlib import metadata
+    if missing := [name for name in names if name not in versions]:
+        from importlib import metadata
 
+        for name in missing:
             try:
                 versions[name] = metadata.version(name)
             except metadata.PackageNotFoundError:

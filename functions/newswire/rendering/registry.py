@@ -52,8 +52,9 @@ def render_item(entry: Entry, fmt: FeedFormat) -> bytes:
     return RENDERERS[fmt].item(entry)
 
 
-#: The order :func:`render_items` renders formats in: JSON Feed first (see there).
-_RENDER_ORDER: Final = (FeedFormat.JSON, FeedFormat.RSS, FeedFormat.ATOM)
+#: The order :func:`render_items` renders formats in: JSON Feed first (see there), then the
+#: others in their own order.
+_RENDER_ORDER: Final = (FeedFormat.JSON, *(f for f in FeedFormat if f is not FeedFormat.JSON))
 
 
 def render_items(entry: Entry) -> list[bytes]:
