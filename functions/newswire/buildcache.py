@@ -37,7 +37,7 @@ import struct
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -272,14 +272,21 @@ class BuildCache:
             del self.feeds[feed_id]
             self._touched_feeds.add(feed_id)
 
-    def save(self) -> None:
-        """Write the cache atomically, describing the feed files as they now are on disk."""
+    def save(self, unwritten: Collection[str] = ()) -> None:
+        """Write the cache atomically, describing the feed files as they now are on disk.
+
+        Args:
+            unwritten: paths the build rendered but did not write (someone else's file was in
+                the way): their feeds are not described, so they are rendered again next time.
+        """
         if not self.dirty:
             return
         if self.output is not None:
             for feed_id, (digest, paths) in self._pending_feeds.items():
                 outputs = []
                 for path in paths:
+                    if path in unwritten:
+                        break
                     try:
                         stat = (self.output / path).stat()
                     except OSError:
