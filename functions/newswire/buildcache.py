@@ -46,7 +46,7 @@ from typing import BinaryIO, TypeVar
 from newswire import __version__
 from newswire.domain.model import Article, SiteConfig, fields_of, pickle_by_fields
 from newswire.errors import InvalidArticleError, StorageError
-from newswire.itemfiles import SUFFIX, ItemFiles, ItemRef
+from newswire.itemfiles import SUFFIX, ItemFiles, ItemRef, is_item_file
 
 #: Bump when the cache's own layout changes.
 CACHE_FORMAT = 6
@@ -416,7 +416,7 @@ class BuildCache:
         """Delete packs no cached entry points into (after the index that says so is saved)."""
         live = {ref.file for _, ref in self._live()}
         for path in self.packs.folder.glob(f"*{SUFFIX}"):
-            if path.name not in live:
+            if path.name not in live and is_item_file(path.name):
                 path.unlink(missing_ok=True)
 
 

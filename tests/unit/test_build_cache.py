@@ -316,6 +316,24 @@ def test_unchanged_feeds_are_not_rendered_again(
     assert second.written == 0
 
 
+def test_the_cache_removes_only_packs_it_wrote(
+    tmp_path: Path, sources: list[tuple[str, bytes]]
+) -> None:
+    # --cache may name a folder that holds other files: dead packs go, nothing else.
+    tree = Tree(tmp_path)
+    theirs = tree.cache_dir / PACK_FOLDER / "holiday.pack"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_bytes(b"not a newswire pack")
+    tree.build(sources, site())
+    packs = set((tree.cache_dir / PACK_FOLDER).iterdir())
+
+    # A new site.yaml voids the cache: every pack of the first build is dead.
+    tree.build(sources, site(yaml=SITE_YAML.replace(b"Cache Wire", b"Other Wire")))
+
+    assert theirs.read_bytes() == b"not a newswire pack"
+    assert not (packs - {theirs}) & set((tree.cache_dir / PACK_FOLDER).iterdir())
+
+
 def test_a_feed_whose_file_was_refused_is_rendered_again(
     tmp_path: Path, sources: list[tuple[str, bytes]]
 ) -> None:

@@ -186,7 +186,7 @@ class LocalFeedTree:
             if stat.S_ISREG(status.st_mode):
                 files[path] = [status.st_size, status.st_mtime_ns]
         manifest = {"about": _MANIFEST_ABOUT, "format": _MANIFEST_FORMAT, "files": files}
-        data = json.dumps(manifest, indent=1).encode() + b"\n"
+        data = json.dumps(manifest, separators=(",", ":")).encode() + b"\n"
         if data != self._manifest_bytes:
             try:
                 self.root.mkdir(parents=True, exist_ok=True)
