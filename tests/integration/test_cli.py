@@ -273,6 +273,25 @@ def test_without_a_manifest_nothing_is_removed_or_replaced(
     assert err[-1].endswith(", 0 removed, 11 refused)")  # main, section, month, sitemap
 
 
+def test_a_manifest_that_cannot_be_read_removes_nothing_and_says_so(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "feeds"
+    run(content, out, capsys)
+    manifest = out / ".newswire-manifest.json"
+    manifest.write_text('{"format": 1, "files": ')  # cut short
+    before = files_under(out)
+
+    (content / "articles" / "putin-urges-ukraine-military-to-take-power.md").unlink()
+    status, err = run(content, out, capsys)
+
+    assert status == 2  # the feeds that changed are no longer known to be newswire's
+    assert err[0].startswith(f"newswire: {manifest}: ignored, not a list of files newswire can")
+    assert err[-1].endswith(", 0 removed, 9 refused)")
+    del before[".newswire-manifest.json"]  # written anew
+    assert files_under(out).items() >= before.items()
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_file_of_someone_else_in_the_way_is_never_overwritten(
     content: Path,
