@@ -28,6 +28,7 @@ from newswire.buildworkers import (
     ParseJob,
     RenderedFile,
     WorkerPool,
+    Written,
     spool_error,
 )
 from newswire.content.articles import ArticleFile, claim_ids
@@ -64,7 +65,8 @@ class BuildReport:
 
     ``paths`` names every feed file of the site; ``files`` holds the rendered ones (unless a
     sink took them), ``written`` counts those whose bytes changed, ``reused`` names those the
-    cache showed to be unchanged, which were not rendered at all.
+    cache showed to be unchanged, which were not rendered at all, and ``refused`` those the
+    sink would not write (a file the build did not write was in the way).
     """
 
     published: int = 0
@@ -75,6 +77,7 @@ class BuildReport:
     paths: list[str] = field(default_factory=list)
     written: int = 0
     reused: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
 
 
 def plan_feeds(newest_first: Iterable[Article], site: SiteConfig) -> dict[FeedKey, list[Article]]:
@@ -229,21 +232,29 @@ class _Build:
         self._emit(report, FeedFile(NEWS_SITEMAP_PATH, NEWS_SITEMAP_CONTENT_TYPE, sitemap))
         self._emit(report, stylesheet_file())
         for file in rendering.finish(todo):
-            report.written += file.written
+            self._count(report, file.path, file.written)
             if file.body is not None:
                 report.files.append(FeedFile(file.path, file.content_type, file.body))
         report.files.sort(key=lambda f: f.path)
         report.paths.sort()
         report.reused.sort()
+        report.refused.sort()
         return report
 
     def _emit(self, report: BuildReport, file: FeedFile) -> None:
         """Publish a file that is not a feed (the news sitemap, the stylesheet)."""
         report.paths.append(file.path)
         if self.sink is not None:
-            report.written += self.sink(file.path, file.body)
+            self._count(report, file.path, self.sink(file.path, file.body))
         else:
             report.files.append(file)
+
+    @staticmethod
+    def _count(report: BuildReport, path: str, written: Written) -> None:
+        if written is Written.WRITTEN:
+            report.written += 1
+        elif written is Written.REFUSED:
+            report.refused.append(path)
 
     def _feed_jobs(
         self,

@@ -37,7 +37,7 @@ import struct
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -46,7 +46,7 @@ from typing import BinaryIO, TypeVar
 from newswire import __version__
 from newswire.domain.model import Article, SiteConfig, fields_of, pickle_by_fields
 from newswire.errors import InvalidArticleError, StorageError
-from newswire.itemfiles import SUFFIX, ItemFiles, ItemRef
+from newswire.itemfiles import SUFFIX, ItemFiles, ItemRef, is_item_file
 
 #: Bump when the cache's own layout changes.
 CACHE_FORMAT = 6
@@ -272,14 +272,21 @@ class BuildCache:
             del self.feeds[feed_id]
             self._touched_feeds.add(feed_id)
 
-    def save(self) -> None:
-        """Write the cache atomically, describing the feed files as they now are on disk."""
+    def save(self, unwritten: Collection[str] = ()) -> None:
+        """Write the cache atomically, describing the feed files as they now are on disk.
+
+        Args:
+            unwritten: paths the build rendered but did not write (someone else's file was in
+                the way): their feeds are not described, so they are rendered again next time.
+        """
         if not self.dirty:
             return
         if self.output is not None:
             for feed_id, (digest, paths) in self._pending_feeds.items():
                 outputs = []
                 for path in paths:
+                    if path in unwritten:
+                        break
                     try:
                         stat = (self.output / path).stat()
                     except OSError:
@@ -409,7 +416,7 @@ class BuildCache:
         """Delete packs no cached entry points into (after the index that says so is saved)."""
         live = {ref.file for _, ref in self._live()}
         for path in self.packs.folder.glob(f"*{SUFFIX}"):
-            if path.name not in live:
+            if path.name not in live and is_item_file(path.name):
                 path.unlink(missing_ok=True)
 
 

@@ -21,6 +21,7 @@ import pickle
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -34,8 +35,17 @@ from newswire.itemfiles import ItemFiles, ItemPlace
 from newswire.rendering.entry import render_entry
 from newswire.rendering.registry import render_items
 
-#: Writes one feed file; says whether it was written (its bytes changed).
-FeedSink = Callable[[str, bytes], bool]
+
+class Written(StrEnum):
+    """What a sink did with a feed file."""
+
+    WRITTEN = "written"  # its bytes changed
+    UNCHANGED = "unchanged"  # already there, byte for byte
+    REFUSED = "refused"  # a file the build did not write is in the way: left as it is
+
+
+#: Writes one feed file; says what it did.
+FeedSink = Callable[[str, bytes], Written]
 
 
 #: One file to parse: its key, its bytes (``None``: read by the worker, its key being its
@@ -71,7 +81,7 @@ class RenderedFile:
     path: str
     content_type: str
     body: bytes | None
-    written: bool
+    written: Written
 
 
 class BuildWorker:
@@ -142,7 +152,9 @@ class BuildWorker:
             max_bytes = self.site.max_feed_bytes
             for file in render_feed_files(job.feed, max_bytes, items, job.updated):
                 if self.sink is None:
-                    files.append(RenderedFile(file.path, file.content_type, file.body, True))
+                    files.append(
+                        RenderedFile(file.path, file.content_type, file.body, Written.WRITTEN)
+                    )
                 else:
                     written = self.sink(file.path, file.body)
                     files.append(RenderedFile(file.path, file.content_type, None, written))

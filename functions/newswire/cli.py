@@ -2,7 +2,9 @@
 
 ``newswire build CONTENT_DIR --out DIR`` reports every rejected article on stderr as
 ``path: field: what was wrong, expected …``, still publishes the valid ones, ends with a
-one-line summary, and exits 1 when any article was rejected (2 when nothing could be built).
+one-line summary, and exits 1 when any article was rejected (2 when nothing could be built,
+or a file it did not write was in the way of a feed). It replaces and removes only files an
+earlier build wrote into ``DIR`` (see :class:`~newswire.adapters.local.LocalFeedTree`).
 
 ``newswire serve CONTENT_DIR`` runs the whole pipeline on moto and serves the feeds over HTTP.
 
@@ -93,20 +95,29 @@ def build_command(
     use_cache: bool = True,
 ) -> int:
     """Build ``content`` into ``out``; return the process exit status."""
-    from newswire.adapters.local import LocalContent, LocalFeedTree
+    from newswire.adapters.local import MANIFEST_FILE, LocalContent, LocalFeedTree
     from newswire.build import build_site
     from newswire.buildcache import BuildCache, default_folder
     from newswire.buildworkers import collect_rarely
     from newswire.content.site import parse_site
 
+    unsafe = unsafe_output(content, out)
+    if unsafe is not None:
+        print(
+            f"newswire: --out {out}: {unsafe}; build into a folder of its own, e.g. public",
+            file=sys.stderr,
+        )
+        return 2
     collect_rarely()  # before the cache index is loaded: its objects live to the end
     source = LocalContent(content)
     try:
         site = parse_site(source.site_key(), source.read_site())
+        tree = LocalFeedTree(out)
     except NewswireError as e:
         print(f"newswire: {e}", file=sys.stderr)
         return 2
-    tree = LocalFeedTree(out)
+    if tree.problem is not None:
+        print(f"newswire: {tree.problem}", file=sys.stderr)
     cache = (
         BuildCache.open(cache_dir or default_folder(out), site, output=out) if use_cache else None
     )
@@ -119,28 +130,72 @@ def build_command(
             jobs=jobs or _default_jobs(),
             sink=tree.write,
         )
-        removed = tree.prune(report.paths)
+        refused = set(report.refused)
+        pruned = tree.finish(p for p in report.paths if p not in refused)
         if cache is not None:
-            cache.save()
+            cache.save(unwritten=refused)
     except StorageError as e:  # a full disk, a folder that cannot be written
         print(f"newswire: {e}", file=sys.stderr)
         return 2
     for error in report.rejected:
         print(error, file=sys.stderr)
+    for path in pruned.kept:
+        print(f"newswire: kept {out / path}: changed since newswire wrote it", file=sys.stderr)
+    for path in report.refused:
+        print(
+            f"newswire: {out / path}: not written: a file newswire did not write is in the way "
+            "(move it away, or build into another --out)",
+            file=sys.stderr,
+        )
+    if refused and not tree.has_manifest:
+        print(
+            f"newswire: {out} has no {MANIFEST_FILE}: files an older newswire wrote there count "
+            "as someone else's; delete them (or the folder) once",
+            file=sys.stderr,
+        )
     written = report.written
     waiting = (
         f", {report.drafts} drafts, {report.scheduled} scheduled"
         if report.drafts or report.scheduled
         else ""
     )
-    unchanged = len(report.paths) - written
+    unchanged = len(report.paths) - written - len(refused)
     print(
         f"newswire: {report.published} articles published, {len(report.rejected)} rejected"
         f"{waiting}; {len(report.paths)} feed files in {out} ({written} written, "
-        f"{unchanged} unchanged, {len(removed)} removed)",
+        f"{unchanged} unchanged, {len(pruned.removed)} removed"
+        f"{f', {len(refused)} refused' if refused else ''})",
         file=sys.stderr,
     )
+    if refused:
+        return 2
     return 1 if report.rejected else 0
+
+
+def unsafe_output(content: Path, out: Path) -> str | None:
+    """Why ``out`` must not receive a build of ``content``, or ``None`` if it may.
+
+    A build replaces and removes files in its output folder: never in the content it reads
+    (an article may be named ``feed.json``), and never in a folder that holds far more than
+    feeds (the file system's root, the home folder, a folder around the content).
+    """
+    target = out.resolve()
+    source = content.resolve()
+    if target == Path(target.anchor):
+        return "is the root folder"
+    try:
+        home = Path.home().resolve()
+    except (RuntimeError, KeyError):  # no home folder known
+        home = None
+    if target == home:
+        return "is the home folder"
+    if target == source:
+        return f"is the content folder ({content})"
+    if target.is_relative_to(source):
+        return f"is inside the content folder ({content})"
+    if source.is_relative_to(target):
+        return f"holds the content folder ({content})"
+    return None
 
 
 def _default_jobs() -> int:

@@ -10,6 +10,7 @@ the next build, never rendered again); without a cache, a temporary folder holds
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,6 +20,14 @@ from newswire.errors import StorageError
 
 #: The name every item file ends with.
 SUFFIX = ".pack"
+#: An item file's whole name: its writer's token, the writing process, :data:`SUFFIX`.
+_FILE_NAME = re.compile(r"[0-9a-f]{12}-[0-9]+" + re.escape(SUFFIX))
+
+
+def is_item_file(name: str) -> bool:
+    """Whether ``name`` is one :class:`ItemFiles` gives its files: only those may be removed
+    from a folder that may hold others (``--cache`` names any folder)."""
+    return _FILE_NAME.fullmatch(name) is not None
 
 
 class ItemRef(NamedTuple):

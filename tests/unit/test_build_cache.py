@@ -34,6 +34,7 @@ from newswire.buildcache import (
     installed_versions,
     without_body,
 )
+from newswire.buildworkers import Written
 from newswire.content.articles import parse_article
 from newswire.content.site import parse_site
 from newswire.domain.model import Article, Entry, SiteConfig
@@ -74,13 +75,13 @@ class Tree:
         self.out = root / "out"
         self.cache_dir = root / "cache"
 
-    def write(self, path: str, body: bytes) -> bool:
+    def write(self, path: str, body: bytes) -> Written:
         target = self.out / path
         if target.exists() and target.read_bytes() == body:
-            return False
+            return Written.UNCHANGED
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(body)
-        return True
+        return Written.WRITTEN
 
     def build(
         self, sources: list[tuple[str, bytes]], config: SiteConfig, jobs: int = 1
@@ -313,6 +314,47 @@ def test_unchanged_feeds_are_not_rendered_again(
     # every feed file was already right; the sitemap and stylesheet are not written either
     assert second.reused == [p for p in second.paths if feed_format_of(p)]
     assert second.written == 0
+
+
+def test_the_cache_removes_only_packs_it_wrote(
+    tmp_path: Path, sources: list[tuple[str, bytes]]
+) -> None:
+    # --cache may name a folder that holds other files: dead packs go, nothing else.
+    tree = Tree(tmp_path)
+    theirs = tree.cache_dir / PACK_FOLDER / "holiday.pack"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_bytes(b"not a newswire pack")
+    tree.build(sources, site())
+    packs = set((tree.cache_dir / PACK_FOLDER).iterdir())
+
+    # A new site.yaml voids the cache: every pack of the first build is dead.
+    tree.build(sources, site(yaml=SITE_YAML.replace(b"Cache Wire", b"Other Wire")))
+
+    assert theirs.read_bytes() == b"not a newswire pack"
+    assert not (packs - {theirs}) & set((tree.cache_dir / PACK_FOLDER).iterdir())
+
+
+def test_a_feed_whose_file_was_refused_is_rendered_again(
+    tmp_path: Path, sources: list[tuple[str, bytes]]
+) -> None:
+    # Someone else's rss.xml is in the way (the sink leaves it): the cache must not take it for
+    # the main feed's file, or the next build would count it as ours, unchanged.
+    tree = Tree(tmp_path)
+    theirs = tree.out / "rss.xml"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_bytes(b"<rss>theirs</rss>")
+
+    def refusing(path: str, body: bytes) -> Written:
+        return Written.REFUSED if path == "rss.xml" else tree.write(path, body)
+
+    for _ in range(2):
+        cache = BuildCache.open(tree.cache_dir, site(), output=tree.out)
+        report = build_site(sources, site(), NOW, cache=cache, sink=refusing)
+        cache.save(unwritten=report.refused)
+
+        assert report.refused == ["rss.xml"]
+        assert "rss.xml" not in report.reused
+    assert theirs.read_bytes() == b"<rss>theirs</rss>"
 
 
 def test_a_feed_file_changed_by_hand_is_rendered_again(
