@@ -23,6 +23,7 @@ from newswire.domain.feeds import FeedFormat
 from newswire.errors import SiteConfigError, TransientStorageError
 from newswire.handlers import publish
 from newswire.pipeline import runtime
+from newswire.pipeline.runtime import SiteConfigMissingError
 from tests.handlers.conftest import FakeLambdaContext
 from tests.support.aws import Stack
 from tests.support.factories import CONTENT, REPO
@@ -48,13 +49,8 @@ def context() -> FakeLambdaContext:
 
 
 @pytest.fixture
-def stack(lambda_stack: Stack) -> Stack:
-    """The function's stack with ``site.yaml`` and four of content/'s articles uploaded."""
-    lambda_stack.s3.put_object(
-        Bucket=lambda_stack.content_bucket,
-        Key="site.yaml",
-        Body=(CONTENT / "site.yaml").read_bytes(),
-    )
+def fresh(lambda_stack: Stack) -> Stack:
+    """A first deploy: four of content/'s articles uploaded, and no ``site.yaml`` yet."""
     for key, name in [
         (COUNCIL_KEY, "council-delays-budget-vote.md"),
         (CAFE_KEY, "cafe-owners-adapt-to-higher-energy-bills.md"),
@@ -63,6 +59,19 @@ def stack(lambda_stack: Stack) -> Stack:
     ]:
         lambda_stack.put_article(key, (ARTICLES / name).read_bytes())
     return lambda_stack
+
+
+def upload_site_yaml(stack: Stack) -> None:
+    stack.s3.put_object(
+        Bucket=stack.content_bucket, Key="site.yaml", Body=(CONTENT / "site.yaml").read_bytes()
+    )
+
+
+@pytest.fixture
+def stack(fresh: Stack) -> Stack:
+    """The function's stack with ``site.yaml`` and four of content/'s articles uploaded."""
+    upload_site_yaml(fresh)
+    return fresh
 
 
 def load(name: str) -> dict[str, Any]:
@@ -136,7 +145,7 @@ Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @pytest.fixture
-def invoke(stack: Stack, context: FakeLambdaContext) -> Invoke:
+def invoke(lambda_stack: Stack, context: FakeLambdaContext) -> Invoke:
     def run(event: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = publish.handler(copy.deepcopy(event), context)
         return result
@@ -341,3 +350,85 @@ class TestDirectInvocations:
     def test_an_unknown_event_is_refused(self, stack: Stack, invoke: Invoke) -> None:
         with pytest.raises(ValueError, match="unsupported event"):
             invoke({"hello": "world"})
+
+
+def problems(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+class TestFirstDeploy:
+    """S3 sends ``s3:TestEvent`` when the notification is created, before ``site.yaml`` exists;
+    ``aws s3 sync content/`` may upload articles before ``site.yaml``."""
+
+    def test_the_test_event_through_sqs_needs_no_site_yaml(
+        self,
+        fresh: Stack,
+        invoke: Invoke,
+        capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        with caplog.at_level(logging.INFO, logger="newswire"):
+            result = invoke(load("sqs-s3-test-event.json"))
+
+        assert result == {"batchItemFailures": []}
+        assert problems(caplog) == []
+        assert feed_paths(fresh) == set()
+        assert emitted_metrics(capsys.readouterr().out)["ArticlesPublished"] == [0]
+
+    def test_the_test_event_sent_straight_to_the_function_needs_no_site_yaml(
+        self, fresh: Stack, invoke: Invoke, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        with caplog.at_level(logging.INFO, logger="newswire"):
+            result = invoke(load("s3-test-event.json"))
+
+        assert result == {"changes": []}
+        assert problems(caplog) == []
+
+    def test_a_record_that_is_not_an_article_needs_no_site_yaml(
+        self, fresh: Stack, invoke: Invoke
+    ) -> None:
+        event = load("s3-put.json")
+        event["Records"][0]["s3"]["object"]["key"] = "articles/harbour-festival.jpg"
+
+        assert invoke(event) == {"changes": []}
+
+    def test_article_changes_wait_in_the_queue_for_site_yaml_said_once(
+        self, fresh: Stack, invoke: Invoke, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        batch = load("sqs-s3-put-batch.json")
+        batch["Records"].append(load("sqs-s3-test-event.json")["Records"][0])
+        council_id, cafe_id, _test_event_id = (r["messageId"] for r in batch["Records"])
+
+        with caplog.at_level(logging.INFO, logger="newswire"):
+            result = invoke(batch)
+
+        # the articles are not bad: SQS retries them (then keeps them in the DLQ), no report
+        assert result == {
+            "batchItemFailures": [{"itemIdentifier": council_id}, {"itemIdentifier": cafe_id}]
+        }
+        (said,) = problems(caplog)
+        assert said.levelno == logging.WARNING
+        assert said.error.startswith(  # type: ignore[attr-defined]
+            "site.yaml: file: not found in the content bucket newswire-content"
+        )
+        assert said.waiting == 2  # type: ignore[attr-defined]
+        assert feed_paths(fresh) == set()
+        reports = fresh.s3.list_objects_v2(Bucket=fresh.content_bucket, Prefix="_reports/")
+        assert reports["KeyCount"] == 0
+
+        upload_site_yaml(fresh)
+        retried = invoke(only(batch, 0, 1, receive_count=2))
+
+        assert retried == {"batchItemFailures": []}
+        assert sorted(titles(fresh, "rss.xml")) == sorted([COUNCIL, CAFE])
+
+    def test_a_direct_article_event_raises_so_lambda_retries_it(
+        self, fresh: Stack, invoke: Invoke
+    ) -> None:
+        with pytest.raises(SiteConfigMissingError, match=r"^site\.yaml: file: not found"):
+            invoke(load("s3-put.json"))
+
+        upload_site_yaml(fresh)
+        assert invoke(load("s3-put.json")) == {
+            "changes": [{"key": HARBOUR_KEY, "action": "published"}]
+        }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import feedparser
@@ -122,3 +123,23 @@ def test_reindex_picks_up_an_article_whose_event_was_lost(stack: Stack) -> None:
 
     for fmt in FeedFormat:
         assert titles(stack, fmt.filename) == LIVE_TITLES | {"Council budget vote held"}
+
+
+def test_reindex_before_site_yaml_does_nothing_and_says_why(
+    lambda_stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    lambda_stack.put_article(
+        "articles/now.md", b"---\ntitle: Now\npublished: 2026-01-01\n---\n\nHere.\n"
+    )
+
+    with caplog.at_level(logging.INFO, logger="newswire"):
+        summary = invoke()
+
+    assert summary["articles"] == summary["feeds_written"] == 0
+    assert summary["skipped"].startswith(
+        "site.yaml: file: not found in the content bucket newswire-content"
+    )
+    (said,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert said.levelno == logging.WARNING
+    assert "no site configuration" in said.getMessage()
+    assert lambda_stack.s3.list_objects_v2(Bucket=lambda_stack.feeds_bucket)["KeyCount"] == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -70,3 +71,16 @@ def test_a_scheduled_article_appears_when_due_without_anyone_touching_it(
     # the minute after finds nothing left to do: published exactly once
     clock.now = due + timedelta(minutes=1)
     assert schedule.handler(EVENT, FakeLambdaContext())["published"] == []
+
+
+def test_before_site_yaml_the_schedule_does_nothing_and_says_so_in_one_line(
+    lambda_stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="newswire"):
+        result = schedule.handler(EVENT, FakeLambdaContext())
+
+    assert result == {"published": [], "rejected": []}
+    (said,) = caplog.records
+    assert said.levelno == logging.INFO
+    assert "no site configuration" in said.getMessage()
+    assert said.error.startswith("site.yaml: file: not found")  # type: ignore[attr-defined]

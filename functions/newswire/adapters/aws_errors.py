@@ -1,6 +1,13 @@
-"""Translating botocore failures into newswire's error family, once, at the adapter."""
+"""Translating botocore failures into newswire's error family, once, at the adapter; and the
+one retry policy for the failures a short wait may cure."""
 
 from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 
@@ -29,10 +36,103 @@ TRANSIENT_CODES = frozenset(
     }
 )
 
+#: ``CancellationReasons`` codes of a ``TransactionCanceledException`` that a retry may cure:
+#: botocore retries none of them, as the error's own code is not one it knows as transient.
+TRANSIENT_CANCELLATIONS = frozenset(
+    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+)
+
+T = TypeVar("T")
+
 
 def error_code(error: ClientError) -> str:
     """The AWS error code of a ``ClientError`` ('' when absent)."""
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def cancellation_reasons(error: ClientError) -> list[str]:
+    """The per-item codes of a ``TransactionCanceledException`` (``None`` for items not at
+    fault), in the order of the transaction's items; empty for any other error."""
+    return [str(r.get("Code", "None")) for r in error.response.get("CancellationReasons", [])]
+
+
+def is_transient(error: BaseException) -> bool:
+    """Say whether trying the same call again may succeed: throttling, a 5xx, a lost
+    connection, or a transaction cancelled only by a conflict or throttling (never one whose
+    condition failed: that needs a re-read, not a wait); or our own transient error."""
+    if isinstance(error, TransientStorageError):
+        return True
+    if isinstance(error, ClientError):
+        reasons = set(cancellation_reasons(error))
+        if reasons:
+            return (
+                bool(reasons & TRANSIENT_CANCELLATIONS) and "ConditionalCheckFailed" not in reasons
+            )
+        return error_code(error) in TRANSIENT_CODES or _status(error) >= 500
+    return isinstance(error, ConnectionError | HTTPClientError)
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """How long to wait between tries of a call AWS answered with "try again", and how often.
+
+    botocore (``standard`` retry mode, set where clients are made) already retries a throttled
+    or failed call a few times; this policy covers what it cannot see or has given up on: a
+    transaction cancelled by a conflict or by throttling, ``UnprocessedKeys``, throttling that
+    outlasted botocore's tries. Waiting here costs a fraction of a second where an SQS
+    redelivery costs the queue's visibility timeout; the bound keeps a batch well inside the
+    function's timeout, after which the failure is raised as transient and SQS retries.
+
+    Pauses use "full jitter" (a uniform draw below an exponentially growing bound) so that
+    two publishers that collided do not collide again in step.
+
+    Attributes:
+        attempts: tries in all, the first included.
+        base: the bound of the first pause, in seconds; it doubles for each pause after.
+        cap: the longest pause.
+        sleep: waits (injectable: tests record the pauses instead of waiting).
+        jitter: draws the fraction of the bound to wait, in [0, 1) (injectable).
+    """
+
+    attempts: int = 5
+    base: float = 0.1
+    cap: float = 2.0
+    sleep: Callable[[float], None] = time.sleep
+    jitter: Callable[[], float] = random.random
+
+    def pauses(self) -> Iterator[float]:
+        """The pauses between tries: ``attempts - 1`` of them, the n-th below
+        ``min(cap, base * 2**n)`` (1.5 s at most in all with the defaults)."""
+        for n in range(self.attempts - 1):
+            yield self.jitter() * min(self.cap, self.base * 2**n)
+
+    def call(self, operation: Callable[[], T]) -> T:
+        """Run ``operation``, pausing and running it again while it fails transiently.
+
+        ``operation`` may raise :class:`~newswire.errors.TransientStorageError` itself for an
+        answer that is partly done (``UnprocessedKeys``): the rest shares the same tries.
+
+        Raises:
+            Exception: what ``operation`` raised, at once if not transient (see
+                :func:`is_transient`), or after the last try.
+        """
+        pauses = self.pauses()
+        while True:
+            try:
+                return operation()
+            except (ClientError, BotoCoreError, TransientStorageError) as e:
+                pause = next(pauses, None) if is_transient(e) else None
+                if pause is None:
+                    raise
+                self.sleep(pause)
+
+
+#: The policy every adapter uses unless told otherwise.
+DEFAULT_BACKOFF = Backoff()
+
+
+def _status(error: ClientError) -> int:
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
 
 
 def translate(error: ClientError | BotoCoreError, what: str) -> NewswireError:
@@ -44,12 +144,15 @@ def translate(error: ClientError | BotoCoreError, what: str) -> NewswireError:
     """
     if isinstance(error, ClientError):
         code = error_code(error)
-        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        status = _status(error)
         if code in ("PreconditionFailed", "ConditionalRequestConflict") or status == 412:
             return ConcurrentUpdateError(f"{what}: changed by another writer ({code})")
-        if code in TRANSIENT_CODES or status >= 500:
+        reasons = cancellation_reasons(error)
+        if reasons:
+            code = f"{code} [{', '.join(reasons)}]"
+        if is_transient(error):
             return TransientStorageError(f"{what}: {code or status}, will be retried")
         return StorageError(f"{what}: {code}: {error}")
-    if isinstance(error, ConnectionError | HTTPClientError):
+    if is_transient(error):
         return TransientStorageError(f"{what}: {error}")
     return StorageError(f"{what}: {error}")

@@ -12,7 +12,10 @@ Layout (partition key ``pk``, sort key ``sk``, both strings):
 - ``months`` / ``YYYY-MM``: how many live articles each month has, for the monthly archives
   (RFC 5005): one small Query lists the months a reader can walk back through.
 
-All reads are strongly consistent: a publisher must see every change indexed before it.
+All reads are strongly consistent: a publisher must see every change indexed before it. Every
+call is tried again after a short jittered pause while AWS answers "try again" (throttling, a
+transaction conflict, unprocessed keys: see :class:`~newswire.adapters.aws_errors.Backoff`),
+then fails as a :class:`~newswire.errors.TransientStorageError`.
 """
 
 from __future__ import annotations
@@ -20,14 +23,21 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterator, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from newswire.adapters.aws_errors import error_code, translate
+from newswire.adapters.aws_errors import (
+    DEFAULT_BACKOFF,
+    Backoff,
+    cancellation_reasons,
+    error_code,
+    translate,
+)
 from newswire.domain.feeds import FeedKey, FeedKind
 from newswire.domain.model import Entry
-from newswire.errors import InvalidArticleError
+from newswire.errors import InvalidArticleError, TransientStorageError
 from newswire.pipeline.ports import ArticleState
 
 if TYPE_CHECKING:
@@ -68,16 +78,37 @@ def feed_key_from_id(feed_id: str) -> FeedKey:
 class DynamoArticleIndex:
     """The :class:`~newswire.pipeline.ports.ArticleIndex` on one DynamoDB table."""
 
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
+    def __init__(
+        self, client: DynamoDBClient, table: str, *, backoff: Backoff = DEFAULT_BACKOFF
+    ) -> None:
         self._db = client
         self.table = table
+        self._backoff = backoff
+
+    def _request(self, operation: str, **params: Any) -> dict[str, Any]:
+        """Call ``operation``, tried again while AWS answers "try again"; botocore's error
+        is raised as it is (callers translate it, knowing what they asked)."""
+        response: dict[str, Any] = self._backoff.call(
+            partial(getattr(self._db, operation), **params)
+        )
+        return response
+
+    def _pages(self, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every page of a Query or Scan, each page's call tried again on its own."""
+        while True:
+            page = self._request(operation, **params)
+            yield page
+            if "LastEvaluatedKey" not in page:
+                return
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     # --- reads ------------------------------------------------------------------------------
 
     def state(self, key: str) -> ArticleState | None:
         """The article's current state, or ``None``."""
         try:
-            response = self._db.get_item(
+            response = self._request(
+                "get_item",
                 TableName=self.table,
                 Key={"pk": {"S": f"article#{key}"}, "sk": {"S": STATE_SK}},
                 ConsistentRead=True,
@@ -91,9 +122,9 @@ class DynamoArticleIndex:
 
     def states(self) -> Iterator[ArticleState]:
         """Every article state (a full scan, for reindexing)."""
-        paginator = self._db.get_paginator("scan")
         try:
-            for page in paginator.paginate(
+            for page in self._pages(
+                "scan",
                 TableName=self.table,
                 ConsistentRead=True,
                 FilterExpression="sk = :state",
@@ -121,9 +152,9 @@ class DynamoArticleIndex:
     def months(self) -> dict[str, int]:
         """Live articles per archive month (``YYYY-MM``); months with none are left out."""
         counts: dict[str, int] = {}
-        paginator = self._db.get_paginator("query")
         try:
-            for page in paginator.paginate(
+            for page in self._pages(
+                "query",
                 TableName=self.table,
                 KeyConditionExpression="pk = :pk",
                 ExpressionAttributeValues={":pk": {"S": MONTHS_PK}},
@@ -174,7 +205,7 @@ class DynamoArticleIndex:
             while True:
                 if limit is not None:
                     query["Limit"] = limit - len(keys)
-                response = self._db.query(**query)
+                response = self._request("query", **query)
                 keys.extend(item["key"]["S"] for item in response.get("Items", []))
                 last = response.get("LastEvaluatedKey")
                 if last is None or (limit is not None and len(keys) >= limit):
@@ -201,18 +232,30 @@ class DynamoArticleIndex:
                     "ConsistentRead": True,
                 }
             }
-            for _attempt in range(10):
-                try:
-                    response = self._db.batch_get_item(RequestItems=request)
-                except (ClientError, BotoCoreError) as e:
-                    raise translate(e, f"BatchGetItem {self.table}") from e
-                for item in response.get("Responses", {}).get(self.table, []):
-                    if "entry" in item:
-                        found[item["key"]["S"]] = decode_entry(item["entry"]["B"])
-                request = dict(response.get("UnprocessedKeys") or {})
-                if not request:
-                    break
+            try:
+                self._backoff.call(partial(self._read_batch, request, found))
+            except (ClientError, BotoCoreError) as e:
+                raise translate(e, f"BatchGetItem {self.table}") from e
         return found
+
+    def _read_batch(self, request: dict[str, Any], found: dict[str, Entry]) -> None:
+        """One BatchGetItem: what it read goes into ``found``, what AWS left unprocessed (out
+        of read capacity) stays in ``request`` for the next try.
+
+        Raises:
+            TransientStorageError: keys were left: a feed must never be written short of them.
+        """
+        response = self._db.batch_get_item(RequestItems=request)
+        for item in response.get("Responses", {}).get(self.table, []):
+            if "entry" in item:
+                found[item["key"]["S"]] = decode_entry(item["entry"]["B"])
+        request.clear()
+        request.update(response.get("UnprocessedKeys") or {})
+        if request:
+            left = len(request.get(self.table, {}).get("Keys", []))
+            raise TransientStorageError(
+                f"BatchGetItem {self.table}: UnprocessedKeys ({left} left), will be retried"
+            )
 
     # --- the one write ----------------------------------------------------------------------
 
@@ -220,11 +263,11 @@ class DynamoArticleIndex:
         """Move the article from ``old`` to ``new`` in one transaction (see the port)."""
         items = self._transaction(new, old, entry)
         try:
-            self._db.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+            self._request("transact_write_items", TransactItems=items)
         except ClientError as e:
             if error_code(e) != "TransactionCanceledException":
                 raise translate(e, f"TransactWriteItems {self.table} {new.key}") from e
-            reasons = [r.get("Code", "None") for r in e.response.get("CancellationReasons", [])]
+            reasons = cancellation_reasons(e)
             if reasons and reasons[0] == "ConditionalCheckFailed":
                 return False
             if "ConditionalCheckFailed" in reasons[1:]:

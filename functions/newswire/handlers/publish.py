@@ -5,9 +5,15 @@ Trigger:
       ``ReportBatchItemFailures``: each message is one record of the batch; a message that fails
       (AWS throttled or failed, a write race lost too often, an unreadable body) is returned in
       ``batchItemFailures`` and retried by SQS, then lands in the queue's dead-letter queue. The
-      ``s3:TestEvent`` S3 sends when the notification is configured is skipped.
+      ``s3:TestEvent`` S3 sends when the notification is configured, and records that are not
+      article changes, are skipped without reading ``site.yaml``.
     * Direct S3 event notifications or EventBridge ``Object Created`` / ``Object Deleted`` rules
       (asynchronous invoke): a failure raises, so Lambda retries the event.
+
+    While the content bucket has no ``site.yaml`` (a fresh deploy), article changes cannot be
+    published but are not bad: their messages fail (one warning per invocation, no report), so
+    SQS retries them and the dead-letter queue keeps them until ``site.yaml`` is uploaded; a
+    direct event raises ``SiteConfigMissingError``.
 
     An invalid article is never a failure: retrying cannot fix it. It is logged (key, field,
     problem, expected), counted in ``ArticlesRejected`` and reported under ``_reports/`` in the
@@ -37,6 +43,7 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.data_classes import SQSEvent, SQSRecord
 
 from newswire.handlers.observability import (
     FEEDS_WRITTEN,
@@ -51,14 +58,14 @@ from newswire.handlers.observability import (
 )
 from newswire.pipeline.events import (
     Trigger,
+    UnsupportedEventError,
     changes_from_event,
     changes_from_sqs_record,
     detect_trigger,
 )
-from newswire.pipeline.runtime import publisher_from_env
+from newswire.pipeline.runtime import SiteConfigMissingError, publisher_from_env
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from newswire.pipeline.changes import ArticleChange
@@ -75,22 +82,45 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     counts: Counter[str] = Counter()
     try:
         trigger = detect_trigger(event)
-        publisher = publisher_from_env()  # site.yaml re-read each invocation; clients cached
         if trigger is Trigger.SQS:
-            record_handler = partial(publish_sqs_record, publisher, counts)
-            response = dict(
-                process_partial_response(
-                    event=event, record_handler=record_handler, processor=processor, context=context
-                )
-            )
-            log_announced(publisher)
-            return response
+            return publish_sqs_batch(event, context, counts)
         logger.set_correlation_id(_request_id(event, trigger))
-        outcomes = [apply_change(publisher, change, counts) for change in changes_from_event(event)]
+        changes = changes_from_event(event)
+        if not changes:  # the s3:TestEvent, a key that is not an article: site.yaml not needed
+            return {"changes": []}
+        publisher = publisher_from_env()  # site.yaml re-read each invocation; clients cached
+        outcomes = [apply_change(publisher, change, counts) for change in changes]
         log_announced(publisher)
         return {"changes": [{"key": o.key, "action": o.action} for o in outcomes]}
     finally:  # each metric once per invocation, zero included, so alarms see data
         add_counts({name: counts[name] for name in (PUBLISHED, REJECTED, FEEDS_WRITTEN)})
+
+
+def publish_sqs_batch(
+    event: dict[str, Any], context: LambdaContext, counts: Counter[str]
+) -> dict[str, Any]:
+    """Publish an SQS batch record by record, reading ``site.yaml`` only if a record needs it."""
+    waiting = [
+        record.message_id for record in SQSEvent(event).records if _may_change_articles(record)
+    ]
+    if not waiting:
+        return {"batchItemFailures": []}
+    try:
+        publisher = publisher_from_env()  # site.yaml re-read each invocation; clients cached
+    except SiteConfigMissingError as e:
+        logger.warning(
+            "no site configuration yet: article changes wait in the queue until it is uploaded",
+            extra={"error": str(e), "waiting": len(waiting)},
+        )
+        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in waiting]}
+    record_handler = partial(publish_sqs_record, publisher, counts)
+    response = dict(
+        process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    )
+    log_announced(publisher)
+    return response
 
 
 @tracer.capture_method
@@ -131,6 +161,14 @@ def apply_change(
         },
     )
     return outcome
+
+
+def _may_change_articles(record: SQSRecord) -> bool:
+    """Whether a message carries an article change (or cannot be read: it fails on its own)."""
+    try:
+        return bool(changes_from_sqs_record(record))
+    except UnsupportedEventError:
+        return True
 
 
 def _request_id(event: dict[str, Any], trigger: Trigger) -> str | None:

@@ -5,7 +5,8 @@ Trigger:
     changed or to recover from lost events. The event's content is ignored. The content bucket
     is the source of truth: every article is read and validated again, index entries whose
     article is gone are removed, and every feed is re-rendered (unchanged feeds are not
-    rewritten). Storage failures raise; running it again is safe.
+    rewritten). Storage failures raise; running it again is safe. Without ``site.yaml`` in the
+    content bucket (a fresh deploy) it does nothing, logs a warning and says why in ``skipped``.
 
 Environment:
     CONTENT_BUCKET: the content bucket (articles, ``site.yaml``, ``_reports/``).
@@ -15,8 +16,9 @@ Environment:
     POWERTOOLS_METRICS_NAMESPACE: optional, CloudWatch namespace (default ``Newswire``).
     POWERTOOLS_LOG_LEVEL, POWERTOOLS_TRACE_DISABLED: optional, the usual Powertools switches.
 
-Returns ``{"articles": n, "rejected": [message, ...], "feeds_written": n}``; metrics (unit
-Count): ``ArticlesIndexed``, ``ArticlesRejected``, ``FeedsWritten``.
+Returns ``{"articles": n, "rejected": [message, ...], "feeds_written": n}`` (and
+``"skipped": message`` when nothing was done); metrics (unit Count): ``ArticlesIndexed``,
+``ArticlesRejected``, ``FeedsWritten``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from newswire.handlers.observability import (
     metrics,
     tracer,
 )
-from newswire.pipeline.runtime import publisher_from_env
+from newswire.pipeline.runtime import SiteConfigMissingError, publisher_from_env
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -45,7 +47,12 @@ if TYPE_CHECKING:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Rebuild everything; return a JSON summary."""
-    publisher = publisher_from_env()
+    try:
+        publisher = publisher_from_env()
+    except SiteConfigMissingError as e:
+        logger.warning("no site configuration yet: nothing to reindex", extra={"error": str(e)})
+        add_counts({INDEXED: 0, REJECTED: 0, FEEDS_WRITTEN: 0})
+        return {"articles": 0, "rejected": [], "feeds_written": 0, "skipped": str(e)}
     report = publisher.reindex()
     log_announced(publisher)
     for error in report.rejected:

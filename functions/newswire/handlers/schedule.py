@@ -5,6 +5,8 @@ Trigger:
     event's content is ignored. Articles whose ``published`` time is now past enter their
     feeds in the order they were scheduled, each exactly once (the index's compare-and-set
     lets one run win). Storage failures raise; the next minute's run picks up what is left.
+    While the content bucket has no ``site.yaml`` (a fresh deploy) a run does nothing and says
+    so in one info line.
 
 Environment:
     CONTENT_BUCKET: the content bucket (articles, ``site.yaml``, ``_reports/``).
@@ -32,7 +34,7 @@ from newswire.handlers.observability import (
     metrics,
     tracer,
 )
-from newswire.pipeline.runtime import publisher_from_env
+from newswire.pipeline.runtime import SiteConfigMissingError, publisher_from_env
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -43,7 +45,12 @@ if TYPE_CHECKING:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Publish what has come due; return a JSON summary."""
-    publisher = publisher_from_env()
+    try:
+        publisher = publisher_from_env()
+    except SiteConfigMissingError as e:
+        logger.info("no site configuration yet: nothing to publish", extra={"error": str(e)})
+        add_counts({PUBLISHED: 0, REJECTED: 0, FEEDS_WRITTEN: 0})
+        return {"published": [], "rejected": []}
     outcomes = publisher.publish_due()
     log_announced(publisher)
     published = [o.key for o in outcomes if o.action == "published"]

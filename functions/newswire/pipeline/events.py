@@ -5,7 +5,8 @@ Three triggers carry article changes, all parsed with Powertools event source da
 * an SQS message whose body is an S3 event notification (``{"Records": [...]}``, possibly
   several records per body), or the ``s3:TestEvent`` S3 sends when a notification is first
   configured (no changes);
-* a direct S3 event notification (``{"Records": [{"eventSource": "aws:s3", ...}]}``);
+* a direct S3 event notification (``{"Records": [{"eventSource": "aws:s3", ...}]}``), or an
+  ``s3:TestEvent`` sent straight to the function (no changes);
 * an EventBridge ``Object Created`` / ``Object Deleted`` event from ``aws.s3`` (also accepted
   as an SQS message body, for an EventBridge rule that targets the queue).
 
@@ -69,12 +70,19 @@ def is_article_change_key(key: str) -> bool:
     return key.startswith(ARTICLES_PREFIX) and is_article_key(key)
 
 
+def is_s3_test_event(body: Mapping[str, Any]) -> bool:
+    """Say whether an event (or SQS body) is the ``s3:TestEvent`` of a new notification."""
+    return body.get("Event") == _TEST_EVENT
+
+
 def detect_trigger(event: Mapping[str, Any]) -> Trigger:
     """Tell an SQS batch, a direct S3 notification and an EventBridge S3 event apart.
 
     Raises:
         UnsupportedEventError: the event is none of them.
     """
+    if is_s3_test_event(event):
+        return Trigger.S3
     records = event.get("Records")
     if isinstance(records, list) and records and isinstance(records[0], Mapping):
         source = records[0].get("eventSource")
@@ -101,7 +109,7 @@ def changes_from_event(event: Mapping[str, Any]) -> list[ArticleChange]:
     """
     trigger = detect_trigger(event)
     if trigger is Trigger.S3:
-        return changes_from_s3_event(S3Event(dict(event)))
+        return [] if is_s3_test_event(event) else changes_from_s3_event(S3Event(dict(event)))
     if trigger is Trigger.EVENTBRIDGE:
         return changes_from_eventbridge(S3EventBridgeNotificationEvent(dict(event)))
     raise UnsupportedEventError("an SQS batch must be processed record by record")
@@ -124,7 +132,7 @@ def changes_from_sqs_record(record: SQSRecord) -> list[ArticleChange]:
         ) from e
     if not isinstance(body, dict):
         raise UnsupportedEventError(f"SQS message {record.message_id}: body is not a JSON object")
-    if body.get("Event") == _TEST_EVENT:
+    if is_s3_test_event(body):
         logger.debug(
             "skipping s3:TestEvent",
             extra={"message_id": record.message_id, "bucket": body.get("Bucket")},

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from newswire.errors import NewswireError
+from newswire.errors import ArticleNotFoundError, NewswireError, SiteConfigError
 
 if TYPE_CHECKING:
     from newswire.pipeline.publisher import Publisher
@@ -44,12 +44,36 @@ class Settings:
         )
 
 
+class SiteConfigMissingError(SiteConfigError, LookupError):
+    """The content bucket has no ``site.yaml`` yet (a fresh deploy): nothing can be published.
+
+    Not an article's fault: the publish handler fails the changes that need it so SQS keeps
+    them (see its docstring); the schedule and reindex handlers do nothing and say so.
+    """
+
+    def __init__(self, key: str, bucket: str) -> None:
+        super().__init__(
+            key,
+            "file",
+            f"not found in the content bucket {bucket}",
+            f"{key} uploaded at the bucket's root (nothing is published without it)",
+        )
+        self.bucket = bucket
+
+
 @cache
 def aws_client(service: str) -> Any:
-    """One boto3 client per service and process, created on first use."""
-    import boto3
+    """One boto3 client per service and process, created on first use.
 
-    return boto3.client(service)  # type: ignore[call-overload]
+    Retries are botocore's ``standard`` mode (3 tries, jittered, under a retry quota) for
+    throttling and 5xx of each call: the ``legacy`` default waits without jitter, up to ~25 s
+    for DynamoDB. What botocore cannot retry is :class:`~newswire.adapters.aws_errors.Backoff`'s.
+    """
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard"})
+    return boto3.client(service, config=config)  # type: ignore[call-overload]
 
 
 def clear_clients() -> None:
@@ -64,6 +88,7 @@ def publisher_from_env(settings: Settings | None = None) -> Publisher:
     ``site.yaml`` takes effect on the next event without a redeploy.
 
     Raises:
+        SiteConfigMissingError: there is no ``site.yaml`` in the content bucket yet.
         SiteConfigError: ``site.yaml`` is invalid (nothing can be published until fixed).
         StorageError: it could not be read.
     """
@@ -75,7 +100,11 @@ def publisher_from_env(settings: Settings | None = None) -> Publisher:
 
     settings = settings or Settings.from_env()
     content = S3ContentStore(aws_client("s3"), settings.content_bucket)
-    site = parse_site(settings.site_config_key, content.get(settings.site_config_key).body)
+    try:
+        site_yaml = content.get(settings.site_config_key).body
+    except ArticleNotFoundError as e:
+        raise SiteConfigMissingError(settings.site_config_key, settings.content_bucket) from e
+    site = parse_site(settings.site_config_key, site_yaml)
     return Publisher(
         content=content,
         feeds=S3FeedStore(aws_client("s3"), settings.feeds_bucket),
