@@ -7,11 +7,13 @@ import io
 import json
 import shutil
 import socket
+import struct
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +34,8 @@ published: 2026-01-05T09:00:00Z
 ---
 The lighthouse on the point is open to visitors again.
 """
+#: Seconds the test stack lets a connection sit without a request (the default is longer).
+IDLE_TIMEOUT = 1.0
 
 
 class Output(io.StringIO):
@@ -64,7 +68,7 @@ def output() -> Output:
 
 @pytest.fixture(scope="module")
 def stack(content: Path, output: Output) -> Iterator[LocalStack]:
-    local = LocalStack(content, "127.0.0.1", 0, out=output)
+    local = LocalStack(content, "127.0.0.1", 0, out=output, idle_timeout=IDLE_TIMEOUT)
     try:
         local.start()
         yield local
@@ -241,3 +245,54 @@ def test_websub_hub_is_advertised_in_feeds_and_link_headers(
         '<https://englishnews.example/feeds/tags/world/rss.xml>; rel="self"'
     )
     assert get(stack.url + "rss.xml")[0] == 200  # an unreachable hub failed nothing
+
+
+def _status_over_fresh_connection(host: str, port: int, start: threading.Barrier) -> int:
+    """Wait for every other reader, then all connect at once and GET the main feed.
+
+    The connect timeout is below the kernel's first SYN retry (1 s): a connection the listen
+    backlog dropped fails here, as a reader with a short timeout would.
+    """
+    start.wait(timeout=20)
+    with socket.create_connection((host, port), timeout=0.9) as conn:
+        conn.settimeout(20)
+        conn.sendall(b"GET /rss.xml HTTP/1.1\r\nHost: feeds\r\nConnection: close\r\n\r\n")
+        with conn.makefile("rb") as response:
+            status_line = response.readline()
+            response.read()
+    return int(status_line.split()[1])
+
+
+def test_two_hundred_concurrent_readers_all_get_the_feed(stack: LocalStack) -> None:
+    readers = 200
+    start = threading.Barrier(readers)
+    with ThreadPoolExecutor(max_workers=readers) as pool:
+        statuses = list(
+            pool.map(
+                lambda _: _status_over_fresh_connection(stack.host, stack.port, start),
+                range(readers),
+            )
+        )
+    assert statuses == [200] * readers
+
+
+def test_an_idle_connection_is_closed_after_the_timeout(stack: LocalStack) -> None:
+    with socket.create_connection((stack.host, stack.port), timeout=IDLE_TIMEOUT + 5) as conn:
+        conn.sendall(b"GET /rss.xml HTTP/1.1\r\n")  # a request line, then silence
+        began = time.monotonic()
+        assert conn.recv(1024) == b""  # the server hung up
+    assert time.monotonic() - began < IDLE_TIMEOUT + 2
+
+
+def test_a_client_hanging_up_mid_response_prints_no_traceback(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for _ in range(20):  # each hangs up at a different point of the response
+        with socket.create_connection((stack.host, stack.port), timeout=5) as conn:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.sendall(b"GET /rss.xml HTTP/1.1\r\nHost: feeds\r\n\r\n")
+            conn.recv(1)  # the response has begun; close with a reset
+    assert get(stack.url + "rss.xml")[0] == 200  # the server is still serving
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert "Error" not in captured.err

@@ -72,6 +72,14 @@ POLL_INTERVAL = 0.2
 #: How often the scheduler publishes what has come due (EventBridge does it every minute in
 #: AWS; locally a writer should not wait that long to see a scheduled article go out).
 SCHEDULE_INTERVAL = 5.0
+#: Seconds the feed server waits for a request on an open connection before closing it, so
+#: idle keep-alive and half-open connections give their threads back.
+IDLE_TIMEOUT = 30.0
+#: Connections the kernel queues while the server accepts: a burst of readers polling at once.
+LISTEN_BACKLOG = 1024
+#: Feed reads in flight at once: botocore's default connection pool, which warns (on the
+#: terminal) about every connection beyond it.
+_FEED_READS_IN_FLIGHT = 10
 #: File names the watcher leaves alone: editor backups and swap files.
 _IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp")
 #: What S3 answers for an object written without a Content-Type.
@@ -124,6 +132,7 @@ class LocalStack:
         host: the feed server's address.
         port: the feed server's port (0 picks a free one).
         out: where the banner and one-line reports (uploads, rejections) are printed.
+        idle_timeout: seconds a connection may sit without sending a request.
     """
 
     def __init__(
@@ -133,8 +142,10 @@ class LocalStack:
         port: int = 8080,
         *,
         out: TextIO | None = None,
+        idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
         self.content_dir = content_dir
+        self.idle_timeout = idle_timeout
         self.host = host
         self.port = port
         self.names = ResourceNames()  # the stack's own moto: the default names
@@ -150,6 +161,7 @@ class LocalStack:
         self._sequence = 0
         self._log_hook: _RejectionPrinter | None = None
         self._s3: Any = None
+        self._feed_reads = threading.BoundedSemaphore(_FEED_READS_IN_FLIGHT)
         self._sqs: Any = None
 
     @property
@@ -486,20 +498,23 @@ class LocalStack:
     def feed_object(self, key: str) -> dict[str, Any] | None:
         """The feeds bucket's object at ``key`` (body read), or ``None``."""
         s3: S3Client = self._s3
-        try:
-            response = s3.get_object(Bucket=self.names.feeds_bucket, Key=key)
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
-                return None
-            raise
-        return {**response, "Body": response["Body"].read()}
+        with self._feed_reads:
+            try:
+                response = s3.get_object(Bucket=self.names.feeds_bucket, Key=key)
+            except ClientError as e:
+                if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                    return None
+                raise
+            return {**response, "Body": response["Body"].read()}
 
     def feed_keys(self) -> list[str]:
         """Every object in the feeds bucket, in key order."""
         s3: S3Client = self._s3
         keys: list[str] = []
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.names.feeds_bucket):
-            keys.extend(item["Key"] for item in page.get("Contents", []))
+        with self._feed_reads:
+            pages = s3.get_paginator("list_objects_v2").paginate(Bucket=self.names.feeds_bucket)
+            for page in pages:
+                keys.extend(item["Key"] for item in page.get("Contents", []))
         return keys
 
     def site_title(self) -> str:
@@ -507,8 +522,10 @@ class LocalStack:
         from newswire.content.site import parse_site
 
         try:
-            body = self._s3.get_object(Bucket=self.names.content_bucket, Key=SITE_CONFIG_KEY)
-            return parse_site(SITE_CONFIG_KEY, body["Body"].read()).title
+            with self._feed_reads:
+                body = self._s3.get_object(Bucket=self.names.content_bucket, Key=SITE_CONFIG_KEY)
+                config = body["Body"].read()
+            return parse_site(SITE_CONFIG_KEY, config).title
         except (NewswireError, ClientError, BotoCoreError):
             return "newswire"
 
@@ -530,11 +547,20 @@ class _RejectionPrinter(logging.Handler):
 
 
 class _FeedServer(ThreadingHTTPServer):
+    """A thread per connection, a deep listen backlog, and quiet about clients that hang up."""
+
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, address: tuple[str, int], stack: LocalStack) -> None:
         self.stack = stack
         super().__init__(address, _FeedRequestHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A reader that disconnects or goes silent is routine; anything else is a bug."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _FeedRequestHandler(BaseHTTPRequestHandler):
@@ -542,6 +568,11 @@ class _FeedRequestHandler(BaseHTTPRequestHandler):
 
     server_version = "newswire-serve"
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        stack: LocalStack = self.server.stack  # type: ignore[attr-defined]
+        self.timeout = stack.idle_timeout  # applied to the socket by StreamRequestHandler
+        super().setup()
 
     def do_GET(self) -> None:
         self._respond(send_body=True)
