@@ -571,8 +571,8 @@ class _FeedRequestHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         stack: LocalStack = self.server.stack  # type: ignore[attr-defined]
-        self.timeout = stack.idle_timeout  # applied to the socket by StreamRequestHandler
         super().setup()
+        self.connection.settimeout(stack.idle_timeout)  # a read past it ends the connection
 
     def do_GET(self) -> None:
         self._respond(send_body=True)
