@@ -5,9 +5,13 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import shutil
+import signal
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -23,7 +27,7 @@ import pytest
 
 from newswire.build import build_site
 from newswire.cli import main
-from newswire.local.serve import LocalStack
+from newswire.local.serve import SCHEDULE_INTERVAL, VISIBILITY_TIMEOUT, LocalStack
 from tests.support.factories import content_site, content_sources
 
 REPO = Path(__file__).resolve().parents[2]
@@ -296,3 +300,74 @@ def test_a_client_hanging_up_mid_response_prints_no_traceback(
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
     assert "Error" not in captured.err
+
+
+PYTHON_CLI = (sys.executable, "-c", "from newswire.cli import run; run()")
+
+
+class Terminal:
+    """``newswire serve`` in a process of its own; its stdout and stderr, as a terminal shows."""
+
+    def __init__(self, content: Path, log: Path) -> None:
+        self._log = log
+        self._sink = log.open("wb")
+        self.process = subprocess.Popen(
+            [*PYTHON_CLI, "serve", str(content), "--port", "0"],
+            stdin=subprocess.DEVNULL,
+            stdout=self._sink,
+            stderr=subprocess.STDOUT,
+        )
+
+    def text(self) -> str:
+        return self._log.read_text()
+
+    def wait_for(self, pattern: str, after: int = 0, timeout: float = 30.0) -> re.Match[str]:
+        """The first match of ``pattern`` (multiline) past character ``after``."""
+        found: list[re.Match[str]] = []
+
+        def seen() -> bool:
+            match = re.compile(pattern, re.MULTILINE).search(self.text(), after)
+            found[:] = [match] if match else []
+            return bool(found)
+
+        eventually(seen, timeout)
+        return found[0]
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        finally:
+            self._sink.close()
+
+
+def test_terminal_shows_one_line_per_event_and_nothing_while_idle(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(REPO / "content", content)
+    terminal = Terminal(content, tmp_path / "terminal.txt")
+    try:
+        end = terminal.wait_for(r"Ctrl-C stops\.\n").end()
+        article = content / "articles" / "lighthouse.md"
+        article.write_bytes(NEW_ARTICLE)
+        end = terminal.wait_for(r"^newswire: published articles/lighthouse\.md.*\n", end).end()
+        (content / "articles" / "broken.md").write_text("---\ntitle: Broken\n")
+        end = terminal.wait_for(r"^newswire: rejected articles/broken\.md.*\n", end).end()
+        article.unlink()
+        end = terminal.wait_for(r"^newswire: deleted articles/lighthouse\.md.*\n", end).end()
+        time.sleep(SCHEDULE_INTERVAL + VISIBILITY_TIMEOUT + 1)  # a scheduler run, a poll or two
+        idle = terminal.text()[end:]
+    finally:
+        terminal.stop()
+    after_banner = terminal.text().split("Ctrl-C stops.\n", 1)[1]
+    events = [line for line in after_banner.splitlines() if line]
+    assert idle == ""
+    assert len(events) == 4, events
+    published, rejected, deleted, stopping = events
+    assert re.fullmatch(r"newswire: published articles/lighthouse\.md -> \d+ feeds", published)
+    assert rejected == (
+        "newswire: rejected articles/broken.md: front matter: no closing '---' line, "
+        "expected YAML front matter closed by a '---' line"
+    )
+    assert re.fullmatch(r"newswire: deleted articles/lighthouse\.md -> \d+ feeds", deleted)
+    assert stopping == "newswire: stopping"
+    assert not [line for line in terminal.text().splitlines() if line.lstrip().startswith("{")]

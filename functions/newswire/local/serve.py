@@ -18,6 +18,7 @@ What runs, all in this process:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import hashlib
@@ -49,6 +50,7 @@ from newswire.domain.feeds import FeedFormat, is_feed_path
 from newswire.errors import NewswireError
 from newswire.local.moto_server import LocalAws
 from newswire.local.resources import CreatedQueue, ResourceNames, create_resources
+from newswire.local.terminal import discard_metrics, terminal_output
 from newswire.rendering.stylesheet import (
     STYLESHEET_CONTENT_TYPE,
     STYLESHEET_PATH,
@@ -84,7 +86,8 @@ _FEED_READS_IN_FLIGHT = 10
 _IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp")
 #: What S3 answers for an object written without a Content-Type.
 _UNTYPED = frozenset({"", "binary/octet-stream", "application/octet-stream"})
-#: What the handler would log to CloudWatch; locally it goes to the terminal as JSON.
+#: The Powertools settings the handlers run with locally (their logs and metrics are turned
+#: into terminal lines by :func:`~newswire.local.terminal.terminal_output`).
 _HANDLER_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "1",
     "POWERTOOLS_METRICS_NAMESPACE": "Newswire",
@@ -159,7 +162,7 @@ class LocalStack:
         self._queue: CreatedQueue | None = None
         self._sequencers: dict[str, str] = {}
         self._sequence = 0
-        self._log_hook: _RejectionPrinter | None = None
+        self._terminal = contextlib.ExitStack()
         self._s3: Any = None
         self._feed_reads = threading.BoundedSemaphore(_FEED_READS_IN_FLIGHT)
         self._sqs: Any = None
@@ -221,12 +224,11 @@ class LocalStack:
         )
         snapshot = _snapshot(self.content_dir)
         for key in sorted(snapshot):
-            self._upload(key, quiet=True)
+            self._upload(key)
         self._reindex()
         # The upload's notifications describe what the reindex already published.
         self._sqs.purge_queue(QueueUrl=self._require_queue().url)
-        self._log_hook = _RejectionPrinter(self._say)
-        logging.getLogger("newswire").addHandler(self._log_hook)
+        self._terminal.enter_context(terminal_output(self._say))
         for name, target, args in (
             ("newswire-poller", self._poll, ()),
             ("newswire-watcher", self._watch, (snapshot,)),
@@ -247,12 +249,11 @@ class LocalStack:
         for thread in self._threads:
             thread.join(timeout=10)
         self._threads.clear()
-        if self._log_hook is not None:
-            logging.getLogger("newswire").removeHandler(self._log_hook)
+        self._terminal.close()
         if self._aws is not None:
             self._aws.stop()
         self._restore_env()
-        self._http = self._aws = self._log_hook = None
+        self._http = self._aws = None
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -317,14 +318,12 @@ class LocalStack:
 
     # -- content folder → content bucket ------------------------------------------------------
 
-    def _upload(self, key: str, *, quiet: bool = False) -> bool:
+    def _upload(self, key: str) -> bool:
         try:
             body = (self.content_dir / key).read_bytes()
         except OSError:
             return False  # gone again since the snapshot; the next one will say so
         self._s3.put_object(Bucket=self.names.content_bucket, Key=key, Body=body)
-        if not quiet:
-            self._say(f"newswire: uploaded {key}")
         return True
 
     def _watch(self, snapshot: dict[str, tuple[int, int]]) -> None:
@@ -343,7 +342,6 @@ class LocalStack:
             self._upload(key)
         for key in removed:
             self._s3.delete_object(Bucket=self.names.content_bucket, Key=key)
-            self._say(f"newswire: deleted {key}")
         if SITE_CONFIG_KEY in changed:
             self._reindex()
         return now
@@ -360,6 +358,8 @@ class LocalStack:
             except Exception as e:  # keep the timer running whatever one run hit
                 self._say(f"newswire: publishing scheduled articles failed: {e}")
                 continue
+            finally:
+                discard_metrics()
             for key in result["published"]:
                 self._say(f"newswire: published scheduled article {key}")
 
@@ -425,11 +425,9 @@ class LocalStack:
         except Exception as e:  # the whole batch failed: SQS redelivers every message
             self._say(f"newswire: publish failed, retrying in {VISIBILITY_TIMEOUT} s: {e}")
             return
+        finally:
+            discard_metrics()
         done = [m for m in messages if m["MessageId"] not in failed]
-        if failed:
-            self._say(
-                f"newswire: {len(failed)} message(s) failed, retrying in {VISIBILITY_TIMEOUT} s"
-            )
         if done:
             self._sqs.delete_message_batch(
                 QueueUrl=self._require_queue().url,
@@ -528,22 +526,6 @@ class LocalStack:
             return parse_site(SITE_CONFIG_KEY, config).title
         except (NewswireError, ClientError, BotoCoreError):
             return "newswire"
-
-
-class _RejectionPrinter(logging.Handler):
-    """Turns the handler's JSON rejection log into the CLI's one-line message."""
-
-    def __init__(self, say: Any) -> None:
-        super().__init__(logging.WARNING)
-        self._say_line = say
-
-    def emit(self, record: logging.LogRecord) -> None:
-        fields = [getattr(record, name, None) for name in ("key", "field", "problem", "expected")]
-        if all(fields):
-            key, field, problem, expected = fields
-            self._say_line(f"newswire: rejected {key}: {field}: {problem}, expected {expected}")
-        elif record.levelno >= logging.ERROR:
-            self._say_line(f"newswire: {record.getMessage()}")
 
 
 class _FeedServer(ThreadingHTTPServer):
