@@ -358,7 +358,10 @@ def test_terminal_shows_one_line_per_event_and_nothing_while_idle(tmp_path: Path
         idle = terminal.text()[end:]
     finally:
         terminal.stop()
-    after_banner = terminal.text().split("Ctrl-C stops.\n", 1)[1]
+    banner, after_banner = terminal.text().split("Ctrl-C stops.\n", 1)
+    serving, indexed, *_ = banner.splitlines()
+    assert serving.startswith(f"newswire: serving {content} at http://127.0.0.1:")
+    assert re.fullmatch(r"newswire: indexed \d+ articles, 0 rejected, \d+ feed files \w+", indexed)
     events = [line for line in after_banner.splitlines() if line]
     assert idle == ""
     assert len(events) == 4, events

@@ -32,7 +32,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -163,6 +163,7 @@ class LocalStack:
         self._sequencers: dict[str, str] = {}
         self._sequence = 0
         self._terminal = contextlib.ExitStack()
+        self._startup_report: list[str] = []
         self._s3: Any = None
         self._feed_reads = threading.BoundedSemaphore(_FEED_READS_IN_FLIGHT)
         self._sqs: Any = None
@@ -225,7 +226,8 @@ class LocalStack:
         snapshot = _snapshot(self.content_dir)
         for key in sorted(snapshot):
             self._upload(key)
-        self._reindex()
+        self._startup_report.clear()
+        self._reindex(self._startup_report.append)  # the banner shows it
         # The upload's notifications describe what the reindex already published.
         self._sqs.purge_queue(QueueUrl=self._require_queue().url)
         self._terminal.enter_context(terminal_output(self._say))
@@ -267,19 +269,23 @@ class LocalStack:
         self.stop()
 
     def banner(self) -> str:
-        """What ``newswire serve`` prints on start: where everything is."""
+        """What ``newswire serve`` prints on start: where everything is, one fact a line."""
         endpoint = self.endpoint_url
-        feeds = "\n".join(f"    {self.url}{fmt.filename}" for fmt in FeedFormat)
+        feeds = "".join(f"    {self.url}{fmt.filename}\n" for fmt in FeedFormat)
+        report = "".join(f"{line}\n" for line in self._startup_report)
         return (
             f"newswire: serving {self.content_dir} at {self.url}\n"
-            f"  main feeds:\n{feeds}\n"
+            f"{report}"
+            f"  main feeds:\n{feeds}"
             f"  local AWS endpoint (S3, SQS, DynamoDB): {endpoint}\n"
+            f"    region:         {REGION} (any credentials)\n"
             f"    content bucket: {self.names.content_bucket}\n"
             f"    feeds bucket:   {self.names.feeds_bucket}\n"
             f"    index table:    {self.names.index_table}\n"
-            f"  publish through S3 (any credentials, region {REGION}):\n"
-            f"    AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
-            f"AWS_DEFAULT_REGION={REGION} aws --endpoint-url {endpoint} s3 cp my-article.md "
+            "  publish through S3, for example:\n"
+            f"    export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
+            f"AWS_DEFAULT_REGION={REGION}\n"
+            f"    aws --endpoint-url {endpoint} s3 cp my-article.md "
             f"s3://{self.names.content_bucket}/articles/my-article.md\n"
             f"  edits in {self.content_dir} are published within 2 s; Ctrl-C stops."
         )
@@ -363,20 +369,22 @@ class LocalStack:
             for key in result["published"]:
                 self._say(f"newswire: published scheduled article {key}")
 
-    def _reindex(self) -> None:
+    def _reindex(self, say: Callable[[str], None] | None = None) -> None:
+        """Rebuild the index and every feed from the content bucket; ``say`` what it did."""
         from newswire.pipeline.runtime import publisher_from_env
 
+        say = say or self._say
         try:
             publisher = publisher_from_env()
             report = publisher.reindex()
         except NewswireError as e:
-            self._say(f"newswire: {e} (nothing is published until it is fixed)")
+            say(f"newswire: {e} (nothing is published until it is fixed)")
             return
         for error in report.rejected:
-            self._say(f"newswire: rejected {error}")
+            say(f"newswire: rejected {error}")
         for warning in publisher.announce():
-            self._say(f"newswire: {warning}")
-        self._say(
+            say(f"newswire: {warning}")
+        say(
             f"newswire: indexed {report.articles} articles, {len(report.rejected)} rejected, "
             f"{report.feeds_written} feed files written"
         )
