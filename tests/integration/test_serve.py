@@ -39,7 +39,7 @@ published: 2026-01-05T09:00:00Z
 The lighthouse on the point is open to visitors again.
 """
 #: Seconds the test stack lets a connection sit without a request (the default is longer).
-IDLE_TIMEOUT = 1.0
+IDLE_TIMEOUT = 2.0
 
 
 class Output(io.StringIO):
