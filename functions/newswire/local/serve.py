@@ -13,7 +13,10 @@ What runs, all in this process:
   published within about two seconds) and reindexes when ``site.yaml`` changes;
 - an HTTP server for the feeds bucket, with the headers a CDN in front of S3 would give:
   ``ETag``, ``Last-Modified``, ``Cache-Control``, 304s and gzip; ``feed.xsl`` (the feeds'
-  browser view) comes from the package while the bucket has none.
+  browser view) comes from the package while the bucket has none; it queues a burst of
+  readers and closes connections that stay silent past ``idle_timeout``.
+
+The terminal gets one line per event, not the handlers' JSON (:mod:`newswire.local.terminal`).
 """
 
 from __future__ import annotations
@@ -134,7 +137,7 @@ class LocalStack:
         content_dir: folder with ``site.yaml`` and ``articles/``.
         host: the feed server's address.
         port: the feed server's port (0 picks a free one).
-        out: where the banner and one-line reports (uploads, rejections) are printed.
+        out: where the banner and the one line per event (published, rejected, deleted) go.
         idle_timeout: seconds a connection may sit without sending a request.
     """
 
