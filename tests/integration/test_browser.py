@@ -5,7 +5,8 @@ serve them: the stored Content-Type for feed readers, and ``application/xml`` wh
 asks for ``text/html`` (:func:`~newswire.rendering.stylesheet.browser_content_type`), with
 ``feed.xsl`` at the feeds' root. Headless Chromium opens
 an RSS feed at the root and an Atom feed two folders down (so the relative stylesheet href is
-exercised): the page must show the seed article's title, the feed URL to copy, and dates. Each
+exercised): the page must show the seed article's title, the URL it was opened at (to copy
+into a reader, rather than the production URL the feed names), and dates. Each
 page is also screenshotted, as a person would see it. (Chromium shows a feed served as
 ``application/rss+xml`` or ``application/atom+xml`` as plain text and never runs its
 stylesheet; ``application/xml`` is what makes the browser view work.)
@@ -143,7 +144,10 @@ def test_browser_shows_a_feed_as_a_readable_page(
     )
     assert f"/{STYLESHEET_PATH}" in feed_site.requested
     assert SEED_TITLE in dom
-    assert f'<code class="url">{self_url}</code>' in dom, "no feed URL to copy"
+    assert f'<code class="url">{feed_site.url}{path}</code>' in dom, (
+        "the URL to copy is not the one the page was opened at"
+    )
+    assert self_url not in dom.split('<code class="url">', 1)[1].split("</code>", 1)[0]
     assert '<time datetime="2022-02-25T16:10:00' in dom
     assert "25 Feb 2022, 16:10 UTC" in dom
 

@@ -5,13 +5,19 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import shutil
+import signal
 import socket
+import struct
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +27,7 @@ import pytest
 
 from newswire.build import build_site
 from newswire.cli import main
-from newswire.local.serve import LocalStack
+from newswire.local.serve import SCHEDULE_INTERVAL, VISIBILITY_TIMEOUT, LocalStack
 from tests.support.factories import content_site, content_sources
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,6 +38,8 @@ published: 2026-01-05T09:00:00Z
 ---
 The lighthouse on the point is open to visitors again.
 """
+#: Seconds the test stack lets a connection sit without a request (the default is longer).
+IDLE_TIMEOUT = 2.0
 
 
 class Output(io.StringIO):
@@ -64,7 +72,7 @@ def output() -> Output:
 
 @pytest.fixture(scope="module")
 def stack(content: Path, output: Output) -> Iterator[LocalStack]:
-    local = LocalStack(content, "127.0.0.1", 0, out=output)
+    local = LocalStack(content, "127.0.0.1", 0, out=output, idle_timeout=IDLE_TIMEOUT)
     try:
         local.start()
         yield local
@@ -241,3 +249,128 @@ def test_websub_hub_is_advertised_in_feeds_and_link_headers(
         '<https://englishnews.example/feeds/tags/world/rss.xml>; rel="self"'
     )
     assert get(stack.url + "rss.xml")[0] == 200  # an unreachable hub failed nothing
+
+
+def _status_over_fresh_connection(host: str, port: int, start: threading.Barrier) -> int:
+    """Wait for every other reader, then all connect at once and GET the main feed.
+
+    The connect timeout is below the kernel's first SYN retry (1 s): a connection the listen
+    backlog dropped fails here, as a reader with a short timeout would.
+    """
+    start.wait(timeout=20)
+    with socket.create_connection((host, port), timeout=0.9) as conn:
+        conn.settimeout(20)
+        conn.sendall(b"GET /rss.xml HTTP/1.1\r\nHost: feeds\r\nConnection: close\r\n\r\n")
+        with conn.makefile("rb") as response:
+            status_line = response.readline()
+            response.read()
+    return int(status_line.split()[1])
+
+
+def test_two_hundred_concurrent_readers_all_get_the_feed(stack: LocalStack) -> None:
+    readers = 200
+    start = threading.Barrier(readers)
+    with ThreadPoolExecutor(max_workers=readers) as pool:
+        statuses = list(
+            pool.map(
+                lambda _: _status_over_fresh_connection(stack.host, stack.port, start),
+                range(readers),
+            )
+        )
+    assert statuses == [200] * readers
+
+
+def test_an_idle_connection_is_closed_after_the_timeout(stack: LocalStack) -> None:
+    with socket.create_connection((stack.host, stack.port), timeout=IDLE_TIMEOUT + 5) as conn:
+        conn.sendall(b"GET /rss.xml HTTP/1.1\r\n")  # a request line, then silence
+        began = time.monotonic()
+        assert conn.recv(1024) == b""  # the server hung up
+    assert time.monotonic() - began < IDLE_TIMEOUT + 2
+
+
+def test_a_client_hanging_up_mid_response_prints_no_traceback(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for _ in range(20):  # each hangs up at a different point of the response
+        with socket.create_connection((stack.host, stack.port), timeout=5) as conn:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.sendall(b"GET /rss.xml HTTP/1.1\r\nHost: feeds\r\n\r\n")
+            conn.recv(1)  # the response has begun; close with a reset
+    assert get(stack.url + "rss.xml")[0] == 200  # the server is still serving
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert "Error" not in captured.err
+
+
+PYTHON_CLI = (sys.executable, "-c", "from newswire.cli import run; run()")
+
+
+class Terminal:
+    """``newswire serve`` in a process of its own; its stdout and stderr, as a terminal shows."""
+
+    def __init__(self, content: Path, log: Path) -> None:
+        self._log = log
+        self._sink = log.open("wb")
+        self.process = subprocess.Popen(
+            [*PYTHON_CLI, "serve", str(content), "--port", "0"],
+            stdin=subprocess.DEVNULL,
+            stdout=self._sink,
+            stderr=subprocess.STDOUT,
+        )
+
+    def text(self) -> str:
+        return self._log.read_text()
+
+    def wait_for(self, pattern: str, after: int = 0, timeout: float = 30.0) -> re.Match[str]:
+        """The first match of ``pattern`` (multiline) past character ``after``."""
+        found: list[re.Match[str]] = []
+
+        def seen() -> bool:
+            match = re.compile(pattern, re.MULTILINE).search(self.text(), after)
+            found[:] = [match] if match else []
+            return bool(found)
+
+        eventually(seen, timeout)
+        return found[0]
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        finally:
+            self._sink.close()
+
+
+def test_terminal_shows_one_line_per_event_and_nothing_while_idle(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(REPO / "content", content)
+    terminal = Terminal(content, tmp_path / "terminal.txt")
+    try:
+        end = terminal.wait_for(r"Ctrl-C stops\.\n").end()
+        article = content / "articles" / "lighthouse.md"
+        article.write_bytes(NEW_ARTICLE)
+        end = terminal.wait_for(r"^newswire: published articles/lighthouse\.md.*\n", end).end()
+        (content / "articles" / "broken.md").write_text("---\ntitle: Broken\n")
+        end = terminal.wait_for(r"^newswire: rejected articles/broken\.md.*\n", end).end()
+        article.unlink()
+        end = terminal.wait_for(r"^newswire: deleted articles/lighthouse\.md.*\n", end).end()
+        time.sleep(SCHEDULE_INTERVAL + VISIBILITY_TIMEOUT + 1)  # a scheduler run, a poll or two
+        idle = terminal.text()[end:]
+    finally:
+        terminal.stop()
+    banner, after_banner = terminal.text().split("Ctrl-C stops.\n", 1)
+    serving, indexed, *_ = banner.splitlines()
+    assert serving.startswith(f"newswire: serving {content} at http://127.0.0.1:")
+    assert re.fullmatch(r"newswire: indexed \d+ articles, 0 rejected, \d+ feed files \w+", indexed)
+    events = [line for line in after_banner.splitlines() if line]
+    assert idle == ""
+    assert len(events) == 4, events
+    published, rejected, deleted, stopping = events
+    assert re.fullmatch(r"newswire: published articles/lighthouse\.md -> \d+ feeds", published)
+    assert rejected == (
+        "newswire: rejected articles/broken.md: front matter: no closing '---' line, "
+        "expected YAML front matter closed by a '---' line"
+    )
+    assert re.fullmatch(r"newswire: deleted articles/lighthouse\.md -> \d+ feeds", deleted)
+    assert stopping == "newswire: stopping"
+    assert not [line for line in terminal.text().splitlines() if line.lstrip().startswith("{")]

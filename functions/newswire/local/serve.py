@@ -13,11 +13,15 @@ What runs, all in this process:
   published within about two seconds) and reindexes when ``site.yaml`` changes;
 - an HTTP server for the feeds bucket, with the headers a CDN in front of S3 would give:
   ``ETag``, ``Last-Modified``, ``Cache-Control``, 304s and gzip; ``feed.xsl`` (the feeds'
-  browser view) comes from the package while the bucket has none.
+  browser view) comes from the package while the bucket has none; it queues a burst of
+  readers and closes connections that stay silent past ``idle_timeout``.
+
+The terminal gets one line per event, not the handlers' JSON (:mod:`newswire.local.terminal`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import hashlib
@@ -31,7 +35,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -49,6 +53,7 @@ from newswire.domain.feeds import FeedFormat, is_feed_path
 from newswire.errors import NewswireError
 from newswire.local.moto_server import LocalAws
 from newswire.local.resources import CreatedQueue, ResourceNames, create_resources
+from newswire.local.terminal import discard_metrics, terminal_output
 from newswire.rendering.stylesheet import (
     STYLESHEET_CONTENT_TYPE,
     STYLESHEET_PATH,
@@ -72,11 +77,20 @@ POLL_INTERVAL = 0.2
 #: How often the scheduler publishes what has come due (EventBridge does it every minute in
 #: AWS; locally a writer should not wait that long to see a scheduled article go out).
 SCHEDULE_INTERVAL = 5.0
+#: Seconds the feed server waits for a request on an open connection before closing it, so
+#: idle keep-alive and half-open connections give their threads back.
+IDLE_TIMEOUT = 30.0
+#: Connections the kernel queues while the server accepts: a burst of readers polling at once.
+LISTEN_BACKLOG = 1024
+#: Feed reads in flight at once: botocore's default connection pool, which warns (on the
+#: terminal) about every connection beyond it.
+_FEED_READS_IN_FLIGHT = 10
 #: File names the watcher leaves alone: editor backups and swap files.
 _IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp")
 #: What S3 answers for an object written without a Content-Type.
 _UNTYPED = frozenset({"", "binary/octet-stream", "application/octet-stream"})
-#: What the handler would log to CloudWatch; locally it goes to the terminal as JSON.
+#: The Powertools settings the handlers run with locally (their logs and metrics are turned
+#: into terminal lines by :func:`~newswire.local.terminal.terminal_output`).
 _HANDLER_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "1",
     "POWERTOOLS_METRICS_NAMESPACE": "Newswire",
@@ -123,7 +137,8 @@ class LocalStack:
         content_dir: folder with ``site.yaml`` and ``articles/``.
         host: the feed server's address.
         port: the feed server's port (0 picks a free one).
-        out: where the banner and one-line reports (uploads, rejections) are printed.
+        out: where the banner and the one line per event (published, rejected, deleted) go.
+        idle_timeout: seconds a connection may sit without sending a request.
     """
 
     def __init__(
@@ -133,8 +148,10 @@ class LocalStack:
         port: int = 8080,
         *,
         out: TextIO | None = None,
+        idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
         self.content_dir = content_dir
+        self.idle_timeout = idle_timeout
         self.host = host
         self.port = port
         self.names = ResourceNames()  # the stack's own moto: the default names
@@ -148,8 +165,10 @@ class LocalStack:
         self._queue: CreatedQueue | None = None
         self._sequencers: dict[str, str] = {}
         self._sequence = 0
-        self._log_hook: _RejectionPrinter | None = None
+        self._terminal = contextlib.ExitStack()
+        self._startup_report: list[str] = []
         self._s3: Any = None
+        self._feed_reads = threading.BoundedSemaphore(_FEED_READS_IN_FLIGHT)
         self._sqs: Any = None
 
     @property
@@ -209,12 +228,12 @@ class LocalStack:
         )
         snapshot = _snapshot(self.content_dir)
         for key in sorted(snapshot):
-            self._upload(key, quiet=True)
-        self._reindex()
+            self._upload(key)
+        self._startup_report.clear()
+        self._reindex(self._startup_report.append)  # the banner shows it
         # The upload's notifications describe what the reindex already published.
         self._sqs.purge_queue(QueueUrl=self._require_queue().url)
-        self._log_hook = _RejectionPrinter(self._say)
-        logging.getLogger("newswire").addHandler(self._log_hook)
+        self._terminal.enter_context(terminal_output(self._say))
         for name, target, args in (
             ("newswire-poller", self._poll, ()),
             ("newswire-watcher", self._watch, (snapshot,)),
@@ -235,12 +254,11 @@ class LocalStack:
         for thread in self._threads:
             thread.join(timeout=10)
         self._threads.clear()
-        if self._log_hook is not None:
-            logging.getLogger("newswire").removeHandler(self._log_hook)
+        self._terminal.close()
         if self._aws is not None:
             self._aws.stop()
         self._restore_env()
-        self._http = self._aws = self._log_hook = None
+        self._http = self._aws = None
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -254,19 +272,23 @@ class LocalStack:
         self.stop()
 
     def banner(self) -> str:
-        """What ``newswire serve`` prints on start: where everything is."""
+        """What ``newswire serve`` prints on start: where everything is, one fact a line."""
         endpoint = self.endpoint_url
-        feeds = "\n".join(f"    {self.url}{fmt.filename}" for fmt in FeedFormat)
+        feeds = "".join(f"    {self.url}{fmt.filename}\n" for fmt in FeedFormat)
+        report = "".join(f"{line}\n" for line in self._startup_report)
         return (
             f"newswire: serving {self.content_dir} at {self.url}\n"
-            f"  main feeds:\n{feeds}\n"
+            f"{report}"
+            f"  main feeds:\n{feeds}"
             f"  local AWS endpoint (S3, SQS, DynamoDB): {endpoint}\n"
+            f"    region:         {REGION} (any credentials)\n"
             f"    content bucket: {self.names.content_bucket}\n"
             f"    feeds bucket:   {self.names.feeds_bucket}\n"
             f"    index table:    {self.names.index_table}\n"
-            f"  publish through S3 (any credentials, region {REGION}):\n"
-            f"    AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
-            f"AWS_DEFAULT_REGION={REGION} aws --endpoint-url {endpoint} s3 cp my-article.md "
+            "  publish through S3, for example:\n"
+            f"    export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
+            f"AWS_DEFAULT_REGION={REGION}\n"
+            f"    aws --endpoint-url {endpoint} s3 cp my-article.md "
             f"s3://{self.names.content_bucket}/articles/my-article.md\n"
             f"  edits in {self.content_dir} are published within 2 s; Ctrl-C stops."
         )
@@ -305,14 +327,12 @@ class LocalStack:
 
     # -- content folder → content bucket ------------------------------------------------------
 
-    def _upload(self, key: str, *, quiet: bool = False) -> bool:
+    def _upload(self, key: str) -> bool:
         try:
             body = (self.content_dir / key).read_bytes()
         except OSError:
             return False  # gone again since the snapshot; the next one will say so
         self._s3.put_object(Bucket=self.names.content_bucket, Key=key, Body=body)
-        if not quiet:
-            self._say(f"newswire: uploaded {key}")
         return True
 
     def _watch(self, snapshot: dict[str, tuple[int, int]]) -> None:
@@ -331,7 +351,6 @@ class LocalStack:
             self._upload(key)
         for key in removed:
             self._s3.delete_object(Bucket=self.names.content_bucket, Key=key)
-            self._say(f"newswire: deleted {key}")
         if SITE_CONFIG_KEY in changed:
             self._reindex()
         return now
@@ -348,23 +367,27 @@ class LocalStack:
             except Exception as e:  # keep the timer running whatever one run hit
                 self._say(f"newswire: publishing scheduled articles failed: {e}")
                 continue
+            finally:
+                discard_metrics()
             for key in result["published"]:
                 self._say(f"newswire: published scheduled article {key}")
 
-    def _reindex(self) -> None:
+    def _reindex(self, say: Callable[[str], None] | None = None) -> None:
+        """Rebuild the index and every feed from the content bucket; ``say`` what it did."""
         from newswire.pipeline.runtime import publisher_from_env
 
+        say = say or self._say
         try:
             publisher = publisher_from_env()
             report = publisher.reindex()
         except NewswireError as e:
-            self._say(f"newswire: {e} (nothing is published until it is fixed)")
+            say(f"newswire: {e} (nothing is published until it is fixed)")
             return
         for error in report.rejected:
-            self._say(f"newswire: rejected {error}")
+            say(f"newswire: rejected {error}")
         for warning in publisher.announce():
-            self._say(f"newswire: {warning}")
-        self._say(
+            say(f"newswire: {warning}")
+        say(
             f"newswire: indexed {report.articles} articles, {len(report.rejected)} rejected, "
             f"{report.feeds_written} feed files written"
         )
@@ -413,11 +436,9 @@ class LocalStack:
         except Exception as e:  # the whole batch failed: SQS redelivers every message
             self._say(f"newswire: publish failed, retrying in {VISIBILITY_TIMEOUT} s: {e}")
             return
+        finally:
+            discard_metrics()
         done = [m for m in messages if m["MessageId"] not in failed]
-        if failed:
-            self._say(
-                f"newswire: {len(failed)} message(s) failed, retrying in {VISIBILITY_TIMEOUT} s"
-            )
         if done:
             self._sqs.delete_message_batch(
                 QueueUrl=self._require_queue().url,
@@ -486,20 +507,23 @@ class LocalStack:
     def feed_object(self, key: str) -> dict[str, Any] | None:
         """The feeds bucket's object at ``key`` (body read), or ``None``."""
         s3: S3Client = self._s3
-        try:
-            response = s3.get_object(Bucket=self.names.feeds_bucket, Key=key)
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
-                return None
-            raise
-        return {**response, "Body": response["Body"].read()}
+        with self._feed_reads:
+            try:
+                response = s3.get_object(Bucket=self.names.feeds_bucket, Key=key)
+            except ClientError as e:
+                if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                    return None
+                raise
+            return {**response, "Body": response["Body"].read()}
 
     def feed_keys(self) -> list[str]:
         """Every object in the feeds bucket, in key order."""
         s3: S3Client = self._s3
         keys: list[str] = []
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.names.feeds_bucket):
-            keys.extend(item["Key"] for item in page.get("Contents", []))
+        with self._feed_reads:
+            pages = s3.get_paginator("list_objects_v2").paginate(Bucket=self.names.feeds_bucket)
+            for page in pages:
+                keys.extend(item["Key"] for item in page.get("Contents", []))
         return keys
 
     def site_title(self) -> str:
@@ -507,34 +531,29 @@ class LocalStack:
         from newswire.content.site import parse_site
 
         try:
-            body = self._s3.get_object(Bucket=self.names.content_bucket, Key=SITE_CONFIG_KEY)
-            return parse_site(SITE_CONFIG_KEY, body["Body"].read()).title
+            with self._feed_reads:
+                body = self._s3.get_object(Bucket=self.names.content_bucket, Key=SITE_CONFIG_KEY)
+                config = body["Body"].read()
+            return parse_site(SITE_CONFIG_KEY, config).title
         except (NewswireError, ClientError, BotoCoreError):
             return "newswire"
 
 
-class _RejectionPrinter(logging.Handler):
-    """Turns the handler's JSON rejection log into the CLI's one-line message."""
-
-    def __init__(self, say: Any) -> None:
-        super().__init__(logging.WARNING)
-        self._say_line = say
-
-    def emit(self, record: logging.LogRecord) -> None:
-        fields = [getattr(record, name, None) for name in ("key", "field", "problem", "expected")]
-        if all(fields):
-            key, field, problem, expected = fields
-            self._say_line(f"newswire: rejected {key}: {field}: {problem}, expected {expected}")
-        elif record.levelno >= logging.ERROR:
-            self._say_line(f"newswire: {record.getMessage()}")
-
-
 class _FeedServer(ThreadingHTTPServer):
+    """A thread per connection, a deep listen backlog, and quiet about clients that hang up."""
+
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, address: tuple[str, int], stack: LocalStack) -> None:
         self.stack = stack
         super().__init__(address, _FeedRequestHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A reader that disconnects or goes silent is routine; anything else is a bug."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _FeedRequestHandler(BaseHTTPRequestHandler):
@@ -542,6 +561,11 @@ class _FeedRequestHandler(BaseHTTPRequestHandler):
 
     server_version = "newswire-serve"
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        stack: LocalStack = self.server.stack  # type: ignore[attr-defined]
+        super().setup()
+        self.connection.settimeout(stack.idle_timeout)  # a read past it ends the connection
 
     def do_GET(self) -> None:
         self._respond(send_body=True)

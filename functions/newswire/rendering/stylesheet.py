@@ -8,7 +8,9 @@ ignore the instruction.
 The stylesheet is published next to the feeds, at ``feed.xsl`` relative to ``feeds_url``; a
 feed points at it with a *relative* href, so the same bytes work wherever the feeds are
 served (``https://host/feeds/`` in production, ``http://127.0.0.1:8080/`` locally), and it
-stays same-origin, which browsers require of an XSLT stylesheet.
+stays same-origin, which browsers require of an XSLT stylesheet. The URL to copy is the
+address the page was opened at (an inline script reads it: XSLT 1.0 cannot), so the page
+served by ``newswire serve`` gives the local feed, not the production one.
 """
 
 from __future__ import annotations

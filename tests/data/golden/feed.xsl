@@ -4,7 +4,10 @@
 
   A feed names this file in <?xml-stylesheet?>; a browser that opens the feed shows this page
   instead of raw XML. Feed readers never see it. One self-contained page: inline CSS, no
-  scripts, no fonts or other outside resources.
+  fonts or other outside resources, and one inline script: the URL to copy is the address the
+  page was opened at (XSLT 1.0 cannot know it), so a feed served by `newswire serve` or from a
+  staging host shows its own address, not production's. Without scripts the page shows the
+  URL the feed names itself (rel="self").
 
   Every value from the feed is written with xsl:value-of, so the processor escapes it: no
   feed text can become markup here. RSS <description> holds the plain-text summary
@@ -158,6 +161,12 @@
               (NetNewsWire, Feedly, Inoreader, Thunderbird and many more):
             </p>
             <code class="url"><xsl:value-of select="$self"/></code>
+            <script>
+              if (location.protocol === 'https:' || location.protocol === 'http:') {
+                document.querySelector('code.url').textContent =
+                  location.origin + location.pathname;
+              }
+            </script>
             <p class="hint">
               You see this page because you opened the feed in a web browser. A feed reader
               checks the address for you and shows each new article as it appears.

@@ -1,0 +1,55 @@
+"""The local terminal's line for each kind of record the handlers log."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import pytest
+
+from newswire.local.terminal import event_line
+
+
+def record(message: str, level: int = logging.INFO, **extra: Any) -> logging.LogRecord:
+    made = logging.LogRecord("newswire", level, __file__, 1, message, None, None)
+    made.__dict__.update(extra)
+    return made
+
+
+@pytest.mark.parametrize(
+    ("logged", "line"),
+    [
+        pytest.param(
+            record(
+                "article change applied", key="articles/a.md", action="hidden", feeds_written=[]
+            ),
+            "newswire: held back articles/a.md (a draft, or scheduled for later) -> 0 feeds",
+            id="draft",
+        ),
+        pytest.param(
+            record("article change applied", key="articles/a.md", action="stale", feeds_written=[]),
+            None,
+            id="stale-event-says-nothing",
+        ),
+        pytest.param(record("scheduled articles published", published=["a"]), None, id="info"),
+        pytest.param(
+            record("hub unreachable: http://hub/", logging.WARNING),
+            "newswire: hub unreachable: http://hub/",
+            id="warning",
+        ),
+    ],
+)
+def test_event_line(logged: logging.LogRecord, line: str | None) -> None:
+    assert event_line(logged) == line
+
+
+def test_a_failure_is_one_line_without_its_traceback() -> None:
+    try:
+        raise TimeoutError("moto took too long")
+    except TimeoutError:
+        failed = record("message failed, SQS will retry it", logging.ERROR, exc_info=None)
+        failed.exc_info = sys.exc_info()
+    assert event_line(failed) == (
+        "newswire: message failed, SQS will retry it (TimeoutError: moto took too long)"
+    )
