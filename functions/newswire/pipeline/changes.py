@@ -20,7 +20,9 @@ class ArticleChange:
 
     Args:
         key: the decoded S3 key, e.g. ``articles/putin-appeal.md``.
-        deleted: whether the object was removed.
+        deleted: whether the event said an object was removed; for logs only, as the
+            publisher reads the key's current object either way (in a versioned bucket a
+            removal may leave a version current, or bring one back).
         sequencer: normalised with :func:`normalise_sequencer`.
     """
 
