@@ -676,3 +676,24 @@ def test_a_duplicate_id_is_reported_again_on_redelivery(stack: Stack, seq: Seque
     assert outcome.error.field == "id" and "articles/a.md" in outcome.error.problem
     assert reports(stack) == ["_reports/articles/b.md.json"]
     assert titles(stack) == ["A"]
+
+
+def test_an_article_woken_while_its_own_edit_is_published_is_counted_once(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """B waits for A's id; A's file goes, and B is uploaded again before A's event comes: B
+    takes the id over, which wakes B itself in the middle of its own change."""
+    publish(stack, seq, "articles/a.md", article("A", extra=RENAMED))
+    assert publish(stack, seq, "articles/b.md", article("B", extra=RENAMED)).action == "rejected"
+    stack.s3.delete_object(Bucket=stack.content_bucket, Key="articles/a.md")
+
+    outcome = publish(stack, seq, "articles/b.md", article("B, again", extra=RENAMED))
+    publish(stack, seq, "articles/a.md", None)  # A's delete event, late
+
+    assert outcome.action == "published"
+    assert titles(stack) == ["B, again"]
+    index = stack.publisher(clock=lambda: NOW).index
+    assert index.months() == {"2026-01": 1}
+    publish(stack, seq, "articles/b.md", None)
+    assert index.months() == {}
+    assert reports(stack) == []

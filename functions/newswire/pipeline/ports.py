@@ -80,11 +80,12 @@ class ArticleState:
     """What the index remembers of one article key.
 
     ``sequencer`` is the S3 event sequencer of the last change applied (normalised so that
-    string order is event order); ``feeds`` are the feeds the article is shown in now, and
-    ``previous_feeds`` those it was in before the last change, so a redelivered event can
-    still rebuild a feed the article just left. ``waiting_on`` is the key of the article that
-    holds the id this one wants: when that article gives the id up, this one is published
-    again (a rename with an explicit id, whichever event comes first).
+    string order is event order; with a ``/<n>`` suffix when re-applied without an event, see
+    :func:`~newswire.pipeline.changes.forced_sequencer`); ``feeds`` are the feeds the article
+    is shown in now, and ``previous_feeds`` those it was in before the last change, so a
+    redelivered event can still rebuild a feed the article just left. ``waiting_on`` is the
+    key of the article that holds the id this one wants: when that article gives the id up,
+    this one is published again (a rename with an explicit id, whichever event comes first).
     """
 
     key: str

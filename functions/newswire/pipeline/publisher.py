@@ -51,7 +51,12 @@ from newswire.domain.feeds import (
 )
 from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import ArticleNotFoundError, ConcurrentUpdateError, InvalidArticleError
-from newswire.pipeline.changes import ArticleChange, normalise_sequencer
+from newswire.pipeline.changes import (
+    ArticleChange,
+    event_sequencer,
+    forced_sequencer,
+    normalise_sequencer,
+)
 from newswire.pipeline.ports import (
     ArticleIndex,
     ArticleState,
@@ -151,20 +156,25 @@ class Publisher:
             TransientStorageError, StorageError: AWS failed; retrying the change is safe.
             ConcurrentUpdateError: lost too many races in a row; retrying is safe.
         """
+        also: set[FeedKey] = set()  # other articles' feeds, kept from attempts that lost
         for _attempt in range(MAX_ATTEMPTS):
             old = self.index.state(change.key)
-            if old is not None and old.sequencer > change.sequencer:
-                return PublishOutcome(change.key, "stale")
-            if old is not None and old.sequencer == change.sequencer:
-                return self._redeliver(change.key, old)
+            seen = event_sequencer(old.sequencer) if old is not None else None
+            if seen is not None and seen > change.sequencer:
+                return PublishOutcome(change.key, "stale", self.rebuild(also) if also else ())
+            if old is not None and seen == change.sequencer:
+                return self._redeliver(change.key, old, also)
             step = self._transition(change, old)
+            also |= step.also_touched
             if not step.applied:
                 continue  # another publisher changed this article meanwhile: look again
-            written = self.rebuild(self._touched(step.state) | step.also_touched)
+            written = self.rebuild(self._touched(step.state) | also)
             return PublishOutcome(change.key, step.action, written, step.error)
         raise ConcurrentUpdateError(f"{change.key}: index kept changing, will be retried")
 
-    def _redeliver(self, key: str, state: ArticleState) -> PublishOutcome:
+    def _redeliver(
+        self, key: str, state: ArticleState, also: set[FeedKey] | None = None
+    ) -> PublishOutcome:
         """Finish what a run that died after the index changed may have left undone: the
         report, the articles waiting for an id this one let go, the feeds and their pings.
 
@@ -172,7 +182,7 @@ class Publisher:
         even when the run that found it died before it could.
         """
         error = self._report_again(key, state)
-        touched = self._touched(state) | self._wake_waiters(key)
+        touched = self._touched(state) | self._wake_waiters(key) | (also or set())
         written = self.rebuild(touched, announce_unchanged=True)
         return PublishOutcome(key, "rejected" if error else "redelivered", written, error)
 
@@ -258,7 +268,7 @@ class Publisher:
         article_id = str(new.article_id)
         holder = self.index.owner(article_id)
         if holder is not None and holder != change.key and not self.content.exists(holder):
-            also |= self._refresh(holder)
+            also |= self._refresh(holder)  # may wake this very article: then ``old`` is gone
             try:
                 return self.index.apply(new, old, entry), new, action, None
             except InvalidArticleError:
@@ -501,10 +511,11 @@ class Publisher:
             old = self.index.state(key)
             if old is None or old.status != "scheduled":
                 continue  # another run (or an edit) got there first
-            step = self._transition(ArticleChange(key, False, old.sequencer), old)
+            step = self._transition(ArticleChange(key, False, forced_sequencer(old.sequencer)), old)
+            touched |= step.also_touched
             if step.applied:
                 applied.append((key, step.action, step.error))
-                touched |= self._touched(step.state) | step.also_touched
+                touched |= self._touched(step.state)
         written = self.rebuild(touched)
         if MAIN_FEED not in touched:  # articles age out of it even when nothing is published
             written += tuple(self.refresh_news_sitemap())
@@ -539,13 +550,15 @@ class Publisher:
     ) -> tuple[ArticleState | None, Transition]:
         """Apply the bucket's truth about ``key`` whatever the sequencers say (a reindex, an
         id let go or taken over); the state it replaced and the transition."""
+        also: set[FeedKey] = set()
         for _attempt in range(MAX_ATTEMPTS):
-            sequencer = old.sequencer if old else normalise_sequencer("0")
+            sequencer = forced_sequencer(old.sequencer) if old else normalise_sequencer("0")
             step = self._transition(ArticleChange(key, deleted, sequencer), old)
+            also |= step.also_touched
             if step.applied:
                 if step.error is not None and report is not None:
                     report.rejected.append(step.error)
-                return old, step
+                return old, step._replace(also_touched=frozenset(also))
             old = self.index.state(key)
         raise ConcurrentUpdateError(f"{key}: index kept changing, will be retried")
 
