@@ -178,7 +178,9 @@ def test_two_files_cannot_share_an_id(stack: Stack, seq: Sequencer) -> None:
     assert outcome.action == "rejected" and outcome.error is not None
     assert outcome.error.field == "id"
     assert titles(stack) == ["A"]
-    publish(stack, seq, "articles/a.md", None)  # the id is free again
+    publish(stack, seq, "articles/a.md", None)  # the id is free again: B waited for it
+    assert titles(stack) == ["B"]
+    assert reports(stack) == []
     assert publish(stack, seq, "articles/b.md", article("B", extra=same)).action == "published"
     assert titles(stack) == ["B"]
 
