@@ -85,8 +85,10 @@ MAX_ENTRY_BYTES = 350_000
 @dataclass(frozen=True, slots=True)
 class PublishOutcome:
     """What one change did. ``action`` is one of: published, removed, hidden (draft or
-    scheduled), rejected (``error`` says why), stale (older than what is indexed),
-    redelivered (already applied; feeds re-checked)."""
+    scheduled), rejected (``error`` says why; also for a redelivered rejection, so it is
+    told again), stale (older than what is indexed), redelivered (already applied; report
+    and feeds re-checked). ``feeds_written`` includes feeds of other articles the change
+    moved: an id holder removed, an article that waited for the id published."""
 
     key: str
     action: str
