@@ -372,6 +372,21 @@ class TestDirectInvocations:
         for path in MAIN_FEEDS:
             assert titles(stack, path) == [HARBOUR]
 
+    def test_a_retried_direct_event_announces_what_the_failed_attempt_wrote(
+        self, stack: Stack, invoke: Invoke, hub: Hub
+    ) -> None:
+        use_hub(stack, hub)
+        fail_put_once(stack, key="rss.xml", code="InternalError", status=500)
+        with pytest.raises(TransientStorageError):
+            invoke(load("s3-put.json"))
+        written = {FEEDS_URL + path for path in feed_paths(stack) if is_feed_path(path)}
+        assert written  # its archive and author feeds come before the main feed
+
+        invoke(load("s3-put.json"))  # Lambda's asynchronous retry
+
+        told = {url for ping in hub.pings for url in ping["hub.url"]}
+        assert written | {FEEDS_URL + "rss.xml"} <= told
+
     def test_eventbridge_object_created_then_deleted(self, stack: Stack, invoke: Invoke) -> None:
         created = invoke(load("eventbridge-object-created.json"))
         assert created == {"changes": [{"key": RAIL_KEY, "action": "published"}]}
