@@ -12,7 +12,10 @@ Guarantees, whatever the number of publishers running at once:
   ETag and Last-Modified stay put and readers get 304s;
 - **the bucket decides, not the event**: every change reads the key's current object, so a
   removal that leaves a version current (deleting an old version of a versioned bucket, or
-  the delete marker: S3's undelete) publishes that version instead of taking it down;
+  the delete marker: S3's undelete) publishes that version instead of taking it down. The
+  state is stored under the event's sequencer but holds the object as read, which is at least
+  that new: an older event (even a write the removal of an old version overtook) is rightly
+  stale, and any later change brings a greater sequencer that reads again;
 - **a rename keeps its id**: an id held by a key whose object is gone passes to the key that
   wants it; while the holder still exists, the other key is rejected and *waits* (recorded in
   the index), and is published again as soon as the holder lets the id go, whichever of a
