@@ -8,12 +8,17 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote_plus
 
 import feedparser
 import pytest
+from aws_lambda_powertools.utilities.data_classes import S3Event
+from botocore.exceptions import ClientError
 
 from newswire.domain.feeds import FeedFormat, is_feed_path
+from newswire.errors import TransientStorageError
 from newswire.pipeline.changes import ArticleChange, normalise_sequencer
+from newswire.pipeline.events import changes_from_s3_event
 from tests.support.aws import Stack
 from tests.support.feedcheck import assert_valid
 
@@ -173,7 +178,9 @@ def test_two_files_cannot_share_an_id(stack: Stack, seq: Sequencer) -> None:
     assert outcome.action == "rejected" and outcome.error is not None
     assert outcome.error.field == "id"
     assert titles(stack) == ["A"]
-    publish(stack, seq, "articles/a.md", None)  # the id is free again
+    publish(stack, seq, "articles/a.md", None)  # the id is free again: B waited for it
+    assert titles(stack) == ["B"]
+    assert reports(stack) == []
     assert publish(stack, seq, "articles/b.md", article("B", extra=same)).action == "published"
     assert titles(stack) == ["B"]
 
@@ -478,3 +485,217 @@ def test_a_delete_redelivered_after_a_failed_rebuild_still_clears_its_archive(
     assert titles(stack) == ["B"]
     newer = feedparser.parse(stack.feed("archive/2026-02/rss.xml"))
     assert not any(link.rel == "prev-archive" for link in newer.feed.links)  # 2026-01 is empty
+
+
+def s3_event(event_name: str, key: str, sequencer: int, version_id: str) -> S3Event:
+    """One S3 event notification record as a versioned bucket sends it."""
+    s3_object = {"key": quote_plus(key), "versionId": version_id, "sequencer": f"{sequencer:018X}"}
+    record = {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventTime": "2026-11-26T12:00:00.000Z",
+        "eventName": event_name,
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "newswire-article-changes",
+            "bucket": {"name": "newswire-content", "arn": "arn:aws:s3:::newswire-content"},
+            "object": s3_object,
+        },
+    }
+    return S3Event({"Records": [record]})
+
+
+def deliver(stack: Stack, *events: S3Event) -> list[str]:
+    """Publish every change the events carry, in order; the actions taken."""
+    publisher = stack.publisher(clock=lambda: NOW)
+    return [
+        publisher.publish(change).action
+        for event in events
+        for change in changes_from_s3_event(event)
+    ]
+
+
+def versioned(stack: Stack) -> None:
+    stack.s3.put_bucket_versioning(
+        Bucket=stack.content_bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2), (0, 2, 1), (2, 1, 0)])
+def test_deleting_an_old_version_keeps_the_article_live(
+    stack: Stack, order: tuple[int, ...]
+) -> None:
+    versioned(stack)
+    key = "articles/a.md"
+    events = []
+    for number, title in enumerate(["Version 1", "Version 2"], start=1):
+        version = stack.s3.put_object(Bucket=stack.content_bucket, Key=key, Body=article(title))
+        events.append(s3_event("ObjectCreated:Put", key, 0x100 + number, version["VersionId"]))
+    first = events[0].record.s3.get_object["versionId"]
+    stack.s3.delete_object(Bucket=stack.content_bucket, Key=key, VersionId=first)
+    # the newest sequencer of all, for a removal that left the current version in place
+    events.append(s3_event("ObjectRemoved:Delete", key, 0x103, first))
+
+    deliver(stack, *(events[i] for i in order))
+
+    assert titles(stack) == ["Version 2"]
+    assert titles(stack, "archive/2026-01/atom.xml") == ["Version 2"]
+
+
+def test_removing_the_delete_marker_publishes_the_article_again(stack: Stack) -> None:
+    versioned(stack)
+    key = "articles/a.md"
+    put = stack.s3.put_object(Bucket=stack.content_bucket, Key=key, Body=article("A"))
+    assert deliver(stack, s3_event("ObjectCreated:Put", key, 0x101, put["VersionId"])) == [
+        "published"
+    ]
+    marker = stack.s3.delete_object(Bucket=stack.content_bucket, Key=key)["VersionId"]
+    deliver(stack, s3_event("ObjectRemoved:DeleteMarkerCreated", key, 0x102, marker))
+    assert titles(stack) == []
+
+    stack.s3.delete_object(Bucket=stack.content_bucket, Key=key, VersionId=marker)  # undelete
+    actions = deliver(stack, s3_event("ObjectRemoved:Delete", key, 0x103, marker))
+
+    assert actions == ["published"]
+    assert titles(stack) == ["A"]
+
+
+RENAMED = "id: urn:uuid:7d9f1c1e-0000-4000-8000-00000000feed\n"
+
+
+def reports(stack: Stack) -> list[str]:
+    listing = stack.s3.list_objects_v2(Bucket=stack.content_bucket, Prefix="_reports/")
+    return [item["Key"] for item in listing.get("Contents", [])]
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        ("copy", "delete", "deliver new", "deliver old"),
+        ("copy", "deliver new", "delete", "deliver old"),
+        ("copy", "delete", "deliver old", "deliver new"),
+        ("copy", "deliver new", "delete", "deliver new", "deliver old", "deliver new"),
+    ],
+    ids=["new-event-first", "new-event-before-the-delete", "old-event-first", "redelivered"],
+)
+def test_renaming_an_article_with_an_id_publishes_it_once_under_its_new_key(
+    stack: Stack, steps: tuple[str, ...]
+) -> None:
+    old, new = "articles/old-name.md", "articles/new-name.md"
+    publish(stack, Sequencer(), old, article("Story", tags="[world, politics]", extra=RENAMED))
+    copied, deleted = normalise_sequencer("201"), normalise_sequencer("202")
+    publisher = stack.publisher(clock=lambda: NOW)
+    for step in steps:
+        if step == "copy":
+            source = {"Bucket": stack.content_bucket, "Key": old}
+            stack.s3.copy_object(Bucket=stack.content_bucket, Key=new, CopySource=source)
+        elif step == "delete":
+            stack.s3.delete_object(Bucket=stack.content_bucket, Key=old)
+        elif step == "deliver new":
+            publisher.publish(ArticleChange(new, False, copied))
+        else:
+            publisher.publish(ArticleChange(old, True, deleted))
+
+    for path in ("rss.xml", "tags/politics/atom.xml", "archive/2026-01/rss.xml"):
+        entries = feedparser.parse(stack.feed(path)).entries
+        assert [(e.title, e.link.rstrip("/").rsplit("/", 1)[-1]) for e in entries] == [
+            ("Story", "new-name")
+        ], path
+    assert reports(stack) == []
+
+
+def fail_once(stack: Stack, operation: str, key_prefix: str) -> list[str]:
+    """Make the first ``operation`` on a content-bucket key under ``key_prefix`` fail with the
+    503 S3 answers when overloaded (what botocore raises once its own retries are used up)."""
+    failed: list[str] = []
+
+    def before(params: dict[str, Any], **_: Any) -> None:
+        key = params["Key"]
+        if params["Bucket"] == stack.content_bucket and key.startswith(key_prefix) and not failed:
+            failed.append(key)
+            raise ClientError(
+                {
+                    "Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."},
+                    "ResponseMetadata": {"HTTPStatusCode": 503},
+                },
+                operation,
+            )
+
+    stack.s3.meta.events.register(f"before-parameter-build.s3.{operation}", before)
+    return failed
+
+
+def test_a_rejection_whose_report_failed_is_reported_on_redelivery(
+    stack: Stack, seq: Sequencer
+) -> None:
+    stack.put_article("articles/a.md", b"---\ntitle: [broken\n---\n")
+    change = ArticleChange("articles/a.md", False, seq())
+    failed = fail_once(stack, "PutObject", "_reports/")
+    publisher = stack.publisher(clock=lambda: NOW)
+    with pytest.raises(TransientStorageError):
+        publisher.publish(change)
+
+    outcome = publisher.publish(change)  # SQS delivers it again
+
+    assert failed == ["_reports/articles/a.md.json"]
+    assert outcome.action == "rejected"
+    assert outcome.error is not None and outcome.error.field == "front matter"
+    assert reports(stack) == ["_reports/articles/a.md.json"]
+
+
+def test_a_report_whose_removal_failed_is_removed_on_redelivery(
+    stack: Stack, seq: Sequencer
+) -> None:
+    publish(stack, seq, "articles/a.md", b"---\ntitle: [broken\n---\n")
+    assert reports(stack) == ["_reports/articles/a.md.json"]
+    stack.put_article("articles/a.md", article("Fixed"))
+    change = ArticleChange("articles/a.md", False, seq())
+    failed = fail_once(stack, "DeleteObject", "_reports/")
+    publisher = stack.publisher(clock=lambda: NOW)
+    with pytest.raises(TransientStorageError):
+        publisher.publish(change)
+
+    outcome = publisher.publish(change)
+
+    assert failed and outcome.action == "redelivered" and outcome.error is None
+    assert reports(stack) == []
+    assert titles(stack) == ["Fixed"]
+
+
+def test_a_duplicate_id_is_reported_again_on_redelivery(stack: Stack, seq: Sequencer) -> None:
+    publish(stack, seq, "articles/a.md", article("A", extra=RENAMED))
+    stack.put_article("articles/b.md", article("B", extra=RENAMED))
+    change = ArticleChange("articles/b.md", False, seq())
+    fail_once(stack, "PutObject", "_reports/")
+    publisher = stack.publisher(clock=lambda: NOW)
+    with pytest.raises(TransientStorageError):
+        publisher.publish(change)
+
+    outcome = publisher.publish(change)
+
+    assert outcome.action == "rejected" and outcome.error is not None
+    assert outcome.error.field == "id" and "articles/a.md" in outcome.error.problem
+    assert reports(stack) == ["_reports/articles/b.md.json"]
+    assert titles(stack) == ["A"]
+
+
+def test_an_article_woken_while_its_own_edit_is_published_is_counted_once(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """B waits for A's id; A's file goes, and B is uploaded again before A's event comes: B
+    takes the id over, which wakes B itself in the middle of its own change."""
+    publish(stack, seq, "articles/a.md", article("A", extra=RENAMED))
+    assert publish(stack, seq, "articles/b.md", article("B", extra=RENAMED)).action == "rejected"
+    stack.s3.delete_object(Bucket=stack.content_bucket, Key="articles/a.md")
+
+    outcome = publish(stack, seq, "articles/b.md", article("B, again", extra=RENAMED))
+    publish(stack, seq, "articles/a.md", None)  # A's delete event, late
+
+    assert outcome.action == "published"
+    assert titles(stack) == ["B, again"]
+    index = stack.publisher(clock=lambda: NOW).index
+    assert index.months() == {"2026-01": 1}
+    publish(stack, seq, "articles/b.md", None)
+    assert index.months() == {}
+    assert reports(stack) == []

@@ -19,7 +19,7 @@ import feedparser
 import pytest
 from botocore.exceptions import ClientError
 
-from newswire.domain.feeds import FeedFormat
+from newswire.domain.feeds import FeedFormat, is_feed_path
 from newswire.errors import SiteConfigError, TransientStorageError
 from newswire.handlers import publish
 from newswire.pipeline import runtime
@@ -41,6 +41,7 @@ HARBOUR = "Harbour & Maritime Festival returns to the waterfront"
 RAIL_KEY = "articles/rail-timetable-changes-confirmed.md"
 RAIL = "Rail timetable changes confirmed for the autumn"
 MAIN_FEEDS = [fmt.filename for fmt in FeedFormat]
+FEEDS_URL = "https://englishnews.example/feeds/"
 
 
 @pytest.fixture
@@ -119,14 +120,21 @@ def emitted_metrics(out: str) -> dict[str, list[float]]:
 
 
 def fail_put_once(
-    stack: Stack, *, key: str, code: str = "SlowDown", status: int = 503
+    stack: Stack,
+    *,
+    key: str,
+    code: str = "SlowDown",
+    status: int = 503,
+    bucket: str | None = None,
 ) -> list[str]:
-    """Make the handler's first PutObject of ``key`` into the feeds bucket fail as AWS would
-    once botocore has used up its own retries. Returns the keys it failed (to assert on)."""
+    """Make the handler's first PutObject of ``key`` into the feeds bucket (or ``bucket``)
+    fail as AWS would once botocore has used up its own retries. Returns the keys it failed
+    (to assert on)."""
     failed: list[str] = []
+    bucket = bucket or stack.feeds_bucket
 
     def before_put(params: dict[str, Any], **_: Any) -> None:
-        if params["Bucket"] == stack.feeds_bucket and params["Key"] == key and not failed:
+        if params["Bucket"] == bucket and params["Key"] == key and not failed:
             failed.append(params["Key"])
             raise ClientError(
                 {
@@ -139,6 +147,13 @@ def fail_put_once(
     client = runtime.aws_client("s3")  # the client the handler will use
     client.meta.events.register("before-parameter-build.s3.PutObject", before_put)
     return failed
+
+
+def use_hub(stack: Stack, hub: Hub) -> None:
+    """Name the test hub in ``site.yaml``."""
+    site_yaml = stack.s3.get_object(Bucket=stack.content_bucket, Key="site.yaml")["Body"]
+    body = site_yaml.read() + f"hub: {hub.url}\n".encode()
+    stack.s3.put_object(Bucket=stack.content_bucket, Key="site.yaml", Body=body)
 
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
@@ -180,9 +195,7 @@ class TestSqsBatch:
         self, stack: Stack, invoke: Invoke, hub: Hub
     ) -> None:
         # A slow hub must cost one wait per invocation, not one per record of the batch.
-        site_yaml = stack.s3.get_object(Bucket=stack.content_bucket, Key="site.yaml")["Body"]
-        body = site_yaml.read() + f"hub: {hub.url}\n".encode()
-        stack.s3.put_object(Bucket=stack.content_bucket, Key="site.yaml", Body=body)
+        use_hub(stack, hub)
 
         result = invoke(load("sqs-s3-put-batch.json"))
 
@@ -277,6 +290,54 @@ class TestSqsBatch:
             assert titles(stack, f"authors/priya-raman/{fmt.filename}") == [COUNCIL]
             assert sorted(titles(stack, fmt.filename)) == sorted([COUNCIL, CAFE])
 
+    def test_feeds_a_failed_record_wrote_are_announced(
+        self, stack: Stack, invoke: Invoke, hub: Hub
+    ) -> None:
+        use_hub(stack, hub)
+        batch = load("sqs-s3-put-batch.json")
+        # the council's last feed (tags come last): its others are written before it fails
+        failed = fail_put_once(stack, key="tags/politics/rss.xml")
+
+        invoke(batch)
+
+        assert failed == ["tags/politics/rss.xml"]
+        (first,) = hub.pings
+        assert f"{FEEDS_URL}authors/priya-raman/rss.xml" in first["hub.url"]
+
+        invoke(only(batch, 0, receive_count=2))
+
+        written = {FEEDS_URL + path for path in feed_paths(stack) if is_feed_path(path)}
+        told = {url for ping in hub.pings for url in ping["hub.url"]}
+        assert written <= told
+        assert f"{FEEDS_URL}tags/politics/rss.xml" in hub.pings[-1]["hub.url"]
+
+    def test_a_rejection_whose_report_failed_is_logged_and_counted_on_retry(
+        self,
+        stack: Stack,
+        invoke: Invoke,
+        capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        stack.put_article(COUNCIL_KEY, b'---\ntitle: "Council: [unclosed\n---\n\nBody.\n')
+        report_key = f"_reports/{COUNCIL_KEY}.json"
+        failed = fail_put_once(stack, key=report_key, bucket=stack.content_bucket)
+        batch = load("sqs-s3-put-batch.json")
+        council_id = batch["Records"][0]["messageId"]
+
+        with caplog.at_level(logging.INFO, logger="newswire"):
+            first = invoke(batch)
+            retried = invoke(only(batch, 0, receive_count=2))
+
+        assert failed == [report_key]
+        assert first == {"batchItemFailures": [{"itemIdentifier": council_id}]}
+        assert retried == {"batchItemFailures": []}
+        assert emitted_metrics(capsys.readouterr().out)["ArticlesRejected"] == [0, 1]
+        report = json.loads(
+            stack.s3.get_object(Bucket=stack.content_bucket, Key=report_key)["Body"].read()
+        )
+        (logged,) = [r for r in caplog.records if "rejected" in r.getMessage()]
+        assert (logged.key, logged.field) == (COUNCIL_KEY, report["field"])  # type: ignore[attr-defined]
+
     def test_an_invalid_site_config_fails_the_whole_batch(
         self, stack: Stack, invoke: Invoke
     ) -> None:
@@ -319,6 +380,21 @@ class TestDirectInvocations:
         assert result == {"changes": [{"key": HARBOUR_KEY, "action": "redelivered"}]}
         for path in MAIN_FEEDS:
             assert titles(stack, path) == [HARBOUR]
+
+    def test_a_retried_direct_event_announces_what_the_failed_attempt_wrote(
+        self, stack: Stack, invoke: Invoke, hub: Hub
+    ) -> None:
+        use_hub(stack, hub)
+        fail_put_once(stack, key="rss.xml", code="InternalError", status=500)
+        with pytest.raises(TransientStorageError):
+            invoke(load("s3-put.json"))
+        written = {FEEDS_URL + path for path in feed_paths(stack) if is_feed_path(path)}
+        assert written  # its archive and author feeds come before the main feed
+
+        invoke(load("s3-put.json"))  # Lambda's asynchronous retry
+
+        told = {url for ping in hub.pings for url in ping["hub.url"]}
+        assert written | {FEEDS_URL + "rss.xml"} <= told
 
     def test_eventbridge_object_created_then_deleted(self, stack: Stack, invoke: Invoke) -> None:
         created = invoke(load("eventbridge-object-created.json"))

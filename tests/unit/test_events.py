@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes import SQSRecord
 
-from newswire.pipeline.changes import ArticleChange, normalise_sequencer
+from newswire.pipeline.changes import (
+    ArticleChange,
+    event_sequencer,
+    forced_sequencer,
+    normalise_sequencer,
+)
 from newswire.pipeline.events import (
     Trigger,
     UnsupportedEventError,
@@ -293,3 +298,16 @@ class TestEventBridgeEvents:
 
     def test_keys_that_are_not_articles_are_ignored(self) -> None:
         assert changes_from_event(eventbridge("eventbridge-object-created.json", "site.yaml")) == []
+
+
+class TestForcedSequencers:
+    def test_a_forced_sequencer_keeps_its_events_order_but_is_a_new_value(self) -> None:
+        event = normalise_sequencer("00674D8A2C5E7F9012")
+        later = normalise_sequencer("00674D8A2C5E7F9013")
+
+        once = forced_sequencer(event)
+        twice = forced_sequencer(once)
+
+        assert len({event, once, twice}) == 3  # a compare-and-set on any of them fails on the rest
+        assert event_sequencer(once) == event_sequencer(twice) == event  # a redelivery is seen
+        assert event_sequencer(twice) < later  # the next real event still wins

@@ -5,6 +5,8 @@ Layout (partition key ``pk``, sort key ``sk``, both strings):
 - ``article#<key>`` / ``state``: the article's sequencer, status, feeds and its rendered entry
   (zlib-compressed JSON), stored once however many feeds show it;
 - ``id#<article id>`` / ``claim``: which key owns an id, so two files can never share one;
+- ``waiters#<key>`` / ``<waiting key>``: an article rejected because ``<key>`` holds the id it
+  wants, so it is published again once ``<key>`` lets the id go;
 - ``feed#<feed id>`` / ``<published>#<article id>``: membership, newest last in key order, so
   the newest N of a feed are one Query with ``ScanIndexForward=False`` and ``Limit=N``;
 - ``due`` / ``<published>#<key>``: scheduled articles, so the ones that have come due are one
@@ -47,9 +49,10 @@ STATE_SK = "state"
 CLAIM_SK = "claim"
 DUE_PK = "due"
 MONTHS_PK = "months"
+WAITERS_PREFIX = "waiters#"
 #: DynamoDB items stop at 400 KB; the state item keeps room for its other attributes.
 MAX_ENTRY_BYTES = 350_000
-_STATE_FIELDS = "#k, seq, #s, article_id, feeds, previous_feeds, published, has_report"
+_STATE_FIELDS = "#k, seq, #s, article_id, feeds, previous_feeds, published, has_report, waiting_on"
 
 
 def encode_entry(entry: Entry) -> bytes:
@@ -181,6 +184,26 @@ class DynamoArticleIndex:
         condition = "pk = :pk AND sk <= :until"
         return self._keys(condition, values, newest_first=False, limit=limit, what="due")
 
+    def owner(self, article_id: str) -> str | None:
+        """The key holding ``article_id``, or ``None``."""
+        try:
+            response = self._db.get_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"id#{article_id}"}, "sk": {"S": CLAIM_SK}},
+                ConsistentRead=True,
+                ProjectionExpression="#k",
+                ExpressionAttributeNames={"#k": "key"},
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"GetItem {self.table} id {article_id}") from e
+        item = response.get("Item")
+        return None if item is None else str(item["key"]["S"])
+
+    def waiters(self, holder: str) -> Sequence[str]:
+        """Keys waiting for the id ``holder`` holds, in key order."""
+        values = {":pk": {"S": WAITERS_PREFIX + holder}}
+        return self._keys("pk = :pk", values, newest_first=False, what=f"waiters of {holder}")
+
     def _keys(
         self,
         condition: str,
@@ -306,6 +329,12 @@ class DynamoArticleIndex:
             )
         if old_id and old_id != new.article_id:
             items.append(self._delete(f"id#{old_id}", CLAIM_SK))
+        old_wait = old.waiting_on if old else None
+        if old_wait and old_wait != new.waiting_on:
+            items.append(self._delete(WAITERS_PREFIX + old_wait, new.key))
+        if new.waiting_on and new.waiting_on != old_wait:
+            item = {"pk": {"S": WAITERS_PREFIX + new.waiting_on}, "sk": key_value, "key": key_value}
+            items.append({"Put": {"TableName": self.table, "Item": item}})
         old_month, new_month = (old.archive_month if old else None), new.archive_month
         if old_month != new_month:
             items.extend(
@@ -373,7 +402,11 @@ class DynamoArticleIndex:
         sets = ["#k = :key", "seq = :seq", "#s = :status", "feeds = :feeds"]
         sets += ["previous_feeds = :prev", "has_report = :report"]
         removes = []
-        optional = {"article_id": new.article_id, "published": new.published}
+        optional = {
+            "article_id": new.article_id,
+            "published": new.published,
+            "waiting_on": new.waiting_on,
+        }
         for name, value in optional.items():
             if value:
                 sets.append(f"{name} = :{name}")
@@ -433,4 +466,5 @@ def _state_from_item(item: dict[str, Any]) -> ArticleState:
         ),
         published=item.get("published", {}).get("S"),
         has_report=item.get("has_report", {}).get("BOOL", False),
+        waiting_on=item.get("waiting_on", {}).get("S"),
     )

@@ -52,6 +52,18 @@ class S3ContentStore:
         except BotoCoreError as e:
             raise translate(e, f"GetObject s3://{self.bucket}/{key}") from e
 
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` has a current version (a delete marker counts as none)."""
+        try:
+            self._s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as e:
+            if error_code(e) in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise translate(e, f"HeadObject s3://{self.bucket}/{key}") from e
+        except BotoCoreError as e:
+            raise translate(e, f"HeadObject s3://{self.bucket}/{key}") from e
+        return True
+
     def list_articles(self) -> Iterator[str]:
         """Every article key under ``articles/``, in key order (S3 lists in UTF-8 order)."""
         paginator = self._s3.get_paginator("list_objects_v2")

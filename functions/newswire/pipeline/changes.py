@@ -14,13 +14,32 @@ def normalise_sequencer(raw: str) -> str:
     return raw.strip().upper().rjust(SEQUENCER_WIDTH, "0")
 
 
+def event_sequencer(stored: str) -> str:
+    """The event order of a stored sequencer (:func:`forced_sequencer`'s suffix dropped)."""
+    return stored[:SEQUENCER_WIDTH]
+
+
+def forced_sequencer(stored: str) -> str:
+    """The sequencer of a state applied with no event of its own (a reindex, a scheduled
+    article coming due, an id let go or taken over).
+
+    It keeps the event order of ``stored`` (a later event is still later, a redelivered one
+    still recognised) but is a new value, so a compare-and-set that read the state before
+    fails instead of applying a change worked out from a state that is gone.
+    """
+    base, _, count = stored.partition("/")
+    return f"{event_sequencer(base)}/{int(count or 0) + 1}"
+
+
 @dataclass(frozen=True, slots=True)
 class ArticleChange:
     """An article key was written (``deleted`` false) or deleted, at ``sequencer``.
 
     Args:
         key: the decoded S3 key, e.g. ``articles/putin-appeal.md``.
-        deleted: whether the object was removed.
+        deleted: whether the event said an object was removed; for logs only, as the
+            publisher reads the key's current object either way (in a versioned bucket a
+            removal may leave a version current, or bring one back).
         sequencer: normalised with :func:`normalise_sequencer`.
     """
 

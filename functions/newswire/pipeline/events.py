@@ -40,7 +40,8 @@ from newswire.pipeline.changes import ArticleChange, normalise_sequencer
 #: ``_reports/``.
 #: Used (and warned about) when an event has no sequencer: it orders before any real one.
 MISSING_SEQUENCER = "0"
-#: ``eventName`` prefixes (without ``s3:``) that say an object now exists / no longer does.
+#: ``eventName`` prefixes (without ``s3:``) of a write / a removal. A removal is only a hint:
+#: deleting an old version or a delete marker leaves the object there (the publisher checks).
 _WRITTEN_EVENTS = ("ObjectCreated:",)
 _REMOVED_EVENTS = ("ObjectRemoved:", "LifecycleExpiration:")
 _EVENTBRIDGE_WRITTEN = "Object Created"

@@ -32,6 +32,10 @@ class ContentStore(Protocol):
         """Read an object. Raises ``ArticleNotFoundError`` when it does not exist."""
         ...
 
+    def exists(self, key: str) -> bool:
+        """Whether an object is at ``key`` now (a HEAD: its current version, not a deleted one)."""
+        ...
+
     def list_articles(self) -> Iterator[str]:
         """Every article key under ``articles/``, in key order."""
         ...
@@ -76,9 +80,12 @@ class ArticleState:
     """What the index remembers of one article key.
 
     ``sequencer`` is the S3 event sequencer of the last change applied (normalised so that
-    string order is event order); ``feeds`` are the feeds the article is shown in now, and
-    ``previous_feeds`` those it was in before the last change, so a redelivered event can
-    still rebuild a feed the article just left.
+    string order is event order; with a ``/<n>`` suffix when re-applied without an event, see
+    :func:`~newswire.pipeline.changes.forced_sequencer`); ``feeds`` are the feeds the article
+    is shown in now, and ``previous_feeds`` those it was in before the last change, so a
+    redelivered event can still rebuild a feed the article just left. ``waiting_on`` is the
+    key of the article that holds the id this one wants: when that article gives the id up,
+    this one is published again (a rename with an explicit id, whichever event comes first).
     """
 
     key: str
@@ -89,6 +96,7 @@ class ArticleState:
     previous_feeds: frozenset[FeedKey] = field(default_factory=frozenset)
     published: str | None = None
     has_report: bool = False
+    waiting_on: str | None = None
 
     @property
     def archive_month(self) -> str | None:
@@ -122,9 +130,20 @@ class ArticleIndex(Protocol):
         rejected edit leaves the last good version published). A ``scheduled`` state is
         listed by :meth:`due` from its ``published`` time on, until the state changes.
 
+        ``new.waiting_on`` lists the article among :meth:`waiters` of that key.
+
         Raises:
             InvalidArticleError: ``new.article_id`` is already claimed by another key.
         """
+        ...
+
+    def owner(self, article_id: str) -> str | None:
+        """The key that holds ``article_id``, or ``None`` when no article claims it."""
+        ...
+
+    def waiters(self, holder: str) -> Sequence[str]:
+        """Keys of the articles waiting for an id ``holder`` holds (``waiting_on``), in key
+        order."""
         ...
 
     def newest(self, feed: FeedKey, limit: int, since: str | None = None) -> Sequence[Entry]:

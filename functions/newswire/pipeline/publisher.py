@@ -9,7 +9,24 @@ Guarantees, whatever the number of publishers running at once:
   feed written contains every article indexed before it;
 - **O(feed), not O(corpus)**: a rebuild reads the newest N entries of that feed only;
 - **nothing rewritten for nothing**: a feed whose bytes are unchanged is not written, so its
-  ETag and Last-Modified stay put and readers get 304s.
+  ETag and Last-Modified stay put and readers get 304s;
+- **the bucket decides, not the event**: every change reads the key's current object, so a
+  removal that leaves a version current (deleting an old version of a versioned bucket, or
+  the delete marker: S3's undelete) publishes that version instead of taking it down. The
+  state is stored under the event's sequencer but holds the object as read, which is at least
+  that new: an older event (even a write the removal of an old version overtook) is rightly
+  stale, and any later change brings a greater sequencer that reads again;
+- **a rename keeps its id**: an id held by a key whose object is gone passes to the key that
+  wants it; while the holder still exists, the other key is rejected and *waits* (recorded in
+  the index), and is published again as soon as the holder lets the id go, whichever of a
+  rename's two events comes first;
+- **nothing lost to a retry**: a redelivered change (its index transition applied, the run
+  then died) writes or removes its report again and hands its rejection back again, so it is
+  logged and counted; every feed written is queued for WebSub at once (not after the whole
+  rebuild), and a redelivered change announces every feed it touches, written or not, as the
+  run that wrote them may have died before its ping. Hubs fetch what they are told about and
+  ignore what did not change, so an extra ping costs little; a lost one leaves subscribers
+  waiting for their next poll.
 """
 
 from __future__ import annotations
@@ -19,6 +36,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 from urllib.parse import quote
 
 from newswire.content.articles import parse_article
@@ -36,7 +54,12 @@ from newswire.domain.feeds import (
 )
 from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import ArticleNotFoundError, ConcurrentUpdateError, InvalidArticleError
-from newswire.pipeline.changes import ArticleChange, normalise_sequencer
+from newswire.pipeline.changes import (
+    ArticleChange,
+    event_sequencer,
+    forced_sequencer,
+    normalise_sequencer,
+)
 from newswire.pipeline.ports import (
     ArticleIndex,
     ArticleState,
@@ -65,13 +88,26 @@ MAX_ENTRY_BYTES = 350_000
 @dataclass(frozen=True, slots=True)
 class PublishOutcome:
     """What one change did. ``action`` is one of: published, removed, hidden (draft or
-    scheduled), rejected (``error`` says why), stale (older than what is indexed),
-    redelivered (already applied; feeds re-checked)."""
+    scheduled), rejected (``error`` says why; also for a redelivered rejection, so it is
+    told again), stale (older than what is indexed), redelivered (already applied; report
+    and feeds re-checked). ``feeds_written`` includes feeds of other articles the change
+    moved: an id holder removed, an article that waited for the id published."""
 
     key: str
     action: str
     feeds_written: tuple[str, ...] = ()
     error: InvalidArticleError | None = None
+
+
+class Transition(NamedTuple):
+    """One compare-and-set of an article's state, and what it led to."""
+
+    applied: bool  # False: the state changed under us, look again
+    state: ArticleState
+    action: str
+    error: InvalidArticleError | None
+    #: feeds of *other* articles it changed: a holder removed, a waiting article published
+    also_touched: frozenset[FeedKey] = frozenset()
 
 
 @dataclass(slots=True)
@@ -94,9 +130,10 @@ class Publisher:
         clock: the current time (drafts and scheduled articles are judged by it).
         notifier: WebSub hubs to ping when feeds change (none: no pings).
 
-    Feeds that changed are collected, and the hubs told about them all at once by
-    :meth:`announce`, which each invocation calls when its work is done: a slow hub then costs
-    one wait per invocation, never one per article of a batch.
+    Feeds that changed are collected as each is written (so a change that fails later still
+    has them announced), and the hubs told about them all at once by :meth:`announce`, which
+    each invocation calls when its work is done: a slow hub then costs one wait per
+    invocation, never one per article of a batch.
     """
 
     def __init__(
@@ -124,18 +161,57 @@ class Publisher:
             TransientStorageError, StorageError: AWS failed; retrying the change is safe.
             ConcurrentUpdateError: lost too many races in a row; retrying is safe.
         """
+        also: set[FeedKey] = set()  # other articles' feeds, kept from attempts that lost
         for _attempt in range(MAX_ATTEMPTS):
             old = self.index.state(change.key)
-            if old is not None and old.sequencer > change.sequencer:
-                return PublishOutcome(change.key, "stale")
-            if old is not None and old.sequencer == change.sequencer:
-                # Already applied: finish what a run that died midway may have left undone.
-                return PublishOutcome(change.key, "redelivered", self.rebuild(self._touched(old)))
-            applied, new, action, error = self._transition(change, old)
-            if not applied:
+            seen = event_sequencer(old.sequencer) if old is not None else None
+            if seen is not None and seen > change.sequencer:
+                return PublishOutcome(change.key, "stale", self.rebuild(also) if also else ())
+            if old is not None and seen == change.sequencer:
+                return self._redeliver(change.key, old, also)
+            step = self._transition(change, old)
+            also |= step.also_touched
+            if not step.applied:
                 continue  # another publisher changed this article meanwhile: look again
-            return PublishOutcome(change.key, action, self.rebuild(self._touched(new)), error)
+            written = self.rebuild(self._touched(step.state) | also)
+            return PublishOutcome(change.key, step.action, written, step.error)
         raise ConcurrentUpdateError(f"{change.key}: index kept changing, will be retried")
+
+    def _redeliver(
+        self, key: str, state: ArticleState, also: set[FeedKey] | None = None
+    ) -> PublishOutcome:
+        """Finish what a run that died after the index changed may have left undone: the
+        report, the articles waiting for an id this one let go, the feeds and their pings.
+
+        A rejection is handed back again (``rejected``), so the handler logs and counts it
+        even when the run that found it died before it could.
+        """
+        error = self._report_again(key, state)
+        touched = self._touched(state) | self._wake_waiters(key) | (also or set())
+        written = self.rebuild(touched, announce_unchanged=True)
+        return PublishOutcome(key, "rejected" if error else "redelivered", written, error)
+
+    def _report_again(self, key: str, state: ArticleState) -> InvalidArticleError | None:
+        """Write (or remove) the report ``state`` calls for; the rejection, if any."""
+        if not state.has_report:
+            self.content.delete_report(key)  # its removal may be what failed
+            return None
+        error = self._rejection(key)
+        if error is not None:
+            self._report(key, None, error)
+        return error
+
+    def _rejection(self, key: str) -> InvalidArticleError | None:
+        """Why the current version of ``key`` is rejected, worked out again from the bucket
+        and the id claims (``None``: it is not, or is gone; its own event then follows)."""
+        try:
+            article, _entry = self._read(key)
+        except ArticleNotFoundError:
+            return None
+        except InvalidArticleError as e:
+            return e
+        holder = self.index.owner(article.id)
+        return None if holder in (None, key) else _id_taken(key, article.id, str(holder))
 
     def _touched(self, state: ArticleState) -> set[FeedKey]:
         """The feeds the change that led to ``state`` can alter, from ``state`` alone (so a
@@ -160,36 +236,77 @@ class Publisher:
                 touched.update(archive_key(m) for m in (older[-1:] + newer[:1]))
         return touched
 
-    def _transition(
-        self, change: ArticleChange, old: ArticleState | None
-    ) -> tuple[bool, ArticleState, str, InvalidArticleError | None]:
+    def _transition(self, change: ArticleChange, old: ArticleState | None) -> Transition:
         """Work out the article's next state and compare-and-set it into the index.
 
-        Returns:
-            Whether it was applied (``False``: the state changed under us), the new state,
-            the action and the rejection, if any (reported in the content bucket).
+        A rejection is reported in the content bucket; an id let go is handed to the
+        articles waiting for it.
         """
         new, entry, action, error = self._next_state(change, old)
+        also: set[FeedKey] = set()
         try:
             applied = self.index.apply(new, old, entry)
-        except InvalidArticleError as e:  # the id is another article's
-            new, action, error = self._rejected(change, old, e), "rejected", e
-            applied = self.index.apply(new, old, None)
+        except InvalidArticleError:  # the id is another article's
+            applied, new, action, error = self._claim_held(
+                change, old, new, entry, action=action, also=also
+            )
         if applied:
             self._report(change.key, old, error)
-        return applied, new, action, error
+            if old is not None and old.article_id and old.article_id != new.article_id:
+                also |= self._wake_waiters(change.key)
+        return Transition(applied, new, action, error, frozenset(also))
+
+    def _claim_held(
+        self,
+        change: ArticleChange,
+        old: ArticleState | None,
+        new: ArticleState,
+        entry: Entry | None,
+        *,
+        action: str,
+        also: set[FeedKey],
+    ) -> tuple[bool, ArticleState, str, InvalidArticleError | None]:
+        """``new.article_id`` is held by another key: take it over if that key's object is
+        gone (its removal is due anyway, its event may just not be here yet), else reject
+        the change and wait for the holder to let the id go. Feeds of the holder's removal
+        are added to ``also``."""
+        article_id = str(new.article_id)
+        holder = self.index.owner(article_id)
+        if holder is not None and holder != change.key and not self.content.exists(holder):
+            also |= self._refresh(holder)  # may wake this very article: then ``old`` is gone
+            try:
+                return self.index.apply(new, old, entry), new, action, None
+            except InvalidArticleError:
+                holder = self.index.owner(article_id)  # claimed again meanwhile
+        if holder is None or holder == change.key:
+            return False, new, "rejected", None  # the claim moved meanwhile: look again
+        error = _id_taken(change.key, article_id, holder)
+        rejected = self._rejected(change, old, error, waiting_on=holder)
+        return self.index.apply(rejected, old, None), rejected, "rejected", error
+
+    def _wake_waiters(self, holder: str) -> set[FeedKey]:
+        """Publish again every article waiting for the id ``holder`` held; their feeds."""
+        touched: set[FeedKey] = set()
+        for key in self.index.waiters(holder):
+            touched |= self._refresh(key)
+        return touched
+
+    def _refresh(self, key: str) -> set[FeedKey]:
+        """Apply the bucket's truth about another article now; the feeds that changes."""
+        _old, step = self._force(key, False, self.index.state(key))
+        return self._touched(step.state) | step.also_touched
 
     def _next_state(
         self, change: ArticleChange, old: ArticleState | None
     ) -> tuple[ArticleState, Entry | None, str, InvalidArticleError | None]:
         old_feeds = _shown_in(old)
-        gone = ArticleState(change.key, change.sequencer, "deleted", previous_feeds=old_feeds)
-        if change.deleted:
-            return gone, None, "removed", None
-        try:
-            article = parse_article(change.key, self.content.get(change.key).body, self.site)
-            entry = self._entry(article)
-        except ArticleNotFoundError:  # deleted since the event: its own event follows
+        # Removed again (a redundant event, or after a takeover): the feeds it last left are
+        # checked again, in case the run that removed it died before rebuilding them.
+        left = old.previous_feeds if old is not None and old.status == "deleted" else old_feeds
+        gone = ArticleState(change.key, change.sequencer, "deleted", previous_feeds=left)
+        try:  # a removal event too: in a versioned bucket another version may be current
+            article, entry = self._read(change.key)
+        except ArticleNotFoundError:
             return gone, None, "removed", None
         except InvalidArticleError as e:
             return self._rejected(change, old, e), None, "rejected", e
@@ -214,6 +331,16 @@ class Publisher:
         )
         return live, entry, "published", None
 
+    def _read(self, key: str) -> tuple[Article, Entry]:
+        """The current version of ``key``, parsed and rendered.
+
+        Raises:
+            ArticleNotFoundError: no current version.
+            InvalidArticleError: it cannot be published.
+        """
+        article = parse_article(key, self.content.get(key).body, self.site)
+        return article, self._entry(article)
+
     def _entry(self, article: Article) -> Entry:
         from newswire.adapters.dynamodb import encode_entry
 
@@ -230,11 +357,18 @@ class Publisher:
 
     @staticmethod
     def _rejected(
-        change: ArticleChange, old: ArticleState | None, error: InvalidArticleError
+        change: ArticleChange,
+        old: ArticleState | None,
+        error: InvalidArticleError,
+        *,
+        waiting_on: str | None = None,
     ) -> ArticleState:
-        """A rejected change keeps the last good version published, and remembers the report."""
+        """A rejected change keeps the last good version published, and remembers the report
+        (and the holder of the id it wants, if that is why)."""
         if old is None or old.status == "deleted":
-            return ArticleState(change.key, change.sequencer, "rejected", has_report=True)
+            return ArticleState(
+                change.key, change.sequencer, "rejected", has_report=True, waiting_on=waiting_on
+            )
         return ArticleState(
             change.key,
             change.sequencer,
@@ -244,6 +378,7 @@ class Publisher:
             previous_feeds=_shown_in(old),
             published=old.published,
             has_report=True,
+            waiting_on=waiting_on,
         )
 
     def _report(
@@ -261,11 +396,18 @@ class Publisher:
         elif old is not None and old.has_report:
             self.content.delete_report(key)
 
-    def rebuild(self, feeds: Iterable[FeedKey]) -> tuple[str, ...]:
+    def rebuild(
+        self, feeds: Iterable[FeedKey], *, announce_unchanged: bool = False
+    ) -> tuple[str, ...]:
         """Re-render each feed from the index and write the formats whose bytes changed.
 
         With the main feed come the news sitemap (which may change with it) and ``feed.xsl``
         (written once, then only HEAD-checked), so a fresh bucket gets its stylesheet too.
+
+        Args:
+            feeds: the feeds to rebuild.
+            announce_unchanged: queue them all for WebSub, written now or not (a redelivered
+                change: the run that wrote them may have died before its ping).
 
         Returns:
             The paths written, sorted.
@@ -275,10 +417,11 @@ class Publisher:
         for key in sorted(keys):
             paths = [key.path(fmt) for fmt in FeedFormat]
             written.extend(self._write_latest(paths, functools.partial(self._render_feed, key)))
+            if announce_unchanged:
+                self._announce(paths)
         if MAIN_FEED in keys:
             written.extend(self.refresh_news_sitemap())
             written.extend(self._write_latest([STYLESHEET_PATH], lambda: [stylesheet_file()]))
-        self._announce(written)
         return tuple(sorted(written))
 
     def _announce(self, written: Iterable[str]) -> None:
@@ -345,9 +488,11 @@ class Publisher:
                     continue
                 try:
                     self.feeds.put(file.path, file.body, file.content_type, expected=before)
-                    written.append(file.path)
                 except ConcurrentUpdateError:
                     pending.append(file.path)
+                else:
+                    written.append(file.path)
+                    self._announce([file.path])  # at once: a later failure must not lose it
             if not pending:
                 return written
         raise ConcurrentUpdateError(
@@ -371,12 +516,11 @@ class Publisher:
             old = self.index.state(key)
             if old is None or old.status != "scheduled":
                 continue  # another run (or an edit) got there first
-            done, new, action, error = self._transition(
-                ArticleChange(key, False, old.sequencer), old
-            )
-            if done:
-                applied.append((key, action, error))
-                touched |= self._touched(new)
+            step = self._transition(ArticleChange(key, False, forced_sequencer(old.sequencer)), old)
+            touched |= step.also_touched
+            if step.applied:
+                applied.append((key, step.action, step.error))
+                touched |= self._touched(step.state)
         written = self.rebuild(touched)
         if MAIN_FEED not in touched:  # articles age out of it even when nothing is published
             written += tuple(self.refresh_news_sitemap())
@@ -397,9 +541,10 @@ class Publisher:
         for state in list(self.index.states()):
             touched |= state.feeds
             if state.key not in keys and state.status != "deleted":
-                touched |= self._force(state.key, True, state)
+                touched |= _feeds_of(*self._force(state.key, True, state))
         for article_key in sorted(keys):
-            touched |= self._force(article_key, False, self.index.state(article_key), report)
+            step = self._force(article_key, False, self.index.state(article_key), report)
+            touched |= _feeds_of(*step)
         report.articles = len(keys) - len(report.rejected)
         touched.update(archive_key(month) for month in self.index.months())
         report.feeds_written = len(self.rebuild(touched))
@@ -407,19 +552,35 @@ class Publisher:
 
     def _force(
         self, key: str, deleted: bool, old: ArticleState | None, report: ReindexReport | None = None
-    ) -> frozenset[FeedKey]:
-        """Apply the bucket's truth about ``key`` whatever the sequencers say (reindex)."""
+    ) -> tuple[ArticleState | None, Transition]:
+        """Apply the bucket's truth about ``key`` whatever the sequencers say (a reindex, an
+        id let go or taken over); the state it replaced and the transition."""
+        also: set[FeedKey] = set()
         for _attempt in range(MAX_ATTEMPTS):
-            sequencer = old.sequencer if old else normalise_sequencer("0")
-            applied, new, _action, error = self._transition(
-                ArticleChange(key, deleted, sequencer), old
-            )
-            if applied:
-                if error is not None and report is not None:
-                    report.rejected.append(error)
-                return new.feeds | (old.feeds if old else frozenset())
+            sequencer = forced_sequencer(old.sequencer) if old else normalise_sequencer("0")
+            step = self._transition(ArticleChange(key, deleted, sequencer), old)
+            also |= step.also_touched
+            if step.applied:
+                if step.error is not None and report is not None:
+                    report.rejected.append(step.error)
+                return old, step._replace(also_touched=frozenset(also))
             old = self.index.state(key)
-        raise ConcurrentUpdateError(f"{key}: index kept changing during reindex")
+        raise ConcurrentUpdateError(f"{key}: index kept changing, will be retried")
+
+
+def _feeds_of(old: ArticleState | None, step: Transition) -> frozenset[FeedKey]:
+    """The feeds a reindex must rebuild for one forced transition."""
+    return step.state.feeds | (old.feeds if old else frozenset()) | step.also_touched
+
+
+def _id_taken(key: str, article_id: str, holder: str) -> InvalidArticleError:
+    return InvalidArticleError(
+        key,
+        "id",
+        f"{article_id!r} is already the id of {holder}",
+        "an id (or, without one, a slug) that no other article has; this one is published"
+        " once that article is deleted or takes another id",
+    )
 
 
 def _shown_in(state: ArticleState | None) -> frozenset[FeedKey]:
