@@ -126,8 +126,9 @@ class NewswireStack(Stack):
         for construct in self.node.find_all():
             if not isinstance(construct, CfnResource):
                 continue
-            owner = construct.node.scope
-            if owner is None or not owner.node.id.startswith(CDK_DEPLOY_TIME_FUNCTIONS):
+            # The function's own resource, or one inside it (its log group).
+            ids = [scope.node.id for scope in construct.node.scopes]
+            if not any(i.startswith(CDK_DEPLOY_TIME_FUNCTIONS) for i in ids):
                 continue
             if construct.cfn_resource_type == "AWS::Lambda::Function":
                 skip_checks(
