@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help venv test lint typecheck unit build serve synth infra-check bench deploy destroy layer clean
+.PHONY: help venv test lint typecheck unit build serve synth infra-check bench deploy destroy redrive layer clean
 
 help:
 	@echo "make serve   - local stack on moto, prints the feed URLs"
@@ -16,6 +16,7 @@ help:
 	@echo "make synth   - synthesize the CDK app into infra/cdk.out/"
 	@echo "make deploy  - deploy to the AWS account in your environment"
 	@echo "make destroy - tear the deployment down (buckets are kept)"
+	@echo "make redrive - send the dead-letter queue's article events back to the queue"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "newswire needs Python 3.11 or newer")'
@@ -57,6 +58,13 @@ deploy: $(STAMP)
 
 destroy: $(STAMP)
 	PY=$(PY) infra/destroy.sh $(CDK_ARGS)
+
+# make redrive [DLQ_URL=https://sqs...]; by default $DEAD_LETTER_QUEUE_URL, else the
+# DeadLetterQueueUrl output that infra/deploy.sh saved.
+OUTPUTS ?= infra/build/outputs.json
+DLQ_URL ?= $(or $(DEAD_LETTER_QUEUE_URL),$(shell test -f $(OUTPUTS) && $(PYTHON) -c 'import json, sys; print(json.load(open(sys.argv[1]))["Newswire"]["DeadLetterQueueUrl"])' $(OUTPUTS)))
+redrive: $(STAMP)
+	$(VENV)/bin/newswire redrive $(if $(DLQ_URL),--dead-letter-queue-url "$(DLQ_URL)")
 
 infra-check: $(STAMP)
 	@if [ -x infra/check.sh ]; then PY=$(PY) infra/check.sh; else echo "infra: no checks yet"; fi

@@ -4,13 +4,14 @@ The functions run Python 3.12 on arm64 (Graviton). pip can fetch wheels for anot
 than its own with ``--platform``/``--python-version``/``--implementation`` as long as it never
 builds from source (``--only-binary=:all:``), so the layer is assembled here, on any machine:
 
-1. read ``[project].dependencies`` from the repository's ``pyproject.toml``;
-2. drop the AWS SDK, which the Lambda runtime ships in a matching boto3/botocore pair;
-3. build wheels for the dependencies that ship only as an sdist (feedgen 1.0.0, pure Python);
-4. ``pip install --target build/layer/python`` for manylinux aarch64, CPython 3.12;
-5. prune any SDK package pulled in transitively (aws-xray-sdk depends on botocore): layers come
-   first on ``sys.path``, so a botocore in the layer would shadow the runtime's and could
-   mismatch the runtime's boto3.
+1. read ``[project].dependencies`` from the repository's ``pyproject.toml``, the AWS SDK
+   (boto3, botocore) included: the runtime's bundled SDK lags and changes without notice, and
+   the feed writer needs S3 ``IfMatch`` on PutObject, so the layer carries its own (AWS's
+   advice for production); layers come first on ``sys.path``, so it wins over the runtime's;
+2. build wheels for the dependencies that ship only as an sdist (feedgen 1.0.0, pure Python);
+3. ``pip install --target build/layer/python`` for CPython 3.12 on aarch64, accepting a wheel
+   of every manylinux tag the runtime's glibc can load;
+4. check that the layer's boto3 and botocore are at least :data:`SDK_MINIMUM`.
 
 The result is cached: ``build/layer.sha256`` holds a hash of the dependency list and of this
 recipe, and a layer whose hash matches is reused without touching the network. Version ranges
@@ -33,8 +34,10 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+
+from packaging.version import Version
 
 INFRA_DIR = Path(__file__).resolve().parent
 PYPROJECT = INFRA_DIR.parent / "pyproject.toml"
@@ -42,23 +45,47 @@ BUILD_DIR = INFRA_DIR / "build"
 LAYER_DIR = BUILD_DIR / "layer"
 STAMP = BUILD_DIR / "layer.sha256"
 
-#: Target interpreter and platform: Lambda ``python3.12`` on ``arm64`` runs Amazon Linux 2023
-#: (glibc 2.34), so both the manylinux2014 (glibc 2.17) and manylinux_2_28 wheels load there.
+#: Target interpreter: Lambda ``python3.12`` on ``arm64``, which runs Amazon Linux 2023.
 PYTHON_VERSION = "3.12"
-PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
+ARCH = "aarch64"
+#: Amazon Linux 2023's glibc (2.34): a manylinux wheel for any glibc up to it loads there.
+RUNTIME_GLIBC = (2, 34)
+#: manylinux2014 (the first policy with aarch64) is glibc 2.17.
+OLDEST_GLIBC = (2, 17)
 
-#: The AWS SDK and its dependencies, as the Lambda runtime ships them: never put in the layer
-#: (see step 5 above). urllib3 is here only because botocore pulls it in.
-RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "urllib3"})
+
+def manylinux_platforms(arch: str = ARCH, glibc: tuple[int, int] = RUNTIME_GLIBC) -> list[str]:
+    """Every manylinux platform tag a system with ``glibc`` accepts for ``arch``.
+
+    pip's ``--platform`` matches tags exactly (it widens only the legacy ``manylinux2014`` to
+    older legacy names), so each PEP 600 tag from glibc 2.17 up is listed: a project that
+    publishes only ``manylinux_2_24`` or ``manylinux_2_34`` wheels is then found too, instead
+    of pip falling back to an older release or failing.
+    """
+    major, newest = glibc
+    return [f"manylinux2014_{arch}"] + [
+        f"manylinux_{major}_{minor}_{arch}" for minor in range(OLDEST_GLIBC[1], newest + 1)
+    ]
+
+
+PLATFORMS = tuple(manylinux_platforms())
+
+#: The oldest boto3 and botocore whose S3 PutObject takes ``IfMatch`` (1.35.69, 2024-11-25):
+#: the feed writer's conditional writes need it. ``pyproject.toml`` requires at least this
+#: version of both (a test holds them equal) and every layer built is checked against it.
+SDK_MINIMUM = "1.35.69"
+SDK_PROJECTS = ("boto3", "botocore")
 
 #: Dependencies published only as an sdist: a wheel is built for them first (pure Python).
 SDIST_ONLY = frozenset({"feedgen"})
 
-#: botocore (runtime-provided) needs python-dateutil < 3; keep the layer's copy compatible.
-DATEUTIL_PIN = "python-dateutil<3"
-
 #: Bump when the recipe below changes in a way that changes the layer's content.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
+
+
+class LayerError(RuntimeError):
+    """The built layer is not what the functions need (e.g. an AWS SDK too old)."""
+
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
@@ -76,22 +103,18 @@ def project_name(requirement: str) -> str:
 
 
 def runtime_requirements(pyproject: Path | None = None) -> list[str]:
-    """The layer's requirements: the project's dependencies minus what the runtime ships.
+    """The layer's requirements: the project's dependencies, the AWS SDK included.
 
     Args:
         pyproject: the ``pyproject.toml`` whose ``[project].dependencies`` are read; the
             repository's by default.
 
     Returns:
-        Requirement strings in the order the project lists them, plus the dateutil pin if the
-        project does not constrain python-dateutil itself.
+        Requirement strings in the order the project lists them.
     """
     with (pyproject or PYPROJECT).open("rb") as f:
         dependencies: list[str] = tomllib.load(f)["project"]["dependencies"]
-    requirements = [r for r in dependencies if project_name(r) not in RUNTIME_PROVIDED]
-    if not any(project_name(r) == "python-dateutil" for r in requirements):
-        requirements.append(DATEUTIL_PIN)
-    return requirements
+    return list(dependencies)
 
 
 def recipe_hash(requirements: Sequence[str]) -> str:
@@ -101,7 +124,7 @@ def recipe_hash(requirements: Sequence[str]) -> str:
         "requirements": sorted(requirements),
         "python": PYTHON_VERSION,
         "platforms": PLATFORMS,
-        "pruned": sorted(RUNTIME_PROVIDED),
+        "sdk_minimum": SDK_MINIMUM,
     }
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
 
@@ -112,29 +135,29 @@ def _pip(*args: str) -> None:
     subprocess.run(command, check=True)  # noqa: S603
 
 
-def _prune(site_packages: Path, projects: Iterable[str]) -> list[str]:
-    """Delete installed projects (their modules and dist-info) from a ``--target`` directory."""
-    removed: list[str] = []
-    for dist_info in sorted(site_packages.glob("*.dist-info")):
-        name = project_name(dist_info.name.split("-")[0])
-        if name not in projects:
-            continue
-        record = dist_info / "RECORD"
-        # RECORD lists every installed file; entries outside the target (console scripts
-        # under ``../../bin``) are skipped.
-        top_levels = {
-            Path(line.split(",")[0]).parts[0]
-            for line in record.read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.startswith("..")
-        }
-        for top in top_levels:
-            path = site_packages / top
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
-        removed.append(name)
-    return removed
+def installed_versions(site_packages: Path) -> dict[str, str]:
+    """Project name to version of what ``pip install --target`` put in ``site_packages``."""
+    versions = {}
+    for dist_info in site_packages.glob("*.dist-info"):
+        name, _, version = dist_info.name.removesuffix(".dist-info").partition("-")
+        versions[project_name(name)] = version
+    return versions
+
+
+def check_sdk(site_packages: Path, minimum: str = SDK_MINIMUM) -> None:
+    """Refuse a layer whose boto3 or botocore is missing or older than ``minimum``.
+
+    Raises:
+        LayerError: naming each SDK project that is missing or too old.
+    """
+    versions = installed_versions(site_packages)
+    problems = [
+        f"{name} {versions.get(name, 'missing')}, expected >= {minimum}"
+        for name in SDK_PROJECTS
+        if name not in versions or Version(versions[name]) < Version(minimum)
+    ]
+    if problems:
+        raise LayerError(f"{site_packages}: " + "; ".join(problems))
 
 
 def build_layer(destination: Path, requirements: Sequence[str]) -> None:
@@ -145,6 +168,7 @@ def build_layer(destination: Path, requirements: Sequence[str]) -> None:
 
     Raises:
         subprocess.CalledProcessError: if pip fails (e.g. no wheel exists for the platform).
+        LayerError: if the layer's AWS SDK is older than :data:`SDK_MINIMUM`.
     """
     destination.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=destination.parent, prefix=".layer-") as tmp:
@@ -171,7 +195,7 @@ def build_layer(destination: Path, requirements: Sequence[str]) -> None:
             str(wheels),
             *requirements,
         )
-        _prune(site_packages, RUNTIME_PROVIDED)
+        check_sdk(site_packages)
         # Console scripts (``bin/``) and bytecode caches are of no use in a layer.
         shutil.rmtree(site_packages / "bin", ignore_errors=True)
         for cache in site_packages.rglob("__pycache__"):

@@ -9,6 +9,8 @@ earlier build wrote into ``DIR`` (see :class:`~newswire.adapters.local.LocalFeed
 ``newswire serve CONTENT_DIR`` runs the whole pipeline on moto and serves the feeds over HTTP.
 
 ``newswire reindex`` rebuilds the index and every feed from the content bucket in AWS.
+
+``newswire redrive`` sends the dead-letter queue's article events back to the article queue.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-from newswire import __version__
+from newswire import __version__, redrive
 from newswire.errors import NewswireError, StorageError
 
 
@@ -82,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("SITE_CONFIG_KEY") or "site.yaml",
         help="key of site.yaml in the content bucket",
     )
+    redrive.add_parser(commands)
     return parser
 
 
@@ -274,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return reindex_command(
             args.content_bucket, args.feeds_bucket, args.table, args.site_config_key
         )
+    if args.command == "redrive":
+        return redrive.redrive_command(args.dead_letter_queue_url)
     if args.command == "serve":
         from newswire.local.serve import serve_command
 

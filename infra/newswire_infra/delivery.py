@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Duration
+from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from newswire_infra.checkov import skip_checks
@@ -18,12 +20,21 @@ from newswire_infra.checkov import skip_checks
 #: Feed files at the root of the feeds bucket (see ``newswire.domain.feeds.FeedFormat``).
 FEED_FILES = {"Rss": "rss.xml", "Atom": "atom.xml", "Json": "feed.json"}
 
-#: Caching honours each object's Cache-Control; these apply when an object has none.
-DEFAULT_TTL = Duration.seconds(60)
+#: Caching honours each object's Cache-Control. Feeds carry ``s-maxage=0`` (see
+#: ``newswire.adapters.s3.FEED_CACHE_CONTROL``): CloudFront keeps them but asks S3 on every
+#: request (a conditional GET, 304 when unchanged), so a WebSub hub fetching right after a ping
+#: gets the new feed. An object without Cache-Control is treated the same (default TTL 0).
+DEFAULT_TTL = Duration.seconds(0)
 MAX_TTL = Duration.days(1)
 HSTS_MAX_AGE = Duration.days(730)
 #: The viewer-response function that lets browsers style feeds (see the file).
 BROWSER_VIEW_FUNCTION = Path(__file__).with_name("browser_view.js")
+
+#: S3 answers 403 for a missing key to a reader that may not list the bucket (CloudFront's
+#: OAC): readers get 404 and this small page instead, written into the feeds bucket at deploy.
+NOT_FOUND_PAGE = Path(__file__).with_name("not_found.html")
+NOT_FOUND_KEY = "_errors/404.html"
+NOT_FOUND_CACHE_CONTROL = "public, max-age=300"
 
 #: ACM certificates for CloudFront must live in us-east-1.
 CERTIFICATE_REGION = "us-east-1"
@@ -87,7 +98,7 @@ class Delivery(Construct):
         cache_policy = cloudfront.CachePolicy(
             self,
             "FeedCaching",
-            comment="newswire feeds: honour Cache-Control, short default TTL",
+            comment="newswire feeds: honour Cache-Control (s-maxage=0: revalidate with S3)",
             min_ttl=Duration.seconds(0),
             default_ttl=DEFAULT_TTL,
             max_ttl=MAX_TTL,
@@ -100,6 +111,7 @@ class Delivery(Construct):
         headers_policy = cloudfront.ResponseHeadersPolicy(
             self,
             "SecurityHeaders",
+            response_headers_policy_name=self._regional_name("security-headers"),
             comment="newswire feeds: security headers, CORS GET from any origin",
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
@@ -135,7 +147,15 @@ class Delivery(Construct):
             "Distribution",
             comment="newswire feeds",
             default_behavior=cloudfront.BehaviorOptions(
-                origin=origins.S3BucketOrigin.with_origin_access_control(feeds_bucket),
+                origin=origins.S3BucketOrigin.with_origin_access_control(
+                    feeds_bucket,
+                    origin_access_control=cloudfront.S3OriginAccessControl(
+                        self,
+                        "FeedsAccess",
+                        origin_access_control_name=self._regional_name("feeds"),
+                        description="newswire: CloudFront reads the private feeds bucket",
+                    ),
+                ),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
                 compress=True,
@@ -149,6 +169,15 @@ class Delivery(Construct):
                 ],
             ),
             default_root_object="index.html",
+            error_responses=[
+                cloudfront.ErrorResponse(
+                    http_status=403,
+                    response_http_status=404,
+                    response_page_path=f"/{NOT_FOUND_KEY}",
+                    # A feed published a moment later must not stay a cached 404.
+                    ttl=Duration.seconds(0),
+                )
+            ],
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             enable_logging=True,
             log_bucket=log_bucket,
@@ -165,10 +194,52 @@ class Delivery(Construct):
                 "own TLS policy, which cannot be set; with -c domain_name=... TLSv1.2_2021 is set."
             )
         skip_checks(self.distribution, reasons)
+        self._write_not_found_page(feeds_bucket)
         self.domain_name = (
             custom_domain.domain_name
             if custom_domain
             else self.distribution.distribution_domain_name
+        )
+
+    def _regional_name(self, purpose: str) -> str:
+        """A name for an account-wide CloudFront resource that differs per stack and region.
+
+        CloudFront policies and origin access controls are global: a fixed name would make a
+        second deployment of the stack, in another region, fail on the name.
+        """
+        return f"{Stack.of(self).stack_name[:32]}-{purpose}-{Aws.REGION}"
+
+    def _write_not_found_page(self, feeds_bucket: s3.IBucket) -> None:
+        """Put the 404 page into the feeds bucket at deploy time (create and update).
+
+        The custom resource may only put that one object; it runs the SDK Lambda bundles.
+        """
+        put_page = cr.AwsSdkCall(
+            service="S3",
+            action="putObject",
+            parameters={
+                "Bucket": feeds_bucket.bucket_name,
+                "Key": NOT_FOUND_KEY,
+                "Body": NOT_FOUND_PAGE.read_text(encoding="utf-8"),
+                "ContentType": "text/html; charset=utf-8",
+                "CacheControl": NOT_FOUND_CACHE_CONTROL,
+            },
+            physical_resource_id=cr.PhysicalResourceId.of(NOT_FOUND_KEY),
+        )
+        cr.AwsCustomResource(
+            self,
+            "NotFoundPage",
+            on_create=put_page,
+            on_update=put_page,
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [
+                    iam.PolicyStatement(
+                        actions=["s3:PutObject"],
+                        resources=[feeds_bucket.arn_for_objects(NOT_FOUND_KEY)],
+                    )
+                ]
+            ),
+            install_latest_aws_sdk=False,
         )
 
     def _domain_settings(self, custom_domain: CustomDomain | None) -> dict[str, Any]:

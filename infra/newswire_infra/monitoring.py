@@ -16,6 +16,9 @@ from newswire_infra.pipeline import Pipeline
 #: Emitted by the publish handler (Powertools metrics) for each article it refuses to publish.
 ARTICLES_REJECTED = "ArticlesRejected"
 PERIOD = Duration.minutes(5)
+#: Every alarm's description ends with where its runbook entry is: the notice an operator gets
+#: says what to do next.
+RUNBOOK = "infra/README.md, section Runbook"
 
 
 class Monitoring(Construct):
@@ -93,7 +96,7 @@ class Monitoring(Construct):
                 self,
                 construct_id,
                 metric=metric,
-                alarm_description=description,
+                alarm_description=f"{description} What to do: {RUNBOOK}, {construct_id}.",
                 threshold=0,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 evaluation_periods=1,

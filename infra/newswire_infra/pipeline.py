@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Duration
+import jsii
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -23,14 +25,28 @@ PUBLISH_HANDLER = "newswire.handlers.publish.handler"
 REINDEX_HANDLER = "newswire.handlers.reindex.handler"
 SCHEDULE_HANDLER = "newswire.handlers.schedule.handler"
 
-PUBLISH_TIMEOUT = Duration.minutes(1)
+#: Time one article change may take: read, render, index transaction and feed writes, with the
+#: handler's own backoff on throttling and write conflicts.
+RECORD_BUDGET = Duration.seconds(10)
+#: After its batch, an invocation pings every WebSub hub once; the timeout allows for this many
+#: hubs that each use up all their tries (newswire.adapters.websub: 3 tries of 3 s, with 0.2 s
+#: and 0.4 s of backoff between them).
+HUBS_BUDGETED = 3
+HUB_WORST_CASE_SECONDS = 3 * 3.0 + 0.2 + 0.4
+BATCH_SIZE = 10
+#: A whole batch plus slow hubs, rounded up to half a minute (150 s).
+PUBLISH_TIMEOUT = Duration.seconds(
+    30
+    * math.ceil(
+        (BATCH_SIZE * RECORD_BUDGET.to_seconds() + HUBS_BUDGETED * HUB_WORST_CASE_SECONDS) / 30
+    )
+)
 #: AWS's rule for SQS event sources: a message stays invisible for six function timeouts, so a
 #: batch is retried only after every attempt at it has surely ended.
 QUEUE_VISIBILITY_TIMEOUT = Duration.seconds(6 * PUBLISH_TIMEOUT.to_seconds())
 #: A message that failed this many times goes to the dead-letter queue (and raises an alarm).
 MAX_RECEIVE_COUNT = 5
 DEAD_LETTER_RETENTION = Duration.days(14)
-BATCH_SIZE = 10
 BATCHING_WINDOW = Duration.seconds(5)
 #: Every publish rewrites the same feed files (with conditional writes); two concurrent
 #: batches keep up with any newsroom while keeping write conflicts rare (2 is the lowest limit
@@ -121,10 +137,9 @@ class Pipeline(Construct):
         )
         skip_checks(self.queue, sse_sqs)
         articles = s3.NotificationKeyFilter(prefix=ARTICLES_PREFIX)
+        destination = QueueFromBucket(self.queue, storage.content_bucket)
         for event in (s3.EventType.OBJECT_CREATED, s3.EventType.OBJECT_REMOVED):
-            storage.content_bucket.add_event_notification(
-                event, s3n.SqsDestination(self.queue), articles
-            )
+            storage.content_bucket.add_event_notification(event, destination, articles)
 
         self.publish = self.add_feed_function(
             "Publish",
@@ -159,6 +174,7 @@ class Pipeline(Construct):
             # A failed rebuild is reported (error alarm) and rerun by the operator; Lambda's
             # two automatic retries would only repeat a 15-minute job that failed the same way.
             retry_attempts=0,
+            scans_index=True,
         )
         skip_checks(
             self.reindex,
@@ -200,6 +216,7 @@ class Pipeline(Construct):
         timeout: Duration,
         memory_size: int,
         description: str,
+        scans_index: bool = False,
         **kwargs: Any,
     ) -> FeedFunction:
         """A function on the shared code and layer, with the storage variables and grants.
@@ -210,6 +227,7 @@ class Pipeline(Construct):
             timeout: maximum run time of one invocation.
             memory_size: memory in MiB.
             description: what the function does.
+            scans_index: the function reads the whole index (reindex).
             **kwargs: further ``lambda_.Function`` properties.
 
         Returns:
@@ -227,6 +245,43 @@ class Pipeline(Construct):
             description=description,
             **kwargs,
         )
-        self._storage.grant_feed_builder(function)
+        self._storage.grant_feed_builder(function, scans_index=scans_index)
         self.functions.append(function)
         return function
+
+
+@jsii.implements(s3.IBucketNotificationDestination)
+class QueueFromBucket:
+    """An S3 notification destination: the queue, which only this account's bucket may feed.
+
+    CDK's ``SqsDestination`` allows ``s3.amazonaws.com`` by the bucket's ARN alone; bucket
+    names are global, so ``aws:SourceAccount`` also pins the account (the confused-deputy
+    guard AWS advises), and S3 is given ``sqs:SendMessage`` only.
+
+    Args:
+        queue: the queue the notifications go to (SSE-SQS: no key policy needed).
+        bucket: the bucket that sends them.
+    """
+
+    def __init__(self, queue: sqs.IQueue, bucket: s3.IBucket) -> None:
+        self._queue = queue
+        self._bucket = bucket
+
+    def bind(self, scope: Construct, bucket: Any) -> s3.BucketNotificationDestinationConfig:
+        """Allow the bucket to send to the queue; the notification waits for that policy."""
+        self._queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("s3.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[self._queue.queue_arn],
+                conditions={
+                    "ArnEquals": {"aws:SourceArn": self._bucket.bucket_arn},
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                },
+            )
+        )
+        return s3.BucketNotificationDestinationConfig(
+            arn=self._queue.queue_arn,
+            type=s3.BucketNotificationDestinationType.QUEUE,
+            dependencies=[self._queue],
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
@@ -25,6 +26,25 @@ CONTENT_VERSION_RETENTION = Duration.days(90)
 FEEDS_VERSION_RETENTION = Duration.days(7)
 ACCESS_LOG_RETENTION = Duration.days(365)
 ABORT_INCOMPLETE_UPLOADS = Duration.days(7)
+
+#: What the functions call, action by action (``newswire.adapters``): GetObject also covers
+#: HeadObject, and ListBucket makes S3 answer a missing key with 404 (what the adapters expect)
+#: instead of 403. A new AWS call in an adapter needs its action here.
+OBJECT_READ = ("s3:GetObject",)
+BUCKET_LIST = ("s3:ListBucket",)
+REPORT_WRITE = ("s3:PutObject", "s3:DeleteObject")
+FEED_WRITE = ("s3:GetObject", "s3:PutObject")
+#: The index's reads and the Put/Update/Delete items of its transactions.
+INDEX_ITEMS = (
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:BatchGetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
+#: Only a rebuild walks the whole index.
+INDEX_SCAN = ("dynamodb:Scan",)
 
 
 def _private_bucket(scope: Construct, construct_id: str, **kwargs: Any) -> s3.Bucket:
@@ -137,17 +157,36 @@ class Storage(Construct):
             "SITE_CONFIG_KEY": SITE_CONFIG_KEY,
         }
 
-    def grant_feed_builder(self, grantee: iam.IGrantable) -> None:
+    def grant_feed_builder(self, grantee: iam.IGrantable, *, scans_index: bool = False) -> None:
         """Let a function read articles and the site config, report errors, write feeds.
 
-        Content bucket: read ``articles/*`` and ``site.yaml`` (with listing, for reindex);
-        write and delete reports under ``_reports/`` only (versioning keeps deleted ones).
-        Feeds bucket: read, write (conditional writes too) and delete feeds. Index table: read
-        and write items.
+        Only the actions the code calls, since CDK's ``grant_read_write`` would add deletes,
+        object-lock and tagging actions nothing here uses. Content bucket: read ``articles/*``
+        and ``site.yaml``; write and delete reports under ``_reports/`` only (versioning keeps
+        deleted ones). Feeds bucket: read and (conditionally) write feeds, never delete.
+        Index table: read items and write them in transactions.
+
+        Args:
+            grantee: the function.
+            scans_index: also allow a full scan of the index (the reindex function).
         """
-        self.content_bucket.grant_read(grantee, f"{ARTICLES_PREFIX}*")
-        self.content_bucket.grant_read(grantee, SITE_CONFIG_KEY)
-        self.content_bucket.grant_put(grantee, f"{REPORTS_PREFIX}*")
-        self.content_bucket.grant_delete(grantee, f"{REPORTS_PREFIX}*")
-        self.feeds_bucket.grant_read_write(grantee)
-        self.index_table.grant_read_write_data(grantee)
+        buckets = (self.content_bucket, self.feeds_bucket)
+        self._allow(grantee, BUCKET_LIST, [bucket.bucket_arn for bucket in buckets])
+        self._allow(
+            grantee,
+            OBJECT_READ,
+            [
+                self.content_bucket.arn_for_objects(f"{ARTICLES_PREFIX}*"),
+                self.content_bucket.arn_for_objects(SITE_CONFIG_KEY),
+            ],
+        )
+        self._allow(
+            grantee, REPORT_WRITE, [self.content_bucket.arn_for_objects(f"{REPORTS_PREFIX}*")]
+        )
+        self._allow(grantee, FEED_WRITE, [self.feeds_bucket.arn_for_objects("*")])
+        table_actions = INDEX_ITEMS + (INDEX_SCAN if scans_index else ())
+        self._allow(grantee, table_actions, [self.index_table.table_arn])
+
+    @staticmethod
+    def _allow(grantee: iam.IGrantable, actions: Sequence[str], resources: list[str]) -> None:
+        iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=resources)

@@ -20,47 +20,63 @@ def test_project_name_is_canonical() -> None:
     assert build_layer.project_name("markdown_it.py") == "markdown-it-py"
 
 
-def test_requirements_leave_out_the_sdk_the_runtime_ships(tmp_path: Path) -> None:
+def test_requirements_keep_the_sdk_for_the_layer(tmp_path: Path) -> None:
     pyproject = write_pyproject(
         tmp_path / "pyproject.toml",
-        ["feedgen==1.0.0", "boto3>=1.35", "python-dateutil>=2.8,<3", "PyYAML>=6.0"],
+        ["feedgen==1.0.0", "boto3>=1.35.69", "botocore>=1.35.69", "PyYAML>=6.0"],
     )
     assert build_layer.runtime_requirements(pyproject) == [
         "feedgen==1.0.0",
-        "python-dateutil>=2.8,<3",
+        "boto3>=1.35.69",
+        "botocore>=1.35.69",
         "PyYAML>=6.0",
     ]
 
 
-def test_requirements_pin_dateutil_for_botocore_when_project_does_not(tmp_path: Path) -> None:
-    pyproject = write_pyproject(tmp_path / "pyproject.toml", ["feedgen==1.0.0"])
-    assert build_layer.runtime_requirements(pyproject) == ["feedgen==1.0.0", "python-dateutil<3"]
+def test_the_real_project_ships_boto3_and_botocore_in_the_layer() -> None:
+    names = {build_layer.project_name(r) for r in build_layer.runtime_requirements()}
+    assert {"feedgen", "boto3", "botocore"} <= names
 
 
-def test_the_real_project_requirements_build_a_layer_without_boto3() -> None:
-    requirements = build_layer.runtime_requirements()
-    names = {build_layer.project_name(r) for r in requirements}
-    assert "feedgen" in names
-    assert names.isdisjoint(build_layer.RUNTIME_PROVIDED)
+def test_layer_accepts_every_manylinux_tag_of_the_runtime_glibc() -> None:
+    # Lambda's python3.12 runs Amazon Linux 2023, glibc 2.34; aarch64 wheels start at 2.17.
+    expected = ("manylinux2014_aarch64", *(f"manylinux_2_{m}_aarch64" for m in range(17, 35)))
+    assert expected == build_layer.PLATFORMS
+
+
+def fake_site_packages(path: Path, versions: dict[str, str]) -> Path:
+    for name, version in versions.items():
+        (path / f"{name}-{version}.dist-info").mkdir(parents=True)
+    return path
+
+
+def test_layer_with_the_minimum_sdk_passes(tmp_path: Path) -> None:
+    site = fake_site_packages(
+        tmp_path,
+        {"boto3": build_layer.SDK_MINIMUM, "botocore": "1.40.2", "feedgen": "1.0.0"},
+    )
+    build_layer.check_sdk(site)
+
+
+@pytest.mark.parametrize(
+    ("versions", "problem"),
+    [
+        ({"boto3": "1.35.69", "botocore": "1.35.68"}, "botocore 1.35.68, expected >= 1.35.69"),
+        ({"botocore": "1.36.0"}, "boto3 missing, expected >= 1.35.69"),
+    ],
+)
+def test_layer_without_putobject_ifmatch_is_refused(
+    tmp_path: Path, versions: dict[str, str], problem: str
+) -> None:
+    site = fake_site_packages(tmp_path, versions)
+    with pytest.raises(build_layer.LayerError, match=problem):
+        build_layer.check_sdk(site)
 
 
 def test_hash_changes_with_the_dependency_list_but_not_its_order() -> None:
     a = build_layer.recipe_hash(["feedgen==1.0.0", "PyYAML>=6"])
     assert a == build_layer.recipe_hash(["PyYAML>=6", "feedgen==1.0.0"])
     assert a != build_layer.recipe_hash(["feedgen==1.0.0", "PyYAML>=6.1"])
-
-
-def test_prune_removes_modules_and_metadata_of_runtime_packages(tmp_path: Path) -> None:
-    for project, module in (("botocore", "botocore"), ("feedgen", "feedgen")):
-        (tmp_path / module).mkdir()
-        (tmp_path / module / "__init__.py").write_text("")
-        info = tmp_path / f"{project}-1.0.dist-info"
-        info.mkdir()
-        (info / "RECORD").write_text(
-            f"{module}/__init__.py,,\n{info.name}/RECORD,,\n../../bin/{module},,\n"
-        )
-    assert build_layer._prune(tmp_path, {"botocore"}) == ["botocore"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["feedgen", "feedgen-1.0.dist-info"]
 
 
 def test_layer_is_rebuilt_only_when_dependencies_change(

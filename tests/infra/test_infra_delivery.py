@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
@@ -94,14 +97,19 @@ def test_viewers_get_https_compressed_cached_feeds_with_security_headers(
     )
 
 
-def test_cache_policy_honours_cache_control_and_compresses(template: Template) -> None:
+def test_cache_policy_revalidates_with_s3_unless_told_otherwise_and_compresses(
+    template: Template,
+) -> None:
+    # MinTTL 0 lets the feeds' `s-maxage=0` make CloudFront revalidate every request with S3
+    # (a 304 when unchanged), and DefaultTTL 0 does the same for an object without
+    # Cache-Control: a hub pinged right after a write fetches the new feed, never a stale copy.
     template.has_resource_properties(
         "AWS::CloudFront::CachePolicy",
         {
             "CachePolicyConfig": Match.object_like(
                 {
                     "MinTTL": 0,
-                    "DefaultTTL": 60,
+                    "DefaultTTL": 0,
                     "MaxTTL": 86400,
                     "ParametersInCacheKeyAndForwardedToOrigin": Match.object_like(
                         {"EnableAcceptEncodingGzip": True, "EnableAcceptEncodingBrotli": True}
@@ -199,3 +207,46 @@ def test_settings_read_from_context() -> None:
     assert settings.alarm_email == "ops@example.com"
     assert settings.base_url == "https://englishnews.example/"
     assert settings.layer_dir is None
+
+
+def test_missing_feed_is_a_404_with_a_small_page(default_stack: Synthesized) -> None:
+    config = default_stack.properties("AWS::CloudFront::Distribution", "Delivery")[
+        "DistributionConfig"
+    ]
+    # S3 answers 403 for a missing key when the reader (CloudFront's OAC) may not list.
+    assert config["CustomErrorResponses"] == [
+        {
+            "ErrorCode": 403,
+            "ResponseCode": 404,
+            "ResponsePagePath": "/_errors/404.html",
+            "ErrorCachingMinTTL": 0,
+        }
+    ]
+    (page,) = default_stack.resources("Custom::AWS").values()
+    parts = page["Properties"]["Create"]["Fn::Join"][1]
+    feeds_id = default_stack.logical_id("AWS::S3::Bucket", "StorageFeeds")
+    assert [p for p in parts if not isinstance(p, str)] == [{"Ref": feeds_id}]
+    create = json.loads("".join(p if isinstance(p, str) else "feeds" for p in parts))
+    assert create["service"] == "S3"
+    assert create["action"] == "putObject"
+    assert create["parameters"]["Key"] == "_errors/404.html"
+    assert create["parameters"]["ContentType"] == "text/html; charset=utf-8"
+    assert "<h1>Not found</h1>" in create["parameters"]["Body"]
+
+
+def test_cloudfront_names_include_the_region_so_two_regions_can_deploy(
+    default_stack: Synthesized,
+) -> None:
+    # CloudFront policies, functions and origin access controls are global to the account.
+    names = {
+        "AWS::CloudFront::CachePolicy": ("CachePolicyConfig", "Name"),
+        "AWS::CloudFront::ResponseHeadersPolicy": ("ResponseHeadersPolicyConfig", "Name"),
+        "AWS::CloudFront::OriginAccessControl": ("OriginAccessControlConfig", "Name"),
+        "AWS::CloudFront::Function": ("Name",),
+    }
+    for resource_type, path in names.items():
+        for logical_id, resource in default_stack.resources(resource_type).items():
+            name: Any = resource["Properties"]
+            for key in path:
+                name = name[key]
+            assert {"Ref": "AWS::Region"} in name["Fn::Join"][1], logical_id

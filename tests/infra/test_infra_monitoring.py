@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aws_cdk.assertions import Match, Template
 
 from tests.infra.stacks import ALARM_EMAIL, BASE_URL, Synthesized
@@ -113,3 +115,22 @@ def test_outputs_with_custom_domain_and_base_url(full_stack: Synthesized) -> Non
     full_stack.template.has_output("RssFeedUrl", {"Value": "https://feeds.example.com/rss.xml"})
     full_stack.template.has_output("SiteBaseUrl", {"Value": BASE_URL})
     full_stack.template.has_output("AlarmTopicArn", Match.any_value())
+
+
+def runbook_entries() -> set[str]:
+    """The ``### <alarm>`` headings under ``## Runbook`` in infra/README.md."""
+    readme = (Path(__file__).resolve().parents[2] / "infra" / "README.md").read_text()
+    runbook = readme.split("\n## Runbook\n", 1)[1].split("\n## ", 1)[0]
+    return {line[4:].strip() for line in runbook.splitlines() if line.startswith("### ")}
+
+
+def test_every_alarm_says_where_its_runbook_entry_is(default_stack: Synthesized) -> None:
+    entries = runbook_entries()
+    alarms = default_stack.resources("AWS::CloudWatch::Alarm").values()
+    assert len(alarms) == 5
+    for alarm in alarms:
+        description = alarm["Properties"]["AlarmDescription"]
+        prefix = "What to do: infra/README.md, section Runbook, "
+        assert prefix in description, description
+        entry = description.split(prefix)[1].removesuffix(".")
+        assert entry in entries, f"no runbook entry '### {entry}' in infra/README.md"

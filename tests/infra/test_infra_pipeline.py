@@ -8,8 +8,9 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
-from newswire_infra import NewswireStack
+from newswire_infra import NewswireStack, pipeline
 
+from newswire.adapters import websub
 from tests.infra.stacks import Synthesized
 
 PUBLISH = "newswire.handlers.publish.handler"
@@ -44,6 +45,20 @@ def test_dead_letter_queue_keeps_messages_14_days_encrypted(template: Template) 
         "AWS::SQS::Queue",
         {"MessageRetentionPeriod": 14 * 24 * 3600, "SqsManagedSseEnabled": True},
     )
+
+
+def test_publish_timeout_covers_a_batch_and_slow_hubs(default_stack: Synthesized) -> None:
+    batch_size = default_stack.properties("AWS::Lambda::EventSourceMapping", "PipelinePublish")[
+        "BatchSize"
+    ]
+    # Every hub is pinged once per invocation: each try may take the whole timeout.
+    hub_worst_case = websub.ATTEMPTS * websub.TIMEOUT + sum(
+        websub.BACKOFF * 2**attempt for attempt in range(websub.ATTEMPTS - 1)
+    )
+    needed = (
+        batch_size * pipeline.RECORD_BUDGET.to_seconds() + pipeline.HUBS_BUDGETED * hub_worst_case
+    )
+    assert function(default_stack, PUBLISH)["Timeout"] >= needed
 
 
 def test_visibility_timeout_is_six_publish_timeouts(default_stack: Synthesized) -> None:

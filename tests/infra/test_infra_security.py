@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from tests.infra.stacks import Synthesized
 
@@ -95,7 +98,7 @@ def test_functions_read_only_articles_and_site_config(default_stack: Synthesized
     reads = [
         pattern
         for statement in role_statements(default_stack, "PipelinePublishServiceRole")
-        if "s3:GetObject*" in as_list(statement["Action"])
+        if "s3:GetObject" in as_list(statement["Action"])
         for pattern in object_resources(statement, content_id)
     ]
     assert sorted(reads) == ["/articles/*", "/site.yaml"]
@@ -110,3 +113,105 @@ def test_every_checkov_suppression_gives_a_reason(
             for skip in skips:
                 assert skip["id"].startswith(("CKV_", "CKV2_")), logical_id
                 assert len(skip["comment"]) > 20, f"{logical_id} {skip['id']}"
+
+
+def granted(stack: Synthesized, role_prefix: str) -> dict[str, set[str]]:
+    """What a role may do, by target: ``feeds``, ``feeds/*``, ``content/_reports/*``, ``table``."""
+    targets = {
+        stack.logical_id("AWS::S3::Bucket", "StorageContent"): "content",
+        stack.logical_id("AWS::S3::Bucket", "StorageFeeds"): "feeds",
+        stack.logical_id("AWS::DynamoDB::Table", "StorageIndex"): "table",
+        stack.logical_id("AWS::SQS::Queue", "PipelineArticleEvents"): "queue",
+    }
+    found: dict[str, set[str]] = {}
+    for statement in role_statements(stack, role_prefix):
+        assert statement["Effect"] == "Allow"
+        for resource in as_list(statement["Resource"]):
+            if not isinstance(resource, dict):
+                continue  # X-Ray's "*": Lambda's active tracing, not storage
+            if "Fn::GetAtt" in resource:
+                target = targets[resource["Fn::GetAtt"][0]]
+            else:
+                bucket, suffix = resource["Fn::Join"][1]
+                target = targets[bucket["Fn::GetAtt"][0]] + suffix
+            found.setdefault(target, set()).update(as_list(statement["Action"]))
+    return found
+
+
+ITEMS = {
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:BatchGetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+}
+
+
+#: What Lambda's SQS poller calls for the publish function (CDK's event source grant).
+CONSUME = {
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+}
+
+
+@pytest.mark.parametrize(
+    ("role", "table_actions", "queue_actions"),
+    [
+        ("PipelinePublishServiceRole", ITEMS, CONSUME),
+        ("PipelineScheduleServiceRole", ITEMS, None),
+        # Publisher.reindex walks every index state: a scan.
+        ("PipelineReindexServiceRole", ITEMS | {"dynamodb:Scan"}, None),
+    ],
+)
+def test_each_function_may_call_only_what_its_code_calls(
+    default_stack: Synthesized,
+    role: str,
+    table_actions: set[str],
+    queue_actions: set[str] | None,
+) -> None:
+    expected = {
+        # HeadObject and GetObject; ListBucket makes a missing key a 404, not a 403.
+        "content": {"s3:ListBucket"},
+        "content/articles/*": {"s3:GetObject"},
+        "content/site.yaml": {"s3:GetObject"},
+        "content/_reports/*": {"s3:PutObject", "s3:DeleteObject"},
+        "feeds": {"s3:ListBucket"},
+        "feeds/*": {"s3:GetObject", "s3:PutObject"},
+        "table": table_actions,
+    }
+    if queue_actions:
+        expected["queue"] = queue_actions
+    assert granted(default_stack, role) == expected
+
+
+def test_no_role_may_delete_or_lock_feeds(default_stack: Synthesized) -> None:
+    feeds_id = default_stack.logical_id("AWS::S3::Bucket", "StorageFeeds")
+    for logical_id, statement in iam_statements(default_stack):
+        targets = json.dumps(statement["Resource"])
+        if feeds_id not in targets:
+            continue
+        for action in as_list(statement["Action"]):
+            assert not action.startswith("s3:Delete"), f"{logical_id}: {action}"
+            assert "Retention" not in action and "LegalHold" not in action, logical_id
+            assert "Lock" not in action, logical_id
+
+
+def test_queue_accepts_only_this_accounts_content_bucket(default_stack: Synthesized) -> None:
+    queue_id = default_stack.logical_id("AWS::SQS::Queue", "PipelineArticleEvents")
+    content_id = default_stack.logical_id("AWS::S3::Bucket", "StorageContent")
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]
+        for p in default_stack.resources("AWS::SQS::QueuePolicy").values()
+        if {"Ref": queue_id} in p["Properties"]["Queues"]
+    ]
+    (allow,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert allow["Action"] == "sqs:SendMessage"
+    assert allow["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [content_id, "Arn"]}},
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+    }

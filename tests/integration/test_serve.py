@@ -103,7 +103,7 @@ def test_main_feed_lists_the_live_articles(stack: LocalStack) -> None:
     status, headers, body = get(stack.url + "rss.xml")
     assert status == 200
     assert headers["Content-Type"] == "application/rss+xml; charset=utf-8"
-    assert headers["Cache-Control"] == "public, max-age=300"
+    assert headers["Cache-Control"] == "public, max-age=60, s-maxage=0"
     shown = [entry.title for entry in feedparser.parse(body).entries]
     built = build_site(content_sources(), content_site(), datetime.now(UTC)).files
     main_feed = json.loads(next(f.body for f in built if f.path == "feed.json"))

@@ -20,8 +20,9 @@ from newswire.pipeline.ports import FeedObject, StoredObject
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-#: Feeds change when news happens; five minutes keeps CDN and readers fresh without storms.
-FEED_CACHE_CONTROL = "public, max-age=300"
+#: CloudFront asks S3 on every request (``s-maxage=0``: a 304 when unchanged), so a WebSub hub
+#: pinged right after a write gets the new feed; readers and browsers keep theirs a minute.
+FEED_CACHE_CONTROL = "public, max-age=60, s-maxage=0"
 #: Object metadata holding the SHA-256 of the body: a HEAD tells whether a rewrite is needed,
 #: whatever the bucket's encryption does to ETags.
 DIGEST_METADATA = "sha256"
