@@ -683,6 +683,7 @@ def test_requests_to_workers_shrink_as_the_files_run_out(
 #: Runtime dependencies whose version cannot change what a build writes, and why.
 _NOT_STAMPED = {
     "boto3": "AWS calls only; a build makes none",
+    "botocore": "AWS calls only; a build makes none",
     "aws-lambda-powertools": "logging, metrics and tracing of the Lambda handlers",
     "python-dateutil": "feedgen parses date strings with it; newswire hands it datetimes",
     "tzdata": "a fallback: zoneinfo reads the system's zone database first",
