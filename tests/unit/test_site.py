@@ -121,7 +121,8 @@ hub: [https://hub.example/, 7]
 
 def test_an_alias_bomb_is_refused_with_a_short_message() -> None:
     bomb = ["&a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
-    bomb += [f"&{n} [{', '.join([f'*{p}'] * 9)}]" for p, n in zip("abcdefg", "bcdefgh")]
+    pairs = zip("abcdefg", "bcdefgh", strict=True)
+    bomb += [f"&{n} [{', '.join([f'*{p}'] * 9)}]" for p, n in pairs]
     data = MINIMAL + f"social: [{', '.join(bomb)}]\n".encode()
 
     with pytest.raises(SiteConfigError) as caught:
