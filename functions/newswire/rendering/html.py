@@ -29,6 +29,7 @@ from cmarkgfm.cmark import Options as _CmarkOptions  # type: ignore[import-untyp
 
 from newswire.domain.model import Article, BodyFormat, Source
 from newswire.domain.text import clean_utf8, clean_xml_text
+from newswire.errors import InvalidArticleError
 
 if TYPE_CHECKING:  # imported when first needed: only bodies with no top-level paragraph do
     from markdown_it import MarkdownIt
@@ -155,6 +156,13 @@ def _finish_html(rendered: str, source: str, article: Article, *, markup_free: b
     ``rendered`` is cmark's rendering of Markdown with no ``<`` at all, so every tag in it is
     one cmark wrote; see :func:`_sanitize_cmark_output`.
     """
+    if nests_deeper_than(rendered, MAX_NESTING):
+        raise InvalidArticleError(
+            article.key,
+            "body",
+            f"nests elements more than {MAX_NESTING} deep",
+            f"HTML (or Markdown quotes and lists) nested at most {MAX_NESTING} levels deep",
+        )
     token = _BASE_URL.set(article.canonical_url)
     try:
         if markup_free:
@@ -311,6 +319,50 @@ def _markdown_blocks() -> MarkdownIt:
     parser = MarkdownIt("commonmark")
     parser.core.ruler.disable("inline")
     return parser
+
+
+#: The deepest nesting of elements a rendered body may have (as :func:`nests_deeper_than`
+#: counts it). The sanitiser's HTML parser (html5ever) looks through the open elements for each tag
+#: it opens, so its time grows with depth times tags (1 MB of nested ``<div>`` took half a
+#: minute), and Markdown nested deeply is slow to search for a summary. Browsers stop nesting
+#: at 512 (Blink's parser); no article needs half of it.
+MAX_NESTING = 256
+
+#: A start or end tag's name, or a comment (skipped: it may hold anything).
+_TAG_OR_COMMENT = re.compile(r"<(/?)([A-Za-z][^\s/>]*)|<!--.*?(?:-->|\Z)", re.S)
+#: Elements that never deepen the tree the parser builds: void elements, and those whose
+#: next sibling closes them (``<p>a<p>b`` and ``<li>a<li>b`` are siblings, not nested).
+_NOT_NESTING = frozenset(
+    {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot",
+        "caption", "colgroup", "option", "optgroup", "rp", "rt",
+    }
+)  # fmt: skip
+
+
+def nests_deeper_than(markup: str, limit: int) -> bool:
+    """Say whether elements in ``markup`` nest more than ``limit`` deep (open tags not yet
+    closed).
+
+    One pass over the tags, no tree built: an end tag closes one level whatever its name
+    (the parser's own repairs of misnested tags change little), and elements that cannot
+    nest in themselves (paragraphs, list items, cells, void elements) are not counted.
+    """
+    if markup.count("<") <= limit:  # too few tags to pass the limit: most bodies
+        return False
+    depth = 0
+    for tag in _TAG_OR_COMMENT.finditer(markup):
+        name = tag[2]
+        if name is None or name.lower() in _NOT_NESTING:
+            continue
+        if tag[1]:
+            depth = max(0, depth - 1)
+            continue
+        depth += 1
+        if depth > limit:
+            return True
+    return False
 
 
 @cache
