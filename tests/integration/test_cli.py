@@ -273,6 +273,29 @@ def test_every_problem_of_an_article_is_printed(
     assert err[-1].startswith(f"newswire: {VALID_IN_CONTENT} articles published, 1 rejected")
 
 
+def test_files_over_the_size_limit_are_refused_unread(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    video = content / "articles" / "video.md"
+    with video.open("wb") as sparse:
+        sparse.truncate(3 * 1024**3)  # 3 GiB that take no disk space, and must not be read
+
+    status, err = run(content, tmp_path / "feeds", capsys)
+
+    assert status == 1
+    assert f"{video}: file: {3 * 1024**3} bytes is too large, expected at most" in err[0]
+
+    with (content / "site.yaml").open("wb") as sparse:
+        sparse.truncate(3 * 1024**3)
+    status, err = run(content, tmp_path / "feeds", capsys)
+
+    assert status == 2
+    assert err == [
+        f"newswire: {content / 'site.yaml'}: file: {3 * 1024**3} bytes is too large, "
+        f"expected at most {1024 * 1024}"
+    ]
+
+
 def test_drafts_and_scheduled_articles_are_in_no_feed(
     content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from newswire.content.articles import ArticleFile, is_article_key
-from newswire.content.site import SITE_CONFIG_KEY
+from newswire.content.site import SITE_CONFIG_KEY, oversized_site
 from newswire.domain.feeds import is_feed_path
 from newswire.errors import StorageError
 
@@ -28,10 +28,15 @@ class LocalContent:
 
         Raises:
             StorageError: the folder has no readable ``site.yaml``.
+            SiteConfigError: it is too large to be one.
         """
         path = self.root / SITE_CONFIG_KEY
         try:
-            return path.read_bytes()
+            with path.open("rb") as file:
+                too_large = oversized_site(str(path), os.fstat(file.fileno()).st_size)
+                if too_large is not None:
+                    raise too_large  # never read: it could be gigabytes
+                return file.read()
         except OSError as e:
             raise StorageError(f"{path}: cannot read the site configuration ({e.strerror})") from e
 

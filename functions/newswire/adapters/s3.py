@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from newswire.adapters.aws_errors import error_code, translate
-from newswire.content.articles import ARTICLES_PREFIX, is_article_key
+from newswire.content.articles import ARTICLES_PREFIX, is_article_key, oversized_file
+from newswire.content.site import oversized_site
 from newswire.errors import ArticleNotFoundError
 from newswire.pipeline.ports import FeedObject, StoredObject
 
@@ -41,9 +42,17 @@ class S3ContentStore:
         self.bucket = bucket
 
     def get(self, key: str) -> StoredObject:
-        """Read an object; a missing one raises ``ArticleNotFoundError``."""
+        """Read an object; a missing one raises ``ArticleNotFoundError``, one too large to be
+        an article (or ``site.yaml``) its rejection, without its body being read."""
         try:
             response = self._s3.get_object(Bucket=self.bucket, Key=key)
+            size = response["ContentLength"]
+            too_large = (
+                oversized_file(key, size) if is_article_key(key) else oversized_site(key, size)
+            )
+            if too_large is not None:
+                response["Body"].close()
+                raise too_large
             return StoredObject(body=response["Body"].read(), etag=response["ETag"])
         except ClientError as e:
             if error_code(e) in ("NoSuchKey", "404", "NotFound"):
