@@ -7,6 +7,7 @@ are wrapped once, at the adapter that met them, with ``raise ... from e``.
 
 from __future__ import annotations
 
+import re
 import reprlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,11 +43,20 @@ def shortened(text: str, limit: int = MAX_PART_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+#: What ``str.splitlines`` breaks a line on: a problem's parts must each stay on one line.
+_LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
+def _one_line(text: str) -> str:
+    """``text`` with each line break written as its escape (``\\n``), as ``repr`` would."""
+    return _LINE_BREAKS.sub(lambda found: repr(found[0])[1:-1], text)
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One thing wrong with a file: the field at fault, what was wrong, what was expected.
 
-    Each part is cut short (see :func:`shortened`), whatever built it.
+    Each part is cut short (see :func:`shortened`) and kept on one line, whatever built it.
     """
 
     field: str
@@ -55,7 +65,7 @@ class Problem:
 
     def __post_init__(self) -> None:
         for name in ("field", "problem", "expected"):
-            object.__setattr__(self, name, shortened(getattr(self, name)))
+            object.__setattr__(self, name, _one_line(shortened(getattr(self, name))))
 
     def __str__(self) -> str:
         return f"{self.field}: {self.problem}, expected {self.expected}"
@@ -64,7 +74,7 @@ class Problem:
 def _lines(key: str, problems: tuple[Problem, ...]) -> str:
     """The message of ``problems``: one ``key: field: …`` line each (``key: `` of the first
     left to :class:`ArticleError`)."""
-    return f"\n{key}: ".join(map(str, problems))
+    return f"\n{_one_line(key)}: ".join(map(str, problems))
 
 
 class NewswireError(Exception):
@@ -79,7 +89,7 @@ class ArticleError(NewswireError):
     """
 
     def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
+        super().__init__(f"{_one_line(key)}: {message}")
         self.key = key
 
 
@@ -131,7 +141,7 @@ class SiteConfigError(NewswireError, ValueError):
 
     def __init__(self, key: str, field: str, problem: str, expected: str, *more: Problem) -> None:
         self.problems = (Problem(field, problem, expected), *more)
-        super().__init__(f"{key}: {_lines(key, self.problems)}")
+        super().__init__(f"{_one_line(key)}: {_lines(key, self.problems)}")
         self.key = key
         self.field = self.problems[0].field
 

@@ -24,7 +24,7 @@ from newswire.content.articles import (
 from newswire.domain.model import BodyFormat, Person, SiteConfig, Tag
 from newswire.domain.slugs import is_valid_slug
 from newswire.errors import InvalidArticleError
-from tests.support.factories import CONTENT, SEED, SEED_KEY
+from tests.support.factories import CONTENT, SEED, SEED_KEY, make_site
 
 
 def md(front: str, body: str = "Body text.") -> bytes:
@@ -420,3 +420,44 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path)
 
     assert isinstance(error, InvalidArticleError)
     assert (error.field, error.problem) == ("file", f"{MAX_FILE_BYTES + 1} bytes is too large")
+
+
+#: JSON values, some long (texts and lists made long cheaply: drawing them is slow).
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=10)
+    | st.integers(0, 5000).map(lambda n: "x\n" * n)
+    | st.integers(0, 5000).map(lambda n: ["item"] * n),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(), children),
+    max_leaves=20,
+)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "title",
+                "published",
+                "authors",
+                "tags",
+                "image",
+                "id",
+                "draft",
+                "body_html",
+                "x" * 500,
+            ]
+        ),
+        _JSON_VALUES,
+    )
+)
+def test_any_json_article_is_read_or_rejected_in_short_lines(fields: dict[str, object]) -> None:
+    site = make_site()
+    try:
+        parse_article("articles/any.json", json.dumps(fields).encode(), site)
+    except InvalidArticleError as error:
+        lines = str(error).splitlines()
+        assert len(lines) == len(error.problems)
+        assert all(len(line) < 1500 for line in lines)
