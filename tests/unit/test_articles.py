@@ -411,7 +411,7 @@ def test_every_problem_survives_pickling(site: SiteConfig) -> None:
     assert str(copy) == str(error)
 
 
-def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+def test_a_file_over_the_size_limit_is_refused_with_its_size(tmp_path: Path) -> None:
     path = tmp_path / "huge.md"
     with path.open("wb") as sparse:
         sparse.truncate(MAX_FILE_BYTES + 1)
@@ -461,3 +461,11 @@ def test_any_json_article_is_read_or_rejected_in_short_lines(fields: dict[str, o
         lines = str(error).splitlines()
         assert len(lines) == len(error.problems)
         assert all(len(line) < 1500 for line in lines)
+
+
+def test_an_endless_file_is_read_no_further_than_the_size_limit() -> None:
+    error = read_article_file("/dev/zero")  # what a link named like an article may point to
+
+    assert isinstance(error, InvalidArticleError)
+    assert error.field == "file"
+    assert "too large" in error.problem

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from newswire.content.articles import ArticleFile, is_article_key
-from newswire.content.site import SITE_CONFIG_KEY, oversized_site
+from newswire.content.site import MAX_SITE_BYTES, SITE_CONFIG_KEY, oversized_site
 from newswire.domain.feeds import is_feed_path
 from newswire.errors import StorageError
 
@@ -33,10 +33,11 @@ class LocalContent:
         path = self.root / SITE_CONFIG_KEY
         try:
             with path.open("rb") as file:
-                too_large = oversized_site(str(path), os.fstat(file.fileno()).st_size)
-                if too_large is not None:
-                    raise too_large  # never read: it could be gigabytes
-                return file.read()
+                data = file.read(MAX_SITE_BYTES + 1)  # never read whole: it could be gigabytes
+                size = max(len(data), os.fstat(file.fileno()).st_size)
+                if (too_large := oversized_site(str(path), size)) is not None:
+                    raise too_large
+                return data
         except OSError as e:
             raise StorageError(f"{path}: cannot read the site configuration ({e.strerror})") from e
 

@@ -137,18 +137,23 @@ def read_article_file(path: str) -> bytes | InvalidArticleError:
     """The bytes of the article file at ``path``, or why they cannot be read.
 
     A file that cannot be read (no permission, or deleted since it was listed) is reported
-    like any other bad article, and the others are still published.
+    like any other bad article, and the others are still published; so is one larger than
+    :data:`MAX_FILE_BYTES`, read no further than that.
     """
     try:
         # os-level calls: no buffered file object (and its isatty and seek calls) for one
         # read of a few kilobytes, ~10,000 times per build.
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            if (too_large := oversized_file(path, os.fstat(fd).st_size)) is not None:
-                return too_large  # never read: it could be gigabytes
             chunks = []
+            read = 0
             while chunk := os.read(fd, _READ_SIZE):
                 chunks.append(chunk)
+                read += len(chunk)
+                if read > MAX_FILE_BYTES:  # never read whole: it could be gigabytes, or endless
+                    too_large = oversized_file(path, max(read, os.fstat(fd).st_size))
+                    assert too_large is not None
+                    return too_large
         finally:
             os.close(fd)
     except OSError as e:
