@@ -7,8 +7,9 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from botocore.exceptions import ClientError
 
-from newswire.adapters.s3 import S3ContentStore
+from newswire.adapters.s3 import MAX_KEY_BYTES, S3ContentStore, report_key
 from newswire.content.articles import MAX_FILE_BYTES
 from newswire.content.site import MAX_SITE_BYTES
 from newswire.errors import InvalidArticleError, SiteConfigError
@@ -69,7 +70,7 @@ def test_a_bad_article_is_rejected_and_reported_not_retried(
     assert outcome.action == "rejected"
     assert outcome.error is not None and outcome.error.field == field
     report = json.loads(
-        stack.s3.get_object(Bucket=stack.content_bucket, Key=f"_reports/{key}.json")["Body"].read()
+        stack.s3.get_object(Bucket=stack.content_bucket, Key=report_key(key))["Body"].read()
     )
     assert report["field"] == field
 
@@ -83,7 +84,7 @@ def test_the_report_lists_every_problem(stack: Stack) -> None:
 
     assert outcome.action == "rejected"
     report = json.loads(
-        stack.s3.get_object(Bucket=stack.content_bucket, Key=f"_reports/{key}.json")["Body"].read()
+        stack.s3.get_object(Bucket=stack.content_bucket, Key=report_key(key))["Body"].read()
     )
     assert [problem["field"] for problem in report["problems"]] == ["title", "published"]
     assert report["problems"][1] == {
@@ -97,3 +98,37 @@ def test_the_report_lists_every_problem(stack: Stack) -> None:
         "2022-02-25T14:30:00+03:00",
     ]
     assert (report["field"], report["problem"]) == ("title", "is empty")
+
+
+def _refuse_long_keys(params: dict[str, object], **_: object) -> None:
+    """What S3 does and moto does not: refuse a key over 1,024 bytes."""
+    key = str(params.get("Key", ""))
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise ClientError(
+            {
+                "Error": {"Code": "KeyTooLongError", "Message": "Your key is too long"},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            },
+            "PutObject",
+        )
+
+
+@pytest.mark.parametrize(
+    "key", ["articles/" + "a" * 1000 + ".md", "articles/" + "Ä" * 500 + ".markdown"]
+)
+def test_an_article_key_near_the_s3_limit_still_gets_its_report(stack: Stack, key: str) -> None:
+    stack.put_article(key, b"---\ntitle: T\npublished: 2024-01-01\n---\n")
+    stack.s3.meta.events.register("before-call.s3.PutObject", _refuse_long_keys)
+
+    outcome = stack.publisher(clock=lambda: NOW).publish(ArticleChange(key, False, FIRST))
+
+    assert outcome.action == "rejected"
+    assert len(report_key(key).encode("utf-8")) <= MAX_KEY_BYTES
+    report = json.loads(
+        stack.s3.get_object(Bucket=stack.content_bucket, Key=report_key(key))["Body"].read()
+    )
+    assert (report["key"], report["field"]) == (key, "slug")
+
+
+def test_a_report_key_is_the_article_key_under_reports() -> None:
+    assert report_key("articles/a.md") == "_reports/articles/a.md.json"

@@ -29,9 +29,27 @@ DIGEST_METADATA = "sha256"
 REPORTS_PREFIX = "_reports/"
 
 
+#: The longest S3 key, in UTF-8 bytes.
+MAX_KEY_BYTES = 1024
+
+
 def digest(body: bytes) -> str:
     """The content digest stored beside each feed object."""
     return hashlib.sha256(body).hexdigest()
+
+
+def report_key(key: str) -> str:
+    """Where the report on article ``key`` is kept: ``_reports/<key>.json``.
+
+    An article key near S3's limit leaves no room for the prefix and suffix, and its report
+    would fail to be written on every retry: such a key's report is named by its start and a
+    digest of the whole.
+    """
+    full = f"{REPORTS_PREFIX}{key}.json"
+    if len(full.encode("utf-8")) <= MAX_KEY_BYTES:
+        return full
+    start = key.encode("utf-8")[: MAX_KEY_BYTES // 2].decode("utf-8", "ignore")
+    return f"{REPORTS_PREFIX}{start}~{digest(key.encode('utf-8'))[:16]}.json"
 
 
 class S3ContentStore:
@@ -74,24 +92,24 @@ class S3ContentStore:
 
     def put_report(self, key: str, body: bytes) -> None:
         """Write an error report (private: the content bucket is never public)."""
-        report_key = REPORTS_PREFIX + key + ".json"
+        where = report_key(key)
         try:
             self._s3.put_object(
                 Bucket=self.bucket,
-                Key=report_key,
+                Key=where,
                 Body=body,
                 ContentType="application/json; charset=utf-8",
             )
         except (ClientError, BotoCoreError) as e:
-            raise translate(e, f"PutObject s3://{self.bucket}/{report_key}") from e
+            raise translate(e, f"PutObject s3://{self.bucket}/{where}") from e
 
     def delete_report(self, key: str) -> None:
         """Remove an article's error report; a missing one is fine."""
-        report_key = REPORTS_PREFIX + key + ".json"
+        where = report_key(key)
         try:
-            self._s3.delete_object(Bucket=self.bucket, Key=report_key)
+            self._s3.delete_object(Bucket=self.bucket, Key=where)
         except (ClientError, BotoCoreError) as e:
-            raise translate(e, f"DeleteObject s3://{self.bucket}/{report_key}") from e
+            raise translate(e, f"DeleteObject s3://{self.bucket}/{where}") from e
 
 
 class S3FeedStore:
