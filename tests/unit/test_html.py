@@ -608,8 +608,27 @@ def test_a_body_within_the_nesting_limit_is_published(body: str, body_format: Bo
         ("<ul><li>" * 300, 300),
         ("<div>" * 300 + "<p>" * 1000 + "<td>" * 1000 + "<br/>" * 1000, 300),
         ("<div>" * 300 + "<!--" + "<div>" * 1000 + "-->", 300),
+        # End tags that close nothing, and misnested formatting, keep the parser's elements open.
+        ("<div></span>" * 300, 300),
+        ("<span></div>" * 300, 300),
+        ("<b><div></b>" * 150, 300),
+        # Formatting elements a block closed stay on the parser's list, to be opened again.
+        ("".join(f"<div><b id={i}></div>x" for i in range(300)), 300),
     ],
 )
 def test_nesting_is_counted_in_open_elements(markup: str, depth: int) -> None:
     assert nests_deeper_than(markup, depth - 1)
     assert not nests_deeper_than(markup, depth)
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<p><b>Name:</p>" * 1000,  # the parser keeps at most three identical ones
+        "".join(f"<p><b id={i}>Name:</b> text</p>" for i in range(1000)),
+        "".join(f"<a href='/{i}'>link " for i in range(1000)),  # each link closes the last
+        "<table><tr><td>a</td></tr></table>" * 1000,
+    ],
+)
+def test_siblings_and_closed_elements_are_no_nesting(markup: str) -> None:
+    assert not nests_deeper_than(markup, 3)
