@@ -7,6 +7,75 @@ are wrapped once, at the adapter that met them, with ``raise ... from e``.
 
 from __future__ import annotations
 
+import re
+import reprlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+#: The most characters a message quotes of a value, or keeps of any one part: a writer needs to
+#: recognise the value, and a hostile file (a YAML alias bomb) must not make a gigabyte message.
+MAX_QUOTED_CHARS = 80
+MAX_PART_CHARS = 400
+
+
+def _quoter() -> reprlib.Repr:
+    quoter = reprlib.Repr()
+    quoter.maxstring = quoter.maxother = quoter.maxlong = MAX_QUOTED_CHARS
+    quoter.maxlevel = 3
+    quoter.maxlist = quoter.maxtuple = quoter.maxdict = quoter.maxset = 6
+    return quoter
+
+
+_QUOTER = _quoter()
+
+
+def quoted(value: object) -> str:
+    """``repr(value)``, cut short, for any message that quotes what a writer wrote.
+
+    reprlib never looks further into a value than it shows, so quoting a list that aliases
+    expand to millions of items costs no more than quoting a short one.
+    """
+    return _QUOTER.repr(value)
+
+
+def shortened(text: str, limit: int = MAX_PART_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, the cut marked with "…"."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+#: What ``str.splitlines`` breaks a line on: a problem's parts must each stay on one line.
+_LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
+def _one_line(text: str) -> str:
+    """``text`` with each line break written as its escape (``\\n``), as ``repr`` would."""
+    return _LINE_BREAKS.sub(lambda found: repr(found[0])[1:-1], text)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a file: the field at fault, what was wrong, what was expected.
+
+    Each part is cut short (see :func:`shortened`) and kept on one line, whatever built it.
+    """
+
+    field: str
+    problem: str
+    expected: str
+
+    def __post_init__(self) -> None:
+        for name in ("field", "problem", "expected"):
+            object.__setattr__(self, name, _one_line(shortened(getattr(self, name))))
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.problem}, expected {self.expected}"
+
+
+def _lines(key: str, problems: tuple[Problem, ...]) -> str:
+    """The message of ``problems``: one ``key: field: …`` line each (``key: `` of the first
+    left to :class:`ArticleError`)."""
+    return f"\n{_one_line(key)}: ".join(map(str, problems))
+
 
 class NewswireError(Exception):
     """Root of every error newswire raises on purpose."""
@@ -20,32 +89,41 @@ class ArticleError(NewswireError):
     """
 
     def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
+        super().__init__(f"{_one_line(key)}: {message}")
         self.key = key
 
 
 class InvalidArticleError(ArticleError, ValueError):
     """An article was rejected: it will not be published until its file is fixed.
 
-    Retrying cannot help, so the pipeline reports it instead of retrying.
+    Retrying cannot help, so the pipeline reports it instead of retrying. It carries every
+    problem found in the file, so a writer fixes them all in one go; its message has a line
+    per problem, and ``field``, ``problem`` and ``expected`` are those of the first.
 
     Args:
         key: the article's path or S3 key.
         field: the front-matter field at fault (``body``, ``file`` for the whole file).
         problem: what was wrong, in the writer's terms.
         expected: what would have been accepted.
+        more: the file's other problems, in the order found.
     """
 
-    def __init__(self, key: str, field: str, problem: str, expected: str) -> None:
-        super().__init__(key, f"{field}: {problem}, expected {expected}")
-        self.field = field
-        self.problem = problem
-        self.expected = expected
+    def __init__(self, key: str, field: str, problem: str, expected: str, *more: Problem) -> None:
+        self.problems = (Problem(field, problem, expected), *more)
+        super().__init__(key, _lines(key, self.problems))
+        first = self.problems[0]
+        self.field, self.problem, self.expected = first.field, first.problem, first.expected
 
-    def __reduce__(self) -> tuple[type[InvalidArticleError], tuple[str, str, str, str]]:
+    @classmethod
+    def of(cls, key: str, problems: Sequence[Problem]) -> InvalidArticleError:
+        """The rejection of ``key`` for ``problems`` (at least one)."""
+        first, *more = problems
+        return cls(key, first.field, first.problem, first.expected, *more)
+
+    def __reduce__(self) -> tuple[type[InvalidArticleError], tuple[str | Problem, ...]]:
         # Rejections travel from build workers and live in the build cache: pickle them by
         # their arguments (an exception's default is its message alone, which __init__ refuses).
-        return (type(self), (self.key, self.field, self.problem, self.expected))
+        return (type(self), (self.key, self.field, self.problem, self.expected, *self.problems[1:]))
 
 
 class ArticleNotFoundError(ArticleError, LookupError):
@@ -56,12 +134,22 @@ class ArticleNotFoundError(ArticleError, LookupError):
 
 
 class SiteConfigError(NewswireError, ValueError):
-    """``site.yaml`` is invalid: nothing can be published until it is fixed."""
+    """``site.yaml`` is invalid: nothing can be published until it is fixed.
 
-    def __init__(self, key: str, field: str, problem: str, expected: str) -> None:
-        super().__init__(f"{key}: {field}: {problem}, expected {expected}")
+    Like :class:`InvalidArticleError`, it carries every problem found, a line each.
+    """
+
+    def __init__(self, key: str, field: str, problem: str, expected: str, *more: Problem) -> None:
+        self.problems = (Problem(field, problem, expected), *more)
+        super().__init__(f"{_one_line(key)}: {_lines(key, self.problems)}")
         self.key = key
-        self.field = field
+        self.field = self.problems[0].field
+
+    @classmethod
+    def of(cls, key: str, problems: Sequence[Problem]) -> SiteConfigError:
+        """The rejection of ``site.yaml`` at ``key`` for ``problems`` (at least one)."""
+        first, *more = problems
+        return cls(key, first.field, first.problem, first.expected, *more)
 
 
 class StorageError(NewswireError):

@@ -101,7 +101,8 @@ def test_bad_articles_are_reported_and_the_rest_published(
 
     assert status == 1
     rejections, summary = err[:-1], err[-1]
-    assert len(rejections) == len(BAD_ARTICLES), "\n".join(err)
+    # One line per problem: typo-field.md has two (the unknown field, and no title).
+    assert len(rejections) == len(BAD_ARTICLES) + 1, "\n".join(err)
     for name, (_, field) in BAD_ARTICLES.items():
         path = re.escape(str(content / "articles" / name))
         pattern = rf"^{path}: {re.escape(field)}: .+, expected .+$"
@@ -416,6 +417,88 @@ def test_missing_site_yaml_exits_2_with_a_clear_message(
     assert str(content / "site.yaml") in err[0]
     assert "cannot read the site configuration" in err[0]
     assert not (tmp_path / "feeds").exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ('title: "English\\x01News"', "title"),
+        ('description: "News\\x1b[31m in red"', "description"),
+        ('author: "Desk\\x00"', "author.name"),
+    ],
+)
+def test_a_control_character_in_site_yaml_exits_2_naming_the_field(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, field: str
+) -> None:
+    site = content / "site.yaml"
+    site.write_text(site.read_text(encoding="utf-8") + line + "\n", encoding="utf-8")
+
+    status, err = run(content, tmp_path / "feeds", capsys)
+
+    assert status == 2
+    assert len(err) == 1, err
+    assert err[0].startswith(f"newswire: {site}: {field}: contains the control character U+")
+    assert not (tmp_path / "feeds").exists()
+
+
+def test_every_problem_of_site_yaml_is_printed(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = content / "site.yaml"
+    site.write_text(
+        site.read_text(encoding="utf-8") + "items_per_feed: 0\nlanguage: ''\n", encoding="utf-8"
+    )
+
+    status, err = run(content, tmp_path / "feeds", capsys)
+
+    assert status == 2
+    assert err == [
+        f"newswire: {site}: language: is empty, expected a non-empty text",
+        f"{site}: items_per_feed: 0 is not a positive whole number, expected a whole number ≥ 1",
+    ]
+
+
+def test_every_problem_of_an_article_is_printed(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_articles(
+        content,
+        {"two-mistakes.md": b"---\ntitle: ''\npublished: 2024-02-30\ndraft: maybe\n---\n\nBody.\n"},
+    )
+
+    status, err = run(content, tmp_path / "feeds", capsys)
+
+    assert status == 1
+    path = content / "articles" / "two-mistakes.md"
+    assert [line.split(": ", 2)[1] for line in err if line.startswith(f"{path}: ")] == [
+        "title",
+        "published",
+        "draft",
+    ]
+    assert err[-1].startswith(f"newswire: {VALID_IN_CONTENT} articles published, 1 rejected")
+
+
+def test_files_over_the_size_limit_are_refused_unread(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    video = content / "articles" / "video.md"
+    with video.open("wb") as sparse:
+        sparse.truncate(3 * 1024**3)  # 3 GiB that take no disk space, and must not be read
+
+    status, err = run(content, tmp_path / "feeds", capsys)
+
+    assert status == 1
+    assert f"{video}: file: {3 * 1024**3} bytes is too large, expected at most" in err[0]
+
+    with (content / "site.yaml").open("wb") as sparse:
+        sparse.truncate(3 * 1024**3)
+    status, err = run(content, tmp_path / "feeds", capsys)
+
+    assert status == 2
+    assert err == [
+        f"newswire: {content / 'site.yaml'}: file: {3 * 1024**3} bytes is too large, "
+        f"expected at most {1024 * 1024}"
+    ]
 
 
 def test_drafts_and_scheduled_articles_are_in_no_feed(

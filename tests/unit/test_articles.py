@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import pickle
 from datetime import UTC, datetime
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import pytest
 from hypothesis import given
@@ -12,13 +13,18 @@ from hypothesis import strategies as st
 
 from newswire.content.articles import (
     MAX_BODY_BYTES,
+    MAX_FILE_BYTES,
+    MAX_ID_BYTES,
+    MAX_SLUG_CHARS,
     _stem_and_suffix,
     parse_article,
+    read_article_file,
     read_articles,
 )
 from newswire.domain.model import BodyFormat, Person, SiteConfig, Tag
+from newswire.domain.slugs import is_valid_slug
 from newswire.errors import InvalidArticleError
-from tests.support.factories import CONTENT, SEED, SEED_KEY
+from tests.support.factories import CONTENT, SEED, SEED_KEY, make_site
 
 
 def md(front: str, body: str = "Body text.") -> bytes:
@@ -241,7 +247,7 @@ def test_duplicate_ids_reject_the_second_article_only(site: SiteConfig) -> None:
             ("articles/b.md", md(VALID + shared_id)),
             ("articles/a.md", md(VALID + shared_id)),
             ("articles/c.md", md(VALID)),
-            ("articles/c.json", b'{"title": "T", "published": "2024-01-01"}'),
+            ("articles/c.json", b'{"title": "T", "published": "2024-01-01", "body_html": "B"}'),
         ],
         site,
     )
@@ -268,3 +274,198 @@ def test_a_keys_stem_and_suffix_are_those_of_its_path(key: str) -> None:
     path = PurePosixPath(key)
 
     assert _stem_and_suffix(key) == (path.stem, path.suffix)
+
+
+def test_nesting_too_deep_for_the_json_parser_is_rejected(site: SiteConfig) -> None:
+    nested = "[" * 2000 + "]" * 2000
+    data = f'{{"title": "T", "published": "2024-01-01", "summary": {nested}}}'.encode()
+
+    error = rejected("articles/deep.json", data, site)
+
+    assert error.field == "file"
+    assert "nested" in error.problem
+
+
+@pytest.mark.parametrize(
+    ("key", "front", "field"),
+    [
+        (f"articles/{'a' * 1000}.md", VALID, "slug"),
+        (f"articles/{'a' * (MAX_SLUG_CHARS + 1)}.md", VALID, "slug"),
+        ("articles/x.md", VALID + f"\nid: urn:x:{'a' * 1000}", "id"),
+        # Bytes, not characters: the index's keys are limited in UTF-8 bytes.
+        ("articles/x.md", VALID + f"\nid: urn:x:{'é' * (MAX_ID_BYTES // 2)}", "id"),
+    ],
+)
+def test_a_slug_or_id_too_long_for_the_index_is_rejected(
+    site: SiteConfig, key: str, front: str, field: str
+) -> None:
+    error = rejected(key, md(front), site)
+
+    assert [problem.field for problem in error.problems] == [field]
+    assert "bytes" in error.problem or "characters" in error.problem
+
+
+def test_the_longest_slug_and_id_are_accepted(site: SiteConfig) -> None:
+    slug = "a" * MAX_SLUG_CHARS
+    article_id = "urn:x:" + "é" * ((MAX_ID_BYTES - 6) // 2)
+    article = parse_article(f"articles/{slug}.md", md(VALID + f"\nid: {article_id}"), site)
+
+    assert (article.slug, article.id) == (slug, article_id)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"title": "T", "published": "2024-01-01"},
+        {"title": "T", "published": "2024-01-01", "body_markdown": ""},
+        {"title": "T", "published": "2024-01-01", "body_html": "  \n"},
+    ],
+)
+def test_a_json_article_without_a_body_is_rejected(
+    site: SiteConfig, fields: dict[str, str]
+) -> None:
+    error = rejected("articles/empty.json", json.dumps(fields).encode(), site)
+
+    assert error.field == "body"
+    assert "body_markdown or body_html" in error.expected
+
+
+@pytest.mark.parametrize("slug", ["story\n", "story\r", "\nstory", "sto\nry", "story\x00"])
+def test_a_slug_with_a_line_break_is_rejected(site: SiteConfig, slug: str) -> None:
+    assert not is_valid_slug(slug)
+    assert rejected(f"articles/{slug}.md", md(VALID), site).field == "slug"
+
+
+def _alias_bomb(levels: int) -> str:
+    """A flow list whose last item expands to 9**levels strings, written in a few hundred
+    bytes."""
+    names = "abcdefghij"
+    parts = ["&a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    parts += [f"&{names[i]} [{', '.join([f'*{names[i - 1]}'] * 9)}]" for i in range(1, levels)]
+    return f"[{', '.join(parts)}]"
+
+
+@pytest.mark.parametrize("field", ["draft", "tags", "summary", "image"])
+def test_a_yaml_alias_bomb_is_rejected_with_a_short_message(site: SiteConfig, field: str) -> None:
+    data = md(f"title: T\npublished: 2024-01-01\n{field}: {_alias_bomb(8)}")
+    assert len(data) < 600
+
+    error = rejected("articles/bomb.md", data, site)
+
+    assert error.field == "front matter"
+    assert "alias" in error.problem
+    assert len(str(error)) < 1000
+
+
+@pytest.mark.parametrize(
+    ("key", "data"),
+    [
+        ("articles/x.md", md(VALID + "\ndraft: [" + ", ".join(["x" * 1000] * 100) + "]")),
+        ("articles/x.md", md(VALID + "\ntags: [[" + "x" * 100_000 + "]]")),
+        ("articles/x.md", md(VALID + "\npublished: " + "x" * 100_000)),
+        ("articles/x.md", md(VALID + "\nid: '" + "x " * 50_000 + "'")),
+        ("articles/x.json", json.dumps({"x" * 100_000: 1}).encode()),
+    ],
+)
+def test_a_message_quotes_little_of_a_long_value(site: SiteConfig, key: str, data: bytes) -> None:
+    assert len(str(rejected(key, data, site))) < 1000
+
+
+def test_every_problem_of_an_article_is_reported_at_once(site: SiteConfig) -> None:
+    front = (
+        "titel: A title\npublished: next Tuesday\ndraft: maybe\n"
+        "tags: [World, '']\nauthors: [{name: Ann, email: nope}]\nimage: {alt: x}"
+    )
+
+    error = rejected("articles/Bad_Slug.md", md(front), site)
+
+    fields = [problem.field for problem in error.problems]
+    assert fields == [
+        "slug",
+        "titel",
+        "title",
+        "published",
+        "authors[0].email",
+        "tags[1]",
+        "image.url",
+        "draft",
+    ]
+    lines = str(error).splitlines()
+    assert len(lines) == len(fields)
+    for line, problem in zip(lines, error.problems, strict=True):
+        assert line == f"articles/Bad_Slug.md: {problem}"
+        assert ", expected " in line
+    assert (error.field, error.problem, error.expected) == (
+        "slug",
+        error.problems[0].problem,
+        error.problems[0].expected,
+    )
+
+
+def test_every_problem_survives_pickling(site: SiteConfig) -> None:
+    error = rejected("articles/x.md", md("title: ''\npublished: never"), site)
+
+    copy = pickle.loads(pickle.dumps(error))
+
+    assert copy.problems == error.problems
+    assert str(copy) == str(error)
+
+
+def test_a_file_over_the_size_limit_is_refused_with_its_size(tmp_path: Path) -> None:
+    path = tmp_path / "huge.md"
+    with path.open("wb") as sparse:
+        sparse.truncate(MAX_FILE_BYTES + 1)
+
+    error = read_article_file(str(path))
+
+    assert isinstance(error, InvalidArticleError)
+    assert (error.field, error.problem) == ("file", f"{MAX_FILE_BYTES + 1} bytes is too large")
+
+
+#: JSON values, some long (texts and lists made long cheaply: drawing them is slow).
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=10)
+    | st.integers(0, 5000).map(lambda n: "x\n" * n)
+    | st.integers(0, 5000).map(lambda n: ["item"] * n),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(), children),
+    max_leaves=20,
+)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "title",
+                "published",
+                "authors",
+                "tags",
+                "image",
+                "id",
+                "draft",
+                "body_html",
+                "x" * 500,
+            ]
+        ),
+        _JSON_VALUES,
+    )
+)
+def test_any_json_article_is_read_or_rejected_in_short_lines(fields: dict[str, object]) -> None:
+    site = make_site()
+    try:
+        parse_article("articles/any.json", json.dumps(fields).encode(), site)
+    except InvalidArticleError as error:
+        lines = str(error).splitlines()
+        assert len(lines) == len(error.problems)
+        assert all(len(line) < 1500 for line in lines)
+
+
+def test_an_endless_file_is_read_no_further_than_the_size_limit() -> None:
+    error = read_article_file("/dev/zero")  # what a link named like an article may point to
+
+    assert isinstance(error, InvalidArticleError)
+    assert error.field == "file"
+    assert "too large" in error.problem

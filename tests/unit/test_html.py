@@ -10,10 +10,13 @@ from hypothesis import strategies as st
 
 from newswire.domain.model import BodyFormat, Source
 from newswire.domain.text import clean_xml_text
+from newswire.errors import InvalidArticleError
 from newswire.rendering import html as html_module
 from newswire.rendering.html import (
+    MAX_NESTING,
     absolute_url,
     clean_plain_text,
+    nests_deeper_than,
     render_body,
     render_body_html,
     summarize,
@@ -558,3 +561,74 @@ def test_plain_text_collapses_white_space_except_no_break_spaces(text: str) -> N
         expected = html_module._WHITESPACE.sub(" ", clean_xml_text(sample)).strip()
 
         assert clean_plain_text(sample) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "body_format"),
+    [
+        ("<div>" * (MAX_NESTING + 1) + "deep" + "</div>" * (MAX_NESTING + 1), BodyFormat.HTML),
+        ("<div>" * (MAX_NESTING + 1) + "never closed", BodyFormat.HTML),
+        ("<ul><li>" * (MAX_NESTING + 1) + "deep", BodyFormat.HTML),
+        ("<blockquote>" * (MAX_NESTING + 1) + "deep", BodyFormat.MARKDOWN),
+        ("> " * (MAX_NESTING + 1) + "deep", BodyFormat.MARKDOWN),
+        ("<b>" * (MAX_NESTING + 1) + "deep", BodyFormat.HTML),
+    ],
+)
+def test_a_body_nested_too_deeply_is_rejected(body: str, body_format: BodyFormat) -> None:
+    # The sanitiser's time grows with depth times tags: 1 MB of nesting took half a minute.
+    with pytest.raises(InvalidArticleError) as caught:
+        render_body(make_article(body, body_format))
+
+    assert (caught.value.key, caught.value.field) == ("articles/slug.md", "body")
+    assert f"at most {MAX_NESTING} levels" in caught.value.expected
+
+
+@pytest.mark.parametrize(
+    ("body", "body_format"),
+    [
+        ("<div>" * MAX_NESTING + "deep" + "</div>" * MAX_NESTING, BodyFormat.HTML),
+        ("> " * MAX_NESTING + "deep", BodyFormat.MARKDOWN),
+        # Siblings, however many, are no nesting: paragraphs and items close one another.
+        ("<p>One" * 1000, BodyFormat.HTML),
+        ("<ul>" + "<li>item" * 1000 + "</ul>", BodyFormat.HTML),
+        ("<div>a</div>" * 1000 + "<br><img src=a.png><hr>" * 1000, BodyFormat.HTML),
+        ("<!--" + "<div>" * 1000 + "-->Text", BodyFormat.HTML),
+    ],
+)
+def test_a_body_within_the_nesting_limit_is_published(body: str, body_format: BodyFormat) -> None:
+    assert render_body(make_article(body, body_format)).html
+
+
+@pytest.mark.parametrize(
+    ("markup", "depth"),
+    [
+        ("<div>" * 300, 300),
+        ("</div>" * 300 + "<div>" * 300, 300),  # stray end tags close nothing
+        ("<DIV>" * 300 + "</div>" * 300 + "<i>" * 10, 300),
+        ("<ul><li>" * 300, 300),
+        ("<div>" * 300 + "<p>" * 1000 + "<td>" * 1000 + "<br/>" * 1000, 300),
+        ("<div>" * 300 + "<!--" + "<div>" * 1000 + "-->", 300),
+        # End tags that close nothing, and misnested formatting, keep the parser's elements open.
+        ("<div></span>" * 300, 300),
+        ("<span></div>" * 300, 300),
+        ("<b><div></b>" * 150, 300),
+        # Formatting elements a block closed stay on the parser's list, to be opened again.
+        ("".join(f"<div><b id={i}></div>x" for i in range(300)), 300),
+    ],
+)
+def test_nesting_is_counted_in_open_elements(markup: str, depth: int) -> None:
+    assert nests_deeper_than(markup, depth - 1)
+    assert not nests_deeper_than(markup, depth)
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<p><b>Name:</p>" * 1000,  # the parser keeps at most three identical ones
+        "".join(f"<p><b id={i}>Name:</b> text</p>" for i in range(1000)),
+        "".join(f"<a href='/{i}'>link " for i in range(1000)),  # each link closes the last
+        "<table><tr><td>a</td></tr></table>" * 1000,
+    ],
+)
+def test_siblings_and_closed_elements_are_no_nesting(markup: str) -> None:
+    assert not nests_deeper_than(markup, 3)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newswire.content.site import parse_site
+from newswire.content.site import MAX_SITE_BYTES, parse_site
 from newswire.errors import SiteConfigError
 from tests.support.factories import CONTENT
 
@@ -65,3 +65,84 @@ def test_websub_hubs() -> None:
     two = parse_site("site.yaml", MINIMAL + b"hub: [https://a.example/, https://b.example/]\n")
     assert two.hubs == ("https://a.example/", "https://b.example/")
     assert parse_site("site.yaml", MINIMAL).hubs == ()
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        (b'title: "English\\x01News"\n', "title"),
+        (b'description: "News\\x00"\n', "description"),
+        (b'language: "en\\x1b"\n', "language"),
+        (b'author: {name: "Desk\\x08"}\n', "author.name"),
+        (b'author: "Desk\\uffff"\n', "author.name"),
+        (b'social: [{name: "You\\x02Tube", url: "https://y.example/"}]\n', "social[0].name"),
+        (b'hub: "https://hub.example/\\x7f\\x0c"\n', "hub"),
+    ],
+)
+def test_a_character_xml_forbids_is_refused_in_any_text(extra: bytes, field: str) -> None:
+    # MINIMAL's own value of the field comes first; YAML keeps the last one.
+    with pytest.raises(SiteConfigError) as caught:
+        parse_site("site.yaml", MINIMAL + extra)
+
+    assert [problem.field for problem in caught.value.problems] == [field]
+    assert "control character U+" in str(caught.value)
+
+
+def test_every_problem_of_site_yaml_is_reported_at_once() -> None:
+    data = b"""
+titel: English News
+base_url: /relative/
+timezone: Mars/Olympus
+author: {name: "", email: nope}
+items_per_feed: 0
+social: [{name: YouTube, url: youtube}]
+hub: [https://hub.example/, 7]
+"""
+    with pytest.raises(SiteConfigError) as caught:
+        parse_site("content/site.yaml", data)
+
+    fields = [problem.field for problem in caught.value.problems]
+    assert fields == [
+        "titel",
+        "title",
+        "description",
+        "base_url",
+        "timezone",
+        "author.name",
+        "author.email",
+        "items_per_feed",
+        "social[0].url",
+        "hub[1]",
+    ]
+    lines = str(caught.value).splitlines()
+    assert lines == [f"content/site.yaml: {problem}" for problem in caught.value.problems]
+    assert caught.value.field == "titel"
+
+
+def test_an_alias_bomb_is_refused_with_a_short_message() -> None:
+    bomb = ["&a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    pairs = zip("abcdefg", "bcdefgh", strict=True)
+    bomb += [f"&{n} [{', '.join([f'*{p}'] * 9)}]" for p, n in pairs]
+    data = MINIMAL + f"social: [{', '.join(bomb)}]\n".encode()
+
+    with pytest.raises(SiteConfigError) as caught:
+        parse_site("site.yaml", data)
+
+    assert caught.value.field == "file"
+    assert "aliases expand" in str(caught.value)
+    assert len(str(caught.value)) < 500
+
+
+def test_a_long_value_is_quoted_short() -> None:
+    with pytest.raises(SiteConfigError) as caught:
+        parse_site("site.yaml", MINIMAL + b"timezone: " + b"x" * 100_000 + b"\n")
+
+    assert len(str(caught.value)) < 500
+
+
+def test_a_site_yaml_over_the_size_limit_is_refused() -> None:
+    with pytest.raises(SiteConfigError) as caught:
+        parse_site("site.yaml", MINIMAL + b"#" * MAX_SITE_BYTES)
+
+    assert caught.value.field == "file"
+    assert "too large" in str(caught.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +166,31 @@ def test_text_left_to_pyyaml_is_what_its_reader_refuses_and_the_other_line_break
     refused = set(yaml.reader.Reader.NON_PRINTABLE.findall(every)) | set("\r\x85\u2028\u2029\ufeff")
 
     assert set(yamlio._NOT_SIMPLE_TEXT.findall(every)) == refused
+
+
+def _nested_aliases(levels: int) -> str:
+    lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    pairs = itertools.pairwise("abcdefghij"[:levels])
+    lines += [f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]" for p, n in pairs]
+    return "\n".join(lines)
+
+
+def test_aliases_are_followed_within_the_limit() -> None:
+    text = _nested_aliases(4)  # d holds 9**4 strings: 8,307 values in all
+
+    assert len(yamlio.load_yaml(text)["d"][8][8][8]) == 9
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (_nested_aliases(5), f"aliases expand to more than {yamlio.MAX_EXPANDED_NODES} values"),
+        (_nested_aliases(9), f"aliases expand to more than {yamlio.MAX_EXPANDED_NODES} values"),
+        ("a: &x [*x]", "an alias refers to a value that holds it"),
+        ("a: &x {b: [1, *x]}", "an alias refers to a value that holds it"),
+        ("a: " + "1" * 5000, "4300 digits"),
+    ],
+)
+def test_what_would_expand_without_end_is_refused(text: str, words: str) -> None:
+    with pytest.raises(yaml.YAMLError, match=words):
+        yamlio.load_yaml(text)

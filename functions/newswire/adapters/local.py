@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from newswire.buildworkers import Written
 from newswire.content.articles import ArticleFile, is_article_key
-from newswire.content.site import SITE_CONFIG_KEY
+from newswire.content.site import MAX_SITE_BYTES, SITE_CONFIG_KEY, oversized_site
 from newswire.domain.feeds import is_feed_path
 from newswire.errors import StorageError
 from newswire.rendering.sitemap import NEWS_SITEMAP_PATH
@@ -42,10 +42,16 @@ class LocalContent:
 
         Raises:
             StorageError: the folder has no readable ``site.yaml``.
+            SiteConfigError: it is too large to be one.
         """
         path = self.root / SITE_CONFIG_KEY
         try:
-            return path.read_bytes()
+            with path.open("rb") as file:
+                data = file.read(MAX_SITE_BYTES + 1)  # never read whole: it could be gigabytes
+                size = max(len(data), os.fstat(file.fileno()).st_size)
+                if (too_large := oversized_site(str(path), size)) is not None:
+                    raise too_large
+                return data
         except OSError as e:
             raise StorageError(f"{path}: cannot read the site configuration ({e.strerror})") from e
 

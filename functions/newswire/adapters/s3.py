@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from newswire.adapters.aws_errors import error_code, translate
-from newswire.content.articles import ARTICLES_PREFIX, is_article_key
+from newswire.content.articles import ARTICLES_PREFIX, is_article_key, oversized_file
+from newswire.content.site import oversized_site
 from newswire.errors import ArticleNotFoundError
 from newswire.pipeline.ports import FeedObject, StoredObject
 
@@ -29,9 +30,27 @@ DIGEST_METADATA = "sha256"
 REPORTS_PREFIX = "_reports/"
 
 
+#: The longest S3 key, in UTF-8 bytes.
+MAX_KEY_BYTES = 1024
+
+
 def digest(body: bytes) -> str:
     """The content digest stored beside each feed object."""
     return hashlib.sha256(body).hexdigest()
+
+
+def report_key(key: str) -> str:
+    """Where the report on article ``key`` is kept: ``_reports/<key>.json``.
+
+    An article key near S3's limit leaves no room for the prefix and suffix, and its report
+    would fail to be written on every retry: such a key's report is named by its start and a
+    digest of the whole.
+    """
+    full = f"{REPORTS_PREFIX}{key}.json"
+    if len(full.encode("utf-8")) <= MAX_KEY_BYTES:
+        return full
+    start = key.encode("utf-8")[: MAX_KEY_BYTES // 2].decode("utf-8", "ignore")
+    return f"{REPORTS_PREFIX}{start}~{digest(key.encode('utf-8'))[:16]}.json"
 
 
 class S3ContentStore:
@@ -42,9 +61,17 @@ class S3ContentStore:
         self.bucket = bucket
 
     def get(self, key: str) -> StoredObject:
-        """Read an object; a missing one raises ``ArticleNotFoundError``."""
+        """Read an object; a missing one raises ``ArticleNotFoundError``, one too large to be
+        an article (or ``site.yaml``) its rejection, without its body being read."""
         try:
             response = self._s3.get_object(Bucket=self.bucket, Key=key)
+            size = response["ContentLength"]
+            too_large = (
+                oversized_file(key, size) if is_article_key(key) else oversized_site(key, size)
+            )
+            if too_large is not None:
+                response["Body"].close()
+                raise too_large
             return StoredObject(body=response["Body"].read(), etag=response["ETag"])
         except ClientError as e:
             if error_code(e) in ("NoSuchKey", "404", "NotFound"):
@@ -78,24 +105,24 @@ class S3ContentStore:
 
     def put_report(self, key: str, body: bytes) -> None:
         """Write an error report (private: the content bucket is never public)."""
-        report_key = REPORTS_PREFIX + key + ".json"
+        where = report_key(key)
         try:
             self._s3.put_object(
                 Bucket=self.bucket,
-                Key=report_key,
+                Key=where,
                 Body=body,
                 ContentType="application/json; charset=utf-8",
             )
         except (ClientError, BotoCoreError) as e:
-            raise translate(e, f"PutObject s3://{self.bucket}/{report_key}") from e
+            raise translate(e, f"PutObject s3://{self.bucket}/{where}") from e
 
     def delete_report(self, key: str) -> None:
         """Remove an article's error report; a missing one is fine."""
-        report_key = REPORTS_PREFIX + key + ".json"
+        where = report_key(key)
         try:
-            self._s3.delete_object(Bucket=self.bucket, Key=report_key)
+            self._s3.delete_object(Bucket=self.bucket, Key=where)
         except (ClientError, BotoCoreError) as e:
-            raise translate(e, f"DeleteObject s3://{self.bucket}/{report_key}") from e
+            raise translate(e, f"DeleteObject s3://{self.bucket}/{where}") from e
 
 
 class S3FeedStore:

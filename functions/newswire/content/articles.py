@@ -26,12 +26,18 @@ from newswire.content.yamlio import describe_yaml_error, load_yaml
 from newswire.domain.model import Article, BodyFormat, Image, Person, SiteConfig, Source, Tag
 from newswire.domain.slugs import is_valid_slug
 from newswire.domain.text import clean_xml_text
-from newswire.errors import InvalidArticleError
+from newswire.errors import MAX_QUOTED_CHARS, InvalidArticleError, Problem, quoted, shortened
 
 #: A body larger than this is refused: no feed reader wants it and it would blow feed budgets.
 MAX_BODY_BYTES = 1024 * 1024
 #: Files larger than this are refused before decoding, so a stray video cannot eat the memory.
 MAX_FILE_BYTES = 2 * MAX_BODY_BYTES
+
+#: The index keys an article by ``<published>#<id>`` and ``<published>#<key>`` (DynamoDB
+#: allows 1,024 bytes in a sort key), and S3 its report by ``_reports/<key>.json`` (1,024 bytes
+#: in a key); a local file name has at most 255. These leave room for every prefix and suffix.
+MAX_SLUG_CHARS = 200
+MAX_ID_BYTES = 512
 
 #: An article is indexed in one DynamoDB transaction (at most 100 items): one membership per
 #: feed it is in, and as many again when it moves. These bounds keep every article within it.
@@ -63,6 +69,7 @@ _COMMON_FIELDS = frozenset(
 _JSON_FIELDS = _COMMON_FIELDS | {"body_markdown", "body_html"}
 _ISO_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?")
 _EXPECTED_DATE = "an ISO 8601 date such as 2022-02-25T14:30:00+03:00"
+_EXPECTED_NESTING = "fields nested no deeper than a list of mappings"
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 
 T = TypeVar("T")
@@ -130,7 +137,8 @@ def read_article_file(path: str) -> bytes | InvalidArticleError:
     """The bytes of the article file at ``path``, or why they cannot be read.
 
     A file that cannot be read (no permission, or deleted since it was listed) is reported
-    like any other bad article, and the others are still published.
+    like any other bad article, and the others are still published; so is one larger than
+    :data:`MAX_FILE_BYTES`, read no further than that.
     """
     try:
         # os-level calls: no buffered file object (and its isatty and seek calls) for one
@@ -138,8 +146,14 @@ def read_article_file(path: str) -> bytes | InvalidArticleError:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
             chunks = []
+            read = 0
             while chunk := os.read(fd, _READ_SIZE):
                 chunks.append(chunk)
+                read += len(chunk)
+                if read > MAX_FILE_BYTES:  # never read whole: it could be gigabytes, or endless
+                    too_large = oversized_file(path, max(read, os.fstat(fd).st_size))
+                    assert too_large is not None
+                    return too_large
         finally:
             os.close(fd)
     except OSError as e:
@@ -151,6 +165,18 @@ def read_article_file(path: str) -> bytes | InvalidArticleError:
 
 #: Bytes asked for per read: an article file in one.
 _READ_SIZE = 1 << 16
+
+
+def oversized_file(key: str, size: int) -> InvalidArticleError | None:
+    """The rejection of an article file of ``size`` bytes if it is too large, else ``None``.
+
+    Storage adapters ask before reading a file, so a stray video is refused by its size alone.
+    """
+    if size <= MAX_FILE_BYTES:
+        return None
+    return InvalidArticleError(
+        key, "file", f"{size} bytes is too large", f"at most {MAX_BODY_BYTES} bytes of body"
+    )
 
 
 #: Where articles live, in the content bucket and in a content folder.
@@ -174,23 +200,24 @@ def parse_article(key: str, data: bytes, site: SiteConfig) -> Article:
         The article. Its body is not rendered yet.
 
     Raises:
-        InvalidArticleError: anything about the file is wrong; the message names the field.
+        InvalidArticleError: anything about the file is wrong; it names every problem found
+            (a file too broken to read further, e.g. invalid YAML, stops at that problem).
     """
     reader = _FieldReader(key, site.timezone)
     slug, suffix = _stem_and_suffix(key)
     if not is_valid_slug(slug):
-        raise reader.error(
+        reader.report(
             "slug",
-            f"file name {slug!r} is not a valid slug",
+            f"file name {quoted(slug)} is not a valid slug",
             "lowercase letters, digits and single hyphens, such as putin-urges-talks.md",
         )
+    elif len(slug) > MAX_SLUG_CHARS:
+        reader.report("slug", f"has {len(slug)} characters", f"at most {MAX_SLUG_CHARS}")
     suffix = suffix.lower()
     if suffix not in ARTICLE_SUFFIXES:
-        raise reader.error("file", f"unknown file type {suffix!r}", "a .md or .json file")
-    if len(data) > MAX_FILE_BYTES:
-        raise reader.error(
-            "file", f"{len(data)} bytes is too large", f"at most {MAX_BODY_BYTES} bytes of body"
-        )
+        raise reader.error("file", f"unknown file type {quoted(suffix)}", "a .md or .json file")
+    if (too_large := oversized_file(key, len(data))) is not None:
+        raise reader.error(too_large.field, too_large.problem, too_large.expected)
     text = reader.decode(data)
     if suffix in JSON_SUFFIXES:
         fields, body, body_format = _split_json(reader, text)
@@ -244,7 +271,7 @@ def claim_ids(
                 InvalidArticleError(
                     key,
                     "id",
-                    f"{result.id!r} is already the id of {owner}",
+                    f"{quoted(result.id)} is already the id of {owner}",
                     "an id (or, without one, a slug) that no other article has",
                 )
             )
@@ -281,6 +308,8 @@ def _split_markdown(reader: _FieldReader, text: str) -> tuple[dict[str, Any], st
         raise reader.error(
             "front matter", describe_yaml_error(e, line_offset=1), "valid YAML"
         ) from e
+    except RecursionError as e:  # the pure-Python parser, where libyaml is missing
+        raise reader.error("front matter", "is nested too deeply", _EXPECTED_NESTING) from e
     if fields is None:
         fields = {}
     if not isinstance(fields, dict):
@@ -296,16 +325,25 @@ def _split_json(reader: _FieldReader, text: str) -> tuple[dict[str, Any], str, B
         raise reader.error(
             "file", f"invalid JSON at line {e.lineno}, column {e.colno} ({e.msg})", "a JSON object"
         ) from e
+    except RecursionError as e:  # json recurses in C, one level per nested value
+        raise reader.error("file", "is nested too deeply", _EXPECTED_NESTING) from e
+    except ValueError as e:  # a number of more than 4,300 digits, which int() refuses
+        raise reader.error("file", f"invalid JSON ({e})", "a JSON object") from e
     if not isinstance(fields, dict):
         raise reader.error("file", f"is a JSON {_kind(fields)}", "a JSON object of field: value")
     reader.check_unknown(fields, _JSON_FIELDS)
     has_md, has_html = "body_markdown" in fields, "body_html" in fields
     if has_md and has_html:
-        raise reader.error(
-            "body_html", "both body_markdown and body_html are given", "only one of them"
-        )
+        reader.report("body_html", "both body_markdown and body_html are given", "only one of them")
     body_field = "body_html" if has_html else "body_markdown"
+    found = len(reader.problems)
     body = reader.text(fields, body_field, required=False) or ""
+    if not body and len(reader.problems) == found:  # absent or blank, not of the wrong type
+        reader.report(
+            "body",
+            "is missing" if fields.get(body_field) is None else f"{body_field} is empty",
+            "the article's text in body_markdown or body_html",
+        )
     return fields, body, BodyFormat.HTML if has_html else BodyFormat.MARKDOWN
 
 
@@ -320,21 +358,36 @@ def _build_article(
 ) -> Article:
     # A character is at most 4 bytes in UTF-8: most bodies need no encoding to be measured.
     if len(body) > MAX_BODY_BYTES // 4 and len(body.encode("utf-8")) > MAX_BODY_BYTES:
-        raise reader.error("body", "is larger than 1 MiB", f"at most {MAX_BODY_BYTES} bytes")
+        reader.report("body", "is larger than 1 MiB", f"at most {MAX_BODY_BYTES} bytes")
     title = reader.text(fields, "title", required=True)
-    assert title is not None
     published = reader.datetime(fields, "published", required=True)
-    assert published is not None
     updated = reader.datetime(fields, "updated", required=False)
     default_url = site.article_url(slug)
     canonical_url = reader.url(fields, "canonical_url") or default_url
     article_id = reader.text(fields, "id", required=False) or default_url
     if _has_white_space(article_id):
-        raise reader.error(
-            "id", f"{article_id!r} contains white space", "a URI such as urn:uuid:… or a URL"
+        reader.report(
+            "id", f"{quoted(article_id)} contains white space", "a URI such as urn:uuid:… or a URL"
+        )
+    elif (id_bytes := len(article_id.encode("utf-8", "replace"))) > MAX_ID_BYTES and not any(
+        problem.field == "slug"
+        for problem in reader.problems  # the default id's own cause
+    ):
+        reader.report(
+            "id",
+            f"{quoted(article_id)} is {id_bytes} bytes long in UTF-8",
+            f"at most {MAX_ID_BYTES} bytes (without an id: a shorter slug)",
         )
     authors = reader.items(fields, "authors", reader.person) or (site.author,)
     tags = _unique_tags(reader.items(fields, "tags", reader.tag))
+    summary = reader.text(fields, "summary", required=False)
+    section = reader.text(fields, "section", required=False)
+    image = reader.image(fields)
+    sources = reader.items(fields, "sources", reader.source)
+    draft = reader.boolean(fields, "draft")
+    if reader.problems:
+        raise reader.rejection()
+    assert title is not None and published is not None  # else a problem was reported
     return Article(
         key=reader.key,
         slug=slug,
@@ -342,14 +395,14 @@ def _build_article(
         title=title,
         published=published,
         updated=updated,
-        summary=reader.text(fields, "summary", required=False),
+        summary=summary,
         authors=authors,
         tags=tags,
-        section=reader.text(fields, "section", required=False),
-        image=reader.image(fields),
+        section=section,
+        image=image,
         canonical_url=canonical_url,
-        sources=reader.items(fields, "sources", reader.source),
-        draft=reader.boolean(fields, "draft"),
+        sources=sources,
+        draft=draft,
         body=body,
         body_format=body_format,
     )
@@ -370,14 +423,28 @@ def _kind(value: object) -> str:
 
 
 class _FieldReader:
-    """Reads typed fields out of a raw mapping, turning every mismatch into a clear error."""
+    """Reads typed fields out of a raw mapping, noting every mismatch as a problem.
+
+    A field with a problem reads as absent (``None``, or no item), so the others are still
+    checked and the writer learns every problem of the file at once.
+    """
 
     def __init__(self, key: str, timezone: ZoneInfo) -> None:
         self.key = key
         self.timezone = timezone
+        self.problems: list[Problem] = []
+
+    def report(self, field: str, problem: str, expected: str) -> None:
+        """Note a problem and read on."""
+        self.problems.append(Problem(field, problem, expected))
 
     def error(self, field: str, problem: str, expected: str) -> InvalidArticleError:
-        return InvalidArticleError(self.key, field, problem, expected)
+        """The rejection for a problem that leaves nothing more to read, and those before it."""
+        self.report(field, problem, expected)
+        return self.rejection()
+
+    def rejection(self) -> InvalidArticleError:
+        return InvalidArticleError.of(self.key, self.problems)
 
     def decode(self, data: bytes) -> str:
         try:
@@ -397,28 +464,29 @@ class _FieldReader:
     def check_unknown(self, fields: Mapping[object, Any], allowed: frozenset[str]) -> None:
         for name in fields:
             if not isinstance(name, str):
-                raise self.error(
-                    str(name), "field names must be text", "one of " + ", ".join(sorted(allowed))
+                self.report(
+                    quoted(name), "field names must be text", "one of " + ", ".join(sorted(allowed))
                 )
-            if name not in allowed:
-                near = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
-                hint = f" (did you mean {near[0]!r}?)" if near else ""
-                raise self.error(
-                    name, f"unknown field{hint}", "one of " + ", ".join(sorted(allowed))
+            elif name not in allowed:
+                self.report(
+                    shortened(name, MAX_QUOTED_CHARS),
+                    f"unknown field{_did_you_mean(name, allowed)}",
+                    "one of " + ", ".join(sorted(allowed)),
                 )
 
     def text(self, fields: Mapping[str, Any], name: str, *, required: bool) -> str | None:
         value = fields.get(name)
         if value is None:
             if required:
-                raise self.error(name, "is missing", "a non-empty text")
+                self.report(name, "is missing", "a non-empty text")
             return None
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise self.error(name, f"is a {_kind(value)}", "a text")
+            self.report(name, f"is a {_kind(value)}", "a text")
+            return None
         text = clean_xml_text(str(value)).strip()
         if not text:
             if required:
-                raise self.error(name, "is empty", "a non-empty text")
+                self.report(name, "is empty", "a non-empty text")
             return None
         return text
 
@@ -426,28 +494,33 @@ class _FieldReader:
         value = fields.get(name)
         if value is None:
             if required:
-                raise self.error(name, "is missing", _EXPECTED_DATE)
+                self.report(name, "is missing", _EXPECTED_DATE)
             return None
         if not isinstance(value, str):
-            raise self.error(name, f"is a {_kind(value)}", _EXPECTED_DATE)
-        return parse_datetime(
-            value, self.timezone, on_error=lambda p: self.error(name, p, _EXPECTED_DATE)
-        )
+            self.report(name, f"is a {_kind(value)}", _EXPECTED_DATE)
+            return None
+        try:
+            return parse_datetime(value, self.timezone, on_error=ValueError)
+        except ValueError as e:
+            self.report(name, str(e), _EXPECTED_DATE)
+            return None
 
     def url(self, fields: Mapping[str, Any], name: str) -> str | None:
         value = self.text(fields, name, required=False)
         if value is not None and not is_absolute_http_url(value):
-            raise self.error(name, f"{value!r} is not an absolute URL", "an absolute http(s) URL")
+            self.report(name, f"{quoted(value)} is not an absolute URL", "an absolute http(s) URL")
+            return None
         return value
 
     def boolean(self, fields: Mapping[str, Any], name: str) -> bool:
         value = fields.get(name, False)
         if not isinstance(value, bool):
-            raise self.error(name, f"{value!r} is not true or false", "true or false")
+            self.report(name, f"{quoted(value)} is not true or false", "true or false")
+            return False
         return value
 
     def items(
-        self, fields: Mapping[str, Any], name: str, parse: Callable[[str, object], T]
+        self, fields: Mapping[str, Any], name: str, parse: Callable[[str, object], T | None]
     ) -> tuple[T, ...]:
         """A list field; a single value is accepted as a list of one."""
         value = fields.get(name)
@@ -456,70 +529,85 @@ class _FieldReader:
         values = value if isinstance(value, list) else [value]
         most = MAX_ITEMS.get(name)
         if most is not None and len(values) > most:
-            raise self.error(name, f"has {len(values)} entries", f"at most {most}")
-        return tuple(parse(f"{name}[{i}]", item) for i, item in enumerate(values))
+            self.report(name, f"has {len(values)} entries", f"at most {most}")
+            return ()
+        parsed = (parse(f"{name}[{i}]", item) for i, item in enumerate(values))
+        return tuple(item for item in parsed if item is not None)
 
-    def _mapping(self, where: str, value: object, allowed: frozenset[str]) -> Mapping[str, Any]:
+    def _mapping(
+        self, where: str, value: object, allowed: frozenset[str]
+    ) -> Mapping[str, Any] | None:
         if not isinstance(value, dict):
-            raise self.error(
+            self.report(
                 where, f"is a {_kind(value)}", "a mapping with " + ", ".join(sorted(allowed))
             )
+            return None
         unknown = [k for k in value if k not in allowed]
-        if unknown:
-            near = difflib.get_close_matches(str(unknown[0]), allowed, n=1, cutoff=0.6)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise self.error(
-                f"{where}.{unknown[0]}",
-                f"unknown field{hint}",
+        for name in unknown:
+            self.report(
+                f"{where}.{shortened(str(name), MAX_QUOTED_CHARS)}",
+                f"unknown field{_did_you_mean(str(name), allowed)}",
                 "one of " + ", ".join(sorted(allowed)),
             )
-        return value
+        return None if unknown else value
 
-    def person(self, where: str, value: object) -> Person:
+    def person(self, where: str, value: object) -> Person | None:
         if isinstance(value, str):
             value = {"name": value}
         raw = self._mapping(where, value, frozenset({"name", "email", "url"}))
+        if raw is None:
+            return None
+        found = len(self.problems)
         name = self.text(raw, "name", required=False)
-        if name is None:
-            raise self.error(f"{where}.name", "is missing or empty", "the author's name")
+        if name is None and len(self.problems) == found:
+            self.report(f"{where}.name", "is missing or empty", "the author's name")
         email = self.text(raw, "email", required=False)
-        if email is not None and not re.fullmatch(r"[^@\s<>()]+@[^@\s<>()]+\.[^@\s<>()]+", email):
-            raise self.error(
-                f"{where}.email", f"{email!r} is not an e-mail address", "name@example.com"
+        if email is not None and not _EMAIL.fullmatch(email):
+            self.report(
+                f"{where}.email", f"{quoted(email)} is not an e-mail address", "name@example.com"
             )
         url = self.text(raw, "url", required=False)
         if url is not None and not is_absolute_http_url(url):
-            raise self.error(
-                f"{where}.url", f"{url!r} is not an absolute URL", "an absolute http(s) URL"
+            self.report(
+                f"{where}.url", f"{quoted(url)} is not an absolute URL", "an absolute http(s) URL"
             )
+        if len(self.problems) > found:
+            return None
+        assert name is not None
         return Person(name=name, email=email, url=url)
 
-    def tag(self, where: str, value: object) -> Tag:
+    def tag(self, where: str, value: object) -> Tag | None:
         if (
             isinstance(value, bool)
             or not isinstance(value, str | int | float)
             or not str(value).strip()
         ):
-            raise self.error(where, f"{value!r} is not a tag", "a non-empty text such as world")
+            self.report(where, f"{quoted(value)} is not a tag", "a non-empty text such as world")
+            return None
         name = " ".join(clean_xml_text(str(value)).split())
         if not name:
-            raise self.error(where, f"{value!r} has no printable text", "a tag such as world")
+            self.report(where, f"{quoted(value)} has no printable text", "a tag such as world")
+            return None
         return Tag.from_name(name)
 
-    def source(self, where: str, value: object) -> Source:
+    def source(self, where: str, value: object) -> Source | None:
         if isinstance(value, str):
             value = {"name": value}
         raw = self._mapping(where, value, frozenset({"name", "url"}))
+        if raw is None:
+            return None
+        found = len(self.problems)
         name = self.text(raw, "name", required=False)
-        if name is None:
-            raise self.error(
-                f"{where}.name", "is missing or empty", "the source's name, such as BBC"
-            )
+        if name is None and len(self.problems) == found:
+            self.report(f"{where}.name", "is missing or empty", "the source's name, such as BBC")
         url = self.text(raw, "url", required=False)
         if url is not None and not is_absolute_http_url(url):
-            raise self.error(
-                f"{where}.url", f"{url!r} is not an absolute URL", "an absolute http(s) URL"
+            self.report(
+                f"{where}.url", f"{quoted(url)} is not an absolute URL", "an absolute http(s) URL"
             )
+        if len(self.problems) > found:
+            return None
+        assert name is not None
         return Source(name=name, url=url)
 
     def image(self, fields: Mapping[str, Any]) -> Image | None:
@@ -529,21 +617,24 @@ class _FieldReader:
         if isinstance(value, str):
             value = {"url": value}
         raw = self._mapping("image", value, frozenset({"url", "alt", "type", "length"}))
+        if raw is None:
+            return None
+        found = len(self.problems)
         url = self.text(raw, "url", required=False)
-        if url is None:
-            raise self.error(
+        if url is None and len(self.problems) == found:
+            self.report(
                 "image.url", "is missing", "the image's URL, absolute or relative to the article"
             )
-        scheme = urlsplit(url).scheme
+        scheme = urlsplit(url).scheme if url is not None else ""
         if scheme and scheme not in ("http", "https"):
-            raise self.error(
-                "image.url", f"scheme {scheme!r} is not allowed", "an http(s) or relative URL"
+            self.report(
+                "image.url", f"scheme {quoted(scheme)} is not allowed", "an http(s) or relative URL"
             )
         media_type = self.text(raw, "type", required=False)
-        if media_type is not None and not re.fullmatch(r"[a-z]+/[a-z0-9.+-]+", media_type):
-            raise self.error(
+        if media_type is not None and not _MEDIA_TYPE.fullmatch(media_type):
+            self.report(
                 "image.type",
-                f"{media_type!r} is not a media type",
+                f"{quoted(media_type)} is not a media type",
                 "a media type such as image/jpeg",
             )
         length = raw.get("length")
@@ -552,17 +643,30 @@ class _FieldReader:
             or not isinstance(length, int)
             or not 0 <= length <= MAX_IMAGE_LENGTH
         ):
-            raise self.error(
+            self.report(
                 "image.length",
-                f"{length!r} is not a byte count",
+                f"{quoted(length)} is not a byte count",
                 f"a whole number of bytes, at most {MAX_IMAGE_LENGTH}",
             )
+        if len(self.problems) > found:
+            return None
+        assert url is not None
         return Image(
             url=url,
             alt=self.text(raw, "alt", required=False) or "",
             media_type=media_type,
             length=length,
         )
+
+
+_EMAIL = re.compile(r"[^@\s<>()]+@[^@\s<>()]+\.[^@\s<>()]+")
+_MEDIA_TYPE = re.compile(r"[a-z]+/[a-z0-9.+-]+")
+
+
+def _did_you_mean(name: str, allowed: frozenset[str]) -> str:
+    """`` (did you mean 'title'?)`` for a name close to an allowed one, else ``""``."""
+    near = difflib.get_close_matches(name[:MAX_QUOTED_CHARS], allowed, n=1, cutoff=0.6)
+    return f" (did you mean {near[0]!r}?)" if near else ""
 
 
 def parse_datetime(
@@ -578,20 +682,20 @@ def parse_datetime(
     """
     text = value.strip()
     if not _ISO_SHAPE.match(text):
-        raise on_error(f"{value!r} is not a date")
+        raise on_error(f"{quoted(value)} is not a date")
     try:
         if len(text) == 10:
             parsed = datetime.combine(date.fromisoformat(text), time())
         else:
             parsed = datetime.fromisoformat(text.replace(",", ".", 1) if "," in text else text)
     except ValueError as e:
-        raise on_error(f"{value!r} is not a possible date ({e})") from e
+        raise on_error(f"{quoted(value)} is not a possible date ({shortened(str(e), 120)})") from e
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone)
     try:
         return parsed.astimezone(UTC)
     except OverflowError as e:
-        raise on_error(f"{value!r} is out of range") from e
+        raise on_error(f"{quoted(value)} is out of range") from e
 
 
 def is_absolute_http_url(value: str) -> bool:

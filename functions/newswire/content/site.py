@@ -12,11 +12,14 @@ import yaml
 from newswire.content.articles import is_absolute_http_url
 from newswire.content.yamlio import describe_yaml_error, load_yaml
 from newswire.domain.model import Person, SiteConfig, SocialLink
-from newswire.errors import SiteConfigError
+from newswire.domain.text import first_xml_illegal
+from newswire.errors import MAX_QUOTED_CHARS, Problem, SiteConfigError, quoted, shortened
 
 SITE_CONFIG_KEY = "site.yaml"
+#: A larger ``site.yaml`` is refused unread: the real one is a few hundred bytes.
+MAX_SITE_BYTES = 1024 * 1024
 
-_ErrorFactory = Callable[[str, str, str], SiteConfigError]
+_Report = Callable[[str, str, str], None]
 
 _FIELDS = frozenset(
     {
@@ -35,6 +38,16 @@ _FIELDS = frozenset(
 )
 
 
+def oversized_site(key: str, size: int) -> SiteConfigError | None:
+    """The rejection of a ``site.yaml`` of ``size`` bytes if it is too large, else ``None``.
+
+    Storage adapters ask before reading it, so a file of gigabytes is refused by its size.
+    """
+    if size <= MAX_SITE_BYTES:
+        return None
+    return SiteConfigError(key, "file", f"{size} bytes is too large", f"at most {MAX_SITE_BYTES}")
+
+
 def parse_site(key: str, data: bytes) -> SiteConfig:
     """Validate and parse ``site.yaml``.
 
@@ -46,113 +59,205 @@ def parse_site(key: str, data: bytes) -> SiteConfig:
         The site configuration, with ``base_url`` and ``feeds_url`` ending in ``/``.
 
     Raises:
-        SiteConfigError: the file is not valid; the message names the field.
+        SiteConfigError: the file is not valid; it names every problem found (a file that is
+            not YAML stops at that).
     """
-
-    def error(field: str, problem: str, expected: str) -> SiteConfigError:
-        return SiteConfigError(key, field, problem, expected)
-
+    if (too_large := oversized_site(key, len(data))) is not None:
+        raise too_large
     try:
         raw = load_yaml(data.decode("utf-8"))
     except UnicodeDecodeError as e:
-        raise error("file", f"byte at offset {e.start} is not UTF-8", "a UTF-8 text file") from e
+        raise SiteConfigError(
+            key, "file", f"byte at offset {e.start} is not UTF-8", "a UTF-8 text file"
+        ) from e
     except yaml.YAMLError as e:
-        raise error("file", describe_yaml_error(e), "valid YAML") from e
+        raise SiteConfigError(key, "file", describe_yaml_error(e), "valid YAML") from e
+    except RecursionError as e:  # the pure-Python parser, where libyaml is missing
+        raise SiteConfigError(key, "file", "is nested too deeply", "field: value lines") from e
     if not isinstance(raw, dict):
-        raise error("file", "is not a mapping", "field: value lines")
+        raise SiteConfigError(key, "file", "is not a mapping", "field: value lines")
+    problems: list[Problem] = []
+
+    def report(field: str, problem: str, expected: str) -> None:
+        problems.append(Problem(field, problem, expected))
+
     for name in raw:
         if name not in _FIELDS:
-            near = difflib.get_close_matches(str(name), _FIELDS, n=1)
+            near = difflib.get_close_matches(str(name)[:MAX_QUOTED_CHARS], _FIELDS, n=1)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise error(str(name), f"unknown field{hint}", "one of " + ", ".join(sorted(_FIELDS)))
+            report(
+                shortened(str(name), MAX_QUOTED_CHARS),
+                f"unknown field{hint}",
+                "one of " + ", ".join(sorted(_FIELDS)),
+            )
 
-    def text(name: str, default: str | None = None) -> str:
-        value = raw.get(name, default)
-        if not isinstance(value, str) or not value.strip():
-            raise error(name, "is missing or empty", "a non-empty text")
-        return value.strip()
+    def text(name: str, default: str | None = None) -> str | None:
+        return _text(name, raw.get(name, default), report)
 
-    def url(name: str, default: str | None = None) -> str:
+    def url(name: str, default: str | None = None) -> str | None:
         value = text(name, default)
+        if value is None:
+            return None
         if not is_absolute_http_url(value):
-            raise error(name, f"{value!r} is not an absolute URL", "an absolute http(s) URL")
+            report(name, f"{quoted(value)} is not an absolute URL", "an absolute http(s) URL")
+            return None
         return value if value.endswith("/") else value + "/"
 
     def positive(name: str, default: int) -> int:
         value = raw.get(name, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise error(name, f"{value!r} is not a positive whole number", "a whole number ≥ 1")
+            report(name, f"{quoted(value)} is not a positive whole number", "a whole number ≥ 1")
+            return default
         return value
 
+    title = text("title")
+    description = text("description")
     base_url = url("base_url")
-    tz_name = text("timezone", "UTC")
-    try:
-        timezone = ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError) as e:
-        raise error(
-            "timezone",
-            f"{tz_name!r} is not a known time zone",
-            "an IANA name such as Europe/London",
-        ) from e
+    # Without a base_url, a missing feeds_url has no default, and nothing new to report.
+    feeds_url = (
+        url("feeds_url", base_url + "feeds/")
+        if base_url is not None
+        else url("feeds_url")
+        if "feeds_url" in raw
+        else None
+    )
+    language = text("language", "en")
+    timezone = _timezone(text("timezone", "UTC"), report)
+    author = _person(raw.get("author"), report)
+    items_per_feed = positive("items_per_feed", 50)
+    max_feed_bytes = positive("max_feed_bytes", 1024 * 1024)
+    social = _social(raw.get("social"), report)
+    hubs = _hubs(raw.get("hub"), report)
+    if problems:
+        raise SiteConfigError.of(key, problems)
+    assert title and description and base_url and feeds_url and language  # else reported
+    assert timezone is not None and author is not None
     return SiteConfig(
-        title=text("title"),
-        description=text("description"),
+        title=title,
+        description=description,
         base_url=base_url,
-        feeds_url=url("feeds_url", base_url + "feeds/"),
-        language=text("language", "en"),
+        feeds_url=feeds_url,
+        language=language,
         timezone=timezone,
-        author=_person(raw.get("author"), error),
-        items_per_feed=positive("items_per_feed", 50),
-        max_feed_bytes=positive("max_feed_bytes", 1024 * 1024),
-        social=_social(raw.get("social"), error),
-        hubs=_hubs(raw.get("hub"), error),
+        author=author,
+        items_per_feed=items_per_feed,
+        max_feed_bytes=max_feed_bytes,
+        social=social,
+        hubs=hubs,
     )
 
 
-def _person(value: Any, error: _ErrorFactory) -> Person:
-    if isinstance(value, str) and value.strip():
-        return Person(name=value.strip())
-    if (
-        not isinstance(value, Mapping)
-        or not isinstance(value.get("name"), str)
-        or not value["name"].strip()
-    ):
-        raise error(
+def _text(where: str, value: Any, report: _Report, *, required: bool = True) -> str | None:
+    """A text field, stripped; ``None`` (and a problem, if ``required``) when absent.
+
+    A character XML forbids is refused, not dropped as in articles: it would end up in every
+    feed, and the file is the operator's to fix.
+    """
+    if value is None:
+        if required:
+            report(where, "is missing", "a non-empty text")
+        return None
+    if not isinstance(value, str):
+        report(where, f"{quoted(value)} is not a text", "a non-empty text")
+        return None
+    if not value.strip():
+        report(where, "is empty", "a non-empty text")
+        return None
+    if (char := first_xml_illegal(value)) is not None:
+        report(
+            where,
+            f"contains the control character U+{ord(char):04X}",
+            "a text without control characters (tab and line breaks aside)",
+        )
+        return None
+    return value.strip()
+
+
+def _timezone(name: str | None, report: _Report) -> ZoneInfo | None:
+    if name is None:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
+        report(
+            "timezone",
+            f"{quoted(name)} is not a known time zone",
+            "an IANA name such as Europe/London",
+        )
+        return None
+
+
+class _Tally:
+    """A report function that also says whether it was called: an entry with any problem
+    is left out, while its other problems are still found."""
+
+    def __init__(self, report: _Report) -> None:
+        self._report = report
+        self.reported = False
+
+    def __call__(self, field: str, problem: str, expected: str) -> None:
+        self.reported = True
+        self._report(field, problem, expected)
+
+
+def _person(value: Any, report: _Report) -> Person | None:
+    if isinstance(value, str):
+        value = {"name": value}
+    if not isinstance(value, Mapping):
+        report(
             "author", "is missing or has no name", "a mapping with name, and optional email and url"
         )
-    email, link = value.get("email"), value.get("url")
-    if email is not None and (not isinstance(email, str) or "@" not in email):
-        raise error("author.email", f"{email!r} is not an e-mail address", "name@example.com")
-    if link is not None and (not isinstance(link, str) or not is_absolute_http_url(link)):
-        raise error("author.url", f"{link!r} is not an absolute URL", "an absolute http(s) URL")
-    return Person(name=value["name"].strip(), email=email, url=link)
+        return None
+    tally = _Tally(report)
+    name = _text("author.name", value.get("name"), tally)
+    email = _text("author.email", value.get("email"), tally, required=False)
+    if email is not None and "@" not in email:
+        tally("author.email", f"{quoted(email)} is not an e-mail address", "name@example.com")
+    link = _text("author.url", value.get("url"), tally, required=False)
+    if link is not None and not is_absolute_http_url(link):
+        tally("author.url", f"{quoted(link)} is not an absolute URL", "an absolute http(s) URL")
+    if tally.reported or name is None:
+        return None
+    return Person(name=name, email=email, url=link)
 
 
-def _social(value: Any, error: _ErrorFactory) -> tuple[SocialLink, ...]:
+def _social(value: Any, report: _Report) -> tuple[SocialLink, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise error("social", "is not a list", "a list of {name, url}")
+        report("social", "is not a list", "a list of {name, url}")
+        return ()
     links = []
     for i, item in enumerate(value):
-        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
-            raise error(f"social[{i}]", "has no name", "a mapping with name and url")
-        link = item.get("url")
-        if not isinstance(link, str) or not is_absolute_http_url(link):
-            raise error(
-                f"social[{i}].url", f"{link!r} is not an absolute URL", "an absolute http(s) URL"
+        if not isinstance(item, Mapping):
+            report(f"social[{i}]", f"{quoted(item)} has no name", "a mapping with name and url")
+            continue
+        tally = _Tally(report)
+        name = _text(f"social[{i}].name", item.get("name"), tally)
+        link = _text(f"social[{i}].url", item.get("url"), tally)
+        if link is not None and not is_absolute_http_url(link):
+            tally(
+                f"social[{i}].url",
+                f"{quoted(link)} is not an absolute URL",
+                "an absolute http(s) URL",
             )
-        links.append(SocialLink(name=item["name"], url=link))
+        if not tally.reported and name is not None and link is not None:
+            links.append(SocialLink(name=name, url=link))
     return tuple(links)
 
 
-def _hubs(value: Any, error: _ErrorFactory) -> tuple[str, ...]:
+def _hubs(value: Any, report: _Report) -> tuple[str, ...]:
     """``hub``: one WebSub hub URL, or a list of them."""
     if value is None:
         return ()
     values = value if isinstance(value, list) else [value]
+    hubs = []
     for i, hub in enumerate(values):
-        if not isinstance(hub, str) or not is_absolute_http_url(hub):
-            where = "hub" if not isinstance(value, list) else f"hub[{i}]"
-            raise error(where, f"{hub!r} is not an absolute URL", "a WebSub hub URL")
-    return tuple(values)
+        where = "hub" if not isinstance(value, list) else f"hub[{i}]"
+        tally = _Tally(report)
+        url = _text(where, hub, tally)
+        if url is not None and not is_absolute_http_url(url):
+            tally(where, f"{quoted(url)} is not an absolute URL", "a WebSub hub URL")
+        if not tally.reported and url is not None:
+            hubs.append(url)
+    return tuple(hubs)

@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from newswire.errors import shortened
+
 _BaseLoader: type[yaml.SafeLoader]
 try:  # libyaml is ~5x faster than the pure-Python parser on front matter
     _BaseLoader = yaml.CSafeLoader  # type: ignore[assignment]
@@ -15,13 +17,72 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _BaseLoader = yaml.SafeLoader
 
 
+#: The most values (scalars, lists, mappings) a document may stand for once its aliases are
+#: followed: far more than any front matter or site.yaml holds, far less than the millions a
+#: few hundred bytes of nested aliases (a "billion laughs") expand to.
+MAX_EXPANDED_NODES = 10_000
+
+
 class _StringDateLoader(_BaseLoader):  # type: ignore[valid-type,misc]
-    """A safe loader that leaves timestamps as strings.
+    """A safe loader that leaves timestamps as strings and refuses alias bombs.
 
     PyYAML would turn ``2022-02-25 10:00`` into a *naive* datetime (and silently shift aware
     ones to UTC); we parse dates ourselves so a value without a zone is read in the site's time
     zone and an impossible date gets a clear error.
     """
+
+    def get_single_data(self) -> Any:
+        """The document's value, once its node graph is known not to expand too far: every
+        later step (validation, messages) walks values as if aliases were copies."""
+        node = self.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node)
+        return self.construct_document(node)
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Count the nodes ``root`` stands for with aliases followed, each shared node counted
+    once per use but visited once (without recursion: nesting may be deep).
+
+    Raises:
+        yaml.YAMLError: the count passes :data:`MAX_EXPANDED_NODES`, or an alias refers to a
+            node that holds it (a value that never ends).
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_counted = stack.pop()
+        children = _children(node)
+        if children_counted:
+            open_nodes.discard(id(node))
+            size = sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+            if size > MAX_EXPANDED_NODES:
+                problem = f"aliases expand to more than {MAX_EXPANDED_NODES} values"
+                raise _expansion_error(node, problem)
+            continue
+        if id(node) in sizes:
+            continue
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        for child in children:
+            if id(child) in open_nodes:
+                raise _expansion_error(child, "an alias refers to a value that holds it")
+            if id(child) not in sizes:
+                stack.append((child, False))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _expansion_error(node: yaml.Node, problem: str) -> yaml.YAMLError:
+    return yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
 
 
 _StringDateLoader.yaml_implicit_resolvers = {
@@ -38,12 +99,16 @@ def load_yaml(text: str) -> Any:
     even over libyaml); anything else goes to PyYAML.
 
     Raises:
-        yaml.YAMLError: the text is not valid YAML (``problem_mark`` says where).
+        yaml.YAMLError: the text is not valid YAML (``problem_mark`` says where), or its
+            aliases expand beyond :data:`MAX_EXPANDED_NODES` values.
     """
-    simple = _simple_mapping(text)
-    if simple is not None:
-        return simple
-    return yaml.load(text, Loader=_StringDateLoader)  # noqa: S506 - a SafeLoader subclass
+    try:
+        simple = _simple_mapping(text)
+        if simple is not None:
+            return simple
+        return yaml.load(text, Loader=_StringDateLoader)  # noqa: S506 - a SafeLoader subclass
+    except ValueError as e:  # an integer of more than 4,300 digits, which int() refuses
+        raise yaml.constructor.ConstructorError(None, None, str(e), None) from e
 
 
 #: A top-level ``key: value`` line; the value is checked by :func:`_scalar`.
@@ -212,7 +277,7 @@ def _resolve(value: str) -> str:
 def describe_yaml_error(error: yaml.YAMLError, line_offset: int = 0) -> str:
     """Say what is wrong with a YAML text and where, in a writer's terms."""
     mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    problem = shortened(getattr(error, "problem", None) or str(error).splitlines()[0], 200)
     if mark is None:
         return f"invalid YAML ({problem})"
     return (

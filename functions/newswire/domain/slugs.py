@@ -7,7 +7,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
-SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+#: A whole slug (use ``fullmatch``: ``$`` would also match before a final line break).
+SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
@@ -38,4 +39,4 @@ def slugify(name: str, *, fallback_prefix: str = "x") -> str:
 
 def is_valid_slug(value: str) -> bool:
     """Say whether ``value`` is already a slug (used for article file names)."""
-    return bool(SLUG_PATTERN.match(value))
+    return SLUG_PATTERN.fullmatch(value) is not None

@@ -27,6 +27,13 @@ def clean_xml_text(text: str) -> str:
     return _XML_ILLEGAL.sub("", text)
 
 
+def first_xml_illegal(text: str) -> str | None:
+    """The first character of ``text`` that XML 1.0 forbids, or ``None``: for fields that are
+    refused, rather than cleaned, when they hold one."""
+    found = _XML_ILLEGAL.search(text)
+    return None if found is None else found[0]
+
+
 #: From this length on, a text is checked by its UTF-8 bytes before any regex runs.
 _LONG = 512
 #: The C0 controls XML forbids, as bytes (UTF-8 encodes them as themselves, and no other

@@ -391,6 +391,10 @@ class Publisher:
                 "problem": error.problem,
                 "expected": error.expected,
                 "message": str(error),
+                "problems": [
+                    {"field": p.field, "problem": p.problem, "expected": p.expected}
+                    for p in error.problems
+                ],
             }
             self.content.put_report(key, json.dumps(report, ensure_ascii=False, indent=2).encode())
         elif old is not None and old.has_report:

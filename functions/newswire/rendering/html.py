@@ -29,6 +29,7 @@ from cmarkgfm.cmark import Options as _CmarkOptions  # type: ignore[import-untyp
 
 from newswire.domain.model import Article, BodyFormat, Source
 from newswire.domain.text import clean_utf8, clean_xml_text
+from newswire.errors import InvalidArticleError
 
 if TYPE_CHECKING:  # imported when first needed: only bodies with no top-level paragraph do
     from markdown_it import MarkdownIt
@@ -155,6 +156,13 @@ def _finish_html(rendered: str, source: str, article: Article, *, markup_free: b
     ``rendered`` is cmark's rendering of Markdown with no ``<`` at all, so every tag in it is
     one cmark wrote; see :func:`_sanitize_cmark_output`.
     """
+    if nests_deeper_than(rendered, MAX_NESTING):
+        raise InvalidArticleError(
+            article.key,
+            "body",
+            f"nests elements more than {MAX_NESTING} deep",
+            f"HTML (or Markdown quotes and lists) nested at most {MAX_NESTING} levels deep",
+        )
     token = _BASE_URL.set(article.canonical_url)
     try:
         if markup_free:
@@ -311,6 +319,120 @@ def _markdown_blocks() -> MarkdownIt:
     parser = MarkdownIt("commonmark")
     parser.core.ruler.disable("inline")
     return parser
+
+
+#: The deepest nesting of elements a rendered body may have (as :func:`nests_deeper_than`
+#: counts it). The sanitiser's HTML parser (html5ever) looks through the open elements for each tag
+#: it opens, so its time grows with depth times tags (1 MB of nested ``<div>`` took half a
+#: minute), and Markdown nested deeply is slow to search for a summary. Browsers stop nesting
+#: at 512 (Blink's parser); no article needs half of it.
+MAX_NESTING = 256
+
+#: A start or end tag (its name and attributes), or a comment (skipped: it may hold anything).
+_TAG_OR_COMMENT = re.compile(r"<(/?)([A-Za-z][^\s/>]*)([^>]*)|<!--.*?(?:-->|\Z)", re.S)
+#: Elements that never deepen the tree the parser builds: void elements, and those whose
+#: next sibling closes them (``<p>a<p>b`` and ``<li>a<li>b`` are siblings, not nested).
+_NOT_NESTING = frozenset(
+    {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot",
+        "caption", "colgroup", "option", "optgroup", "rp", "rt",
+    }
+)  # fmt: skip
+#: HTML's formatting elements: the parser keeps them in a list of its own, reopens them after
+#: a block that closed them, and keeps blocks open across their misnested end tags.
+_FORMATTING = frozenset(
+    {
+        "a",
+        "b",
+        "big",
+        "code",
+        "em",
+        "font",
+        "i",
+        "nobr",
+        "s",
+        "small",
+        "strike",
+        "strong",
+        "tt",
+        "u",
+    }
+)
+#: How many identical formatting elements the parser's list keeps (HTML's "Noah's Ark" rule).
+_NOAHS_ARK = 3
+
+
+def nests_deeper_than(markup: str, limit: int) -> bool:
+    """Say whether the HTML parser would hold more than ``limit`` elements open at once in
+    ``markup``, or more than ``limit`` formatting elements left unclosed.
+
+    One pass over the tags, no tree built, following the parser's rules closely enough to be
+    no more lenient: an end tag closes the elements above the innermost open one of its name
+    (and nothing if none is open); a formatting element's end tag closes it only when it is
+    the innermost element (otherwise the parser keeps what follows open); paragraph, item and
+    cell tags, which close their open siblings, close the formatting elements within them, but
+    those stay on the parser's list to be reopened, and are counted apart.
+    """
+    if markup.count("<") <= limit:  # too few tags to pass the limit: most bodies
+        return False
+    nesting = _Nesting()
+    for tag in _TAG_OR_COMMENT.finditer(markup):
+        if tag[2] is None:
+            continue
+        name = tag[2].lower()
+        if name in _NOT_NESTING:
+            nesting.close_formatting()
+        elif tag[1]:
+            nesting.end(name)
+        elif nesting.start(name, tag[3]) > limit:
+            return True
+    return False
+
+
+class _Nesting:
+    """The open elements and unclosed formatting elements of :func:`nests_deeper_than`."""
+
+    def __init__(self) -> None:
+        self.stack: list[str] = []
+        self.open_names: dict[str, int] = {}
+        self.formatting: dict[str, list[str]] = {}  # name -> attributes of each left unclosed
+        self.copies: dict[tuple[str, str], int] = {}
+        self.unclosed = 0
+
+    def start(self, name: str, attributes: str) -> int:
+        """Open an element; return the larger count to hold against the limit."""
+        if name in _CLOSES_ITS_OWN and self.formatting.get(name):
+            self.end(name)  # a second link closes the first
+        self.stack.append(name)
+        self.open_names[name] = self.open_names.get(name, 0) + 1
+        if name in _FORMATTING:
+            self.formatting.setdefault(name, []).append(attributes)
+            kind = (name, attributes)
+            self.copies[kind] = self.copies.get(kind, 0) + 1
+            self.unclosed += self.copies[kind] <= _NOAHS_ARK
+        return max(len(self.stack), self.unclosed)
+
+    def end(self, name: str) -> None:
+        if name in _FORMATTING:
+            if self.formatting.get(name):
+                kind = (name, self.formatting[name].pop())
+                self.copies[kind] -= 1
+                self.unclosed -= self.copies[kind] < _NOAHS_ARK
+            if not self.stack or self.stack[-1] != name:
+                return
+        if self.open_names.get(name):
+            while (top := self.stack.pop()) != name:
+                self.open_names[top] -= 1
+            self.open_names[name] -= 1
+
+    def close_formatting(self) -> None:
+        while self.stack and self.stack[-1] in _FORMATTING:
+            self.open_names[self.stack.pop()] -= 1
+
+
+#: Formatting elements whose start tag closes an unclosed one of the same name.
+_CLOSES_ITS_OWN = frozenset({"a", "nobr"})
 
 
 @cache
