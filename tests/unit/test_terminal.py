@@ -53,3 +53,22 @@ def test_a_failure_is_one_line_without_its_traceback() -> None:
     assert event_line(failed) == (
         "newswire: message failed, SQS will retry it (TimeoutError: moto took too long)"
     )
+
+
+def test_a_rejection_shows_every_problem_on_its_line(caplog: pytest.LogCaptureFixture) -> None:
+    from newswire.errors import InvalidArticleError, Problem
+    from newswire.handlers.observability import log_rejected, logger
+
+    error = InvalidArticleError(
+        "articles/a.md",
+        "title",
+        "missing",
+        "a title of 1 to 300 characters",
+        Problem("published", "'yesterday' is not a date", "an ISO 8601 date-time"),
+    )
+    with caplog.at_level(logging.WARNING, logger=logger.name):
+        log_rejected(error)
+    assert [event_line(r) for r in caplog.records] == [
+        "newswire: rejected articles/a.md: title: missing, expected a title of 1 to 300"
+        " characters; published: 'yesterday' is not a date, expected an ISO 8601 date-time"
+    ]

@@ -45,6 +45,7 @@ def log_rejected(error: InvalidArticleError) -> None:
             "field": error.field,
             "problem": error.problem,
             "expected": error.expected,
+            "problems": [str(problem) for problem in error.problems],
         },
     )
 

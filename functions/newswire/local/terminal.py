@@ -27,14 +27,13 @@ _SILENT_ACTIONS = frozenset({"stale", "redelivered"})
 def event_line(record: logging.LogRecord) -> str | None:
     """The terminal's line for one of the handlers' log records, or ``None`` to print nothing.
 
-    Reads the fields the handlers log (``key``, ``action``, ``feeds_written``; ``field``,
-    ``problem`` and ``expected`` of a rejection), so the line says what the JSON would.
+    Reads the fields the handlers log (``key``, ``action``, ``feeds_written``; the
+    ``problems`` of a rejection), so the line says what the JSON would.
     """
     key = getattr(record, "key", None)
-    rejection = [getattr(record, name, None) for name in ("field", "problem", "expected")]
-    if key and all(rejection):
-        field, problem, expected = rejection
-        return f"newswire: rejected {key}: {field}: {problem}, expected {expected}"
+    problems = getattr(record, "problems", None)
+    if key and problems:  # every problem, so the writer fixes them all in one go
+        return f"newswire: rejected {key}: {'; '.join(problems)}"
     action = getattr(record, "action", None)
     if key and action and record.levelno == logging.INFO:
         feeds = len(getattr(record, "feeds_written", ()) or ())
