@@ -80,9 +80,7 @@ class WebSubNotifier:
             pool.shutdown(wait=False, cancel_futures=True)
         failures = []
         for hub, ping in pings.items():
-            problem = (
-                ping.result() if ping.done() else f"no answer within {self.deadline:g} s"
-            )
+            problem = ping.result() if ping.done() else f"no answer within {self.deadline:g} s"
             if problem:
                 failures.append(
                     f"WebSub hub {hub} was not told about {len(feed_urls)} changed feeds: {problem}"

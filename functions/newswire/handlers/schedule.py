@@ -50,7 +50,9 @@ class SiteWatch:
     def missing(self, error: SiteConfigMissingError) -> None:
         """Log the missing ``site.yaml`` unless it was already said since it was last seen."""
         if not self.missing_said:
-            logger.info("no site configuration yet: nothing to publish", extra={"error": str(error)})
+            logger.info(
+                "no site configuration yet: nothing to publish", extra={"error": str(error)}
+            )
             self.missing_said = True
 
     def found(self) -> None:
