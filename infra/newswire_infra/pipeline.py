@@ -17,6 +17,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from newswire.adapters.aws_errors import SDK_CALL_WORST_CASE_SECONDS
+from newswire.handlers.budget import ANNOUNCE_DEADLINE_SECONDS, RECORD_DEADLINE_SECONDS
 from newswire_infra.checkov import skip_checks
 from newswire_infra.feed_function import ARCHITECTURE, RUNTIME, FeedFunction
 from newswire_infra.storage import ARTICLES_PREFIX, Storage
@@ -25,20 +27,26 @@ PUBLISH_HANDLER = "newswire.handlers.publish.handler"
 REINDEX_HANDLER = "newswire.handlers.reindex.handler"
 SCHEDULE_HANDLER = "newswire.handlers.schedule.handler"
 
-#: Time one article change may take: read, render, index transaction and feed writes, with the
-#: handler's own backoff on throttling and write conflicts.
-RECORD_BUDGET = Duration.seconds(10)
-#: After its batch, an invocation pings every WebSub hub once; the timeout allows for this many
-#: hubs that each use up all their tries (newswire.adapters.websub: 3 tries of 3 s, with 0.2 s
-#: and 0.4 s of backoff between them).
-HUBS_BUDGETED = 3
-HUB_WORST_CASE_SECONDS = 3 * 3.0 + 0.2 + 0.4
+#: Time one article change may start AWS calls for (the handler's deadline per record: read,
+#: render, index transaction and feed writes, with its backoff on throttling and conflicts).
+RECORD_BUDGET = Duration.seconds(RECORD_DEADLINE_SECONDS)
+#: After its batch, an invocation pings every WebSub hub at once, for at most the time one hub
+#: takes to use up all its tries.
+HUB_WORST_CASE_SECONDS = ANNOUNCE_DEADLINE_SECONDS
 BATCH_SIZE = 10
-#: A whole batch plus slow hubs, rounded up to half a minute (150 s).
+#: A whole batch of records at their deadline, the AWS call under way at the last one's, and
+#: the hubs, rounded up to half a minute (150 s). The handler starts a record only while its
+#: worst case and the hubs still fit, so a slower batch returns its rest to the queue rather
+#: than time out.
 PUBLISH_TIMEOUT = Duration.seconds(
     30
     * math.ceil(
-        (BATCH_SIZE * RECORD_BUDGET.to_seconds() + HUBS_BUDGETED * HUB_WORST_CASE_SECONDS) / 30
+        (
+            BATCH_SIZE * RECORD_BUDGET.to_seconds()
+            + SDK_CALL_WORST_CASE_SECONDS
+            + HUB_WORST_CASE_SECONDS
+        )
+        / 30
     )
 )
 #: AWS's rule for SQS event sources: a message stays invisible for six function timeouts, so a

@@ -6,11 +6,13 @@ The hub is a small HTTP server on loopback that records what it is told, or fail
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
 
+from newswire.adapters import websub
 from newswire.adapters.websub import WebSubNotifier
 from newswire.domain.feeds import FeedFormat
 from newswire.pipeline.changes import ArticleChange, normalise_sequencer
@@ -77,3 +79,37 @@ def test_a_slow_hub_times_out_without_holding_the_publish(stack: Stack, hub: Hub
     warnings, outcome = publish_with_hub(stack, hub, timeout=0.1, attempts=1)
     assert outcome.action == "published"
     assert warnings and "timed out" in warnings[0]
+
+
+def test_hubs_are_told_together_so_slow_hubs_cost_one_wait_not_one_each(hub: Hub) -> None:
+    hub.delay = 0.5
+    hubs = [f"{hub.url}?n={n}" for n in range(4)]  # four slow hubs, served concurrently
+    feed = "https://englishnews.example/feeds/rss.xml"
+
+    started = time.monotonic()
+    warnings = WebSubNotifier(hubs, timeout=2.0, attempts=1).notify([feed])
+    elapsed = time.monotonic() - started
+
+    assert warnings == []
+    assert len(hub.pings) == 4
+    assert elapsed < 1.5  # one after the other: 2 s
+
+
+def test_announcing_ends_at_its_deadline_however_the_hubs_stall(hub: Hub) -> None:
+    hub.delay = 2.0
+    hubs = [f"{hub.url}?n={n}" for n in range(3)]
+    notifier = WebSubNotifier(hubs, timeout=1.5, attempts=3, deadline=0.5)
+
+    started = time.monotonic()
+    warnings = notifier.notify(["https://englishnews.example/feeds/rss.xml"])
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 1.0  # not 3 hubs x 3 tries x 1.5 s
+    assert len(warnings) == 3
+    assert all("no answer within 0.5 s" in w for w in warnings), warnings
+
+
+def test_the_deadline_allows_one_hub_all_its_tries() -> None:
+    # the publish function's timeout budgets one deadline for announcing (handlers/budget.py)
+    assert websub.DEADLINE >= websub.HUB_WORST_CASE_SECONDS
+    assert round(websub.HUB_WORST_CASE_SECONDS, 6) == 3 * 3.0 + 0.2 + 0.4

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import boto3
@@ -21,6 +21,11 @@ class FakeLambdaContext:
     memory_limit_in_mb: int = 512
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:newswire-function"
     aws_request_id: str = "9566c74d-1003-4c4d-bbbb-0407d1e2c649"
+    #: Milliseconds left of the invocation, asked anew each time (a test can make it run out).
+    remaining_millis: Callable[[], int] = lambda: 150_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_millis()
 
 
 @pytest.fixture

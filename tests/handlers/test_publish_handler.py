@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from newswire.domain.feeds import FeedFormat, is_feed_path
 from newswire.errors import SiteConfigError, TransientStorageError
 from newswire.handlers import publish
+from newswire.handlers.budget import RESERVE_SECONDS
 from newswire.pipeline import runtime
 from newswire.pipeline.runtime import SiteConfigMissingError
 from tests.handlers.conftest import FakeLambdaContext
@@ -206,6 +207,33 @@ class TestSqsBatch:
         assert f"{feeds}tags/politics/rss.xml" in told  # the council's
         assert f"{feeds}sections/business/atom.xml" in told  # the café's
         assert told == sorted(set(told))
+
+    def test_records_left_when_time_runs_short_are_returned_and_the_rest_announced(
+        self, stack: Stack, hub: Hub, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        # Lambda would end the invocation mid-record: every record, done or not, would fail
+        # and no hub would hear of the feeds already written.
+        use_hub(stack, hub)
+        batch = load("sqs-s3-put-batch.json")
+        cafe_id = batch["Records"][1]["messageId"]
+        left = iter([150_000, int(RESERVE_SECONDS * 1000) - 1])
+        context = FakeLambdaContext(remaining_millis=lambda: next(left))
+
+        with caplog.at_level(logging.WARNING):
+            result = publish.handler(copy.deepcopy(batch), context)
+
+        assert result == {"batchItemFailures": [{"itemIdentifier": cafe_id}]}
+        assert titles(stack, "rss.xml") == [COUNCIL]
+        (ping,) = hub.pings
+        assert f"{FEEDS_URL}tags/politics/rss.xml" in ping["hub.url"]
+        (logged,) = [r for r in caplog.records if r.getMessage().startswith("message left")]
+        assert "too little time left" in logged.error  # type: ignore[attr-defined]
+        assert not logged.exc_info  # an expected wait, not a crash
+
+        retried = publish.handler(only(batch, 1, receive_count=2), FakeLambdaContext())
+
+        assert retried == {"batchItemFailures": []}
+        assert sorted(titles(stack, "rss.xml")) == sorted([COUNCIL, CAFE])
 
     def test_an_url_encoded_key_is_fetched_by_its_real_name(
         self, stack: Stack, invoke: Invoke

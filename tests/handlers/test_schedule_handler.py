@@ -45,6 +45,12 @@ class Clock:
             monkeypatch.setattr(module, "publisher_from_env", with_clock)
 
 
+@pytest.fixture(autouse=True)
+def cold_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test runs as in a fresh execution environment (what a module remembers)."""
+    monkeypatch.setattr(schedule, "site_watch", schedule.SiteWatch())
+
+
 def test_a_scheduled_article_appears_when_due_without_anyone_touching_it(
     lambda_stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -84,3 +90,26 @@ def test_before_site_yaml_the_schedule_does_nothing_and_says_so_in_one_line(
     assert said.levelno == logging.INFO
     assert "no site configuration" in said.getMessage()
     assert said.error.startswith("site.yaml: file: not found")  # type: ignore[attr-defined]
+
+
+def test_a_missing_site_yaml_is_said_once_per_cold_start_and_again_only_if_it_vanishes(
+    lambda_stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    # runs every minute: a line each time would be 1,440 a day
+    def said() -> int:
+        return sum("no site configuration" in r.getMessage() for r in caplog.records)
+
+    with caplog.at_level(logging.INFO, logger="newswire"):
+        for _ in range(3):
+            assert schedule.handler(EVENT, FakeLambdaContext()) == {"published": [], "rejected": []}
+        assert said() == 1
+
+        site_yaml = (CONTENT / "site.yaml").read_bytes()
+        stack = lambda_stack
+        stack.s3.put_object(Bucket=stack.content_bucket, Key="site.yaml", Body=site_yaml)
+        schedule.handler(EVENT, FakeLambdaContext())
+        stack.s3.delete_object(Bucket=stack.content_bucket, Key="site.yaml")
+        schedule.handler(EVENT, FakeLambdaContext())
+        schedule.handler(EVENT, FakeLambdaContext())
+
+    assert said() == 2

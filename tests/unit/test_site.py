@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newswire.content.site import MAX_SITE_BYTES, parse_site
+from newswire.content.site import MAX_HUBS, MAX_SITE_BYTES, parse_site
 from newswire.errors import SiteConfigError
 from tests.support.factories import CONTENT
 
@@ -146,3 +146,13 @@ def test_a_site_yaml_over_the_size_limit_is_refused() -> None:
 
     assert caught.value.field == "file"
     assert "too large" in str(caught.value)
+
+
+def test_more_hubs_than_a_publish_can_ping_in_time_are_refused() -> None:
+    hubs = ", ".join(f"https://hub{n}.example/" for n in range(MAX_HUBS + 1))
+    with pytest.raises(SiteConfigError) as caught:
+        parse_site("site.yaml", MINIMAL + f"hub: [{hubs}]\n".encode())
+    assert caught.value.field == "hub"
+    assert str(caught.value) == f"site.yaml: hub: {MAX_HUBS + 1} hubs, expected at most {MAX_HUBS}"
+    listed = ", ".join(f"https://hub{n}.example/" for n in range(MAX_HUBS))
+    assert len(parse_site("site.yaml", MINIMAL + f"hub: [{listed}]\n".encode()).hubs) == MAX_HUBS

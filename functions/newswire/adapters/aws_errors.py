@@ -1,14 +1,23 @@
-"""Translating botocore failures into newswire's error family, once, at the adapter; and the
-one retry policy for the failures a short wait may cure."""
+"""Translating botocore failures into newswire's error family, once, at the adapter; the
+one retry policy for the failures a short wait may cure; and how long any AWS call may take.
+
+Every bound on time is here, so the functions' timeouts (``infra/``) can be derived from it:
+botocore's timeouts and tries of one call (:func:`client_config`), newswire's own tries
+(:class:`Backoff`), and a deadline (:func:`time_limit`) after which no call is started or
+tried again, so that one slow record cannot use up its invocation.
+"""
 
 from __future__ import annotations
 
 import random
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 
 from newswire.errors import (
@@ -42,7 +51,75 @@ TRANSIENT_CANCELLATIONS = frozenset(
     {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 )
 
+#: Seconds to open a connection to AWS, and to wait for each read of its answer: botocore's
+#: 60 s defaults would let one stalled call outlast a whole invocation.
+CONNECT_TIMEOUT = 2.0
+READ_TIMEOUT = 5.0
+#: botocore's tries of one call, the first included (``standard`` mode).
+SDK_ATTEMPTS = 3
+#: The bound of botocore's first pause after throttling, doubling after (``standard`` mode's
+#: ``throttling_base_scale``; 5xx pauses are far shorter).
+SDK_THROTTLING_PAUSE = 1.0
+#: The longest one botocore call may take: every try stalls to both timeouts, with the
+#: longest pauses between them.
+SDK_CALL_WORST_CASE_SECONDS = SDK_ATTEMPTS * (CONNECT_TIMEOUT + READ_TIMEOUT) + sum(
+    SDK_THROTTLING_PAUSE * 2**n for n in range(SDK_ATTEMPTS - 1)
+)
+
 T = TypeVar("T")
+
+#: The monotonic time after which no AWS call is started or tried again (see time_limit).
+_deadline: ContextVar[float | None] = ContextVar("newswire_aws_deadline", default=None)
+
+
+def client_config() -> Config:
+    """The botocore configuration of every client: timeouts and retries, set once here.
+
+    Retries are botocore's ``standard`` mode (jittered, under a retry quota) for throttling
+    and 5xx of each call: the ``legacy`` default waits without jitter, up to ~25 s for
+    DynamoDB. What botocore cannot retry is :class:`Backoff`'s.
+    """
+    return Config(
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        retries={"mode": "standard", "total_max_attempts": SDK_ATTEMPTS},
+    )
+
+
+class OutOfTimeError(TransientStorageError):
+    """A call was due after the deadline of its work: the work is left for a retry."""
+
+
+@contextmanager
+def time_limit(seconds: float, clock: Callable[[], float] = time.monotonic) -> Iterator[None]:
+    """Within the block, start no AWS call and no retry after ``seconds`` from now.
+
+    A call already under way runs to its end (at most :data:`SDK_CALL_WORST_CASE_SECONDS`),
+    so the block takes at most ``seconds`` plus that, and fails transiently past it.
+    """
+    token = _deadline.set(clock() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def check_deadline(clock: Callable[[], float] = time.monotonic, **_event: Any) -> None:
+    """Refuse to start a call past the current :func:`time_limit` (a botocore ``before-call``
+    hook, so that no client call escapes it).
+
+    Raises:
+        OutOfTimeError: the deadline has passed.
+    """
+    deadline = _deadline.get()
+    if deadline is not None and clock() >= deadline:
+        raise OutOfTimeError("out of time for this work, it will be retried")
+
+
+def bounded_client(client: T) -> T:
+    """``client``, made to honour :func:`time_limit` before each of its calls."""
+    client.meta.events.register("before-call", check_deadline)  # type: ignore[attr-defined]
+    return client
 
 
 def error_code(error: ClientError) -> str:
@@ -92,6 +169,7 @@ class Backoff:
         cap: the longest pause.
         sleep: waits (injectable: tests record the pauses instead of waiting).
         jitter: draws the fraction of the bound to wait, in [0, 1) (injectable).
+        clock: monotonic seconds, to keep to a :func:`time_limit` (injectable).
     """
 
     attempts: int = 5
@@ -99,6 +177,13 @@ class Backoff:
     cap: float = 2.0
     sleep: Callable[[float], None] = time.sleep
     jitter: Callable[[], float] = random.random
+    clock: Callable[[], float] = time.monotonic
+
+    def worst_case(self, call_seconds: float) -> float:
+        """The longest :meth:`call` takes when each try takes ``call_seconds``, outside any
+        :func:`time_limit`: every try fails, every pause at its bound."""
+        bounds = Backoff(self.attempts, self.base, self.cap, jitter=lambda: 1.0).pauses()
+        return self.attempts * call_seconds + sum(bounds)
 
     def pauses(self) -> Iterator[float]:
         """The pauses between tries: ``attempts - 1`` of them, the n-th below
@@ -114,7 +199,8 @@ class Backoff:
 
         Raises:
             Exception: what ``operation`` raised, at once if not transient (see
-                :func:`is_transient`), or after the last try.
+                :func:`is_transient`), after the last try, or when the next try would start
+                past the current :func:`time_limit`.
         """
         pauses = self.pauses()
         while True:
@@ -122,7 +208,8 @@ class Backoff:
                 return operation()
             except (ClientError, BotoCoreError, TransientStorageError) as e:
                 pause = next(pauses, None) if is_transient(e) else None
-                if pause is None:
+                deadline = _deadline.get()
+                if pause is None or (deadline is not None and self.clock() + pause >= deadline):
                     raise
                 self.sleep(pause)
 

@@ -18,6 +18,8 @@ from newswire.errors import MAX_QUOTED_CHARS, Problem, SiteConfigError, quoted, 
 SITE_CONFIG_KEY = "site.yaml"
 #: A larger ``site.yaml`` is refused unread: the real one is a few hundred bytes.
 MAX_SITE_BYTES = 1024 * 1024
+#: Hubs a site may list: every change pings them all, within the publish function's timeout.
+MAX_HUBS = 5
 
 _Report = Callable[[str, str, str], None]
 
@@ -251,6 +253,8 @@ def _hubs(value: Any, report: _Report) -> tuple[str, ...]:
     if value is None:
         return ()
     values = value if isinstance(value, list) else [value]
+    if len(values) > MAX_HUBS:
+        report("hub", f"{len(values)} hubs", f"at most {MAX_HUBS}")
     hubs = []
     for i, hub in enumerate(values):
         where = "hub" if not isinstance(value, list) else f"hub[{i}]"

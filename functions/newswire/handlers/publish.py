@@ -6,7 +6,10 @@ Trigger:
       (AWS throttled or failed, a write race lost too often, an unreadable body) is returned in
       ``batchItemFailures`` and retried by SQS, then lands in the queue's dead-letter queue. The
       ``s3:TestEvent`` S3 sends when the notification is configured, and records that are not
-      article changes, are skipped without reading ``site.yaml``.
+      article changes, are skipped without reading ``site.yaml``. A record is started only
+      while the invocation has time for it and for the WebSub announce
+      (:mod:`newswire.handlers.budget`); the rest are returned as failures, so a slow batch
+      never times out whole.
     * Direct S3 event notifications or EventBridge ``Object Created`` / ``Object Deleted`` rules
       (asynchronous invoke): a failure raises, so Lambda retries the event.
 
@@ -45,6 +48,8 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes import SQSEvent, SQSRecord
 
+from newswire.adapters.aws_errors import OutOfTimeError, time_limit
+from newswire.handlers.budget import RECORD_DEADLINE_SECONDS, RESERVE_SECONDS
 from newswire.handlers.observability import (
     FEEDS_WRITTEN,
     PUBLISHED,
@@ -113,7 +118,7 @@ def publish_sqs_batch(
             extra={"error": str(e), "waiting": len(waiting)},
         )
         return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in waiting]}
-    record_handler = partial(publish_sqs_record, publisher, counts)
+    record_handler = partial(publish_sqs_record, publisher, counts, context)
     response = dict(
         process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
@@ -124,12 +129,28 @@ def publish_sqs_batch(
 
 
 @tracer.capture_method
-def publish_sqs_record(publisher: Publisher, counts: Counter[str], record: SQSRecord) -> None:
-    """Publish the changes of one SQS message; raising marks the message failed (retried)."""
+def publish_sqs_record(
+    publisher: Publisher, counts: Counter[str], context: LambdaContext, record: SQSRecord
+) -> None:
+    """Publish the changes of one SQS message; raising marks the message failed (retried).
+
+    Raises:
+        OutOfTimeError: too little of the invocation is left to start this message (or its
+            deadline passed): SQS delivers it again.
+    """
     logger.set_correlation_id(record.message_id)
     try:
-        for change in changes_from_sqs_record(record):
-            apply_change(publisher, change, counts)
+        if context.get_remaining_time_in_millis() < RESERVE_SECONDS * 1000:
+            raise OutOfTimeError("too little time left in this invocation to start it")
+        with time_limit(RECORD_DEADLINE_SECONDS):
+            for change in changes_from_sqs_record(record):
+                apply_change(publisher, change, counts)
+    except OutOfTimeError as e:
+        logger.warning(
+            "message left for SQS to deliver again",
+            extra={"error": str(e), "receive_count": record.attributes.approximate_receive_count},
+        )
+        raise
     except Exception:
         logger.exception(
             "message failed, SQS will retry it",

@@ -5,8 +5,8 @@ Trigger:
     event's content is ignored. Articles whose ``published`` time is now past enter their
     feeds in the order they were scheduled, each exactly once (the index's compare-and-set
     lets one run win). Storage failures raise; the next minute's run picks up what is left.
-    While the content bucket has no ``site.yaml`` (a fresh deploy) a run does nothing and says
-    so in one info line.
+    While the content bucket has no ``site.yaml`` (a fresh deploy) a run does nothing; it says
+    so in one info line per cold start, and again only if ``site.yaml`` appears and vanishes.
 
 Environment:
     CONTENT_BUCKET: the content bucket (articles, ``site.yaml``, ``_reports/``).
@@ -40,6 +40,30 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
+class SiteWatch:
+    """What this execution environment has said about ``site.yaml``: a missing one is worth
+    one line, not one a minute."""
+
+    def __init__(self) -> None:
+        self.missing_said = False
+
+    def missing(self, error: SiteConfigMissingError) -> None:
+        """Log the missing ``site.yaml`` unless it was already said since it was last seen."""
+        if not self.missing_said:
+            logger.info(
+                "no site configuration yet: nothing to publish", extra={"error": str(error)}
+            )
+            self.missing_said = True
+
+    def found(self) -> None:
+        """``site.yaml`` is there: should it vanish, say so again."""
+        self.missing_said = False
+
+
+#: Kept across the invocations of one execution environment (from cold start to its end).
+site_watch = SiteWatch()
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
@@ -48,9 +72,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         publisher = publisher_from_env()
     except SiteConfigMissingError as e:
-        logger.info("no site configuration yet: nothing to publish", extra={"error": str(e)})
+        site_watch.missing(e)
         add_counts({PUBLISHED: 0, REJECTED: 0, FEEDS_WRITTEN: 0})
         return {"published": [], "rejected": []}
+    site_watch.found()
     outcomes = publisher.publish_due()
     log_announced(publisher)
     published = [o.key for o in outcomes if o.action == "published"]

@@ -63,17 +63,13 @@ class SiteConfigMissingError(SiteConfigError, LookupError):
 
 @cache
 def aws_client(service: str) -> Any:
-    """One boto3 client per service and process, created on first use.
-
-    Retries are botocore's ``standard`` mode (3 tries, jittered, under a retry quota) for
-    throttling and 5xx of each call: the ``legacy`` default waits without jitter, up to ~25 s
-    for DynamoDB. What botocore cannot retry is :class:`~newswire.adapters.aws_errors.Backoff`'s.
-    """
+    """One boto3 client per service and process, created on first use, with the timeouts,
+    retries and deadline of :mod:`newswire.adapters.aws_errors` (one place for them all)."""
     import boto3
-    from botocore.config import Config
 
-    config = Config(retries={"mode": "standard"})
-    return boto3.client(service, config=config)  # type: ignore[call-overload]
+    from newswire.adapters.aws_errors import bounded_client, client_config
+
+    return bounded_client(boto3.client(service, config=client_config()))  # type: ignore[call-overload]
 
 
 def clear_clients() -> None:

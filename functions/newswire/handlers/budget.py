@@ -1,0 +1,28 @@
+"""How long the publish function's work may take: the figures ``infra/`` derives its timeout
+from, so that the code and the timeout cannot drift apart.
+
+A record's AWS calls are started only within :data:`RECORD_DEADLINE_SECONDS`
+(:func:`newswire.adapters.aws_errors.time_limit`); a call under way at the deadline may run
+its course, so a record takes at most :data:`RECORD_BUDGET_SECONDS`. The handler starts a
+record only while that budget and the WebSub announce still fit in the invocation.
+"""
+
+from __future__ import annotations
+
+from newswire.adapters.aws_errors import SDK_CALL_WORST_CASE_SECONDS
+from newswire.adapters.websub import DEADLINE as ANNOUNCE_DEADLINE_SECONDS
+
+#: Seconds one record may start AWS calls for; past it, it fails and SQS delivers it again.
+RECORD_DEADLINE_SECONDS = 10.0
+#: The longest one record can take: its deadline, then the call under way at it.
+RECORD_BUDGET_SECONDS = RECORD_DEADLINE_SECONDS + SDK_CALL_WORST_CASE_SECONDS
+#: A record is started only while this much of the invocation remains: its budget, then
+#: telling the WebSub hubs (all at once, within their deadline) what the batch changed.
+RESERVE_SECONDS = RECORD_BUDGET_SECONDS + ANNOUNCE_DEADLINE_SECONDS
+
+__all__ = [
+    "ANNOUNCE_DEADLINE_SECONDS",
+    "RECORD_BUDGET_SECONDS",
+    "RECORD_DEADLINE_SECONDS",
+    "RESERVE_SECONDS",
+]
