@@ -40,7 +40,7 @@ from newswire.adapters.aws_errors import (
 from newswire.domain.feeds import FeedKey, FeedKind
 from newswire.domain.model import Entry
 from newswire.errors import InvalidArticleError, TransientStorageError
-from newswire.pipeline.ports import ArticleState
+from newswire.pipeline.ports import ArticleState, ArticleStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -449,7 +449,7 @@ class DynamoArticleIndex:
 
 def _due_sort_key(state: ArticleState | None) -> str | None:
     """The ``due`` item of a scheduled state (``None`` for any other state)."""
-    if state is None or state.status != "scheduled" or not state.published:
+    if state is None or state.status is not ArticleStatus.SCHEDULED or not state.published:
         return None
     return f"{state.published}#{state.key}"
 
@@ -458,7 +458,7 @@ def _state_from_item(item: dict[str, Any]) -> ArticleState:
     return ArticleState(
         key=item["key"]["S"],
         sequencer=item["seq"]["S"],
-        status=item["status"]["S"],
+        status=ArticleStatus(item["status"]["S"]),
         article_id=item.get("article_id", {}).get("S"),
         feeds=frozenset(feed_key_from_id(f["S"]) for f in item.get("feeds", {}).get("L", [])),
         previous_feeds=frozenset(

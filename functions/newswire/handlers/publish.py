@@ -56,6 +56,7 @@ from newswire.handlers.observability import (
     metrics,
     tracer,
 )
+from newswire.pipeline.changes import PublishAction
 from newswire.pipeline.events import (
     Trigger,
     UnsupportedEventError,
@@ -149,7 +150,7 @@ def apply_change(
         counts[REJECTED] += 1
         log_rejected(outcome.error)
         return outcome
-    if outcome.action == "published":
+    if outcome.action is PublishAction.PUBLISHED:
         counts[PUBLISHED] += 1
     logger.info(
         "article change applied",

@@ -34,6 +34,7 @@ from newswire.handlers.observability import (
     metrics,
     tracer,
 )
+from newswire.pipeline.changes import PublishAction
 from newswire.pipeline.runtime import SiteConfigMissingError, publisher_from_env
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return {"published": [], "rejected": []}
     outcomes = publisher.publish_due()
     log_announced(publisher)
-    published = [o.key for o in outcomes if o.action == "published"]
+    published = [o.key for o in outcomes if o.action is PublishAction.PUBLISHED]
     rejected = [o.error for o in outcomes if o.error is not None]
     for error in rejected:
         log_rejected(error)

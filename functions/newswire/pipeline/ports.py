@@ -9,6 +9,7 @@ for a missing article, ``ConcurrentUpdateError`` when a conditional write lost a
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -75,6 +76,16 @@ class FeedStore(Protocol):
         ...
 
 
+class ArticleStatus(enum.StrEnum):
+    """Where an article stands; the value is the string the index stores."""
+
+    LIVE = "live"
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    REJECTED = "rejected"  # no good version yet: a rejected edit keeps the last good status
+    DELETED = "deleted"
+
+
 @dataclass(frozen=True, slots=True)
 class ArticleState:
     """What the index remembers of one article key.
@@ -90,7 +101,7 @@ class ArticleState:
 
     key: str
     sequencer: str
-    status: str
+    status: ArticleStatus
     article_id: str | None = None
     feeds: frozenset[FeedKey] = field(default_factory=frozenset)
     previous_feeds: frozenset[FeedKey] = field(default_factory=frozenset)
@@ -101,7 +112,7 @@ class ArticleState:
     @property
     def archive_month(self) -> str | None:
         """The monthly archive (``YYYY-MM``) a live article is in; ``None`` for any other."""
-        return self.published[:7] if self.status == "live" and self.published else None
+        return self.published[:7] if self.status is ArticleStatus.LIVE and self.published else None
 
 
 class ArticleIndex(Protocol):
@@ -127,8 +138,9 @@ class ArticleIndex(Protocol):
         A compare-and-set: the change only happens when the stored state is still ``old``
         (same sequencer, or still absent); otherwise nothing changes and ``False`` is returned.
         ``entry=None`` with ``new.feeds`` non-empty keeps the memberships as they are (a
-        rejected edit leaves the last good version published). A ``scheduled`` state is
-        listed by :meth:`due` from its ``published`` time on, until the state changes.
+        rejected edit leaves the last good version published). A
+        :attr:`~ArticleStatus.SCHEDULED` state is listed by :meth:`due` from its ``published``
+        time on, until the state changes.
 
         ``new.waiting_on`` lists the article among :meth:`waiters` of that key.
 
