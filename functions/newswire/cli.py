@@ -227,7 +227,7 @@ def reindex_command(
     ``site.yaml`` change, or to recover from lost events. Rejected articles are listed like
     ``newswire build`` lists them, and make the exit status 1.
     """
-    from newswire.pipeline.runtime import Settings, publisher_from_env
+    from newswire.runtime import Settings, publisher_from_env
 
     missing = [
         option

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from newswire import runtime
 from newswire.adapters.aws_errors import Backoff, is_transient, translate
 from newswire.errors import StorageError, TransientStorageError
-from newswire.pipeline import runtime
 
 #: The publish function's timeout (infra/newswire_infra/pipeline.py): one backoff must be a
 #: small part of it, as a batch of ten records may each meet one.

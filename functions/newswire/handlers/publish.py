@@ -64,7 +64,7 @@ from newswire.pipeline.events import (
     changes_from_sqs_record,
     detect_trigger,
 )
-from newswire.pipeline.runtime import SiteConfigMissingError, publisher_from_env
+from newswire.runtime import SiteConfigMissingError, publisher_from_env
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -35,7 +35,7 @@ from newswire.handlers.observability import (
     tracer,
 )
 from newswire.pipeline.changes import PublishAction
-from newswire.pipeline.runtime import SiteConfigMissingError, publisher_from_env
+from newswire.runtime import SiteConfigMissingError, publisher_from_env
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -10,12 +10,36 @@ for a missing article, ``ConcurrentUpdateError`` when a conditional write lost a
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from newswire.domain.feeds import FeedKey
 from newswire.domain.model import Entry
+
+#: The most an entry may take in the index, as :func:`encode_entry` stores it: a DynamoDB item
+#: holds 400 KB, and the article's state needs room beside its entry.
+MAX_ENTRY_BYTES = 350_000
+
+
+def encode_entry(entry: Entry) -> bytes:
+    """The stored form of an entry (compact JSON, zlib-compressed): what the index holds,
+    and what :data:`MAX_ENTRY_BYTES` limits."""
+    return zlib.compress(json.dumps(entry.to_dict(), separators=(",", ":")).encode("utf-8"), 6)
+
+
+def decode_entry(data: bytes) -> Entry:
+    """Inverse of :func:`encode_entry`."""
+    return Entry.from_dict(json.loads(zlib.decompress(data)))
+
+
+def feed_digest(body: bytes) -> str:
+    """The digest a :class:`FeedStore` keeps beside each object (SHA-256, hex): it tells
+    whether a rewrite is needed, whatever the store does to ETags."""
+    return hashlib.sha256(body).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +76,8 @@ class ContentStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class FeedObject:
-    """What the feeds bucket holds at a path: an ETag and a digest of the bytes."""
+    """What the feeds bucket holds at a path: an ETag and the :func:`feed_digest` of the
+    bytes."""
 
     etag: str
     digest: str

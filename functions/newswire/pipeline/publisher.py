@@ -62,12 +62,15 @@ from newswire.pipeline.changes import (
     normalise_sequencer,
 )
 from newswire.pipeline.ports import (
+    MAX_ENTRY_BYTES,
     ArticleIndex,
     ArticleState,
     ArticleStatus,
     ContentStore,
     FeedStore,
     HubNotifier,
+    encode_entry,
+    feed_digest,
 )
 from newswire.rendering.base import FeedFile
 from newswire.rendering.entry import render_entry
@@ -83,8 +86,6 @@ from newswire.rendering.stylesheet import STYLESHEET_PATH, stylesheet_file
 
 #: How often a publisher re-renders after losing a race before letting SQS retry the record.
 MAX_ATTEMPTS = 8
-#: A rendered entry must fit one index item (DynamoDB's 400 KB, less room for the rest).
-MAX_ENTRY_BYTES = 350_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,8 +353,6 @@ class Publisher:
         return article, self._entry(article)
 
     def _entry(self, article: Article) -> Entry:
-        from newswire.adapters.dynamodb import encode_entry
-
         entry = render_entry(article, self.site)
         size = len(encode_entry(entry))
         if size > MAX_ENTRY_BYTES:
@@ -498,7 +497,7 @@ class Publisher:
                 if file.path not in current:
                     continue
                 before = current[file.path]
-                if before is not None and before.digest == _digest(file.body):
+                if before is not None and before.digest == feed_digest(file.body):
                     continue
                 try:
                     self.feeds.put(file.path, file.body, file.content_type, expected=before)
@@ -608,9 +607,3 @@ def _shown_in(state: ArticleState | None) -> frozenset[FeedKey]:
 def _sortable(moment: datetime) -> str:
     """Fixed-width UTC time: string order is time order in the index's sort keys."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _digest(body: bytes) -> str:
-    from newswire.adapters.s3 import digest
-
-    return digest(body)
