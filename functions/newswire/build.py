@@ -1,6 +1,6 @@
 """A full build: every article of a site to every feed, in every format.
 
-Used by ``newswire build`` (and ``reindex``). The order of work is chosen so that a large
+Used by ``newswire build``. The order of work is chosen so that a large
 archive stays cheap: files are parsed and their entries rendered in one pass by the workers
 (every published article is in some monthly archive), each entry once per format; feeds are
 planned on article metadata alone and assembled from the rendered items, each once per
@@ -223,7 +223,7 @@ class _Build:
         window = news_window_start(now)
         recent = [a for a in live if window < a.published <= now][:MAX_NEWS_URLS]
         del articles, live
-        sitemap = render_news_sitemap([entry_head(a, self.site) for a in recent], self.site, now)
+        sitemap = render_news_sitemap([entry_head(a) for a in recent], self.site, now)
         # The main feed exists even when empty.
         todo = self._feed_jobs(plan or [(MAIN_FEED, [])], months, report, feed_ids)
         if self.cache is not None:

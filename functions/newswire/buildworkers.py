@@ -127,7 +127,7 @@ class BuildWorker:
             digest = known_digest or (file_digest(data) if self.digests else "")
             try:
                 article = parse_article(key, data, self.site)
-                entry = render_entry(article, self.site)
+                entry = render_entry(article)
                 items = render_items(entry)
             except InvalidArticleError as e:
                 results.append((key, e, None, digest, signature))

@@ -353,7 +353,7 @@ class Publisher:
         return article, self._entry(article)
 
     def _entry(self, article: Article) -> Entry:
-        entry = render_entry(article, self.site)
+        entry = render_entry(article)
         size = len(encode_entry(entry))
         if size > MAX_ENTRY_BYTES:
             raise InvalidArticleError(
