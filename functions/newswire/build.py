@@ -339,7 +339,7 @@ class _Build:
         Guided self-scheduling once the workers run and the number of files is known:
         requests shrink as the files run out (a quarter of what is left, for two workers),
         so the workers finish together instead of one idling while the other parses a last
-        full chunk (up to a tenth of a second at 10,000 articles).
+        full chunk.
         """
         if self.pool is None or total is None:
             return _PARALLEL_MIN
@@ -401,13 +401,11 @@ class _FeedRendering:
         their jobs (``jobs_of``) for :meth:`finish`.
 
         All of them at once: a worker takes one request at a time, and planning the other
-        feeds keeps the parent from sending another for a while (at 10,000 articles, longer
-        than a first batch of 16 archives kept a worker busy: both used to wait). Dealt out
-        largest first in turn (by article count, articles being of a size), the shares come
-        out nearly even, and :meth:`finish`'s small batches even out the rest. Each share is
-        made into jobs and sent as soon as it is dealt: every worker waits for this, and
-        making and pickling all the archives' jobs first kept the last one waiting ~55 ms at
-        10,000 articles, where the first now starts after a third of that.
+        feeds keeps the parent from sending another for a while, longer than a small first
+        batch would keep a worker busy. Dealt out largest first in turn (by article count,
+        articles being of a size), the shares come out nearly even, and :meth:`finish`'s
+        small batches even out the rest. Each share is made into jobs and sent as soon as it
+        is dealt, so the first worker starts before the last share's jobs are made.
         """
         if self.pool is None or len(plan) < 2 * self.pool.size:
             self.waiting = _largest_first(jobs_of(plan))

@@ -204,12 +204,10 @@ def unsafe_output(content: Path, out: Path) -> str | None:
 def _default_jobs() -> int:
     """One worker process per core this process may run on, and one more (the build caps it).
 
-    A busy worker is off its core now and then: waiting for the page cache to take its
-    writes (a cold build writes ~65 KB per article), or while the parent takes its turn. One
-    worker more keeps every core busy meanwhile: on 2 cores, 10,000 articles built faster
-    with 3 workers than with 2 in 32 of 50 interleaved pairs (2-7 % on the medians of each
-    series), for ~10 MB more. A single core builds in one process: forking would cost more
-    than it saves.
+    A busy worker is off its core now and then, waiting for the page cache to take its
+    writes or for the parent to take its turn: one worker more keeps every core busy
+    meanwhile (measured: benchmarks/RESULTS.md, "Measured choices"). A single core builds in
+    one process: forking would cost more than it saves.
     """
     try:
         cores = len(os.sched_getaffinity(0))
@@ -290,8 +288,8 @@ def run() -> NoReturn:
     """The ``newswire`` console script: :func:`main`, then exit without tearing down.
 
     A build ends holding every article's metadata and the cache index, about a million
-    objects, which the interpreter would free one by one on the way out: ~50 ms, 8 % of a warm
-    build of 10,000 articles, for memory the system takes back at once. By then every file
+    objects, which the interpreter would free one by one on the way out, for memory the
+    system takes back at once (measured: benchmarks/RESULTS.md). By then every file
     is written and closed (feeds, cache, workers joined); only the standard streams are
     flushed here. An exception still ends the process the usual way, with its traceback.
     """
