@@ -285,21 +285,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> NoReturn:
-    """The ``newswire`` console script: :func:`main`, then exit without tearing down.
+    """The ``newswire`` console script: :func:`main`, its status the process's.
 
-    A build ends holding every article's metadata and the cache index, about a million
-    objects, which the interpreter would free one by one on the way out, for memory the
-    system takes back at once (measured: benchmarks/RESULTS.md). By then every file
-    is written and closed (feeds, cache, workers joined); only the standard streams are
-    flushed here. An exception still ends the process the usual way, with its traceback.
+    A normal exit (flushed streams, atexit handlers, finalizers): the teardown it costs after
+    a build is less than a shortcut must save (measured: benchmarks/RESULTS.md).
     """
-    status = main()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except OSError:  # a closed pipe: status 120, as the interpreter itself exits then
-        status = 120
-    os._exit(status)
+    sys.exit(main())
 
 
 if __name__ == "__main__":
