@@ -1,6 +1,7 @@
 """``python -m benchmarks`` (``make bench``): build, publish and cold-start benchmarks.
 
-Prints a table and writes ``benchmarks/RESULTS.md`` (machine, versions, date). The machine is
+Prints a table and writes ``benchmarks/RESULTS.md`` (machine, versions, date), keeping its
+hand-kept "Measured choices" section as it is. The machine is
 shared and noisy: every figure is the median of ``--repeat`` runs, builds are interleaved with
 Hugo's, and the ratios are what we quote.
 
@@ -36,6 +37,9 @@ RESULTS = REPO / "benchmarks" / "RESULTS.md"
 NOW = "2026-11-01T00:00:00Z"
 #: The corpus size the full-build targets are set for.
 TARGET_SIZE = 10_000
+#: The heading of RESULTS.md's hand-kept section: the figures behind choices the code makes,
+#: measured once with their own setup, so a run keeps them instead of dropping them.
+KEPT_HEADING = "## Measured choices"
 PY = sys.executable
 NEWSWIRE = str(Path(PY).with_name("newswire"))
 
@@ -468,6 +472,16 @@ def report(
     return "\n".join(lines) + "\n"
 
 
+def kept_section(results: Path) -> str:
+    """The "Measured choices" section of ``results`` and all after it, or nothing."""
+    try:
+        text = results.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+    at = text.find("\n" + KEPT_HEADING + "\n")
+    return text[at:] if at >= 0 else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--sizes", default="1000,10000", help="full-build corpus sizes")
@@ -512,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
     imports = bench_import()
     text = report(builds, publishes, imports, note, repeat, scratch, creation)
     print(text)
-    args.results.write_text(text, encoding="utf-8")
+    args.results.write_text(text + kept_section(args.results), encoding="utf-8")
     print(f"benchmarks: wrote {args.results}")
     return 0
 

@@ -99,11 +99,11 @@ def _populate(dynamodb: Any, table: str, n: int, newest: datetime) -> Counter[st
         CLAIM_SK,
         MONTHS_PK,
         STATE_SK,
-        encode_entry,
         membership_sort_key,
     )
     from newswire.domain.feeds import feed_keys_for
     from newswire.domain.model import Entry, Person, Tag
+    from newswire.pipeline.ports import encode_entry
 
     def put(item: dict[str, Any]) -> dict[str, Any]:
         return {"PutRequest": {"Item": item}}
@@ -398,8 +398,8 @@ def run(n: int) -> dict[str, Any]:
 
     with mock_aws():
         from benchmarks.corpus import SITE_YAML, Article, newswire_article
+        from newswire import runtime
         from newswire.local.resources import ResourceNames, create_resources
-        from newswire.pipeline import runtime
 
         runtime.clear_clients()
         s3, dynamodb = runtime.aws_client("s3"), runtime.aws_client("dynamodb")

@@ -1,6 +1,6 @@
 """A full build: every article of a site to every feed, in every format.
 
-Used by ``newswire build`` (and ``reindex``). The order of work is chosen so that a large
+Used by ``newswire build``. The order of work is chosen so that a large
 archive stays cheap: files are parsed and their entries rendered in one pass by the workers
 (every published article is in some monthly archive), each entry once per format; feeds are
 planned on article metadata alone and assembled from the rendered items, each once per
@@ -223,7 +223,7 @@ class _Build:
         window = news_window_start(now)
         recent = [a for a in live if window < a.published <= now][:MAX_NEWS_URLS]
         del articles, live
-        sitemap = render_news_sitemap([entry_head(a, self.site) for a in recent], self.site, now)
+        sitemap = render_news_sitemap([entry_head(a) for a in recent], self.site, now)
         # The main feed exists even when empty.
         todo = self._feed_jobs(plan or [(MAIN_FEED, [])], months, report, feed_ids)
         if self.cache is not None:
@@ -339,7 +339,7 @@ class _Build:
         Guided self-scheduling once the workers run and the number of files is known:
         requests shrink as the files run out (a quarter of what is left, for two workers),
         so the workers finish together instead of one idling while the other parses a last
-        full chunk (up to a tenth of a second at 10,000 articles).
+        full chunk.
         """
         if self.pool is None or total is None:
             return _PARALLEL_MIN
@@ -401,13 +401,11 @@ class _FeedRendering:
         their jobs (``jobs_of``) for :meth:`finish`.
 
         All of them at once: a worker takes one request at a time, and planning the other
-        feeds keeps the parent from sending another for a while (at 10,000 articles, longer
-        than a first batch of 16 archives kept a worker busy: both used to wait). Dealt out
-        largest first in turn (by article count, articles being of a size), the shares come
-        out nearly even, and :meth:`finish`'s small batches even out the rest. Each share is
-        made into jobs and sent as soon as it is dealt: every worker waits for this, and
-        making and pickling all the archives' jobs first kept the last one waiting ~55 ms at
-        10,000 articles, where the first now starts after a third of that.
+        feeds keeps the parent from sending another for a while, longer than a small first
+        batch would keep a worker busy. Dealt out largest first in turn (by article count,
+        articles being of a size), the shares come out nearly even, and :meth:`finish`'s
+        small batches even out the rest. Each share is made into jobs and sent as soon as it
+        is dealt, so the first worker starts before the last share's jobs are made.
         """
         if self.pool is None or len(plan) < 2 * self.pool.size:
             self.waiting = _largest_first(jobs_of(plan))

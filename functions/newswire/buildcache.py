@@ -518,15 +518,15 @@ def installed_versions(names: Sequence[str]) -> dict[str, str]:
 
     Read from the names of the ``.dist-info`` folders on ``sys.path`` (pip writes one,
     ``{name}-{version}.dist-info``, for every package it installs), the first one found
-    winning, as in importlib.metadata. Importing that (the email package comes with it) and
-    asking it made every build's start ~13 ms longer, warm ones included. A distribution
+    winning, as in importlib.metadata, whose import (the email package comes with it) every
+    build would otherwise pay at its start, warm ones included. A distribution
     without such a folder (an egg, say) is still asked of importlib.metadata.
     """
     wanted = {_project_key(name): name for name in names}
     versions: dict[str, str] = {}
     for folder in sys.path:
         try:
-            entries = os.listdir(folder or ".")  # noqa: PTH208 - names only, ~500 of them
+            entries = os.listdir(folder or ".")  # noqa: PTH208 - names only: no Path per entry
         except OSError:  # a zip file, a folder since removed
             continue
         for entry in entries:

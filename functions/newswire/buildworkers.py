@@ -115,8 +115,7 @@ class BuildWorker:
 
         The results are pickled here, as sending them would anyway, and the parent keeps the
         bytes: they are what a cold build's cache index holds, written as they are instead of
-        pickling every article again at the end of the build (~0.1 s at 10,000 articles, with
-        both workers done).
+        pickling every article again at the end of the build, when the parent works alone.
         """
         results: list[Parsed] = []
         for key, given, known_digest, signature in chunk:
@@ -127,7 +126,7 @@ class BuildWorker:
             digest = known_digest or (file_digest(data) if self.digests else "")
             try:
                 article = parse_article(key, data, self.site)
-                entry = render_entry(article, self.site)
+                entry = render_entry(article)
                 items = render_items(entry)
             except InvalidArticleError as e:
                 results.append((key, e, None, digest, signature))
@@ -166,7 +165,7 @@ def unrenderable(key: str, error: Exception) -> InvalidArticleError:
 
     Parsing and rendering are pure, so the same bytes would fail every time: the file is
     reported like any bad article, and the others are still published, instead of one file
-    stopping the whole build with a traceback (as a ``&#xFFFF;`` in Markdown once did).
+    stopping the whole build with a traceback.
     """
     return InvalidArticleError(
         key,
@@ -181,8 +180,8 @@ def collect_rarely() -> None:
 
     A build makes no garbage cycles worth chasing: each article makes hundreds of short-lived
     objects, and what lives (articles' metadata, the cache index) lives to the end. At the
-    default thresholds the collector walked those again and again: 5-10 % of a worker's time
-    on a cold build, and ~30 ms of the parent's 0.55 s warm build (10,000 articles).
+    default thresholds the collector walks those again and again (measured:
+    benchmarks/RESULTS.md, "Measured choices").
     """
     gc.set_threshold(70_000, 10, 10)
 

@@ -204,12 +204,10 @@ def unsafe_output(content: Path, out: Path) -> str | None:
 def _default_jobs() -> int:
     """One worker process per core this process may run on, and one more (the build caps it).
 
-    A busy worker is off its core now and then: waiting for the page cache to take its
-    writes (a cold build writes ~65 KB per article), or while the parent takes its turn. One
-    worker more keeps every core busy meanwhile: on 2 cores, 10,000 articles built faster
-    with 3 workers than with 2 in 32 of 50 interleaved pairs (2-7 % on the medians of each
-    series), for ~10 MB more. A single core builds in one process: forking would cost more
-    than it saves.
+    A busy worker is off its core now and then, waiting for the page cache to take its
+    writes or for the parent to take its turn: one worker more keeps every core busy
+    meanwhile (measured: benchmarks/RESULTS.md, "Measured choices"). A single core builds in
+    one process: forking would cost more than it saves.
     """
     try:
         cores = len(os.sched_getaffinity(0))
@@ -227,7 +225,7 @@ def reindex_command(
     ``site.yaml`` change, or to recover from lost events. Rejected articles are listed like
     ``newswire build`` lists them, and make the exit status 1.
     """
-    from newswire.pipeline.runtime import Settings, publisher_from_env
+    from newswire.runtime import Settings, publisher_from_env
 
     missing = [
         option
@@ -287,21 +285,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> NoReturn:
-    """The ``newswire`` console script: :func:`main`, then exit without tearing down.
+    """The ``newswire`` console script: :func:`main`, its status the process's.
 
-    A build ends holding every article's metadata and the cache index, about a million
-    objects, which the interpreter would free one by one on the way out: ~50 ms, 8 % of a warm
-    build of 10,000 articles, for memory the system takes back at once. By then every file
-    is written and closed (feeds, cache, workers joined); only the standard streams are
-    flushed here. An exception still ends the process the usual way, with its traceback.
+    A normal exit (flushed streams, atexit handlers, finalizers): the teardown it costs after
+    a build is less than a shortcut must save (measured: benchmarks/RESULTS.md).
     """
-    status = main()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except OSError:  # a closed pipe: status 120, as the interpreter itself exits then
-        status = 120
-    os._exit(status)
+    sys.exit(main())
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ class ItemRef(NamedTuple):
 
 #: An :class:`ItemRef` as a plain tuple, as it is sent to a worker: pickle writes and reads a
 #: plain tuple in C, where a named tuple costs a Python call each way (feed jobs carry one per
-#: entry shown, ~30,000 per 10,000-article build). ``ref[:]`` makes one.
+#: entry shown, many per article). ``ref[:]`` makes one.
 ItemPlace = tuple[str, int, tuple[int, ...]]
 
 
@@ -107,8 +107,8 @@ class ItemFiles:
     def read_columns(self, refs: Sequence[ItemPlace], formats: int) -> list[list[bytes]]:
         """The items of several entries, by format: ``[format][entry]``, in ``refs``' order.
 
-        What assembling a feed needs, read in one call: a build reads ~20,000 entries' items,
-        and per-entry calls cost more than the reads.
+        What assembling a feed needs, read in one call: a build reads the items of every
+        entry every feed shows, and per-entry calls cost more than the reads.
 
         Raises:
             StorageError: a file is gone or cut short (deleted during the build).

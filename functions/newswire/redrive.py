@@ -90,7 +90,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def redrive_command(dead_letter_queue_url: str | None) -> int:
     """Start the move and say how to follow it; return the process exit status."""
-    from newswire.pipeline.runtime import aws_client
+    from newswire.runtime import aws_client
 
     if not dead_letter_queue_url:
         print(

@@ -25,7 +25,7 @@ from newswire.adapters.s3 import S3ContentStore, S3FeedStore
 from newswire.content.site import parse_site
 from newswire.domain.feeds import FeedKey, FeedKind
 from newswire.errors import TransientStorageError
-from newswire.pipeline.changes import ArticleChange, normalise_sequencer
+from newswire.pipeline.changes import ArticleChange, PublishAction, normalise_sequencer
 from newswire.pipeline.publisher import Publisher, PublishOutcome
 from tests.support.aws import Stack
 
@@ -186,7 +186,7 @@ class TestTransactions:
 
         outcome = publish(stack, index, "Harbour reopens", 3)
 
-        assert outcome.action == "published"
+        assert outcome.action is PublishAction.PUBLISHED
         assert titles(stack) == ["Harbour reopens"]
         assert len(calls) == 3
         assert len(pauses) == 2
@@ -208,7 +208,7 @@ class TestTransactions:
     ) -> None:
         answer(stack, "TransactWriteItems", reply, times=2)
 
-        assert publish(stack, index, "Harbour reopens", 3).action == "published"
+        assert publish(stack, index, "Harbour reopens", 3).action is PublishAction.PUBLISHED
         assert titles(stack) == ["Harbour reopens"]
         assert len(pauses) == 2
 
@@ -238,7 +238,7 @@ class TestTransactions:
 
         answer(stack, "TransactWriteItems", lost_race, times=1)
 
-        assert publish(stack, index, "Harbour reopens", 3).action == "published"
+        assert publish(stack, index, "Harbour reopens", 3).action is PublishAction.PUBLISHED
         assert pauses == []
 
 

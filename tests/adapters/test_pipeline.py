@@ -17,8 +17,9 @@ from botocore.exceptions import ClientError
 
 from newswire.domain.feeds import FeedFormat, is_feed_path
 from newswire.errors import TransientStorageError
-from newswire.pipeline.changes import ArticleChange, normalise_sequencer
+from newswire.pipeline.changes import ArticleChange, PublishAction, normalise_sequencer
 from newswire.pipeline.events import changes_from_s3_event
+from newswire.pipeline.ports import ArticleStatus
 from tests.support.aws import Stack
 from tests.support.feedcheck import assert_valid
 
@@ -77,7 +78,7 @@ def test_publish_writes_every_format_served_right(stack: Stack, seq: Sequencer) 
     outcome = publish(
         stack, seq, "articles/first.md", article("First", tags="[World, Café Society]")
     )
-    assert outcome.action == "published"
+    assert outcome.action is PublishAction.PUBLISHED
     for fmt in FeedFormat:
         for folder in ("", "tags/world/", "tags/cafe-society/", "authors/english-news-desk/"):
             path = folder + fmt.filename
@@ -102,7 +103,7 @@ def test_redelivered_event_changes_nothing(stack: Stack, seq: Sequencer) -> None
     publisher.publish(change)
     before = heads(stack)
     outcome = publisher.publish(change)
-    assert outcome.action == "redelivered"
+    assert outcome.action is PublishAction.REDELIVERED
     assert outcome.feeds_written == ()
     assert heads(stack) == before
 
@@ -111,9 +112,11 @@ def test_older_event_never_rolls_back(stack: Stack, seq: Sequencer) -> None:
     older, newer = seq(), seq()
     stack.put_article("articles/a.md", article("Version 2"))
     publisher = stack.publisher(clock=lambda: NOW)
-    assert publisher.publish(ArticleChange("articles/a.md", False, newer)).action == "published"
+    written = publisher.publish(ArticleChange("articles/a.md", False, newer))
+    assert written.action is PublishAction.PUBLISHED
     # the delete that happened *before* the write arrives late: ignored
-    assert publisher.publish(ArticleChange("articles/a.md", True, older)).action == "stale"
+    late = publisher.publish(ArticleChange("articles/a.md", True, older))
+    assert late.action is PublishAction.STALE
     assert titles(stack) == ["Version 2"]
 
 
@@ -150,14 +153,14 @@ def test_scheduled_article_stays_out_until_due(stack: Stack, seq: Sequencer) -> 
     outcome = publish(
         stack, seq, "articles/later.md", article("Later", published="2031-01-01T09:00:00Z")
     )
-    assert outcome.action == "hidden"
+    assert outcome.action is PublishAction.HIDDEN
     assert stack.s3.list_objects_v2(Bucket=stack.feeds_bucket).get("KeyCount", 0) == 0
 
 
 def test_bad_edit_is_reported_and_last_good_version_stays(stack: Stack, seq: Sequencer) -> None:
     publish(stack, seq, "articles/a.md", article("Good"))
     outcome = publish(stack, seq, "articles/a.md", b"---\ntitle: [broken\n---\n")
-    assert outcome.action == "rejected"
+    assert outcome.action is PublishAction.REJECTED
     assert outcome.error is not None and outcome.error.field == "front matter"
     report_key = "_reports/articles/a.md.json"
     report = json.loads(
@@ -173,15 +176,17 @@ def test_bad_edit_is_reported_and_last_good_version_stays(stack: Stack, seq: Seq
 
 def test_two_files_cannot_share_an_id(stack: Stack, seq: Sequencer) -> None:
     same = "id: urn:uuid:7d9f1c1e-0000-4000-8000-000000000001\n"
-    assert publish(stack, seq, "articles/a.md", article("A", extra=same)).action == "published"
+    first = publish(stack, seq, "articles/a.md", article("A", extra=same))
+    assert first.action is PublishAction.PUBLISHED
     outcome = publish(stack, seq, "articles/b.md", article("B", extra=same))
-    assert outcome.action == "rejected" and outcome.error is not None
+    assert outcome.action is PublishAction.REJECTED and outcome.error is not None
     assert outcome.error.field == "id"
     assert titles(stack) == ["A"]
     publish(stack, seq, "articles/a.md", None)  # the id is free again: B waited for it
     assert titles(stack) == ["B"]
     assert reports(stack) == []
-    assert publish(stack, seq, "articles/b.md", article("B", extra=same)).action == "published"
+    again = publish(stack, seq, "articles/b.md", article("B", extra=same))
+    assert again.action is PublishAction.PUBLISHED
     assert titles(stack) == ["B"]
 
 
@@ -258,7 +263,7 @@ def test_a_stale_render_is_never_written_last(stack: Stack, seq: Sequencer) -> N
     thread.join(10)
 
     assert not thread.is_alive()
-    assert [o.action for o in outcomes] == ["published"]  # A re-rendered after losing
+    assert [o.action for o in outcomes] == [PublishAction.PUBLISHED]  # A re-rendered after losing
     feeds = [p for p in heads(stack) if is_feed_path(p)]
     assert "archive/2026-01/atom.xml" in feeds
     for path in feeds:
@@ -322,7 +327,7 @@ def test_scheduled_articles_publish_when_due_in_order_once(stack: Stack, seq: Se
     times = {"b": "2031-01-01T09:00:00Z", "a": "2031-01-01T08:00:00Z", "c": "2031-06-01T08:00:00Z"}
     for name, when in times.items():
         outcome = publish(stack, seq, f"articles/{name}.md", article(name.upper(), published=when))
-        assert outcome.action == "hidden"
+        assert outcome.action is PublishAction.HIDDEN
     # c is moved later by an edit; its old slot must not fire
     publish(stack, seq, "articles/c.md", article("C", published="2032-01-01T08:00:00Z"))
     clock = {"now": datetime(2031, 1, 1, 7, 59, tzinfo=UTC)}
@@ -335,8 +340,8 @@ def test_scheduled_articles_publish_when_due_in_order_once(stack: Stack, seq: Se
     )
     outcomes = publisher.publish_due()
     assert [(o.key, o.action) for o in outcomes] == [
-        ("articles/a.md", "published"),
-        ("articles/b.md", "published"),
+        ("articles/a.md", PublishAction.PUBLISHED),
+        ("articles/b.md", PublishAction.PUBLISHED),
     ]
     assert puts["rss.xml"] == 1  # the feeds both touch are rebuilt once, together
     assert titles(stack) == ["B", "A"]
@@ -449,10 +454,10 @@ def test_the_most_tags_and_authors_allowed_fit_one_index_transaction(
     tags = "[" + ", ".join(f"t{i}" for i in range(30)) + "]"
     authors = "authors: [" + ", ".join(f"Writer {i}" for i in range(10)) + "]\nsection: World\n"
     big = article("Big", tags=tags, extra=authors)
-    assert publish(stack, seq, "articles/big.md", big).action == "published"
+    assert publish(stack, seq, "articles/big.md", big).action is PublishAction.PUBLISHED
     # moving it to another date rewrites every membership: the largest transaction there is
     moved = article("Big", tags=tags, extra=authors, published="2026-02-01T10:00:00Z")
-    assert publish(stack, seq, "articles/big.md", moved).action == "published"
+    assert publish(stack, seq, "articles/big.md", moved).action is PublishAction.PUBLISHED
     assert titles(stack, "tags/t29/rss.xml") == ["Big"]
     assert titles(stack, "authors/writer-9/atom.xml") == ["Big"]
 
@@ -480,7 +485,7 @@ def test_a_delete_redelivered_after_a_failed_rebuild_still_clears_its_archive(
     outcome = publisher.publish(delete)  # SQS delivers it again
 
     assert failed
-    assert outcome.action == "redelivered"
+    assert outcome.action is PublishAction.REDELIVERED
     assert titles(stack, "archive/2026-01/rss.xml") == []
     assert titles(stack) == ["B"]
     newer = feedparser.parse(stack.feed("archive/2026-02/rss.xml"))
@@ -506,7 +511,7 @@ def s3_event(event_name: str, key: str, sequencer: int, version_id: str) -> S3Ev
     return S3Event({"Records": [record]})
 
 
-def deliver(stack: Stack, *events: S3Event) -> list[str]:
+def deliver(stack: Stack, *events: S3Event) -> list[PublishAction]:
     """Publish every change the events carry, in order; the actions taken."""
     publisher = stack.publisher(clock=lambda: NOW)
     return [
@@ -548,7 +553,7 @@ def test_removing_the_delete_marker_publishes_the_article_again(stack: Stack) ->
     key = "articles/a.md"
     put = stack.s3.put_object(Bucket=stack.content_bucket, Key=key, Body=article("A"))
     assert deliver(stack, s3_event("ObjectCreated:Put", key, 0x101, put["VersionId"])) == [
-        "published"
+        PublishAction.PUBLISHED
     ]
     marker = stack.s3.delete_object(Bucket=stack.content_bucket, Key=key)["VersionId"]
     deliver(stack, s3_event("ObjectRemoved:DeleteMarkerCreated", key, 0x102, marker))
@@ -557,7 +562,7 @@ def test_removing_the_delete_marker_publishes_the_article_again(stack: Stack) ->
     stack.s3.delete_object(Bucket=stack.content_bucket, Key=key, VersionId=marker)  # undelete
     actions = deliver(stack, s3_event("ObjectRemoved:Delete", key, 0x103, marker))
 
-    assert actions == ["published"]
+    assert actions == [PublishAction.PUBLISHED]
     assert titles(stack) == ["A"]
 
 
@@ -639,7 +644,7 @@ def test_a_rejection_whose_report_failed_is_reported_on_redelivery(
     outcome = publisher.publish(change)  # SQS delivers it again
 
     assert failed == ["_reports/articles/a.md.json"]
-    assert outcome.action == "rejected"
+    assert outcome.action is PublishAction.REJECTED
     assert outcome.error is not None and outcome.error.field == "front matter"
     assert reports(stack) == ["_reports/articles/a.md.json"]
 
@@ -658,7 +663,7 @@ def test_a_report_whose_removal_failed_is_removed_on_redelivery(
 
     outcome = publisher.publish(change)
 
-    assert failed and outcome.action == "redelivered" and outcome.error is None
+    assert failed and outcome.action is PublishAction.REDELIVERED and outcome.error is None
     assert reports(stack) == []
     assert titles(stack) == ["Fixed"]
 
@@ -674,7 +679,7 @@ def test_a_duplicate_id_is_reported_again_on_redelivery(stack: Stack, seq: Seque
 
     outcome = publisher.publish(change)
 
-    assert outcome.action == "rejected" and outcome.error is not None
+    assert outcome.action is PublishAction.REJECTED and outcome.error is not None
     assert outcome.error.field == "id" and "articles/a.md" in outcome.error.problem
     assert reports(stack) == ["_reports/articles/b.md.json"]
     assert titles(stack) == ["A"]
@@ -686,16 +691,41 @@ def test_an_article_woken_while_its_own_edit_is_published_is_counted_once(
     """B waits for A's id; A's file goes, and B is uploaded again before A's event comes: B
     takes the id over, which wakes B itself in the middle of its own change."""
     publish(stack, seq, "articles/a.md", article("A", extra=RENAMED))
-    assert publish(stack, seq, "articles/b.md", article("B", extra=RENAMED)).action == "rejected"
+    waiting = publish(stack, seq, "articles/b.md", article("B", extra=RENAMED))
+    assert waiting.action is PublishAction.REJECTED
     stack.s3.delete_object(Bucket=stack.content_bucket, Key="articles/a.md")
 
     outcome = publish(stack, seq, "articles/b.md", article("B, again", extra=RENAMED))
     publish(stack, seq, "articles/a.md", None)  # A's delete event, late
 
-    assert outcome.action == "published"
+    assert outcome.action is PublishAction.PUBLISHED
     assert titles(stack) == ["B, again"]
     index = stack.publisher(clock=lambda: NOW).index
     assert index.months() == {"2026-01": 1}
     publish(stack, seq, "articles/b.md", None)
     assert index.months() == {}
     assert reports(stack) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "action", "stored"),
+    [
+        (article("Live"), PublishAction.PUBLISHED, "live"),
+        (article("Later", extra="draft: true\n"), PublishAction.HIDDEN, "draft"),
+        (article("Soon", published="2027-01-01T10:00:00Z"), PublishAction.HIDDEN, "scheduled"),
+        (b"---\ntitle: No date\n---\n\nBody.\n", PublishAction.REJECTED, "rejected"),
+        (None, PublishAction.REMOVED, "deleted"),
+    ],
+)
+def test_the_index_keeps_each_status_under_its_plain_name(
+    stack: Stack, seq: Sequencer, body: bytes | None, action: PublishAction, stored: str
+) -> None:
+    # Operators read the table, and items written before a deploy must still read back.
+    outcome = publish(stack, seq, "articles/a.md", body)
+    assert outcome.action is action
+    item = stack.dynamodb.get_item(
+        TableName=stack.table, Key={"pk": {"S": "article#articles/a.md"}, "sk": {"S": "state"}}
+    )["Item"]
+    assert item["status"] == {"S": stored}
+    state = stack.publisher().index.state("articles/a.md")
+    assert state is not None and state.status is ArticleStatus(stored)

@@ -16,8 +16,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
+from newswire import runtime
 from newswire.cli import main
-from newswire.pipeline import runtime
 
 TASK_HANDLE = "eyJ0YXNrSWQiOiJkYjE4In0="
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import feedparser
 import pytest
 
+from newswire import runtime
 from newswire.cli import main
-from newswire.pipeline import runtime
 from tests.support.aws import Stack
 from tests.support.factories import CONTENT
 

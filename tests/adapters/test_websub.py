@@ -15,7 +15,7 @@ import feedparser
 from newswire.adapters import websub
 from newswire.adapters.websub import WebSubNotifier
 from newswire.domain.feeds import FeedFormat
-from newswire.pipeline.changes import ArticleChange, normalise_sequencer
+from newswire.pipeline.changes import ArticleChange, PublishAction, normalise_sequencer
 from tests.support.aws import Stack
 from tests.support.feedcheck import assert_valid
 from tests.support.hub import Hub
@@ -43,7 +43,7 @@ def test_feeds_advertise_the_hub_and_the_hub_hears_of_every_changed_feed(
     stack: Stack, hub: Hub
 ) -> None:
     warnings, outcome = publish_with_hub(stack, hub)
-    assert outcome.action == "published"
+    assert outcome.action is PublishAction.PUBLISHED
     assert warnings == []
     for fmt in FeedFormat:
         assert_valid(stack.feed(fmt.filename), fmt)
@@ -67,7 +67,7 @@ def test_a_failing_hub_is_retried_then_reported_never_failing_the_publish(
 ) -> None:
     hub.status = 503
     warnings, outcome = publish_with_hub(stack, hub, attempts=3)
-    assert outcome.action == "published"
+    assert outcome.action is PublishAction.PUBLISHED
     assert "Hub news" in stack.feed("rss.xml").decode()
     assert len(hub.pings) == 3  # one request for all changed feeds, tried three times
     assert len(warnings) == 1
@@ -77,7 +77,7 @@ def test_a_failing_hub_is_retried_then_reported_never_failing_the_publish(
 def test_a_slow_hub_times_out_without_holding_the_publish(stack: Stack, hub: Hub) -> None:
     hub.delay = 1.0
     warnings, outcome = publish_with_hub(stack, hub, timeout=0.1, attempts=1)
-    assert outcome.action == "published"
+    assert outcome.action is PublishAction.PUBLISHED
     assert warnings and "timed out" in warnings[0]
 
 

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from newswire.pipeline import runtime
+from newswire import runtime
 from tests.support.aws import REGION, Stack, create_resources
 
 

@@ -19,12 +19,12 @@ import feedparser
 import pytest
 from botocore.exceptions import ClientError
 
+from newswire import runtime
 from newswire.domain.feeds import FeedFormat, is_feed_path
 from newswire.errors import SiteConfigError, TransientStorageError
 from newswire.handlers import publish
 from newswire.handlers.budget import RESERVE_SECONDS
-from newswire.pipeline import runtime
-from newswire.pipeline.runtime import SiteConfigMissingError
+from newswire.runtime import SiteConfigMissingError
 from tests.handlers.conftest import FakeLambdaContext
 from tests.support.aws import Stack
 from tests.support.factories import CONTENT, REPO

@@ -539,15 +539,17 @@ def test_the_installed_console_script(content: Path, tmp_path: Path) -> None:
 
 
 def test_the_console_script_flushes_its_output_and_keeps_the_status_as_it_exits() -> None:
-    # run() leaves without the interpreter's teardown: what main printed must still arrive
-    # (a piped stdout is block-buffered) and its status must be the process's.
+    # What main printed must arrive (a piped stdout is block-buffered), its status must be the
+    # process's, nothing after run() may run, and cleanup registered with atexit (logging's
+    # flush of its handlers, for one) still runs.
     program = (
-        "import sys\n"
+        "import atexit, sys\n"
         "from newswire import cli\n"
         "def main():\n"
         "    print('to stdout', end='')\n"
         "    print('to stderr', end='', file=sys.stderr)\n"
         "    return 3\n"
+        "atexit.register(print, ', cleaned up', end='')\n"
         "cli.main = main\n"
         "cli.run()\n"
         "print('after run')\n"
@@ -555,7 +557,11 @@ def test_the_console_script_flushes_its_output_and_keeps_the_status_as_it_exits(
     result = subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
     )
-    assert (result.returncode, result.stdout, result.stderr) == (3, "to stdout", "to stderr")
+    assert (result.returncode, result.stdout, result.stderr) == (
+        3,
+        "to stdout, cleaned up",
+        "to stderr",
+    )
 
 
 def test_feeds_that_cannot_be_written_exit_2_with_a_clear_message(

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from newswire import runtime
 from newswire.adapters.aws_errors import (
     SDK_CALL_WORST_CASE_SECONDS,
     Backoff,
@@ -17,7 +18,6 @@ from newswire.adapters.aws_errors import (
 )
 from newswire.errors import StorageError, TransientStorageError
 from newswire.handlers.budget import RECORD_DEADLINE_SECONDS
-from newswire.pipeline import runtime
 
 
 def canceled(*codes: str) -> ClientError:

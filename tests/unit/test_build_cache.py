@@ -637,10 +637,10 @@ def test_a_file_rendering_fails_on_is_reported_and_the_others_published(
     victim = next(k for k, _ in sources if k.endswith(".md") and k != BAD_KEY)
     real = newswire.buildworkers.render_entry
 
-    def render_entry(article: Article, site: SiteConfig) -> Entry:
+    def render_entry(article: Article) -> Entry:
         if article.key == victim:
             raise RuntimeError("boom")
-        return real(article, site)
+        return real(article)
 
     monkeypatch.setattr("newswire.buildworkers.render_entry", render_entry)
 

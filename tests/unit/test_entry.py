@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newswire.domain.model import BodyFormat, Image, Person, SiteConfig, Source, Tag
+from newswire.domain.model import BodyFormat, Image, Person, Source, Tag
 from newswire.rendering.entry import render_entry
 from tests.support.factories import ARTICLE_PUBLISHED, ARTICLE_URL, make_article
 from tests.support.feedcheck import is_xml_char
-
-SITE = SiteConfig(
-    title="Newswire",
-    description="News",
-    base_url="https://news.example.com/",
-    feeds_url="https://news.example.com/feeds/",
-    language="en",
-    timezone=ZoneInfo("UTC"),
-    author=Person("Newsdesk"),
-)
 
 
 def test_entry_shows_the_rendered_article() -> None:
@@ -33,7 +22,7 @@ def test_entry_shows_the_rendered_article() -> None:
         section="World",
     )
 
-    entry = render_entry(article, SITE)
+    entry = render_entry(article)
 
     assert entry.slug == "slug"
     assert entry.url == ARTICLE_URL
@@ -49,13 +38,13 @@ def test_entry_shows_the_rendered_article() -> None:
 
 
 def test_default_id_is_a_permalink() -> None:
-    assert render_entry(make_article(), SITE).id_is_permalink
+    assert render_entry(make_article()).id_is_permalink
 
 
 def test_custom_id_is_not_a_permalink() -> None:
     urn = "urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427"
 
-    entry = render_entry(make_article(id=urn), SITE)
+    entry = render_entry(make_article(id=urn))
 
     assert entry.id == urn
     assert not entry.id_is_permalink
@@ -63,23 +52,23 @@ def test_custom_id_is_not_a_permalink() -> None:
 
 
 def test_updated_defaults_to_published() -> None:
-    assert render_entry(make_article(updated=None), SITE).updated == ARTICLE_PUBLISHED
+    assert render_entry(make_article(updated=None)).updated == ARTICLE_PUBLISHED
 
 
 def test_later_updated_is_kept() -> None:
     later = ARTICLE_PUBLISHED + timedelta(days=2)
 
-    assert render_entry(make_article(updated=later), SITE).updated == later
+    assert render_entry(make_article(updated=later)).updated == later
 
 
 def test_updated_before_published_is_clamped_to_published() -> None:
     earlier = ARTICLE_PUBLISHED - timedelta(days=1)
 
-    assert render_entry(make_article(updated=earlier), SITE).updated == ARTICLE_PUBLISHED
+    assert render_entry(make_article(updated=earlier)).updated == ARTICLE_PUBLISHED
 
 
 def test_explicit_summary_is_used() -> None:
-    entry = render_entry(make_article(summary="What happened,\n in short."), SITE)
+    entry = render_entry(make_article(summary="What happened,\n in short."))
 
     assert entry.summary == "What happened, in short."
 
@@ -87,7 +76,7 @@ def test_explicit_summary_is_used() -> None:
 def test_image_url_is_made_absolute_and_alt_cleaned() -> None:
     image = Image("../../img/lead.jpg", alt="Lead\x00  photo", media_type="image/jpeg", length=9)
 
-    entry = render_entry(make_article(image=image), SITE)
+    entry = render_entry(make_article(image=image))
 
     assert entry.image == Image(
         "https://news.example.com/img/lead.jpg", alt="Lead photo", media_type="image/jpeg", length=9
@@ -95,7 +84,7 @@ def test_image_url_is_made_absolute_and_alt_cleaned() -> None:
 
 
 def test_protocol_relative_image_url_gets_https() -> None:
-    entry = render_entry(make_article(image=Image("//cdn.example.net/a.jpg")), SITE)
+    entry = render_entry(make_article(image=Image("//cdn.example.net/a.jpg")))
 
     assert entry.image is not None
     assert entry.image.url == "https://cdn.example.net/a.jpg"
@@ -111,7 +100,7 @@ def test_illegal_characters_are_removed_from_every_text() -> None:
         section=f"Wo{bad}rld",
     )
 
-    entry = render_entry(article, SITE)
+    entry = render_entry(article)
 
     assert entry.title == "Title"
     assert entry.summary == "Body"
@@ -157,7 +146,7 @@ def test_any_text_renders_to_an_xml_safe_entry_without_scripts(
         sources=(Source(source_name, source_url),),
     )
 
-    entry = render_entry(article, SITE)
+    entry = render_entry(article)
 
     for text in (entry.title, entry.summary, entry.content_html):
         assert all(is_xml_char(c) for c in text)

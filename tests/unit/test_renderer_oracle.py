@@ -247,6 +247,21 @@ def test_dates_render_as_feedgen_did(fmt: FeedFormat, moment: datetime) -> None:
     assert_renders_as_feedgen_did(feed, fmt)
 
 
+@SETTINGS
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 2),  # a day from either end: any offset stays in range
+        max_value=datetime(9999, 12, 30),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=-11)), ZoneInfo("Asia/Tokyo")]),
+    )
+)
+def test_an_rss_date_of_any_year_is_what_feedgen_wrote(moment: datetime) -> None:
+    # The item's <pubDate> and the channel's <lastBuildDate>, in the C locale's English names.
+    assert_renders_as_feedgen_did(
+        make_feed(make_entry(1, published=moment, updated=moment)), FeedFormat.RSS
+    )
+
+
 #: Any text at all: JSON has no XML-clean rule, and escapes control characters as \uXXXX.
 ANY_TEXT = st.text(max_size=30)
 

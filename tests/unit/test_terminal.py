@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from newswire.local.terminal import event_line
+from newswire.pipeline.changes import PublishAction
 
 
 def record(message: str, level: int = logging.INFO, **extra: Any) -> logging.LogRecord:
@@ -31,6 +32,16 @@ def record(message: str, level: int = logging.INFO, **extra: Any) -> logging.Log
             record("article change applied", key="articles/a.md", action="stale", feeds_written=[]),
             None,
             id="stale-event-says-nothing",
+        ),
+        pytest.param(
+            record(
+                "article change applied",
+                key="articles/a.md",
+                action=PublishAction.REMOVED,
+                feeds_written=["rss.xml", "atom.xml"],
+            ),
+            "newswire: deleted articles/a.md -> 2 feeds",
+            id="removed",
         ),
         pytest.param(record("scheduled articles published", published=["a"]), None, id="info"),
         pytest.param(

@@ -22,8 +22,6 @@ then fails as a :class:`~newswire.errors.TransientStorageError`.
 
 from __future__ import annotations
 
-import json
-import zlib
 from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -40,7 +38,7 @@ from newswire.adapters.aws_errors import (
 from newswire.domain.feeds import FeedKey, FeedKind
 from newswire.domain.model import Entry
 from newswire.errors import InvalidArticleError, TransientStorageError
-from newswire.pipeline.ports import ArticleState
+from newswire.pipeline.ports import ArticleState, ArticleStatus, decode_entry, encode_entry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -50,19 +48,7 @@ CLAIM_SK = "claim"
 DUE_PK = "due"
 MONTHS_PK = "months"
 WAITERS_PREFIX = "waiters#"
-#: DynamoDB items stop at 400 KB; the state item keeps room for its other attributes.
-MAX_ENTRY_BYTES = 350_000
 _STATE_FIELDS = "#k, seq, #s, article_id, feeds, previous_feeds, published, has_report, waiting_on"
-
-
-def encode_entry(entry: Entry) -> bytes:
-    """The stored form of an entry: compact JSON, zlib-compressed."""
-    return zlib.compress(json.dumps(entry.to_dict(), separators=(",", ":")).encode("utf-8"), 6)
-
-
-def decode_entry(data: bytes) -> Entry:
-    """Inverse of :func:`encode_entry`."""
-    return Entry.from_dict(json.loads(zlib.decompress(data)))
 
 
 def membership_sort_key(published: str, article_id: str) -> str:
@@ -449,7 +435,7 @@ class DynamoArticleIndex:
 
 def _due_sort_key(state: ArticleState | None) -> str | None:
     """The ``due`` item of a scheduled state (``None`` for any other state)."""
-    if state is None or state.status != "scheduled" or not state.published:
+    if state is None or state.status is not ArticleStatus.SCHEDULED or not state.published:
         return None
     return f"{state.published}#{state.key}"
 
@@ -458,7 +444,7 @@ def _state_from_item(item: dict[str, Any]) -> ArticleState:
     return ArticleState(
         key=item["key"]["S"],
         sequencer=item["seq"]["S"],
-        status=item["status"]["S"],
+        status=ArticleStatus(item["status"]["S"]),
         article_id=item.get("article_id", {}).get("S"),
         feeds=frozenset(feed_key_from_id(f["S"]) for f in item.get("feeds", {}).get("L", [])),
         previous_feeds=frozenset(

@@ -6,7 +6,6 @@ the local stack and Lambda each supply their own.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -16,7 +15,7 @@ from newswire.adapters.aws_errors import error_code, translate
 from newswire.content.articles import ARTICLES_PREFIX, is_article_key, oversized_file
 from newswire.content.site import oversized_site
 from newswire.errors import ArticleNotFoundError
-from newswire.pipeline.ports import FeedObject, StoredObject
+from newswire.pipeline.ports import FeedObject, StoredObject, feed_digest
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -24,19 +23,14 @@ if TYPE_CHECKING:
 #: CloudFront asks S3 on every request (``s-maxage=0``: a 304 when unchanged), so a WebSub hub
 #: pinged right after a write gets the new feed; readers and browsers keep theirs a minute.
 FEED_CACHE_CONTROL = "public, max-age=60, s-maxage=0"
-#: Object metadata holding the SHA-256 of the body: a HEAD tells whether a rewrite is needed,
-#: whatever the bucket's encryption does to ETags.
+#: Object metadata holding the body's :func:`~newswire.pipeline.ports.feed_digest`: a HEAD
+#: tells whether a rewrite is needed, whatever the bucket's encryption does to ETags.
 DIGEST_METADATA = "sha256"
 REPORTS_PREFIX = "_reports/"
 
 
 #: The longest S3 key, in UTF-8 bytes.
 MAX_KEY_BYTES = 1024
-
-
-def digest(body: bytes) -> str:
-    """The content digest stored beside each feed object."""
-    return hashlib.sha256(body).hexdigest()
 
 
 def report_key(key: str) -> str:
@@ -50,7 +44,7 @@ def report_key(key: str) -> str:
     if len(full.encode("utf-8")) <= MAX_KEY_BYTES:
         return full
     start = key.encode("utf-8")[: MAX_KEY_BYTES // 2].decode("utf-8", "ignore")
-    return f"{REPORTS_PREFIX}{start}~{digest(key.encode('utf-8'))[:16]}.json"
+    return f"{REPORTS_PREFIX}{start}~{feed_digest(key.encode('utf-8'))[:16]}.json"
 
 
 class S3ContentStore:
@@ -166,7 +160,7 @@ class S3FeedStore:
                 Body=body,
                 ContentType=content_type,
                 CacheControl=self.cache_control,
-                Metadata={DIGEST_METADATA: digest(body)},
+                Metadata={DIGEST_METADATA: feed_digest(body)},
                 **condition,  # type: ignore[arg-type]
             )
         except (ClientError, BotoCoreError) as e:

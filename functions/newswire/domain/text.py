@@ -23,7 +23,7 @@ def clean_xml_text(text: str) -> str:
         U+FFFE and U+FFFF. Never raises.
     """
     if len(text) >= _LONG and clean_utf8(text) is not None:
-        return text  # checked in C: an article body is ~3 times faster than the regex
+        return text  # checked in C, faster than the regex on a long text
     return _XML_ILLEGAL.sub("", text)
 
 

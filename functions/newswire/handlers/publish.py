@@ -61,6 +61,7 @@ from newswire.handlers.observability import (
     metrics,
     tracer,
 )
+from newswire.pipeline.changes import PublishAction
 from newswire.pipeline.events import (
     Trigger,
     UnsupportedEventError,
@@ -68,7 +69,7 @@ from newswire.pipeline.events import (
     changes_from_sqs_record,
     detect_trigger,
 )
-from newswire.pipeline.runtime import SiteConfigMissingError, publisher_from_env
+from newswire.runtime import SiteConfigMissingError, publisher_from_env
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -170,7 +171,7 @@ def apply_change(
         counts[REJECTED] += 1
         log_rejected(outcome.error)
         return outcome
-    if outcome.action == "published":
+    if outcome.action is PublishAction.PUBLISHED:
         counts[PUBLISHED] += 1
     logger.info(
         "article change applied",

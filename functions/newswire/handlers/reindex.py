@@ -36,7 +36,7 @@ from newswire.handlers.observability import (
     metrics,
     tracer,
 )
-from newswire.pipeline.runtime import SiteConfigMissingError, publisher_from_env
+from newswire.runtime import SiteConfigMissingError, publisher_from_env
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

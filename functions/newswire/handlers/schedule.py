@@ -34,7 +34,8 @@ from newswire.handlers.observability import (
     metrics,
     tracer,
 )
-from newswire.pipeline.runtime import SiteConfigMissingError, publisher_from_env
+from newswire.pipeline.changes import PublishAction
+from newswire.runtime import SiteConfigMissingError, publisher_from_env
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -78,7 +79,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     site_watch.found()
     outcomes = publisher.publish_due()
     log_announced(publisher)
-    published = [o.key for o in outcomes if o.action == "published"]
+    published = [o.key for o in outcomes if o.action is PublishAction.PUBLISHED]
     rejected = [o.error for o in outcomes if o.error is not None]
     for error in rejected:
         log_rejected(error)

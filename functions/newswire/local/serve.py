@@ -115,7 +115,7 @@ class LocalLambdaContext:
 
 def _apply_env(env: Mapping[str, str | None]) -> None:
     """Set (or, for ``None``, remove) environment variables; clients made before are stale."""
-    from newswire.pipeline.runtime import clear_clients
+    from newswire.runtime import clear_clients
 
     for name, value in env.items():
         if value is None:
@@ -215,7 +215,7 @@ class LocalStack:
         self._set_env()
         _reset_moto(self._aws.endpoint_url)
 
-        from newswire.pipeline.runtime import aws_client
+        from newswire.runtime import aws_client
 
         self._s3 = aws_client("s3")
         self._sqs = aws_client("sqs")
@@ -374,7 +374,7 @@ class LocalStack:
 
     def _reindex(self, say: Callable[[str], None] | None = None) -> None:
         """Rebuild the index and every feed from the content bucket; ``say`` what it did."""
-        from newswire.pipeline.runtime import publisher_from_env
+        from newswire.runtime import publisher_from_env
 
         say = say or self._say
         try:

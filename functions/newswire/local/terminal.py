@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from newswire.handlers.observability import logger, metrics
+from newswire.pipeline.changes import PublishAction
 
 #: Powertools' switch that stops the metrics flush from printing EMF JSON.
 METRICS_DISABLED_ENV = "POWERTOOLS_METRICS_DISABLED"
 #: Outcomes the terminal leaves out: nothing changed for the writer.
-_SILENT_ACTIONS = frozenset({"stale", "redelivered"})
+_SILENT_ACTIONS = frozenset({PublishAction.STALE, PublishAction.REDELIVERED})
 
 
 def event_line(record: logging.LogRecord) -> str | None:
@@ -37,11 +38,11 @@ def event_line(record: logging.LogRecord) -> str | None:
     action = getattr(record, "action", None)
     if key and action and record.levelno == logging.INFO:
         feeds = len(getattr(record, "feeds_written", ()) or ())
-        if action == "published":
+        if action == PublishAction.PUBLISHED:
             return f"newswire: published {key} -> {feeds} feeds"
-        if action == "removed":
+        if action == PublishAction.REMOVED:
             return f"newswire: deleted {key} -> {feeds} feeds"
-        if action == "hidden":
+        if action == PublishAction.HIDDEN:
             return f"newswire: held back {key} (a draft, or scheduled for later) -> {feeds} feeds"
         if action not in _SILENT_ACTIONS:
             return f"newswire: {action} {key}"

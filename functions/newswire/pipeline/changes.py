@@ -1,7 +1,8 @@
-"""An article change as the pipeline sees it, whatever event carried it."""
+"""An article change as the pipeline sees it, whatever event carried it, and what it did."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 #: Sequencers are hex strings of varying length; left-padding to a fixed width makes plain
@@ -46,3 +47,14 @@ class ArticleChange:
     key: str
     deleted: bool
     sequencer: str
+
+
+class PublishAction(enum.StrEnum):
+    """What a change did to its article; the value is what the handlers log and return."""
+
+    PUBLISHED = "published"
+    REMOVED = "removed"
+    HIDDEN = "hidden"  # a draft, or scheduled for later
+    REJECTED = "rejected"  # ``error`` says why; a redelivered rejection is told again
+    STALE = "stale"  # older than what is indexed
+    REDELIVERED = "redelivered"  # already applied; report and feeds re-checked

@@ -36,8 +36,6 @@ from newswire.content.articles import ARTICLES_PREFIX, is_article_key
 from newswire.errors import NewswireError
 from newswire.pipeline.changes import ArticleChange, normalise_sequencer
 
-#: Only objects under this prefix are articles; the bucket also holds ``site.yaml`` and
-#: ``_reports/``.
 #: Used (and warned about) when an event has no sequencer: it orders before any real one.
 MISSING_SEQUENCER = "0"
 #: ``eventName`` prefixes (without ``s3:``) of a write / a removal. A removal is only a hint:

@@ -9,12 +9,37 @@ for a missing article, ``ConcurrentUpdateError`` when a conditional write lost a
 
 from __future__ import annotations
 
+import enum
+import hashlib
+import json
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from newswire.domain.feeds import FeedKey
 from newswire.domain.model import Entry
+
+#: The most an entry may take in the index, as :func:`encode_entry` stores it: a DynamoDB item
+#: holds 400 KB, and the article's state needs room beside its entry.
+MAX_ENTRY_BYTES = 350_000
+
+
+def encode_entry(entry: Entry) -> bytes:
+    """The stored form of an entry (compact JSON, zlib-compressed): what the index holds,
+    and what :data:`MAX_ENTRY_BYTES` limits."""
+    return zlib.compress(json.dumps(entry.to_dict(), separators=(",", ":")).encode("utf-8"), 6)
+
+
+def decode_entry(data: bytes) -> Entry:
+    """Inverse of :func:`encode_entry`."""
+    return Entry.from_dict(json.loads(zlib.decompress(data)))
+
+
+def feed_digest(body: bytes) -> str:
+    """The digest a :class:`FeedStore` keeps beside each object (SHA-256, hex): it tells
+    whether a rewrite is needed, whatever the store does to ETags."""
+    return hashlib.sha256(body).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +76,8 @@ class ContentStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class FeedObject:
-    """What the feeds bucket holds at a path: an ETag and a digest of the bytes."""
+    """What the feeds bucket holds at a path: an ETag and the :func:`feed_digest` of the
+    bytes."""
 
     etag: str
     digest: str
@@ -75,6 +101,16 @@ class FeedStore(Protocol):
         ...
 
 
+class ArticleStatus(enum.StrEnum):
+    """Where an article stands; the value is the string the index stores."""
+
+    LIVE = "live"
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    REJECTED = "rejected"  # no good version yet: a rejected edit keeps the last good status
+    DELETED = "deleted"
+
+
 @dataclass(frozen=True, slots=True)
 class ArticleState:
     """What the index remembers of one article key.
@@ -90,7 +126,7 @@ class ArticleState:
 
     key: str
     sequencer: str
-    status: str
+    status: ArticleStatus
     article_id: str | None = None
     feeds: frozenset[FeedKey] = field(default_factory=frozenset)
     previous_feeds: frozenset[FeedKey] = field(default_factory=frozenset)
@@ -101,7 +137,7 @@ class ArticleState:
     @property
     def archive_month(self) -> str | None:
         """The monthly archive (``YYYY-MM``) a live article is in; ``None`` for any other."""
-        return self.published[:7] if self.status == "live" and self.published else None
+        return self.published[:7] if self.status is ArticleStatus.LIVE and self.published else None
 
 
 class ArticleIndex(Protocol):
@@ -127,8 +163,9 @@ class ArticleIndex(Protocol):
         A compare-and-set: the change only happens when the stored state is still ``old``
         (same sequencer, or still absent); otherwise nothing changes and ``False`` is returned.
         ``entry=None`` with ``new.feeds`` non-empty keeps the memberships as they are (a
-        rejected edit leaves the last good version published). A ``scheduled`` state is
-        listed by :meth:`due` from its ``published`` time on, until the state changes.
+        rejected edit leaves the last good version published). A
+        :attr:`~ArticleStatus.SCHEDULED` state is listed by :meth:`due` from its ``published``
+        time on, until the state changes.
 
         ``new.waiting_on`` lists the article among :meth:`waiters` of that key.
 

@@ -56,16 +56,21 @@ from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import ArticleNotFoundError, ConcurrentUpdateError, InvalidArticleError
 from newswire.pipeline.changes import (
     ArticleChange,
+    PublishAction,
     event_sequencer,
     forced_sequencer,
     normalise_sequencer,
 )
 from newswire.pipeline.ports import (
+    MAX_ENTRY_BYTES,
     ArticleIndex,
     ArticleState,
+    ArticleStatus,
     ContentStore,
     FeedStore,
     HubNotifier,
+    encode_entry,
+    feed_digest,
 )
 from newswire.rendering.base import FeedFile
 from newswire.rendering.entry import render_entry
@@ -81,20 +86,15 @@ from newswire.rendering.stylesheet import STYLESHEET_PATH, stylesheet_file
 
 #: How often a publisher re-renders after losing a race before letting SQS retry the record.
 MAX_ATTEMPTS = 8
-#: A rendered entry must fit one index item (DynamoDB's 400 KB, less room for the rest).
-MAX_ENTRY_BYTES = 350_000
 
 
 @dataclass(frozen=True, slots=True)
 class PublishOutcome:
-    """What one change did. ``action`` is one of: published, removed, hidden (draft or
-    scheduled), rejected (``error`` says why; also for a redelivered rejection, so it is
-    told again), stale (older than what is indexed), redelivered (already applied; report
-    and feeds re-checked). ``feeds_written`` includes feeds of other articles the change
+    """What one change did. ``feeds_written`` includes feeds of other articles the change
     moved: an id holder removed, an article that waited for the id published."""
 
     key: str
-    action: str
+    action: PublishAction
     feeds_written: tuple[str, ...] = ()
     error: InvalidArticleError | None = None
 
@@ -104,10 +104,19 @@ class Transition(NamedTuple):
 
     applied: bool  # False: the state changed under us, look again
     state: ArticleState
-    action: str
+    action: PublishAction
     error: InvalidArticleError | None
     #: feeds of *other* articles it changed: a holder removed, a waiting article published
     also_touched: frozenset[FeedKey] = frozenset()
+
+
+class NextState(NamedTuple):
+    """The state a change leads to, before it is compare-and-set into the index."""
+
+    state: ArticleState
+    entry: Entry | None  # shown in the feeds of ``state``; ``None`` when in none
+    action: PublishAction
+    error: InvalidArticleError | None
 
 
 @dataclass(slots=True)
@@ -166,7 +175,8 @@ class Publisher:
             old = self.index.state(change.key)
             seen = event_sequencer(old.sequencer) if old is not None else None
             if seen is not None and seen > change.sequencer:
-                return PublishOutcome(change.key, "stale", self.rebuild(also) if also else ())
+                written = self.rebuild(also) if also else ()
+                return PublishOutcome(change.key, PublishAction.STALE, written)
             if old is not None and seen == change.sequencer:
                 return self._redeliver(change.key, old, also)
             step = self._transition(change, old)
@@ -189,7 +199,8 @@ class Publisher:
         error = self._report_again(key, state)
         touched = self._touched(state) | self._wake_waiters(key) | (also or set())
         written = self.rebuild(touched, announce_unchanged=True)
-        return PublishOutcome(key, "rejected" if error else "redelivered", written, error)
+        action = PublishAction.REJECTED if error else PublishAction.REDELIVERED
+        return PublishOutcome(key, action, written, error)
 
     def _report_again(self, key: str, state: ArticleState) -> InvalidArticleError | None:
         """Write (or remove) the report ``state`` calls for; the rejection, if any."""
@@ -245,16 +256,14 @@ class Publisher:
         new, entry, action, error = self._next_state(change, old)
         also: set[FeedKey] = set()
         try:
-            applied = self.index.apply(new, old, entry)
+            step = Transition(self.index.apply(new, old, entry), new, action, error)
         except InvalidArticleError:  # the id is another article's
-            applied, new, action, error = self._claim_held(
-                change, old, new, entry, action=action, also=also
-            )
-        if applied:
-            self._report(change.key, old, error)
-            if old is not None and old.article_id and old.article_id != new.article_id:
+            step = self._claim_held(change, old, new, entry, action=action, also=also)
+        if step.applied:
+            self._report(change.key, old, step.error)
+            if old is not None and old.article_id and old.article_id != step.state.article_id:
                 also |= self._wake_waiters(change.key)
-        return Transition(applied, new, action, error, frozenset(also))
+        return step._replace(also_touched=frozenset(also))
 
     def _claim_held(
         self,
@@ -263,9 +272,9 @@ class Publisher:
         new: ArticleState,
         entry: Entry | None,
         *,
-        action: str,
+        action: PublishAction,
         also: set[FeedKey],
-    ) -> tuple[bool, ArticleState, str, InvalidArticleError | None]:
+    ) -> Transition:
         """``new.article_id`` is held by another key: take it over if that key's object is
         gone (its removal is due anyway, its event may just not be here yet), else reject
         the change and wait for the holder to let the id go. Feeds of the holder's removal
@@ -275,14 +284,15 @@ class Publisher:
         if holder is not None and holder != change.key and not self.content.exists(holder):
             also |= self._refresh(holder)  # may wake this very article: then ``old`` is gone
             try:
-                return self.index.apply(new, old, entry), new, action, None
+                return Transition(self.index.apply(new, old, entry), new, action, None)
             except InvalidArticleError:
                 holder = self.index.owner(article_id)  # claimed again meanwhile
         if holder is None or holder == change.key:
-            return False, new, "rejected", None  # the claim moved meanwhile: look again
+            return Transition(False, new, PublishAction.REJECTED, None)  # claim moved: look again
         error = _id_taken(change.key, article_id, holder)
         rejected = self._rejected(change, old, error, waiting_on=holder)
-        return self.index.apply(rejected, old, None), rejected, "rejected", error
+        applied = self.index.apply(rejected, old, None)
+        return Transition(applied, rejected, PublishAction.REJECTED, error)
 
     def _wake_waiters(self, holder: str) -> set[FeedKey]:
         """Publish again every article waiting for the id ``holder`` held; their feeds."""
@@ -296,40 +306,41 @@ class Publisher:
         _old, step = self._force(key, False, self.index.state(key))
         return self._touched(step.state) | step.also_touched
 
-    def _next_state(
-        self, change: ArticleChange, old: ArticleState | None
-    ) -> tuple[ArticleState, Entry | None, str, InvalidArticleError | None]:
+    def _next_state(self, change: ArticleChange, old: ArticleState | None) -> NextState:
         old_feeds = _shown_in(old)
         # Removed again (a redundant event, or after a takeover): the feeds it last left are
         # checked again, in case the run that removed it died before rebuilding them.
-        left = old.previous_feeds if old is not None and old.status == "deleted" else old_feeds
-        gone = ArticleState(change.key, change.sequencer, "deleted", previous_feeds=left)
+        removed_again = old is not None and old.status is ArticleStatus.DELETED
+        left = old.previous_feeds if old is not None and removed_again else old_feeds
+        gone = ArticleState(
+            change.key, change.sequencer, ArticleStatus.DELETED, previous_feeds=left
+        )
         try:  # a removal event too: in a versioned bucket another version may be current
             article, entry = self._read(change.key)
         except ArticleNotFoundError:
-            return gone, None, "removed", None
+            return NextState(gone, None, PublishAction.REMOVED, None)
         except InvalidArticleError as e:
-            return self._rejected(change, old, e), None, "rejected", e
+            return NextState(self._rejected(change, old, e), None, PublishAction.REJECTED, e)
         if not article.is_live(self.clock()):
             hidden = ArticleState(
                 change.key,
                 change.sequencer,
-                "draft" if article.draft else "scheduled",
+                ArticleStatus.DRAFT if article.draft else ArticleStatus.SCHEDULED,
                 article_id=article.id,
                 previous_feeds=old_feeds,
                 published=_sortable(article.published),
             )
-            return hidden, None, "hidden", None
+            return NextState(hidden, None, PublishAction.HIDDEN, None)
         live = ArticleState(
             change.key,
             change.sequencer,
-            "live",
+            ArticleStatus.LIVE,
             article_id=article.id,
             feeds=feed_keys_for(entry),
             previous_feeds=old_feeds,
             published=_sortable(article.published),
         )
-        return live, entry, "published", None
+        return NextState(live, entry, PublishAction.PUBLISHED, None)
 
     def _read(self, key: str) -> tuple[Article, Entry]:
         """The current version of ``key``, parsed and rendered.
@@ -342,9 +353,7 @@ class Publisher:
         return article, self._entry(article)
 
     def _entry(self, article: Article) -> Entry:
-        from newswire.adapters.dynamodb import encode_entry
-
-        entry = render_entry(article, self.site)
+        entry = render_entry(article)
         size = len(encode_entry(entry))
         if size > MAX_ENTRY_BYTES:
             raise InvalidArticleError(
@@ -365,9 +374,13 @@ class Publisher:
     ) -> ArticleState:
         """A rejected change keeps the last good version published, and remembers the report
         (and the holder of the id it wants, if that is why)."""
-        if old is None or old.status == "deleted":
+        if old is None or old.status is ArticleStatus.DELETED:
             return ArticleState(
-                change.key, change.sequencer, "rejected", has_report=True, waiting_on=waiting_on
+                change.key,
+                change.sequencer,
+                ArticleStatus.REJECTED,
+                has_report=True,
+                waiting_on=waiting_on,
             )
         return ArticleState(
             change.key,
@@ -488,7 +501,7 @@ class Publisher:
                 if file.path not in current:
                     continue
                 before = current[file.path]
-                if before is not None and before.digest == _digest(file.body):
+                if before is not None and before.digest == feed_digest(file.body):
                     continue
                 try:
                     self.feeds.put(file.path, file.body, file.content_type, expected=before)
@@ -514,11 +527,11 @@ class Publisher:
         The feeds all of them touch are rebuilt once, together (the main feed does not need
         rewriting for each); the paths written are reported with the first outcome.
         """
-        applied: list[tuple[str, str, InvalidArticleError | None]] = []
+        applied: list[tuple[str, PublishAction, InvalidArticleError | None]] = []
         touched: set[FeedKey] = set()
         for key in self.index.due(_sortable(self.clock()), limit):
             old = self.index.state(key)
-            if old is None or old.status != "scheduled":
+            if old is None or old.status is not ArticleStatus.SCHEDULED:
                 continue  # another run (or an edit) got there first
             step = self._transition(ArticleChange(key, False, forced_sequencer(old.sequencer)), old)
             touched |= step.also_touched
@@ -544,7 +557,7 @@ class Publisher:
         keys = set(self.content.list_articles())
         for state in list(self.index.states()):
             touched |= state.feeds
-            if state.key not in keys and state.status != "deleted":
+            if state.key not in keys and state.status is not ArticleStatus.DELETED:
                 touched |= _feeds_of(*self._force(state.key, True, state))
         for article_key in sorted(keys):
             step = self._force(article_key, False, self.index.state(article_key), report)
@@ -598,9 +611,3 @@ def _shown_in(state: ArticleState | None) -> frozenset[FeedKey]:
 def _sortable(moment: datetime) -> str:
     """Fixed-width UTC time: string order is time order in the index's sort keys."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _digest(body: bytes) -> str:
-    from newswire.adapters.s3 import digest
-
-    return digest(body)

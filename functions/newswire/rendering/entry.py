@@ -6,7 +6,7 @@ of every tag and author it belongs to, so all of them show the same text, dates 
 
 from __future__ import annotations
 
-from newswire.domain.model import Article, Entry, Image, Person, SiteConfig, Tag
+from newswire.domain.model import Article, Entry, Image, Person, Tag
 from newswire.domain.text import clean_xml_text
 from newswire.rendering.html import (
     absolute_url,
@@ -15,36 +15,31 @@ from newswire.rendering.html import (
 )
 
 
-def render_entry(article: Article, site: SiteConfig) -> Entry:
+def render_entry(article: Article) -> Entry:
     """Render ``article`` into the entry its feeds show.
 
     The article was validated when it was parsed (authors defaulted to the site's); this
     only renders and makes every text XML-safe.
 
     Args:
-        article: a parsed article.
-        site: the site configuration. Nothing of it is needed today (the article already
-            carries its canonical URL and authors); it is taken so callers need not change
-            when rendering comes to depend on the site.
+        article: a parsed article: it carries its canonical URL and authors already, so
+            the site configuration is not needed.
 
     Returns:
         The entry: sanitised HTML content with absolute URLs, a plain-text summary, a clean
         title, names and tags.
     """
-    del site  # see Args
     body = render_body(article)
     return _entry(article, body.summary, body.html)
 
 
-def entry_head(article: Article, site: SiteConfig) -> Entry:
+def entry_head(article: Article) -> Entry:
     """The entry of ``article`` without its content and summary, which only rendering the
     body gives: what the news sitemap reads, at a fraction of the cost.
 
     Args:
         article: a parsed article (its body is not read).
-        site: the site configuration (see :func:`render_entry`).
     """
-    del site  # see render_entry
     return _entry(article, "", "")
 
 

@@ -6,9 +6,9 @@ gets wrong, add what it cannot write (WebSub and RFC 5005 links, ``fh:archive``,
 stylesheet) and serialise it the same way for both formats. The *items* (one per entry) are
 written by our own string writer, byte for byte as feedgen and lxml would have written them,
 and spliced into the head just before its closing tag. An entry appears in many feeds (main,
-tags, authors, archives), and going through feedgen and lxml cost ~100-250 µs per entry and
-feed; the string writer renders each entry once, in ~20 µs, and every document reuses the
-bytes.
+tags, authors, archives): the string writer renders it once and every document reuses the
+bytes, where feedgen and lxml would build it again for each feed (measured:
+benchmarks/RESULTS.md, "Measured choices").
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def xml_text(value: str) -> bytes:
 @lru_cache(maxsize=1)
 def xml_content(html: str) -> bytes:
     """:func:`xml_text` of an entry's HTML, kept for the next caller: the RSS and the Atom
-    item of an entry are rendered one after the other and escape the same ~6 KB."""
+    item of an entry are rendered one after the other and escape the same content."""
     return xml_text(html)
 
 

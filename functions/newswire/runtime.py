@@ -1,4 +1,6 @@
-"""Wiring the pipeline from the Lambda environment (also used by the local stack and CLI).
+"""The composition root: the pipeline wired to its AWS adapters from the environment.
+
+Used by the handlers, the local stack and the CLI; the pipeline itself never imports adapters.
 
 Clients are created on first use, never at import: importing a handler stays cheap for cold
 starts, and moto or a local endpoint (``AWS_ENDPOINT_URL``) is honoured whenever set up.
