@@ -1,0 +1,347 @@
+"""A newsroom's stream of creates, edits and deletes through the publish handler, with faults.
+
+The handler is invoked the way Lambda's SQS poller would invoke it (batches of up to 10, every
+record an S3 event notification of a versioned bucket), against moto, while S3 answers some
+GetObject/PutObject/HeadObject calls with 5xx, DynamoDB throttles some reads and writes and
+cancels some transactions on a ``TransactionConflict``, and the queue delivers twice, out of
+order, and redelivers every failed record later in other batches (see tests/support/faults.py).
+When every record has succeeded, the feeds bucket must hold exactly what a clean
+``newswire build`` of the content bucket's final articles writes, byte for byte.
+
+Both paths judge the articles at one fixed ``NOW``: the publisher gets it as its ``clock``
+(the handler's ``publisher_from_env`` is wrapped, as tests/handlers/test_schedule_handler.py
+does), the build as ``--now``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from newswire.cli import main
+from newswire.handlers import publish
+from newswire.pipeline import runtime
+from tests.support.aws import REGION, Stack, create_resources
+from tests.support.faults import FaultInjector, SimulatedQueue, s3_notification
+from tests.support.quickmoto import quicker_dynamodb
+
+pytestmark = pytest.mark.slow
+
+SEED = 20261101
+NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+OPERATIONS = 180
+#: The chance that one call fails: enough for a third or so of the deliveries to fail, while a
+#: record still gets through in a few tries.
+FAULT_RATES = {
+    "s3.GetObject": 0.02,
+    "s3.PutObject": 0.01,
+    "s3.HeadObject": 0.005,
+    "dynamodb.GetItem": 0.01,
+    "dynamodb.Query": 0.003,
+    "dynamodb.BatchGetItem": 0.005,
+    "dynamodb.TransactWriteItems": 0.08,
+}
+
+SITE_YAML = b"""\
+title: Fault Line News
+description: News that survives a bad day at the data centre.
+base_url: https://faultline.example/
+timezone: Europe/London
+author:
+  name: Fault Line Desk
+  email: desk@faultline.example
+items_per_feed: 6
+"""
+TAGS = ["politics", "weather", "transport", "business", "Local Government", "Café Society"]
+AUTHORS = ["Priya Raman", "Tom Hughes", "Ana Lima", "Kofi Mensah"]
+SECTIONS = ["World", "Local", "Business", None]
+
+
+@dataclass
+class Newsroom:
+    """Writes articles into the content bucket and sends S3's notification of each write."""
+
+    rng: random.Random
+    stack: Stack
+    queue: SimulatedQueue
+    sequence: int = 0
+    ids: dict[str, str | None] = field(default_factory=dict)  # key -> its explicit id
+    existing: set[str] = field(default_factory=set)
+    deleted: set[str] = field(default_factory=set)
+    invalid: set[str] = field(default_factory=set)  # keys whose current version is invalid
+    never_valid: set[str] = field(default_factory=set)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def _notify(self, key: str, event_name: str, response: dict[str, Any], size: int) -> None:
+        self.sequence += 1
+        sequencer = f"{0x0067A1B2C3D4000000 + self.sequence * 0x1F3:018X}"
+        self.queue.send(
+            s3_notification(
+                self.stack.content_bucket,
+                key,
+                event_name,
+                sequencer,
+                response.get("VersionId"),
+                size,
+                response.get("ETag"),
+            )
+        )
+
+    def _count(self, what: str) -> None:
+        self.counts[what] = self.counts.get(what, 0) + 1
+
+    def write(self, key: str, body: bytes, *, valid: bool = True) -> None:
+        response = self.stack.s3.put_object(
+            Bucket=self.stack.content_bucket, Key=key, Body=body
+        )
+        self.existing.add(key)
+        self.deleted.discard(key)
+        (self.invalid.discard if valid else self.invalid.add)(key)
+        self._notify(key, "ObjectCreated:Put", response, len(body))
+
+    def delete(self, key: str) -> None:
+        response = self.stack.s3.delete_object(Bucket=self.stack.content_bucket, Key=key)
+        assert response.get("DeleteMarker"), "the content bucket must be versioned"
+        self.existing.discard(key)
+        self.invalid.discard(key)
+        self.deleted.add(key)
+        self._notify(key, "ObjectRemoved:DeleteMarkerCreated", response, 0)
+
+    def article(self, key: str) -> bytes:
+        """A valid article for ``key``: new field values each time it is written."""
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.05:
+            published = NOW + timedelta(days=rng.randint(1, 30))  # scheduled
+        elif roll < 0.3:
+            published = NOW - timedelta(minutes=rng.randint(5, 40 * 60))  # news sitemap
+        else:
+            published = NOW - timedelta(days=rng.randint(2, 150), minutes=rng.randint(0, 1439))
+        fields: dict[str, Any] = {
+            "title": f"{rng.choice(['Council', 'Harbour', 'Rail', 'Market'])} story"
+            f" {key.split('/')[-1].split('.')[0]} v{rng.randint(1, 999)}",
+            "published": published.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "tags": rng.sample(TAGS, rng.randint(0, 2)),
+        }
+        if authors := rng.sample(AUTHORS, rng.choice([0, 1, 1])):
+            fields["authors"] = [{"name": name} for name in authors]
+        if section := rng.choice(SECTIONS):
+            fields["section"] = section
+        if explicit_id := self.ids.get(key):
+            fields["id"] = explicit_id
+        if rng.random() < 0.05:
+            fields["draft"] = True
+        if rng.random() < 0.2:
+            fields["updated"] = (published + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = f"Report number {rng.randint(1, 10**6)} from the desk.\n\nSecond paragraph & more."
+        if key.endswith(".json"):
+            return json.dumps({**fields, "body_markdown": body}, ensure_ascii=False).encode()
+        front = "\n".join(f"{name}: {json.dumps(value)}" for name, value in fields.items())
+        return f"---\n{front}\n---\n\n{body}\n".encode()
+
+    @staticmethod
+    def broken(key: str) -> bytes:
+        if key.endswith(".json"):
+            return b'{"title": "Broken", "published": "next Tuesday", "body_markdown": "x"}'
+        return b'---\ntitle: "Broken"\npublished: next Tuesday\n---\n\nBody.\n'
+
+    def create(self) -> None:
+        number = len(self.ids)
+        key = f"articles/story-{number:03d}.{self.rng.choice(['md', 'md', 'json'])}"
+        explicit = self.rng.random() < 0.2
+        self.ids[key] = f"urn:uuid:{uuid.UUID(int=self.rng.getrandbits(128))}" if explicit else None
+        if self.rng.random() < 0.04:
+            self.never_valid.add(key)
+            self.write(key, self.broken(key), valid=False)
+            self._count("creates (invalid)")
+            return
+        self.write(key, self.article(key))
+        self._count("creates")
+
+    def step(self) -> None:
+        """One change, chosen the way a newsroom's day goes."""
+        editable = sorted(self.existing - self.never_valid)
+        roll = self.rng.random()
+        if len(editable) < 15 or roll < 0.3:
+            self.create()
+        elif roll < 0.62:
+            key = self.rng.choice(editable)
+            if self.rng.random() < 0.1:
+                self.write(key, self.broken(key), valid=False)
+                self._count("edits (invalid)")
+            else:
+                self.write(key, self.article(key))
+                self._count("edits")
+        elif roll < 0.92 or not self.deleted:
+            self.delete(self.rng.choice(editable))
+            self._count("deletes")
+        else:
+            key = self.rng.choice(sorted(self.deleted))
+            self.write(key, self.article(key))
+            self._count("recreates")
+
+    def mend(self) -> None:
+        """Fix every article left invalid by an edit: its last good version would otherwise
+        stay published by the pipeline, by design, while a build leaves it out."""
+        for key in sorted(self.invalid - self.never_valid):
+            self.write(key, self.article(key))
+            self._count("edits")
+
+
+@dataclass
+class Run:
+    stack: Stack
+    newsroom: Newsroom
+    queue: SimulatedQueue
+    faults: FaultInjector
+    seconds: float
+
+
+class FakeLambdaContext:
+    function_name = "newswire-publish"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:newswire-publish"
+    aws_request_id = "5d0c7f36-9a44-4b8e-8d0e-31b1f2f0c0de"
+
+
+@pytest.fixture(scope="module")
+def run() -> Iterator[Run]:
+    """The whole stream, once, for the checks below."""
+    with pytest.MonkeyPatch.context() as monkeypatch, mock_aws(), quicker_dynamodb():
+        stack = Stack(s3=None, dynamodb=None)
+        for name, value in {
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "CONTENT_BUCKET": stack.content_bucket,
+            "FEEDS_BUCKET": stack.feeds_bucket,
+            "INDEX_TABLE": stack.table,
+            "POWERTOOLS_TRACE_DISABLED": "1",
+        }.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+        runtime.clear_clients()
+        stack.s3, stack.dynamodb = boto3.client("s3"), boto3.client("dynamodb")
+        create_resources(stack.s3, stack.dynamodb, stack)
+        for bucket in (stack.content_bucket, stack.feeds_bucket):  # as infra/ makes them
+            stack.s3.put_bucket_versioning(
+                Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+            )
+        stack.s3.put_object(Bucket=stack.content_bucket, Key="site.yaml", Body=SITE_YAML)
+
+        real_publisher_from_env = publish.publisher_from_env
+
+        def at_now() -> Any:
+            publisher = real_publisher_from_env()
+            publisher.clock = lambda: NOW
+            return publisher
+
+        monkeypatch.setattr(publish, "publisher_from_env", at_now)
+
+        faults = FaultInjector(random.Random(SEED + 1), FAULT_RATES)
+        faults.attach(runtime.aws_client("s3"))  # the clients the handler itself uses
+        faults.attach(runtime.aws_client("dynamodb"))
+        queue = SimulatedQueue(random.Random(SEED + 2))
+        newsroom = Newsroom(random.Random(SEED), stack, queue)
+        context = FakeLambdaContext()
+
+        def invoke(event: dict[str, Any]) -> dict[str, Any]:
+            result: dict[str, Any] = publish.handler(event, context)  # type: ignore[arg-type]
+            return result
+
+        started = time.perf_counter()
+        for _ in range(OPERATIONS):
+            newsroom.step()
+            if newsroom.rng.random() < 0.6:
+                queue.deliver(invoke)
+        newsroom.mend()
+        queue.drain(invoke)
+        seconds = time.perf_counter() - started
+        faults.enabled = False
+        yield Run(stack, newsroom, queue, faults, seconds)
+        runtime.clear_clients()
+
+
+def bucket_objects(stack: Stack, bucket: str) -> dict[str, bytes]:
+    """The current version of every object in ``bucket``."""
+    objects: dict[str, bytes] = {}
+    for page in stack.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            body = stack.s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+            objects[item["Key"]] = body
+    return objects
+
+
+def built_tree(content: dict[str, bytes], tmp_path: Path) -> dict[str, bytes]:
+    """What ``newswire build`` writes from ``content`` (the bucket's articles and site.yaml)."""
+    folder, out = tmp_path / "content", tmp_path / "public"
+    for key, body in content.items():
+        if key == "site.yaml" or key.startswith("articles/"):
+            (folder / key).parent.mkdir(parents=True, exist_ok=True)
+            (folder / key).write_bytes(body)
+    status = main(
+        ["build", str(folder), "--out", str(out), "--now", NOW.isoformat(), "--no-cache"]
+    )
+    assert status in (0, 1)  # 1: some articles are rejected, which the stream has
+    return {
+        path.relative_to(out).as_posix(): path.read_bytes()
+        for path in sorted(out.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_the_stream_is_big_and_faulty_enough_to_mean_something(run: Run) -> None:
+    counts = run.newsroom.counts
+    print(f"\nchanges: {counts}\nqueue: {dict(run.queue.stats)}")
+    print(f"faults: {dict(run.faults.injected)}\nin {run.seconds:.1f} s")
+    print(f"calls: {dict(run.faults.calls)}")
+    assert sum(counts.values()) >= 150
+    assert counts["creates"] >= 40 and counts["edits"] >= 40 and counts["deletes"] >= 25
+    stats = run.queue.stats
+    assert stats["duplicate notifications"] >= 3 and stats["redelivered after success"] >= 3
+    assert stats["failed deliveries"] >= 20
+    injected = run.faults.injected
+    for kind in (
+        "s3.GetObject",
+        "s3.PutObject",
+        "s3.HeadObject",
+        "dynamodb.TransactWriteItems TransactionCanceledException",
+        "dynamodb.TransactWriteItems ProvisionedThroughputExceededException",
+    ):
+        assert sum(n for name, n in injected.items() if name.startswith(kind)) >= 2, kind
+
+
+def test_the_feeds_are_byte_identical_to_a_clean_build(run: Run, tmp_path: Path) -> None:
+    content = bucket_objects(run.stack, run.stack.content_bucket)
+    built = built_tree(content, tmp_path)
+    published = bucket_objects(run.stack, run.stack.feeds_bucket)
+
+    assert sorted(published) == sorted(built)
+    differing = [path for path in sorted(built) if published[path] != built[path]]
+    for path in differing[:1]:  # the first difference as text, for a readable failure
+        assert published[path].decode() == built[path].decode(), path
+    assert not differing
+
+
+def test_every_rejected_article_has_its_report_and_no_other_does(run: Run) -> None:
+    content = bucket_objects(run.stack, run.stack.content_bucket)
+    reported = {
+        key.removeprefix("_reports/").removesuffix(".json")
+        for key in content
+        if key.startswith("_reports/")
+    }
+
+    assert reported == run.newsroom.never_valid
