@@ -22,35 +22,43 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 import pytest
 from moto import mock_aws
 
 from newswire.cli import main
+from newswire.domain.feeds import is_feed_path
 from newswire.handlers import publish
 from newswire.pipeline import runtime
 from tests.support.aws import REGION, Stack, create_resources
 from tests.support.faults import FaultInjector, SimulatedQueue, s3_notification
+from tests.support.hub import Hub, running_hub
 from tests.support.quickmoto import quicker_dynamodb
 
 pytestmark = pytest.mark.slow
 
 SEED = 20261101
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-OPERATIONS = 180
+OPERATIONS = 150
 #: The chance that one call fails: enough for a third or so of the deliveries to fail, while a
 #: record still gets through in a few tries.
 FAULT_RATES = {
     "s3.GetObject": 0.02,
-    "s3.PutObject": 0.01,
-    "s3.HeadObject": 0.005,
+    "s3.PutObject": 0.008,
+    "s3.HeadObject": 0.003,
     "dynamodb.GetItem": 0.01,
-    "dynamodb.Query": 0.003,
-    "dynamodb.BatchGetItem": 0.005,
-    "dynamodb.TransactWriteItems": 0.08,
+    "dynamodb.Query": 0.002,
+    "dynamodb.BatchGetItem": 0.004,
+    "dynamodb.TransactWriteItems": 0.1,
+    # Rejections are few and old months' archives are rarely rewritten: some of their writes
+    # are aimed at, so that a report, or a feed written by an attempt that then failed, is lost
+    # for good unless the pipeline makes up for it.
+    "s3.PutObject /_reports/": 0.5,
+    "s3.PutObject /archive/": 0.04,
 }
 
 SITE_YAML = b"""\
@@ -65,7 +73,7 @@ items_per_feed: 6
 """
 TAGS = ["politics", "weather", "transport", "business", "Local Government", "Café Society"]
 AUTHORS = ["Priya Raman", "Tom Hughes", "Ana Lima", "Kofi Mensah"]
-SECTIONS = ["World", "Local", "Business", None]
+SECTIONS = ["World", "Local", "Business", None, None, None]
 
 
 @dataclass
@@ -102,9 +110,7 @@ class Newsroom:
         self.counts[what] = self.counts.get(what, 0) + 1
 
     def write(self, key: str, body: bytes, *, valid: bool = True) -> None:
-        response = self.stack.s3.put_object(
-            Bucket=self.stack.content_bucket, Key=key, Body=body
-        )
+        response = self.stack.s3.put_object(Bucket=self.stack.content_bucket, Key=key, Body=body)
         self.existing.add(key)
         self.deleted.discard(key)
         (self.invalid.discard if valid else self.invalid.add)(key)
@@ -130,9 +136,9 @@ class Newsroom:
             published = NOW - timedelta(days=rng.randint(2, 150), minutes=rng.randint(0, 1439))
         fields: dict[str, Any] = {
             "title": f"{rng.choice(['Council', 'Harbour', 'Rail', 'Market'])} story"
-            f" {key.split('/')[-1].split('.')[0]} v{rng.randint(1, 999)}",
+            f" {PurePosixPath(key).stem} v{rng.randint(1, 999)}",
             "published": published.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "tags": rng.sample(TAGS, rng.randint(0, 2)),
+            "tags": rng.sample(TAGS, rng.choice([0, 1, 1, 2])),
         }
         if authors := rng.sample(AUTHORS, rng.choice([0, 1, 1])):
             fields["authors"] = [{"name": name} for name in authors]
@@ -161,7 +167,7 @@ class Newsroom:
         key = f"articles/story-{number:03d}.{self.rng.choice(['md', 'md', 'json'])}"
         explicit = self.rng.random() < 0.2
         self.ids[key] = f"urn:uuid:{uuid.UUID(int=self.rng.getrandbits(128))}" if explicit else None
-        if self.rng.random() < 0.04:
+        if self.rng.random() < 0.1:
             self.never_valid.add(key)
             self.write(key, self.broken(key), valid=False)
             self._count("creates (invalid)")
@@ -205,6 +211,9 @@ class Run:
     newsroom: Newsroom
     queue: SimulatedQueue
     faults: FaultInjector
+    hub: Hub
+    #: Every feeds-bucket object the handler wrote, with how many hub pings came before.
+    writes: list[tuple[str, int]]
     seconds: float
 
 
@@ -218,7 +227,12 @@ class FakeLambdaContext:
 @pytest.fixture(scope="module")
 def run() -> Iterator[Run]:
     """The whole stream, once, for the checks below."""
-    with pytest.MonkeyPatch.context() as monkeypatch, mock_aws(), quicker_dynamodb():
+    with (
+        pytest.MonkeyPatch.context() as monkeypatch,
+        mock_aws(),
+        quicker_dynamodb(),
+        running_hub() as hub,
+    ):
         stack = Stack(s3=None, dynamodb=None)
         for name, value in {
             "AWS_DEFAULT_REGION": REGION,
@@ -240,7 +254,8 @@ def run() -> Iterator[Run]:
             stack.s3.put_bucket_versioning(
                 Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
             )
-        stack.s3.put_object(Bucket=stack.content_bucket, Key="site.yaml", Body=SITE_YAML)
+        site_yaml = SITE_YAML + f"hub: {hub.url}\n".encode()
+        stack.s3.put_object(Bucket=stack.content_bucket, Key="site.yaml", Body=site_yaml)
 
         real_publisher_from_env = publish.publisher_from_env
 
@@ -254,6 +269,7 @@ def run() -> Iterator[Run]:
         faults = FaultInjector(random.Random(SEED + 1), FAULT_RATES)
         faults.attach(runtime.aws_client("s3"))  # the clients the handler itself uses
         faults.attach(runtime.aws_client("dynamodb"))
+        writes = record_feed_writes(runtime.aws_client("s3"), stack.feeds_bucket, hub)
         queue = SimulatedQueue(random.Random(SEED + 2))
         newsroom = Newsroom(random.Random(SEED), stack, queue)
         context = FakeLambdaContext()
@@ -271,8 +287,24 @@ def run() -> Iterator[Run]:
         queue.drain(invoke)
         seconds = time.perf_counter() - started
         faults.enabled = False
-        yield Run(stack, newsroom, queue, faults, seconds)
+        yield Run(stack, newsroom, queue, faults, hub, writes, seconds)
         runtime.clear_clients()
+
+
+def record_feed_writes(client: Any, bucket: str, hub: Hub) -> list[tuple[str, int]]:
+    """Log each object ``client`` writes into ``bucket``, with the number of pings so far."""
+    writes: list[tuple[str, int]] = []
+
+    def remember_key(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["feed_key"] = params["Key"] if params["Bucket"] == bucket else None
+
+    def log_write(http_response: Any, context: dict[str, Any], **_: Any) -> None:
+        if context.get("feed_key") and http_response.status_code == 200:
+            writes.append((context["feed_key"], len(hub.pings)))
+
+    client.meta.events.register("before-parameter-build.s3.PutObject", remember_key)
+    client.meta.events.register("after-call.s3.PutObject", log_write)
+    return writes
 
 
 def bucket_objects(stack: Stack, bucket: str) -> dict[str, bytes]:
@@ -292,9 +324,7 @@ def built_tree(content: dict[str, bytes], tmp_path: Path) -> dict[str, bytes]:
         if key == "site.yaml" or key.startswith("articles/"):
             (folder / key).parent.mkdir(parents=True, exist_ok=True)
             (folder / key).write_bytes(body)
-    status = main(
-        ["build", str(folder), "--out", str(out), "--now", NOW.isoformat(), "--no-cache"]
-    )
+    status = main(["build", str(folder), "--out", str(out), "--now", NOW.isoformat(), "--no-cache"])
     assert status in (0, 1)  # 1: some articles are rejected, which the stream has
     return {
         path.relative_to(out).as_posix(): path.read_bytes()
@@ -308,8 +338,9 @@ def test_the_stream_is_big_and_faulty_enough_to_mean_something(run: Run) -> None
     print(f"\nchanges: {counts}\nqueue: {dict(run.queue.stats)}")
     print(f"faults: {dict(run.faults.injected)}\nin {run.seconds:.1f} s")
     print(f"calls: {dict(run.faults.calls)}")
+    print("report writes failed:", [p for p in run.faults.failed_paths if "_reports/" in p])
     assert sum(counts.values()) >= 150
-    assert counts["creates"] >= 40 and counts["edits"] >= 40 and counts["deletes"] >= 25
+    assert counts["creates"] >= 40 and counts["edits"] >= 30 and counts["deletes"] >= 25
     stats = run.queue.stats
     assert stats["duplicate notifications"] >= 3 and stats["redelivered after success"] >= 3
     assert stats["failed deliveries"] >= 20
@@ -336,6 +367,12 @@ def test_the_feeds_are_byte_identical_to_a_clean_build(run: Run, tmp_path: Path)
     assert not differing
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 15 item 4: when PutObject _reports/<key>.json fails after the index took the"
+    " rejection, the redelivery finds the sequencer already indexed ('redelivered') and never"
+    " writes the report (Publisher._transition reports only when apply() succeeds)",
+)
 def test_every_rejected_article_has_its_report_and_no_other_does(run: Run) -> None:
     content = bucket_objects(run.stack, run.stack.content_bucket)
     reported = {
@@ -345,3 +382,25 @@ def test_every_rejected_article_has_its_report_and_no_other_does(run: Run) -> No
     }
 
     assert reported == run.newsroom.never_valid
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 15 item 4: Publisher.rebuild announces what it wrote only once every feed is"
+    " written, so a feed written by an attempt that then fails (or by a batch whose every"
+    " record failed) is never pinged: the retry finds it unchanged and does not write it",
+)
+def test_every_feed_is_announced_after_its_last_write(run: Run) -> None:
+    feeds_url = "https://faultline.example/feeds/"
+    last_write = dict(run.writes)  # the last one of each path wins
+    unannounced = sorted(
+        path
+        for path, pings_before in last_write.items()
+        if is_feed_path(path)
+        and not any(
+            feeds_url + quote(path) in ping["hub.url"] for ping in run.hub.pings[pings_before:]
+        )
+    )
+
+    assert len(run.hub.pings) >= 20
+    assert unannounced == []

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, unquote
 
 from botocore.exceptions import ClientError
 
@@ -76,7 +76,8 @@ class FaultInjector:
 
     Args:
         rng: decides which calls fail and how.
-        rates: per ``service.Operation`` (``s3.GetObject``), the chance that one call fails.
+        rates: per ``service.Operation`` (``s3.GetObject``), the chance that one call fails;
+            see :meth:`rate` for rates that aim at some objects.
     """
 
     rng: random.Random
@@ -84,26 +85,39 @@ class FaultInjector:
     enabled: bool = True
     calls: Counter[str] = field(default_factory=Counter)
     injected: Counter[str] = field(default_factory=Counter)
+    failed_paths: list[str] = field(default_factory=list)
 
     def attach(self, client: Any) -> None:
         """Hook every rated operation of ``client``'s service."""
         service = client.meta.service_model.service_name
-        for name in self.rates:
+        for name in sorted({key.split()[0] for key in self.rates}):
             prefix, _, operation = name.partition(".")
             if prefix == service:
                 client.meta.events.register(
                     f"before-call.{service}.{operation}", self._hook(service, operation)
                 )
 
+    def rate(self, name: str, url_path: str) -> float:
+        """The chance that this call fails: a rate for ``service.Operation <part of the
+        request path>`` (``s3.PutObject /_reports/``) overrides the operation's own."""
+        focused = [
+            rate
+            for key, rate in self.rates.items()
+            if key.startswith(name + " ") and key.split(" ", 1)[1] in url_path
+        ]
+        return max(focused) if focused else self.rates.get(name, 0.0)
+
     def _hook(self, service: str, operation: str) -> Callable[..., None]:
         name = f"{service}.{operation}"
 
         def before_call(params: Mapping[str, Any], **_: Any) -> None:
             self.calls[name] += 1
-            if not self.enabled or self.rng.random() >= self.rates[name]:
+            url_path = unquote(str(params.get("url_path", "")))
+            if not self.enabled or self.rng.random() >= self.rate(name, url_path):
                 return
             error = self._error(service, operation, params)
             self.injected[f"{name} {error.response['Error']['Code']}"] += 1
+            self.failed_paths.append(f"{name} {url_path}")
             raise error
 
         return before_call

@@ -20,7 +20,8 @@ from typing import Any
 
 import moto.dynamodb.models as backend_module
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.table import Item, Table
+from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.table import Table
 
 
 @contextmanager
@@ -50,11 +51,11 @@ def quicker_dynamodb() -> Iterator[None]:
                 return backups[id(value)]
             return copy.deepcopy(value, memo)
 
-        backend_module.copy = types.SimpleNamespace(deepcopy=deepcopy)  # type: ignore[assignment]
+        backend_module.copy = types.SimpleNamespace(deepcopy=deepcopy)  # type: ignore[attr-defined,assignment]
         try:
             real_transact(self, transact_items)
         finally:
-            backend_module.copy = copy  # type: ignore[assignment]
+            backend_module.copy = copy  # type: ignore[attr-defined]
 
     Table.query = query  # type: ignore[method-assign]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
