@@ -19,8 +19,6 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -263,7 +261,10 @@ class Newsroom:
 
 @dataclass
 class Run:
-    stack: Stack
+    """What a stream left: both buckets' final objects, and what happened on the way."""
+
+    content: dict[str, bytes]
+    feeds: dict[str, bytes]
     newsroom: Newsroom
     queue: SimulatedQueue
     faults: FaultInjector
@@ -281,21 +282,18 @@ class FakeLambdaContext:
 
 
 @pytest.fixture(scope="module")
-def run() -> Iterator[Run]:
+def run() -> Run:
     """The whole stream of creates, edits and deletes, once, for the checks below."""
-    with stream(OPERATIONS, hazards=False) as done:
-        yield done
+    return stream(OPERATIONS, hazards=False)
 
 
 @pytest.fixture(scope="module")
-def hazard_run() -> Iterator[Run]:
+def hazard_run() -> Run:
     """A shorter stream with S3 versioning's removals and renames mixed in."""
-    with stream(HAZARD_OPERATIONS, hazards=True) as done:
-        yield done
+    return stream(HAZARD_OPERATIONS, hazards=True)
 
 
-@contextmanager
-def stream(operations: int, *, hazards: bool) -> Iterator[Run]:
+def stream(operations: int, *, hazards: bool) -> Run:
     """Stream ``operations`` changes through the handler under faults, until all succeed."""
     with (
         pytest.MonkeyPatch.context() as monkeypatch,
@@ -357,8 +355,17 @@ def stream(operations: int, *, hazards: bool) -> Iterator[Run]:
         queue.drain(invoke)
         seconds = time.perf_counter() - started
         faults.enabled = False
-        yield Run(stack, newsroom, queue, faults, hub, writes, seconds)
         runtime.clear_clients()
+        return Run(
+            bucket_objects(stack, stack.content_bucket),
+            bucket_objects(stack, stack.feeds_bucket),
+            newsroom,
+            queue,
+            faults,
+            hub,
+            writes,
+            seconds,
+        )
 
 
 def record_feed_writes(client: Any, bucket: str, hub: Hub) -> list[tuple[str, int]]:
@@ -440,9 +447,8 @@ def archived_urls(files: dict[str, bytes]) -> set[str]:
 
 
 def assert_feeds_match_a_clean_build(run: Run, tmp_path: Path) -> None:
-    content = bucket_objects(run.stack, run.stack.content_bucket)
-    built = built_tree(content, tmp_path)
-    published = bucket_objects(run.stack, run.stack.feeds_bucket)
+    built = built_tree(run.content, tmp_path)
+    published = run.feeds
 
     shown, expected = archived_urls(published), archived_urls(built)
     only_published, only_built = sorted(shown - expected), sorted(expected - shown)
@@ -461,10 +467,9 @@ def assert_feeds_match_a_clean_build(run: Run, tmp_path: Path) -> None:
     " writes the report (Publisher._transition reports only when apply() succeeds)",
 )
 def test_every_rejected_article_has_its_report_and_no_other_does(run: Run) -> None:
-    content = bucket_objects(run.stack, run.stack.content_bucket)
     reported = {
         key.removeprefix("_reports/").removesuffix(".json")
-        for key in content
+        for key in run.content
         if key.startswith("_reports/")
     }
 
