@@ -6,11 +6,14 @@ GetObject/PutObject/HeadObject calls with 5xx, DynamoDB throttles some reads and
 cancels some transactions on a ``TransactionConflict``, and the queue delivers twice, out of
 order, and redelivers every failed record later in other batches (see tests/support/faults.py).
 When every record has succeeded, the feeds bucket must hold exactly what a clean
-``newswire build`` of the content bucket's final articles writes, byte for byte.
+``newswire build`` of the content bucket's final articles writes, byte for byte: every object,
+``feed.xsl`` and ``news-sitemap.xml`` included, none excluded. The reports under
+``_reports/`` and the WebSub pings must have survived the faults too.
 
 Both paths judge the articles at one fixed ``NOW``: the publisher gets it as its ``clock``
 (the handler's ``publisher_from_env`` is wrapped, as tests/handlers/test_schedule_handler.py
-does), the build as ``--now``.
+does), the build as ``--now``. moto's DynamoDB is made to answer in time proportional to what
+a call touches (tests/support/quickmoto.py); everything else is moto as it is.
 """
 
 from __future__ import annotations
@@ -293,6 +296,40 @@ def hazard_run() -> Run:
     return stream(HAZARD_OPERATIONS, hazards=True)
 
 
+def lambda_stack(monkeypatch: pytest.MonkeyPatch, site_yaml: bytes) -> Stack:
+    """Inside ``mock_aws``: the buckets (versioned, as infra/ makes them), the index, the
+    publish function's environment, and its publisher judging articles at ``NOW``."""
+    stack = Stack(s3=None, dynamodb=None)
+    for name, value in {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "CONTENT_BUCKET": stack.content_bucket,
+        "FEEDS_BUCKET": stack.feeds_bucket,
+        "INDEX_TABLE": stack.table,
+        "POWERTOOLS_TRACE_DISABLED": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    runtime.clear_clients()
+    stack.s3, stack.dynamodb = boto3.client("s3"), boto3.client("dynamodb")
+    create_resources(stack.s3, stack.dynamodb, stack)
+    for bucket in (stack.content_bucket, stack.feeds_bucket):
+        stack.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    stack.s3.put_object(Bucket=stack.content_bucket, Key="site.yaml", Body=site_yaml)
+    real_publisher_from_env = runtime.publisher_from_env
+
+    def at_now() -> Any:
+        publisher = real_publisher_from_env()
+        publisher.clock = lambda: NOW
+        return publisher
+
+    monkeypatch.setattr(publish, "publisher_from_env", at_now)
+    return stack
+
+
 def stream(operations: int, *, hazards: bool) -> Run:
     """Stream ``operations`` changes through the handler under faults, until all succeed."""
     with (
@@ -301,38 +338,7 @@ def stream(operations: int, *, hazards: bool) -> Run:
         quicker_dynamodb(),
         running_hub() as hub,
     ):
-        stack = Stack(s3=None, dynamodb=None)
-        for name, value in {
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "CONTENT_BUCKET": stack.content_bucket,
-            "FEEDS_BUCKET": stack.feeds_bucket,
-            "INDEX_TABLE": stack.table,
-            "POWERTOOLS_TRACE_DISABLED": "1",
-        }.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.delenv("AWS_PROFILE", raising=False)
-        monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-        runtime.clear_clients()
-        stack.s3, stack.dynamodb = boto3.client("s3"), boto3.client("dynamodb")
-        create_resources(stack.s3, stack.dynamodb, stack)
-        for bucket in (stack.content_bucket, stack.feeds_bucket):  # as infra/ makes them
-            stack.s3.put_bucket_versioning(
-                Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
-            )
-        site_yaml = SITE_YAML + f"hub: {hub.url}\n".encode()
-        stack.s3.put_object(Bucket=stack.content_bucket, Key="site.yaml", Body=site_yaml)
-
-        real_publisher_from_env = publish.publisher_from_env
-
-        def at_now() -> Any:
-            publisher = real_publisher_from_env()
-            publisher.clock = lambda: NOW
-            return publisher
-
-        monkeypatch.setattr(publish, "publisher_from_env", at_now)
+        stack = lambda_stack(monkeypatch, SITE_YAML + f"hub: {hub.url}\n".encode())
 
         faults = FaultInjector(random.Random(SEED + 1), FAULT_RATES)
         faults.attach(runtime.aws_client("s3"))  # the clients the handler itself uses
@@ -343,7 +349,7 @@ def stream(operations: int, *, hazards: bool) -> Run:
         context = FakeLambdaContext()
 
         def invoke(event: dict[str, Any]) -> dict[str, Any]:
-            result: dict[str, Any] = publish.handler(event, context)  # type: ignore[arg-type]
+            result: dict[str, Any] = publish.handler(event, context)
             return result
 
         started = time.perf_counter()
@@ -509,3 +515,41 @@ def test_versioning_and_renames_leave_the_feeds_a_build_would_write(
 ) -> None:
     print(f"\nchanges: {hazard_run.newsroom.counts}", *hazard_run.newsroom.log, sep="\n")
     assert_feeds_match_a_clean_build(hazard_run, tmp_path)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the pipeline and the build disagree on articles in folders under articles/: the"
+    " handler (and reindex, through S3ContentStore.list_articles) publishes"
+    " articles/<folder>/<slug>.md, `newswire build` reads only the files directly in articles/"
+    " (LocalContent.article_files), so a build of the bucket leaves them out",
+)
+def test_an_article_in_a_folder_is_built_as_it_is_published(tmp_path: Path) -> None:
+    key = "articles/café culture/harbour-reopens.md"
+    with (
+        pytest.MonkeyPatch.context() as monkeypatch,
+        mock_aws(),
+        quicker_dynamodb(),
+    ):
+        stack = lambda_stack(monkeypatch, SITE_YAML)
+        body = b'---\ntitle: "Harbour reopens"\npublished: 2026-10-01T09:00:00Z\n---\n\nAt last.\n'
+        response = stack.s3.put_object(Bucket=stack.content_bucket, Key=key, Body=body)
+        queue = SimulatedQueue(random.Random(SEED), duplicate_rate=0)
+        queue.send(
+            s3_notification(
+                stack.content_bucket,
+                key,
+                "ObjectCreated:Put",
+                "0067A1B2C3D4000001",
+                response["VersionId"],
+                len(body),
+                response["ETag"],
+            )
+        )
+        queue.drain(lambda event: publish.handler(event, FakeLambdaContext()))
+        content = bucket_objects(stack, stack.content_bucket)
+        published = bucket_objects(stack, stack.feeds_bucket)
+        runtime.clear_clients()
+
+    assert "https://faultline.example/articles/harbour-reopens/" in archived_urls(published)
+    assert archived_urls(built_tree(content, tmp_path)) == archived_urls(published)
