@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import urllib.parse
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -22,8 +23,9 @@ class Hub:
     pings: list[dict[str, list[str]]] = field(default_factory=list)
 
 
-@pytest.fixture
-def hub() -> Iterator[Hub]:
+@contextmanager
+def running_hub() -> Iterator[Hub]:
+    """A hub on loopback for the ``with`` block (the ``hub`` fixture, for wider scopes)."""
     state = Hub()
 
     class Handler(QuietHandler):
@@ -38,4 +40,10 @@ def hub() -> Iterator[Hub]:
 
     with serving(Handler) as base:
         state.url = f"{base}/hub"
+        yield state
+
+
+@pytest.fixture
+def hub() -> Iterator[Hub]:
+    with running_hub() as state:
         yield state
