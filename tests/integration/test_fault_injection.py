@@ -33,10 +33,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from newswire import runtime
+from newswire.adapters.local import MANIFEST_FILE
 from newswire.cli import main
 from newswire.domain.feeds import FeedFormat, is_feed_path
 from newswire.handlers import publish
-from newswire.pipeline import runtime
+from tests.handlers.conftest import FakeLambdaContext
 from tests.support.aws import REGION, Stack, create_resources
 from tests.support.faults import FaultInjector, SimulatedQueue, s3_notification
 from tests.support.hub import Hub, running_hub
@@ -278,13 +280,6 @@ class Run:
     seconds: float
 
 
-class FakeLambdaContext:
-    function_name = "newswire-publish"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:newswire-publish"
-    aws_request_id = "5d0c7f36-9a44-4b8e-8d0e-31b1f2f0c0de"
-
-
 @pytest.fixture(scope="module")
 def run() -> Run:
     """The whole stream of creates, edits and deletes, once, for the checks below."""
@@ -413,7 +408,7 @@ def built_tree(content: dict[str, bytes], tmp_path: Path) -> dict[str, bytes]:
     return {
         path.relative_to(out).as_posix(): path.read_bytes()
         for path in sorted(out.rglob("*"))
-        if path.is_file()
+        if path.is_file() and path.name != MANIFEST_FILE  # the build's own note, not a feed
     }
 
 
@@ -480,12 +475,6 @@ def assert_feeds_match_a_clean_build(run: Run, tmp_path: Path) -> None:
     assert not differing
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 item 4: when PutObject _reports/<key>.json fails after the index took the"
-    " rejection, the redelivery finds the sequencer already indexed ('redelivered') and never"
-    " writes the report (Publisher._transition reports only when apply() succeeds)",
-)
 def test_every_rejected_article_has_its_report_and_no_other_does(run: Run) -> None:
     reported = {
         key.removeprefix("_reports/").removesuffix(".json")
@@ -496,12 +485,6 @@ def test_every_rejected_article_has_its_report_and_no_other_does(run: Run) -> No
     assert reported == run.newsroom.never_valid
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 item 4: Publisher.rebuild announces what it wrote only once every feed is"
-    " written, so a feed written by an attempt that then fails (or by a batch whose every"
-    " record failed) is never pinged: the retry finds it unchanged and does not write it",
-)
 def test_every_feed_is_announced_after_its_last_write(run: Run) -> None:
     feeds_url = "https://faultline.example/feeds/"
     last_write = dict(run.writes)  # the last one of each path wins
@@ -518,12 +501,6 @@ def test_every_feed_is_announced_after_its_last_write(run: Run) -> None:
     assert unannounced == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 items 2 and 3: an ObjectRemoved:Delete of an old version or of a delete"
-    " marker is taken as a delete of the live article; a renamed article with an explicit id"
-    " is rejected as 'already the id of another article' when its copy's event comes first",
-)
 def test_versioning_and_renames_leave_the_feeds_a_build_would_write(
     hazard_run: Run, tmp_path: Path
 ) -> None:
@@ -531,13 +508,6 @@ def test_versioning_and_renames_leave_the_feeds_a_build_would_write(
     assert_feeds_match_a_clean_build(hazard_run, tmp_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the pipeline and the build disagree on articles in folders under articles/: the"
-    " handler (and reindex, through S3ContentStore.list_articles) publishes"
-    " articles/<folder>/<slug>.md, `newswire build` reads only the files directly in articles/"
-    " (LocalContent.article_files), so a build of the bucket leaves them out",
-)
 def test_an_article_in_a_folder_is_built_as_it_is_published(tmp_path: Path) -> None:
     key = "articles/café culture/harbour-reopens.md"
     with (

@@ -60,15 +60,18 @@ class LocalContent:
         return str(self.root / SITE_CONFIG_KEY)
 
     def article_files(self) -> ArticleListing:
-        """Every article file under ``articles/``, in path order, not yet read."""
+        """Every article file under ``articles/``, its folders included, in path order, not
+        yet read: the pipeline publishes every article key under ``articles/``, so a build of
+        the same content must read the same files. Hidden folders (``.git``) are skipped.
+        """
         folder = self.root / "articles"
-        if not folder.is_dir():
-            return ArticleListing([])
-        # os.scandir: file types come with the listing, and no Path is made per file.
-        with os.scandir(folder) as listing:
-            names = sorted(e.name for e in listing if is_article_key(e.name) and e.is_file())
-        prefix = f"{folder}{os.sep}"
-        return ArticleListing([prefix + name for name in names])
+        paths: list[str] = []
+        # os.walk: file types come with the listing, and no Path is made per file.
+        for parent, folders, names in os.walk(folder):
+            folders[:] = [name for name in folders if not name.startswith(".")]
+            prefix = f"{parent}{os.sep}"
+            paths.extend(prefix + name for name in names if is_article_key(name))
+        return ArticleListing(sorted(paths))
 
 
 class ArticleListing(Iterable[ArticleFile]):
