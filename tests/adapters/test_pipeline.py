@@ -699,3 +699,41 @@ def test_an_article_woken_while_its_own_edit_is_published_is_counted_once(
     publish(stack, seq, "articles/b.md", None)
     assert index.months() == {}
     assert reports(stack) == []
+
+
+def test_a_rename_whose_old_key_goes_while_the_new_one_decides_to_wait_is_published(
+    stack: Stack,
+) -> None:
+    """The publisher of the new key finds the old key's file still there and decides to wait
+    for its id; before that wait is written, another publisher removes the old key (its file
+    deleted meanwhile) and finds nobody waiting. The wait must not be written as if the old
+    key still held the id, or nobody would ever publish the new key."""
+    old, new = "articles/old-name.md", "articles/new-name.md"
+    publish(stack, Sequencer(), old, article("Story", extra=RENAMED))
+    source = {"Bucket": stack.content_bucket, "Key": old}
+    stack.s3.copy_object(Bucket=stack.content_bucket, Key=new, CopySource=source)
+    other = stack.publisher(clock=lambda: NOW)
+    raced: list[str] = []
+
+    def remove_old_first(params: dict[str, Any], **_: Any) -> None:
+        items = json.loads(params["body"])["TransactItems"]
+        waits = any(
+            i.get("Put", {}).get("Item", {}).get("pk", {}).get("S", "") == f"waiters#{old}"
+            for i in items
+        )
+        if waits and not raced:
+            raced.append(old)
+            stack.s3.delete_object(Bucket=stack.content_bucket, Key=old)
+            other.publish(ArticleChange(old, True, normalise_sequencer("202")))
+
+    stack.dynamodb.meta.events.register("before-call.dynamodb.TransactWriteItems", remove_old_first)
+    stack.publisher(clock=lambda: NOW).publish(
+        ArticleChange(new, False, normalise_sequencer("201"))
+    )
+
+    assert raced == [old]
+    entries = feedparser.parse(stack.feed("rss.xml")).entries
+    assert [(e.title, e.link.rstrip("/").rsplit("/", 1)[-1]) for e in entries] == [
+        ("Story", "new-name")
+    ]
+    assert reports(stack) == []

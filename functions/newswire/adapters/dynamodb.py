@@ -282,9 +282,20 @@ class DynamoArticleIndex:
 
     # --- the one write ----------------------------------------------------------------------
 
-    def apply(self, new: ArticleState, old: ArticleState | None, entry: Entry | None) -> bool:
+    def apply(
+        self,
+        new: ArticleState,
+        old: ArticleState | None,
+        entry: Entry | None,
+        *,
+        waiting_for: str | None = None,
+    ) -> bool:
         """Move the article from ``old`` to ``new`` in one transaction (see the port)."""
         items = self._transaction(new, old, entry)
+        if new.waiting_on and waiting_for:
+            # Checked in the transaction: a holder that let the id go before the wait is
+            # written has found no waiter to wake, so the wait must not be written then.
+            items.append(self._still_held(waiting_for, new.waiting_on))
         try:
             self._request("transact_write_items", TransactItems=items)
         except ClientError as e:
@@ -292,6 +303,8 @@ class DynamoArticleIndex:
                 raise translate(e, f"TransactWriteItems {self.table} {new.key}") from e
             reasons = cancellation_reasons(e)
             if reasons and reasons[0] == "ConditionalCheckFailed":
+                return False
+            if "ConditionCheck" in items[-1] and reasons[-1:] == ["ConditionalCheckFailed"]:
                 return False
             if "ConditionalCheckFailed" in reasons[1:]:
                 raise InvalidArticleError(
@@ -440,6 +453,18 @@ class DynamoArticleIndex:
                 "Key": {"pk": {"S": MONTHS_PK}, "sk": {"S": month}},
                 "UpdateExpression": "ADD n :delta",
                 "ExpressionAttributeValues": {":delta": {"N": str(delta)}},
+            }
+        }
+
+    def _still_held(self, article_id: str, holder: str) -> dict[str, Any]:
+        """A condition that ``holder`` still holds ``article_id``."""
+        return {
+            "ConditionCheck": {
+                "TableName": self.table,
+                "Key": {"pk": {"S": f"id#{article_id}"}, "sk": {"S": CLAIM_SK}},
+                "ConditionExpression": "#k = :holder",
+                "ExpressionAttributeNames": {"#k": "key"},
+                "ExpressionAttributeValues": {":holder": {"S": holder}},
             }
         }
 

@@ -120,6 +120,8 @@ class ArticleIndex(Protocol):
         new: ArticleState,
         old: ArticleState | None,
         entry: Entry | None,
+        *,
+        waiting_for: str | None = None,
     ) -> bool:
         """Move the article from ``old`` to ``new`` atomically.
 
@@ -130,7 +132,10 @@ class ArticleIndex(Protocol):
         rejected edit leaves the last good version published). A ``scheduled`` state is
         listed by :meth:`due` from its ``published`` time on, until the state changes.
 
-        ``new.waiting_on`` lists the article among :meth:`waiters` of that key.
+        ``new.waiting_on`` lists the article among :meth:`waiters` of that key; with
+        ``waiting_for``, the id it waits for, only while that key still holds it (else
+        ``False``, as for a lost compare-and-set: a holder that let the id go has already
+        looked for its waiters).
 
         Raises:
             InvalidArticleError: ``new.article_id`` is already claimed by another key.

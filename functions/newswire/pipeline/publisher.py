@@ -282,7 +282,8 @@ class Publisher:
             return False, new, "rejected", None  # the claim moved meanwhile: look again
         error = _id_taken(change.key, article_id, holder)
         rejected = self._rejected(change, old, error, waiting_on=holder)
-        return self.index.apply(rejected, old, None), rejected, "rejected", error
+        applied = self.index.apply(rejected, old, None, waiting_for=article_id)
+        return applied, rejected, "rejected", error
 
     def _wake_waiters(self, holder: str) -> set[FeedKey]:
         """Publish again every article waiting for the id ``holder`` held; their feeds."""
