@@ -187,7 +187,8 @@ class DynamoArticleIndex:
     def owner(self, article_id: str) -> str | None:
         """The key holding ``article_id``, or ``None``."""
         try:
-            response = self._db.get_item(
+            response = self._request(
+                "get_item",
                 TableName=self.table,
                 Key={"pk": {"S": f"id#{article_id}"}, "sk": {"S": CLAIM_SK}},
                 ConsistentRead=True,
