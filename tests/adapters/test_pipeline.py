@@ -15,6 +15,7 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from botocore.exceptions import ClientError
 
+from newswire.content.articles import MAX_KEY_BYTES
 from newswire.domain.feeds import FeedFormat, is_feed_path
 from newswire.errors import TransientStorageError
 from newswire.pipeline.changes import ArticleChange, normalise_sequencer
@@ -344,6 +345,36 @@ def test_scheduled_articles_publish_when_due_in_order_once(stack: Stack, seq: Se
     clock["now"] = datetime(2032, 1, 1, 8, 0, tzinfo=UTC)
     assert [o.key for o in publisher.publish_due()] == ["articles/c.md"]
     assert titles(stack) == ["C", "B", "A"]
+
+
+def long_key(size: int) -> str:
+    """An article key of ``size`` bytes in UTF-8, long by its folder (its slug is short)."""
+    head, tail = "articles/", "/story.md"
+    room = size - len(head) - len(tail)
+    return head + "é" * (room // 2) + "a" * (room % 2) + tail
+
+
+def test_a_key_too_long_for_the_index_is_rejected_with_a_report(
+    stack: Stack, seq: Sequencer
+) -> None:
+    later = article("Later", published="2031-01-01T09:00:00Z")
+    longest, too_long = long_key(MAX_KEY_BYTES), long_key(MAX_KEY_BYTES + 1)
+    assert publish(stack, seq, longest, later).action == "hidden"
+
+    outcome = publish(stack, seq, too_long, later)
+
+    assert outcome.action == "rejected" and outcome.error is not None
+    assert outcome.error.field == "file"
+    assert f"{MAX_KEY_BYTES + 1} bytes" in outcome.error.problem
+    assert f"at most {MAX_KEY_BYTES} bytes" in outcome.error.expected
+    [report_key] = reports(stack)
+    report = json.loads(
+        stack.s3.get_object(Bucket=stack.content_bucket, Key=report_key)["Body"].read()
+    )
+    assert report["key"] == too_long and report["field"] == "file"
+    publisher = stack.publisher(clock=lambda: datetime(2031, 1, 2, tzinfo=UTC))
+    assert [o.key for o in publisher.publish_due()] == [longest]
+    assert titles(stack) == ["Later"]
 
 
 def test_a_scheduled_article_turned_draft_never_fires(stack: Stack, seq: Sequencer) -> None:

@@ -474,7 +474,8 @@ class DynamoArticleIndex:
 
 
 def _due_sort_key(state: ArticleState | None) -> str | None:
-    """The ``due`` item of a scheduled state (``None`` for any other state)."""
+    """The ``due`` item of a scheduled state (``None`` for any other state); it fits the
+    1,024 bytes of a sort key as articles refuse longer keys (``MAX_KEY_BYTES``)."""
     if state is None or state.status != "scheduled" or not state.published:
         return None
     return f"{state.published}#{state.key}"
