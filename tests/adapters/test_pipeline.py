@@ -724,6 +724,10 @@ def test_an_article_woken_while_its_own_edit_is_published_is_counted_once(
     publish(stack, seq, "articles/a.md", None)  # A's delete event, late
 
     assert outcome.action == "published"
+    # A, taken over, is told as removed; B, woken within its own change, only once
+    assert [(o.key, o.action, o.error) for o in outcome.others] == [
+        ("articles/a.md", "removed", None)
+    ]
     assert titles(stack) == ["B, again"]
     index = stack.publisher(clock=lambda: NOW).index
     assert index.months() == {"2026-01": 1}

@@ -31,6 +31,7 @@ Guarantees, whatever the number of publishers running at once:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Callable, Iterable
@@ -91,12 +92,15 @@ class PublishOutcome:
     scheduled), rejected (``error`` says why; also for a redelivered rejection, so it is
     told again), stale (older than what is indexed), redelivered (already applied; report
     and feeds re-checked). ``feeds_written`` includes feeds of other articles the change
-    moved: an id holder removed, an article that waited for the id published."""
+    moved: an id holder removed, an article that waited for the id published. ``others``
+    are the outcomes of those other articles (their own rejection included), so they are
+    logged and counted like this one; their feeds are in ``feeds_written``."""
 
     key: str
     action: str
     feeds_written: tuple[str, ...] = ()
     error: InvalidArticleError | None = None
+    others: tuple[PublishOutcome, ...] = ()
 
 
 class Transition(NamedTuple):
@@ -153,6 +157,7 @@ class Publisher:
         self.clock = clock
         self.notifier = notifier
         self._changed: set[str] = set()  # feed URLs not announced yet
+        self._moved: dict[str, PublishOutcome] = {}  # other articles moved, by key
 
     def publish(self, change: ArticleChange) -> PublishOutcome:
         """Apply one change and rebuild the feeds it touches.
@@ -161,6 +166,13 @@ class Publisher:
             TransientStorageError, StorageError: AWS failed; retrying the change is safe.
             ConcurrentUpdateError: lost too many races in a row; retrying is safe.
         """
+        self._moved = {}
+        outcome = self._publish(change)
+        others = tuple(o for key, o in sorted(self._moved.items()) if key != change.key)
+        self._moved = {}
+        return dataclasses.replace(outcome, others=others)
+
+    def _publish(self, change: ArticleChange) -> PublishOutcome:
         also: set[FeedKey] = set()  # other articles' feeds, kept from attempts that lost
         for _attempt in range(MAX_ATTEMPTS):
             old = self.index.state(change.key)
@@ -293,8 +305,10 @@ class Publisher:
         return touched
 
     def _refresh(self, key: str) -> set[FeedKey]:
-        """Apply the bucket's truth about another article now; the feeds that changes."""
+        """Apply the bucket's truth about another article now; the feeds that changes. Its
+        outcome is kept for the change that moved it to report."""
         _old, step = self._force(key, False, self.index.state(key))
+        self._moved[key] = PublishOutcome(key, step.action, (), step.error)
         return self._touched(step.state) | step.also_touched
 
     def _next_state(
@@ -513,10 +527,13 @@ class Publisher:
         win, and the other finds it no longer scheduled.
 
         The feeds all of them touch are rebuilt once, together (the main feed does not need
-        rewriting for each); the paths written are reported with the first outcome.
+        rewriting for each); the paths written are reported with the first outcome. After the
+        due articles' outcomes come those of other articles they moved (an article waiting for
+        an id one let go, an id holder whose file is gone).
         """
         applied: list[tuple[str, str, InvalidArticleError | None]] = []
         touched: set[FeedKey] = set()
+        self._moved = {}
         for key in self.index.due(_sortable(self.clock()), limit):
             old = self.index.state(key)
             if old is None or old.status != "scheduled":
@@ -529,10 +546,13 @@ class Publisher:
         written = self.rebuild(touched)
         if MAIN_FEED not in touched:  # articles age out of it even when nothing is published
             written += tuple(self.refresh_news_sitemap())
-        return [
-            PublishOutcome(key, action, written if i == 0 else (), error)
-            for i, (key, action, error) in enumerate(applied)
-        ]
+        due = {key for key, _action, _error in applied}
+        outcomes = [PublishOutcome(key, action, (), error) for key, action, error in applied]
+        outcomes += [o for key, o in sorted(self._moved.items()) if key not in due]
+        self._moved = {}
+        if outcomes:
+            outcomes[0] = dataclasses.replace(outcomes[0], feeds_written=written)
+        return outcomes
 
     def reindex(self) -> ReindexReport:
         """Rebuild the index and every feed from the content bucket (the source of truth).
