@@ -207,12 +207,6 @@ def parse_article(key: str, data: bytes, site: SiteConfig) -> Article:
             (a file too broken to read further, e.g. invalid YAML, stops at that problem).
     """
     reader = _FieldReader(key, site.timezone)
-    if (key_bytes := len(key.encode("utf-8", "replace"))) > MAX_KEY_BYTES:
-        reader.report(
-            "file",
-            f"key is {key_bytes} bytes long in UTF-8",
-            f"a key (folders and file name) of at most {MAX_KEY_BYTES} bytes",
-        )
     slug, suffix = _stem_and_suffix(key)
     if not is_valid_slug(slug):
         reader.report(
@@ -222,6 +216,13 @@ def parse_article(key: str, data: bytes, site: SiteConfig) -> Article:
         )
     elif len(slug) > MAX_SLUG_CHARS:
         reader.report("slug", f"has {len(slug)} characters", f"at most {MAX_SLUG_CHARS}")
+    key_bytes = len(key.encode("utf-8", "replace"))
+    if key_bytes > MAX_KEY_BYTES and len(slug) <= MAX_SLUG_CHARS:  # else the slug is why
+        reader.report(
+            "file",
+            f"key is {key_bytes} bytes long in UTF-8",
+            f"a key (folders and file name) of at most {MAX_KEY_BYTES} bytes",
+        )
     suffix = suffix.lower()
     if suffix not in ARTICLE_SUFFIXES:
         raise reader.error("file", f"unknown file type {quoted(suffix)}", "a .md or .json file")
