@@ -377,6 +377,27 @@ def test_a_key_too_long_for_the_index_is_rejected_with_a_report(
     assert titles(stack) == ["Later"]
 
 
+def test_an_article_a_due_article_moved_is_told_with_the_due_ones(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """A scheduled article, edited (its event not here yet) to take the id of an article
+    whose file is gone (its event not here either), takes the id over when it comes due."""
+    publish(stack, seq, "articles/old.md", article("Old", extra=RENAMED))
+    later = "2031-01-01T09:00:00Z"
+    publish(stack, seq, "articles/later.md", article("Later", published=later))
+    stack.put_article("articles/later.md", article("Later", published=later, extra=RENAMED))
+    stack.s3.delete_object(Bucket=stack.content_bucket, Key="articles/old.md")
+
+    publisher = stack.publisher(clock=lambda: datetime(2031, 1, 2, tzinfo=UTC))
+    outcomes = publisher.publish_due()
+
+    assert [(o.key, o.action) for o in outcomes] == [
+        ("articles/later.md", "published"),
+        ("articles/old.md", "removed"),
+    ]
+    assert outcomes[0].feeds_written and titles(stack) == ["Later"]
+
+
 def test_a_scheduled_article_turned_draft_never_fires(stack: Stack, seq: Sequencer) -> None:
     publish(stack, seq, "articles/a.md", article("A", published="2031-01-01T08:00:00Z"))
     publish(
