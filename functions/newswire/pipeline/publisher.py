@@ -18,8 +18,9 @@ Guarantees, whatever the number of publishers running at once:
   stale, and any later change brings a greater sequencer that reads again;
 - **a rename keeps its id**: an id held by a key whose object is gone passes to the key that
   wants it; while the holder still exists, the other key is rejected and *waits* (recorded in
-  the index), and is published again as soon as the holder lets the id go, whichever of a
-  rename's two events comes first;
+  the index only while the holder still has the id, so a holder that lets it go meanwhile
+  cannot miss the waiter), and is published again as soon as the holder lets the id go,
+  whichever of a rename's two events comes first;
 - **nothing lost to a retry**: a redelivered change (its index transition applied, the run
   then died) writes or removes its report again and hands its rejection back again, so it is
   logged and counted; every feed written is queued for WebSub at once (not after the whole
