@@ -34,7 +34,7 @@ OBJECT_READ = ("s3:GetObject",)
 BUCKET_LIST = ("s3:ListBucket",)
 REPORT_WRITE = ("s3:PutObject", "s3:DeleteObject")
 FEED_WRITE = ("s3:GetObject", "s3:PutObject")
-#: The index's reads and the Put/Update/Delete items of its transactions.
+#: The index's reads and the Put/Update/Delete/ConditionCheck items of its transactions.
 INDEX_ITEMS = (
     "dynamodb:GetItem",
     "dynamodb:Query",
@@ -42,6 +42,7 @@ INDEX_ITEMS = (
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
 )
 #: Only a rebuild walks the whole index.
 INDEX_SCAN = ("dynamodb:Scan",)

@@ -255,6 +255,18 @@ def test_a_throttled_read_is_tried_again(
     assert len(pauses) == 3
 
 
+def test_a_throttled_id_owner_read_is_tried_again(
+    stack: Stack, index: DynamoArticleIndex, pauses: Pauses
+) -> None:
+    publish(stack, index, "Harbour reopens", 3)
+    state = index.state("articles/harbour-reopens.md")
+    assert state is not None and state.article_id
+    answer(stack, "GetItem", lambda p: aws_error(THROTTLED), times=1)
+
+    assert index.owner(state.article_id) == "articles/harbour-reopens.md"
+    assert len(pauses) == 1
+
+
 class TestUnprocessedKeys:
     @pytest.fixture
     def published(self, stack: Stack, index: DynamoArticleIndex) -> list[str]:

@@ -15,11 +15,11 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from botocore.exceptions import ClientError
 
+from newswire.content.articles import MAX_KEY_BYTES
 from newswire.domain.feeds import FeedFormat, is_feed_path
 from newswire.errors import TransientStorageError
 from newswire.pipeline.changes import ArticleChange, PublishAction, normalise_sequencer
 from newswire.pipeline.events import changes_from_s3_event
-from newswire.pipeline.ports import ArticleStatus
 from tests.support.aws import Stack
 from tests.support.feedcheck import assert_valid
 
@@ -349,6 +349,57 @@ def test_scheduled_articles_publish_when_due_in_order_once(stack: Stack, seq: Se
     clock["now"] = datetime(2032, 1, 1, 8, 0, tzinfo=UTC)
     assert [o.key for o in publisher.publish_due()] == ["articles/c.md"]
     assert titles(stack) == ["C", "B", "A"]
+
+
+def long_key(size: int) -> str:
+    """An article key of ``size`` bytes in UTF-8, long by its folder (its slug is short)."""
+    head, tail = "articles/", "/story.md"
+    room = size - len(head) - len(tail)
+    return head + "é" * (room // 2) + "a" * (room % 2) + tail
+
+
+def test_a_key_too_long_for_the_index_is_rejected_with_a_report(
+    stack: Stack, seq: Sequencer
+) -> None:
+    later = article("Later", published="2031-01-01T09:00:00Z")
+    longest, too_long = long_key(MAX_KEY_BYTES), long_key(MAX_KEY_BYTES + 1)
+    assert publish(stack, seq, longest, later).action == "hidden"
+
+    outcome = publish(stack, seq, too_long, later)
+
+    assert outcome.action == "rejected" and outcome.error is not None
+    assert outcome.error.field == "file"
+    assert f"{MAX_KEY_BYTES + 1} bytes" in outcome.error.problem
+    assert f"at most {MAX_KEY_BYTES} bytes" in outcome.error.expected
+    [report_key] = reports(stack)
+    report = json.loads(
+        stack.s3.get_object(Bucket=stack.content_bucket, Key=report_key)["Body"].read()
+    )
+    assert report["key"] == too_long and report["field"] == "file"
+    publisher = stack.publisher(clock=lambda: datetime(2031, 1, 2, tzinfo=UTC))
+    assert [o.key for o in publisher.publish_due()] == [longest]
+    assert titles(stack) == ["Later"]
+
+
+def test_an_article_a_due_article_moved_is_told_with_the_due_ones(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """A scheduled article, edited (its event not here yet) to take the id of an article
+    whose file is gone (its event not here either), takes the id over when it comes due."""
+    publish(stack, seq, "articles/old.md", article("Old", extra=RENAMED))
+    later = "2031-01-01T09:00:00Z"
+    publish(stack, seq, "articles/later.md", article("Later", published=later))
+    stack.put_article("articles/later.md", article("Later", published=later, extra=RENAMED))
+    stack.s3.delete_object(Bucket=stack.content_bucket, Key="articles/old.md")
+
+    publisher = stack.publisher(clock=lambda: datetime(2031, 1, 2, tzinfo=UTC))
+    outcomes = publisher.publish_due()
+
+    assert [(o.key, o.action) for o in outcomes] == [
+        ("articles/later.md", "published"),
+        ("articles/old.md", "removed"),
+    ]
+    assert outcomes[0].feeds_written and titles(stack) == ["Later"]
 
 
 def test_a_scheduled_article_turned_draft_never_fires(stack: Stack, seq: Sequencer) -> None:
@@ -699,6 +750,10 @@ def test_an_article_woken_while_its_own_edit_is_published_is_counted_once(
     publish(stack, seq, "articles/a.md", None)  # A's delete event, late
 
     assert outcome.action is PublishAction.PUBLISHED
+    # A, taken over, is told as removed; B, woken within its own change, only once
+    assert [(o.key, o.action, o.error) for o in outcome.others] == [
+        ("articles/a.md", PublishAction.REMOVED, None)
+    ]
     assert titles(stack) == ["B, again"]
     index = stack.publisher(clock=lambda: NOW).index
     assert index.months() == {"2026-01": 1}
@@ -706,26 +761,8 @@ def test_an_article_woken_while_its_own_edit_is_published_is_counted_once(
     assert index.months() == {}
     assert reports(stack) == []
 
-
-@pytest.mark.parametrize(
-    ("body", "action", "stored"),
-    [
-        (article("Live"), PublishAction.PUBLISHED, "live"),
-        (article("Later", extra="draft: true\n"), PublishAction.HIDDEN, "draft"),
-        (article("Soon", published="2027-01-01T10:00:00Z"), PublishAction.HIDDEN, "scheduled"),
-        (b"---\ntitle: No date\n---\n\nBody.\n", PublishAction.REJECTED, "rejected"),
-        (None, PublishAction.REMOVED, "deleted"),
-    ],
-)
-def test_the_index_keeps_each_status_under_its_plain_name(
-    stack: Stack, seq: Sequencer, body: bytes | None, action: PublishAction, stored: str
-) -> None:
-    # Operators read the table, and items written before a deploy must still read back.
-    outcome = publish(stack, seq, "articles/a.md", body)
-    assert outcome.action is action
-    item = stack.dynamodb.get_item(
-        TableName=stack.table, Key={"pk": {"S": "article#articles/a.md"}, "sk": {"S": "state"}}
-    )["Item"]
-    assert item["status"] == {"S": stored}
-    state = stack.publisher().index.state("articles/a.md")
-    assert state is not None and state.status is ArticleStatus(stored)
+    assert outcome.action is PublishAction.PUBLISHED
+    # A, taken over, is told as removed; B, woken within its own change, only once
+    assert [(o.key, o.action, o.error) for o in outcome.others] == [
+        ("articles/a.md", PublishAction.REMOVED, None)
+    ]

@@ -435,6 +435,53 @@ class TestDirectInvocations:
         assert deleted == {"changes": [{"key": RAIL_KEY, "action": "removed"}]}
         assert titles(stack, "feed.json") == []
 
+    @pytest.mark.parametrize("woken_as", ["published", "rejected"])
+    def test_an_article_woken_by_a_rename_is_logged_and_counted(
+        self,
+        stack: Stack,
+        invoke: Invoke,
+        capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture,
+        woken_as: str,
+    ) -> None:
+        """A rename with an explicit id: the new key's event comes first, so it waits for the
+        id; the old key's delete event publishes it (or, its file broken meanwhile, rejects
+        it): that is this invocation's doing, logged and counted with it."""
+        renamed = "articles/autumn-rail-timetable.md"
+        body = (ARTICLES / "rail-timetable-changes-confirmed.md").read_bytes()
+        stack.put_article(RAIL_KEY, body)
+        invoke(load("eventbridge-object-created.json"))
+        stack.put_article(renamed, body)
+        event = load("eventbridge-object-created.json")
+        event["detail"]["object"]["key"] = renamed
+        assert invoke(event) == {"changes": [{"key": renamed, "action": "rejected"}]}
+        if woken_as == "rejected":
+            stack.put_article(renamed, b"---\ntitle: [broken\n---\n")  # its event not here yet
+        stack.s3.delete_object(Bucket=stack.content_bucket, Key=RAIL_KEY)
+        caplog.clear()
+
+        with caplog.at_level(logging.INFO, logger="newswire"):
+            deleted = invoke(load("eventbridge-object-deleted.json"))
+
+        assert deleted == {"changes": [{"key": RAIL_KEY, "action": "removed"}]}
+        metrics = emitted_metrics(capsys.readouterr().out)
+        if woken_as == "published":
+            assert titles(stack, "feed.json") == [RAIL]
+            assert (metrics["ArticlesPublished"], metrics["ArticlesRejected"]) == (
+                [1, 0, 1],
+                [0, 1, 0],
+            )
+            (logged,) = [r for r in caplog.records if getattr(r, "key", None) == renamed]
+            assert (logged.action, logged.moved_by) == ("published", RAIL_KEY)  # type: ignore[attr-defined]
+        else:
+            assert titles(stack, "feed.json") == []
+            assert (metrics["ArticlesPublished"], metrics["ArticlesRejected"]) == (
+                [1, 0, 0],
+                [0, 1, 1],
+            )
+            (logged,) = [r for r in caplog.records if "rejected" in r.getMessage()]
+            assert (logged.key, logged.field) == (renamed, "front matter")  # type: ignore[attr-defined]
+
     def test_an_eventbridge_key_is_used_as_it_is(self, stack: Stack, invoke: Invoke) -> None:
         key = "articles/news+views/rail-timetable-changes-confirmed.md"
         stack.put_article(key, (ARTICLES / "rail-timetable-changes-confirmed.md").read_bytes())

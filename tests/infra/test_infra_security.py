@@ -145,6 +145,8 @@ ITEMS = {
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
+    # A waiting article's transaction checks the id is still held (ConditionCheck).
+    "dynamodb:ConditionCheckItem",
 }
 
 

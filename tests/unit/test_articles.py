@@ -15,6 +15,7 @@ from newswire.content.articles import (
     MAX_BODY_BYTES,
     MAX_FILE_BYTES,
     MAX_ID_BYTES,
+    MAX_KEY_BYTES,
     MAX_SLUG_CHARS,
     _stem_and_suffix,
     parse_article,
@@ -303,6 +304,21 @@ def test_a_slug_or_id_too_long_for_the_index_is_rejected(
 
     assert [problem.field for problem in error.problems] == [field]
     assert "bytes" in error.problem or "characters" in error.problem
+
+
+@pytest.mark.parametrize("size", [MAX_KEY_BYTES + 1, 1024])
+def test_a_key_too_long_for_the_index_is_rejected_however_short_its_slug(
+    site: SiteConfig, size: int
+) -> None:
+    head, tail = "articles/", "/story.md"
+    room = size - len(head) - len(tail)
+    key = head + "é" * (room // 2) + "a" * (room % 2) + tail  # bytes, not characters
+
+    error = rejected(key, md(VALID + "\nid: urn:x:1"), site)
+
+    assert [problem.field for problem in error.problems] == ["file"]
+    assert str(error).startswith(f"{key}: file: key is {size} bytes long in UTF-8")
+    assert error.expected == f"a key (folders and file name) of at most {MAX_KEY_BYTES} bytes"
 
 
 def test_the_longest_slug_and_id_are_accepted(site: SiteConfig) -> None:

@@ -173,7 +173,8 @@ class DynamoArticleIndex:
     def owner(self, article_id: str) -> str | None:
         """The key holding ``article_id``, or ``None``."""
         try:
-            response = self._db.get_item(
+            response = self._request(
+                "get_item",
                 TableName=self.table,
                 Key={"pk": {"S": f"id#{article_id}"}, "sk": {"S": CLAIM_SK}},
                 ConsistentRead=True,
@@ -268,9 +269,20 @@ class DynamoArticleIndex:
 
     # --- the one write ----------------------------------------------------------------------
 
-    def apply(self, new: ArticleState, old: ArticleState | None, entry: Entry | None) -> bool:
+    def apply(
+        self,
+        new: ArticleState,
+        old: ArticleState | None,
+        entry: Entry | None,
+        *,
+        waiting_for: str | None = None,
+    ) -> bool:
         """Move the article from ``old`` to ``new`` in one transaction (see the port)."""
         items = self._transaction(new, old, entry)
+        if new.waiting_on and waiting_for:
+            # Checked in the transaction: a holder that let the id go before the wait is
+            # written has found no waiter to wake, so the wait must not be written then.
+            items.append(self._still_held(waiting_for, new.waiting_on))
         try:
             self._request("transact_write_items", TransactItems=items)
         except ClientError as e:
@@ -278,6 +290,8 @@ class DynamoArticleIndex:
                 raise translate(e, f"TransactWriteItems {self.table} {new.key}") from e
             reasons = cancellation_reasons(e)
             if reasons and reasons[0] == "ConditionalCheckFailed":
+                return False
+            if "ConditionCheck" in items[-1] and reasons[-1:] == ["ConditionalCheckFailed"]:
                 return False
             if "ConditionalCheckFailed" in reasons[1:]:
                 raise InvalidArticleError(
@@ -429,12 +443,25 @@ class DynamoArticleIndex:
             }
         }
 
+    def _still_held(self, article_id: str, holder: str) -> dict[str, Any]:
+        """A condition that ``holder`` still holds ``article_id``."""
+        return {
+            "ConditionCheck": {
+                "TableName": self.table,
+                "Key": {"pk": {"S": f"id#{article_id}"}, "sk": {"S": CLAIM_SK}},
+                "ConditionExpression": "#k = :holder",
+                "ExpressionAttributeNames": {"#k": "key"},
+                "ExpressionAttributeValues": {":holder": {"S": holder}},
+            }
+        }
+
     def _delete(self, pk: str, sk: str) -> dict[str, Any]:
         return {"Delete": {"TableName": self.table, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}}
 
 
 def _due_sort_key(state: ArticleState | None) -> str | None:
-    """The ``due`` item of a scheduled state (``None`` for any other state)."""
+    """The ``due`` item of a scheduled state (``None`` for any other state); it fits the
+    1,024 bytes of a sort key as articles refuse longer keys (``MAX_KEY_BYTES``)."""
     if state is None or state.status is not ArticleStatus.SCHEDULED or not state.published:
         return None
     return f"{state.published}#{state.key}"

@@ -38,6 +38,9 @@ MAX_FILE_BYTES = 2 * MAX_BODY_BYTES
 #: in a key); a local file name has at most 255. These leave room for every prefix and suffix.
 MAX_SLUG_CHARS = 200
 MAX_ID_BYTES = 512
+#: The longest key (folders included) in UTF-8 bytes: a scheduled article's ``due`` item is
+#: sorted by ``<published>#<key>`` (a 27-character time, then ``#``) within those 1,024 bytes.
+MAX_KEY_BYTES = 1024 - len("2026-01-01T00:00:00.000000Z#")
 
 #: An article is indexed in one DynamoDB transaction (at most 100 items): one membership per
 #: feed it is in, and as many again when it moves. These bounds keep every article within it.
@@ -213,6 +216,13 @@ def parse_article(key: str, data: bytes, site: SiteConfig) -> Article:
         )
     elif len(slug) > MAX_SLUG_CHARS:
         reader.report("slug", f"has {len(slug)} characters", f"at most {MAX_SLUG_CHARS}")
+    key_bytes = len(key.encode("utf-8", "replace"))
+    if key_bytes > MAX_KEY_BYTES and len(slug) <= MAX_SLUG_CHARS:  # else the slug is why
+        reader.report(
+            "file",
+            f"key is {key_bytes} bytes long in UTF-8",
+            f"a key (folders and file name) of at most {MAX_KEY_BYTES} bytes",
+        )
     suffix = suffix.lower()
     if suffix not in ARTICLE_SUFFIXES:
         raise reader.error("file", f"unknown file type {quoted(suffix)}", "a .md or .json file")

@@ -163,25 +163,28 @@ def publish_sqs_record(
 def apply_change(
     publisher: Publisher, change: ArticleChange, counts: Counter[str]
 ) -> PublishOutcome:
-    """Publish one change, log what it did, and count it."""
+    """Publish one change, log what it did, and count it (and so for every other article it
+    moved: one woken when this one let its id go, or an id holder whose file is gone)."""
     tracer.put_annotation("article_key", change.key)
     outcome = publisher.publish(change)
     counts[FEEDS_WRITTEN] += len(outcome.feeds_written)
-    if outcome.error is not None:
-        counts[REJECTED] += 1
-        log_rejected(outcome.error)
-        return outcome
-    if outcome.action is PublishAction.PUBLISHED:
-        counts[PUBLISHED] += 1
-    logger.info(
-        "article change applied",
-        extra={
-            "key": outcome.key,
-            "deleted": change.deleted,
-            "action": outcome.action,
-            "feeds_written": list(outcome.feeds_written),
-        },
-    )
+    for moved in (outcome, *outcome.others):
+        if moved.error is not None:
+            counts[REJECTED] += 1
+            log_rejected(moved.error)
+            continue
+        if moved.action is PublishAction.PUBLISHED:
+            counts[PUBLISHED] += 1
+        details = {"deleted": change.deleted} if moved is outcome else {"moved_by": change.key}
+        logger.info(
+            "article change applied",
+            extra={
+                "key": moved.key,
+                **details,
+                "action": moved.action,
+                "feeds_written": list(moved.feeds_written),
+            },
+        )
     return outcome
 
 

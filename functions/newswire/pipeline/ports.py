@@ -156,6 +156,8 @@ class ArticleIndex(Protocol):
         new: ArticleState,
         old: ArticleState | None,
         entry: Entry | None,
+        *,
+        waiting_for: str | None = None,
     ) -> bool:
         """Move the article from ``old`` to ``new`` atomically.
 
@@ -167,7 +169,10 @@ class ArticleIndex(Protocol):
         :attr:`~ArticleStatus.SCHEDULED` state is listed by :meth:`due` from its ``published``
         time on, until the state changes.
 
-        ``new.waiting_on`` lists the article among :meth:`waiters` of that key.
+        ``new.waiting_on`` lists the article among :meth:`waiters` of that key; with
+        ``waiting_for``, the id it waits for, only while that key still holds it (else
+        ``False``, as for a lost compare-and-set: a holder that let the id go has already
+        looked for its waiters).
 
         Raises:
             InvalidArticleError: ``new.article_id`` is already claimed by another key.

@@ -18,8 +18,9 @@ Guarantees, whatever the number of publishers running at once:
   stale, and any later change brings a greater sequencer that reads again;
 - **a rename keeps its id**: an id held by a key whose object is gone passes to the key that
   wants it; while the holder still exists, the other key is rejected and *waits* (recorded in
-  the index), and is published again as soon as the holder lets the id go, whichever of a
-  rename's two events comes first;
+  the index only while the holder still has the id, so a holder that lets it go meanwhile
+  cannot miss the waiter), and is published again as soon as the holder lets the id go,
+  whichever of a rename's two events comes first;
 - **nothing lost to a retry**: a redelivered change (its index transition applied, the run
   then died) writes or removes its report again and hands its rejection back again, so it is
   logged and counted; every feed written is queued for WebSub at once (not after the whole
@@ -31,6 +32,7 @@ Guarantees, whatever the number of publishers running at once:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Callable, Iterable
@@ -91,12 +93,15 @@ MAX_ATTEMPTS = 8
 @dataclass(frozen=True, slots=True)
 class PublishOutcome:
     """What one change did. ``feeds_written`` includes feeds of other articles the change
-    moved: an id holder removed, an article that waited for the id published."""
+    moved: an id holder removed, an article that waited for the id published. ``others``
+    are the outcomes of those other articles (their own rejection included), so they are
+    logged and counted like this one; their feeds are in ``feeds_written``."""
 
     key: str
     action: PublishAction
     feeds_written: tuple[str, ...] = ()
     error: InvalidArticleError | None = None
+    others: tuple[PublishOutcome, ...] = ()
 
 
 class Transition(NamedTuple):
@@ -162,6 +167,7 @@ class Publisher:
         self.clock = clock
         self.notifier = notifier
         self._changed: set[str] = set()  # feed URLs not announced yet
+        self._moved: dict[str, PublishOutcome] = {}  # other articles moved, by key
 
     def publish(self, change: ArticleChange) -> PublishOutcome:
         """Apply one change and rebuild the feeds it touches.
@@ -170,6 +176,13 @@ class Publisher:
             TransientStorageError, StorageError: AWS failed; retrying the change is safe.
             ConcurrentUpdateError: lost too many races in a row; retrying is safe.
         """
+        self._moved = {}
+        outcome = self._publish(change)
+        others = tuple(o for key, o in sorted(self._moved.items()) if key != change.key)
+        self._moved = {}
+        return dataclasses.replace(outcome, others=others)
+
+    def _publish(self, change: ArticleChange) -> PublishOutcome:
         also: set[FeedKey] = set()  # other articles' feeds, kept from attempts that lost
         for _attempt in range(MAX_ATTEMPTS):
             old = self.index.state(change.key)
@@ -291,7 +304,7 @@ class Publisher:
             return Transition(False, new, PublishAction.REJECTED, None)  # claim moved: look again
         error = _id_taken(change.key, article_id, holder)
         rejected = self._rejected(change, old, error, waiting_on=holder)
-        applied = self.index.apply(rejected, old, None)
+        applied = self.index.apply(rejected, old, None, waiting_for=article_id)
         return Transition(applied, rejected, PublishAction.REJECTED, error)
 
     def _wake_waiters(self, holder: str) -> set[FeedKey]:
@@ -302,8 +315,10 @@ class Publisher:
         return touched
 
     def _refresh(self, key: str) -> set[FeedKey]:
-        """Apply the bucket's truth about another article now; the feeds that changes."""
+        """Apply the bucket's truth about another article now; the feeds that changes. Its
+        outcome is kept for the change that moved it to report."""
         _old, step = self._force(key, False, self.index.state(key))
+        self._moved[key] = PublishOutcome(key, step.action, (), step.error)
         return self._touched(step.state) | step.also_touched
 
     def _next_state(self, change: ArticleChange, old: ArticleState | None) -> NextState:
@@ -525,10 +540,13 @@ class Publisher:
         win, and the other finds it no longer scheduled.
 
         The feeds all of them touch are rebuilt once, together (the main feed does not need
-        rewriting for each); the paths written are reported with the first outcome.
+        rewriting for each); the paths written are reported with the first outcome. After the
+        due articles' outcomes come those of other articles they moved (an article waiting for
+        an id one let go, an id holder whose file is gone).
         """
         applied: list[tuple[str, PublishAction, InvalidArticleError | None]] = []
         touched: set[FeedKey] = set()
+        self._moved = {}
         for key in self.index.due(_sortable(self.clock()), limit):
             old = self.index.state(key)
             if old is None or old.status is not ArticleStatus.SCHEDULED:
@@ -541,10 +559,13 @@ class Publisher:
         written = self.rebuild(touched)
         if MAIN_FEED not in touched:  # articles age out of it even when nothing is published
             written += tuple(self.refresh_news_sitemap())
-        return [
-            PublishOutcome(key, action, written if i == 0 else (), error)
-            for i, (key, action, error) in enumerate(applied)
-        ]
+        due = {key for key, _action, _error in applied}
+        outcomes = [PublishOutcome(key, action, (), error) for key, action, error in applied]
+        outcomes += [o for key, o in sorted(self._moved.items()) if key not in due]
+        self._moved = {}
+        if outcomes:
+            outcomes[0] = dataclasses.replace(outcomes[0], feeds_written=written)
+        return outcomes
 
     def reindex(self) -> ReindexReport:
         """Rebuild the index and every feed from the content bucket (the source of truth).
