@@ -8,7 +8,6 @@ from hypothesis import settings
 from newswire.domain.model import SiteConfig
 from tests.support.factories import make_site
 
-
 # No per-example deadline: speed is measured by benchmarks, and a deadline fails property tests
 # at random on a loaded two-core CI machine.
 settings.register_profile("newswire", deadline=None)
