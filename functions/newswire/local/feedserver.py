@@ -258,7 +258,12 @@ def _packaged_stylesheet() -> dict[str, Any]:
 def _not_modified(
     if_none_match: str | None, if_modified_since: str | None, etag: str, modified: datetime
 ) -> bool:
-    """RFC 9110 §13.2.2: ``If-None-Match`` (weak comparison) wins over ``If-Modified-Since``."""
+    """RFC 9110 §13.2.2: ``If-None-Match`` (weak comparison) wins over ``If-Modified-Since``.
+
+    By hand, with :func:`_accepts_gzip`, because werkzeug's helpers would make werkzeug a
+    dependency of every Lambda function (the layer ships the runtime dependencies) for a server
+    that only runs on a laptop.
+    """
     if if_none_match is not None:
         tags = [t.strip() for t in if_none_match.split(",")]
         return "*" in tags or _opaque(etag) in {_opaque(t) for t in tags}
