@@ -9,6 +9,7 @@ requests exactly as they would against AWS, and conditional writes mean what the
 from __future__ import annotations
 
 import threading
+import urllib.request
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
@@ -73,6 +74,12 @@ class LocalAws:
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
         self._thread.start()
         return self
+
+    def reset(self) -> None:
+        """Empty moto's state, which is global to the process, so a user starts from nothing."""
+        reset = f"{self.endpoint_url}/moto-api/reset"  # our own loopback server
+        request = urllib.request.Request(reset, method="POST")  # noqa: S310
+        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
 
     def stop(self) -> None:
         """Stop serving and wait for the thread to end."""

@@ -77,6 +77,13 @@ def create_resources(
     )
     if sqs is None:
         return None
+    return _create_queue(s3, sqs, names, visibility_timeout)
+
+
+def _create_queue(
+    s3: S3Client, sqs: SQSClient, names: ResourceNames, visibility_timeout: int
+) -> CreatedQueue:
+    """The publish queue with its dead-letter queue, notified of every article change."""
     dlq_url = sqs.create_queue(QueueName=names.dead_letter_queue)["QueueUrl"]
     dlq_arn = _queue_arn(sqs, dlq_url)
     queue_url = sqs.create_queue(

@@ -1,0 +1,320 @@
+"""The feeds bucket over HTTP, with the headers a CDN in front of S3 would give.
+
+``ETag``, ``Last-Modified``, ``Cache-Control``, 304s and gzip; ``feed.xsl`` (the feeds' browser
+view) comes from the package while the bucket has none; WebSub ``Link`` headers when
+``site.yaml`` names hubs. The server queues a burst of readers and closes connections that stay
+silent past their idle timeout.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import html
+import sys
+import threading
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote, urlsplit
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from newswire.content.site import SITE_CONFIG_KEY
+from newswire.domain.feeds import FeedFormat, is_feed_path
+from newswire.errors import NewswireError
+from newswire.local.resources import ResourceNames
+from newswire.rendering.stylesheet import (
+    STYLESHEET_CONTENT_TYPE,
+    STYLESHEET_PATH,
+    browser_content_type,
+    stylesheet_file,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+#: Seconds the feed server waits for a request on an open connection before closing it, so
+#: idle keep-alive and half-open connections give their threads back.
+IDLE_TIMEOUT = 30.0
+#: Connections the kernel queues while the server accepts: a burst of readers polling at once.
+LISTEN_BACKLOG = 1024
+#: Feed reads in flight at once: botocore's default connection pool, which warns (on the
+#: terminal) about every connection beyond it.
+_FEED_READS_IN_FLIGHT = 10
+#: What S3 answers for an object written without a Content-Type.
+_UNTYPED = frozenset({"", "binary/octet-stream", "application/octet-stream"})
+_HTML = "text/html; charset=utf-8"
+
+
+class FeedsBucket:
+    """What the feed server reads: the feeds bucket's objects, and the site's title and hubs.
+
+    Args:
+        s3: the client every read goes through, shared by the server's threads.
+        names: the buckets' names.
+        content_dir: the folder whose ``site.yaml`` names the WebSub hubs.
+    """
+
+    def __init__(self, s3: S3Client, names: ResourceNames, content_dir: Path) -> None:
+        self._s3 = s3
+        self._names = names
+        self._content_dir = content_dir
+        self._reads = threading.BoundedSemaphore(_FEED_READS_IN_FLIGHT)
+
+    def websub_links(self, key: str) -> str | None:
+        """The HTTP ``Link`` header for a feed when ``site.yaml`` names WebSub hubs."""
+        from newswire.content.site import parse_site
+
+        if not is_feed_path(key):
+            return None
+        try:
+            config = (self._content_dir / SITE_CONFIG_KEY).read_bytes()
+            site = parse_site(SITE_CONFIG_KEY, config)
+        except (OSError, NewswireError):
+            return None
+        if not site.hubs:
+            return None
+        hubs = [f'<{hub}>; rel="hub"' for hub in site.hubs]
+        return ", ".join([*hubs, f'<{site.feeds_url}{quote(key)}>; rel="self"'])
+
+    def feed_object(self, key: str) -> dict[str, Any] | None:
+        """The feeds bucket's object at ``key`` (body read), or ``None``."""
+        with self._reads:
+            try:
+                response = self._s3.get_object(Bucket=self._names.feeds_bucket, Key=key)
+            except ClientError as e:
+                if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                    return None
+                raise
+            return {**response, "Body": response["Body"].read()}
+
+    def feed_keys(self) -> list[str]:
+        """Every object in the feeds bucket, in key order."""
+        keys: list[str] = []
+        with self._reads:
+            paginator = self._s3.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self._names.feeds_bucket):
+                keys.extend(item["Key"] for item in page.get("Contents", []))
+        return keys
+
+    def site_title(self) -> str:
+        """The site's title from ``site.yaml`` (``newswire`` while it cannot be read)."""
+        from newswire.content.site import parse_site
+
+        try:
+            with self._reads:
+                body = self._s3.get_object(Bucket=self._names.content_bucket, Key=SITE_CONFIG_KEY)
+                config = body["Body"].read()
+            return parse_site(SITE_CONFIG_KEY, config).title
+        except (NewswireError, ClientError, BotoCoreError):
+            return "newswire"
+
+
+class FeedServer(ThreadingHTTPServer):
+    """A thread per connection, a deep listen backlog, and quiet about clients that hang up.
+
+    The socket is bound on construction, so a taken port is known before anything else starts;
+    :meth:`serve` then answers from a :class:`FeedsBucket`.
+
+    Args:
+        address: ``(host, port)``; port 0 picks a free one.
+        idle_timeout: seconds a connection may sit without sending a request.
+    """
+
+    daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
+
+    def __init__(self, address: tuple[str, int], idle_timeout: float = IDLE_TIMEOUT) -> None:
+        self.idle_timeout = idle_timeout
+        self.bucket: FeedsBucket | None = None
+        super().__init__(address, _FeedRequestHandler)
+
+    def serve(self, bucket: FeedsBucket) -> None:
+        """Answer from ``bucket`` until :meth:`shutdown`."""
+        self.bucket = bucket
+        self.serve_forever()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A reader that disconnects or goes silent is routine; anything else is a bug."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
+
+
+class _FeedRequestHandler(BaseHTTPRequestHandler):
+    """GET/HEAD of the feeds bucket, as a CDN in front of it would answer."""
+
+    server_version = "newswire-serve"
+    protocol_version = "HTTP/1.1"
+    server: FeedServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.idle_timeout)  # a read past it ends the connection
+
+    def do_GET(self) -> None:
+        self._respond(send_body=True)
+
+    def do_HEAD(self) -> None:
+        self._respond(send_body=False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: feed readers poll often."""
+
+    def _respond(self, *, send_body: bool) -> None:
+        bucket = self.server.bucket
+        if bucket is None:
+            raise NewswireError("the feed server is not serving")
+        path = unquote(urlsplit(self.path).path)
+        try:
+            if path == "/":
+                self._send(HTTPStatus.OK, _index_page(bucket), _HTML, send_body)
+                return
+            key = path.lstrip("/")
+            found = bucket.feed_object(key) if not path.endswith("/") else None
+            if found is None and key == STYLESHEET_PATH:
+                found = _packaged_stylesheet()  # until the pipeline has published its own
+        except (ClientError, BotoCoreError) as e:
+            page = _page("Bad gateway", f"The feeds bucket could not be read: {e}")
+            self._send(HTTPStatus.BAD_GATEWAY, page, _HTML, send_body)
+            return
+        if found is None:
+            page = _page("Not found", f"No feed at {path}. The feeds are listed at /.")
+            self._send(HTTPStatus.NOT_FOUND, page, _HTML, send_body)
+            return
+        links = bucket.websub_links(key)
+        self._send_object(found, send_body, xsl=key.endswith(".xsl"), links=links)
+
+    def _send_object(
+        self, found: dict[str, Any], send_body: bool, *, xsl: bool = False, links: str | None = None
+    ) -> None:
+        etag = str(found["ETag"])
+        last_modified = found["LastModified"].astimezone(UTC)
+        body: bytes = found["Body"]
+        gzipped = _accepts_gzip(self.headers.get("Accept-Encoding", ""))
+        headers = {
+            "ETag": f"W/{etag}" if gzipped else etag,
+            "Last-Modified": format_datetime(last_modified, usegmt=True),
+            "Cache-Control": str(found.get("CacheControl") or "no-cache"),
+            "Vary": "Accept, Accept-Encoding",
+        }
+        if links:
+            headers["Link"] = links  # WebSub discovery, as the feed's own links say
+        if _not_modified(
+            self.headers.get("If-None-Match"),
+            self.headers.get("If-Modified-Since"),
+            etag,
+            last_modified,
+        ):
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            return
+        if gzipped:
+            body = gzip.compress(body, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+        content_type = str(found.get("ContentType") or "application/octet-stream")
+        if xsl and content_type.partition(";")[0] in _UNTYPED:
+            content_type = STYLESHEET_CONTENT_TYPE  # browsers want an XSLT stylesheet typed
+        content_type = browser_content_type(content_type, self.headers.get("Accept"))
+        self._send(HTTPStatus.OK, body, content_type, send_body, headers)
+
+    def _send(
+        self,
+        status: HTTPStatus,
+        body: bytes,
+        content_type: str,
+        send_body: bool,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)
+
+
+@functools.cache
+def _packaged_stylesheet() -> dict[str, Any]:
+    """The package's ``feed.xsl`` as a feeds-bucket object, for a bucket that has none yet."""
+    stylesheet = stylesheet_file()
+    return {
+        "Body": stylesheet.body,
+        "ContentType": stylesheet.content_type,
+        "ETag": f'"{hashlib.md5(stylesheet.body, usedforsecurity=False).hexdigest()}"',
+        "LastModified": datetime.now(UTC).replace(microsecond=0),
+    }
+
+
+def _not_modified(
+    if_none_match: str | None, if_modified_since: str | None, etag: str, modified: datetime
+) -> bool:
+    """RFC 9110 §13.2.2: ``If-None-Match`` (weak comparison) wins over ``If-Modified-Since``.
+
+    By hand, with :func:`_accepts_gzip`, because werkzeug's helpers would make werkzeug a
+    dependency of every Lambda function (the layer ships the runtime dependencies) for a server
+    that only runs on a laptop.
+    """
+    if if_none_match is not None:
+        tags = [t.strip() for t in if_none_match.split(",")]
+        return "*" in tags or _opaque(etag) in {_opaque(t) for t in tags}
+    if if_modified_since is not None:
+        try:
+            since = parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return False
+        if since.tzinfo is None:
+            return False
+        return modified.replace(microsecond=0) <= since
+    return False
+
+
+def _opaque(tag: str) -> str:
+    return tag.removeprefix("W/")
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    for item in accept_encoding.split(","):
+        coding, _, params = item.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "*"):
+            quality = params.strip().removeprefix("q=")
+            try:
+                return not params or float(quality) > 0
+            except ValueError:
+                return True
+    return False
+
+
+def _page(title: str, text: str, extra_head: str = "", body_html: str = "") -> bytes:
+    return (
+        "<!doctype html>\n<html lang=en><head><meta charset=utf-8>"
+        f"<title>{html.escape(title)}</title>{extra_head}</head>\n<body>"
+        f"<h1>{html.escape(title)}</h1>\n<p>{html.escape(text)}</p>\n{body_html}</body></html>\n"
+    ).encode()
+
+
+def _index_page(bucket: FeedsBucket) -> bytes:
+    """Every feed, linked, with autodiscovery tags for the main feeds."""
+    title = bucket.site_title()
+    discovery = "".join(
+        f'\n<link rel="alternate" type="{fmt.content_type.split(";")[0]}" '
+        f'title="{html.escape(title)} ({name})" href="/{fmt.filename}">'
+        for fmt, name in zip(FeedFormat, ("RSS", "Atom", "JSON Feed"), strict=True)
+    )
+    keys = bucket.feed_keys()
+    items = "".join(
+        f'<li><a href="/{html.escape(key)}">{html.escape(key)}</a></li>\n' for key in keys
+    )
+    listing = f"<ul>\n{items}</ul>\n" if keys else "<p>No feeds yet.</p>\n"
+    return _page(
+        title, f"{len(keys)} feed files, served from the local feeds bucket.", discovery, listing
+    )
