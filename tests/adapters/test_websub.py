@@ -6,6 +6,8 @@ The hub is a small HTTP server on loopback that records what it is told, or fail
 from __future__ import annotations
 
 import json
+import socket
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -113,3 +115,27 @@ def test_the_deadline_allows_one_hub_all_its_tries() -> None:
     # the publish function's timeout budgets one deadline for announcing (handlers/budget.py)
     assert websub.DEADLINE >= websub.HUB_WORST_CASE_SECONDS
     assert round(websub.HUB_WORST_CASE_SECONDS, 6) == 3 * 3.0 + 0.2 + 0.4
+
+
+def test_a_hub_that_answers_nonsense_is_reported_never_raised() -> None:
+    # http.client raises BadStatusLine (no OSError) for an answer that is not HTTP at all
+    with socket.create_server(("127.0.0.1", 0)) as server:
+
+        def answer_nonsense() -> None:
+            for _ in range(2):  # both tries
+                connection, _address = server.accept()
+                with connection:
+                    connection.recv(65536)
+                    connection.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+
+        talker = threading.Thread(target=answer_nonsense, daemon=True)
+        talker.start()
+        hub_url = f"http://127.0.0.1:{server.getsockname()[1]}/"
+        notifier = WebSubNotifier([hub_url], attempts=2, sleep=lambda _s: None)
+
+        warnings = notifier.notify(["https://englishnews.example/feeds/rss.xml"])
+        talker.join(timeout=5)
+
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"WebSub hub {hub_url} was not told about 1 changed feeds: ")
+    assert "BadStatusLine" in warnings[0]

@@ -118,4 +118,6 @@ class WebSubNotifier:
                     return problem  # the hub refuses this request: retrying will not help
             except (urllib.error.URLError, TimeoutError, OSError) as e:
                 problem = str(getattr(e, "reason", e))
+            except Exception as e:  # a hub's nonsense (a bad status line) never fails a publish
+                problem = f"{type(e).__name__}: {e}"
         return problem
