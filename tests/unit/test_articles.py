@@ -485,3 +485,14 @@ def test_an_endless_file_is_read_no_further_than_the_size_limit() -> None:
     assert isinstance(error, InvalidArticleError)
     assert error.field == "file"
     assert "too large" in error.problem
+
+
+def test_a_key_is_measured_from_articles_wherever_the_content_folder_is(
+    site: SiteConfig,
+) -> None:
+    # the same file is published by the bucket, so a long path to the folder must not refuse it
+    name = "é" * ((MAX_KEY_BYTES - len("articles//story.md")) // 2)
+    relative = f"articles/{name}/story.md"
+    for folder in ("content", "/tmp/" + "deep/" * 40 + "content"):
+        article = parse_article(f"{folder}/{relative}", md(VALID), site)
+        assert article.slug == "story"

@@ -62,15 +62,23 @@ class LocalContent:
     def article_files(self) -> ArticleListing:
         """Every article file under ``articles/``, its folders included, in path order, not
         yet read: the pipeline publishes every article key under ``articles/``, so a build of
-        the same content must read the same files. Hidden folders (``.git``) are skipped.
+        the same content must read the same files. Hidden files and folders (``.git``, an
+        editor's ``.#x.md`` lock) are skipped, as ``newswire serve`` never uploads them.
         """
-        folder = self.root / "articles"
         paths: list[str] = []
-        # os.walk: file types come with the listing, and no Path is made per file.
-        for parent, folders, names in os.walk(folder):
-            folders[:] = [name for name in folders if not name.startswith(".")]
-            prefix = f"{parent}{os.sep}"
-            paths.extend(prefix + name for name in names if is_article_key(name))
+        folders = [str(self.root / "articles")]
+        while folders:
+            try:
+                # os.scandir: file types come with the listing, and no Path is made per file.
+                with os.scandir(folders.pop()) as listing:
+                    entries = [e for e in listing if not e.name.startswith(".")]
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+                elif is_article_key(entry.name) and entry.is_file():
+                    paths.append(entry.path)
         return ArticleListing(sorted(paths))
 
 

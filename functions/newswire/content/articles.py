@@ -191,6 +191,15 @@ def is_article_key(key: str) -> bool:
     return _stem_and_suffix(key)[1].lower() in ARTICLE_SUFFIXES
 
 
+def _bucket_key(key: str) -> str:
+    """The content bucket's key of an article path (``content/articles/x.md`` ->
+    ``articles/x.md``), so a limit on keys judges a file the same wherever its folder is."""
+    if key.startswith(ARTICLES_PREFIX):
+        return key
+    start = key.find(f"/{ARTICLES_PREFIX}")
+    return key[start + 1 :] if start >= 0 else key
+
+
 def parse_article(key: str, data: bytes, site: SiteConfig) -> Article:
     """Validate and parse one article file.
 
@@ -216,7 +225,7 @@ def parse_article(key: str, data: bytes, site: SiteConfig) -> Article:
         )
     elif len(slug) > MAX_SLUG_CHARS:
         reader.report("slug", f"has {len(slug)} characters", f"at most {MAX_SLUG_CHARS}")
-    key_bytes = len(key.encode("utf-8", "replace"))
+    key_bytes = len(_bucket_key(key).encode("utf-8", "replace"))
     if key_bytes > MAX_KEY_BYTES and len(slug) <= MAX_SLUG_CHARS:  # else the slug is why
         reader.report(
             "file",
