@@ -78,11 +78,6 @@ _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 T = TypeVar("T")
 
 
-def slug_of(key: str) -> str:
-    """The article's slug: its file name without the suffix."""
-    return _stem_and_suffix(key)[0]
-
-
 def _stem_and_suffix(key: str) -> tuple[str, str]:
     """``PurePosixPath(key)``'s ``stem`` and ``suffix``, without making a path per file."""
     name = key.rpartition("/")[2]
