@@ -44,7 +44,7 @@ from newswire.domain.feeds import (
     month_of,
     named_after,
 )
-from newswire.domain.model import SORT_KEY, Article, SiteConfig
+from newswire.domain.model import Article, SiteConfig
 from newswire.errors import InvalidArticleError
 from newswire.itemfiles import ItemFiles, ItemRef
 from newswire.rendering.base import FeedFile
@@ -211,7 +211,8 @@ class _Build:
         self.results.clear()
         report = BuildReport(rejected=rejected)
         live = _live_articles(articles, now, report)
-        live.sort(key=SORT_KEY, reverse=True)  # newest first, as plans take them
+        # newest first, as plans take them
+        live.sort(key=lambda article: article.sort_key, reverse=True)
         # The archives first: quick to plan and most of the output, they are rendered by the
         # workers while the other feeds are planned.
         archives = sorted(plan_archives(live).items())
