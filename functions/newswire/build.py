@@ -323,7 +323,7 @@ class _Build:
                 ):
                     self._reuse(key, cached)
                     continue
-                if source.settled(self.started_ns):
+                if self.cache is not None and source.settled(self.started_ns, self.cache.settle_ns):
                     signature = source.signature
                 data: bytes | None = None  # read by the worker that parses it
                 if self.cache is not None and key in self.cache.articles:

@@ -34,7 +34,7 @@ from newswire.buildcache import (
     without_body,
 )
 from newswire.buildworkers import Written
-from newswire.content.articles import parse_article
+from newswire.content.articles import SETTLED_NS, parse_article
 from newswire.content.site import parse_site
 from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import InvalidArticleError
@@ -72,9 +72,10 @@ def files_of(report: BuildReport) -> dict[str, bytes]:
 class Tree:
     """An output folder and its cache, built the way ``newswire build`` does."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, settle_ns: int = SETTLED_NS) -> None:
         self.out = root / "out"
         self.cache_dir = root / "cache"
+        self.settle_ns = settle_ns
 
     def write(self, path: str, body: bytes) -> Written:
         target = self.out / path
@@ -87,7 +88,7 @@ class Tree:
     def build(
         self, sources: list[tuple[str, bytes]], config: SiteConfig, jobs: int = 1
     ) -> tuple[BuildReport, BuildCache]:
-        cache = BuildCache.open(self.cache_dir, config, output=self.out)
+        cache = BuildCache.open(self.cache_dir, config, self.out, self.settle_ns)
         report = build_site(
             sources, config, NOW, cache=cache, jobs=jobs, sink=self.write, batching=SMALL
         )
@@ -515,11 +516,11 @@ def _write_corpus(folder: Path, sources: list[tuple[str, bytes]]) -> LocalConten
 
 
 def _built_from_files(
-    tmp_path: Path, sources: list[tuple[str, bytes]]
+    tmp_path: Path, sources: list[tuple[str, bytes]], settle_ns: int
 ) -> tuple[LocalContent, Tree]:
     """``sources`` written to a content folder and built once from its files, cache kept."""
     content = _write_corpus(tmp_path / "content", sources)
-    tree = Tree(tmp_path)
+    tree = Tree(tmp_path, settle_ns)
     tree.build(list(content.article_files()), site())
     return content, tree
 
@@ -529,10 +530,8 @@ def test_files_the_cache_saw_unchanged_are_not_even_read(
     sources: list[tuple[str, bytes]],
     parses: list[str],
     reads: list[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("newswire.content.articles.SETTLED_NS", 0)  # no wait for settling
-    content, tree = _built_from_files(tmp_path, sources)
+    content, tree = _built_from_files(tmp_path, sources, settle_ns=0)  # no wait for settling
     reads.clear()
     parses.clear()
     markdown = [k for k, _ in sources if k.endswith(".md") and k != BAD_KEY]
@@ -552,10 +551,8 @@ def test_an_edit_that_keeps_size_and_time_is_still_seen(
     tmp_path: Path,
     sources: list[tuple[str, bytes]],
     parses: list[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("newswire.content.articles.SETTLED_NS", 0)
-    content, tree = _built_from_files(tmp_path, sources)
+    content, tree = _built_from_files(tmp_path, sources, settle_ns=0)
     path = tmp_path / "content" / sources[5][0]
     before = path.stat()
     path.write_bytes(path.read_bytes().replace(b"a", b"e", 1))  # same size
@@ -572,12 +569,11 @@ def test_files_changed_just_before_a_build_are_read_and_hashed_by_the_next(
     sources: list[tuple[str, bytes]],
     parses: list[str],
     reads: list[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # On a file system keeping whole seconds, a file written again within the second at the
     # same size would keep its signature: signatures younger than that are not recorded.
-    monkeypatch.setattr("newswire.content.articles.SETTLED_NS", 60 * 10**9)  # a slow runner too
-    content, tree = _built_from_files(tmp_path, sources)  # all written just now
+    content, tree = _built_from_files(tmp_path, sources, settle_ns=60 * 10**9)  # a slow runner
+
     reads.clear()
     parses.clear()
 
