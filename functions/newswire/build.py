@@ -44,7 +44,7 @@ from newswire.domain.feeds import (
     month_of,
     named_after,
 )
-from newswire.domain.model import SORT_KEY, Article, SiteConfig
+from newswire.domain.model import Article, SiteConfig
 from newswire.errors import InvalidArticleError
 from newswire.itemfiles import ItemFiles, ItemRef
 from newswire.rendering.base import FeedFile
@@ -122,6 +122,7 @@ def build_site(
     cache: BuildCache | None = None,
     jobs: int = 1,
     sink: FeedSink | None = None,
+    batching: Batching | None = None,
 ) -> BuildReport:
     """Build every feed of the site.
 
@@ -141,22 +142,39 @@ def build_site(
             enough to do.
         sink: where each feed file goes as soon as it is rendered (``(path, bytes) -> written``);
             then ``files`` stays empty and the bodies are never all held at once.
+        batching: how work is handed to the processes (default :data:`DEFAULT_BATCHING`).
 
     Returns:
         The report: ``paths`` of every feed file (sorted), and without a sink their ``files``.
     """
-    build = _Build(site, cache, jobs, sink)
+    build = _Build(site, cache, jobs, sink, batching or DEFAULT_BATCHING)
     try:
         return build.run(sources, now)
     finally:
         build.close()
 
 
-#: Files parsed per request to a worker process; workers are forked only once a first chunk
-#: is waiting (below that, forking costs more than it saves).
-_PARALLEL_MIN = 256
-#: The smallest request the last files are sent in (see ``_Build._chunk``).
-_LAST_CHUNK = 16
+@dataclass(frozen=True, slots=True)
+class Batching:
+    """How a build with ``jobs`` > 1 hands work to its worker processes.
+
+    The defaults suit sites of thousands of files; smaller values send a small site's work
+    to the workers too (a test's, say).
+
+    Attributes:
+        files: files parsed per request to a worker; workers are forked only once that many
+            are waiting (below that, forking costs more than it saves).
+        last_files: the smallest request the last files are sent in (see ``_Build._chunk``).
+        feeds: feeds rendered per request: enough to make a request worth its round trip.
+    """
+
+    files: int = 256
+    last_files: int = 16
+    feeds: int = 16
+
+
+#: The batching of a build that names none (the CLI's).
+DEFAULT_BATCHING = Batching()
 
 
 class _Build:
@@ -168,8 +186,10 @@ class _Build:
         cache: BuildCache | None,
         jobs: int,
         sink: FeedSink | None,
+        batching: Batching,
     ) -> None:
         self.site = site
+        self.batching = batching
         self.cache = cache
         self.jobs = max(1, jobs)
         self.sink = sink
@@ -211,13 +231,14 @@ class _Build:
         self.results.clear()
         report = BuildReport(rejected=rejected)
         live = _live_articles(articles, now, report)
-        live.sort(key=SORT_KEY, reverse=True)  # newest first, as plans take them
+        # newest first, as plans take them
+        live.sort(key=lambda article: article.sort_key, reverse=True)
         # The archives first: quick to plan and most of the output, they are rendered by the
         # workers while the other feeds are planned.
         archives = sorted(plan_archives(live).items())
         months = [key.slug for key, _ in archives]
         feed_ids: set[str] = set()
-        rendering = _FeedRendering(self.pool, self.local)
+        rendering = _FeedRendering(self.pool, self.local, self.batching.feeds)
         rendering.start(archives, lambda plan: self._feed_jobs(plan, months, report, feed_ids))
         plan = sorted(plan_feeds(live, self.site).items())
         window = news_window_start(now)
@@ -302,7 +323,7 @@ class _Build:
                 ):
                     self._reuse(key, cached)
                     continue
-                if source.settled(self.started_ns):
+                if self.cache is not None and source.settled(self.started_ns, self.cache.settle_ns):
                     signature = source.signature
                 data: bytes | None = None  # read by the worker that parses it
                 if self.cache is not None and key in self.cache.articles:
@@ -341,10 +362,11 @@ class _Build:
         so the workers finish together instead of one idling while the other parses a last
         full chunk.
         """
+        files, last_files = self.batching.files, self.batching.last_files
         if self.pool is None or total is None:
-            return _PARALLEL_MIN
+            return files
         left = total - listed + pending  # files not yet sent, these included
-        return min(_PARALLEL_MIN, max(_LAST_CHUNK, left // (2 * self.pool.size)))
+        return min(files, max(last_files, left // (2 * self.pool.size)))
 
     def _reuse(self, key: str, cached: CachedArticle) -> None:
         """Take a file's cached parse, and where its entry's items lie if it has one."""
@@ -371,10 +393,6 @@ class _Build:
             self.cache.store_batch(results, batch)
 
 
-#: Feeds sent to a worker at a time: enough to make a request worth its round trip.
-_FEEDS_PER_BATCH = 16
-
-
 class _FeedRendering:
     """Feed jobs handed to the workers in two rounds: :meth:`start` shares the first jobs out
     at once, to keep the workers busy while the parent plans the rest; :meth:`finish` sends
@@ -385,9 +403,10 @@ class _FeedRendering:
     :meth:`finish`.
     """
 
-    def __init__(self, pool: WorkerPool | None, local: BuildWorker) -> None:
+    def __init__(self, pool: WorkerPool | None, local: BuildWorker, feeds_per_batch: int) -> None:
         self.pool = pool
         self.local = local
+        self.feeds_per_batch = feeds_per_batch
         self.waiting: list[FeedJob] = []
         self.sent = False
         self.files: list[RenderedFile] = []
@@ -419,8 +438,8 @@ class _FeedRendering:
         todo = self.waiting + _largest_first(jobs)
         if self.pool is None or (not self.sent and len(todo) < 2 * self.pool.size):
             return self.local.render_feeds(todo)
-        for start in range(0, len(todo), _FEEDS_PER_BATCH):
-            self._submit(todo[start : start + _FEEDS_PER_BATCH])
+        for start in range(0, len(todo), self.feeds_per_batch):
+            self._submit(todo[start : start + self.feeds_per_batch])
         for _, results in self.pool.drain():
             self.files.extend(results)
         return self.files

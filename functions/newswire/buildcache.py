@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from newswire import __version__
+from newswire.content.articles import SETTLED_NS
 from newswire.domain.model import Article, SiteConfig, fields_of, pickle_by_fields
 from newswire.errors import InvalidArticleError, StorageError
 from newswire.itemfiles import SUFFIX, ItemFiles, ItemRef, is_item_file
@@ -107,11 +108,14 @@ class BuildCache:
         stamp: what the cached results depend on besides the file bytes.
         output: the output folder whose feed files the feed digests describe (``None``: feed
             files are always rendered).
+        settle_ns: how long after its last change a file's signature is recorded, to be
+            trusted by the next build without reading the file (see ``ArticleFile.settled``).
     """
 
     folder: Path
     stamp: str
     output: Path | None = None
+    settle_ns: int = SETTLED_NS
     articles: dict[str, CachedArticle] = field(default_factory=dict)
     feeds: dict[str, CachedFeed] = field(default_factory=dict)
     packs: ItemFiles = field(init=False)
@@ -150,11 +154,17 @@ class BuildCache:
         )
 
     @classmethod
-    def open(cls, folder: Path, site: SiteConfig, output: Path | None = None) -> BuildCache:
+    def open(
+        cls,
+        folder: Path,
+        site: SiteConfig,
+        output: Path | None = None,
+        settle_ns: int = SETTLED_NS,
+    ) -> BuildCache:
         """Load the cache in ``folder``, or start an empty one if it is missing, unreadable or
         was made for another site configuration or another version of the code."""
         stamp = cache_stamp(site)
-        fresh = cls(folder=folder, stamp=stamp, output=output)
+        fresh = cls(folder=folder, stamp=stamp, output=output, settle_ns=settle_ns)
         try:
             with (folder / CACHE_FILE).open("rb") as handle:
                 stored = pickle.load(handle)  # noqa: S301 - our own file, trusted like content

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import newswire.cli
+from newswire.build import Batching
 from newswire.cli import main
 from tests.support.factories import CONTENT
 
@@ -301,7 +302,8 @@ def test_a_file_of_someone_else_in_the_way_is_never_overwritten(
     monkeypatch: pytest.MonkeyPatch,
     jobs: str,
 ) -> None:
-    monkeypatch.setattr("newswire.build._PARALLEL_MIN", 2)  # so worker processes meet it
+    # so that worker processes meet it
+    monkeypatch.setattr("newswire.build.DEFAULT_BATCHING", Batching(files=2))
     site = tmp_path / "site"
     site.mkdir()
     theirs = site / "rss.xml"
@@ -584,7 +586,8 @@ def test_a_cache_that_cannot_be_written_exits_2_and_names_the_way_out(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("newswire.build._PARALLEL_MIN", 2)  # so worker processes hit it
+    # so that worker processes hit it
+    monkeypatch.setattr("newswire.build.DEFAULT_BATCHING", Batching(files=2))
     cache = tmp_path / "cache"
     cache.write_text("a file where the cache folder should be")
 

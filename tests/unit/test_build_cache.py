@@ -12,10 +12,9 @@ import dataclasses
 import os
 import pickle
 import re
-import sys
 import tomllib
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +23,18 @@ import pytest
 import newswire.buildworkers
 import newswire.content.articles
 from newswire.adapters.local import LocalContent
-from newswire.build import BuildReport, build_site
+from newswire.build import Batching, BuildReport, build_site
 from newswire.buildcache import (
     CACHE_FILE,
     JOURNAL_FILE,
     OUTPUT_LIBRARIES,
     PACK_FOLDER,
     BuildCache,
-    installed_versions,
+    code_version,
     without_body,
 )
 from newswire.buildworkers import Written
-from newswire.content.articles import parse_article
+from newswire.content.articles import SETTLED_NS, parse_article
 from newswire.content.site import parse_site
 from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import InvalidArticleError
@@ -51,6 +50,8 @@ timezone: Europe/London
 author: Newsroom
 items_per_feed: 5
 """
+#: Requests small enough that the test corpus of 61 files reaches the worker processes.
+SMALL = Batching(files=8)
 BAD_KEY = "articles/zz-bad-date.md"
 BAD = b"---\ntitle: Leap\npublished: 2022-02-30\n---\n\nBody.\n"
 
@@ -71,9 +72,10 @@ def files_of(report: BuildReport) -> dict[str, bytes]:
 class Tree:
     """An output folder and its cache, built the way ``newswire build`` does."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, settle_ns: int = SETTLED_NS) -> None:
         self.out = root / "out"
         self.cache_dir = root / "cache"
+        self.settle_ns = settle_ns
 
     def write(self, path: str, body: bytes) -> Written:
         target = self.out / path
@@ -86,8 +88,10 @@ class Tree:
     def build(
         self, sources: list[tuple[str, bytes]], config: SiteConfig, jobs: int = 1
     ) -> tuple[BuildReport, BuildCache]:
-        cache = BuildCache.open(self.cache_dir, config, output=self.out)
-        report = build_site(sources, config, NOW, cache=cache, jobs=jobs, sink=self.write)
+        cache = BuildCache.open(self.cache_dir, config, self.out, self.settle_ns)
+        report = build_site(
+            sources, config, NOW, cache=cache, jobs=jobs, sink=self.write, batching=SMALL
+        )
         cache.save()
         return report, cache
 
@@ -283,9 +287,8 @@ def test_a_site_yaml_change_voids_the_cache(
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_output_is_byte_identical_to_a_cold_build_without_cache(
-    tmp_path: Path, sources: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch, jobs: int
+    tmp_path: Path, sources: list[tuple[str, bytes]], jobs: int
 ) -> None:
-    monkeypatch.setattr("newswire.build._PARALLEL_MIN", 8)  # fork workers even for 61 files
     tree = Tree(tmp_path)
     tree.build(sources, site(), jobs=jobs)
     key = sources[-2][0]  # a change, a deletion and an addition since the first build
@@ -373,11 +376,10 @@ def test_a_feed_file_changed_by_hand_is_rendered_again(
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_cold_build_writes_its_workers_batches_and_they_load_as_they_were_kept(
-    tmp_path: Path, sources: list[tuple[str, bytes]], jobs: int, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sources: list[tuple[str, bytes]], jobs: int
 ) -> None:
     # A cold build's index holds the articles as the workers pickled them, not pickled again;
     # loading it gives back what the build's cache held, and a warm build works from it.
-    monkeypatch.setattr("newswire.build._PARALLEL_MIN", 8)
     tree = Tree(tmp_path)
     _, cache = tree.build(sources, site(), jobs=jobs)
 
@@ -460,23 +462,28 @@ def test_a_damaged_item_pack_only_costs_rendering_again(
     assert all(_cached_items(healed, k) for k, _ in sources if k != BAD_KEY)
 
 
-def test_item_packs_are_compacted_and_dead_ones_removed(
-    tmp_path: Path, sources: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch
+def test_the_cache_folder_does_not_grow_with_every_build(
+    tmp_path: Path, sources: list[tuple[str, bytes]]
 ) -> None:
-    monkeypatch.setattr("newswire.buildcache._MAX_PACKS", 3)
+    # One file edited a build, another each time, the way a newsroom works: every build
+    # leaves a pack of its own still in use, and little dead in the others.
     tree = Tree(tmp_path)
-    tree.build(sources, site())
-    key = sources[10][0]
-    for edit in range(6):  # each warm build packs one new entry, in a pack of its own
-        changed = [(k, d + f"\nEdit {edit}.\n".encode() if k == key else d) for k, d in sources]
-        _, cache = tree.build(changed, site())
+    _, first = tree.build(sources, site())
+    shown = [k for k, cached in sorted(first.articles.items()) if cached.items is not None]
+    edited = [k for k in shown if k.endswith(".md")][:20]  # a line added stays Markdown
+    changed = dict(sources)
+    for key in edited:
+        changed[key] += b"\nEdited.\n"
+        _, cache = tree.build(list(changed.items()), site())
 
     packs = sorted((tree.cache_dir / PACK_FOLDER).glob("*.pack"))
     live = {c.items.file for c in cache.articles.values() if c.items is not None}
     assert {p.name for p in packs} == live
-    assert len(packs) <= 3
+    assert len(packs) < len(edited)
     reopened = BuildCache.open(tree.cache_dir, site(), output=tree.out)
-    assert all(b"Edit 5." in item for item in _cached_items(reopened, key))
+    for key in edited:
+        assert all(b"Edited." in item for item in _cached_items(reopened, key))
+    assert tree.files() == files_of(build_site(list(changed.items()), site(), NOW))
 
 
 def _cached_items(cache: BuildCache, key: str) -> list[bytes]:
@@ -488,14 +495,13 @@ def _cached_items(cache: BuildCache, key: str) -> list[bytes]:
 
 @pytest.mark.parametrize("feeds_per_batch", [16, 1])
 def test_parallel_build_is_byte_identical_to_a_single_process_one(
-    sources: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch, feeds_per_batch: int
+    sources: list[tuple[str, bytes]], feeds_per_batch: int
 ) -> None:
     # One feed per batch: archives go to the workers before the other feeds are planned.
-    monkeypatch.setattr("newswire.build._PARALLEL_MIN", 8)
-    monkeypatch.setattr("newswire.build._FEEDS_PER_BATCH", feeds_per_batch)
     single = build_site(sources, site(), NOW)
 
-    parallel = build_site(sources, site(), NOW, jobs=2)
+    batching = Batching(files=8, feeds=feeds_per_batch)
+    parallel = build_site(sources, site(), NOW, jobs=2, batching=batching)
 
     assert files_of(parallel) == files_of(single)
     assert [str(e) for e in parallel.rejected] == [str(e) for e in single.rejected]
@@ -510,11 +516,11 @@ def _write_corpus(folder: Path, sources: list[tuple[str, bytes]]) -> LocalConten
 
 
 def _built_from_files(
-    tmp_path: Path, sources: list[tuple[str, bytes]]
+    tmp_path: Path, sources: list[tuple[str, bytes]], settle_ns: int
 ) -> tuple[LocalContent, Tree]:
     """``sources`` written to a content folder and built once from its files, cache kept."""
     content = _write_corpus(tmp_path / "content", sources)
-    tree = Tree(tmp_path)
+    tree = Tree(tmp_path, settle_ns)
     tree.build(list(content.article_files()), site())
     return content, tree
 
@@ -524,10 +530,8 @@ def test_files_the_cache_saw_unchanged_are_not_even_read(
     sources: list[tuple[str, bytes]],
     parses: list[str],
     reads: list[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("newswire.content.articles.SETTLED_NS", 0)  # no wait for settling
-    content, tree = _built_from_files(tmp_path, sources)
+    content, tree = _built_from_files(tmp_path, sources, settle_ns=0)  # no wait for settling
     reads.clear()
     parses.clear()
     markdown = [k for k, _ in sources if k.endswith(".md") and k != BAD_KEY]
@@ -547,10 +551,8 @@ def test_an_edit_that_keeps_size_and_time_is_still_seen(
     tmp_path: Path,
     sources: list[tuple[str, bytes]],
     parses: list[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("newswire.content.articles.SETTLED_NS", 0)
-    content, tree = _built_from_files(tmp_path, sources)
+    content, tree = _built_from_files(tmp_path, sources, settle_ns=0)
     path = tmp_path / "content" / sources[5][0]
     before = path.stat()
     path.write_bytes(path.read_bytes().replace(b"a", b"e", 1))  # same size
@@ -567,12 +569,11 @@ def test_files_changed_just_before_a_build_are_read_and_hashed_by_the_next(
     sources: list[tuple[str, bytes]],
     parses: list[str],
     reads: list[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # On a file system keeping whole seconds, a file written again within the second at the
     # same size would keep its signature: signatures younger than that are not recorded.
-    monkeypatch.setattr("newswire.content.articles.SETTLED_NS", 60 * 10**9)  # a slow runner too
-    content, tree = _built_from_files(tmp_path, sources)  # all written just now
+    content, tree = _built_from_files(tmp_path, sources, settle_ns=60 * 10**9)  # a slow runner
+
     reads.clear()
     parses.clear()
 
@@ -605,9 +606,7 @@ def test_a_file_that_cannot_be_read_is_reported_and_the_others_published(
     sources: list[tuple[str, bytes]],
     cached: bool,
     jobs: int,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("newswire.build._PARALLEL_MIN", 8)  # workers read files too
     content = _write_corpus(tmp_path / "content", sources)
     tree = Tree(tmp_path)
     if cached:
@@ -633,7 +632,6 @@ def test_a_file_rendering_fails_on_is_reported_and_the_others_published(
     # A failure nobody foresaw, in pure code, happens again for the same bytes: it is one
     # bad file, not a reason to stop the build. The failure is injected (forked workers
     # inherit it), standing for any bug a file could set off.
-    monkeypatch.setattr("newswire.build._PARALLEL_MIN", 8)
     victim = next(k for k, _ in sources if k.endswith(".md") and k != BAD_KEY)
     real = newswire.buildworkers.render_entry
 
@@ -644,7 +642,7 @@ def test_a_file_rendering_fails_on_is_reported_and_the_others_published(
 
     monkeypatch.setattr("newswire.buildworkers.render_entry", render_entry)
 
-    report = build_site(sources, site(), NOW, jobs=jobs)
+    report = build_site(sources, site(), NOW, jobs=jobs, batching=SMALL)
 
     errors = {e.key: str(e) for e in report.rejected}
     assert set(errors) == {victim, BAD_KEY}
@@ -659,8 +657,6 @@ def test_requests_to_workers_shrink_as_the_files_run_out(
 ) -> None:
     # With the number of files known, the last requests are small, so that no worker idles
     # while another parses a last full chunk.
-    monkeypatch.setattr("newswire.build._PARALLEL_MIN", 24)
-    monkeypatch.setattr("newswire.build._LAST_CHUNK", 4)
     sizes: list[int] = []
     real = newswire.buildworkers.WorkerPool.submit
 
@@ -671,7 +667,7 @@ def test_requests_to_workers_shrink_as_the_files_run_out(
 
     monkeypatch.setattr(newswire.buildworkers.WorkerPool, "submit", spy)
 
-    report = build_site(sources, site(), NOW, jobs=2)
+    report = build_site(sources, site(), NOW, jobs=2, batching=Batching(files=24, last_files=4))
 
     assert sum(sizes) == len(sources)
     assert sizes[0] == 24  # workers are forked for a first full chunk
@@ -711,21 +707,32 @@ def test_an_article_without_body_keeps_every_other_field(sources: list[tuple[str
     assert without_body(kept) is kept  # already without: held once
 
 
-def test_library_versions_in_the_stamp_are_what_importlib_metadata_says() -> None:
-    versions = installed_versions((*OUTPUT_LIBRARIES, "no-such-distribution"))
+@pytest.fixture
+def versions_read_again() -> Iterator[None]:
+    """Forget the installed versions a build read, after the test as well as before it."""
+    code_version.cache_clear()
+    yield
+    code_version.cache_clear()
 
-    assert versions == {
-        **{name: metadata.version(name) for name in OUTPUT_LIBRARIES},
-        "no-such-distribution": "none",
-    }
 
-
-def test_library_versions_come_from_the_first_dist_info_on_the_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_new_version_of_a_library_that_shapes_output_voids_the_cache(
+    tmp_path: Path,
+    sources: list[tuple[str, bytes]],
+    parses: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    versions_read_again: None,
 ) -> None:
-    first, second = tmp_path / "first", tmp_path / "second"
-    (first / "Some_Lib-2.0.dist-info").mkdir(parents=True)
-    (second / "some.lib-1.0.dist-info").mkdir(parents=True)
-    monkeypatch.setattr(sys, "path", [str(tmp_path / "gone"), str(first), str(second)])
+    tree = Tree(tmp_path)
+    tree.build(sources, site())
+    parses.clear()
+    # An upgrade installed ahead of the old version on the path: the first one found wins.
+    upgraded = tmp_path / "site-packages" / "nh3-99.0.dist-info"
+    upgraded.mkdir(parents=True)
+    (upgraded / "METADATA").write_text("Metadata-Version: 2.1\nName: nh3\nVersion: 99.0\n")
+    monkeypatch.syspath_prepend(str(upgraded.parent))
+    code_version.cache_clear()  # the next build runs in a new process
 
-    assert installed_versions(["some-lib"]) == {"some-lib": "2.0"}
+    report, _ = tree.build(sources, site())
+
+    assert sorted(parses) == sorted(k for k, _ in sources)
+    assert report.reused == []

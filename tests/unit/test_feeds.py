@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import feedparser
+
+from newswire.build import build_site
+from newswire.content.site import parse_site
 from newswire.domain.feeds import (
     MAIN_FEED,
     FeedFormat,
@@ -66,3 +70,26 @@ def test_feed_titles_and_urls(site: SiteConfig) -> None:
     assert feed.url(FeedFormat.RSS) == "https://news.example/feeds/sections/world/rss.xml"
     assert [e.slug for e in feed.entries] == ["b", "a"]
     assert feed.updated == datetime(2026, 1, 3, tzinfo=UTC)
+
+
+def test_articles_published_at_the_same_time_are_listed_by_id_whatever_the_file_order() -> None:
+    # The build picks each feed's members before any entry is rendered; the order must be the
+    # rendered feed's, or a full feed would show the wrong articles at a tie.
+    site = parse_site(
+        "site.yaml",
+        b"title: Wire\ndescription: Ties\nauthor: Desk\n"
+        b"base_url: https://news.example/\nitems_per_feed: 2\n",
+    )
+    files = [  # file names in the opposite order to the ids
+        (
+            f"articles/{name}.md",
+            f"---\ntitle: {name}\npublished: 2026-01-01T10:00:00Z\n"
+            f"id: urn:{article_id}\n---\n\nBody.\n".encode(),
+        )
+        for name, article_id in (("x", "a"), ("y", "b"), ("z", "c"))
+    ]
+    now = datetime(2026, 2, 1, tzinfo=UTC)
+
+    for order in (files, files[::-1]):
+        rss = {f.path: f.body for f in build_site(order, site, now).files}["rss.xml"]
+        assert [e.title for e in feedparser.parse(rss).entries] == ["z", "y"]

@@ -1,10 +1,10 @@
-"""Domain values travel between build processes intact, and sort as they say."""
+"""Domain values travel between build processes intact."""
 
 from __future__ import annotations
 
 import pickle
 
-from newswire.domain.model import SORT_KEY, Tag
+from newswire.domain.model import Tag
 from newswire.errors import InvalidArticleError
 from tests.support.factories import make_article, make_entry, make_feed
 
@@ -32,12 +32,3 @@ def test_a_rejection_survives_pickling_with_every_field() -> None:
         "2024-01-01",
     )
     assert str(copy) == str(error)
-
-
-def test_the_sort_key_function_gives_the_sort_key_of_articles_and_entries() -> None:
-    # Builds sort every article with SORT_KEY (built in C), feeds sort by sort_key.
-    article = make_article(id="urn:a")
-    entry = make_entry(1)
-
-    assert SORT_KEY(article) == article.sort_key == (article.published, "urn:a")
-    assert SORT_KEY(entry) == entry.sort_key

@@ -78,11 +78,6 @@ _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 T = TypeVar("T")
 
 
-def slug_of(key: str) -> str:
-    """The article's slug: its file name without the suffix."""
-    return _stem_and_suffix(key)[0]
-
-
 def _stem_and_suffix(key: str) -> tuple[str, str]:
     """``PurePosixPath(key)``'s ``stem`` and ``suffix``, without making a path per file."""
     name = key.rpartition("/")[2]
@@ -119,9 +114,9 @@ class ArticleFile:
         stat = os.stat(path)  # noqa: PTH116 - one syscall for thousands of files
         return cls(path, (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino))
 
-    def settled(self, now_ns: int) -> bool:
-        """Say whether the file last changed long enough before ``now_ns`` for its signature to
-        be trusted later.
+    def settled(self, now_ns: int, after_ns: int = SETTLED_NS) -> bool:
+        """Say whether the file last changed long enough (``after_ns``) before ``now_ns`` for
+        its signature to be trusted later.
 
         A file system may keep times in whole seconds (or two): a file written again within
         that time, at the same size, would show the same signature. Like git's "racy" rule,
@@ -129,7 +124,7 @@ class ArticleFile:
         edited just before a build is read and hashed by the next one.
         """
         _, mtime_ns, ctime_ns, _ = self.signature
-        return max(mtime_ns, ctime_ns) < now_ns - SETTLED_NS
+        return max(mtime_ns, ctime_ns) < now_ns - after_ns
 
     def read(self) -> bytes | InvalidArticleError:
         """The file's bytes, or why they cannot be read (see :func:`read_article_file`)."""

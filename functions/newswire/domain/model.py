@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from newswire.domain.slugs import slugify
@@ -157,11 +157,6 @@ class Article:
     def is_live(self, now: datetime) -> bool:
         """Say whether the article belongs in feeds at ``now`` (not a draft, not scheduled)."""
         return not self.draft and self.published <= now
-
-
-#: :attr:`Article.sort_key` (and :attr:`Entry.sort_key`) as a key function that builds the
-#: tuple in C: a build sorts every article by it.
-SORT_KEY: Final = operator.attrgetter("published", "id")
 
 
 @dataclass(frozen=True, slots=True)
