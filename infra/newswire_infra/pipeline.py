@@ -18,7 +18,11 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from newswire.adapters.aws_errors import SDK_CALL_WORST_CASE_SECONDS
-from newswire.handlers.budget import ANNOUNCE_DEADLINE_SECONDS, RECORD_DEADLINE_SECONDS
+from newswire.handlers.budget import (
+    ANNOUNCE_DEADLINE_SECONDS,
+    RECORD_DEADLINE_SECONDS,
+    UNBOUNDED_WORK_SECONDS,
+)
 from newswire_infra.checkov import skip_checks
 from newswire_infra.feed_function import ARCHITECTURE, RUNTIME, FeedFunction
 from newswire_infra.storage import ARTICLES_PREFIX, Storage
@@ -34,16 +38,17 @@ RECORD_BUDGET = Duration.seconds(RECORD_DEADLINE_SECONDS)
 #: takes to use up all its tries.
 HUB_WORST_CASE_SECONDS = ANNOUNCE_DEADLINE_SECONDS
 BATCH_SIZE = 10
-#: A whole batch of records at their deadline, the AWS call under way at the last one's, and
-#: the hubs, rounded up to half a minute (150 s). The handler starts a record only while its
-#: worst case and the hubs still fit, so a slower batch returns its rest to the queue rather
-#: than time out.
+#: A whole batch of records at their deadline, the AWS call under way at the last one's, the
+#: work no deadline stops and the hubs, rounded up to half a minute (150 s). The handler
+#: starts a record only while its worst case and the hubs still fit, so a slower batch
+#: returns its rest to the queue rather than time out.
 PUBLISH_TIMEOUT = Duration.seconds(
     30
     * math.ceil(
         (
             BATCH_SIZE * RECORD_BUDGET.to_seconds()
             + SDK_CALL_WORST_CASE_SECONDS
+            + UNBOUNDED_WORK_SECONDS
             + HUB_WORST_CASE_SECONDS
         )
         / 30
@@ -53,7 +58,8 @@ PUBLISH_TIMEOUT = Duration.seconds(
 #: batch is retried only after every attempt at it has surely ended.
 QUEUE_VISIBILITY_TIMEOUT = Duration.seconds(6 * PUBLISH_TIMEOUT.to_seconds())
 #: A message that failed this many times goes to the dead-letter queue (and raises an alarm).
-MAX_RECEIVE_COUNT = 5
+#: A message handed back for lack of time in a slow (throttled) batch counts a receive too.
+MAX_RECEIVE_COUNT = 10
 DEAD_LETTER_RETENTION = Duration.days(14)
 BATCHING_WINDOW = Duration.seconds(5)
 #: Every publish rewrites the same feed files (with conditional writes); two concurrent

@@ -20,6 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from newswire import runtime
+from newswire.adapters.aws_errors import OutOfTimeError
 from newswire.domain.feeds import FeedFormat, is_feed_path
 from newswire.errors import SiteConfigError, TransientStorageError
 from newswire.handlers import publish
@@ -408,6 +409,18 @@ class TestDirectInvocations:
         assert result == {"changes": [{"key": HARBOUR_KEY, "action": "redelivered"}]}
         for path in MAIN_FEEDS:
             assert titles(stack, path) == [HARBOUR]
+
+    def test_a_direct_event_without_time_for_its_work_fails_before_starting_it(
+        self, stack: Stack
+    ) -> None:
+        # 30 s left: less than one change's worst case and the hubs; Lambda retries the event
+        short = FakeLambdaContext(remaining_millis=lambda: 30_000)
+        with pytest.raises(OutOfTimeError):
+            publish.handler(load("s3-put.json"), short)
+
+        assert feed_paths(stack) == set()
+        result = publish.handler(load("s3-put.json"), FakeLambdaContext())
+        assert result == {"changes": [{"key": HARBOUR_KEY, "action": "published"}]}
 
     def test_a_retried_direct_event_announces_what_the_failed_attempt_wrote(
         self, stack: Stack, invoke: Invoke, hub: Hub

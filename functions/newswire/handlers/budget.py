@@ -16,13 +16,18 @@ from newswire.adapters.websub import DEADLINE as ANNOUNCE_DEADLINE_SECONDS
 RECORD_DEADLINE_SECONDS = 10.0
 #: The longest one record can take: its deadline, then the call under way at it.
 RECORD_BUDGET_SECONDS = RECORD_DEADLINE_SECONDS + SDK_CALL_WORST_CASE_SECONDS
-#: A record is started only while this much of the invocation remains: its budget, then
-#: telling the WebSub hubs (all at once, within their deadline) what the batch changed.
-RESERVE_SECONDS = RECORD_BUDGET_SECONDS + ANNOUNCE_DEADLINE_SECONDS
+#: Work no deadline stops: a record's rendering after its last AWS call (the sanitiser may take
+#: a second or two on a hostile body), reading a response body, and the metrics flush.
+UNBOUNDED_WORK_SECONDS = 5.0
+#: A record is started only while this much of the invocation remains: its budget, the work
+#: no deadline stops, then telling the WebSub hubs (all at once, within their deadline) what
+#: the batch changed.
+RESERVE_SECONDS = RECORD_BUDGET_SECONDS + UNBOUNDED_WORK_SECONDS + ANNOUNCE_DEADLINE_SECONDS
 
 __all__ = [
     "ANNOUNCE_DEADLINE_SECONDS",
     "RECORD_BUDGET_SECONDS",
     "RECORD_DEADLINE_SECONDS",
     "RESERVE_SECONDS",
+    "UNBOUNDED_WORK_SECONDS",
 ]

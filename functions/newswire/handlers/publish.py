@@ -95,7 +95,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if not changes:  # the s3:TestEvent, a key that is not an article: site.yaml not needed
             return {"changes": []}
         publisher = publisher_from_env()  # site.yaml re-read each invocation; clients cached
-        outcomes = [apply_change(publisher, change, counts) for change in changes]
+        # fail (Lambda retries the event) rather than be stopped with the work half done
+        seconds_left = context.get_remaining_time_in_millis() / 1000
+        with time_limit(seconds_left - (RESERVE_SECONDS - RECORD_DEADLINE_SECONDS)):
+            outcomes = [apply_change(publisher, change, counts) for change in changes]
         log_announced(publisher)
         return {"changes": [{"key": o.key, "action": o.action} for o in outcomes]}
     finally:  # each metric once per invocation, zero included, so alarms see data
