@@ -9,6 +9,7 @@ depend on the body's shape. The target is the issue's: published or rejected in 
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 import time
@@ -62,12 +63,12 @@ def cases() -> dict[str, tuple[str, bytes]]:
     deep = BUDGET // len(_nested(1, ""))
     quotes = ("> " * (MAX_NESTING - 2)).join(["", "**quoted** [text](a) `code`\n\n"])
     return {
-        f"<div> nested {deep:,} deep": ("articles/deep.md", _markdown(_nested(deep))),
-        f"<div> nested {MAX_NESTING} deep, repeated": (
+        f"`<div>` nested {deep:,} deep": ("articles/deep.md", _markdown(_nested(deep))),
+        f"`<div>` nested {MAX_NESTING} deep, repeated": (
             "articles/at-limit.md",
             _markdown(_fill(_nested(MAX_NESTING, "a few words") + "\n\n")),
         ),
-        "sibling tags, no <p> (HTML summary)": (
+        "sibling tags, no `<p>` (HTML summary)": (
             "articles/siblings.json",
             _json(body_html=_fill("<span>w</span><b>x</b> ")),
         ),
@@ -112,7 +113,7 @@ def bench_hostile(repeat: int = 3) -> list[dict[str, Any]]:
     """Median CPU seconds of ``repeat`` publishes of each case, with its outcome."""
     results = []
     for name, (key, data) in cases().items():
-        runs = [_cpu_s(lambda key=key, data=data: publish_once(key, data)) for _ in range(repeat)]
+        runs = [_cpu_s(functools.partial(publish_once, key, data)) for _ in range(repeat)]
         seconds = statistics.median(s for s, _ in runs)
         outcome = runs[-1][1]
         results.append({"case": name, "kb": len(data) / 1024, "cpu_s": seconds, "outcome": outcome})
