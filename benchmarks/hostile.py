@@ -72,9 +72,9 @@ def cases() -> dict[str, tuple[str, bytes]]:
             "articles/siblings.json",
             _json(body_html=_fill("<span>w</span><b>x</b> ")),
         ),
-        "Markdown with no paragraph (summary fallback)": (
-            "articles/no-paragraph.md",
-            _markdown(_fill("- > **a** _b_ [c](d) `e` ![f](g.png)\n#### h *i*\n")),
+        "Markdown list, no top-level paragraph (summary fallback)": (
+            "articles/one-list.md",
+            _markdown(_fill("- item *x* [y](z)\n")),
         ),
         "Markdown delimiters and brackets": (
             "articles/delimiters.md",
