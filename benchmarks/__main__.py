@@ -6,7 +6,8 @@ shared and noisy: every figure is the median of ``--repeat`` runs, builds are in
 Hugo's, and the ratios are what we quote.
 
 Options: ``--sizes 1000,10000`` (full builds), ``--publish-sizes 1000,10000,100000``,
-``--repeat 5``, ``--quick`` (1,000 only, one run each), ``--no-hugo``, ``--no-publish``.
+``--repeat 5``, ``--quick`` (1,000 only, one run each), ``--no-hugo``, ``--no-publish``,
+``--only hostile`` (the hostile bodies alone, in seconds: printed, RESULTS.md left as it is).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks import corpus
+from benchmarks import corpus, hostile
 
 REPO = Path(__file__).resolve().parents[1]
 HUGO_SITE = REPO / "benchmarks" / "hugo"
@@ -339,6 +340,31 @@ def _ratio(a: float | None, b: float | None) -> str:
     return "n/a" if a is None or b is None or b == 0 else f"{a / b:.2f}×"
 
 
+def hostile_section(cases: list[dict[str, Any]], repeat: int) -> list[str]:
+    """The hostile bodies' table and verdict (see ``benchmarks/hostile.py``)."""
+    if not cases:
+        return []
+    target = hostile.TARGET_S
+    worst = max(c["cpu_s"] for c in cases)
+    return [
+        "",
+        f"## Hostile bodies (one publish's parse and render, CPU, median of {repeat})",
+        "",
+        "| body | file | CPU time | outcome |",
+        "|---|---:|---:|---|",
+        *(
+            f"| {c['case']} | {c['kb']:,.0f} KB | {_fmt(c['cpu_s'], ' s', 3)} | {c['outcome']} |"
+            for c in cases
+        ),
+        "",
+        f"Slowest: {worst:.3f} s (target: published or rejected in ≤ {target:.0f} s each: "
+        f"**{'met' if worst <= target else 'missed'}**). Each body is just under the 1 MiB "
+        "limit, built to be slow for one step; the time is what a publish does with the "
+        "file on our side (`parse_article`, `render_entry`, the entry encoded for the index), "
+        "without the S3 read or the feeds written, which do not depend on its shape.",
+    ]
+
+
 def report(
     builds: list[dict[str, Any]],
     publishes: list[dict[str, Any]],
@@ -347,6 +373,8 @@ def report(
     repeat: int,
     scratch: Path,
     creation: dict[str, float],
+    hostile_cases: list[dict[str, Any]],
+    hostile_repeat: int,
 ) -> str:
     lines = ["# newswire benchmarks", "", *_machine(), ""]
     lines += [
@@ -469,6 +497,7 @@ def report(
             " deployed); `handler_outside_lambda` without them, where the X-Ray SDK also builds"
             " a sampling client a function never builds.",
         ]
+    lines += hostile_section(hostile_cases, hostile_repeat)
     return "\n".join(lines) + "\n"
 
 
@@ -490,12 +519,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1,000 articles, one run each")
     parser.add_argument("--no-hugo", action="store_true")
     parser.add_argument("--no-publish", action="store_true")
+    parser.add_argument(
+        "--only", choices=["hostile"], help="run this section alone; print, write nothing"
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/newswire-bench"))
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     publish_sizes = [int(s) for s in args.publish_sizes.split(",") if s]
     repeat = args.repeat
+    hostile_repeat = 1 if args.quick else 3
+    if args.only == "hostile":
+        print("benchmarks: hostile bodies", flush=True)
+        print("\n".join(hostile_section(hostile.bench_hostile(hostile_repeat), hostile_repeat)))
+        return 0
     if args.quick:
         sizes, publish_sizes, repeat = [1000], [1000], 1
     if args.no_publish:
@@ -524,7 +561,11 @@ def main(argv: list[str] | None = None) -> int:
     publishes = [p for p in (bench_publish(n) for n in publish_sizes) if p is not None]
     print("benchmarks: cold start", flush=True)
     imports = bench_import()
-    text = report(builds, publishes, imports, note, repeat, scratch, creation)
+    print("benchmarks: hostile bodies", flush=True)
+    hostile_cases = hostile.bench_hostile(hostile_repeat)
+    text = report(
+        builds, publishes, imports, note, repeat, scratch, creation, hostile_cases, hostile_repeat
+    )
     print(text)
     args.results.write_text(text + kept_section(args.results), encoding="utf-8")
     print(f"benchmarks: wrote {args.results}")
