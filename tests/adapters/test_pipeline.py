@@ -745,6 +745,19 @@ def test_a_duplicate_id_is_reported_again_on_redelivery(stack: Stack, seq: Seque
     assert titles(stack) == ["A"]
 
 
+def test_a_waiter_is_never_forgotten_while_it_waits(stack: Stack, seq: Sequencer) -> None:
+    """A run that woke B forgets it once done, unless B has meanwhile begun waiting again."""
+    publish(stack, seq, "articles/a.md", article("A", extra=RENAMED))
+    publish(stack, seq, "articles/b.md", article("B", extra=RENAMED))
+    index = stack.publisher(clock=lambda: NOW).index
+
+    index.forget_waiter("articles/a.md", "articles/b.md")
+
+    assert index.waiters("articles/a.md") == ["articles/b.md"]
+    publish(stack, seq, "articles/a.md", None)
+    assert titles(stack) == ["B"]
+
+
 def test_an_article_woken_while_its_own_edit_is_published_is_counted_once(
     stack: Stack, seq: Sequencer
 ) -> None:
@@ -770,8 +783,52 @@ def test_an_article_woken_while_its_own_edit_is_published_is_counted_once(
     assert index.months() == {}
     assert reports(stack) == []
 
-    assert outcome.action is PublishAction.PUBLISHED
-    # A, taken over, is told as removed; B, woken within its own change, only once
+
+def test_an_article_woken_by_a_change_that_died_is_published_when_it_is_redelivered(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """B waits for A's id; A's delete wakes B, and the removal of B's report fails once, after
+    B is live in the index: SQS delivers A's delete again, which finishes B's wake."""
+    publish(stack, seq, "articles/a.md", article("A", extra=RENAMED))
+    waiting = publish(stack, seq, "articles/b.md", article("B", tags="[science]", extra=RENAMED))
+    assert waiting.action is PublishAction.REJECTED
+    stack.s3.delete_object(Bucket=stack.content_bucket, Key="articles/a.md")
+    change = ArticleChange("articles/a.md", True, seq())
+    failed = fail_once(stack, "DeleteObject", "_reports/")
+    publisher = stack.publisher(clock=lambda: NOW)
+    with pytest.raises(TransientStorageError):
+        publisher.publish(change)
+
+    outcome = publisher.publish(change)  # SQS delivers it again
+    again = publisher.publish(change)  # and once more: B is finished, not told twice
+
+    assert failed == ["_reports/articles/b.md.json"]
     assert [(o.key, o.action, o.error) for o in outcome.others] == [
-        ("articles/a.md", PublishAction.REMOVED, None)
+        ("articles/b.md", PublishAction.PUBLISHED, None)
     ]
+    assert titles(stack, "tags/science/rss.xml") == ["B"]
+    assert titles(stack) == ["B"]
+    assert reports(stack) == []
+    assert again.others == ()
+
+
+def test_a_duplicate_of_the_id_holder_leaves_its_waiters_waiting_untold(
+    stack: Stack, seq: Sequencer
+) -> None:
+    stack.put_article("articles/a.md", article("A", extra=RENAMED))
+    holder = ArticleChange("articles/a.md", False, seq())
+    publisher = stack.publisher(clock=lambda: NOW)
+    publisher.publish(holder)
+    waiting = publish(stack, seq, "articles/b.md", article("B", extra=RENAMED))
+    assert waiting.action is PublishAction.REJECTED
+    written: list[str] = []
+    stack.s3.meta.events.register(
+        "before-parameter-build.s3.PutObject", lambda params, **_: written.append(params["Key"])
+    )
+
+    outcome = publisher.publish(holder)  # SQS delivers A's event again
+
+    assert outcome.action is PublishAction.REDELIVERED and outcome.others == ()
+    assert [key for key in written if key.startswith("_reports/")] == []
+    assert reports(stack) == ["_reports/articles/b.md.json"]
+    assert titles(stack) == ["A"]

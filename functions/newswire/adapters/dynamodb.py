@@ -6,7 +6,8 @@ Layout (partition key ``pk``, sort key ``sk``, both strings):
   (zlib-compressed JSON), stored once however many feeds show it;
 - ``id#<article id>`` / ``claim``: which key owns an id, so two files can never share one;
 - ``waiters#<key>`` / ``<waiting key>``: an article rejected because ``<key>`` holds the id it
-  wants, so it is published again once ``<key>`` lets the id go;
+  wants, so it is published again once ``<key>`` lets the id go; kept after that wake until
+  the change that woke it is done, so a retry of that change can finish it;
 - ``feed#<feed id>`` / ``<published>#<article id>``: membership, newest last in key order, so
   the newest N of a feed are one Query with ``ScanIndexForward=False`` and ``Limit=N``;
 - ``due`` / ``<published>#<key>``: scheduled articles, so the ones that have come due are one
@@ -267,7 +268,7 @@ class DynamoArticleIndex:
                 f"BatchGetItem {self.table}: UnprocessedKeys ({left} left), will be retried"
             )
 
-    # --- the one write ----------------------------------------------------------------------
+    # --- writes -----------------------------------------------------------------------------
 
     def apply(
         self,
@@ -276,9 +277,10 @@ class DynamoArticleIndex:
         entry: Entry | None,
         *,
         waiting_for: str | None = None,
+        woken_by: str | None = None,
     ) -> bool:
         """Move the article from ``old`` to ``new`` in one transaction (see the port)."""
-        items = self._transaction(new, old, entry)
+        items = self._transaction(new, old, entry, woken_by)
         if new.waiting_on and waiting_for:
             # Checked in the transaction: a holder that let the id go before the wait is
             # written has found no waiter to wake, so the wait must not be written then.
@@ -305,8 +307,37 @@ class DynamoArticleIndex:
             raise translate(e, f"TransactWriteItems {self.table} {new.key}") from e
         return True
 
+    def forget_waiter(self, holder: str, key: str) -> None:
+        """Remove ``key``'s waiters item of ``holder`` unless its state waits on ``holder``
+        (see the port); checked in the transaction, as it may have begun waiting again."""
+        items = [
+            self._delete(WAITERS_PREFIX + holder, key),
+            {
+                "ConditionCheck": {
+                    "TableName": self.table,
+                    "Key": {"pk": {"S": f"article#{key}"}, "sk": {"S": STATE_SK}},
+                    "ConditionExpression": "attribute_not_exists(waiting_on) OR waiting_on <> :h",
+                    "ExpressionAttributeValues": {":h": {"S": holder}},
+                }
+            },
+        ]
+        try:
+            self._request("transact_write_items", TransactItems=items)
+        except ClientError as e:
+            waits_again = error_code(e) == "TransactionCanceledException" and (
+                "ConditionalCheckFailed" in cancellation_reasons(e)
+            )
+            if not waits_again:
+                raise translate(e, f"TransactWriteItems {self.table} waiters of {holder}") from e
+        except BotoCoreError as e:
+            raise translate(e, f"TransactWriteItems {self.table} waiters of {holder}") from e
+
     def _transaction(
-        self, new: ArticleState, old: ArticleState | None, entry: Entry | None
+        self,
+        new: ArticleState,
+        old: ArticleState | None,
+        entry: Entry | None,
+        woken_by: str | None = None,
     ) -> list[dict[str, Any]]:
         items = [{"Update": self._state_update(new, old, entry)}]
         key_value = {"S": new.key}
@@ -330,7 +361,7 @@ class DynamoArticleIndex:
         if old_id and old_id != new.article_id:
             items.append(self._delete(f"id#{old_id}", CLAIM_SK))
         old_wait = old.waiting_on if old else None
-        if old_wait and old_wait != new.waiting_on:
+        if old_wait and old_wait not in (new.waiting_on, woken_by):
             items.append(self._delete(WAITERS_PREFIX + old_wait, new.key))
         if new.waiting_on and new.waiting_on != old_wait:
             item = {"pk": {"S": WAITERS_PREFIX + new.waiting_on}, "sk": key_value, "key": key_value}

@@ -158,6 +158,7 @@ class ArticleIndex(Protocol):
         entry: Entry | None,
         *,
         waiting_for: str | None = None,
+        woken_by: str | None = None,
     ) -> bool:
         """Move the article from ``old`` to ``new`` atomically.
 
@@ -174,6 +175,10 @@ class ArticleIndex(Protocol):
         ``False``, as for a lost compare-and-set: a holder that let the id go has already
         looked for its waiters).
 
+        ``woken_by``: the key ``old`` waits on let the id go, and this is that wake. The
+        article then stays among that key's :meth:`waiters` (until :meth:`forget_waiter`),
+        so a retry of the change that woke it finds it and finishes what it left undone.
+
         Raises:
             InvalidArticleError: ``new.article_id`` is already claimed by another key.
         """
@@ -184,8 +189,13 @@ class ArticleIndex(Protocol):
         ...
 
     def waiters(self, holder: str) -> Sequence[str]:
-        """Keys of the articles waiting for an id ``holder`` holds (``waiting_on``), in key
-        order."""
+        """Keys of the articles waiting for an id ``holder`` holds (``waiting_on``), and of
+        those ``holder`` woke and has not forgotten yet, in key order."""
+        ...
+
+    def forget_waiter(self, holder: str, key: str) -> None:
+        """Take ``key`` off the :meth:`waiters` of ``holder``, unless it waits on ``holder``
+        (again): the change that woke it is done."""
         ...
 
     def newest(self, feed: FeedKey, limit: int, since: str | None = None) -> Sequence[Entry]:

@@ -20,7 +20,9 @@ Guarantees, whatever the number of publishers running at once:
   wants it; while the holder still exists, the other key is rejected and *waits* (recorded in
   the index only while the holder still has the id, so a holder that lets it go meanwhile
   cannot miss the waiter), and is published again as soon as the holder lets the id go,
-  whichever of a rename's two events comes first;
+  whichever of a rename's two events comes first. A woken article stays listed as a waiter
+  until the holder's change has rebuilt its feeds, so a retry of that change finishes a wake
+  its run died in; a retry while the holder keeps the id leaves the waiter as it is;
 - **nothing lost to a retry**: a redelivered change (its index transition applied, the run
   then died) writes or removes its report again and hands its rejection back again, so it is
   logged and counted; every feed written is queued for WebSub at once (not after the whole
@@ -168,6 +170,7 @@ class Publisher:
         self.notifier = notifier
         self._changed: set[str] = set()  # feed URLs not announced yet
         self._moved: dict[str, PublishOutcome] = {}  # other articles moved, by key
+        self._woken: list[tuple[str, str]] = []  # (holder, waiter) to forget once rebuilt
 
     def publish(self, change: ArticleChange) -> PublishOutcome:
         """Apply one change and rebuild the feeds it touches.
@@ -176,8 +179,9 @@ class Publisher:
             TransientStorageError, StorageError: AWS failed; retrying the change is safe.
             ConcurrentUpdateError: lost too many races in a row; retrying is safe.
         """
-        self._moved = {}
+        self._moved, self._woken = {}, []
         outcome = self._publish(change)
+        self._forget_woken()
         others = tuple(o for key, o in sorted(self._moved.items()) if key != change.key)
         self._moved = {}
         return dataclasses.replace(outcome, others=others)
@@ -204,7 +208,8 @@ class Publisher:
         self, key: str, state: ArticleState, also: set[FeedKey] | None = None
     ) -> PublishOutcome:
         """Finish what a run that died after the index changed may have left undone: the
-        report, the articles waiting for an id this one let go, the feeds and their pings.
+        report, the articles waiting for an id this one let go (or woken, not finished), the
+        feeds and their pings.
 
         A rejection is handed back again (``rejected``), so the handler logs and counts it
         even when the run that found it died before it could.
@@ -260,18 +265,24 @@ class Publisher:
                 touched.update(archive_key(m) for m in (older[-1:] + newer[:1]))
         return touched
 
-    def _transition(self, change: ArticleChange, old: ArticleState | None) -> Transition:
+    def _transition(
+        self, change: ArticleChange, old: ArticleState | None, *, woken_by: str | None = None
+    ) -> Transition:
         """Work out the article's next state and compare-and-set it into the index.
 
         A rejection is reported in the content bucket; an id let go is handed to the
-        articles waiting for it.
+        articles waiting for it. ``woken_by``: the holder that let go the id ``old`` waited for
+        (this change is its wake).
         """
         new, entry, action, error = self._next_state(change, old)
         also: set[FeedKey] = set()
         try:
-            step = Transition(self.index.apply(new, old, entry), new, action, error)
+            applied = self.index.apply(new, old, entry, woken_by=woken_by)
+            step = Transition(applied, new, action, error)
         except InvalidArticleError:  # the id is another article's
-            step = self._claim_held(change, old, new, entry, action=action, also=also)
+            step = self._claim_held(
+                change, old, new, entry, action=action, also=also, woken_by=woken_by
+            )
         if step.applied:
             self._report(change.key, old, step.error)
             if old is not None and old.article_id and old.article_id != step.state.article_id:
@@ -287,6 +298,7 @@ class Publisher:
         *,
         action: PublishAction,
         also: set[FeedKey],
+        woken_by: str | None,
     ) -> Transition:
         """``new.article_id`` is held by another key: take it over if that key's object is
         gone (its removal is due anyway, its event may just not be here yet), else reject
@@ -295,29 +307,71 @@ class Publisher:
         article_id = str(new.article_id)
         holder = self.index.owner(article_id)
         if holder is not None and holder != change.key and not self.content.exists(holder):
-            also |= self._refresh(holder)  # may wake this very article: then ``old`` is gone
+            # may wake this very article: then ``old`` is gone
+            also |= self._refresh(holder, self.index.state(holder))
             try:
-                return Transition(self.index.apply(new, old, entry), new, action, None)
+                applied = self.index.apply(new, old, entry, woken_by=woken_by)
+                return Transition(applied, new, action, None)
             except InvalidArticleError:
                 holder = self.index.owner(article_id)  # claimed again meanwhile
         if holder is None or holder == change.key:
             return Transition(False, new, PublishAction.REJECTED, None)  # claim moved: look again
         error = _id_taken(change.key, article_id, holder)
         rejected = self._rejected(change, old, error, waiting_on=holder)
-        applied = self.index.apply(rejected, old, None, waiting_for=article_id)
+        applied = self.index.apply(rejected, old, None, waiting_for=article_id, woken_by=woken_by)
         return Transition(applied, rejected, PublishAction.REJECTED, error)
 
     def _wake_waiters(self, holder: str) -> set[FeedKey]:
-        """Publish again every article waiting for the id ``holder`` held; their feeds."""
+        """Publish again every article waiting for an id ``holder`` let go, and finish those
+        a run that died had woken; their feeds.
+
+        One that wants an id ``holder`` still holds is left waiting, untold: a retry of the
+        holder's change must not reject it (and count it) again. Each woken article stays
+        listed until :meth:`_forget_woken`, once its feeds are rebuilt.
+        """
         touched: set[FeedKey] = set()
         for key in self.index.waiters(holder):
-            touched |= self._refresh(key)
+            state = self.index.state(key)
+            if state is not None and state.waiting_on == holder:
+                if self._still_waits(key, holder):
+                    continue
+                touched |= self._refresh(key, state, woken_by=holder)
+            else:
+                touched |= self._finish_wake(key, state)
+            self._woken.append((holder, key))
         return touched
 
-    def _refresh(self, key: str) -> set[FeedKey]:
+    def _still_waits(self, key: str, holder: str) -> bool:
+        """Whether the current version of ``key`` wants an id ``holder`` still holds."""
+        try:
+            article = parse_article(key, self.content.get(key).body, self.site)
+        except (ArticleNotFoundError, InvalidArticleError):
+            return False  # gone or broken: waking it tells which
+        return self.index.owner(article.id) == holder
+
+    def _finish_wake(self, key: str, state: ArticleState | None) -> set[FeedKey]:
+        """Write (or remove) the report of an article woken by a run that died, and tell
+        its outcome again (that run could not); the feeds to rebuild."""
+        if state is None:
+            return set()
+        error = self._report_again(key, state)
+        action = PublishAction.REJECTED if error else _ACTION_OF.get(state.status)
+        self._moved[key] = PublishOutcome(key, action or PublishAction.REDELIVERED, (), error)
+        return self._touched(state)
+
+    def _forget_woken(self) -> None:
+        """Take the articles this run woke off their holders' waiters: their feeds are
+        rebuilt and their reports written, nothing is left for a retry to finish."""
+        woken, self._woken = self._woken, []
+        for holder, key in dict.fromkeys(woken):
+            self.index.forget_waiter(holder, key)
+
+    def _refresh(
+        self, key: str, old: ArticleState | None, *, woken_by: str | None = None
+    ) -> set[FeedKey]:
         """Apply the bucket's truth about another article now; the feeds that changes. Its
         outcome is kept for the change that moved it to report."""
-        _old, step = self._force(key, False, self.index.state(key))
+        _old, step = self._force(key, False, old, woken_by=woken_by)
         self._moved[key] = PublishOutcome(key, step.action, (), step.error)
         return self._touched(step.state) | step.also_touched
 
@@ -546,7 +600,7 @@ class Publisher:
         """
         applied: list[tuple[str, PublishAction, InvalidArticleError | None]] = []
         touched: set[FeedKey] = set()
-        self._moved = {}
+        self._moved, self._woken = {}, []
         for key in self.index.due(_sortable(self.clock()), limit):
             old = self.index.state(key)
             if old is None or old.status is not ArticleStatus.SCHEDULED:
@@ -557,6 +611,7 @@ class Publisher:
                 applied.append((key, step.action, step.error))
                 touched |= self._touched(step.state)
         written = self.rebuild(touched)
+        self._forget_woken()
         if MAIN_FEED not in touched:  # articles age out of it even when nothing is published
             written += tuple(self.refresh_news_sitemap())
         due = {key for key, _action, _error in applied}
@@ -575,6 +630,7 @@ class Publisher:
         """
         report = ReindexReport()
         touched: set[FeedKey] = {MAIN_FEED}
+        self._woken = []
         keys = set(self.content.list_articles())
         for state in list(self.index.states()):
             touched |= state.feeds
@@ -586,17 +642,24 @@ class Publisher:
         report.articles = len(keys) - len(report.rejected)
         touched.update(archive_key(month) for month in self.index.months())
         report.feeds_written = len(self.rebuild(touched))
+        self._forget_woken()
         return report
 
     def _force(
-        self, key: str, deleted: bool, old: ArticleState | None, report: ReindexReport | None = None
+        self,
+        key: str,
+        deleted: bool,
+        old: ArticleState | None,
+        report: ReindexReport | None = None,
+        *,
+        woken_by: str | None = None,
     ) -> tuple[ArticleState | None, Transition]:
         """Apply the bucket's truth about ``key`` whatever the sequencers say (a reindex, an
         id let go or taken over); the state it replaced and the transition."""
         also: set[FeedKey] = set()
         for _attempt in range(MAX_ATTEMPTS):
             sequencer = forced_sequencer(old.sequencer) if old else normalise_sequencer("0")
-            step = self._transition(ArticleChange(key, deleted, sequencer), old)
+            step = self._transition(ArticleChange(key, deleted, sequencer), old, woken_by=woken_by)
             also |= step.also_touched
             if step.applied:
                 if step.error is not None and report is not None:
@@ -604,6 +667,15 @@ class Publisher:
                 return old, step._replace(also_touched=frozenset(also))
             old = self.index.state(key)
         raise ConcurrentUpdateError(f"{key}: index kept changing, will be retried")
+
+
+#: What a change that led to each status did: told again for a wake its run died in.
+_ACTION_OF = {
+    ArticleStatus.LIVE: PublishAction.PUBLISHED,
+    ArticleStatus.DRAFT: PublishAction.HIDDEN,
+    ArticleStatus.SCHEDULED: PublishAction.HIDDEN,
+    ArticleStatus.DELETED: PublishAction.REMOVED,
+}
 
 
 def _feeds_of(old: ArticleState | None, step: Transition) -> frozenset[FeedKey]:
