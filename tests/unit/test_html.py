@@ -384,6 +384,19 @@ _BLOCKS = st.one_of(
 )
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "> - > - nested\n\nThe top paragraph.",
+        "- a\n  - b\n    > c\n\n1. d\n\nThe top paragraph.",
+        "> " * 200 + "deep\n\nThe top paragraph.",
+        "<div>raw</div>\n\n> - > - nested\n\nThe top paragraph.",
+    ],
+)
+def test_summary_skips_paragraphs_in_nested_containers_for_a_top_level_one(body: str) -> None:
+    assert summarize(make_article(body, MD)) == "The top paragraph."
+
+
 @given(st.lists(_BLOCKS, max_size=6), st.sampled_from(["\n\n", "\n"]))
 def test_summary_read_from_cmark_output_is_the_markdown_it_summary(
     blocks: list[str], separator: str
@@ -632,3 +645,21 @@ def test_nesting_is_counted_in_open_elements(markup: str, depth: int) -> None:
 )
 def test_siblings_and_closed_elements_are_no_nesting(markup: str) -> None:
     assert not nests_deeper_than(markup, 3)
+
+
+_NESTING_TAGS = st.sampled_from(
+    ["<div>", "</div>", "<DIV>", "<div class=x>", '<div title="a<b">', "<div\n>", "<span>",
+     "</span>", "<b>", "</b>", "<b id=1>", "<a href=x>", "</a>", "<p>", "<li>", "</ul>",
+     "<ul>", "<br/>", "x", " < y ", "<!-- <div> -->"]
+)  # fmt: skip
+
+
+@given(st.lists(st.tuples(_NESTING_TAGS, st.integers(1, 40)), max_size=12), st.integers(1, 60))
+def test_runs_of_one_tag_count_as_the_tags_one_by_one(
+    parts: list[tuple[str, int]], limit: int
+) -> None:
+    # Runs of a tag are counted in one step; a comment between tags ends every run.
+    markup = "".join(tag * times for tag, times in parts)
+    tag_by_tag = "".join("<!---->".join([tag] * times) + "<!---->" for tag, times in parts)
+
+    assert nests_deeper_than(markup, limit) == nests_deeper_than(tag_by_tag, limit)

@@ -253,8 +253,12 @@ def _cmark_html(body: str, *, sourcepos: bool = False, encoded: bytes | None = N
 _SOURCEPOS_BLOCK = re.compile(
     r'<(p|blockquote|ul|ol)\b[^>]*? data-sourcepos="(\d+):\d+-(\d+):\d+"[^>]*>'
 )
-#: In cmark's output of a body with no raw HTML: a paragraph, or a container opened or closed.
-_CMARK_BLOCK = re.compile(r"<(/?)(p|blockquote|ul|ol)\b[^>]*>")
+#: In cmark's output of a body with no raw HTML: a paragraph opened, or a run of containers
+#: opened or closed (with the items between them), one step however deeply they nest.
+_CMARK_BLOCK = re.compile(
+    r"<p>|(?P<opened>(?:<(?:blockquote|ul|ol)\b[^>]*>\s*(?:<li>\s*)?)+)"
+    r"|(?P<closed>(?:</(?:blockquote|ul|ol)>\s*(?:</li>\s*)?)+)"
+)
 #: Markup inside a paragraph: comments, CDATA, then any tag (quoted attributes may hold ">").
 _MARKUP = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.S)
 
@@ -285,9 +289,11 @@ def _top_level_paragraphs(rendered: str, markup_free: bool) -> Iterator[int]:
     if markup_free:
         depth = 0
         for block in _CMARK_BLOCK.finditer(rendered):
-            if block[2] != "p":
-                depth += -1 if block[1] else 1
-            elif depth == 0 and not block[1]:
+            if opened := block["opened"]:
+                depth += opened.count("<") - opened.count("<li>")
+            elif closed := block["closed"]:
+                depth -= closed.count("<") - closed.count("</li>")
+            elif depth == 0:
                 yield block.end()
         return
     containers_end = 0
@@ -330,6 +336,15 @@ MAX_NESTING = 256
 
 #: A start or end tag (its name and attributes), or a comment (skipped: it may hold anything).
 _TAG_OR_COMMENT = re.compile(r"<(/?)([A-Za-z][^\s/>]*)([^>]*)|<!--.*?(?:-->|\Z)", re.S)
+#: The same, but a tag followed by more of its kind (same name and slash, with only text
+#: between) is matched with them as one run: deep nesting is long runs (a quote nested 254
+#: deep renders 254 ``<blockquote>`` in a row), and a run costs one step instead of one per
+#: tag. Each tag after the first has no ``<`` in its attributes, so the run's ``<`` count them.
+_TAG_RUN_OR_COMMENT = re.compile(
+    r"<(/?)([A-Za-z][^\s/>]*)([^>]*)((?:[^<]*<\1\2(?![^\s/>])[^<>]*(?=>|\Z))*)"
+    r"|<!--.*?(?:-->|\Z)",
+    re.S,
+)
 #: Elements that never deepen the tree the parser builds: void elements, and those whose
 #: next sibling closes them (``<p>a<p>b`` and ``<li>a<li>b`` are siblings, not nested).
 _NOT_NESTING = frozenset(
@@ -377,15 +392,22 @@ def nests_deeper_than(markup: str, limit: int) -> bool:
     if markup.count("<") <= limit:  # too few tags to pass the limit: most bodies
         return False
     nesting = _Nesting()
-    for tag in _TAG_OR_COMMENT.finditer(markup):
-        if tag[2] is None:
+    for run in _TAG_RUN_OR_COMMENT.finditer(markup):
+        if run[2] is None:
             continue
-        name = tag[2].lower()
+        name = run[2].lower()
+        count = 1 + run[4].count("<")
         if name in _NOT_NESTING:
-            nesting.close_formatting()
-        elif tag[1]:
-            nesting.end(name)
-        elif nesting.start(name, tag[3]) > limit:
+            nesting.close_formatting()  # once is as many times
+        elif name in _FORMATTING:  # each one's attributes count: tag by tag
+            for tag in _TAG_OR_COMMENT.finditer(markup, run.start(), run.end()):
+                if tag[1]:
+                    nesting.end(name)
+                elif nesting.start(name, tag[3]) > limit:
+                    return True
+        elif run[1]:
+            nesting.end_many(name, count)
+        elif nesting.start_many(name, count) > limit:
             return True
     return False
 
@@ -425,6 +447,24 @@ class _Nesting:
             while (top := self.stack.pop()) != name:
                 self.open_names[top] -= 1
             self.open_names[name] -= 1
+
+    def start_many(self, name: str, count: int) -> int:
+        """Open ``count`` elements of a name that is not formatting; as :meth:`start`."""
+        self.stack.extend([name] * count)
+        self.open_names[name] = self.open_names.get(name, 0) + count
+        return max(len(self.stack), self.unclosed)
+
+    def end_many(self, name: str, count: int) -> None:
+        """``count`` end tags of a name that is not formatting, as many :meth:`end`."""
+        top = self.stack[-count:]
+        if len(top) == count and top.count(name) == count:  # they close the innermost
+            del self.stack[-count:]
+            self.open_names[name] -= count
+            return
+        for _ in range(count):
+            if not self.open_names.get(name):
+                return
+            self.end(name)
 
     def close_formatting(self) -> None:
         while self.stack and self.stack[-1] in _FORMATTING:
