@@ -397,6 +397,38 @@ def test_summary_skips_paragraphs_in_nested_containers_for_a_top_level_one(body:
     assert summarize(make_article(body, MD)) == "The top paragraph."
 
 
+_LONG = 40_000  # longer than the first prefix searched for a paragraph in a list or quote
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "- item *x* [y](z)\n" * (_LONG // 18),
+        "- ![no text](a.png)\n" * (_LONG // 20) + "- the first text\n",
+        "> ![no text](a.png)\n>\n" * (_LONG // 22) + "> - the first text\n",
+        # A paragraph in a list item, running across the end of the first prefix.
+        "- ![no text](a.png)\n" * 800 + "- " + "a long line\n  " * (_LONG // 14),
+        # A reference defined at the end, used by the first paragraph.
+        "- see [the report][r]\n" * (_LONG // 22) + "\n[r]: https://example.org/r\n",
+        "- see [the report][r]\n" * (_LONG // 22) + "\n[r]:\n  https://example.org/r\n",
+    ],
+)
+def test_summary_of_a_long_body_without_top_level_paragraph_is_the_whole_parse(
+    body: str,
+) -> None:
+    expected = clean_plain_text(html_module._markdown_first_paragraph(body))
+
+    assert summarize(make_article(body, MD), len(expected) + 1) == expected
+    assert expected
+
+
+def test_a_body_with_no_paragraph_text_near_its_start_has_an_empty_summary() -> None:
+    # Lists and quotes are searched for a summary only so far into a body.
+    body = "- ![no text](a.png)\n" * 20_000 + "- far text\n"
+
+    assert summarize(make_article(body, MD)) == ""
+
+
 @given(st.lists(_BLOCKS, max_size=6), st.sampled_from(["\n\n", "\n"]))
 def test_summary_read_from_cmark_output_is_the_markdown_it_summary(
     blocks: list[str], separator: str

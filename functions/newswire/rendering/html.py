@@ -276,7 +276,7 @@ def _cmark_summary_text(body: str, rendered: str, markup_free: bool) -> str:
         text = html.unescape(_MARKUP.sub("", rendered[start:end]))
         if text.strip():
             return text
-    return _markdown_first_paragraph(body)
+    return _bounded_markdown_first_paragraph(body)
 
 
 def _top_level_paragraphs(rendered: str, markup_free: bool) -> Iterator[int]:
@@ -653,20 +653,63 @@ def _sources_paragraph(sources: Iterable[Source]) -> str:
 
 def _markdown_first_paragraph(body: str) -> str:
     """The plain text of the first paragraph with text, top-level paragraphs first."""
+    return _prefix_first_paragraph(body, body) or ""
+
+
+#: How much of a Markdown body with no top-level paragraph is parsed to find one in a list or
+#: quote: a little first, then more, and no more than the last (markdown-it's block parser
+#: takes seconds for a megabyte of list items).
+_FALLBACK_PREFIXES = (16_384, 131_072)
+#: A line-leading link reference definition, with the next line (which may hold its title).
+_REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\n]*\]:[^\n]*(?:\n[^\n]*)?", re.M)
+
+
+def _bounded_markdown_first_paragraph(body: str) -> str:
+    """:func:`_markdown_first_paragraph`, parsing no more than a bounded prefix of ``body``.
+
+    A paragraph that ends before the prefix does is the same in the whole body (CommonMark
+    closes blocks line by line), so the prefix decides unless it ends inside the paragraph
+    sought; link references defined after it are gathered line by line. A body with no
+    paragraph text in the largest prefix has an empty summary.
+    """
+    for size in _FALLBACK_PREFIXES:
+        cut = body.find("\n", size) + 1
+        if not cut:
+            return _markdown_first_paragraph(body)  # the prefix is the whole body
+        found = _prefix_first_paragraph(body[:cut], body)
+        if found is not None:
+            return found
+    return ""
+
+
+def _prefix_first_paragraph(prefix: str, body: str) -> str | None:
+    """The first paragraph with text in ``prefix`` (whole lines of ``body``), top-level
+    paragraphs first; ``None`` if the prefix cannot tell: it ends inside a paragraph reached
+    first, or it is not the whole body and has none with text.
+    """
+    whole = len(prefix) == len(body)
+    lines = prefix.count("\n")
     env: dict[str, Any] = {}
-    tokens = _markdown_blocks().parse(body, env)
+    tokens = _markdown_blocks().parse(prefix, env)
     paragraphs = [
-        (opening.level, tokens[i + 1].content)
+        (opening.level, opening.map, tokens[i + 1].content)
         for i, opening in enumerate(tokens)
         if opening.type == "paragraph_open"
     ]
+    later_references = whole
     # A stable sort: top-level paragraphs in order, then those inside lists and quotes.
-    for _, source in sorted(paragraphs, key=lambda p: p[0] > 0):
+    for _, lines_map, source in sorted(paragraphs, key=lambda p: p[0] > 0):
+        if not whole and (lines_map is None or lines_map[1] >= lines):
+            return None  # the paragraph may go on after the prefix
+        if "[" in source and not later_references:
+            definitions = _REFERENCE_DEFINITION.findall(body, len(prefix))
+            _markdown_blocks().parse("\n\n".join(definitions), env)
+            later_references = True
         inline = _markdown().parseInline(source, env)
         text = _inline_plain_text(inline[0].children or [])
         if text.strip():
             return text
-    return ""
+    return "" if whole else None
 
 
 def _inline_plain_text(children: Sequence[Token]) -> str:
