@@ -679,6 +679,23 @@ def test_siblings_and_closed_elements_are_no_nesting(markup: str) -> None:
     assert not nests_deeper_than(markup, 3)
 
 
+_NESTED_MARKDOWN = st.lists(
+    st.sampled_from(["> ", "- ", "1. ", "*", "**", "[", "](u)", "`", "x ", "![", "](i.png)"]),
+    max_size=60,
+).map("".join)
+
+
+@given(st.lists(_NESTED_MARKDOWN, min_size=1, max_size=4).map("\n\n".join))
+def test_cmark_output_nests_no_deeper_than_its_tree(body: str) -> None:
+    # Without raw HTML the tree's depth, summed over cmark's tags, bounds the tag-by-tag count.
+    rendered = html_module._cmark_html(body)
+
+    depth = html_module._cmark_tree_depth(rendered)
+
+    assert depth is not None
+    assert not nests_deeper_than(rendered, depth)
+
+
 _NESTING_TAGS = st.sampled_from(
     ["<div>", "</div>", "<DIV>", "<div class=x>", '<div title="a<b">', "<div\n>", "<span>",
      "</span>", "<b>", "</b>", "<b id=1>", "<a href=x>", "</a>", "<p>", "<li>", "</ul>",

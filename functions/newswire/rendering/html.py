@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from functools import cache
 from html.parser import HTMLParser
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
@@ -156,7 +157,10 @@ def _finish_html(rendered: str, source: str, article: Article, *, markup_free: b
     ``rendered`` is cmark's rendering of Markdown with no ``<`` at all, so every tag in it is
     one cmark wrote; see :func:`_sanitize_cmark_output`.
     """
-    if nests_deeper_than(rendered, MAX_NESTING):
+    tree_depth = _cmark_tree_depth(rendered) if markup_free else None
+    if (tree_depth is None or tree_depth > MAX_NESTING) and nests_deeper_than(
+        rendered, MAX_NESTING
+    ):
         raise InvalidArticleError(
             article.key,
             "body",
@@ -410,6 +414,33 @@ def nests_deeper_than(markup: str, limit: int) -> bool:
         elif nesting.start_many(name, count) > limit:
             return True
     return False
+
+
+#: The tags cmark writes for a body with no raw HTML, and what each adds to the nesting.
+_CMARK_TAG_STEPS: Final = {
+    f"{slash}{name}": (0 if name in _NOT_NESTING else -1 if slash else 1)
+    for slash in ("", "/")
+    for name in (
+        "p", "blockquote", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre",
+        "code", "em", "strong", "a", "img", "br", "hr",
+    )
+}  # fmt: skip
+_TAG_NAME = re.compile(r"<(/?[A-Za-z][^\s/>]*)")
+
+
+def _cmark_tree_depth(rendered: str) -> int | None:
+    """How deep the elements of cmark's output of a body with no raw HTML nest, counted as
+    :func:`nests_deeper_than` counts (``None`` if it holds a tag cmark does not write then).
+
+    Such output is a tree, each element closed after its children, and there
+    :func:`nests_deeper_than` counts no deeper than the tree (its rules for misnested and
+    unclosed markup only close elements sooner): the depth summed over the tags in C spares
+    the tag-by-tag walk to all but trees deeper than the limit.
+    """
+    names = _TAG_NAME.findall(rendered)
+    if not _CMARK_TAG_STEPS.keys() >= set(names):
+        return None
+    return max(accumulate(map(_CMARK_TAG_STEPS.__getitem__, names)), default=0)
 
 
 class _Nesting:
