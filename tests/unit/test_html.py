@@ -397,6 +397,25 @@ def test_summary_skips_paragraphs_in_nested_containers_for_a_top_level_one(body:
     assert summarize(make_article(body, MD)) == "The top paragraph."
 
 
+_HTML_PIECES = st.sampled_from(
+    ["<span>w</span>", "<b>x</b>", " ", "\n\n", "<li>item</li>", "<br>", "<script>x</script>",
+     "&amp; &#1; &#xFFFE;", "<div>a</div>", "</div>", "long-word-" * 8, "a, b; c:", "<!-- c -->"]
+)  # fmt: skip
+
+
+@given(st.lists(_HTML_PIECES, max_size=40), st.integers(1, 200), st.integers(1, 60))
+def test_summary_of_a_long_html_body_without_paragraphs_is_its_whole_texts(
+    pieces: list[str], times: int, max_chars: int
+) -> None:
+    # Without <p>, parsing stops once the text is long enough for the summary.
+    body = "".join(pieces) * times
+    whole_text = html_module._first_paragraph_text(body, None)
+
+    assert summarize(make_article(body, HTML), max_chars) == html_module._truncate(
+        clean_plain_text(whole_text), max_chars
+    )
+
+
 _LONG = 40_000  # longer than the first prefix searched for a paragraph in a list or quote
 
 

@@ -128,7 +128,7 @@ def render_body(article: Article, max_summary_chars: int = 300) -> RenderedBody:
         if markdown:
             text = _cmark_summary_text(body, rendered, markup_free)
         else:
-            text = _html_first_paragraph(body)
+            text = _html_first_paragraph(body, max_summary_chars)
         summary = _truncate(clean_plain_text(text), max_summary_chars)
     return RenderedBody(content, summary)
 
@@ -817,26 +817,46 @@ class _FirstParagraphParser(HTMLParser):
         self._paragraph = None
 
 
-def _html_first_paragraph(body: str) -> str:
+def _html_first_paragraph(body: str, max_chars: int) -> str:
     """The text of the first ``<p>`` with text, or of the whole body if it has none.
 
     The body is parsed in chunks and parsing stops at the first paragraph with text, so a
-    long article costs no more than its opening.
+    long article costs no more than its opening. A body with no ``<p>`` tag at all stops
+    once its text passes ``max_chars`` (the summary cut from it is then the whole text's),
+    unless a marked section could make html.parser give up further on.
     """
+    enough = None if _PARAGRAPH_OR_MARKED_SECTION.search(body) else max_chars
     try:
-        return _first_paragraph_text(body)
+        return _first_paragraph_text(body, enough)
     except AssertionError:
         # html.parser gives up on some malformed declarations ("<![x"); the sanitiser's
         # output is well-formed HTML it always reads.
-        return _first_paragraph_text(_sanitizer().clean(body))
+        return _first_paragraph_text(_sanitizer().clean(body), None)
 
 
-def _first_paragraph_text(body: str) -> str:
+#: A ``<p>`` start tag as html.parser reads its name, or a marked section (``<![``), which
+#: may make it give up.
+_PARAGRAPH_OR_MARKED_SECTION = re.compile(r"<[pP](?:[\t\n\r\f />\x00]|\Z)|<!\[")
+
+
+def _first_paragraph_text(body: str, enough: int | None) -> str:
+    """The text of the first ``<p>`` with text, or else of the whole body; with ``enough``,
+    the body has no ``<p>`` and the text is cut once it passes that many characters.
+    """
     parser = _FirstParagraphParser()
+    visible = counted = 0  # characters other than white space, in all_text[:counted]
     for start in range(0, len(body), _HTML_CHUNK):
         parser.feed(body[start : start + _HTML_CHUNK])
         if parser.found:
             return parser.found
+        if enough is not None:
+            visible += len("".join("".join(parser.all_text[counted:]).split()))
+            counted = len(parser.all_text)
+            if visible > enough:
+                text = "".join(parser.all_text)
+                if len(clean_plain_text(text)) > enough:
+                    return text
+                enough = None  # characters XML forbids made up the count: read it all
     parser.close()
     return parser.found or "".join(parser.all_text)
 
