@@ -516,6 +516,30 @@ def test_fast_path_root_paths_join_as_urljoin_does(tail: str, base: str) -> None
         assert origin[0] + path == absolute_url(path, base)
 
 
+@given(
+    st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=40),
+    st.sampled_from(
+        [ARTICLE_URL, "http://h.example:8080/a/b", "https://h.example", "https://h.example/a/",
+         "https://u@h.example/a/b?q=1#f", "https://h.example/a//b/c", "https://h.example/./a"]
+    ),
+)  # fmt: skip
+def test_fast_path_relative_paths_join_as_urljoin_does(path: str, base: str) -> None:
+    parts = html_module._PLAIN_BASE_DIRECTORY.fullmatch(base)
+    if parts is not None and html_module._PLAIN_RELATIVE_PATH.fullmatch(path):
+        assert f"{parts[1]}{parts[2] or '/'}{path}" == absolute_url(path, base)
+
+
+@pytest.mark.parametrize("path", ["photos/lead.jpg", "a", "a/b/", "%20x/y"])
+def test_plain_relative_paths_take_the_fast_path(path: str) -> None:
+    assert html_module._PLAIN_RELATIVE_PATH.fullmatch(path)
+    assert html_module._PLAIN_BASE_DIRECTORY.fullmatch(ARTICLE_URL)
+
+
+@pytest.mark.parametrize("path", ["../up", "./x", "a/../b", ".x", "a//b", "mailto:x", "a;b", "a?b"])
+def test_relative_paths_urljoin_may_change_are_left_to_it(path: str) -> None:
+    assert not html_module._PLAIN_RELATIVE_PATH.fullmatch(path)
+
+
 _MARKDOWN_TEXT = st.lists(
     st.sampled_from([*"ab cé\"'&>*_`[]()!#-.:/\\\n\r\t\xa0“’=?%;", "&amp;", "&#39;", "&nbsp;"]),
     max_size=30,

@@ -536,6 +536,14 @@ _PLAIN_ROOT_PATH = re.compile(
 )
 #: The scheme and host of a plain http(s) base URL.
 _PLAIN_ORIGIN = re.compile(r'https?://[!"$-.0-:<->@-Z^-~]+(?=/|$)')
+#: A relative path with no dot segment, no empty segment and no ":" ("photos/lead.jpg"):
+#: joined, it follows the base's directory as written.
+_PLAIN_RELATIVE_PATH = re.compile(r'(?!\.)[!"$-.0-9<->@-~]+(?:/(?!\.)[!"$-.0-9<->@-~]+)*/?')
+#: A plain http(s) base URL with no query, fragment, dot or empty segment: its origin, then
+#: its directory (the path up to its last "/").
+_PLAIN_BASE_DIRECTORY = re.compile(
+    r'(https?://[!"$-.0-:<->@-Z^-~]+)(/(?:(?!\.)[!"$-.0-:<->@-~]+/)*)?(?:(?!\.)[!"$-.0-:<->@-~]+)?'
+)
 
 
 #: In cmark's own output, what the sanitiser removes: code-language classes.
@@ -652,12 +660,14 @@ def _absolutize_url_attribute(tag: str, attribute: str, value: str) -> str | Non
     del tag  # every URL attribute is handled the same, whatever its tag
     if attribute not in _URL_ATTRIBUTES:
         return value
-    # Fast paths for the two common shapes; each gives what absolute_url would.
+    # Fast paths for the three common shapes; each gives what absolute_url would.
     if _PLAIN_ABSOLUTE_URL.fullmatch(value):
         return value
     base = _BASE_URL.get()
     if _PLAIN_ROOT_PATH.fullmatch(value) and (origin := _PLAIN_ORIGIN.match(base)):
         return origin[0] + value
+    if _PLAIN_RELATIVE_PATH.fullmatch(value) and (parts := _PLAIN_BASE_DIRECTORY.fullmatch(base)):
+        return f"{parts[1]}{parts[2] or '/'}{value}"
     url = absolute_url(value, base)
     return url if _scheme(url) in _URL_SCHEMES else None
 
