@@ -404,7 +404,8 @@ def nests_deeper_than(markup: str, limit: int) -> bool:
         if name in _NOT_NESTING:
             nesting.close_formatting()  # once is as many times
         elif name in _FORMATTING:  # each one's attributes count: tag by tag
-            for tag in _TAG_OR_COMMENT.finditer(markup, run.start(), run.end()):
+            tags = [run] if count == 1 else _TAG_OR_COMMENT.finditer(markup, run.start(), run.end())
+            for tag in tags:
                 if tag[1]:
                     nesting.end(name)
                 elif nesting.start(name, tag[3]) > limit:
