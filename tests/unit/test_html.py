@@ -742,7 +742,8 @@ def test_cmark_output_nests_no_deeper_than_its_tree(body: str) -> None:
 _NESTING_TAGS = st.sampled_from(
     ["<div>", "</div>", "<DIV>", "<div class=x>", '<div title="a<b">', "<div\n>", "<span>",
      "</span>", "<b>", "</b>", "<b id=1>", "<a href=x>", "</a>", "<p>", "<li>", "</ul>",
-     "<ul>", "<br/>", "x", " < y ", "<!-- <div> -->"]
+     "<ul>", "<br/>", "x", " < y ", "<!-- <div> -->", "<b>x</b>", "<a href=y>y</a>",
+     "<div>x</DIV>", "<i>x</i >", "<p>x</p>"]
 )  # fmt: skip
 
 

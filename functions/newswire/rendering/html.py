@@ -340,15 +340,22 @@ MAX_NESTING = 256
 
 #: A start or end tag (its name and attributes), or a comment (skipped: it may hold anything).
 _TAG_OR_COMMENT = re.compile(r"<(/?)([A-Za-z][^\s/>]*)([^>]*)|<!--.*?(?:-->|\Z)", re.S)
-#: The same, but a tag followed by more of its kind (same name and slash, with only text
-#: between) is matched with them as one run: deep nesting is long runs (a quote nested 254
-#: deep renders 254 ``<blockquote>`` in a row), and a run costs one step instead of one per
-#: tag. Each tag after the first has no ``<`` in its attributes, so the run's ``<`` count them.
+#: The same, but an element with only text inside (``<em>x</em>``) is matched whole as a leaf,
+#: and a tag followed by more of its kind (same name and slash, with only text between) is
+#: matched with them as one run: deep nesting is long runs (a quote nested 254 deep renders
+#: 254 ``<blockquote>`` in a row), and a run or a leaf costs one step instead of one per tag.
+#: Each tag in a run after the first has no ``<`` in its attributes, so the run's ``<`` count
+#: them.
 _TAG_RUN_OR_COMMENT = re.compile(
-    r"<(/?)([A-Za-z][^\s/>]*)([^>]*)((?:[^<]*<\1\2(?![^\s/>])[^<>]*(?=>|\Z))*)"
+    r"<(?P<leaf>[A-Za-z][^\s/>]*)(?![^\s/>])(?P<leaf_attributes>[^>]*)>[^<]*"
+    r"</(?P=leaf)(?![^\s/>])[^>]*"
+    r"|<(?P<slash>/?)(?P<name>[A-Za-z][^\s/>]*)(?P<attributes>[^>]*)"
+    r"(?P<more>(?:[^<]*<(?P=slash)(?P=name)(?![^\s/>])[^<>]*(?=>|\Z))*)"
     r"|<!--.*?(?:-->|\Z)",
     re.S,
 )
+
+
 #: Elements that never deepen the tree the parser builds: void elements, and those whose
 #: next sibling closes them (``<p>a<p>b`` and ``<li>a<li>b`` are siblings, not nested).
 _NOT_NESTING = frozenset(
@@ -397,20 +404,29 @@ def nests_deeper_than(markup: str, limit: int) -> bool:
         return False
     nesting = _Nesting()
     for run in _TAG_RUN_OR_COMMENT.finditer(markup):
-        if run[2] is None:
+        if (leaf := run["leaf"]) is not None:
+            name = leaf.lower()
+            if name in _NOT_NESTING:
+                nesting.close_formatting()
+            elif nesting.leaf(name, run["leaf_attributes"]) > limit:
+                return True
             continue
-        name = run[2].lower()
-        count = 1 + run[4].count("<")
+        if run["name"] is None:
+            continue
+        name = run["name"].lower()
+        count = 1 + run["more"].count("<")
         if name in _NOT_NESTING:
             nesting.close_formatting()  # once is as many times
         elif name in _FORMATTING:  # each one's attributes count: tag by tag
-            tags = [run] if count == 1 else _TAG_OR_COMMENT.finditer(markup, run.start(), run.end())
-            for tag in tags:
-                if tag[1]:
+            tags = [(run["slash"], run["attributes"])]
+            if count > 1:
+                tags = [(t[1], t[3]) for t in _TAG_OR_COMMENT.finditer(markup, *run.span())]
+            for slash, attributes in tags:
+                if slash:
                     nesting.end(name)
-                elif nesting.start(name, tag[3]) > limit:
+                elif nesting.start(name, attributes) > limit:
                     return True
-        elif run[1]:
+        elif run["slash"]:
             nesting.end_many(name, count)
         elif nesting.start_many(name, count) > limit:
             return True
@@ -479,6 +495,21 @@ class _Nesting:
             while (top := self.stack.pop()) != name:
                 self.open_names[top] -= 1
             self.open_names[name] -= 1
+
+    def leaf(self, name: str, attributes: str) -> int:
+        """Open and close an element holding only text; return the count it reached.
+
+        The two leave everything as it was, unless it is a second link, which closes the
+        first.
+        """
+        if name in _CLOSES_ITS_OWN and self.formatting.get(name):
+            reached = self.start(name, attributes)
+            self.end(name)
+            return reached
+        unclosed = self.unclosed
+        if name in _FORMATTING and self.copies.get((name, attributes), 0) < _NOAHS_ARK:
+            unclosed += 1
+        return max(len(self.stack) + 1, unclosed)
 
     def start_many(self, name: str, count: int) -> int:
         """Open ``count`` elements of a name that is not formatting; as :meth:`start`."""
