@@ -732,7 +732,7 @@ def _markdown_first_paragraph(body: str) -> str:
 #: How much of a Markdown body with no top-level paragraph is parsed to find one in a list or
 #: quote: a little first, then more, and no more than the last (markdown-it's block parser
 #: takes seconds for a megabyte of list items).
-_FALLBACK_PREFIXES = (16_384, 131_072)
+_FALLBACK_PREFIXES = (16_384, 65_536)
 #: A line-leading link reference definition, with the next line (which may hold its title).
 _REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\n]*\]:[^\n]*(?:\n[^\n]*)?", re.M)
 
