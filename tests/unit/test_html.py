@@ -384,6 +384,70 @@ _BLOCKS = st.one_of(
 )
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "> - > - nested\n\nThe top paragraph.",
+        "- a\n  - b\n    > c\n\n1. d\n\nThe top paragraph.",
+        "> " * 200 + "deep\n\nThe top paragraph.",
+        "<div>raw</div>\n\n> - > - nested\n\nThe top paragraph.",
+    ],
+)
+def test_summary_skips_paragraphs_in_nested_containers_for_a_top_level_one(body: str) -> None:
+    assert summarize(make_article(body, MD)) == "The top paragraph."
+
+
+_HTML_PIECES = st.sampled_from(
+    ["<span>w</span>", "<b>x</b>", " ", "\n\n", "<li>item</li>", "<br>", "<script>x</script>",
+     "&amp; &#1; &#xFFFE;", "<div>a</div>", "</div>", "long-word-" * 8, "a, b; c:", "<!-- c -->"]
+)  # fmt: skip
+
+
+@given(st.lists(_HTML_PIECES, max_size=40), st.integers(1, 200), st.integers(1, 60))
+def test_summary_of_a_long_html_body_without_paragraphs_is_its_whole_texts(
+    pieces: list[str], times: int, max_chars: int
+) -> None:
+    # Without <p>, parsing stops once the text is long enough for the summary.
+    body = "".join(pieces) * times
+    whole_text = html_module._first_paragraph_text(body, None)
+
+    assert summarize(make_article(body, HTML), max_chars) == html_module._truncate(
+        clean_plain_text(whole_text), max_chars
+    )
+
+
+_LONG = 40_000  # longer than the first prefix searched for a paragraph in a list or quote
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "- item *x* [y](z)\n" * (_LONG // 18),
+        "- ![no text](a.png)\n" * (_LONG // 20) + "- the first text\n",
+        "> ![no text](a.png)\n>\n" * (_LONG // 22) + "> - the first text\n",
+        # A paragraph in a list item, running across the end of the first prefix.
+        "- ![no text](a.png)\n" * 800 + "- " + "a long line\n  " * (_LONG // 14),
+        # A reference defined at the end, used by the first paragraph.
+        "- see [the report][r]\n" * (_LONG // 22) + "\n[r]: https://example.org/r\n",
+        "- see [the report][r]\n" * (_LONG // 22) + "\n[r]:\n  https://example.org/r\n",
+    ],
+)
+def test_summary_of_a_long_body_without_top_level_paragraph_is_the_whole_parse(
+    body: str,
+) -> None:
+    expected = clean_plain_text(html_module._markdown_first_paragraph(body))
+
+    assert summarize(make_article(body, MD), len(expected) + 1) == expected
+    assert expected
+
+
+def test_a_body_with_no_paragraph_text_near_its_start_has_an_empty_summary() -> None:
+    # Lists and quotes are searched for a summary only so far into a body.
+    body = "- ![no text](a.png)\n" * 20_000 + "- far text\n"
+
+    assert summarize(make_article(body, MD)) == ""
+
+
 @given(st.lists(_BLOCKS, max_size=6), st.sampled_from(["\n\n", "\n"]))
 def test_summary_read_from_cmark_output_is_the_markdown_it_summary(
     blocks: list[str], separator: str
@@ -450,6 +514,30 @@ def test_fast_path_root_paths_join_as_urljoin_does(tail: str, base: str) -> None
     origin = html_module._PLAIN_ORIGIN.match(base)
     if origin is not None and html_module._PLAIN_ROOT_PATH.fullmatch(path):
         assert origin[0] + path == absolute_url(path, base)
+
+
+@given(
+    st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=40),
+    st.sampled_from(
+        [ARTICLE_URL, "http://h.example:8080/a/b", "https://h.example", "https://h.example/a/",
+         "https://u@h.example/a/b?q=1#f", "https://h.example/a//b/c", "https://h.example/./a"]
+    ),
+)  # fmt: skip
+def test_fast_path_relative_paths_join_as_urljoin_does(path: str, base: str) -> None:
+    parts = html_module._PLAIN_BASE_DIRECTORY.fullmatch(base)
+    if parts is not None and html_module._PLAIN_RELATIVE_PATH.fullmatch(path):
+        assert f"{parts[1]}{parts[2] or '/'}{path}" == absolute_url(path, base)
+
+
+@pytest.mark.parametrize("path", ["photos/lead.jpg", "a", "a/b/", "%20x/y"])
+def test_plain_relative_paths_take_the_fast_path(path: str) -> None:
+    assert html_module._PLAIN_RELATIVE_PATH.fullmatch(path)
+    assert html_module._PLAIN_BASE_DIRECTORY.fullmatch(ARTICLE_URL)
+
+
+@pytest.mark.parametrize("path", ["../up", "./x", "a/../b", ".x", "a//b", "mailto:x", "a;b", "a?b"])
+def test_relative_paths_urljoin_may_change_are_left_to_it(path: str) -> None:
+    assert not html_module._PLAIN_RELATIVE_PATH.fullmatch(path)
 
 
 _MARKDOWN_TEXT = st.lists(
@@ -632,3 +720,39 @@ def test_nesting_is_counted_in_open_elements(markup: str, depth: int) -> None:
 )
 def test_siblings_and_closed_elements_are_no_nesting(markup: str) -> None:
     assert not nests_deeper_than(markup, 3)
+
+
+_NESTED_MARKDOWN = st.lists(
+    st.sampled_from(["> ", "- ", "1. ", "*", "**", "[", "](u)", "`", "x ", "![", "](i.png)"]),
+    max_size=60,
+).map("".join)
+
+
+@given(st.lists(_NESTED_MARKDOWN, min_size=1, max_size=4).map("\n\n".join))
+def test_cmark_output_nests_no_deeper_than_its_tree(body: str) -> None:
+    # Without raw HTML the tree's depth, summed over cmark's tags, bounds the tag-by-tag count.
+    rendered = html_module._cmark_html(body)
+
+    depth = html_module._cmark_tree_depth(rendered)
+
+    assert depth is not None
+    assert not nests_deeper_than(rendered, depth)
+
+
+_NESTING_TAGS = st.sampled_from(
+    ["<div>", "</div>", "<DIV>", "<div class=x>", '<div title="a<b">', "<div\n>", "<span>",
+     "</span>", "<b>", "</b>", "<b id=1>", "<a href=x>", "</a>", "<p>", "<li>", "</ul>",
+     "<ul>", "<br/>", "x", " < y ", "<!-- <div> -->", "<b>x</b>", "<a href=y>y</a>",
+     "<div>x</DIV>", "<i>x</i >", "<p>x</p>"]
+)  # fmt: skip
+
+
+@given(st.lists(st.tuples(_NESTING_TAGS, st.integers(1, 40)), max_size=12), st.integers(1, 60))
+def test_runs_of_one_tag_count_as_the_tags_one_by_one(
+    parts: list[tuple[str, int]], limit: int
+) -> None:
+    # Runs of a tag are counted in one step; a comment between tags ends every run.
+    markup = "".join(tag * times for tag, times in parts)
+    tag_by_tag = "".join("<!---->".join([tag] * times) + "<!---->" for tag, times in parts)
+
+    assert nests_deeper_than(markup, limit) == nests_deeper_than(tag_by_tag, limit)

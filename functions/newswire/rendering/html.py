@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from functools import cache
 from html.parser import HTMLParser
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
@@ -127,7 +128,7 @@ def render_body(article: Article, max_summary_chars: int = 300) -> RenderedBody:
         if markdown:
             text = _cmark_summary_text(body, rendered, markup_free)
         else:
-            text = _html_first_paragraph(body)
+            text = _html_first_paragraph(body, max_summary_chars)
         summary = _truncate(clean_plain_text(text), max_summary_chars)
     return RenderedBody(content, summary)
 
@@ -156,7 +157,10 @@ def _finish_html(rendered: str, source: str, article: Article, *, markup_free: b
     ``rendered`` is cmark's rendering of Markdown with no ``<`` at all, so every tag in it is
     one cmark wrote; see :func:`_sanitize_cmark_output`.
     """
-    if nests_deeper_than(rendered, MAX_NESTING):
+    tree_depth = _cmark_tree_depth(rendered) if markup_free else None
+    if (tree_depth is None or tree_depth > MAX_NESTING) and nests_deeper_than(
+        rendered, MAX_NESTING
+    ):
         raise InvalidArticleError(
             article.key,
             "body",
@@ -253,8 +257,12 @@ def _cmark_html(body: str, *, sourcepos: bool = False, encoded: bytes | None = N
 _SOURCEPOS_BLOCK = re.compile(
     r'<(p|blockquote|ul|ol)\b[^>]*? data-sourcepos="(\d+):\d+-(\d+):\d+"[^>]*>'
 )
-#: In cmark's output of a body with no raw HTML: a paragraph, or a container opened or closed.
-_CMARK_BLOCK = re.compile(r"<(/?)(p|blockquote|ul|ol)\b[^>]*>")
+#: In cmark's output of a body with no raw HTML: a paragraph opened, or a run of containers
+#: opened or closed (with the items between them), one step however deeply they nest.
+_CMARK_BLOCK = re.compile(
+    r"<p>|(?P<opened>(?:<(?:blockquote|ul|ol)\b[^>]*>\s*(?:<li>\s*)?)+)"
+    r"|(?P<closed>(?:</(?:blockquote|ul|ol)>\s*(?:</li>\s*)?)+)"
+)
 #: Markup inside a paragraph: comments, CDATA, then any tag (quoted attributes may hold ">").
 _MARKUP = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.S)
 
@@ -272,7 +280,7 @@ def _cmark_summary_text(body: str, rendered: str, markup_free: bool) -> str:
         text = html.unescape(_MARKUP.sub("", rendered[start:end]))
         if text.strip():
             return text
-    return _markdown_first_paragraph(body)
+    return _bounded_markdown_first_paragraph(body)
 
 
 def _top_level_paragraphs(rendered: str, markup_free: bool) -> Iterator[int]:
@@ -285,9 +293,11 @@ def _top_level_paragraphs(rendered: str, markup_free: bool) -> Iterator[int]:
     if markup_free:
         depth = 0
         for block in _CMARK_BLOCK.finditer(rendered):
-            if block[2] != "p":
-                depth += -1 if block[1] else 1
-            elif depth == 0 and not block[1]:
+            if opened := block["opened"]:
+                depth += opened.count("<") - opened.count("<li>")
+            elif closed := block["closed"]:
+                depth -= closed.count("<") - closed.count("</li>")
+            elif depth == 0:
                 yield block.end()
         return
     containers_end = 0
@@ -330,6 +340,22 @@ MAX_NESTING = 256
 
 #: A start or end tag (its name and attributes), or a comment (skipped: it may hold anything).
 _TAG_OR_COMMENT = re.compile(r"<(/?)([A-Za-z][^\s/>]*)([^>]*)|<!--.*?(?:-->|\Z)", re.S)
+#: The same, but an element with only text inside (``<em>x</em>``) is matched whole as a leaf,
+#: and a tag followed by more of its kind (same name and slash, with only text between) is
+#: matched with them as one run: deep nesting is long runs (a quote nested 254 deep renders
+#: 254 ``<blockquote>`` in a row), and a run or a leaf costs one step instead of one per tag.
+#: Each tag in a run after the first has no ``<`` in its attributes, so the run's ``<`` count
+#: them.
+_TAG_RUN_OR_COMMENT = re.compile(
+    r"<(?P<leaf>[A-Za-z][^\s/>]*)(?![^\s/>])(?P<leaf_attributes>[^>]*)>[^<]*"
+    r"</(?P=leaf)(?![^\s/>])[^>]*"
+    r"|<(?P<slash>/?)(?P<name>[A-Za-z][^\s/>]*)(?P<attributes>[^>]*)"
+    r"(?P<more>(?:[^<]*<(?P=slash)(?P=name)(?![^\s/>])[^<>]*(?=>|\Z))*)"
+    r"|<!--.*?(?:-->|\Z)",
+    re.S,
+)
+
+
 #: Elements that never deepen the tree the parser builds: void elements, and those whose
 #: next sibling closes them (``<p>a<p>b`` and ``<li>a<li>b`` are siblings, not nested).
 _NOT_NESTING = frozenset(
@@ -377,17 +403,61 @@ def nests_deeper_than(markup: str, limit: int) -> bool:
     if markup.count("<") <= limit:  # too few tags to pass the limit: most bodies
         return False
     nesting = _Nesting()
-    for tag in _TAG_OR_COMMENT.finditer(markup):
-        if tag[2] is None:
+    for run in _TAG_RUN_OR_COMMENT.finditer(markup):
+        if (leaf := run["leaf"]) is not None:
+            name = leaf.lower()
+            if name in _NOT_NESTING:
+                nesting.close_formatting()
+            elif nesting.leaf(name, run["leaf_attributes"]) > limit:
+                return True
             continue
-        name = tag[2].lower()
+        if run["name"] is None:
+            continue
+        name = run["name"].lower()
+        count = 1 + run["more"].count("<")
         if name in _NOT_NESTING:
-            nesting.close_formatting()
-        elif tag[1]:
-            nesting.end(name)
-        elif nesting.start(name, tag[3]) > limit:
+            nesting.close_formatting()  # once is as many times
+        elif name in _FORMATTING:  # each one's attributes count: tag by tag
+            tags = [(run["slash"], run["attributes"])]
+            if count > 1:
+                tags = [(t[1], t[3]) for t in _TAG_OR_COMMENT.finditer(markup, *run.span())]
+            for slash, attributes in tags:
+                if slash:
+                    nesting.end(name)
+                elif nesting.start(name, attributes) > limit:
+                    return True
+        elif run["slash"]:
+            nesting.end_many(name, count)
+        elif nesting.start_many(name, count) > limit:
             return True
     return False
+
+
+#: The tags cmark writes for a body with no raw HTML, and what each adds to the nesting.
+_CMARK_TAG_STEPS: Final = {
+    f"{slash}{name}": (0 if name in _NOT_NESTING else -1 if slash else 1)
+    for slash in ("", "/")
+    for name in (
+        "p", "blockquote", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre",
+        "code", "em", "strong", "a", "img", "br", "hr",
+    )
+}  # fmt: skip
+_TAG_NAME = re.compile(r"<(/?[A-Za-z][^\s/>]*)")
+
+
+def _cmark_tree_depth(rendered: str) -> int | None:
+    """How deep the elements of cmark's output of a body with no raw HTML nest, counted as
+    :func:`nests_deeper_than` counts (``None`` if it holds a tag cmark does not write then).
+
+    Such output is a tree, each element closed after its children, and there
+    :func:`nests_deeper_than` counts no deeper than the tree (its rules for misnested and
+    unclosed markup only close elements sooner): the depth summed over the tags in C spares
+    the tag-by-tag walk to all but trees deeper than the limit.
+    """
+    names = _TAG_NAME.findall(rendered)
+    if not _CMARK_TAG_STEPS.keys() >= set(names):
+        return None
+    return max(accumulate(map(_CMARK_TAG_STEPS.__getitem__, names)), default=0)
 
 
 class _Nesting:
@@ -425,6 +495,39 @@ class _Nesting:
             while (top := self.stack.pop()) != name:
                 self.open_names[top] -= 1
             self.open_names[name] -= 1
+
+    def leaf(self, name: str, attributes: str) -> int:
+        """Open and close an element holding only text; return the count it reached.
+
+        The two leave everything as it was, unless it is a second link, which closes the
+        first.
+        """
+        if name in _CLOSES_ITS_OWN and self.formatting.get(name):
+            reached = self.start(name, attributes)
+            self.end(name)
+            return reached
+        unclosed = self.unclosed
+        if name in _FORMATTING and self.copies.get((name, attributes), 0) < _NOAHS_ARK:
+            unclosed += 1
+        return max(len(self.stack) + 1, unclosed)
+
+    def start_many(self, name: str, count: int) -> int:
+        """Open ``count`` elements of a name that is not formatting; as :meth:`start`."""
+        self.stack.extend([name] * count)
+        self.open_names[name] = self.open_names.get(name, 0) + count
+        return max(len(self.stack), self.unclosed)
+
+    def end_many(self, name: str, count: int) -> None:
+        """``count`` end tags of a name that is not formatting, as many :meth:`end`."""
+        top = self.stack[-count:]
+        if len(top) == count and top.count(name) == count:  # they close the innermost
+            del self.stack[-count:]
+            self.open_names[name] -= count
+            return
+        for _ in range(count):
+            if not self.open_names.get(name):
+                return
+            self.end(name)
 
     def close_formatting(self) -> None:
         while self.stack and self.stack[-1] in _FORMATTING:
@@ -465,6 +568,14 @@ _PLAIN_ROOT_PATH = re.compile(
 )
 #: The scheme and host of a plain http(s) base URL.
 _PLAIN_ORIGIN = re.compile(r'https?://[!"$-.0-:<->@-Z^-~]+(?=/|$)')
+#: A relative path with no dot segment, no empty segment and no ":" ("photos/lead.jpg"):
+#: joined, it follows the base's directory as written.
+_PLAIN_RELATIVE_PATH = re.compile(r'(?!\.)[!"$-.0-9<->@-~]+(?:/(?!\.)[!"$-.0-9<->@-~]+)*/?')
+#: A plain http(s) base URL with no query, fragment, dot or empty segment: its origin, then
+#: its directory (the path up to its last "/").
+_PLAIN_BASE_DIRECTORY = re.compile(
+    r'(https?://[!"$-.0-:<->@-Z^-~]+)(/(?:(?!\.)[!"$-.0-:<->@-~]+/)*)?(?:(?!\.)[!"$-.0-:<->@-~]+)?'
+)
 
 
 #: In cmark's own output, what the sanitiser removes: code-language classes.
@@ -581,12 +692,14 @@ def _absolutize_url_attribute(tag: str, attribute: str, value: str) -> str | Non
     del tag  # every URL attribute is handled the same, whatever its tag
     if attribute not in _URL_ATTRIBUTES:
         return value
-    # Fast paths for the two common shapes; each gives what absolute_url would.
+    # Fast paths for the three common shapes; each gives what absolute_url would.
     if _PLAIN_ABSOLUTE_URL.fullmatch(value):
         return value
     base = _BASE_URL.get()
     if _PLAIN_ROOT_PATH.fullmatch(value) and (origin := _PLAIN_ORIGIN.match(base)):
         return origin[0] + value
+    if _PLAIN_RELATIVE_PATH.fullmatch(value) and (parts := _PLAIN_BASE_DIRECTORY.fullmatch(base)):
+        return f"{parts[1]}{parts[2] or '/'}{value}"
     url = absolute_url(value, base)
     return url if _scheme(url) in _URL_SCHEMES else None
 
@@ -613,20 +726,63 @@ def _sources_paragraph(sources: Iterable[Source]) -> str:
 
 def _markdown_first_paragraph(body: str) -> str:
     """The plain text of the first paragraph with text, top-level paragraphs first."""
+    return _prefix_first_paragraph(body, body) or ""
+
+
+#: How much of a Markdown body with no top-level paragraph is parsed to find one in a list or
+#: quote: a little first, then more, and no more than the last (markdown-it's block parser
+#: takes seconds for a megabyte of list items).
+_FALLBACK_PREFIXES = (16_384, 65_536)
+#: A line-leading link reference definition, with the next line (which may hold its title).
+_REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\n]*\]:[^\n]*(?:\n[^\n]*)?", re.M)
+
+
+def _bounded_markdown_first_paragraph(body: str) -> str:
+    """:func:`_markdown_first_paragraph`, parsing no more than a bounded prefix of ``body``.
+
+    A paragraph that ends before the prefix does is the same in the whole body (CommonMark
+    closes blocks line by line), so the prefix decides unless it ends inside the paragraph
+    sought; link references defined after it are gathered line by line. A body with no
+    paragraph text in the largest prefix has an empty summary.
+    """
+    for size in _FALLBACK_PREFIXES:
+        cut = body.find("\n", size) + 1
+        if not cut:
+            return _markdown_first_paragraph(body)  # the prefix is the whole body
+        found = _prefix_first_paragraph(body[:cut], body)
+        if found is not None:
+            return found
+    return ""
+
+
+def _prefix_first_paragraph(prefix: str, body: str) -> str | None:
+    """The first paragraph with text in ``prefix`` (whole lines of ``body``), top-level
+    paragraphs first; ``None`` if the prefix cannot tell: it ends inside a paragraph reached
+    first, or it is not the whole body and has none with text.
+    """
+    whole = len(prefix) == len(body)
+    lines = prefix.count("\n")
     env: dict[str, Any] = {}
-    tokens = _markdown_blocks().parse(body, env)
+    tokens = _markdown_blocks().parse(prefix, env)
     paragraphs = [
-        (opening.level, tokens[i + 1].content)
+        (opening.level, opening.map, tokens[i + 1].content)
         for i, opening in enumerate(tokens)
         if opening.type == "paragraph_open"
     ]
+    later_references = whole
     # A stable sort: top-level paragraphs in order, then those inside lists and quotes.
-    for _, source in sorted(paragraphs, key=lambda p: p[0] > 0):
+    for _, lines_map, source in sorted(paragraphs, key=lambda p: p[0] > 0):
+        if not whole and (lines_map is None or lines_map[1] >= lines):
+            return None  # the paragraph may go on after the prefix
+        if "[" in source and not later_references:
+            definitions = _REFERENCE_DEFINITION.findall(body, len(prefix))
+            _markdown_blocks().parse("\n\n".join(definitions), env)
+            later_references = True
         inline = _markdown().parseInline(source, env)
         text = _inline_plain_text(inline[0].children or [])
         if text.strip():
             return text
-    return ""
+    return "" if whole else None
 
 
 def _inline_plain_text(children: Sequence[Token]) -> str:
@@ -703,26 +859,46 @@ class _FirstParagraphParser(HTMLParser):
         self._paragraph = None
 
 
-def _html_first_paragraph(body: str) -> str:
+def _html_first_paragraph(body: str, max_chars: int) -> str:
     """The text of the first ``<p>`` with text, or of the whole body if it has none.
 
     The body is parsed in chunks and parsing stops at the first paragraph with text, so a
-    long article costs no more than its opening.
+    long article costs no more than its opening. A body with no ``<p>`` tag at all stops
+    once its text passes ``max_chars`` (the summary cut from it is then the whole text's),
+    unless a marked section could make html.parser give up further on.
     """
+    enough = None if _PARAGRAPH_OR_MARKED_SECTION.search(body) else max_chars
     try:
-        return _first_paragraph_text(body)
+        return _first_paragraph_text(body, enough)
     except AssertionError:
         # html.parser gives up on some malformed declarations ("<![x"); the sanitiser's
         # output is well-formed HTML it always reads.
-        return _first_paragraph_text(_sanitizer().clean(body))
+        return _first_paragraph_text(_sanitizer().clean(body), None)
 
 
-def _first_paragraph_text(body: str) -> str:
+#: A ``<p>`` start tag as html.parser reads its name, or a marked section (``<![``), which
+#: may make it give up.
+_PARAGRAPH_OR_MARKED_SECTION = re.compile(r"<[pP](?:[\t\n\r\f />\x00]|\Z)|<!\[")
+
+
+def _first_paragraph_text(body: str, enough: int | None) -> str:
+    """The text of the first ``<p>`` with text, or else of the whole body; with ``enough``,
+    the body has no ``<p>`` and the text is cut once it passes that many characters.
+    """
     parser = _FirstParagraphParser()
+    visible = counted = 0  # characters other than white space, in all_text[:counted]
     for start in range(0, len(body), _HTML_CHUNK):
         parser.feed(body[start : start + _HTML_CHUNK])
         if parser.found:
             return parser.found
+        if enough is not None:
+            visible += len("".join("".join(parser.all_text[counted:]).split()))
+            counted = len(parser.all_text)
+            if visible > enough:
+                text = "".join(parser.all_text)
+                if len(clean_plain_text(text)) > enough:
+                    return text
+                enough = None  # characters XML forbids made up the count: read it all
     parser.close()
     return parser.found or "".join(parser.all_text)
 
