@@ -3,7 +3,6 @@ the hostile bodies it times are the articles they claim to be."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -51,18 +50,6 @@ def test_the_deepest_body_is_rejected_for_its_nesting() -> None:
     assert hostile.publish_once(key, data) == (
         f"rejected: body: nests elements more than {MAX_NESTING} deep"
     )
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", list(hostile.cases()))
-def test_each_hostile_body_is_published_or_rejected_within_the_target(name: str) -> None:
-    # The issue's bound on one publish, with a margin for a shared machine.
-    key, data = hostile.cases()[name]
-    started = time.process_time()
-
-    hostile.publish_once(key, data)
-
-    assert time.process_time() - started <= hostile.TARGET_S
 
 
 def test_a_hostile_body_over_the_target_is_reported_missed() -> None:
