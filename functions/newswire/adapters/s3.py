@@ -19,6 +19,7 @@ from newswire.pipeline.ports import FeedObject, StoredObject, feed_digest
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import HeadObjectOutputTypeDef
 
 #: CloudFront asks S3 on every request (``s-maxage=0``: a 304 when unchanged), so a WebSub hub
 #: pinged right after a write gets the new feed; readers and browsers keep theirs a minute.
@@ -45,6 +46,22 @@ def report_key(key: str) -> str:
         return full
     start = key.encode("utf-8")[: MAX_KEY_BYTES // 2].decode("utf-8", "ignore")
     return f"{REPORTS_PREFIX}{start}~{feed_digest(key.encode('utf-8'))[:16]}.json"
+
+
+def _head(client: S3Client, bucket: str, key: str) -> HeadObjectOutputTypeDef | None:
+    """HEAD ``key``: its metadata, or ``None`` when it has no current version.
+
+    Raises:
+        TransientStorageError, StorageError: S3 failed (translated once, here).
+    """
+    try:
+        return client.head_object(Bucket=bucket, Key=key)
+    except ClientError as e:
+        if error_code(e) in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise translate(e, f"HeadObject s3://{bucket}/{key}") from e
+    except BotoCoreError as e:
+        raise translate(e, f"HeadObject s3://{bucket}/{key}") from e
 
 
 class S3ContentStore:
@@ -76,15 +93,7 @@ class S3ContentStore:
 
     def exists(self, key: str) -> bool:
         """Whether ``key`` has a current version (a delete marker counts as none)."""
-        try:
-            self._s3.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as e:
-            if error_code(e) in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise translate(e, f"HeadObject s3://{self.bucket}/{key}") from e
-        except BotoCoreError as e:
-            raise translate(e, f"HeadObject s3://{self.bucket}/{key}") from e
-        return True
+        return _head(self._s3, self.bucket, key) is not None
 
     def list_articles(self) -> Iterator[str]:
         """Every article key under ``articles/``, in key order (S3 lists in UTF-8 order)."""
@@ -136,14 +145,9 @@ class S3FeedStore:
 
     def head(self, path: str) -> FeedObject | None:
         """The current object at ``path`` (ETag and stored digest), or ``None``."""
-        try:
-            response = self._s3.head_object(Bucket=self.bucket, Key=path)
-        except ClientError as e:
-            if error_code(e) in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise translate(e, f"HeadObject s3://{self.bucket}/{path}") from e
-        except BotoCoreError as e:
-            raise translate(e, f"HeadObject s3://{self.bucket}/{path}") from e
+        response = _head(self._s3, self.bucket, path)
+        if response is None:
+            return None
         return FeedObject(
             etag=response["ETag"], digest=response.get("Metadata", {}).get(DIGEST_METADATA, "")
         )
