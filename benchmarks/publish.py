@@ -71,6 +71,10 @@ class _Context:
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:newswire-publish"
     aws_request_id: str = "52fdfc07-2182-454f-963f-5f0f9a621d72"
 
+    def get_remaining_time_in_millis(self) -> int:
+        """Lambda's budget: a fresh invocation of the publish function (its timeout)."""
+        return 150_000
+
 
 def _environment() -> None:
     os.environ.update(
