@@ -76,6 +76,10 @@ def cases() -> dict[str, tuple[str, bytes]]:
             "articles/one-list.md",
             _markdown(_fill("- item *x* [y](z)\n")),
         ),
+        "`<b>` left open before tags that close nothing": (
+            "articles/unclosed.json",
+            _json(body_html=_fill("<b><option>")),
+        ),
         "Markdown delimiters and brackets": (
             "articles/delimiters.md",
             _markdown(_fill("*a **b [c _d `e ")),

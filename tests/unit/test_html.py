@@ -702,6 +702,14 @@ def test_a_body_within_the_nesting_limit_is_published(body: str, body_format: Bo
         ("<b><div></b>" * 150, 300),
         # Formatting elements a block closed stay on the parser's list, to be opened again.
         ("".join(f"<div><b id={i}></div>x" for i in range(300)), 300),
+        # Void elements, table parts outside a table, options and a "</p>" with no paragraph
+        # open close nothing: formatting elements before them stay open, one in the other.
+        ("<b><br>" * 300, 300),
+        ("<b><td>" * 300, 300),
+        ("<b><option>" * 300, 300),
+        ("<b></p>" * 300, 300),
+        # A block closes an open paragraph: "</p>" after it finds none and closes nothing.
+        ("<p><div></p>" * 300, 300),
     ],
 )
 def test_nesting_is_counted_in_open_elements(markup: str, depth: int) -> None:

@@ -356,15 +356,19 @@ _TAG_RUN_OR_COMMENT = re.compile(
 )
 
 
-#: Elements that never deepen the tree the parser builds: void elements, and those whose
-#: next sibling closes them (``<p>a<p>b`` and ``<li>a<li>b`` are siblings, not nested).
+#: Elements that never deepen the tree the parser builds: void elements, and table and list
+#: parts whose next sibling closes them. They close no formatting element either: outside
+#: their table or list the parser ignores them, so counting them as nothing is never lenient.
 _NOT_NESTING = frozenset(
     {
         "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-        "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot",
-        "caption", "colgroup", "option", "optgroup", "rp", "rt",
+        "track", "wbr", "tr", "td", "th", "thead", "tbody", "tfoot", "caption", "colgroup",
+        "option", "optgroup", "rp", "rt",
     }
 )  # fmt: skip
+#: Elements whose start tag closes an open one of these kinds first (``<p>a<p>b`` and
+#: ``<li>a<li>b`` are siblings, not nested), with the formatting elements inside it.
+_CLOSES_SIBLING: Final = {"p": ("p",), "li": ("li",), "dt": ("dt", "dd"), "dd": ("dt", "dd")}
 #: HTML's formatting elements: the parser keeps them in a list of its own, reopens them after
 #: a block that closed them, and keeps blocks open across their misnested end tags.
 _FORMATTING = frozenset(
@@ -406,9 +410,9 @@ def nests_deeper_than(markup: str, limit: int) -> bool:
     for run in _TAG_RUN_OR_COMMENT.finditer(markup):
         if (leaf := run["leaf"]) is not None:
             name = leaf.lower()
-            if name in _NOT_NESTING:
-                nesting.close_formatting()
-            elif nesting.leaf(name, run["leaf_attributes"]) > limit:
+            if name in _CLOSES_SIBLING:
+                nesting.close_open(_CLOSES_SIBLING[name])
+            if name not in _NOT_NESTING and nesting.leaf(name, run["leaf_attributes"]) > limit:
                 return True
             continue
         if run["name"] is None:
@@ -416,7 +420,12 @@ def nests_deeper_than(markup: str, limit: int) -> bool:
         name = run["name"].lower()
         count = 1 + run["more"].count("<")
         if name in _NOT_NESTING:
-            nesting.close_formatting()  # once is as many times
+            continue
+        if name in _CLOSES_SIBLING:  # tag by tag: each start closes the last, each end its own
+            for _ in range(count):
+                nesting.close_open((name,) if run["slash"] else _CLOSES_SIBLING[name])
+                if not run["slash"] and nesting.start_many(name, 1) > limit:
+                    return True
         elif name in _FORMATTING:  # each one's attributes count: tag by tag
             tags = [(run["slash"], run["attributes"])]
             if count > 1:
@@ -435,7 +444,7 @@ def nests_deeper_than(markup: str, limit: int) -> bool:
 
 #: The tags cmark writes for a body with no raw HTML, and what each adds to the nesting.
 _CMARK_TAG_STEPS: Final = {
-    f"{slash}{name}": (0 if name in _NOT_NESTING else -1 if slash else 1)
+    f"{slash}{name}": (0 if name in _NOT_NESTING or name in _CLOSES_SIBLING else -1 if slash else 1)
     for slash in ("", "/")
     for name in (
         "p", "blockquote", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre",
@@ -469,6 +478,16 @@ class _Nesting:
         self.formatting: dict[str, list[str]] = {}  # name -> attributes of each left unclosed
         self.copies: dict[tuple[str, str], int] = {}
         self.unclosed = 0
+        self.siblings = 0  # paragraphs and items on the stack: they hold no depth of their own
+
+    def _depth(self) -> int:
+        return len(self.stack) - self.siblings
+
+    def _pop(self) -> str:
+        name = self.stack.pop()
+        self.open_names[name] -= 1
+        self.siblings -= name in _CLOSES_SIBLING
+        return name
 
     def start(self, name: str, attributes: str) -> int:
         """Open an element; return the larger count to hold against the limit."""
@@ -481,7 +500,7 @@ class _Nesting:
             kind = (name, attributes)
             self.copies[kind] = self.copies.get(kind, 0) + 1
             self.unclosed += self.copies[kind] <= _NOAHS_ARK
-        return max(len(self.stack), self.unclosed)
+        return max(self._depth(), self.unclosed)
 
     def end(self, name: str) -> None:
         if name in _FORMATTING:
@@ -492,9 +511,8 @@ class _Nesting:
             if not self.stack or self.stack[-1] != name:
                 return
         if self.open_names.get(name):
-            while (top := self.stack.pop()) != name:
-                self.open_names[top] -= 1
-            self.open_names[name] -= 1
+            while self._pop() != name:
+                pass
 
     def leaf(self, name: str, attributes: str) -> int:
         """Open and close an element holding only text; return the count it reached.
@@ -509,13 +527,14 @@ class _Nesting:
         unclosed = self.unclosed
         if name in _FORMATTING and self.copies.get((name, attributes), 0) < _NOAHS_ARK:
             unclosed += 1
-        return max(len(self.stack) + 1, unclosed)
+        return max(self._depth() + (name not in _CLOSES_SIBLING), unclosed)
 
     def start_many(self, name: str, count: int) -> int:
         """Open ``count`` elements of a name that is not formatting; as :meth:`start`."""
         self.stack.extend([name] * count)
         self.open_names[name] = self.open_names.get(name, 0) + count
-        return max(len(self.stack), self.unclosed)
+        self.siblings += count if name in _CLOSES_SIBLING else 0
+        return max(self._depth(), self.unclosed)
 
     def end_many(self, name: str, count: int) -> None:
         """``count`` end tags of a name that is not formatting, as many :meth:`end`."""
@@ -529,9 +548,19 @@ class _Nesting:
                 return
             self.end(name)
 
-    def close_formatting(self) -> None:
-        while self.stack and self.stack[-1] in _FORMATTING:
-            self.open_names[self.stack.pop()] -= 1
+    def close_open(self, kinds: tuple[str, ...]) -> None:
+        """Close the innermost open element of ``kinds`` and what is open inside it, if only
+        formatting elements are: past any other element the parser may have closed it
+        already (a ``<div>`` closes an open ``<p>``), and closing it here would count less
+        than the parser nests."""
+        for depth in range(len(self.stack) - 1, -1, -1):
+            name = self.stack[depth]
+            if name in kinds:
+                while len(self.stack) > depth:
+                    self._pop()
+                return
+            if name not in _FORMATTING:
+                return
 
 
 #: Formatting elements whose start tag closes an unclosed one of the same name.
