@@ -64,16 +64,22 @@ class LocalContent:
         yet read: the pipeline publishes every article key under ``articles/``, so a build of
         the same content must read the same files. Hidden files and folders (``.git``, an
         editor's ``.#x.md`` lock) are skipped, as ``newswire serve`` never uploads them.
+
+        Raises:
+            StorageError: a folder under ``articles/`` cannot be listed.
         """
         paths: list[str] = []
         folders = [str(self.root / "articles")]
         while folders:
+            folder = folders.pop()
             try:
                 # os.scandir: file types come with the listing, and no Path is made per file.
-                with os.scandir(folders.pop()) as listing:
+                with os.scandir(folder) as listing:
                     entries = [e for e in listing if not e.name.startswith(".")]
             except (FileNotFoundError, NotADirectoryError):
                 continue
+            except OSError as e:  # articles left out unsaid would vanish from the feeds
+                raise StorageError(f"{folder}: cannot list the articles ({e.strerror})") from e
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):
                     folders.append(entry.path)
