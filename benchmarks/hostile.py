@@ -49,6 +49,15 @@ def _nested(depth: int, inner: str = "x") -> str:
     return "<div>" * depth + inner + "</div>" * depth
 
 
+def _definitions(head: str) -> str:
+    """``head``, then distinct link reference definitions to just under :data:`BUDGET` bytes."""
+    lines, size, i = [head], len(head.encode("utf-8")), 0
+    while size + len(line := f"[a{i}]: /b\n") <= BUDGET:
+        lines.append(line)
+        size, i = size + len(line), i + 1
+    return "".join(lines)
+
+
 def _markdown(body: str) -> bytes:
     return (_FRONT + body).encode("utf-8")
 
@@ -75,6 +84,10 @@ def cases() -> dict[str, tuple[str, bytes]]:
         "Markdown list, no top-level paragraph (summary fallback)": (
             "articles/one-list.md",
             _markdown(_fill("- item *x* [y](z)\n")),
+        ),
+        "list whose first paragraph has `[`, then reference definitions": (
+            "articles/definitions.md",
+            _markdown(_definitions("- [x] y\n\n")),
         ),
         "`<b>` left open before tags that close nothing": (
             "articles/unclosed.json",

@@ -441,6 +441,29 @@ def test_summary_of_a_long_body_without_top_level_paragraph_is_the_whole_parse(
     assert expected
 
 
+def test_summary_skips_a_long_top_level_paragraph_without_text() -> None:
+    # cmark found no text in the top-level paragraph; its length does not hide the list's.
+    body = "- item text\n\n" + "![](x)\n" * 12_000
+
+    assert summarize(make_article(body, MD)) == "item text"
+
+
+def test_summary_resolves_its_labels_among_many_later_definitions() -> None:
+    definitions = "".join(f"[a{i}]: /b\n" for i in range(20_000))
+    body = f"- [x] y, [z][a7]\n\n{definitions}[x]: /x\n[ A7 ]: /ignored\n"
+
+    assert summarize(make_article(body, MD)) == "x y, z"
+    assert html_module._markdown_first_paragraph(body) == "x y, z"
+
+
+@pytest.mark.parametrize("definitions", ["", "[a]: /b\n", "[a]: /b\n" * 20_000])
+def test_summary_keeps_brackets_no_definition_resolves(definitions: str) -> None:
+    # The list runs past the first prefix searched, so later definitions are looked up.
+    body = "- [x] y [] [\\[]\n" + "- ![](i.png)\n" * 3_000 + "\n" + definitions
+
+    assert summarize(make_article(body, MD)) == "[x] y [] [[]"
+
+
 def test_a_body_with_no_paragraph_text_near_its_start_has_an_empty_summary() -> None:
     # Lists and quotes are searched for a summary only so far into a body.
     body = "- ![no text](a.png)\n" * 20_000 + "- far text\n"

@@ -762,32 +762,56 @@ def _markdown_first_paragraph(body: str) -> str:
 #: quote: a little first, then more, and no more than the last (markdown-it's block parser
 #: takes seconds for a megabyte of list items).
 _FALLBACK_PREFIXES = (16_384, 65_536)
-#: A line-leading link reference definition, with the next line (which may hold its title).
-_REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\n]*\]:[^\n]*(?:\n[^\n]*)?", re.M)
+#: A line-leading link reference definition (the line, its label), with the next line unless
+#: it starts another (it may hold the title), not consumed: each definition is its own match.
+_REFERENCE_DEFINITION = re.compile(
+    r"^( {0,3}\[((?:[^\\\[\]\n]|\\[^\n])*)\]:[^\n]*)(?=(\n(?! {0,3}\[)[^\n]*)?)", re.M
+)
+#: A bracketed text with no bracket inside: the only kind that can be a reference's label.
+_BRACKETED = re.compile(r"\[((?:[^\\\[\]]|\\.)*)\]", re.S)
+#: Joins labels to fold them in one call (a cleaned body holds no NUL).
+_LABEL_SEPARATOR = "\x00"
+
+
+def _label_keys(labels: Sequence[str]) -> list[str]:
+    """Each label without white space, case-folded as markdown-it folds labels.
+
+    Labels that markdown-it takes for the same have the same key (it only collapses white
+    space), so a key finds every definition a label may resolve to. Folded together: one
+    call for all, as a body may define a hundred thousand.
+    """
+    keys = "".join(_LABEL_SEPARATOR.join(labels).split()).lower().upper().split(_LABEL_SEPARATOR)
+    if len(keys) != len(labels):  # no label, or one holding the separator
+        keys = ["".join(label.split()).lower().upper() for label in labels]
+    return keys
 
 
 def _bounded_markdown_first_paragraph(body: str) -> str:
-    """:func:`_markdown_first_paragraph`, parsing no more than a bounded prefix of ``body``.
+    """The plain text of the first paragraph with text inside a list or quote, parsing no
+    more than a bounded prefix of ``body``.
 
-    A paragraph that ends before the prefix does is the same in the whole body (CommonMark
-    closes blocks line by line), so the prefix decides unless it ends inside the paragraph
-    sought; link references defined after it are gathered line by line. A body with no
-    paragraph text in the largest prefix has an empty summary.
+    For a body whose top-level paragraphs cmark found without text: they are skipped, so a
+    long one cannot hide the lists. A paragraph that ends before the prefix does is the same
+    in the whole body (CommonMark closes blocks line by line), so the prefix decides unless it
+    ends inside the paragraph sought; link references defined after it are gathered line by
+    line, only those with a label the paragraph may use. A body with no such paragraph text
+    in the largest prefix has an empty summary.
     """
     for size in _FALLBACK_PREFIXES:
         cut = body.find("\n", size) + 1
         if not cut:
-            return _markdown_first_paragraph(body)  # the prefix is the whole body
-        found = _prefix_first_paragraph(body[:cut], body)
-        if found is not None:
-            return found
+            cut = len(body)  # the prefix is the whole body
+        found = _prefix_first_paragraph(body[:cut], body, nested_only=True)
+        if found is not None or cut == len(body):
+            return found or ""
     return ""
 
 
-def _prefix_first_paragraph(prefix: str, body: str) -> str | None:
+def _prefix_first_paragraph(prefix: str, body: str, *, nested_only: bool = False) -> str | None:
     """The first paragraph with text in ``prefix`` (whole lines of ``body``), top-level
-    paragraphs first; ``None`` if the prefix cannot tell: it ends inside a paragraph reached
-    first, or it is not the whole body and has none with text.
+    paragraphs first (or only those in lists and quotes, with ``nested_only``); ``None`` if
+    the prefix cannot tell: it ends inside a paragraph reached first, or it is not the whole
+    body and has none with text.
     """
     whole = len(prefix) == len(body)
     lines = prefix.count("\n")
@@ -796,22 +820,64 @@ def _prefix_first_paragraph(prefix: str, body: str) -> str | None:
     paragraphs = [
         (opening.level, opening.map, tokens[i + 1].content)
         for i, opening in enumerate(tokens)
-        if opening.type == "paragraph_open"
+        if opening.type == "paragraph_open" and (opening.level > 0 or not nested_only)
     ]
-    later_references = whole
+    later = None if whole else _LaterDefinitions(body, len(prefix))
     # A stable sort: top-level paragraphs in order, then those inside lists and quotes.
     for _, lines_map, source in sorted(paragraphs, key=lambda p: p[0] > 0):
-        if not whole and (lines_map is None or lines_map[1] >= lines):
+        if later is not None and (lines_map is None or lines_map[1] >= lines):
             return None  # the paragraph may go on after the prefix
-        if "[" in source and not later_references:
-            definitions = _REFERENCE_DEFINITION.findall(body, len(prefix))
-            _markdown_blocks().parse("\n\n".join(definitions), env)
-            later_references = True
+        if later is not None and "[" in source:
+            later.define(source, env)
         inline = _markdown().parseInline(source, env)
         text = _inline_plain_text(inline[0].children or [])
         if text.strip():
             return text
     return "" if whole else None
+
+
+class _LaterDefinitions:
+    """The link reference definitions of a body after a prefix, found when first needed."""
+
+    def __init__(self, body: str, start: int) -> None:
+        self._body = body
+        self._start = start
+        self._by_key: dict[str, list[int]] | None = None
+        self._labels: list[str] = []
+        self._pieces: list[str] = []
+        self._defined: set[str] = set()
+
+    def define(self, source: str, env: dict[str, Any]) -> None:
+        """Add to ``env`` the first later definition of each label ``source`` may use.
+
+        Only those: markdown-it's block parser takes seconds for a megabyte of definitions,
+        and it keeps a label's first definition.
+        """
+        from markdown_it.common.utils import normalizeReference
+
+        if self._by_key is None:
+            found = _REFERENCE_DEFINITION.findall(self._body, self._start)
+            self._labels = [label for _, label, _ in found]
+            self._pieces = [line + title for line, _, title in found]
+            self._by_key = {}
+            for i, key in enumerate(_label_keys(self._labels)):
+                self._by_key.setdefault(key, []).append(i)
+        labels = _BRACKETED.findall(source)
+        wanted = {
+            label: key
+            for label, key in zip(map(normalizeReference, labels), _label_keys(labels), strict=True)
+            if label not in self._defined
+        }
+        self._defined |= wanted.keys()
+        first: dict[str, int] = {}
+        for key in set(wanted.values()):
+            for i in self._by_key.get(key, ()):
+                label = normalizeReference(self._labels[i])
+                if label in wanted:
+                    first.setdefault(label, i)
+        if first:  # in the body's order
+            pieces = [self._pieces[i] for i in sorted(first.values())]
+            _markdown_blocks().parse("\n\n".join(pieces), env)
 
 
 def _inline_plain_text(children: Sequence[Token]) -> str:
