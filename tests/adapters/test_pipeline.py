@@ -862,3 +862,42 @@ def test_an_article_woken_by_a_change_that_died_is_published_when_its_retry_come
     index = publisher.index
     assert index.waiters("articles/a.md") == []
     assert index.waiters("articles/b.md") == ["articles/a.md"]
+
+
+def test_an_article_woken_by_a_change_whose_forgetting_failed_is_told_once(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """A's delete wakes B and rebuilds its feeds, then DynamoDB keeps failing the removal of
+    B from A's waiters (500s, past every try): SQS delivers A's delete again, B is told once."""
+    publish(stack, seq, "articles/a.md", article("A", extra=RENAMED))
+    publish(stack, seq, "articles/b.md", article("B", tags="[science]", extra=RENAMED))
+    stack.s3.delete_object(Bucket=stack.content_bucket, Key="articles/a.md")
+    deleted = ArticleChange("articles/a.md", True, seq())
+    failing = [True]
+
+    def fail_forgetting(params: dict[str, Any], **_: Any) -> None:
+        forgetting = any("ConditionCheck" in item for item in params["TransactItems"])
+        if failing[0] and forgetting and "Delete" in params["TransactItems"][0]:
+            raise ClientError(
+                {
+                    "Error": {"Code": "InternalServerError", "Message": "Internal server error"},
+                    "ResponseMetadata": {"HTTPStatusCode": 500},
+                },
+                "TransactWriteItems",
+            )
+
+    stack.dynamodb.meta.events.register(
+        "before-parameter-build.dynamodb.TransactWriteItems", fail_forgetting
+    )
+    publisher = stack.publisher(clock=lambda: NOW)
+    with pytest.raises(TransientStorageError):
+        publisher.publish(deleted)
+    failing[0] = False
+
+    outcome = publisher.publish(deleted)
+    again = publisher.publish(deleted)
+
+    assert titles(stack, "tags/science/rss.xml") == ["B"]
+    told = [(o.key, o.action) for o in (*outcome.others, *again.others)]
+    assert told == [("articles/b.md", PublishAction.PUBLISHED)]
+    assert publisher.index.waiters("articles/a.md") == []
