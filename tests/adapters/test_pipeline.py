@@ -312,7 +312,7 @@ def test_requests_per_publish_do_not_grow_with_the_index(stack: Stack, seq: Sequ
             small = dict(calls)
     assert dict(calls) == small
     # 1 GET, the index write, 3 feeds and 2 archives x (3 HEAD + Query + BatchGet + 3 PUT),
-    # the months, the sitemap
+    # the months, the sitemap, the article's waiters
     assert sum(small.values()) <= 60
 
 
@@ -832,3 +832,72 @@ def test_a_duplicate_of_the_id_holder_leaves_its_waiters_waiting_untold(
     assert [key for key in written if key.startswith("_reports/")] == []
     assert reports(stack) == ["_reports/articles/b.md.json"]
     assert titles(stack) == ["A"]
+
+
+def test_an_article_woken_by_a_change_that_died_is_published_when_its_retry_comes_back_stale(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """B waits for A's id; A's delete wakes B and dies on the removal of B's report. A is
+    uploaded again with the same id (and waits for B) before SQS delivers A's delete again,
+    which now finds a newer state: B's wake is finished all the same, and told once."""
+    publish(stack, seq, "articles/a.md", article("A", extra=RENAMED))
+    publish(stack, seq, "articles/b.md", article("B", tags="[science]", extra=RENAMED))
+    stack.s3.delete_object(Bucket=stack.content_bucket, Key="articles/a.md")
+    deleted = ArticleChange("articles/a.md", True, seq())
+    failed = fail_once(stack, "DeleteObject", "_reports/")
+    publisher = stack.publisher(clock=lambda: NOW)
+    with pytest.raises(TransientStorageError):
+        publisher.publish(deleted)
+
+    again = publish(stack, seq, "articles/a.md", article("A again", extra=RENAMED))
+    stale = publisher.publish(deleted)  # SQS delivers A's delete again
+
+    assert failed == ["_reports/articles/b.md.json"]
+    assert again.action is PublishAction.REJECTED and stale.action is PublishAction.STALE
+    told = [(o.key, o.action) for o in (*again.others, *stale.others)]
+    assert told == [("articles/b.md", PublishAction.PUBLISHED)]
+    assert titles(stack) == ["B"]
+    assert titles(stack, "tags/science/rss.xml") == ["B"]
+    assert reports(stack) == ["_reports/articles/a.md.json"]
+    index = publisher.index
+    assert index.waiters("articles/a.md") == []
+    assert index.waiters("articles/b.md") == ["articles/a.md"]
+
+
+def test_an_article_woken_by_a_change_whose_forgetting_failed_is_told_once(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """A's delete wakes B and rebuilds its feeds, then DynamoDB keeps failing the removal of
+    B from A's waiters (500s, past every try): SQS delivers A's delete again, B is told once."""
+    publish(stack, seq, "articles/a.md", article("A", extra=RENAMED))
+    publish(stack, seq, "articles/b.md", article("B", tags="[science]", extra=RENAMED))
+    stack.s3.delete_object(Bucket=stack.content_bucket, Key="articles/a.md")
+    deleted = ArticleChange("articles/a.md", True, seq())
+    failing = [True]
+
+    def fail_forgetting(params: dict[str, Any], **_: Any) -> None:
+        forgetting = any("ConditionCheck" in item for item in params["TransactItems"])
+        if failing[0] and forgetting and "Delete" in params["TransactItems"][0]:
+            raise ClientError(
+                {
+                    "Error": {"Code": "InternalServerError", "Message": "Internal server error"},
+                    "ResponseMetadata": {"HTTPStatusCode": 500},
+                },
+                "TransactWriteItems",
+            )
+
+    stack.dynamodb.meta.events.register(
+        "before-parameter-build.dynamodb.TransactWriteItems", fail_forgetting
+    )
+    publisher = stack.publisher(clock=lambda: NOW)
+    with pytest.raises(TransientStorageError):
+        publisher.publish(deleted)
+    failing[0] = False
+
+    outcome = publisher.publish(deleted)
+    again = publisher.publish(deleted)
+
+    assert titles(stack, "tags/science/rss.xml") == ["B"]
+    told = [(o.key, o.action) for o in (*outcome.others, *again.others)]
+    assert told == [("articles/b.md", PublishAction.PUBLISHED)]
+    assert publisher.index.waiters("articles/a.md") == []

@@ -40,7 +40,12 @@ from newswire.domain.feeds import FeedFormat, is_feed_path
 from newswire.handlers import publish
 from tests.handlers.conftest import FakeLambdaContext
 from tests.support.aws import REGION, Stack, create_resources
-from tests.support.faults import FaultInjector, SimulatedQueue, s3_notification
+from tests.support.faults import (
+    DYNAMODB_THROTTLING,
+    FaultInjector,
+    SimulatedQueue,
+    s3_notification,
+)
 from tests.support.hub import Hub, running_hub
 from tests.support.quickmoto import quicker_dynamodb
 
@@ -429,9 +434,11 @@ def test_the_stream_is_big_and_faulty_enough_to_mean_something(run: Run) -> None
         "s3.PutObject",
         "s3.HeadObject",
         "dynamodb.TransactWriteItems TransactionCanceledException",
-        "dynamodb.TransactWriteItems ProvisionedThroughputExceededException",
     ):
         assert sum(n for name, n in injected.items() if name.startswith(kind)) >= 2, kind
+    # throttled, in either of the ways DynamoDB says it
+    throttled = [f"dynamodb.TransactWriteItems {fault.code}" for fault in DYNAMODB_THROTTLING]
+    assert sum(injected[name] for name in throttled) >= 2
 
 
 def test_the_feeds_are_byte_identical_to_a_clean_build(run: Run, tmp_path: Path) -> None:

@@ -21,8 +21,10 @@ Guarantees, whatever the number of publishers running at once:
   the index only while the holder still has the id, so a holder that lets it go meanwhile
   cannot miss the waiter), and is published again as soon as the holder lets the id go,
   whichever of a rename's two events comes first. A woken article stays listed as a waiter
-  until the holder's change has rebuilt its feeds, so a retry of that change finishes a wake
-  its run died in; a retry while the holder keeps the id leaves the waiter as it is;
+  until the holder's change has rebuilt its feeds, so the holder's next change finishes a wake
+  a run died in (the retry, even one that comes back stale as the holder changed since, or a
+  newer change: one Query of its waiters per publish); a retry while the holder keeps the id
+  leaves the waiter as it is;
 - **nothing lost to a retry**: a redelivered change (its index transition applied, the run
   then died) writes or removes its report again and hands its rejection back again, so it is
   logged and counted; every feed written is queued for WebSub at once (not after the whole
@@ -187,7 +189,9 @@ class Publisher:
         return dataclasses.replace(outcome, others=others)
 
     def _publish(self, change: ArticleChange) -> PublishOutcome:
-        also: set[FeedKey] = set()  # other articles' feeds, kept from attempts that lost
+        # other articles' feeds: wakes a run of this key died in (whatever this change turns
+        # out to be: its retry may come back stale), and those kept from attempts that lost
+        also = self._finish_wakes(change.key)
         for _attempt in range(MAX_ATTEMPTS):
             old = self.index.state(change.key)
             seen = event_sequencer(old.sequencer) if old is not None else None
@@ -331,6 +335,8 @@ class Publisher:
         """
         touched: set[FeedKey] = set()
         for key in self.index.waiters(holder):
+            if (holder, key) in self._woken:
+                continue  # finished earlier in this run
             state = self.index.state(key)
             if state is not None and state.waiting_on == holder:
                 if self._still_waits(key, holder):
@@ -339,6 +345,18 @@ class Publisher:
             else:
                 touched |= self._finish_wake(key, state)
             self._woken.append((holder, key))
+        return touched
+
+    def _finish_wakes(self, holder: str) -> set[FeedKey]:
+        """Finish every wake a run of ``holder`` died in (its waiters that no longer wait on
+        it), whatever ``holder``'s change now is: the retry of the run that died may come
+        back stale. One Query when there is none. The feeds to rebuild."""
+        touched: set[FeedKey] = set()
+        for key in self.index.waiters(holder):
+            state = self.index.state(key)
+            if state is None or state.waiting_on != holder:
+                touched |= self._finish_wake(key, state)
+                self._woken.append((holder, key))
         return touched
 
     def _still_waits(self, key: str, holder: str) -> bool:
@@ -351,13 +369,16 @@ class Publisher:
 
     def _finish_wake(self, key: str, state: ArticleState | None) -> set[FeedKey]:
         """Write (or remove) the report of an article woken by a run that died, and tell
-        its outcome again (that run could not); the feeds to rebuild."""
+        its outcome again (that run could not); the feeds to rebuild, queued for WebSub
+        written or not (that run may have written them and died before its ping)."""
         if state is None:
             return set()
         error = self._report_again(key, state)
         action = PublishAction.REJECTED if error else _ACTION_OF.get(state.status)
         self._moved[key] = PublishOutcome(key, action or PublishAction.REDELIVERED, (), error)
-        return self._touched(state)
+        touched = self._touched(state)
+        self._announce(feed.path(fmt) for feed in touched for fmt in FeedFormat)
+        return touched
 
     def _forget_woken(self) -> None:
         """Take the articles this run woke off their holders' waiters: their feeds are
