@@ -72,6 +72,8 @@ from newswire.pipeline.events import (
 from newswire.runtime import SiteConfigMissingError, publisher_from_env
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from newswire.pipeline.changes import ArticleChange
@@ -109,9 +111,8 @@ def publish_sqs_batch(
     event: dict[str, Any], context: LambdaContext, counts: Counter[str]
 ) -> dict[str, Any]:
     """Publish an SQS batch record by record, reading ``site.yaml`` only if a record needs it."""
-    waiting = [
-        record.message_id for record in SQSEvent(event).records if _may_change_articles(record)
-    ]
+    parsed = {record.message_id: _changes_of(record) for record in SQSEvent(event).records}
+    waiting = [message_id for message_id, changes in parsed.items() if changes]
     if not waiting:
         return {"batchItemFailures": []}
     try:
@@ -122,7 +123,7 @@ def publish_sqs_batch(
             extra={"error": str(e), "waiting": len(waiting)},
         )
         return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in waiting]}
-    record_handler = partial(publish_sqs_record, publisher, counts, context)
+    record_handler = partial(publish_sqs_record, publisher, counts, context, parsed)
     response = dict(
         process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
@@ -134,9 +135,14 @@ def publish_sqs_batch(
 
 @tracer.capture_method
 def publish_sqs_record(
-    publisher: Publisher, counts: Counter[str], context: LambdaContext, record: SQSRecord
+    publisher: Publisher,
+    counts: Counter[str],
+    context: LambdaContext,
+    parsed: Mapping[str, list[ArticleChange] | UnsupportedEventError],
+    record: SQSRecord,
 ) -> None:
-    """Publish the changes of one SQS message; raising marks the message failed (retried).
+    """Publish the changes of one SQS message (``parsed``: each message's changes, read once
+    per batch); raising marks the message failed (retried).
 
     Raises:
         OutOfTimeError: too little of the invocation is left to start this message (or its
@@ -146,8 +152,11 @@ def publish_sqs_record(
     try:
         if context.get_remaining_time_in_millis() < RESERVE_SECONDS * 1000:
             raise OutOfTimeError("too little time left in this invocation to start it")
+        changes = parsed[record.message_id]
+        if isinstance(changes, UnsupportedEventError):
+            raise changes
         with time_limit(RECORD_DEADLINE_SECONDS):
-            for change in changes_from_sqs_record(record):
+            for change in changes:
                 apply_change(publisher, change, counts)
     except OutOfTimeError as e:
         logger.warning(
@@ -191,12 +200,12 @@ def apply_change(
     return outcome
 
 
-def _may_change_articles(record: SQSRecord) -> bool:
-    """Whether a message carries an article change (or cannot be read: it fails on its own)."""
+def _changes_of(record: SQSRecord) -> list[ArticleChange] | UnsupportedEventError:
+    """A message's article changes, or why it cannot be read (it then fails on its own)."""
     try:
-        return bool(changes_from_sqs_record(record))
-    except UnsupportedEventError:
-        return True
+        return changes_from_sqs_record(record)
+    except UnsupportedEventError as e:
+        return e
 
 
 def _request_id(event: dict[str, Any], trigger: Trigger) -> str | None:
