@@ -84,17 +84,15 @@ def test_a_slow_hub_times_out_without_holding_the_publish(stack: Stack, hub: Hub
 
 
 def test_hubs_are_told_together_so_slow_hubs_cost_one_wait_not_one_each(hub: Hub) -> None:
-    hub.delay = 0.5
-    hubs = [f"{hub.url}?n={n}" for n in range(4)]  # four slow hubs, served concurrently
+    hub.delay = 0.5  # each answer takes a while: pings one after the other never overlap
+    hubs = [f"{hub.url}?n={n}" for n in range(4)]
     feed = "https://englishnews.example/feeds/rss.xml"
 
-    started = time.monotonic()
     warnings = WebSubNotifier(hubs, timeout=2.0, attempts=1).notify([feed])
-    elapsed = time.monotonic() - started
 
     assert warnings == []
     assert len(hub.pings) == 4
-    assert elapsed < 1.5  # one after the other: 2 s
+    assert hub.most_at_once == 4
 
 
 def test_announcing_ends_at_its_deadline_however_the_hubs_stall(hub: Hub) -> None:
