@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes import SQSRecord
 
+from newswire.adapters.local import LocalContent
 from newswire.pipeline.changes import (
     ArticleChange,
     event_sequencer,
@@ -22,6 +23,7 @@ from newswire.pipeline.events import (
     changes_from_event,
     changes_from_sqs_record,
     detect_trigger,
+    is_article_change_key,
 )
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
@@ -311,3 +313,27 @@ class TestForcedSequencers:
         assert len({event, once, twice}) == 3  # a compare-and-set on any of them fails on the rest
         assert event_sequencer(once) == event_sequencer(twice) == event  # a redelivery is seen
         assert event_sequencer(twice) < later  # the next real event still wins
+
+
+@pytest.mark.parametrize(
+    ("key", "published"),
+    [
+        ("articles/story.md", True),
+        ("articles/2026/story.json", True),
+        ("articles/.#story.md", False),  # an editor's lock, which neither build nor serve reads
+        ("articles/.drafts/story.md", False),
+        ("articles/story.txt", False),
+        ("site.yaml", False),
+    ],
+)
+def test_the_pipeline_publishes_what_a_build_of_the_folder_reads(
+    key: str, published: bool, tmp_path: Path
+) -> None:
+    (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / key).write_text("x")
+    built = [
+        Path(f.key).relative_to(tmp_path).as_posix() for f in LocalContent(tmp_path).article_files()
+    ]
+
+    assert is_article_change_key(key) is published
+    assert (built == [key]) is published

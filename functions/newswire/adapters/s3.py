@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from newswire.adapters.aws_errors import error_code, translate
-from newswire.content.articles import ARTICLES_PREFIX, is_article_key, oversized_file
+from newswire.content.articles import (
+    ARTICLES_PREFIX,
+    is_article_key,
+    is_published_key,
+    oversized_file,
+)
 from newswire.content.site import oversized_site
 from newswire.errors import ArticleNotFoundError
 from newswire.pipeline.ports import FeedObject, StoredObject, feed_digest
@@ -101,7 +106,7 @@ class S3ContentStore:
         try:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=ARTICLES_PREFIX):
                 for item in page.get("Contents", []):
-                    if is_article_key(item["Key"]):
+                    if is_published_key(item["Key"]):
                         yield item["Key"]
         except (ClientError, BotoCoreError) as e:
             raise translate(e, f"ListObjectsV2 s3://{self.bucket}/{ARTICLES_PREFIX}") from e

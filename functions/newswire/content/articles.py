@@ -186,6 +186,17 @@ def is_article_key(key: str) -> bool:
     return _stem_and_suffix(key)[1].lower() in ARTICLE_SUFFIXES
 
 
+def is_published_key(key: str) -> bool:
+    """Say whether a content-bucket key is an article newswire publishes: an article file under
+    ``articles/`` with no hidden file or folder on its way (an editor's ``.#x.md`` lock), as a
+    build of the same folder and ``newswire serve`` skip them."""
+    return (
+        key.startswith(ARTICLES_PREFIX)
+        and is_article_key(key)
+        and not any(part.startswith(".") for part in key.split("/"))
+    )
+
+
 def _bucket_key(key: str) -> str:
     """The content bucket's key of an article path (``content/articles/x.md`` ->
     ``articles/x.md``), so a limit on keys judges a file the same wherever its folder is."""

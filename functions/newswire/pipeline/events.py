@@ -32,7 +32,7 @@ from aws_lambda_powertools.utilities.data_classes import (
     SQSRecord,
 )
 
-from newswire.content.articles import ARTICLES_PREFIX, is_article_key
+from newswire.content.articles import is_published_key
 from newswire.errors import NewswireError
 from newswire.pipeline.changes import ArticleChange, normalise_sequencer
 
@@ -66,7 +66,7 @@ class UnsupportedEventError(NewswireError, ValueError):
 
 def is_article_change_key(key: str) -> bool:
     """Say whether a (decoded) key is an article the pipeline publishes."""
-    return key.startswith(ARTICLES_PREFIX) and is_article_key(key)
+    return is_published_key(key)
 
 
 def is_s3_test_event(body: Mapping[str, Any]) -> bool:
