@@ -85,6 +85,15 @@ class FeedKey:
         """A compact, stable identifier (``main``, ``tag:russia``), for indexes and logs."""
         return "main" if self.kind is FeedKind.MAIN else f"{self.kind.value}:{self.slug}"
 
+    @classmethod
+    def from_id(cls, feed_id: str) -> FeedKey:
+        """Inverse of :attr:`id` (without the name: a feed is named after its newest entry
+        when rendered)."""
+        if feed_id == "main":
+            return cls(FeedKind.MAIN)
+        kind, _, slug = feed_id.partition(":")
+        return cls(FeedKind(kind), slug)
+
 
 MAIN_FEED = FeedKey(FeedKind.MAIN)
 

@@ -225,6 +225,11 @@ class ArticleIndex(Protocol):
         """Every article state (a full scan: for reindexing only)."""
         ...
 
+    def states_of(self, keys: Sequence[str]) -> dict[str, ArticleState]:
+        """The current states of ``keys``, read together (keys never indexed are left out):
+        a reindex batch reads its articles' states in a request or two, not one each."""
+        ...
+
 
 class HubNotifier(Protocol):
     """Tells WebSub hubs which feeds changed. Never raises: a hub is not worth a failed publish."""
