@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from newswire.domain.model import Entry, Person, SiteConfig, Tag, pickle_by_fields
 from newswire.domain.slugs import slugify
+from newswire.domain.text import clean_plain_text
 
 #: Atom needs a feed-level ``updated`` even when a feed is empty; a fixed instant keeps an
 #: empty feed byte-identical from build to build (no "now" in the output). Not 1970: feed
@@ -165,15 +166,19 @@ class Classified(Protocol):
     def section(self) -> str | None: ...
 
 
+@lru_cache(maxsize=4096)  # a corpus has few sections, asked for by every article
 def section_key(name: str) -> FeedKey:
-    """The feed of a section ("World" → ``sections/world/``)."""
-    return FeedKey(FeedKind.SECTION, slugify(name, fallback_prefix="section"), name)
+    """The feed of a section ("World" → ``sections/world/``), named as entries show it."""
+    shown = clean_plain_text(name)
+    return FeedKey(FeedKind.SECTION, slugify(shown, fallback_prefix="section"), shown)
 
 
 def feed_keys_for(item: Classified) -> frozenset[FeedKey]:
     """Every feed ``item`` belongs to: the main feed, its tags', authors' and section's feeds.
 
-    Two spellings of one tag ("Café", "cafe") give equal keys: one feed, one folder.
+    Two spellings of one tag ("Café", "cafe") give equal keys: one feed, one folder. Names
+    are taken as entries show them (:func:`clean_plain_text`), so an article (the build
+    plans on articles) and its entry (the index holds entries) name the same feeds alike.
     """
     section = (section_key(item.section),) if item.section else ()
     return frozenset(
@@ -184,12 +189,13 @@ def feed_keys_for(item: Classified) -> frozenset[FeedKey]:
 # Cached: a build asks for the feeds of every article, and a corpus has few tags and authors.
 @lru_cache(maxsize=65536)
 def _tag_feed(tag: Tag) -> FeedKey:
-    return FeedKey(FeedKind.TAG, tag.slug, tag.name)
+    return FeedKey(FeedKind.TAG, tag.slug, clean_plain_text(tag.name))
 
 
 @lru_cache(maxsize=65536)
 def _author_feed(author: Person) -> FeedKey:
-    return FeedKey(FeedKind.AUTHOR, author.slug, author.name)
+    shown = clean_plain_text(author.name)
+    return FeedKey(FeedKind.AUTHOR, slugify(shown, fallback_prefix="author"), shown)
 
 
 class Dated(Protocol):
@@ -209,14 +215,14 @@ def named_after(key: FeedKey, item: Classified) -> FeedKey:
     deterministic and follows the newsroom's latest usage.
     """
     if key.kind is FeedKind.TAG:
-        names = [tag.name for tag in item.tags if tag.slug == key.slug]
+        named = [_tag_feed(tag) for tag in item.tags]
     elif key.kind is FeedKind.AUTHOR:
-        names = [author.name for author in item.authors if author.slug == key.slug]
+        named = [_author_feed(author) for author in item.authors]
     elif key.kind is FeedKind.SECTION and item.section:
-        names = [item.section] if section_key(item.section) == key else []
+        named = [section_key(item.section)]
     else:
-        names = []
-    return FeedKey(key.kind, key.slug, names[0]) if names else key
+        named = []
+    return next((found for found in named if found == key), key)
 
 
 def newest(entries: Iterable[DatedT], limit: int) -> list[DatedT]:
@@ -293,22 +299,24 @@ def feed_head(key: FeedKey, site: SiteConfig, history: History | None = None) ->
     """The feed ``key`` without entries: its title, description, links and author.
 
     A build plans feeds on article metadata and sends workers only this, with the items of
-    the entries shown and their ``updated`` times.
+    the entries shown and their ``updated`` times. A feed known only by its key (one the
+    pipeline emptied: it keeps no names) is named by its slug, never by an empty name.
     """
+    name = key.name or key.slug
     if key.kind is FeedKind.MAIN:
         title, description = site.title, site.description
     elif key.kind is FeedKind.TAG:
-        title = f"{site.title}: {key.name}"
-        description = f"{site.title}: articles tagged “{key.name}”"
+        title = f"{site.title}: {name}"
+        description = f"{site.title}: articles tagged “{name}”"
     elif key.kind is FeedKind.SECTION:
-        title = f"{site.title}: {key.name}"
-        description = f"{site.title}: the {key.name} section"
+        title = f"{site.title}: {name}"
+        description = f"{site.title}: the {name} section"
     elif key.kind is FeedKind.ARCHIVE:
         title = f"{site.title}: archive {key.slug}"
         description = f"{site.title}: every article published in {key.slug} (UTC)"
     else:
-        title = f"{site.title}: {key.name}"
-        description = f"{site.title}: articles by {key.name}"
+        title = f"{site.title}: {name}"
+        description = f"{site.title}: articles by {name}"
     return Feed(
         key=key,
         title=title,

@@ -68,14 +68,13 @@ from newswire.pipeline.changes import (
     normalise_sequencer,
 )
 from newswire.pipeline.ports import (
-    MAX_ENTRY_BYTES,
     ArticleIndex,
     ArticleState,
     ArticleStatus,
     ContentStore,
     FeedStore,
     HubNotifier,
-    encode_entry,
+    check_entry_size,
     feed_digest,
 )
 from newswire.rendering.base import FeedFile
@@ -444,14 +443,7 @@ class Publisher:
 
     def _entry(self, article: Article) -> Entry:
         entry = render_entry(article)
-        size = len(encode_entry(entry))
-        if size > MAX_ENTRY_BYTES:
-            raise InvalidArticleError(
-                article.key,
-                "body",
-                f"renders to {size} compressed bytes, more than the index holds",
-                f"a body that renders to at most {MAX_ENTRY_BYTES} compressed bytes",
-            )
+        check_entry_size(article.key, entry)
         return entry
 
     @staticmethod
