@@ -368,3 +368,30 @@ def test_the_item_count_counts_items() -> None:
     feed = make_feed(make_entry(1), make_entry(2))
     for fmt, renderer in RENDERERS.items():
         assert item_count(fmt.filename, renderer.render(feed)) == 2
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "reindex",
+        pytest.param(
+            "publish_each",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="a change that touches no feed writes none: the main feed, the news "
+                "sitemap and feed.xsl come with the first live article or the first reindex "
+                "(left to the engine's publisher: see issue 16 item 5, site.yaml starts one)",
+            ),
+        ),
+    ],
+)
+def test_a_site_with_nothing_live_has_its_empty_main_feed(
+    pipeline: Callable[..., Pipeline], path: str
+) -> None:
+    """The main feed exists even when empty (a subscriber gets a feed, not an error)."""
+    uploads = [
+        Upload("articles/draft.md", article("Draft", NOW, draft=True)),
+        Upload("articles/later.md", article("Later", NOW + timedelta(days=1))),
+    ]
+    build, feeds = run(pipeline, path, uploads, generated_site_yaml())
+    assert_same_feeds(build, feeds)
