@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import heapq
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -232,6 +233,46 @@ def newest(entries: Iterable[DatedT], limit: int) -> list[DatedT]:
     sorts the whole corpus.
     """
     return heapq.nlargest(limit, entries, key=lambda e: e.sort_key)
+
+
+class Planned(Classified, Dated, Protocol):
+    """What feeds are planned on: an article's metadata (a build's) or an entry."""
+
+    @property
+    def published(self) -> datetime: ...
+
+
+PlannedT = TypeVar("PlannedT", bound=Planned)
+
+
+def plan_feeds(newest_first: Iterable[PlannedT], site: SiteConfig) -> dict[FeedKey, list[PlannedT]]:
+    """Which items each subscription feed (main, tags, authors, sections) shows: the newest
+    ``items_per_feed`` of its members, newest first, as :func:`build_feed` keeps them; each
+    feed named after its newest item (:func:`named_after`).
+
+    Feeds are planned on article metadata: their order and membership need no body. Given
+    the items newest first (by ``sort_key``), each feed takes its first members until it
+    is full, in one pass: no feed sorts or selects among its members.
+    """
+    limit = site.items_per_feed
+    members: dict[FeedKey, list[PlannedT]] = {}
+    for article in newest_first:
+        for key in feed_keys_for(article):
+            shown = members.get(key)
+            if shown is None:
+                members[key] = [article]
+            elif len(shown) < limit:
+                shown.append(article)
+    return {named_after(key, shown[0]): shown for key, shown in members.items()}
+
+
+def plan_archives(newest_first: Iterable[PlannedT]) -> dict[FeedKey, list[PlannedT]]:
+    """The main feed's monthly archives (RFC 5005): every item of its month, newest first
+    (as given)."""
+    months: dict[str, list[PlannedT]] = defaultdict(list)
+    for article in newest_first:
+        months[month_of(article.published)].append(article)
+    return {archive_key(month): group for month, group in months.items()}
 
 
 @dataclass(frozen=True, slots=True)
