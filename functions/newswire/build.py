@@ -32,7 +32,6 @@ from newswire.buildworkers import (
 )
 from newswire.content.articles import ArticleFile, claim_ids
 from newswire.domain.feeds import (
-    MAIN_FEED,
     FeedFormat,
     FeedKey,
     History,
@@ -210,8 +209,7 @@ class _Build:
         # lazily: only the articles the sitemap's window holds are made entries
         sitemap = render_news_sitemap(map(entry_head, live), self.site, now)
         del articles, live
-        # The main feed exists even when empty.
-        todo = self._feed_jobs(plan or [(MAIN_FEED, [])], months, report, feed_ids)
+        todo = self._feed_jobs(plan, months, report, feed_ids)
         if self.cache is not None:
             self.cache.keep_feeds(feed_ids)
         self.entries.clear()

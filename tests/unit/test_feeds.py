@@ -116,7 +116,8 @@ def test_a_build_plans_what_the_index_fed_feeds_show(
     items: list[tuple[int, list[str], str]], limit: int
 ) -> None:
     """The build plans feeds on articles newest first; the pipeline builds each from its
-    members (the index's newest): the same entries, order and name, ties broken by id."""
+    members (the index's newest): the same entries, order and name, ties broken by id; the
+    main feed even when empty."""
     site = make_site(items_per_feed=limit)
     entries = [
         replace(
@@ -127,7 +128,9 @@ def test_a_build_plans_what_the_index_fed_feeds_show(
         for n, (day, tags, author) in enumerate(items)
     ]
     plan = plan_feeds(sorted(entries, key=lambda e: e.sort_key, reverse=True), site)
+    assert MAIN_FEED in plan
     for key, shown in plan.items():
         members = [e for e in entries if key in feed_keys_for(e)]
-        feed = build_feed(named_after(key, newest(members, 1)[0]), members, site)
+        named = named_after(key, newest(members, 1)[0]) if members else key
+        feed = build_feed(named, members, site)
         assert (key.name, tuple(shown)) == (feed.key.name, feed.entries)

@@ -248,14 +248,15 @@ PlannedT = TypeVar("PlannedT", bound=Planned)
 def plan_feeds(newest_first: Iterable[PlannedT], site: SiteConfig) -> dict[FeedKey, list[PlannedT]]:
     """Which items each subscription feed (main, tags, authors, sections) shows: the newest
     ``items_per_feed`` of its members, newest first, as :func:`build_feed` keeps them; each
-    feed named after its newest item (:func:`named_after`).
+    feed named after its newest item (:func:`named_after`). The main feed is planned even
+    with no item: a subscriber gets an empty feed, never an error.
 
     Feeds are planned on article metadata: their order and membership need no body. Given
     the items newest first (by ``sort_key``), each feed takes its first members until it
     is full, in one pass: no feed sorts or selects among its members.
     """
     limit = site.items_per_feed
-    members: dict[FeedKey, list[PlannedT]] = {}
+    members: dict[FeedKey, list[PlannedT]] = {MAIN_FEED: []}  # the main feed, even empty
     for article in newest_first:
         for key in feed_keys_for(article):
             shown = members.get(key)
@@ -263,7 +264,7 @@ def plan_feeds(newest_first: Iterable[PlannedT], site: SiteConfig) -> dict[FeedK
                 members[key] = [article]
             elif len(shown) < limit:
                 shown.append(article)
-    return {named_after(key, shown[0]): shown for key, shown in members.items()}
+    return {named_after(key, shown[0]) if shown else key: shown for key, shown in members.items()}
 
 
 def plan_archives(newest_first: Iterable[PlannedT]) -> dict[FeedKey, list[PlannedT]]:
