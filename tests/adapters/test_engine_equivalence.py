@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -65,7 +65,7 @@ def built(sources: Sequence[Source], site: SiteConfig, now: datetime) -> dict[st
     return {file.path: file.body for file in report.files}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Upload:
     """One write (``body``) or delete (``None``) of the content bucket, in upload order."""
 
@@ -116,22 +116,6 @@ class Pipeline:
             for item in page.get("Contents", [])
         ]
         return {key: self.stack.feed(key) for key in keys}
-
-
-@pytest.fixture
-def pipeline(aws_env: None) -> Iterator[Callable[[bytes, datetime], Pipeline]]:
-    """Makes a fresh moto stack for a ``site.yaml`` and a clock (one per call)."""
-    with quicker_dynamodb():
-        stacks: list[Any] = []
-
-        def make(site_yaml: bytes, now: datetime) -> Pipeline:
-            context = moto_stack(site_yaml)
-            stacks.append(context)
-            return Pipeline(context.__enter__(), now)
-
-        yield make
-        for context in reversed(stacks):
-            context.__exit__(None, None, None)
 
 
 def item_count(path: str, body: bytes) -> int:
@@ -270,53 +254,52 @@ GENERATED_EMPTIED = ("tags/passing-fad/", "tags/gone/", "archive/2022-06/")
 
 # --- the tests ---------------------------------------------------------------------------
 
+pytestmark = pytest.mark.usefixtures("aws_env")
+
 #: The two ways the pipeline publishes a bucket: a reindex, and one S3 event per upload.
 PATHS = pytest.mark.parametrize("path", ["reindex", "publish_each"])
 
 
 def run(
-    pipeline: Callable[..., Pipeline],
-    path: str,
-    uploads: Sequence[Upload],
-    site_yaml: bytes,
-    now: datetime = NOW,
+    path: str, uploads: Sequence[Upload], site_yaml: bytes, now: datetime = NOW
 ) -> tuple[dict[str, bytes], dict[str, bytes]]:
-    """The build's files and the feeds bucket's objects, for the same ``uploads``."""
-    aws = pipeline(site_yaml, now)
-    getattr(aws, path)(uploads)
+    """The build's files and the feeds bucket's objects, for the same ``uploads``; ``path``
+    names how the pipeline gets them (a :class:`Pipeline` method)."""
+    with quicker_dynamodb(), moto_stack(site_yaml) as stack:
+        aws = Pipeline(stack, now)
+        getattr(aws, path)(uploads)
+        feeds = aws.feeds()
     site = parse_site(SITE_CONFIG_KEY, site_yaml)
-    return built(final_content(uploads), site, now), aws.feeds()
+    return built(final_content(uploads), site, now), feeds
 
 
 @PATHS
-def test_the_content_folder(pipeline: Callable[..., Pipeline], path: str) -> None:
+def test_the_content_folder(path: str) -> None:
     site_yaml = (CONTENT / SITE_CONFIG_KEY).read_bytes()
-    assert_same_feeds(*run(pipeline, path, content_uploads(), site_yaml, CONTENT_NOW))
+    assert_same_feeds(*run(path, content_uploads(), site_yaml, CONTENT_NOW))
 
 
 @PATHS
-def test_the_edge_cases(pipeline: Callable[..., Pipeline], path: str) -> None:
-    build, feeds = run(pipeline, path, edge_cases(), generated_site_yaml())
+def test_the_edge_cases(path: str) -> None:
+    build, feeds = run(path, edge_cases(), generated_site_yaml())
     assert_same_feeds(build, feeds)
     assert b"Window end" in build["news-sitemap.xml"]
     assert b"Window start" not in build["news-sitemap.xml"]
 
 
-def test_a_generated_archive_reindexed(pipeline: Callable[..., Pipeline]) -> None:
+def test_a_generated_archive_reindexed() -> None:
     uploads = generated_uploads(200)
-    assert_same_feeds(*run(pipeline, "reindex", uploads, generated_site_yaml()))
+    assert_same_feeds(*run("reindex", uploads, generated_site_yaml()))
 
 
-def test_a_generated_archive_published_one_by_one(pipeline: Callable[..., Pipeline]) -> None:
+def test_a_generated_archive_published_one_by_one() -> None:
     uploads = generated_uploads(80)
-    build, feeds = run(pipeline, "publish_each", uploads, generated_site_yaml())
+    build, feeds = run("publish_each", uploads, generated_site_yaml())
     assert_same_feeds(build, feeds, emptied=GENERATED_EMPTIED)
 
 
 @PATHS
-def test_feeds_are_named_and_placed_as_entries_show_names(
-    pipeline: Callable[..., Pipeline], path: str
-) -> None:
+def test_feeds_are_named_and_placed_as_entries_show_names(path: str) -> None:
     """An author or section written with a run of spaces: the entry shows it collapsed, and
     the feed is named (and, for a name with no ASCII, placed) by what the entry shows."""
     uploads = [
@@ -325,7 +308,7 @@ def test_feeds_are_named_and_placed_as_entries_show_names(
             article("A", NOW, authors=["Zoë  Brontë", "李  伟"], section="World  News"),
         )
     ]
-    build, feeds = run(pipeline, path, uploads, generated_site_yaml())
+    build, feeds = run(path, uploads, generated_site_yaml())
     assert_same_feeds(build, feeds)
     assert (
         b"<title>English News: Zo\xc3\xab Bront\xc3\xab</title>"
@@ -335,14 +318,12 @@ def test_feeds_are_named_and_placed_as_entries_show_names(
 
 
 @PATHS
-def test_an_entry_too_large_for_the_index_is_published_by_neither(
-    pipeline: Callable[..., Pipeline], path: str
-) -> None:
+def test_an_entry_too_large_for_the_index_is_published_by_neither(path: str) -> None:
     uploads = [
         Upload("articles/small.md", article("Small", NOW - timedelta(hours=1))),
         Upload("articles/huge.md", article("Huge", NOW, body=huge_body())),
     ]
-    build, feeds = run(pipeline, path, uploads, generated_site_yaml())
+    build, feeds = run(path, uploads, generated_site_yaml())
     assert_same_feeds(build, feeds)
     assert item_count("rss.xml", build["rss.xml"]) == 1
     report = build_site(
@@ -351,14 +332,12 @@ def test_an_entry_too_large_for_the_index_is_published_by_neither(
     assert [(e.key, e.field) for e in report.rejected] == [("articles/huge.md", "body")]
 
 
-def test_a_feed_the_pipeline_empties_is_kept_empty_and_named_by_its_slug(
-    pipeline: Callable[..., Pipeline],
-) -> None:
+def test_a_feed_the_pipeline_empties_is_kept_empty_and_named_by_its_slug() -> None:
     uploads = [
         Upload("articles/a.md", article("A", NOW, tags=["Passing Fad"])),
         Upload("articles/a.md", article("A", NOW, tags=["world"])),
     ]
-    build, feeds = run(pipeline, "publish_each", uploads, generated_site_yaml())
+    build, feeds = run("publish_each", uploads, generated_site_yaml())
     assert_same_feeds(build, feeds, emptied=["tags/passing-fad/"])
     assert b"<title>English News: passing-fad</title>" in feeds["tags/passing-fad/rss.xml"]
 
@@ -385,13 +364,11 @@ def test_the_item_count_counts_items() -> None:
         ),
     ],
 )
-def test_a_site_with_nothing_live_has_its_empty_main_feed(
-    pipeline: Callable[..., Pipeline], path: str
-) -> None:
+def test_a_site_with_nothing_live_has_its_empty_main_feed(path: str) -> None:
     """The main feed exists even when empty (a subscriber gets a feed, not an error)."""
     uploads = [
         Upload("articles/draft.md", article("Draft", NOW, draft=True)),
         Upload("articles/later.md", article("Later", NOW + timedelta(days=1))),
     ]
-    build, feeds = run(pipeline, path, uploads, generated_site_yaml())
+    build, feeds = run(path, uploads, generated_site_yaml())
     assert_same_feeds(build, feeds)
