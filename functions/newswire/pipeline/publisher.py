@@ -61,14 +61,13 @@ from newswire.pipeline.changes import (
 from newswire.pipeline.concurrency import IOPool
 from newswire.pipeline.feedwriter import FeedWriter, paths_of, sortable
 from newswire.pipeline.ports import (
-    MAX_ENTRY_BYTES,
     ArticleIndex,
     ArticleState,
     ArticleStatus,
     ContentStore,
     FeedStore,
     HubNotifier,
-    encode_entry,
+    check_entry_size,
 )
 from newswire.rendering.entry import render_entry
 
@@ -259,8 +258,11 @@ class Publisher:
                 results[position] = result
         done = [r for r in results if isinstance(r, Indexed)]
         with_neighbours = self.writer.linking(months_before)
+        # The main feed always: it exists from the first change on, even with nothing live
+        # yet (a subscriber gets an empty feed, not an error); its HEADs cost no time.
         feeds_of = [
-            with_neighbours(r.touched) if isinstance(r, Indexed) else set() for r in results
+            with_neighbours(r.touched | {MAIN_FEED}) if isinstance(r, Indexed) else set()
+            for r in results
         ]
         rebuilt = self.writer.rebuild(
             set().union(*feeds_of), announce=set().union(*(r.announce for r in done))
@@ -527,14 +529,7 @@ class Publisher:
 
     def _entry(self, article: Article) -> Entry:
         entry = render_entry(article)
-        size = len(encode_entry(entry))
-        if size > MAX_ENTRY_BYTES:
-            raise InvalidArticleError(
-                article.key,
-                "body",
-                f"renders to {size} compressed bytes, more than the index holds",
-                f"a body that renders to at most {MAX_ENTRY_BYTES} compressed bytes",
-            )
+        check_entry_size(article.key, entry)
         return entry
 
     @staticmethod
