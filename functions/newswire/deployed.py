@@ -182,6 +182,7 @@ def reindex_deployed_command(
 ) -> int:
     """Start the deployed reindex and follow it; return the exit status (0 when it succeeded,
     1 when it failed, 2 when it could not be started or followed, 130 on Ctrl-C)."""
+    # Imported here: the CLI imports this module, and `newswire build` needs no botocore.
     from newswire.adapters.stepfunctions import ExecutionStatus, StateMachine
     from newswire.runtime import aws_client
 

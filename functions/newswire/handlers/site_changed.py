@@ -42,17 +42,17 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
+from newswire.adapters.s3 import S3ContentStore
 from newswire.adapters.stepfunctions import ExecutionExistsError, StateMachine
 from newswire.content.site import SITE_CONFIG_KEY, parse_site
 from newswire.deployed import STATE_MACHINE_VARIABLE
 from newswire.errors import ArticleNotFoundError, SiteConfigError
 from newswire.handlers.observability import add_counts, logger, metrics, tracer
+from newswire.runtime import aws_client
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
-
-    from newswire.adapters.s3 import S3ContentStore
 
 SITE_REJECTED = "SiteConfigRejected"
 #: Step Functions' longest execution name.
@@ -83,9 +83,6 @@ class Outcome:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """React to every ``site.yaml`` upload in the event."""
-    from newswire.adapters.s3 import S3ContentStore
-    from newswire.runtime import aws_client
-
     site_key = os.environ.get("SITE_CONFIG_KEY") or SITE_CONFIG_KEY
     records = [
         record
