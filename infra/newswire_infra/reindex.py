@@ -29,6 +29,7 @@ from constructs import Construct
 
 from newswire.deployed import STATE_MACHINE_VARIABLE, ReindexPhase
 from newswire.errors import TransientStorageError
+from newswire.pipeline.reindex import INDEX_BATCH, MAP_CONCURRENCY, RENDER_BATCH
 from newswire_infra.checkov import skip_checks
 from newswire_infra.feed_function import LOG_RETENTION
 from newswire_infra.pipeline import Pipeline
@@ -40,12 +41,6 @@ PLAN_HANDLER = "newswire.handlers.reindex.plan"
 RENDER_HANDLER = "newswire.handlers.reindex.render"
 SITE_CHANGED_HANDLER = "newswire.handlers.site_changed.handler"
 
-#: Batch sizes and concurrency of the two maps: the same figures as ``INDEX_BATCH``,
-#: ``RENDER_BATCH`` and ``MAP_CONCURRENCY`` of ``newswire.pipeline.reindex``, which sizes the
-#: work of one invocation by them; they must stay equal.
-INDEX_BATCH = 250
-RENDER_BATCH = 40
-MAP_CONCURRENCY = 40
 
 #: Begin and Plan each read the whole index once; a batch of the maps takes seconds. Every
 #: step stays within the five minutes the issue allows one invocation, and a map's step
