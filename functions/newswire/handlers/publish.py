@@ -2,16 +2,20 @@
 
 Trigger:
     * SQS queue fed by the content bucket's S3 event notifications (``articles/``), with
-      ``ReportBatchItemFailures``: each message is one record of the batch; a message that fails
-      (AWS throttled or failed, a write race lost too often, an unreadable body) is returned in
-      ``batchItemFailures`` and retried by SQS, then lands in the queue's dead-letter queue. The
-      ``s3:TestEvent`` S3 sends when the notification is configured, and records that are not
-      article changes, are skipped without reading ``site.yaml``. A record is started only
-      while the invocation has time for it and for the WebSub announce
-      (:mod:`newswire.handlers.budget`); the rest are returned as failures, so a slow batch
-      never times out whole.
+      ``ReportBatchItemFailures``. The batch is published as one (see
+      :meth:`~newswire.pipeline.publisher.Publisher.publish_batch`): every message's changes
+      indexed, then each feed they touch rendered and written once. A message fails alone (AWS
+      throttled or failed on its article or on a feed it touches, a write race lost too often,
+      an unreadable body): it is returned in ``batchItemFailures``, retried by SQS, then lands
+      in the queue's dead-letter queue. The ``s3:TestEvent`` S3 sends when the notification is
+      configured, and records that are not article changes, are skipped without reading
+      ``site.yaml``. The batch starts only while the invocation has time for its worst case
+      and for the WebSub announce (:mod:`newswire.handlers.budget`), and starts no AWS call
+      past its deadline; else its messages are returned as failures, so a slow batch never
+      times out whole.
     * Direct S3 event notifications or EventBridge ``Object Created`` / ``Object Deleted`` rules
-      (asynchronous invoke): a failure raises, so Lambda retries the event.
+      (asynchronous invoke): published the same way; a failure raises, so Lambda retries the
+      event.
 
     While the content bucket has no ``site.yaml`` (a fresh deploy), article changes cannot be
     published but are not bad: their messages fail (one warning per invocation, no report), so
