@@ -162,7 +162,12 @@ def test_scheduled_article_stays_out_until_due(stack: Stack, seq: Sequencer) -> 
         stack, seq, "articles/later.md", article("Later", published="2031-01-01T09:00:00Z")
     )
     assert outcome.action is PublishAction.HIDDEN
-    assert stack.s3.list_objects_v2(Bucket=stack.feeds_bucket).get("KeyCount", 0) == 0
+    # only the main feed (empty: it exists from the first change on) and what comes with it
+    listed = stack.s3.list_objects_v2(Bucket=stack.feeds_bucket).get("Contents", [])
+    assert sorted(o["Key"] for o in listed) == sorted(
+        ["rss.xml", "atom.xml", "feed.json", "news-sitemap.xml", "feed.xsl"]
+    )
+    assert titles(stack) == []
 
 
 def test_bad_edit_is_reported_and_last_good_version_stays(stack: Stack, seq: Sequencer) -> None:

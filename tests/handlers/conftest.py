@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
 from newswire import runtime
+from newswire.handlers import reindex
+from newswire.pipeline.reindex import INDEX_BATCH, RENDER_BATCH
 from tests.support.aws import REGION, Stack, create_resources
 
 
@@ -53,3 +57,31 @@ def lambda_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         create_resources(stack.s3, stack.dynamodb, stack)
         yield stack
     runtime.clear_clients()
+
+
+def run_reindex(stack: Stack, execution: str = "run-1") -> dict[str, Any]:
+    """One run of the state machine, as Step Functions makes it: ``begin``; ``index`` over the
+    listing of ``articles/`` in batches (the Distributed Map's S3 item reader and batcher);
+    ``plan``; ``render`` over the plan's JSON array in batches. The summed summaries."""
+    context = FakeLambdaContext()
+    summary = dict(reindex.begin({}, context))
+    listing = stack.s3.get_paginator("list_objects_v2").paginate(
+        Bucket=stack.content_bucket, Prefix="articles/"
+    )
+    items = [
+        {"Key": o["Key"], "Etag": o["ETag"], "Size": o["Size"]}
+        for page in listing
+        for o in page.get("Contents", [])
+    ]
+    for start in range(0, len(items), INDEX_BATCH):
+        batch = reindex.index({"Items": items[start : start + INDEX_BATCH]}, context)
+        for name, count in batch.items():
+            summary[name] = summary.get(name, 0) + count
+    where = reindex.plan({"execution": execution}, context)
+    feeds = json.loads(stack.s3.get_object(**where)["Body"].read())
+    summary["feeds"] = len(feeds)
+    summary["feeds_written"] = 0
+    for start in range(0, len(feeds), RENDER_BATCH):
+        batch = reindex.render({"Items": feeds[start : start + RENDER_BATCH]}, context)
+        summary["feeds_written"] += batch["feeds_written"]
+    return summary

@@ -4,7 +4,6 @@ content bucket is the truth they rebuild from."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import feedparser
 import pytest
@@ -12,9 +11,8 @@ import pytest
 from newswire.domain.feeds import FeedFormat
 from newswire.errors import SiteConfigError
 from newswire.handlers import reindex
-from newswire.pipeline.reindex import INDEX_BATCH, RENDER_BATCH
 from newswire.runtime import SiteConfigMissingError
-from tests.handlers.conftest import FakeLambdaContext
+from tests.handlers.conftest import FakeLambdaContext, run_reindex
 from tests.support.aws import Stack
 from tests.support.factories import CONTENT
 
@@ -35,34 +33,6 @@ def stack(lambda_stack: Stack) -> Stack:
     """The function's stack with the repository's content/ folder in its content bucket."""
     lambda_stack.upload_content(CONTENT)
     return lambda_stack
-
-
-def invoke(stack: Stack, execution: str = "run-1") -> dict[str, Any]:
-    """One run of the state machine, as Step Functions makes it: ``begin``; ``index`` over the
-    listing of ``articles/`` in batches (the Distributed Map's S3 item reader and batcher);
-    ``plan``; ``render`` over the plan's JSON array in batches. The summed summaries."""
-    context = FakeLambdaContext()
-    summary = dict(reindex.begin({}, context))
-    listing = stack.s3.get_paginator("list_objects_v2").paginate(
-        Bucket=stack.content_bucket, Prefix="articles/"
-    )
-    items = [
-        {"Key": o["Key"], "Etag": o["ETag"], "Size": o["Size"]}
-        for page in listing
-        for o in page.get("Contents", [])
-    ]
-    for start in range(0, len(items), INDEX_BATCH):
-        batch = reindex.index({"Items": items[start : start + INDEX_BATCH]}, context)
-        for name, count in batch.items():
-            summary[name] = summary.get(name, 0) + count
-    where = reindex.plan({"execution": execution}, context)
-    feeds = json.loads(stack.s3.get_object(**where)["Body"].read())
-    summary["feeds"] = len(feeds)
-    summary["feeds_written"] = 0
-    for start in range(0, len(feeds), RENDER_BATCH):
-        batch = reindex.render({"Items": feeds[start : start + RENDER_BATCH]}, context)
-        summary["feeds_written"] += batch["feeds_written"]
-    return summary
 
 
 def titles(stack: Stack, path: str) -> set[str]:
@@ -88,7 +58,7 @@ def metric_values(out: str) -> dict[str, float]:
 def test_reindex_builds_every_feed_from_the_bucket(
     stack: Stack, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    summary = invoke(stack)
+    summary = run_reindex(stack)
 
     assert summary["rejected"] == 0
     assert summary["articles"] == 8  # live, draft and scheduled are all indexed
@@ -109,7 +79,7 @@ def test_reindex_reports_bad_articles_and_publishes_the_rest(
 ) -> None:
     stack.put_article("articles/broken.md", b'---\ntitle: "Broken\n---\n\nBody.\n')
 
-    summary = invoke(stack)
+    summary = run_reindex(stack)
 
     assert summary["rejected"] == 1
     assert titles(stack, "rss.xml") == LIVE_TITLES
@@ -121,14 +91,14 @@ def test_reindex_reports_bad_articles_and_publishes_the_rest(
 
 
 def test_reindex_recovers_a_lost_delete_and_is_safe_to_run_again(stack: Stack) -> None:
-    invoke(stack)
+    run_reindex(stack)
     # The delete event of this article was lost: the index and feeds still show it.
     stack.s3.delete_object(
         Bucket=stack.content_bucket, Key="articles/council-delays-budget-vote.md"
     )
 
-    first = invoke(stack)
-    again = invoke(stack)
+    first = run_reindex(stack)
+    again = run_reindex(stack)
 
     assert titles(stack, "rss.xml") == LIVE_TITLES - {"Council delays budget vote by a week"}
     assert titles(stack, "tags/politics/atom.xml") == set()
@@ -137,7 +107,7 @@ def test_reindex_recovers_a_lost_delete_and_is_safe_to_run_again(stack: Stack) -
 
 
 def test_reindex_picks_up_an_article_whose_event_was_lost(stack: Stack) -> None:
-    invoke(stack)
+    run_reindex(stack)
     text = (CONTENT / "articles" / "council-delays-budget-vote.md").read_text(encoding="utf-8")
     stack.put_article(
         "articles/council-budget-vote-held.md",
@@ -146,7 +116,7 @@ def test_reindex_picks_up_an_article_whose_event_was_lost(stack: Stack) -> None:
         .encode(),
     )
 
-    invoke(stack)
+    run_reindex(stack)
 
     for fmt in FeedFormat:
         assert titles(stack, fmt.filename) == LIVE_TITLES | {"Council budget vote held"}
@@ -177,7 +147,7 @@ def test_an_invalid_site_yaml_fails_the_run_before_anything_changes(stack: Stack
 def test_a_batch_skips_what_is_not_an_article(stack: Stack) -> None:
     stack.put_article("articles/.hidden.md", b"---\ntitle: Hidden draft of a draft\n---\nx\n")
 
-    summary = invoke(stack)
+    summary = run_reindex(stack)
 
     assert summary["skipped"] == 1
     assert summary["articles"] == 8

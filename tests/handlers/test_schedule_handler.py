@@ -14,7 +14,7 @@ import pytest
 
 from newswire.handlers import reindex, schedule
 from newswire.pipeline.publisher import Publisher
-from tests.handlers.conftest import FakeLambdaContext
+from tests.handlers.conftest import FakeLambdaContext, run_reindex
 from tests.support.aws import Stack
 from tests.support.factories import CONTENT
 
@@ -66,7 +66,7 @@ def test_a_scheduled_article_appears_when_due_without_anyone_touching_it(
         f"---\ntitle: Soon\npublished: {due.isoformat()}\n---\n\nComing up.\n".encode(),
     )
     stack.put_article("articles/now.md", b"---\ntitle: Now\npublished: 2026-01-01\n---\n\nHere.\n")
-    reindex.handler({}, FakeLambdaContext())
+    run_reindex(stack)
     assert titles(stack) == ["Now"]
     assert schedule.handler(EVENT, FakeLambdaContext()) == {"published": [], "rejected": []}
 

@@ -139,7 +139,13 @@ class RunLog:
 
     moved: dict[str, PublishOutcome] = field(default_factory=dict)
     woken: list[tuple[str, str]] = field(default_factory=list)
+    #: articles read ahead (a reindex batch reads its files together): used once, by the
+    #: first read of their key
+    read_ahead: dict[str, Read] = field(default_factory=dict)
 
+
+#: An article file as read: parsed and rendered, or why it cannot be published.
+Read = tuple[Article, Entry] | ArticleNotFoundError | InvalidArticleError
 
 _RUN: contextvars.ContextVar[RunLog] = contextvars.ContextVar("publish_run")
 
@@ -517,15 +523,28 @@ class Publisher:
         )
         return NextState(live, entry, PublishAction.PUBLISHED, None)
 
+    def read(self, key: str) -> Read:
+        """The current version of ``key``, parsed and rendered, or why it cannot be published
+        (no current version, or invalid)."""
+        try:
+            article = parse_article(key, self.content.get(key).body, self.site)
+            return article, self._entry(article)
+        except (ArticleNotFoundError, InvalidArticleError) as e:
+            return e
+
     def _read(self, key: str) -> tuple[Article, Entry]:
-        """The current version of ``key``, parsed and rendered.
+        """The current version of ``key``, parsed and rendered (read ahead, if it was).
 
         Raises:
             ArticleNotFoundError: no current version.
             InvalidArticleError: it cannot be published.
         """
-        article = parse_article(key, self.content.get(key).body, self.site)
-        return article, self._entry(article)
+        run = _RUN.get(None)
+        found = run.read_ahead.pop(key, None) if run is not None else None
+        found = found if found is not None else self.read(key)
+        if isinstance(found, Exception):
+            raise found
+        return found
 
     def _entry(self, article: Article) -> Entry:
         entry = render_entry(article)
@@ -637,9 +656,12 @@ class Publisher:
 
         return reindex(self)
 
-    def in_run(self, call: Callable[[], T]) -> tuple[T, RunLog]:
-        """``call()`` with a run log of its own: what it did to other articles."""
-        run = RunLog()
+    def in_run(
+        self, call: Callable[[], T], read_ahead: dict[str, Read] | None = None
+    ) -> tuple[T, RunLog]:
+        """``call()`` with a run log of its own: what it did to other articles. Articles in
+        ``read_ahead`` are not read again (each once)."""
+        run = RunLog(read_ahead=dict(read_ahead or {}))
         token = _RUN.set(run)
         try:
             return call(), run

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import chain, islice
 
 from newswire.content.articles import is_published_key
@@ -81,12 +82,24 @@ def index_articles(publisher: Publisher, keys: Iterable[str]) -> IndexReport:
     articles = [key for key in wanted if is_published_key(key)]
     report = IndexReport(skipped=len(wanted) - len(articles))
     states = publisher.index.states_of(articles)
+    # Read (and validated) together; files sharing an id are then indexed one after another,
+    # in key order, so the first holds it as in a build (unless another file held it before).
+    read = dict(zip(articles, publisher.pool.map(publisher.read, articles), strict=True))
+    by_id: dict[str, list[str]] = {}
+    for key in articles:
+        found = read[key]
+        by_id.setdefault(key if isinstance(found, Exception) else found[0].id, []).append(key)
 
-    def index(key: str) -> tuple[InvalidArticleError | None, list[tuple[str, str]]]:
-        (_old, step), run = publisher.in_run(lambda: publisher.force(key, states.get(key)))
-        return step.error, run.woken
+    def index(keys: list[str]) -> list[tuple[InvalidArticleError | None, list[tuple[str, str]]]]:
+        done = []
+        for key in keys:
+            (_old, step), run = publisher.in_run(
+                partial(publisher.force, key, states.get(key)), {key: read.pop(key)}
+            )
+            done.append((step.error, run.woken))
+        return done
 
-    results = publisher.pool.map(index, articles)
+    results = [done for group in publisher.pool.map(index, by_id.values()) for done in group]
     report.rejected = [error for error, _woken in results if error is not None]
     report.articles = len(articles) - len(report.rejected)
     _forget(publisher, [woken for _error, woken in results])
