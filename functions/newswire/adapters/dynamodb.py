@@ -24,6 +24,7 @@ then fails as a :class:`~newswire.errors.TransientStorageError`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -54,9 +55,23 @@ WAITERS_PREFIX = "waiters#"
 _STATE_FIELDS = "#k, seq, #s, article_id, feeds, previous_feeds, published, has_report, waiting_on"
 
 
-def membership_sort_key(published: str, article_id: str) -> str:
+def index_time(moment: datetime) -> str:
+    """A time as the index's sort keys hold it: fixed-width UTC, so string order is time
+    order."""
+    return moment.astimezone(UTC).strftime(_INDEX_TIME)
+
+
+def _time_of(stored: str) -> datetime:
+    return datetime.strptime(stored, _INDEX_TIME).replace(tzinfo=UTC)
+
+
+_INDEX_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def membership_sort_key(published: datetime | str, article_id: str) -> str:
     """Sort key of a membership item: string order is feed order (oldest first)."""
-    return f"{published}#{article_id}"
+    stamp = published if isinstance(published, str) else index_time(published)
+    return f"{stamp}#{article_id}"
 
 
 class DynamoArticleIndex:
@@ -140,7 +155,7 @@ class DynamoArticleIndex:
                 raise translate(e, f"BatchGetItem {self.table}") from e
         return found
 
-    def newest(self, feed: FeedKey, limit: int, since: str | None = None) -> Sequence[Entry]:
+    def newest(self, feed: FeedKey, limit: int, since: datetime | None = None) -> Sequence[Entry]:
         """The ``limit`` newest entries of ``feed`` (published after ``since``, if given).
 
         One Query (keys only) and one BatchGetItem per 100 entries: O(limit), never O(corpus).
@@ -148,7 +163,7 @@ class DynamoArticleIndex:
         condition, values = "pk = :pk", {":pk": {"S": f"feed#{feed.id}"}}
         if since is not None:
             condition += " AND sk > :since"
-            values[":since"] = {"S": since}
+            values[":since"] = {"S": index_time(since)}
         keys = self._keys(condition, values, newest_first=True, limit=limit, what=feed.id)
         return self._entries_in_order(keys)
 
@@ -178,9 +193,9 @@ class DynamoArticleIndex:
         keys = self._keys(condition, values, newest_first=True, what=f"{feed.id} {month}")
         return self._entries_in_order(keys)
 
-    def due(self, until: str, limit: int) -> Sequence[str]:
+    def due(self, until: datetime, limit: int) -> Sequence[str]:
         """Scheduled keys due at ``until`` or before, oldest first."""
-        values = {":pk": {"S": DUE_PK}, ":until": {"S": until + "#\uffff"}}
+        values = {":pk": {"S": DUE_PK}, ":until": {"S": index_time(until) + "#\uffff"}}
         condition = "pk = :pk AND sk <= :until"
         return self._keys(condition, values, newest_first=False, limit=limit, what="due")
 
@@ -455,7 +470,7 @@ class DynamoArticleIndex:
         removes = []
         optional = {
             "article_id": new.article_id,
-            "published": new.published,
+            "published": index_time(new.published) if new.published else None,
             "waiting_on": new.waiting_on,
         }
         for name, value in optional.items():
@@ -515,7 +530,7 @@ def _due_sort_key(state: ArticleState | None) -> str | None:
     1,024 bytes of a sort key as articles refuse longer keys (``MAX_KEY_BYTES``)."""
     if state is None or state.status is not ArticleStatus.SCHEDULED or not state.published:
         return None
-    return f"{state.published}#{state.key}"
+    return f"{index_time(state.published)}#{state.key}"
 
 
 def _entry_of(item: dict[str, Any]) -> Entry | None:
@@ -533,7 +548,7 @@ def _state_from_item(item: dict[str, Any]) -> ArticleState:
         previous_feeds=frozenset(
             FeedKey.from_id(f["S"]) for f in item.get("previous_feeds", {}).get("L", [])
         ),
-        published=item.get("published", {}).get("S"),
+        published=_time_of(item["published"]["S"]) if "S" in item.get("published", {}) else None,
         has_report=item.get("has_report", {}).get("BOOL", False),
         waiting_on=item.get("waiting_on", {}).get("S"),
     )

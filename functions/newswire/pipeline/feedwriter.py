@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -57,11 +57,6 @@ def paths_of(feeds: Iterable[FeedKey]) -> set[str]:
     if MAIN_FEED in keys:
         paths |= {NEWS_SITEMAP_PATH, STYLESHEET_PATH}
     return paths
-
-
-def sortable(moment: datetime) -> str:
-    """Fixed-width UTC time: string order is time order in the index's sort keys."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +236,7 @@ class FeedWriter:
 
     def _news_sitemap(self) -> FeedFile:
         now = self.clock()
-        since = sortable(news_window_start(now))
+        since = news_window_start(now)
         entries = self.index.newest(MAIN_FEED, MAX_NEWS_URLS, since=since)
         body = render_news_sitemap(entries, self.site, now)
         return FeedFile(NEWS_SITEMAP_PATH, NEWS_SITEMAP_CONTENT_TYPE, body)

@@ -15,9 +15,10 @@ import json
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
-from newswire.domain.feeds import FeedKey
+from newswire.domain.feeds import FeedKey, month_of
 from newswire.domain.model import Entry
 from newswire.errors import InvalidArticleError
 
@@ -181,14 +182,16 @@ class ArticleState:
     article_id: str | None = None
     feeds: frozenset[FeedKey] = field(default_factory=frozenset)
     previous_feeds: frozenset[FeedKey] = field(default_factory=frozenset)
-    published: str | None = None
+    published: datetime | None = None
     has_report: bool = False
     waiting_on: str | None = None
 
     @property
     def archive_month(self) -> str | None:
         """The monthly archive (``YYYY-MM``) a live article is in; ``None`` for any other."""
-        return self.published[:7] if self.status is ArticleStatus.LIVE and self.published else None
+        if self.status is not ArticleStatus.LIVE or self.published is None:
+            return None
+        return month_of(self.published)
 
 
 class ArticleIndex(Protocol):
@@ -249,10 +252,10 @@ class ArticleIndex(Protocol):
         (again): the change that woke it is done."""
         ...
 
-    def newest(self, feed: FeedKey, limit: int, since: str | None = None) -> Sequence[Entry]:
+    def newest(self, feed: FeedKey, limit: int, since: datetime | None = None) -> Sequence[Entry]:
         """The ``limit`` newest entries of ``feed``, newest first.
 
-        With ``since`` (the index's fixed-width UTC form), only entries published after it.
+        With ``since``, only entries published after it.
         """
         ...
 
@@ -264,10 +267,10 @@ class ArticleIndex(Protocol):
         """Every entry of ``feed`` published in ``month``, newest first (an archive page)."""
         ...
 
-    def due(self, until: str, limit: int) -> Sequence[str]:
+    def due(self, until: datetime, limit: int) -> Sequence[str]:
         """Keys of scheduled articles whose publication time is at or before ``until``.
 
-        ``until`` is in the index's fixed-width UTC form; keys come oldest first, so due
+        Keys come oldest first, so due
         articles enter the feeds in the order they were scheduled.
         """
         ...

@@ -59,7 +59,7 @@ from newswire.pipeline.changes import (
     normalise_sequencer,
 )
 from newswire.pipeline.concurrency import IOPool
-from newswire.pipeline.feedwriter import FeedWriter, paths_of, sortable
+from newswire.pipeline.feedwriter import FeedWriter, paths_of
 from newswire.pipeline.ports import (
     ArticleIndex,
     ArticleState,
@@ -509,7 +509,7 @@ class Publisher:
                 ArticleStatus.DRAFT if article.draft else ArticleStatus.SCHEDULED,
                 article_id=article.id,
                 previous_feeds=old_feeds,
-                published=sortable(article.published),
+                published=article.published,
             )
             return NextState(hidden, None, PublishAction.HIDDEN, None)
         live = ArticleState(
@@ -519,7 +519,7 @@ class Publisher:
             article_id=article.id,
             feeds=feed_keys_for(entry),
             previous_feeds=old_feeds,
-            published=sortable(article.published),
+            published=article.published,
         )
         return NextState(live, entry, PublishAction.PUBLISHED, None)
 
@@ -625,7 +625,7 @@ class Publisher:
         run = RunLog()
         token = _RUN.set(run)
         try:
-            for key in self.index.due(sortable(self.clock()), limit):
+            for key in self.index.due(self.clock(), limit):
                 old = self.index.state(key)
                 if old is None or old.status is not ArticleStatus.SCHEDULED:
                     continue  # another run (or an edit) got there first
