@@ -76,11 +76,11 @@ class BuildReport:
 
 #: An article file: ``(key, bytes)``, or an :class:`ArticleFile` read only if the cache
 #: cannot vouch for it.
-Source = tuple[str, bytes] | ArticleFile
+ArticleInput = tuple[str, bytes] | ArticleFile
 
 
 def build_site(
-    sources: Iterable[Source],
+    sources: Iterable[ArticleInput],
     site: SiteConfig,
     now: datetime,
     *,
@@ -187,7 +187,7 @@ class _Build:
             self.items.close()
             shutil.rmtree(self.spool_folder, ignore_errors=True)
 
-    def run(self, sources: Iterable[Source], now: datetime) -> BuildReport:
+    def run(self, sources: Iterable[ArticleInput], now: datetime) -> BuildReport:
         self._parse_all(sources)
         keys = sorted(self.results)
         if self.cache is not None:
@@ -274,7 +274,7 @@ class _Build:
 
     # --- parsing ------------------------------------------------------------------------------
 
-    def _parse_all(self, sources: Iterable[Source]) -> None:
+    def _parse_all(self, sources: Iterable[ArticleInput]) -> None:
         pending: list[ParseJob] = []
         total = len(sources) if isinstance(sources, Sized) else None
         for listed, source in enumerate(sources, start=1):
@@ -346,12 +346,12 @@ class _Build:
     def _collect(self, batch: bytes) -> None:
         """Take a worker's results (:meth:`BuildWorker.parse`), and hand them to the cache."""
         results: list[Parsed] = pickle.loads(batch)  # noqa: S301 - from our own worker
-        for key, result, ref, digest, _ in results:
-            if key in self.results:
-                raise ValueError(f"{key}: given twice")
-            self.results[key] = result
-            if ref is not None:
-                self.entries[key] = (ref, digest)
+        for parsed in results:
+            if parsed.key in self.results:
+                raise ValueError(f"{parsed.key}: given twice")
+            self.results[parsed.key] = parsed.result
+            if parsed.items is not None:
+                self.entries[parsed.key] = (parsed.items, parsed.digest)
         if self.cache is not None:
             self.cache.store_batch(results, batch)
 

@@ -41,7 +41,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO, NamedTuple, TypeVar
 
 from newswire import __version__
 from newswire.content.articles import SETTLED_NS
@@ -68,11 +68,14 @@ T = TypeVar("T")
 OUTPUT_LIBRARIES = ("cmarkgfm", "nh3", "feedgen", "PyYAML", "lxml", "markdown-it-py", "orjson")
 
 
-#: One parsed file, as a build's workers report it and a cold build's index keeps it: its key,
-#: the article without body (or the rejection), where its entry's items lie (``None`` for a
-#: rejection), the file's SHA-256 (``""``: not to be cached: a file that could not be read, or
-#: a build without cache) and its ``stat`` signature (``None``: not to be recorded).
-Parsed = tuple[str, Article | InvalidArticleError, ItemRef | None, str, tuple[int, ...] | None]
+class Parsed(NamedTuple):
+    """One parsed file, as a build's workers report it and a cold build's index keeps it."""
+
+    key: str
+    result: Article | InvalidArticleError  # the article without body, or its rejection
+    items: ItemRef | None  # where its entry's items lie (``None`` for a rejection)
+    digest: str  # the file's SHA-256 (``""``: not to be cached, or a build without cache)
+    signature: tuple[int, ...] | None  # its ``stat`` signature (``None``: not to be recorded)
 
 
 @dataclass(slots=True)

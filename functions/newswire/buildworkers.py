@@ -122,7 +122,7 @@ class BuildWorker:
         for key, given, known_digest, signature in chunk:
             data = read_article_file(key) if given is None else given
             if isinstance(data, InvalidArticleError):
-                results.append((key, data, None, "", None))  # no digest: never cached
+                results.append(Parsed(key, data, None, "", None))  # no digest: never cached
                 continue
             digest = known_digest or (file_digest(data) if self.digests else "")
             try:
@@ -131,13 +131,13 @@ class BuildWorker:
                 check_entry_size(key, entry)  # as the pipeline: never publish what it rejects
                 items = render_items(entry)
             except InvalidArticleError as e:
-                results.append((key, e, None, digest, signature))
+                results.append(Parsed(key, e, None, digest, signature))
                 continue
             except Exception as e:  # a bug of ours, set off by this file alone: see unrenderable
-                results.append((key, unrenderable(key, e), None, digest, signature))
+                results.append(Parsed(key, unrenderable(key, e), None, digest, signature))
                 continue
             ref = self.items.append(items)
-            results.append((key, without_body(article), ref, digest, signature))
+            results.append(Parsed(key, without_body(article), ref, digest, signature))
         self.items.flush()
         return pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
 

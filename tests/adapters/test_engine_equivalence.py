@@ -42,7 +42,7 @@ NOW = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
 #: The content folder's clock, as its golden files are built at.
 CONTENT_NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
-Source = tuple[str, bytes]
+ArticleBytes = tuple[str, bytes]
 ATOM = "http://www.w3.org/2005/Atom"
 
 
@@ -59,7 +59,7 @@ def reindex(publisher: Publisher) -> None:
 # --- the two paths -------------------------------------------------------------------------
 
 
-def built(sources: Sequence[Source], site: SiteConfig, now: datetime) -> dict[str, bytes]:
+def built(sources: Sequence[ArticleBytes], site: SiteConfig, now: datetime) -> dict[str, bytes]:
     """Every file ``newswire build`` writes for ``sources``, by path."""
     report = build_site(sources, site, now)
     return {file.path: file.body for file in report.files}
@@ -73,7 +73,7 @@ class Upload:
     body: bytes | None
 
 
-def final_content(uploads: Sequence[Upload]) -> list[Source]:
+def final_content(uploads: Sequence[Upload]) -> list[ArticleBytes]:
     """What the bucket holds after ``uploads``: what a build of the same folder reads."""
     current: dict[str, bytes | None] = {}
     for upload in uploads:
@@ -158,7 +158,7 @@ def article(title: str, published: datetime | str, **fields: Any) -> bytes:
     return f"---\n{front}---\n\n{body}".encode()
 
 
-def uploads_of(sources: Sequence[Source]) -> list[Upload]:
+def uploads_of(sources: Sequence[ArticleBytes]) -> list[Upload]:
     return [Upload(key, body) for key, body in sources]
 
 
