@@ -140,7 +140,7 @@ def read_article_file(path: str) -> bytes | InvalidArticleError:
     """
     try:
         # os-level calls: no buffered file object (and its isatty and seek calls) for one
-        # read of a few kilobytes, ~10,000 times per build.
+        # read of a few kilobytes, once per article of a build.
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
             chunks = []

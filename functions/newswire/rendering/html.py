@@ -215,8 +215,8 @@ _free.restype = None
 def _cmark_html(body: str, *, sourcepos: bool = False, encoded: bytes | None = None) -> str:
     """Render CommonMark to (unsanitised) HTML with cmark, the reference implementation in C.
 
-    ~20 times faster than markdown-it-py and byte-identical to its "commonmark" preset on our
-    corpus: raw HTML passes through (the sanitiser decides), no typographer ("smart" off), so
+    Much faster than markdown-it-py (``benchmarks/RESULTS.md``, "Measured choices") and
+    byte-identical to its "commonmark" preset on our corpus: raw HTML passes through (the sanitiser decides), no typographer ("smart" off), so
     quotes and dashes stay exactly as written. With ``sourcepos``, every block cmark writes
     carries ``data-sourcepos``: that tells cmark's own paragraphs and containers from raw HTML
     a writer typed (which carries none), so the summary can be found in this output instead of
@@ -232,8 +232,7 @@ def _cmark_html(body: str, *, sourcepos: bool = False, encoded: bytes | None = N
         output: bytes = _cmark.ffi.string(html_buffer)
     finally:
         # cmark leaves freeing the buffer to its caller, and cmarkgfm's own wrapper never
-        # does: ~10 KB lost per article, 100 MB per 10,000-article build, and a warm Lambda
-        # container's memory growing with every publish.
+        # does: a build's memory, and a warm Lambda container's, would grow with every article.
         _free(int(_cmark.ffi.cast("uintptr_t", html_buffer)))
     try:
         return output.decode("utf-8")
@@ -312,7 +311,7 @@ def _markdown() -> MarkdownIt:
 def _markdown_blocks() -> MarkdownIt:
     """A CommonMark parser that finds blocks but leaves their inline content unparsed.
 
-    Block parsing is ~30 times cheaper than a full render and still collects link reference
+    Block parsing costs far less than a full render and still collects link reference
     definitions, so the first paragraph can be rendered alone and correctly.
     """
     from markdown_it import MarkdownIt
@@ -655,7 +654,7 @@ def _rewrite_cmark_links(parts: list[str]) -> str:
     """cmark's output split on ``<a href="``, joined again with every link through
     :func:`_cmark_url_tag`.
 
-    Split rather than matched by a regex with a callback (~15 links per article made that the
+    Split rather than matched by a regex with a callback (a Python call per link made that the
     costliest step here); a link with no title to a plain absolute URL or root-relative path,
     nearly every link, is written here directly, exactly as :func:`_cmark_url_tag` writes it.
     """
