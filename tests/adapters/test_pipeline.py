@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from botocore.exceptions import ClientError
 from lxml import etree
 
+from newswire.adapters.websub import WebSubNotifier
 from newswire.content.articles import MAX_KEY_BYTES
 from newswire.domain.feeds import FeedFormat, is_feed_path
 from newswire.errors import TransientStorageError
@@ -23,6 +24,7 @@ from newswire.pipeline.changes import ArticleChange, PublishAction, normalise_se
 from newswire.pipeline.events import changes_from_s3_event
 from tests.support.aws import Stack
 from tests.support.feedcheck import assert_valid
+from tests.support.hub import Hub
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -670,14 +672,18 @@ def test_renaming_an_article_with_an_id_publishes_it_once_under_its_new_key(
     assert reports(stack) == []
 
 
-def fail_once(stack: Stack, operation: str, key_prefix: str) -> list[str]:
-    """Make the first ``operation`` on a content-bucket key under ``key_prefix`` fail with the
-    503 S3 answers when overloaded (what botocore raises once its own retries are used up)."""
+def fail_once(
+    stack: Stack, operation: str, key_prefix: str, *, bucket: str | None = None
+) -> list[str]:
+    """Make the first ``operation`` on a content-bucket (or ``bucket``) key under
+    ``key_prefix`` fail with the 503 S3 answers when overloaded (what botocore raises once
+    its own retries are used up)."""
     failed: list[str] = []
+    bucket = bucket or stack.content_bucket
 
     def before(params: dict[str, Any], **_: Any) -> None:
         key = params["Key"]
-        if params["Bucket"] == stack.content_bucket and key.startswith(key_prefix) and not failed:
+        if params["Bucket"] == bucket and key.startswith(key_prefix) and not failed:
             failed.append(key)
             raise ClientError(
                 {
@@ -901,3 +907,69 @@ def test_an_article_woken_by_a_change_whose_forgetting_failed_is_told_once(
     told = [(o.key, o.action) for o in (*outcome.others, *again.others)]
     assert told == [("articles/b.md", PublishAction.PUBLISHED)]
     assert publisher.index.waiters("articles/a.md") == []
+
+
+def fill_february(stack: Stack, seq: Sequencer) -> list[ArticleChange]:
+    """January and March published; two articles written for February, the month between,
+    which they fill together: their changes, as one SQS batch would bring them."""
+    for slug, day in (("jan", "2026-01-05"), ("mar", "2026-03-05")):
+        publish(
+            stack, seq, f"articles/{slug}.md", article(slug.upper(), published=f"{day}T10:00:00Z")
+        )
+    return [
+        ArticleChange(
+            stack.put_article(
+                f"articles/feb-{n}.md", article(f"FEB-{n}", published=f"2026-02-0{n}T10:00:00Z")
+            ),
+            False,
+            seq(),
+        )
+        for n in (1, 2)
+    ]
+
+
+def archive_links(stack: Stack, path: str) -> dict[str, str]:
+    feeds = "https://englishnews.example/feeds/"
+    parsed = feedparser.parse(stack.feed(path))
+    return {link.rel: link.href.removeprefix(feeds) for link in parsed.feed.links}
+
+
+def test_a_month_filled_by_a_batch_is_linked_by_its_neighbours_when_redelivered(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """January's archive is rebuilt only for its link to the new month: when that write
+    fails, the batch is delivered again, and by then February is no longer new."""
+    changes = fill_february(stack, seq)
+    failed = fail_once(stack, "PutObject", "archive/2026-01/rss.xml", bucket=stack.feeds_bucket)
+    publisher = stack.publisher(clock=lambda: NOW)
+    first = publisher.publish_batch(changes)
+    assert failed == ["archive/2026-01/rss.xml"]
+    assert all(isinstance(result, TransientStorageError) for result in first.results)
+
+    again = publisher.publish_batch(changes)  # SQS delivers the batch again
+
+    assert [getattr(r, "action", r) for r in again.results] == [PublishAction.REDELIVERED] * 2
+    assert archive_links(stack, "archive/2026-01/rss.xml")["next-archive"] == (
+        "archive/2026-02/rss.xml"
+    )
+
+
+def test_a_redelivered_change_announces_the_archives_that_link_its_month(
+    stack: Stack, seq: Sequencer, hub: Hub
+) -> None:
+    """The run that wrote the feeds died before its ping: the redelivery tells the hub of
+    every document that run may have written, the neighbours' archives too."""
+    changes = fill_february(stack, seq)
+    stack.publisher(clock=lambda: NOW).publish_batch(changes)  # died before announcing
+    publisher = stack.publisher(
+        clock=lambda: NOW, notifier=WebSubNotifier([hub.url], sleep=lambda _s: None)
+    )
+
+    again = publisher.publish_batch(changes)
+    assert publisher.announce() == []
+
+    assert again.written == ()
+    (ping,) = hub.pings
+    feeds = "https://englishnews.example/feeds/"
+    for path in ("archive/2026-01/rss.xml", "archive/2026-03/feed.json", "rss.xml"):
+        assert feeds + path in ping["hub.url"], path

@@ -127,7 +127,9 @@ class Indexed:
 
     outcome: PublishOutcome
     touched: frozenset[FeedKey]  # the feeds it may have changed
-    announce: frozenset[FeedKey] = frozenset()  # told to WebSub written or not
+    #: a change run again: its feeds are told to WebSub written or not, and its months'
+    #: neighbours rebuilt (the run before may have died before either)
+    redelivered: bool = False
     woken: tuple[tuple[str, str], ...] = ()  # (holder, waiter) to forget once rebuilt
 
 
@@ -256,17 +258,21 @@ class Publisher:
         ):
             for position, result in zip(positions, indexed, strict=True):
                 results[position] = result
-        done = [r for r in results if isinstance(r, Indexed)]
         with_neighbours = self.writer.linking(months_before)
         # The main feed always: it exists from the first change on, even with nothing live
         # yet (a subscriber gets an empty feed, not an error); its HEADs cost no time.
         feeds_of = [
-            with_neighbours(r.touched | {MAIN_FEED}) if isinstance(r, Indexed) else set()
+            with_neighbours(r.touched | {MAIN_FEED}, relink=r.redelivered)
+            if isinstance(r, Indexed)
+            else set()
             for r in results
         ]
-        rebuilt = self.writer.rebuild(
-            set().union(*feeds_of), announce=set().union(*(r.announce for r in done))
-        )
+        announce = [
+            feeds
+            for r, feeds in zip(results, feeds_of, strict=True)
+            if isinstance(r, Indexed) and r.redelivered
+        ]
+        rebuilt = self.writer.rebuild(set().union(*feeds_of), announce=set().union(*announce))
         final: list[PublishOutcome | Exception] = []
         for result, feeds in zip(results, feeds_of, strict=True):
             if isinstance(result, Exception):
@@ -326,7 +332,7 @@ class Publisher:
         error = self._report_again(key, state)
         touched = frozenset(self._touched(state) | self._wake_waiters(key) | also)
         action = PublishAction.REJECTED if error else PublishAction.REDELIVERED
-        return Indexed(PublishOutcome(key, action, (), error), touched, announce=touched)
+        return Indexed(PublishOutcome(key, action, (), error), touched, redelivered=True)
 
     def _report_again(self, key: str, state: ArticleState) -> InvalidArticleError | None:
         """Write (or remove) the report ``state`` calls for; the rejection, if any."""
