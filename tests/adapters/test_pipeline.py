@@ -16,12 +16,14 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from botocore.exceptions import ClientError
 from lxml import etree
 
+from newswire.adapters.dynamodb import MONTHS_PK
 from newswire.adapters.websub import WebSubNotifier
 from newswire.content.articles import MAX_KEY_BYTES
 from newswire.domain.feeds import FeedFormat, is_feed_path
 from newswire.errors import TransientStorageError
 from newswire.pipeline.changes import ArticleChange, PublishAction, normalise_sequencer
 from newswire.pipeline.events import changes_from_s3_event
+from newswire.pipeline.publisher import PublishOutcome
 from tests.support.aws import Stack
 from tests.support.feedcheck import assert_valid
 from tests.support.hub import Hub
@@ -870,6 +872,28 @@ def test_an_article_woken_by_a_change_that_died_is_published_when_its_retry_come
     assert index.waiters("articles/b.md") == ["articles/a.md"]
 
 
+DYNAMODB_500 = {
+    "Error": {"Code": "InternalServerError", "Message": "Internal server error"},
+    "ResponseMetadata": {"HTTPStatusCode": 500},
+}
+
+
+def fail_forgetting(stack: Stack) -> list[bool]:
+    """Make DynamoDB fail every removal of a woken article from its holder's waiters (500s,
+    past every try), while the returned flag is true."""
+    failing = [True]
+
+    def before(params: dict[str, Any], **_: Any) -> None:
+        forgetting = any("ConditionCheck" in item for item in params["TransactItems"])
+        if failing[0] and forgetting and "Delete" in params["TransactItems"][0]:
+            raise ClientError(DYNAMODB_500, "TransactWriteItems")  # type: ignore[arg-type]
+
+    stack.dynamodb.meta.events.register(
+        "before-parameter-build.dynamodb.TransactWriteItems", before
+    )
+    return failing
+
+
 def test_an_article_woken_by_a_change_whose_forgetting_failed_is_told_once(
     stack: Stack, seq: Sequencer
 ) -> None:
@@ -879,22 +903,7 @@ def test_an_article_woken_by_a_change_whose_forgetting_failed_is_told_once(
     publish(stack, seq, "articles/b.md", article("B", tags="[science]", extra=RENAMED))
     stack.s3.delete_object(Bucket=stack.content_bucket, Key="articles/a.md")
     deleted = ArticleChange("articles/a.md", True, seq())
-    failing = [True]
-
-    def fail_forgetting(params: dict[str, Any], **_: Any) -> None:
-        forgetting = any("ConditionCheck" in item for item in params["TransactItems"])
-        if failing[0] and forgetting and "Delete" in params["TransactItems"][0]:
-            raise ClientError(
-                {
-                    "Error": {"Code": "InternalServerError", "Message": "Internal server error"},
-                    "ResponseMetadata": {"HTTPStatusCode": 500},
-                },
-                "TransactWriteItems",
-            )
-
-    stack.dynamodb.meta.events.register(
-        "before-parameter-build.dynamodb.TransactWriteItems", fail_forgetting
-    )
+    failing = fail_forgetting(stack)
     publisher = stack.publisher(clock=lambda: NOW)
     with pytest.raises(TransientStorageError):
         publisher.publish(deleted)
@@ -973,3 +982,51 @@ def test_a_redelivered_change_announces_the_archives_that_link_its_month(
     feeds = "https://englishnews.example/feeds/"
     for path in ("archive/2026-01/rss.xml", "archive/2026-03/feed.json", "rss.xml"):
         assert feeds + path in ping["hub.url"], path
+
+
+def test_a_change_whose_forgetting_failed_fails_alone_in_its_batch(
+    stack: Stack, seq: Sequencer
+) -> None:
+    publish(stack, seq, "articles/a.md", article("A", extra=RENAMED))
+    publish(stack, seq, "articles/b.md", article("B", tags="[science]", extra=RENAMED))
+    stack.s3.delete_object(Bucket=stack.content_bucket, Key="articles/a.md")
+    stack.put_article("articles/c.md", article("C"))
+    batch = [
+        ArticleChange("articles/a.md", True, seq()),
+        ArticleChange("articles/c.md", False, seq()),
+    ]
+    fail_forgetting(stack)
+
+    deleted, published = stack.publisher(clock=lambda: NOW).publish_batch(batch).results
+
+    assert isinstance(deleted, TransientStorageError)  # SQS delivers A's delete again
+    assert isinstance(published, PublishOutcome) and published.action is PublishAction.PUBLISHED
+    assert sorted(titles(stack)) == ["B", "C"]
+
+
+@pytest.mark.parametrize("failing_read", [1, 2], ids=["before-indexing", "after-indexing"])
+def test_a_batch_whose_months_cannot_be_read_fails_each_change_not_the_batch(
+    stack: Stack, seq: Sequencer, failing_read: int
+) -> None:
+    """The batch reads the months before indexing and after (for the archives that link
+    them): DynamoDB failing either fails every change, to be delivered again, and raises
+    nothing that would fail the invocation."""
+    change = ArticleChange(stack.put_article("articles/a.md", article("A")), False, seq())
+    reads = Counter[str]()
+
+    def fail_months(params: dict[str, Any], **_: Any) -> None:
+        if params["ExpressionAttributeValues"][":pk"]["S"] == MONTHS_PK:
+            reads["months"] += 1
+            if reads["months"] >= failing_read and reads["failing"] == 0:
+                raise ClientError(DYNAMODB_500, "Query")  # type: ignore[arg-type]
+
+    stack.dynamodb.meta.events.register("before-parameter-build.dynamodb.Query", fail_months)
+    publisher = stack.publisher(clock=lambda: NOW)
+
+    (result,) = publisher.publish_batch([change]).results
+
+    assert isinstance(result, TransientStorageError)
+    reads["failing"] = 1  # DynamoDB recovers; SQS delivers the change again
+    (retried,) = publisher.publish_batch([change]).results
+    assert isinstance(retried, PublishOutcome)
+    assert titles(stack) == ["A"]

@@ -244,9 +244,13 @@ class Publisher:
         Changes of different articles are indexed at once, those of one article in the order
         given. A change that fails (AWS, lost races) fails alone; a rebuild that fails fails
         every change it rebuilt for (retrying any of them is safe: a redelivered change
-        rebuilds its feeds again).
+        rebuilds its feeds again). Nothing is raised: an SQS batch then fails only the
+        messages whose changes failed.
         """
-        months_before = set(self.index.months())
+        try:
+            months_before = set(self.index.months())
+        except Exception as e:  # nothing done yet: every change is tried again
+            return BatchOutcome(tuple(e for _change in changes))
         by_key: dict[str, list[int]] = {}
         for position, change in enumerate(changes):
             by_key.setdefault(change.key, []).append(position)
@@ -258,7 +262,10 @@ class Publisher:
         ):
             for position, result in zip(positions, indexed, strict=True):
                 results[position] = result
-        with_neighbours = self.writer.linking(months_before)
+        try:
+            with_neighbours = self.writer.linking(months_before)
+        except Exception as e:  # indexed, feeds not rebuilt: each is redelivered, rebuilds them
+            return BatchOutcome(tuple(r if isinstance(r, Exception) else e for r in results))
         # The main feed always: it exists from the first change on, even with nothing live
         # yet (a subscriber gets an empty feed, not an error); its HEADs cost no time.
         feeds_of = [
@@ -283,7 +290,11 @@ class Publisher:
             if failed:  # retried: its feeds are rebuilt again, its wakes finished then
                 final.append(rebuilt.failed[failed[0]])
                 continue
-            self._forget_woken(result.woken)
+            try:
+                self._forget_woken(result.woken)
+            except Exception as e:  # redelivered, it finishes (and forgets) its wakes again
+                final.append(e)
+                continue
             written = tuple(path for path in rebuilt.written if path in mine)
             final.append(dataclasses.replace(result.outcome, feeds_written=written))
         return BatchOutcome(tuple(final), rebuilt.written)
