@@ -1,10 +1,12 @@
 """How long the publish function's work may take: the figures ``infra/`` derives its timeout
 from, so that the code and the timeout cannot drift apart.
 
-A record's AWS calls are started only within :data:`RECORD_DEADLINE_SECONDS`
-(:func:`newswire.adapters.aws_errors.time_limit`); a call under way at the deadline may run
-its course, so a record takes at most :data:`RECORD_BUDGET_SECONDS`. The handler starts a
-record only while that budget and the WebSub announce still fit in the invocation.
+The handler starts a batch only while :data:`RESERVE_SECONDS` remain of the invocation,
+and its AWS calls only until what then remains is the reserve less one record's
+:data:`RECORD_DEADLINE_SECONDS` (:func:`newswire.adapters.aws_errors.time_limit`, which holds
+in every thread of the batch): the calls under way at the deadline may run their course, the
+work no deadline stops and the WebSub announce still fit, so a slow batch fails its messages
+rather than time out.
 """
 
 from __future__ import annotations
