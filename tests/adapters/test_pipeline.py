@@ -1030,3 +1030,24 @@ def test_a_batch_whose_months_cannot_be_read_fails_each_change_not_the_batch(
     (retried,) = publisher.publish_batch([change]).results
     assert isinstance(retried, PublishOutcome)
     assert titles(stack) == ["A"]
+
+
+def test_an_article_woken_in_a_batch_is_told_once_however_often_its_holder_changes(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """A lets B's id go, then is edited again, both in one batch: B is published and told once
+    (the second change finds B among A's waiters until the batch's feeds are written)."""
+    publish(stack, seq, "articles/a.md", article("A", extra=RENAMED))
+    publish(stack, seq, "articles/b.md", article("B", tags="[science]", extra=RENAMED))
+    other_id = "id: urn:uuid:7d9f1c1e-0000-4000-8000-00000000beef\n"
+    stack.put_article("articles/a.md", article("A", extra=other_id))
+    let_go = ArticleChange("articles/a.md", False, seq())
+    stack.put_article("articles/a.md", article("A, edited", extra=other_id))
+    edited = ArticleChange("articles/a.md", False, seq())
+
+    results = stack.publisher(clock=lambda: NOW).publish_batch([let_go, edited]).results
+
+    assert all(isinstance(result, PublishOutcome) for result in results)
+    told = [(o.key, o.action) for r in results if isinstance(r, PublishOutcome) for o in r.others]
+    assert told == [("articles/b.md", PublishAction.PUBLISHED)]
+    assert titles(stack, "tags/science/rss.xml") == ["B"]

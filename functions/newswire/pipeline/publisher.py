@@ -141,6 +141,13 @@ class RunLog:
 
     moved: dict[str, PublishOutcome] = field(default_factory=dict)
     woken: list[tuple[str, str]] = field(default_factory=list)
+    #: wakes an earlier change of the same batch finished: still listed until the batch's
+    #: feeds are written, they are not told again
+    earlier: frozenset[tuple[str, str]] = frozenset()
+
+    def finished(self, holder: str, key: str) -> bool:
+        """Whether this change, or an earlier one of its batch, finished this wake."""
+        return (holder, key) in self.earlier or (holder, key) in self.woken
 
 
 _RUN: contextvars.ContextVar[RunLog] = contextvars.ContextVar("publish_run")
@@ -255,10 +262,19 @@ class Publisher:
         for position, change in enumerate(changes):
             by_key.setdefault(change.key, []).append(position)
         results: list[Indexed | Exception] = [ConcurrentUpdateError("not run")] * len(changes)
+
+        def index_in_order(positions: list[int]) -> list[Indexed | Exception]:
+            indexed: list[Indexed | Exception] = []
+            earlier: set[tuple[str, str]] = set()
+            for position in positions:  # in order: each told only what the ones before were not
+                result = self._index_in_run(changes[position], frozenset(earlier))
+                if isinstance(result, Indexed):
+                    earlier.update(result.woken)
+                indexed.append(result)
+            return indexed
+
         for positions, indexed in zip(
-            by_key.values(),
-            self.pool.map(lambda ps: [self._index_in_run(changes[p]) for p in ps], by_key.values()),
-            strict=True,
+            by_key.values(), self.pool.map(index_in_order, by_key.values()), strict=True
         ):
             for position, result in zip(positions, indexed, strict=True):
                 results[position] = result
@@ -299,11 +315,13 @@ class Publisher:
             final.append(dataclasses.replace(result.outcome, feeds_written=written))
         return BatchOutcome(tuple(final), rebuilt.written)
 
-    def _index_in_run(self, change: ArticleChange) -> Indexed | Exception:
-        """:meth:`_index` with a run of its own; its error is returned, not raised, so the
-        other changes of the batch go on."""
+    def _index_in_run(
+        self, change: ArticleChange, earlier: frozenset[tuple[str, str]]
+    ) -> Indexed | Exception:
+        """:meth:`_index` with a run of its own (``earlier``: the wakes earlier changes of the
+        batch finished); its error is returned, not raised, so the other changes go on."""
         try:
-            indexed, run = self.in_run(lambda: self._index(change))
+            indexed, run = self.in_run(lambda: self._index(change), earlier=earlier)
         except Exception as e:  # this change fails alone (see publish_batch)
             return e
         others = tuple(o for key, o in sorted(run.moved.items()) if key != change.key)
@@ -444,8 +462,8 @@ class Publisher:
         """
         touched: set[FeedKey] = set()
         for key in self.index.waiters(holder):
-            if (holder, key) in self._run.woken:
-                continue  # finished earlier in this run
+            if self._run.finished(holder, key):
+                continue
             state = self.index.state(key)
             if state is not None and state.waiting_on == holder:
                 if self._still_waits(key, holder):
@@ -462,6 +480,8 @@ class Publisher:
         back stale. One Query when there is none. The feeds to rebuild."""
         touched: set[FeedKey] = set()
         for key in self.index.waiters(holder):
+            if self._run.finished(holder, key):
+                continue
             state = self.index.state(key)
             if state is None or state.waiting_on != holder:
                 touched |= self._finish_wake(key, state)
@@ -654,9 +674,11 @@ class Publisher:
 
         return reindex(self)
 
-    def in_run(self, call: Callable[[], T]) -> tuple[T, RunLog]:
+    def in_run(
+        self, call: Callable[[], T], *, earlier: frozenset[tuple[str, str]] = frozenset()
+    ) -> tuple[T, RunLog]:
         """``call()`` with a run log of its own: what it did to other articles."""
-        run = RunLog()
+        run = RunLog(earlier=earlier)
         token = _RUN.set(run)
         try:
             return call(), run
