@@ -1051,3 +1051,31 @@ def test_an_article_woken_in_a_batch_is_told_once_however_often_its_holder_chang
     told = [(o.key, o.action) for r in results if isinstance(r, PublishOutcome) for o in r.others]
     assert told == [("articles/b.md", PublishAction.PUBLISHED)]
     assert titles(stack, "tags/science/rss.xml") == ["B"]
+
+
+@pytest.mark.parametrize("order", ["new-first", "old-first"])
+def test_a_rename_whose_two_events_share_a_batch_publishes_the_article_once(
+    server: Stack, order: str
+) -> None:
+    """The copy's and the delete's events indexed at once, in threads of one process."""
+    old, new = "articles/old-name.md", "articles/new-name.md"
+    publish(server, Sequencer(), old, article("Story", tags="[world, politics]", extra=RENAMED))
+    source = {"Bucket": server.content_bucket, "Key": old}
+    server.s3.copy_object(Bucket=server.content_bucket, Key=new, CopySource=source)
+    server.s3.delete_object(Bucket=server.content_bucket, Key=old)
+    batch = [
+        ArticleChange(new, False, normalise_sequencer("201")),
+        ArticleChange(old, True, normalise_sequencer("202")),
+    ]
+
+    outcome = server.publisher(clock=lambda: NOW).publish_batch(
+        batch if order == "new-first" else batch[::-1]
+    )
+
+    assert all(isinstance(result, PublishOutcome) for result in outcome.results)
+    for path in ("rss.xml", "tags/politics/atom.xml", "archive/2026-01/rss.xml"):
+        entries = feedparser.parse(server.feed(path)).entries
+        assert [(e.title, e.link.rstrip("/").rsplit("/", 1)[-1]) for e in entries] == [
+            ("Story", "new-name")
+        ], path
+    assert reports(server) == []
