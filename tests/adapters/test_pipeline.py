@@ -16,13 +16,17 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from botocore.exceptions import ClientError
 from lxml import etree
 
+from newswire.adapters.dynamodb import MONTHS_PK
+from newswire.adapters.websub import WebSubNotifier
 from newswire.content.articles import MAX_KEY_BYTES
 from newswire.domain.feeds import FeedFormat, is_feed_path
 from newswire.errors import TransientStorageError
 from newswire.pipeline.changes import ArticleChange, PublishAction, normalise_sequencer
 from newswire.pipeline.events import changes_from_s3_event
+from newswire.pipeline.publisher import PublishOutcome
 from tests.support.aws import Stack
 from tests.support.feedcheck import assert_valid
+from tests.support.hub import Hub
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -675,14 +679,18 @@ def test_renaming_an_article_with_an_id_publishes_it_once_under_its_new_key(
     assert reports(stack) == []
 
 
-def fail_once(stack: Stack, operation: str, key_prefix: str) -> list[str]:
-    """Make the first ``operation`` on a content-bucket key under ``key_prefix`` fail with the
-    503 S3 answers when overloaded (what botocore raises once its own retries are used up)."""
+def fail_once(
+    stack: Stack, operation: str, key_prefix: str, *, bucket: str | None = None
+) -> list[str]:
+    """Make the first ``operation`` on a content-bucket (or ``bucket``) key under
+    ``key_prefix`` fail with the 503 S3 answers when overloaded (what botocore raises once
+    its own retries are used up)."""
     failed: list[str] = []
+    bucket = bucket or stack.content_bucket
 
     def before(params: dict[str, Any], **_: Any) -> None:
         key = params["Key"]
-        if params["Bucket"] == stack.content_bucket and key.startswith(key_prefix) and not failed:
+        if params["Bucket"] == bucket and key.startswith(key_prefix) and not failed:
             failed.append(key)
             raise ClientError(
                 {
@@ -869,6 +877,28 @@ def test_an_article_woken_by_a_change_that_died_is_published_when_its_retry_come
     assert index.waiters("articles/b.md") == ["articles/a.md"]
 
 
+DYNAMODB_500 = {
+    "Error": {"Code": "InternalServerError", "Message": "Internal server error"},
+    "ResponseMetadata": {"HTTPStatusCode": 500},
+}
+
+
+def fail_forgetting(stack: Stack) -> list[bool]:
+    """Make DynamoDB fail every removal of a woken article from its holder's waiters (500s,
+    past every try), while the returned flag is true."""
+    failing = [True]
+
+    def before(params: dict[str, Any], **_: Any) -> None:
+        forgetting = any("ConditionCheck" in item for item in params["TransactItems"])
+        if failing[0] and forgetting and "Delete" in params["TransactItems"][0]:
+            raise ClientError(DYNAMODB_500, "TransactWriteItems")  # type: ignore[arg-type]
+
+    stack.dynamodb.meta.events.register(
+        "before-parameter-build.dynamodb.TransactWriteItems", before
+    )
+    return failing
+
+
 def test_an_article_woken_by_a_change_whose_forgetting_failed_is_told_once(
     stack: Stack, seq: Sequencer
 ) -> None:
@@ -878,22 +908,7 @@ def test_an_article_woken_by_a_change_whose_forgetting_failed_is_told_once(
     publish(stack, seq, "articles/b.md", article("B", tags="[science]", extra=RENAMED))
     stack.s3.delete_object(Bucket=stack.content_bucket, Key="articles/a.md")
     deleted = ArticleChange("articles/a.md", True, seq())
-    failing = [True]
-
-    def fail_forgetting(params: dict[str, Any], **_: Any) -> None:
-        forgetting = any("ConditionCheck" in item for item in params["TransactItems"])
-        if failing[0] and forgetting and "Delete" in params["TransactItems"][0]:
-            raise ClientError(
-                {
-                    "Error": {"Code": "InternalServerError", "Message": "Internal server error"},
-                    "ResponseMetadata": {"HTTPStatusCode": 500},
-                },
-                "TransactWriteItems",
-            )
-
-    stack.dynamodb.meta.events.register(
-        "before-parameter-build.dynamodb.TransactWriteItems", fail_forgetting
-    )
+    failing = fail_forgetting(stack)
     publisher = stack.publisher(clock=lambda: NOW)
     with pytest.raises(TransientStorageError):
         publisher.publish(deleted)
@@ -906,3 +921,166 @@ def test_an_article_woken_by_a_change_whose_forgetting_failed_is_told_once(
     told = [(o.key, o.action) for o in (*outcome.others, *again.others)]
     assert told == [("articles/b.md", PublishAction.PUBLISHED)]
     assert publisher.index.waiters("articles/a.md") == []
+
+
+def fill_february(stack: Stack, seq: Sequencer) -> list[ArticleChange]:
+    """January and March published; two articles written for February, the month between,
+    which they fill together: their changes, as one SQS batch would bring them."""
+    for slug, day in (("jan", "2026-01-05"), ("mar", "2026-03-05")):
+        publish(
+            stack, seq, f"articles/{slug}.md", article(slug.upper(), published=f"{day}T10:00:00Z")
+        )
+    return [
+        ArticleChange(
+            stack.put_article(
+                f"articles/feb-{n}.md", article(f"FEB-{n}", published=f"2026-02-0{n}T10:00:00Z")
+            ),
+            False,
+            seq(),
+        )
+        for n in (1, 2)
+    ]
+
+
+def archive_links(stack: Stack, path: str) -> dict[str, str]:
+    feeds = "https://englishnews.example/feeds/"
+    parsed = feedparser.parse(stack.feed(path))
+    return {link.rel: link.href.removeprefix(feeds) for link in parsed.feed.links}
+
+
+def test_a_month_filled_by_a_batch_is_linked_by_its_neighbours_when_redelivered(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """January's archive is rebuilt only for its link to the new month: when that write
+    fails, the batch is delivered again, and by then February is no longer new."""
+    changes = fill_february(stack, seq)
+    failed = fail_once(stack, "PutObject", "archive/2026-01/rss.xml", bucket=stack.feeds_bucket)
+    publisher = stack.publisher(clock=lambda: NOW)
+    first = publisher.publish_batch(changes)
+    assert failed == ["archive/2026-01/rss.xml"]
+    assert all(isinstance(result, TransientStorageError) for result in first.results)
+
+    again = publisher.publish_batch(changes)  # SQS delivers the batch again
+
+    assert [getattr(r, "action", r) for r in again.results] == [PublishAction.REDELIVERED] * 2
+    assert archive_links(stack, "archive/2026-01/rss.xml")["next-archive"] == (
+        "archive/2026-02/rss.xml"
+    )
+
+
+def test_a_redelivered_change_announces_the_archives_that_link_its_month(
+    stack: Stack, seq: Sequencer, hub: Hub
+) -> None:
+    """The run that wrote the feeds died before its ping: the redelivery tells the hub of
+    every document that run may have written, the neighbours' archives too."""
+    changes = fill_february(stack, seq)
+    stack.publisher(clock=lambda: NOW).publish_batch(changes)  # died before announcing
+    publisher = stack.publisher(
+        clock=lambda: NOW, notifier=WebSubNotifier([hub.url], sleep=lambda _s: None)
+    )
+
+    again = publisher.publish_batch(changes)
+    assert publisher.announce() == []
+
+    assert again.written == ()
+    (ping,) = hub.pings
+    feeds = "https://englishnews.example/feeds/"
+    for path in ("archive/2026-01/rss.xml", "archive/2026-03/feed.json", "rss.xml"):
+        assert feeds + path in ping["hub.url"], path
+
+
+def test_a_change_whose_forgetting_failed_fails_alone_in_its_batch(
+    stack: Stack, seq: Sequencer
+) -> None:
+    publish(stack, seq, "articles/a.md", article("A", extra=RENAMED))
+    publish(stack, seq, "articles/b.md", article("B", tags="[science]", extra=RENAMED))
+    stack.s3.delete_object(Bucket=stack.content_bucket, Key="articles/a.md")
+    stack.put_article("articles/c.md", article("C"))
+    batch = [
+        ArticleChange("articles/a.md", True, seq()),
+        ArticleChange("articles/c.md", False, seq()),
+    ]
+    fail_forgetting(stack)
+
+    deleted, published = stack.publisher(clock=lambda: NOW).publish_batch(batch).results
+
+    assert isinstance(deleted, TransientStorageError)  # SQS delivers A's delete again
+    assert isinstance(published, PublishOutcome) and published.action is PublishAction.PUBLISHED
+    assert sorted(titles(stack)) == ["B", "C"]
+
+
+@pytest.mark.parametrize("failing_read", [1, 2], ids=["before-indexing", "after-indexing"])
+def test_a_batch_whose_months_cannot_be_read_fails_each_change_not_the_batch(
+    stack: Stack, seq: Sequencer, failing_read: int
+) -> None:
+    """The batch reads the months before indexing and after (for the archives that link
+    them): DynamoDB failing either fails every change, to be delivered again, and raises
+    nothing that would fail the invocation."""
+    change = ArticleChange(stack.put_article("articles/a.md", article("A")), False, seq())
+    reads = Counter[str]()
+
+    def fail_months(params: dict[str, Any], **_: Any) -> None:
+        if params["ExpressionAttributeValues"][":pk"]["S"] == MONTHS_PK:
+            reads["months"] += 1
+            if reads["months"] >= failing_read and reads["failing"] == 0:
+                raise ClientError(DYNAMODB_500, "Query")  # type: ignore[arg-type]
+
+    stack.dynamodb.meta.events.register("before-parameter-build.dynamodb.Query", fail_months)
+    publisher = stack.publisher(clock=lambda: NOW)
+
+    (result,) = publisher.publish_batch([change]).results
+
+    assert isinstance(result, TransientStorageError)
+    reads["failing"] = 1  # DynamoDB recovers; SQS delivers the change again
+    (retried,) = publisher.publish_batch([change]).results
+    assert isinstance(retried, PublishOutcome)
+    assert titles(stack) == ["A"]
+
+
+def test_an_article_woken_in_a_batch_is_told_once_however_often_its_holder_changes(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """A lets B's id go, then is edited again, both in one batch: B is published and told once
+    (the second change finds B among A's waiters until the batch's feeds are written)."""
+    publish(stack, seq, "articles/a.md", article("A", extra=RENAMED))
+    publish(stack, seq, "articles/b.md", article("B", tags="[science]", extra=RENAMED))
+    other_id = "id: urn:uuid:7d9f1c1e-0000-4000-8000-00000000beef\n"
+    stack.put_article("articles/a.md", article("A", extra=other_id))
+    let_go = ArticleChange("articles/a.md", False, seq())
+    stack.put_article("articles/a.md", article("A, edited", extra=other_id))
+    edited = ArticleChange("articles/a.md", False, seq())
+
+    results = stack.publisher(clock=lambda: NOW).publish_batch([let_go, edited]).results
+
+    assert all(isinstance(result, PublishOutcome) for result in results)
+    told = [(o.key, o.action) for r in results if isinstance(r, PublishOutcome) for o in r.others]
+    assert told == [("articles/b.md", PublishAction.PUBLISHED)]
+    assert titles(stack, "tags/science/rss.xml") == ["B"]
+
+
+@pytest.mark.parametrize("order", ["new-first", "old-first"])
+def test_a_rename_whose_two_events_share_a_batch_publishes_the_article_once(
+    server: Stack, order: str
+) -> None:
+    """The copy's and the delete's events indexed at once, in threads of one process."""
+    old, new = "articles/old-name.md", "articles/new-name.md"
+    publish(server, Sequencer(), old, article("Story", tags="[world, politics]", extra=RENAMED))
+    source = {"Bucket": server.content_bucket, "Key": old}
+    server.s3.copy_object(Bucket=server.content_bucket, Key=new, CopySource=source)
+    server.s3.delete_object(Bucket=server.content_bucket, Key=old)
+    batch = [
+        ArticleChange(new, False, normalise_sequencer("201")),
+        ArticleChange(old, True, normalise_sequencer("202")),
+    ]
+
+    outcome = server.publisher(clock=lambda: NOW).publish_batch(
+        batch if order == "new-first" else batch[::-1]
+    )
+
+    assert all(isinstance(result, PublishOutcome) for result in outcome.results)
+    for path in ("rss.xml", "tags/politics/atom.xml", "archive/2026-01/rss.xml"):
+        entries = feedparser.parse(server.feed(path)).entries
+        assert [(e.title, e.link.rstrip("/").rsplit("/", 1)[-1]) for e in entries] == [
+            ("Story", "new-name")
+        ], path
+    assert reports(server) == []

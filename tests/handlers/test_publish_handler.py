@@ -17,6 +17,7 @@ from typing import Any
 
 import feedparser
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
 
 from newswire import runtime
@@ -335,6 +336,22 @@ class TestSqsBatch:
         told = {url for ping in hub.pings for url in ping["hub.url"]}
         assert written <= told
         assert f"{FEEDS_URL}tags/politics/rss.xml" in hub.pings[-1]["hub.url"]
+
+    def test_feeds_a_batch_wrote_are_announced_when_every_message_failed(
+        self, stack: Stack, invoke: Invoke, hub: Hub
+    ) -> None:
+        # The main feed is every message's: its write failing fails them all, and Powertools
+        # then fails the invocation (Lambda retries the batch), after the hubs are told.
+        use_hub(stack, hub)
+        failed = fail_put_once(stack, key="rss.xml")
+
+        with pytest.raises(BatchProcessingError):
+            invoke(load("sqs-s3-put-batch.json"))
+
+        assert failed == ["rss.xml"]
+        (ping,) = hub.pings
+        assert f"{FEEDS_URL}tags/politics/rss.xml" in ping["hub.url"]
+        assert f"{FEEDS_URL}rss.xml" not in ping["hub.url"]
 
     def test_a_rejection_whose_report_failed_is_logged_and_counted_on_retry(
         self,

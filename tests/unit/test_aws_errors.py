@@ -18,6 +18,7 @@ from newswire.adapters.aws_errors import (
 )
 from newswire.errors import StorageError, TransientStorageError
 from newswire.handlers.budget import RECORD_DEADLINE_SECONDS
+from newswire.pipeline.concurrency import MAX_IN_FLIGHT
 
 
 def canceled(*codes: str) -> ClientError:
@@ -148,5 +149,8 @@ def test_the_clients_retry_each_call_the_standard_way_with_short_timeouts(
         assert config.retries == {"mode": "standard", "total_max_attempts": 3}
         assert (config.connect_timeout, config.read_timeout) == (2.0, 5.0)
         assert SDK_CALL_WORST_CASE_SECONDS == 3 * (2.0 + 5.0) + 1.0 + 2.0
+        # a connection kept for each request the pool sends at once: past them, urllib3 opens
+        # one (a TLS handshake) per request and throws it away after, with a warning
+        assert config.max_pool_connections >= MAX_IN_FLIGHT
     finally:
         runtime.clear_clients()

@@ -26,6 +26,7 @@ from newswire.errors import (
     StorageError,
     TransientStorageError,
 )
+from newswire.pipeline.concurrency import MAX_IN_FLIGHT
 
 #: Error codes a retry may cure; anything answered with a 5xx status is treated the same.
 TRANSIENT_CODES = frozenset(
@@ -73,7 +74,8 @@ _deadline: ContextVar[float | None] = ContextVar("newswire_aws_deadline", defaul
 
 
 def client_config() -> Config:
-    """The botocore configuration of every client: timeouts and retries, set once here.
+    """The botocore configuration of every client: timeouts, retries and connections, set
+    once here.
 
     Retries are botocore's ``standard`` mode (jittered, under a retry quota) for throttling
     and 5xx of each call: the ``legacy`` default waits without jitter, up to ~25 s for
@@ -83,6 +85,9 @@ def client_config() -> Config:
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
         retries={"mode": "standard", "total_max_attempts": SDK_ATTEMPTS},
+        # botocore keeps 10: the requests an IOPool sends past them would each open a
+        # connection (a TLS handshake) and throw it away
+        max_pool_connections=MAX_IN_FLIGHT,
     )
 
 

@@ -7,12 +7,13 @@ Trigger:
       indexed, then each feed they touch rendered and written once. A message fails alone (AWS
       throttled or failed on its article or on a feed it touches, a write race lost too often,
       an unreadable body): it is returned in ``batchItemFailures``, retried by SQS, then lands
-      in the queue's dead-letter queue. The ``s3:TestEvent`` S3 sends when the notification is
-      configured, and records that are not article changes, are skipped without reading
-      ``site.yaml``. The batch starts only while the invocation has time for its worst case
-      and for the WebSub announce (:mod:`newswire.handlers.budget`), and starts no AWS call
-      past its deadline; else its messages are returned as failures, so a slow batch never
-      times out whole.
+      in the queue's dead-letter queue (when every message failed, Powertools fails the
+      invocation instead, so it shows as an error; the feeds written are announced first).
+      The ``s3:TestEvent`` S3 sends when the notification is configured, and records that
+      are not article changes, are skipped without reading ``site.yaml``. The batch starts
+      only while the invocation has time for its worst case and for the WebSub announce
+      (:mod:`newswire.handlers.budget`), and starts no AWS call past its deadline; else its
+      messages are returned as failures, so a slow batch never times out whole.
     * Direct S3 event notifications or EventBridge ``Object Created`` / ``Object Deleted`` rules
       (asynchronous invoke): published the same way; a failure raises, so Lambda retries the
       event.
@@ -155,13 +156,14 @@ def publish_sqs_batch(
     for (message_id, _change), result in zip(todo, batch.results, strict=True):
         settled.setdefault(message_id, []).append(result)
     record_handler = partial(settle_sqs_record, counts, parsed, settled)
-    response = dict(
-        process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
+    try:  # Powertools raises when every message failed: Lambda then retries the batch
+        return dict(
+            process_partial_response(
+                event=event, record_handler=record_handler, processor=processor, context=context
+            )
         )
-    )
-    log_announced(publisher)
-    return response
+    finally:  # what the batch wrote is told either way (a retry writes nothing unchanged)
+        log_announced(publisher)
 
 
 @tracer.capture_method

@@ -108,11 +108,13 @@ def render(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Render and write one batch of feeds; tell the WebSub hubs what changed."""
     feed_ids = [str(item["feed"]) for item in event.get("Items", [])]
     written = 0
+    publisher = None
     try:
         publisher = publisher_from_env()
         written = phases.render_feeds(publisher, feed_ids)
-        log_announced(publisher)
         logger.info("feeds rendered", extra={"feeds": len(feed_ids), "written": written})
         return {"feeds_written": written}
     finally:
+        if publisher is not None:  # a retry of the batch rewrites only what failed: tell now
+            log_announced(publisher)
         add_counts({FEEDS_WRITTEN: written})

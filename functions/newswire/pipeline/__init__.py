@@ -1,1 +1,2 @@
-"""The incremental publish pipeline: one article change in, the feeds it touches out."""
+"""The engine: batches of article changes in, each feed they touch rendered once out
+(``publisher``, ``feedwriter``), and the reindex's phases (``reindex``), whatever runs them."""

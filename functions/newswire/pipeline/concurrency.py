@@ -56,7 +56,8 @@ class IOPool:
         return [future.result() for future in futures]
 
     def close(self) -> None:
-        """Stop the threads (a local command that is done; Lambda keeps its pool warm)."""
+        """Stop the threads now (a local command that is done); a pool dropped unclosed, as
+        each Lambda invocation's is, stops them once it is collected."""
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None

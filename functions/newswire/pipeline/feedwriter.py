@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 from urllib.parse import quote
 
 from newswire.domain.feeds import (
@@ -106,6 +106,12 @@ class _Job:
         return lambda pending: pending[0].render(months)
 
 
+class Linking(Protocol):
+    """A set of feeds with those that link its months (see :meth:`FeedWriter.linking`)."""
+
+    def __call__(self, feeds: Iterable[FeedKey], *, relink: bool = False) -> set[FeedKey]: ...
+
+
 class FeedWriter:
     """Rebuilds feeds from the index into the feeds bucket, and tells WebSub hubs.
 
@@ -140,21 +146,22 @@ class FeedWriter:
         self._changed: set[str] = set()  # feed URLs not announced yet
         self._lock = threading.Lock()
 
-    def linking(
-        self, months_before: Collection[str] | None = None
-    ) -> Callable[[Iterable[FeedKey]], set[FeedKey]]:
+    def linking(self, months_before: Collection[str] | None = None) -> Linking:
         """What adds to a set of feeds the feeds whose archive links it changes: when a month
         of theirs gained its first article or lost its last (``months_before`` against now,
         or it holds one article at most), the main feed and the neighbouring archives link
-        it. One read of the months, however many sets are asked about."""
+        it. With ``relink``, whatever the counts: a change run again cannot tell whether the
+        run before it filled or emptied the month (nor whether that run wrote its links). One
+        read of the months, however many sets are asked about."""
         counts = self.index.months()
         before = set(counts if months_before is None else months_before)
         listed = sorted(before | set(counts))
 
-        def with_neighbours(feeds: Iterable[FeedKey]) -> set[FeedKey]:
+        def with_neighbours(feeds: Iterable[FeedKey], *, relink: bool = False) -> set[FeedKey]:
             touched = set(feeds)
             for month in {k.slug for k in touched if k.kind is FeedKind.ARCHIVE}:
-                if counts.get(month, 0) <= 1 or (month in before) != (month in counts):
+                moved = counts.get(month, 0) <= 1 or (month in before) != (month in counts)
+                if relink or moved:
                     touched.add(MAIN_FEED)
                     older = [m for m in listed if m < month]
                     newer = [m for m in listed if m > month]

@@ -127,7 +127,9 @@ class Indexed:
 
     outcome: PublishOutcome
     touched: frozenset[FeedKey]  # the feeds it may have changed
-    announce: frozenset[FeedKey] = frozenset()  # told to WebSub written or not
+    #: a change run again: its feeds are told to WebSub written or not, and its months'
+    #: neighbours rebuilt (the run before may have died before either)
+    redelivered: bool = False
     woken: tuple[tuple[str, str], ...] = ()  # (holder, waiter) to forget once rebuilt
 
 
@@ -142,6 +144,13 @@ class RunLog:
     #: articles read ahead (a reindex batch reads its files together): used once, by the
     #: first read of their key
     read_ahead: dict[str, Read] = field(default_factory=dict)
+    #: wakes an earlier change of the same batch finished: still listed until the batch's
+    #: feeds are written, they are not told again
+    earlier: frozenset[tuple[str, str]] = frozenset()
+
+    def finished(self, holder: str, key: str) -> bool:
+        """Whether this change, or an earlier one of its batch, finished this wake."""
+        return (holder, key) in self.earlier or (holder, key) in self.woken
 
 
 #: An article file as read: parsed and rendered, or why it cannot be published.
@@ -248,31 +257,51 @@ class Publisher:
         Changes of different articles are indexed at once, those of one article in the order
         given. A change that fails (AWS, lost races) fails alone; a rebuild that fails fails
         every change it rebuilt for (retrying any of them is safe: a redelivered change
-        rebuilds its feeds again).
+        rebuilds its feeds again). Nothing is raised: an SQS batch then fails only the
+        messages whose changes failed.
         """
-        months_before = set(self.index.months())
+        try:
+            months_before = set(self.index.months())
+        except Exception as e:  # nothing done yet: every change is tried again
+            return BatchOutcome(tuple(e for _change in changes))
         by_key: dict[str, list[int]] = {}
         for position, change in enumerate(changes):
             by_key.setdefault(change.key, []).append(position)
         results: list[Indexed | Exception] = [ConcurrentUpdateError("not run")] * len(changes)
+
+        def index_in_order(positions: list[int]) -> list[Indexed | Exception]:
+            indexed: list[Indexed | Exception] = []
+            earlier: set[tuple[str, str]] = set()
+            for position in positions:  # in order: each told only what the ones before were not
+                result = self._index_in_run(changes[position], frozenset(earlier))
+                if isinstance(result, Indexed):
+                    earlier.update(result.woken)
+                indexed.append(result)
+            return indexed
+
         for positions, indexed in zip(
-            by_key.values(),
-            self.pool.map(lambda ps: [self._index_in_run(changes[p]) for p in ps], by_key.values()),
-            strict=True,
+            by_key.values(), self.pool.map(index_in_order, by_key.values()), strict=True
         ):
             for position, result in zip(positions, indexed, strict=True):
                 results[position] = result
-        done = [r for r in results if isinstance(r, Indexed)]
-        with_neighbours = self.writer.linking(months_before)
+        try:
+            with_neighbours = self.writer.linking(months_before)
+        except Exception as e:  # indexed, feeds not rebuilt: each is redelivered, rebuilds them
+            return BatchOutcome(tuple(r if isinstance(r, Exception) else e for r in results))
         # The main feed always: it exists from the first change on, even with nothing live
         # yet (a subscriber gets an empty feed, not an error); its HEADs cost no time.
         feeds_of = [
-            with_neighbours(r.touched | {MAIN_FEED}) if isinstance(r, Indexed) else set()
+            with_neighbours(r.touched | {MAIN_FEED}, relink=r.redelivered)
+            if isinstance(r, Indexed)
+            else set()
             for r in results
         ]
-        rebuilt = self.writer.rebuild(
-            set().union(*feeds_of), announce=set().union(*(r.announce for r in done))
-        )
+        announce = [
+            feeds
+            for r, feeds in zip(results, feeds_of, strict=True)
+            if isinstance(r, Indexed) and r.redelivered
+        ]
+        rebuilt = self.writer.rebuild(set().union(*feeds_of), announce=set().union(*announce))
         final: list[PublishOutcome | Exception] = []
         for result, feeds in zip(results, feeds_of, strict=True):
             if isinstance(result, Exception):
@@ -283,16 +312,22 @@ class Publisher:
             if failed:  # retried: its feeds are rebuilt again, its wakes finished then
                 final.append(rebuilt.failed[failed[0]])
                 continue
-            self._forget_woken(result.woken)
+            try:
+                self._forget_woken(result.woken)
+            except Exception as e:  # redelivered, it finishes (and forgets) its wakes again
+                final.append(e)
+                continue
             written = tuple(path for path in rebuilt.written if path in mine)
             final.append(dataclasses.replace(result.outcome, feeds_written=written))
         return BatchOutcome(tuple(final), rebuilt.written)
 
-    def _index_in_run(self, change: ArticleChange) -> Indexed | Exception:
-        """:meth:`_index` with a run of its own; its error is returned, not raised, so the
-        other changes of the batch go on."""
+    def _index_in_run(
+        self, change: ArticleChange, earlier: frozenset[tuple[str, str]]
+    ) -> Indexed | Exception:
+        """:meth:`_index` with a run of its own (``earlier``: the wakes earlier changes of the
+        batch finished); its error is returned, not raised, so the other changes go on."""
         try:
-            indexed, run = self.in_run(lambda: self._index(change))
+            indexed, run = self.in_run(lambda: self._index(change), earlier=earlier)
         except Exception as e:  # this change fails alone (see publish_batch)
             return e
         others = tuple(o for key, o in sorted(run.moved.items()) if key != change.key)
@@ -332,7 +367,7 @@ class Publisher:
         error = self._report_again(key, state)
         touched = frozenset(self._touched(state) | self._wake_waiters(key) | also)
         action = PublishAction.REJECTED if error else PublishAction.REDELIVERED
-        return Indexed(PublishOutcome(key, action, (), error), touched, announce=touched)
+        return Indexed(PublishOutcome(key, action, (), error), touched, redelivered=True)
 
     def _report_again(self, key: str, state: ArticleState) -> InvalidArticleError | None:
         """Write (or remove) the report ``state`` calls for; the rejection, if any."""
@@ -433,8 +468,8 @@ class Publisher:
         """
         touched: set[FeedKey] = set()
         for key in self.index.waiters(holder):
-            if (holder, key) in self._run.woken:
-                continue  # finished earlier in this run
+            if self._run.finished(holder, key):
+                continue
             state = self.index.state(key)
             if state is not None and state.waiting_on == holder:
                 if self._still_waits(key, holder):
@@ -451,6 +486,8 @@ class Publisher:
         back stale. One Query when there is none. The feeds to rebuild."""
         touched: set[FeedKey] = set()
         for key in self.index.waiters(holder):
+            if self._run.finished(holder, key):
+                continue
             state = self.index.state(key)
             if state is None or state.waiting_on != holder:
                 touched |= self._finish_wake(key, state)
@@ -657,11 +694,16 @@ class Publisher:
         return reindex(self)
 
     def in_run(
-        self, call: Callable[[], T], read_ahead: dict[str, Read] | None = None
+        self,
+        call: Callable[[], T],
+        read_ahead: dict[str, Read] | None = None,
+        *,
+        earlier: frozenset[tuple[str, str]] = frozenset(),
     ) -> tuple[T, RunLog]:
         """``call()`` with a run log of its own: what it did to other articles. Articles in
-        ``read_ahead`` are not read again (each once)."""
-        run = RunLog(read_ahead=dict(read_ahead or {}))
+        ``read_ahead`` are not read again (each once); ``earlier``: wakes an earlier change
+        of the batch finished."""
+        run = RunLog(read_ahead=dict(read_ahead or {}), earlier=earlier)
         token = _RUN.set(run)
         try:
             return call(), run

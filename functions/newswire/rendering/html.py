@@ -216,8 +216,9 @@ def _cmark_html(body: str, *, sourcepos: bool = False, encoded: bytes | None = N
     """Render CommonMark to (unsanitised) HTML with cmark, the reference implementation in C.
 
     Much faster than markdown-it-py (``benchmarks/RESULTS.md``, "Measured choices") and
-    byte-identical to its "commonmark" preset on our corpus: raw HTML passes through (the sanitiser decides), no typographer ("smart" off), so
-    quotes and dashes stay exactly as written. With ``sourcepos``, every block cmark writes
+    byte-identical to its "commonmark" preset on our corpus: raw HTML passes through (the
+    sanitiser decides), no typographer ("smart" off), so quotes and dashes stay exactly as
+    written. With ``sourcepos``, every block cmark writes
     carries ``data-sourcepos``: that tells cmark's own paragraphs and containers from raw HTML
     a writer typed (which carries none), so the summary can be found in this output instead of
     parsing the Markdown a second time; the sanitiser removes them. A body with no raw HTML
