@@ -32,14 +32,13 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import re
 import struct
-import sys
 import tempfile
 import uuid
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 from typing import BinaryIO, NamedTuple, TypeVar
 
@@ -526,39 +525,12 @@ def code_version() -> str:
 
 
 def installed_versions(names: Sequence[str]) -> dict[str, str]:
-    """The installed version of each distribution in ``names``, as ``importlib.metadata``
-    gives it (``"none"`` for one not installed), in the order given.
-
-    Read from the names of the ``.dist-info`` folders on ``sys.path`` (pip writes one,
-    ``{name}-{version}.dist-info``, for every package it installs), the first one found
-    winning, as in importlib.metadata, whose import (the email package comes with it) every
-    build would otherwise pay at its start, warm ones included. A distribution
-    without such a folder (an egg, say) is still asked of importlib.metadata.
-    """
-    wanted = {_project_key(name): name for name in names}
-    versions: dict[str, str] = {}
-    for folder in sys.path:
+    """The installed version of each distribution in ``names`` (``"none"`` for one not
+    installed), in the order given."""
+    versions = {}
+    for name in names:
         try:
-            entries = os.listdir(folder or ".")  # noqa: PTH208 - names only: no Path per entry
-        except OSError:  # a zip file, a folder since removed
-            continue
-        for entry in entries:
-            if entry.endswith(".dist-info"):
-                project, _, version = entry.removesuffix(".dist-info").partition("-")
-                name = wanted.get(_project_key(project))
-                if name is not None and version:
-                    versions.setdefault(name, version)
-    if missing := [name for name in names if name not in versions]:
-        from importlib import metadata
-
-        for name in missing:
-            try:
-                versions[name] = metadata.version(name)
-            except metadata.PackageNotFoundError:
-                versions[name] = "none"
-    return {name: versions[name] for name in names}
-
-
-def _project_key(name: str) -> str:
-    """A project name as PEP 503 compares them: ``PyYAML``, ``pyyaml``, ``py_yaml`` alike."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "none"
+    return versions

@@ -11,7 +11,7 @@ import yaml
 from newswire.errors import shortened
 
 _BaseLoader: type[yaml.SafeLoader]
-try:  # libyaml is ~5x faster than the pure-Python parser on front matter
+try:  # libyaml: PyYAML's parser in C, where PyYAML was built with it
     _BaseLoader = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _BaseLoader = yaml.SafeLoader
@@ -95,8 +95,9 @@ def load_yaml(text: str) -> Any:
     """Parse one YAML document safely, with timestamps left as strings.
 
     Front matter is nearly always a handful of ``key: value`` lines, which
-    :func:`_simple_mapping` reads in a fraction of PyYAML's time (whose constructor is Python
-    even over libyaml); anything else goes to PyYAML.
+    :func:`_simple_mapping` reads without PyYAML's constructor (Python even over libyaml);
+    anything else goes to PyYAML. Kept for its measured saving on a cold build (see
+    benchmarks/RESULTS.md, "Measured choices").
 
     Raises:
         yaml.YAMLError: the text is not valid YAML (``problem_mark`` says where), or its
@@ -126,7 +127,7 @@ _DOUBLE_QUOTED = re.compile(r'"([^"\\]*)"')
 _SINGLE_QUOTED = re.compile(r"'((?:[^']|'')*)'")
 #: What PyYAML's reader refuses, the line breaks other than "\n" (which fold quoted scalars)
 #: and a BOM (which it strips): text with any of these goes to PyYAML. Listed, not written as
-#: the complement of what is allowed, which takes 7 ms to compile on every cold start.
+#: the complement of what is allowed, which is slow to compile at every cold start.
 _NOT_SIMPLE_TEXT = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]"
 )
