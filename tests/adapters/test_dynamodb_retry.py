@@ -26,7 +26,8 @@ from newswire.content.site import parse_site
 from newswire.domain.feeds import FeedKey, FeedKind
 from newswire.errors import TransientStorageError
 from newswire.pipeline.changes import ArticleChange, PublishAction, normalise_sequencer
-from newswire.pipeline.publisher import Publisher, PublishOutcome
+from newswire.pipeline.outcomes import PublishOutcome
+from newswire.pipeline.publisher import Publisher
 from tests.support.aws import Stack
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

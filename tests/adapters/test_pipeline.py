@@ -23,7 +23,7 @@ from newswire.domain.feeds import FeedFormat, is_feed_path
 from newswire.errors import TransientStorageError
 from newswire.pipeline.changes import ArticleChange, PublishAction, normalise_sequencer
 from newswire.pipeline.events import changes_from_s3_event
-from newswire.pipeline.publisher import PublishOutcome
+from newswire.pipeline.outcomes import PublishOutcome
 from tests.support.aws import Stack
 from tests.support.feedcheck import assert_valid
 from tests.support.hub import Hub

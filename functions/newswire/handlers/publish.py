@@ -82,7 +82,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from newswire.pipeline.changes import ArticleChange
-    from newswire.pipeline.publisher import PublishOutcome
+    from newswire.pipeline.outcomes import PublishOutcome
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

@@ -35,6 +35,12 @@ publishers running at once:
   run that wrote them may have died before its ping. Hubs fetch what they are told about and
   ignore what did not change, so an extra ping costs little; a lost one leaves subscribers
   waiting for their next poll.
+
+One class in one module, longer than our others: every path a change can take (an edit, a
+rename's wake, a takeover of an id whose holder is gone, a redelivery) is the same
+compare-and-set protocol, and the guarantees above hold only read together. What its steps
+hand each other lives in :mod:`~newswire.pipeline.outcomes`, the feeds in
+:mod:`~newswire.pipeline.feedwriter`, the reindex phases in :mod:`~newswire.pipeline.reindex`.
 """
 
 from __future__ import annotations
@@ -43,9 +49,8 @@ import contextvars
 import dataclasses
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
 
 from newswire.content.articles import parse_article
 from newswire.domain.feeds import MAIN_FEED, FeedKey, archive_key, feed_keys_for
@@ -60,6 +65,16 @@ from newswire.pipeline.changes import (
 )
 from newswire.pipeline.concurrency import IOPool
 from newswire.pipeline.feedwriter import FeedWriter, paths_of
+from newswire.pipeline.outcomes import (
+    BatchOutcome,
+    Indexed,
+    NextState,
+    PublishOutcome,
+    Read,
+    ReindexReport,
+    RunLog,
+    Transition,
+)
 from newswire.pipeline.ports import (
     ArticleIndex,
     ArticleState,
@@ -78,94 +93,7 @@ T = TypeVar("T")
 MAX_ATTEMPTS = 8
 
 
-@dataclass(frozen=True, slots=True)
-class PublishOutcome:
-    """What one change did. ``feeds_written`` includes feeds of other articles the change
-    moved: an id holder removed, an article that waited for the id published. ``others``
-    are the outcomes of those other articles (their own rejection included), so they are
-    logged and counted like this one; their feeds are in ``feeds_written``."""
-
-    key: str
-    action: PublishAction
-    feeds_written: tuple[str, ...] = ()
-    error: InvalidArticleError | None = None
-    others: tuple[PublishOutcome, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class BatchOutcome:
-    """What a batch did: per change (in the order given) its outcome, or the error that
-    failed it (retrying that change is safe); and every path the batch wrote."""
-
-    results: tuple[PublishOutcome | Exception, ...]
-    written: tuple[str, ...] = ()
-
-
-class Transition(NamedTuple):
-    """One compare-and-set of an article's state, and what it led to."""
-
-    applied: bool  # False: the state changed under us, look again
-    state: ArticleState
-    action: PublishAction
-    error: InvalidArticleError | None
-    #: feeds of *other* articles it changed: a holder removed, a waiting article published
-    also_touched: frozenset[FeedKey] = frozenset()
-
-
-class NextState(NamedTuple):
-    """The state a change leads to, before it is compare-and-set into the index."""
-
-    state: ArticleState
-    entry: Entry | None  # shown in the feeds of ``state``; ``None`` when in none
-    action: PublishAction
-    error: InvalidArticleError | None
-
-
-@dataclass(frozen=True, slots=True)
-class Indexed:
-    """One change applied to the index; its feeds not rebuilt yet."""
-
-    outcome: PublishOutcome
-    touched: frozenset[FeedKey]  # the feeds it may have changed
-    #: a change run again: its feeds are told to WebSub written or not, and its months'
-    #: neighbours rebuilt (the run before may have died before either)
-    redelivered: bool = False
-    woken: tuple[tuple[str, str], ...] = ()  # (holder, waiter) to forget once rebuilt
-
-
-@dataclass(slots=True)
-class RunLog:
-    """What one change did to *other* articles: their outcomes (by key) and the wakes to
-    forget once the feeds are rebuilt. One per change; the changes of a batch run at once,
-    each in a context of its own."""
-
-    moved: dict[str, PublishOutcome] = field(default_factory=dict)
-    woken: list[tuple[str, str]] = field(default_factory=list)
-    #: articles read ahead (a reindex batch reads its files together): used once, by the
-    #: first read of their key
-    read_ahead: dict[str, Read] = field(default_factory=dict)
-    #: wakes an earlier change of the same batch finished: still listed until the batch's
-    #: feeds are written, they are not told again
-    earlier: frozenset[tuple[str, str]] = frozenset()
-
-    def finished(self, holder: str, key: str) -> bool:
-        """Whether this change, or an earlier one of its batch, finished this wake."""
-        return (holder, key) in self.earlier or (holder, key) in self.woken
-
-
-#: An article file as read: parsed and rendered, or why it cannot be published.
-Read = tuple[Article, Entry] | ArticleNotFoundError | InvalidArticleError
-
 _RUN: contextvars.ContextVar[RunLog] = contextvars.ContextVar("publish_run")
-
-
-@dataclass(slots=True)
-class ReindexReport:
-    """What a full reindex did."""
-
-    articles: int = 0
-    rejected: list[InvalidArticleError] = field(default_factory=list)
-    feeds_written: int = 0
 
 
 class Publisher:

@@ -24,8 +24,9 @@ from itertools import chain, islice
 from newswire.content.articles import is_published_key
 from newswire.domain.feeds import MAIN_FEED, FeedKey, archive_key
 from newswire.errors import InvalidArticleError
+from newswire.pipeline.outcomes import ReindexReport
 from newswire.pipeline.ports import ArticleStatus
-from newswire.pipeline.publisher import Publisher, ReindexReport
+from newswire.pipeline.publisher import Publisher
 
 #: Articles per index invocation: a batch's reads and transactions, a few at once, stay well
 #: inside a minute.
