@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from newswire.errors import ArticleNotFoundError, NewswireError, SiteConfigError
 
 if TYPE_CHECKING:
+    from newswire.pipeline.concurrency import IOPool
     from newswire.pipeline.publisher import Publisher
 
 
@@ -74,6 +75,15 @@ def aws_client(service: str) -> Any:
     return bounded_client(boto3.client(service, config=client_config()))  # type: ignore[call-overload]
 
 
+@cache
+def io_pool() -> IOPool:
+    """One pool of request threads per process: a warm Lambda container keeps its threads
+    from one invocation to the next, as it keeps its clients."""
+    from newswire.pipeline.concurrency import IOPool
+
+    return IOPool()
+
+
 def clear_clients() -> None:
     """Forget cached clients (tests that start a fresh moto, or change endpoints)."""
     aws_client.cache_clear()
@@ -109,4 +119,5 @@ def publisher_from_env(settings: Settings | None = None) -> Publisher:
         index=DynamoArticleIndex(aws_client("dynamodb"), settings.index_table),
         site=site,
         notifier=WebSubNotifier(site.hubs) if site.hubs else None,
+        pool=io_pool(),
     )

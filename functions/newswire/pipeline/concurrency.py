@@ -56,8 +56,9 @@ class IOPool:
         return [future.result() for future in futures]
 
     def close(self) -> None:
-        """Stop the threads now (a local command that is done); a pool dropped unclosed, as
-        each Lambda invocation's is, stops them once it is collected."""
+        """Stop the threads now (a local command that is done); a pool dropped unclosed stops
+        them once it is collected. The Lambda handlers share one per process
+        (:func:`newswire.runtime.io_pool`)."""
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
