@@ -206,6 +206,8 @@ def run_publish(runs: int) -> dict[str, Any]:
             "requests_all": [u.total for _, u in results],
             "requests_by_op": dict(sorted(middle.requests.items())),
             "units": dict(middle.units),
+            "over_s": middle.seconds["over"],
+            "unrecovered_s": middle.seconds["unrecovered"],
             "cost_per_1000_articles": {
                 k: v * 1000 / size for k, v in per_invocation.as_dict().items()
             },
@@ -400,6 +402,8 @@ def run_reindex(n: int, sample: int) -> dict[str, Any]:
         feeds=len(feeds),
         item_reader_pages=math.ceil(len(items) / 1000),
         concurrency=MAP_CONCURRENCY,
+        index_batch=INDEX_BATCH,
+        render_batch=RENDER_BATCH,
         extra={
             "setup_s": setup_s,
             "listing_pages_bisected": listing_pages,
@@ -426,6 +430,8 @@ def _reindex_summary(
     feeds: int,
     item_reader_pages: int,
     concurrency: int,
+    index_batch: int,
+    render_batch: int,
     extra: dict[str, Any],
 ) -> dict[str, Any]:
     """Wall time by the schedule, requests and cost of the whole reindex (see the docstring)."""
@@ -489,6 +495,10 @@ def _reindex_summary(
         "index_measured": len(index),
         "render_groups": render_groups,
         "feeds": feeds,
+        "concurrency": concurrency,
+        "index_batch": index_batch,
+        "render_batch": render_batch,
+        "unrecovered_s": sum(v.usage.seconds["unrecovered"] for v in invocations),
         "longest_s": max(v.seconds for v in invocations),
         "longest_phase": max(invocations, key=lambda v: v.seconds).phase,
         "index_s": [v.seconds for v in index][:10],

@@ -50,6 +50,7 @@ import os
 import resource
 import statistics
 import sys
+import threading
 import time
 import tracemalloc
 from collections import Counter
@@ -302,18 +303,25 @@ def _query_by_bisection() -> None:
     from moto.dynamodb.models.table import Table
 
     original_init, original_query = Table.__init__, Table.query
+    original_all_items = Table.all_items
     signature = inspect.signature(original_query)
+    handed = threading.local()  # per thread: queries run in threads at once
+
+    def all_items(self: Any) -> Any:
+        if getattr(handed, "table", None) is self:
+            return handed.items
+        return original_all_items(self)
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
         self.items.default_factory = _SortedPartition
 
     def over(self: Any, items: list[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        self.all_items = lambda: items  # an instance attribute shadows the method
+        handed.table, handed.items = self, items  # what all_items returns to this query
         try:
             return original_query(self, *args, **kwargs)
         finally:
-            del self.all_items
+            handed.table = handed.items = None
 
     def query(self: Any, *args: Any, **kwargs: Any) -> Any:
         bound = signature.bind(self, *args, **kwargs).arguments
@@ -348,6 +356,7 @@ def _query_by_bisection() -> None:
         return answer
 
     Table.__init__ = init  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
     Table.query = query  # type: ignore[method-assign]
 
 
