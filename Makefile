@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help venv test lint typecheck unit build serve synth infra-check bench deploy destroy redrive layer clean
+.PHONY: help venv test lint typecheck unit build serve synth infra-check bench deploy destroy redrive reindex layer clean
 
 help:
 	@echo "make serve   - local stack on moto, prints the feed URLs"
@@ -17,6 +17,7 @@ help:
 	@echo "make deploy  - deploy to the AWS account in your environment"
 	@echo "make destroy - tear the deployment down (buckets are kept)"
 	@echo "make redrive - send the dead-letter queue's article events back to the queue"
+	@echo "make reindex - rebuild the index and every feed in AWS, and follow the run"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "newswire needs Python 3.11 or newer")'
@@ -65,6 +66,11 @@ OUTPUTS ?= infra/build/outputs.json
 DLQ_URL ?= $(or $(DEAD_LETTER_QUEUE_URL),$(shell test -f $(OUTPUTS) && $(PYTHON) -c 'import json, sys; print(json.load(open(sys.argv[1]))["Newswire"]["DeadLetterQueueUrl"])' $(OUTPUTS)))
 redrive: $(STAMP)
 	$(VENV)/bin/newswire redrive $(if $(DLQ_URL),--dead-letter-queue-url "$(DLQ_URL)")
+
+# make reindex [STATE_MACHINE_ARN=arn:aws:states:...]; by default $REINDEX_STATE_MACHINE_ARN,
+# else the ReindexStateMachineArn output in $(OUTPUTS) (newswire reads it).
+reindex: $(STAMP)
+	$(VENV)/bin/newswire reindex --deployed --outputs "$(OUTPUTS)" $(if $(STATE_MACHINE_ARN),--state-machine-arn "$(STATE_MACHINE_ARN)")
 
 infra-check: $(STAMP)
 	@if [ -x infra/check.sh ]; then PY=$(PY) infra/check.sh; else echo "infra: no checks yet"; fi

@@ -14,7 +14,6 @@ import pickle
 import shutil
 import tempfile
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,16 +32,13 @@ from newswire.buildworkers import (
 )
 from newswire.content.articles import ArticleFile, claim_ids
 from newswire.domain.feeds import (
-    MAIN_FEED,
     FeedFormat,
     FeedKey,
     History,
-    archive_key,
     feed_head,
-    feed_keys_for,
     history_of,
-    month_of,
-    named_after,
+    plan_archives,
+    plan_feeds,
 )
 from newswire.domain.model import Article, SiteConfig
 from newswire.errors import InvalidArticleError
@@ -50,10 +46,8 @@ from newswire.itemfiles import ItemFiles, ItemRef
 from newswire.rendering.base import FeedFile
 from newswire.rendering.entry import entry_head
 from newswire.rendering.sitemap import (
-    MAX_NEWS_URLS,
     NEWS_SITEMAP_CONTENT_TYPE,
     NEWS_SITEMAP_PATH,
-    news_window_start,
     render_news_sitemap,
 )
 from newswire.rendering.stylesheet import stylesheet_file
@@ -78,35 +72,6 @@ class BuildReport:
     written: int = 0
     reused: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
-
-
-def plan_feeds(newest_first: Iterable[Article], site: SiteConfig) -> dict[FeedKey, list[Article]]:
-    """Which articles each subscription feed (main, tags, authors, sections) shows: the newest
-    ``items_per_feed`` of its members, newest first.
-
-    Feeds are planned on article metadata: their order and membership need no body. Given
-    the articles newest first (by ``sort_key``), each feed takes its first members until it
-    is full, in one pass: no feed sorts or selects among its members.
-    """
-    limit = site.items_per_feed
-    members: dict[FeedKey, list[Article]] = {}
-    for article in newest_first:
-        for key in feed_keys_for(article):
-            shown = members.get(key)
-            if shown is None:
-                members[key] = [article]
-            elif len(shown) < limit:
-                shown.append(article)
-    return {named_after(key, shown[0]): shown for key, shown in members.items()}
-
-
-def plan_archives(newest_first: Iterable[Article]) -> dict[FeedKey, list[Article]]:
-    """The main feed's monthly archives (RFC 5005): every article of its month, newest first
-    (as given)."""
-    months: dict[str, list[Article]] = defaultdict(list)
-    for article in newest_first:
-        months[month_of(article.published)].append(article)
-    return {archive_key(month): group for month, group in months.items()}
 
 
 #: An article file: ``(key, bytes)``, or an :class:`ArticleFile` read only if the cache
@@ -241,12 +206,10 @@ class _Build:
         rendering = _FeedRendering(self.pool, self.local, self.batching.feeds)
         rendering.start(archives, lambda plan: self._feed_jobs(plan, months, report, feed_ids))
         plan = sorted(plan_feeds(live, self.site).items())
-        window = news_window_start(now)
-        recent = [a for a in live if window < a.published <= now][:MAX_NEWS_URLS]
+        # lazily: only the articles the sitemap's window holds are made entries
+        sitemap = render_news_sitemap(map(entry_head, live), self.site, now)
         del articles, live
-        sitemap = render_news_sitemap([entry_head(a) for a in recent], self.site, now)
-        # The main feed exists even when empty.
-        todo = self._feed_jobs(plan or [(MAIN_FEED, [])], months, report, feed_ids)
+        todo = self._feed_jobs(plan, months, report, feed_ids)
         if self.cache is not None:
             self.cache.keep_feeds(feed_ids)
         self.entries.clear()

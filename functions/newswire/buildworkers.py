@@ -32,6 +32,7 @@ from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import SiteConfig
 from newswire.errors import InvalidArticleError, StorageError
 from newswire.itemfiles import ItemFiles, ItemPlace
+from newswire.pipeline.ports import check_entry_size
 from newswire.rendering.entry import render_entry
 from newswire.rendering.registry import render_items
 
@@ -127,6 +128,7 @@ class BuildWorker:
             try:
                 article = parse_article(key, data, self.site)
                 entry = render_entry(article)
+                check_entry_size(key, entry)  # as the pipeline: never publish what it rejects
                 items = render_items(entry)
             except InvalidArticleError as e:
                 results.append((key, e, None, digest, signature))

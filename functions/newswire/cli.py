@@ -8,7 +8,9 @@ earlier build wrote into ``DIR`` (see :class:`~newswire.adapters.local.LocalFeed
 
 ``newswire serve CONTENT_DIR`` runs the whole pipeline on moto and serves the feeds over HTTP.
 
-``newswire reindex`` rebuilds the index and every feed from the content bucket in AWS.
+``newswire reindex`` rebuilds the index and every feed from the content bucket in AWS, from
+this machine; ``newswire reindex --deployed`` starts the deployed reindex (Step Functions) and
+follows it (:mod:`newswire.deployed`).
 
 ``newswire redrive`` sends the dead-letter queue's article events back to the article queue.
 """
@@ -23,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-from newswire import __version__, redrive
+from newswire import __version__, deployed, redrive
 from newswire.errors import NewswireError, StorageError
 
 
@@ -84,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("SITE_CONFIG_KEY") or "site.yaml",
         help="key of site.yaml in the content bucket",
     )
+    deployed.add_arguments(reindex)
     redrive.add_parser(commands)
     return parser
 
@@ -271,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             cache_dir=args.cache,
             use_cache=not args.no_cache,
         )
+    if args.command == "reindex" and args.deployed:
+        return deployed.reindex_deployed_command(args.state_machine_arn, args.outputs)
     if args.command == "reindex":
         return reindex_command(
             args.content_bucket, args.feeds_bucket, args.table, args.site_config_key

@@ -104,7 +104,7 @@ class FeedFunction(lambda_.Function):
                 "CKV_AWS_173": "Environment holds bucket and table names and Powertools settings, "
                 "no secrets; Lambda encrypts it at rest with its service key.",
                 "CKV_AWS_115": "Concurrency is bounded where the work comes from (SQS event source "
-                "max_concurrency, manual reindex); reserved concurrency fails to deploy on new "
-                "accounts whose whole quota is 10.",
+                "max_concurrency, the reindex maps' MaxConcurrency); reserved concurrency fails "
+                "to deploy on new accounts whose whole quota is 10.",
             },
         )

@@ -12,9 +12,12 @@ from constructs import Construct
 from newswire_infra.checkov import skip_checks
 from newswire_infra.feed_function import METRICS_NAMESPACE, SERVICE_NAME
 from newswire_infra.pipeline import Pipeline
+from newswire_infra.reindex import Reindex
 
 #: Emitted by the publish handler (Powertools metrics) for each article it refuses to publish.
 ARTICLES_REJECTED = "ArticlesRejected"
+#: Emitted by the site-changed handler for an uploaded ``site.yaml`` it refuses.
+SITE_CONFIG_REJECTED = "SiteConfigRejected"
 PERIOD = Duration.minutes(5)
 #: Every alarm's description ends with where its runbook entry is: the notice an operator gets
 #: says what to do next.
@@ -25,8 +28,10 @@ class Monitoring(Construct):
     """One alarm per failure a person must look at, each firing on the first occurrence.
 
     - a message in the dead-letter queue: an article event failed five times;
-    - an error of any pipeline function;
-    - ``ArticlesRejected`` > 0: an article was refused (its report is under ``_reports/``).
+    - an error of a pipeline function (the reindex's steps excepted: they fail their run);
+    - a reindex run failed or timed out;
+    - ``ArticlesRejected`` > 0: an article was refused (its report is under ``_reports/``);
+    - ``SiteConfigRejected`` > 0: an uploaded ``site.yaml`` was refused (nothing started).
 
     Missing data counts as fine (no traffic, no problem). With ``alarm_email``, the alarms
     notify an SNS topic with that address subscribed (the address must confirm once).
@@ -35,6 +40,7 @@ class Monitoring(Construct):
         scope: parent construct.
         construct_id: construct id.
         pipeline: the queue and functions to watch.
+        reindex: the reindex state machine to watch.
         alarm_email: optional address to notify.
     """
 
@@ -44,6 +50,7 @@ class Monitoring(Construct):
         construct_id: str,
         *,
         pipeline: Pipeline,
+        reindex: Reindex,
         alarm_email: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -56,7 +63,7 @@ class Monitoring(Construct):
             ),
             "Article events in the dead-letter queue: they failed every retry.",
         )
-        for function in pipeline.functions:
+        for function in pipeline.alarmed_functions:
             self._alarm(
                 f"{function.node.id}Errors",
                 function.metric_errors(period=PERIOD, statistic=cloudwatch.Stats.SUM),
@@ -72,6 +79,34 @@ class Monitoring(Construct):
                 statistic=cloudwatch.Stats.SUM,
             ),
             "Articles were rejected; see the reports under _reports/ in the content bucket.",
+        )
+        self._alarm(
+            SITE_CONFIG_REJECTED,
+            cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=SITE_CONFIG_REJECTED,
+                dimensions_map={"service": SERVICE_NAME},
+                period=PERIOD,
+                statistic=cloudwatch.Stats.SUM,
+            ),
+            "An uploaded site.yaml was refused and no reindex started; see "
+            "_reports/site.yaml.json in the content bucket.",
+        )
+        machine = reindex.state_machine
+        self._alarm(
+            "ReindexFailed",
+            cloudwatch.MathExpression(
+                expression="FILL(failed, 0) + FILL(timedOut, 0)",  # either alone is a failure
+                using_metrics={
+                    "failed": machine.metric_failed(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+                    "timedOut": machine.metric_timed_out(
+                        period=PERIOD, statistic=cloudwatch.Stats.SUM
+                    ),
+                },
+                label="Reindex runs failed or timed out",
+                period=PERIOD,
+            ),
+            "A reindex run failed or timed out.",
         )
 
         self.topic: sns.Topic | None = None

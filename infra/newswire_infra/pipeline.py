@@ -28,7 +28,6 @@ from newswire_infra.feed_function import ARCHITECTURE, RUNTIME, FeedFunction
 from newswire_infra.storage import ARTICLES_PREFIX, Storage
 
 PUBLISH_HANDLER = "newswire.handlers.publish.handler"
-REINDEX_HANDLER = "newswire.handlers.reindex.handler"
 SCHEDULE_HANDLER = "newswire.handlers.schedule.handler"
 
 #: Time one article change may start AWS calls for (the handler's deadline per record: read,
@@ -67,8 +66,6 @@ BATCHING_WINDOW = Duration.seconds(5)
 #: an SQS event source accepts).
 MAX_CONCURRENCY = 2
 
-#: A full rebuild reads every article and renders every feed: Lambda's longest run, 2 GiB.
-REINDEX_TIMEOUT = Duration.minutes(15)
 SCHEDULE_TIMEOUT = Duration.minutes(1)
 
 #: The code asset is the ``functions/`` folder minus what the tools leave there.
@@ -84,12 +81,12 @@ CODE_EXCLUDES = [
 
 
 class Pipeline(Construct):
-    """Article events flow content bucket → queue → publish function; reindex on demand.
+    """Article events flow content bucket → queue → publish function; scheduled articles too.
 
     ``articles/`` object-created and object-removed events go to an SSE-SQS queue with a
     dead-letter queue. The publish function consumes it in small batches, reporting failed
     records individually (partial batch responses) so one bad article never blocks the others.
-    The reindex function rebuilds the index and every feed from the bucket; an operator runs it.
+    The reindex (:class:`~newswire_infra.reindex.Reindex`) adds its functions here too.
 
     Each function is a :class:`FeedFunction` made by :meth:`add_feed_function`, which gives it
     the shared code and layer, the storage variables and the storage grants; a new trigger only
@@ -114,8 +111,11 @@ class Pipeline(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._storage = storage
-        #: Every function of the pipeline, in creation order (alarms cover each of them).
+        #: Every function of the pipeline, in creation order.
         self.functions: list[FeedFunction] = []
+        #: The functions whose errors raise an alarm of their own (the reindex's steps fail
+        #: their execution instead, which has its alarm).
+        self.alarmed_functions: list[FeedFunction] = []
         self._code = lambda_.Code.from_asset(str(functions_dir), exclude=CODE_EXCLUDES)
         self._layer = lambda_.LayerVersion(
             self,
@@ -179,25 +179,6 @@ class Pipeline(Construct):
             },
         )
 
-        self.reindex = self.add_feed_function(
-            "Reindex",
-            handler=REINDEX_HANDLER,
-            timeout=REINDEX_TIMEOUT,
-            memory_size=2048,
-            description="Rebuilds the article index and every feed from the content bucket.",
-            # A failed rebuild is reported (error alarm) and rerun by the operator; Lambda's
-            # two automatic retries would only repeat a 15-minute job that failed the same way.
-            retry_attempts=0,
-            scans_index=True,
-        )
-        skip_checks(
-            self.reindex,
-            {
-                "CKV_AWS_116": "Run on demand by an operator, without retries; a failure shows in "
-                "the error alarm and the logs, and the fix is to run it again.",
-            },
-        )
-
         self.schedule = self.add_feed_function(
             "Schedule",
             handler=SCHEDULE_HANDLER,
@@ -231,6 +212,8 @@ class Pipeline(Construct):
         memory_size: int,
         description: str,
         scans_index: bool = False,
+        builds_feeds: bool = True,
+        alarm_on_errors: bool = True,
         **kwargs: Any,
     ) -> FeedFunction:
         """A function on the shared code and layer, with the storage variables and grants.
@@ -242,6 +225,9 @@ class Pipeline(Construct):
             memory_size: memory in MiB.
             description: what the function does.
             scans_index: the function reads the whole index (reindex).
+            builds_feeds: give it the storage grants of a feed builder; without them the
+                caller grants what the function needs.
+            alarm_on_errors: its errors raise an alarm (see :attr:`alarmed_functions`).
             **kwargs: further ``lambda_.Function`` properties.
 
         Returns:
@@ -259,8 +245,11 @@ class Pipeline(Construct):
             description=description,
             **kwargs,
         )
-        self._storage.grant_feed_builder(function, scans_index=scans_index)
+        if builds_feeds:
+            self._storage.grant_feed_builder(function, scans_index=scans_index)
         self.functions.append(function)
+        if alarm_on_errors:
+            self.alarmed_functions.append(function)
         return function
 
 

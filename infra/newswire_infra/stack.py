@@ -8,10 +8,12 @@ from typing import Any
 from aws_cdk import CfnOutput, CfnResource, Stack
 from constructs import Construct
 
+from newswire.deployed import REINDEX_OUTPUT
 from newswire_infra.checkov import skip_checks
 from newswire_infra.delivery import FEED_FILES, CustomDomain, Delivery
 from newswire_infra.monitoring import Monitoring
 from newswire_infra.pipeline import Pipeline
+from newswire_infra.reindex import Reindex
 from newswire_infra.storage import Storage
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
@@ -71,6 +73,7 @@ class NewswireStack(Stack):
         pipeline = Pipeline(
             self, "Pipeline", storage=storage, functions_dir=functions_dir, layer_dir=layer_dir
         )
+        reindex = Reindex(self, "Reindex", pipeline=pipeline, storage=storage)
         delivery = Delivery(
             self,
             "Delivery",
@@ -78,7 +81,9 @@ class NewswireStack(Stack):
             log_bucket=storage.access_logs,
             custom_domain=custom_domain,
         )
-        monitoring = Monitoring(self, "Monitoring", pipeline=pipeline, alarm_email=alarm_email)
+        monitoring = Monitoring(
+            self, "Monitoring", pipeline=pipeline, reindex=reindex, alarm_email=alarm_email
+        )
         self._explain_cdk_internals()
 
         for name, file in FEED_FILES.items():
@@ -107,9 +112,9 @@ class NewswireStack(Stack):
         CfnOutput(self, "PublishFunctionName", value=pipeline.publish.function_name)
         CfnOutput(
             self,
-            "ReindexFunctionName",
-            value=pipeline.reindex.function_name,
-            description="Run to rebuild the index and every feed from the content bucket",
+            REINDEX_OUTPUT,
+            value=reindex.state_machine.state_machine_arn,
+            description="Start to rebuild the index and every feed: make reindex",
         )
         if base_url:
             CfnOutput(self, "SiteBaseUrl", value=base_url, description="base_url of site.yaml")

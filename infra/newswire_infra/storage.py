@@ -19,6 +19,10 @@ SITE_CONFIG_KEY = "site.yaml"
 #: Error reports of the publisher: next to the content, never public, outside ``articles/`` so
 #: writing one never triggers the pipeline again.
 REPORTS_PREFIX = "_reports/"
+#: Work files of a running reindex (the feed list its render phase reads): outside
+#: ``articles/`` too, and expired after :data:`REINDEX_FILES_RETENTION`. The reindex's plan
+#: handler (``newswire.handlers.reindex.plan``) writes under it.
+REINDEX_PREFIX = "_reindex/"
 
 #: How long replaced or deleted article versions are kept before S3 expires them.
 CONTENT_VERSION_RETENTION = Duration.days(90)
@@ -26,6 +30,8 @@ CONTENT_VERSION_RETENTION = Duration.days(90)
 FEEDS_VERSION_RETENTION = Duration.days(7)
 ACCESS_LOG_RETENTION = Duration.days(365)
 ABORT_INCOMPLETE_UPLOADS = Duration.days(7)
+#: A reindex reads its work files within the hour it may run; a few days leave time to look.
+REINDEX_FILES_RETENTION = Duration.days(3)
 
 #: What the functions call, action by action (``newswire.adapters``): GetObject also covers
 #: HeadObject, and ListBucket makes S3 answer a missing key with 404 (what the adapters expect)
@@ -109,7 +115,12 @@ class Storage(Construct):
                 s3.LifecycleRule(
                     noncurrent_version_expiration=CONTENT_VERSION_RETENTION,
                     abort_incomplete_multipart_upload_after=ABORT_INCOMPLETE_UPLOADS,
-                )
+                ),
+                s3.LifecycleRule(
+                    prefix=REINDEX_PREFIX,
+                    expiration=REINDEX_FILES_RETENTION,
+                    noncurrent_version_expiration=Duration.days(1),
+                ),
             ],
         )
 
@@ -187,6 +198,22 @@ class Storage(Construct):
         self._allow(grantee, FEED_WRITE, [self.feeds_bucket.arn_for_objects("*")])
         table_actions = INDEX_ITEMS + (INDEX_SCAN if scans_index else ())
         self._allow(grantee, table_actions, [self.index_table.table_arn])
+
+    def grant_reindex_plan(self, grantee: iam.IGrantable) -> None:
+        """Let the reindex's plan step write its feed list under ``_reindex/``."""
+        self._allow(
+            grantee, ("s3:PutObject",), [self.content_bucket.arn_for_objects(f"{REINDEX_PREFIX}*")]
+        )
+
+    def grant_site_check(self, grantee: iam.IGrantable) -> None:
+        """Let a function read ``site.yaml`` and write or remove its report, nothing else."""
+        self._allow(grantee, BUCKET_LIST, [self.content_bucket.bucket_arn])
+        self._allow(grantee, OBJECT_READ, [self.content_bucket.arn_for_objects(SITE_CONFIG_KEY)])
+        self._allow(
+            grantee,
+            REPORT_WRITE,
+            [self.content_bucket.arn_for_objects(f"{REPORTS_PREFIX}{SITE_CONFIG_KEY}.json")],
+        )
 
     @staticmethod
     def _allow(grantee: iam.IGrantable, actions: Sequence[str], resources: list[str]) -> None:

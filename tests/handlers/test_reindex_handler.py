@@ -1,16 +1,19 @@
-"""The reindex Lambda handler against moto: the content bucket is the truth it rebuilds from."""
+"""The reindex Lambda handlers against moto, called as the state machine calls them: the
+content bucket is the truth they rebuild from."""
 
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 import feedparser
 import pytest
 
 from newswire.domain.feeds import FeedFormat
+from newswire.errors import SiteConfigError
 from newswire.handlers import reindex
+from newswire.pipeline.reindex import INDEX_BATCH, RENDER_BATCH
+from newswire.runtime import SiteConfigMissingError
 from tests.handlers.conftest import FakeLambdaContext
 from tests.support.aws import Stack
 from tests.support.factories import CONTENT
@@ -34,9 +37,32 @@ def stack(lambda_stack: Stack) -> Stack:
     return lambda_stack
 
 
-def invoke() -> dict[str, Any]:
-    result: dict[str, Any] = reindex.handler({}, FakeLambdaContext())
-    return result
+def invoke(stack: Stack, execution: str = "run-1") -> dict[str, Any]:
+    """One run of the state machine, as Step Functions makes it: ``begin``; ``index`` over the
+    listing of ``articles/`` in batches (the Distributed Map's S3 item reader and batcher);
+    ``plan``; ``render`` over the plan's JSON array in batches. The summed summaries."""
+    context = FakeLambdaContext()
+    summary = dict(reindex.begin({}, context))
+    listing = stack.s3.get_paginator("list_objects_v2").paginate(
+        Bucket=stack.content_bucket, Prefix="articles/"
+    )
+    items = [
+        {"Key": o["Key"], "Etag": o["ETag"], "Size": o["Size"]}
+        for page in listing
+        for o in page.get("Contents", [])
+    ]
+    for start in range(0, len(items), INDEX_BATCH):
+        batch = reindex.index({"Items": items[start : start + INDEX_BATCH]}, context)
+        for name, count in batch.items():
+            summary[name] = summary.get(name, 0) + count
+    where = reindex.plan({"execution": execution}, context)
+    feeds = json.loads(stack.s3.get_object(**where)["Body"].read())
+    summary["feeds"] = len(feeds)
+    summary["feeds_written"] = 0
+    for start in range(0, len(feeds), RENDER_BATCH):
+        batch = reindex.render({"Items": feeds[start : start + RENDER_BATCH]}, context)
+        summary["feeds_written"] += batch["feeds_written"]
+    return summary
 
 
 def titles(stack: Stack, path: str) -> set[str]:
@@ -62,9 +88,9 @@ def metric_values(out: str) -> dict[str, float]:
 def test_reindex_builds_every_feed_from_the_bucket(
     stack: Stack, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    summary = invoke()
+    summary = invoke(stack)
 
-    assert summary["rejected"] == []
+    assert summary["rejected"] == 0
     assert summary["articles"] == 8  # live, draft and scheduled are all indexed
     assert summary["feeds_written"] > 0
     for fmt in FeedFormat:
@@ -74,7 +100,8 @@ def test_reindex_builds_every_feed_from_the_bucket(
     assert json.loads(json.dumps(summary)) == summary
     metrics = metric_values(capsys.readouterr().out)
     assert metrics["ArticlesRejected"] == 0
-    assert metrics["FeedsWritten"] == summary["feeds_written"]
+    assert metrics["ArticlesIndexed"] == 8
+    assert stack.s3.head_object(Bucket=stack.content_bucket, Key="_reindex/run-1/feeds.json")
 
 
 def test_reindex_reports_bad_articles_and_publishes_the_rest(
@@ -82,10 +109,9 @@ def test_reindex_reports_bad_articles_and_publishes_the_rest(
 ) -> None:
     stack.put_article("articles/broken.md", b'---\ntitle: "Broken\n---\n\nBody.\n')
 
-    summary = invoke()
+    summary = invoke(stack)
 
-    (message,) = summary["rejected"]
-    assert message.startswith("articles/broken.md: ")
+    assert summary["rejected"] == 1
     assert titles(stack, "rss.xml") == LIVE_TITLES
     assert metric_values(capsys.readouterr().out)["ArticlesRejected"] == 1
     report = stack.s3.get_object(
@@ -95,22 +121,23 @@ def test_reindex_reports_bad_articles_and_publishes_the_rest(
 
 
 def test_reindex_recovers_a_lost_delete_and_is_safe_to_run_again(stack: Stack) -> None:
-    invoke()
+    invoke(stack)
     # The delete event of this article was lost: the index and feeds still show it.
     stack.s3.delete_object(
         Bucket=stack.content_bucket, Key="articles/council-delays-budget-vote.md"
     )
 
-    invoke()
-    again = invoke()
+    first = invoke(stack)
+    again = invoke(stack)
 
     assert titles(stack, "rss.xml") == LIVE_TITLES - {"Council delays budget vote by a week"}
     assert titles(stack, "tags/politics/atom.xml") == set()
+    assert first["removed"] == 1 and again["removed"] == 0
     assert again["feeds_written"] == 0
 
 
 def test_reindex_picks_up_an_article_whose_event_was_lost(stack: Stack) -> None:
-    invoke()
+    invoke(stack)
     text = (CONTENT / "articles" / "council-delays-budget-vote.md").read_text(encoding="utf-8")
     stack.put_article(
         "articles/council-budget-vote-held.md",
@@ -119,27 +146,39 @@ def test_reindex_picks_up_an_article_whose_event_was_lost(stack: Stack) -> None:
         .encode(),
     )
 
-    invoke()
+    invoke(stack)
 
     for fmt in FeedFormat:
         assert titles(stack, fmt.filename) == LIVE_TITLES | {"Council budget vote held"}
 
 
-def test_reindex_before_site_yaml_does_nothing_and_says_why(
-    lambda_stack: Stack, caplog: pytest.LogCaptureFixture
+def test_reindex_before_site_yaml_fails_at_its_first_step_and_says_why(
+    lambda_stack: Stack,
 ) -> None:
     lambda_stack.put_article(
         "articles/now.md", b"---\ntitle: Now\npublished: 2026-01-01\n---\n\nHere.\n"
     )
 
-    with caplog.at_level(logging.INFO, logger="newswire"):
-        summary = invoke()
+    with pytest.raises(SiteConfigMissingError, match="not found in the content bucket"):
+        reindex.begin({}, FakeLambdaContext())
 
-    assert summary["articles"] == summary["feeds_written"] == 0
-    assert summary["skipped"].startswith(
-        "site.yaml: file: not found in the content bucket newswire-content"
-    )
-    (said,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert said.levelno == logging.WARNING
-    assert "no site configuration" in said.getMessage()
     assert lambda_stack.s3.list_objects_v2(Bucket=lambda_stack.feeds_bucket)["KeyCount"] == 0
+
+
+def test_an_invalid_site_yaml_fails_the_run_before_anything_changes(stack: Stack) -> None:
+    stack.s3.put_object(Bucket=stack.content_bucket, Key="site.yaml", Body=b"title: [unclosed\n")
+
+    with pytest.raises(SiteConfigError):
+        reindex.begin({}, FakeLambdaContext())
+
+    assert stack.s3.list_objects_v2(Bucket=stack.feeds_bucket)["KeyCount"] == 0
+
+
+def test_a_batch_skips_what_is_not_an_article(stack: Stack) -> None:
+    stack.put_article("articles/.hidden.md", b"---\ntitle: Hidden draft of a draft\n---\nx\n")
+
+    summary = invoke(stack)
+
+    assert summary["skipped"] == 1
+    assert summary["articles"] == 8
+    assert titles(stack, "rss.xml") == LIVE_TITLES

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from aws_cdk.assertions import Match, Template
 
 from tests.infra.stacks import ALARM_EMAIL, BASE_URL, Synthesized
 
+#: Dead letters, rejected articles, a rejected site.yaml, a failed reindex run, and errors of
+#: publish, schedule and site-changed.
+ALARMS = 7
 FIRST_OCCURRENCE = {
     "ComparisonOperator": "GreaterThanThreshold",
     "Threshold": 0,
@@ -32,7 +36,7 @@ def test_alarm_on_messages_in_the_dead_letter_queue(
 
 
 def test_alarm_on_errors_of_each_function(default_stack: Synthesized, template: Template) -> None:
-    for prefix in ("PipelinePublish", "PipelineReindex"):
+    for prefix in ("PipelinePublish", "PipelineSchedule", "PipelineSiteChanged"):
         function_id = default_stack.logical_id("AWS::Lambda::Function", prefix)
         template.has_resource_properties(
             "AWS::CloudWatch::Alarm",
@@ -59,10 +63,19 @@ def test_alarm_on_rejected_articles(template: Template) -> None:
     )
 
 
+def test_the_reindex_steps_alarm_through_their_run_not_one_by_one(
+    default_stack: Synthesized,
+) -> None:
+    """A step's error that a retry cured is no news; a run that failed is, once."""
+    watched = json.dumps(default_stack.resources("AWS::CloudWatch::Alarm"))
+    for step in ("Begin", "Index", "Plan", "Render"):
+        function_id = default_stack.logical_id("AWS::Lambda::Function", f"PipelineReindex{step}")
+        assert function_id not in watched
+
+
 def test_without_alarm_email_there_is_no_topic(template: Template) -> None:
     template.resource_count_is("AWS::SNS::Topic", 0)
-    # dead letters, rejected articles, and errors of publish, reindex and schedule
-    template.resource_count_is("AWS::CloudWatch::Alarm", 5)
+    template.resource_count_is("AWS::CloudWatch::Alarm", ALARMS)
 
 
 def test_alarm_email_gets_every_alarm(full_stack: Synthesized) -> None:
@@ -72,7 +85,7 @@ def test_alarm_email_gets_every_alarm(full_stack: Synthesized) -> None:
         {"Protocol": "email", "Endpoint": ALARM_EMAIL, "TopicArn": {"Ref": topic_id}},
     )
     alarms = full_stack.resources("AWS::CloudWatch::Alarm")
-    assert len(alarms) == 5
+    assert len(alarms) == ALARMS
     for logical_id, alarm in alarms.items():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}], logical_id
 
@@ -102,7 +115,7 @@ def test_outputs_name_everything_an_operator_needs(template: Template) -> None:
         "IndexTableName",
         "QueueUrl",
         "DeadLetterQueueUrl",
-        "ReindexFunctionName",
+        "ReindexStateMachineArn",
         "PublishFunctionName",
         "DistributionId",
         "FeedsUrl",
@@ -127,7 +140,7 @@ def runbook_entries() -> set[str]:
 def test_every_alarm_says_where_its_runbook_entry_is(default_stack: Synthesized) -> None:
     entries = runbook_entries()
     alarms = default_stack.resources("AWS::CloudWatch::Alarm").values()
-    assert len(alarms) == 5
+    assert len(alarms) == ALARMS
     for alarm in alarms:
         description = alarm["Properties"]["AlarmDescription"]
         prefix = "What to do: infra/README.md, section Runbook, "

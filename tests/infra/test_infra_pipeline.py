@@ -15,7 +15,7 @@ from newswire.handlers import budget
 from tests.infra.stacks import Synthesized
 
 PUBLISH = "newswire.handlers.publish.handler"
-REINDEX = "newswire.handlers.reindex.handler"
+REINDEX = "newswire.handlers.reindex.index"
 SCHEDULE = "newswire.handlers.schedule.handler"
 
 
@@ -113,22 +113,6 @@ def test_function_logs_go_to_a_log_group_with_retention(
     log_group = default_stack.json["Resources"][log_group_ref["Ref"]]
     assert log_group["Type"] == "AWS::Logs::LogGroup"
     assert log_group["Properties"]["RetentionInDays"] == 365
-
-
-def test_reindex_has_lambda_maximum_timeout_more_memory_and_no_retries(
-    default_stack: Synthesized, template: Template
-) -> None:
-    reindex = function(default_stack, REINDEX)
-    publish = function(default_stack, PUBLISH)
-    assert reindex["Timeout"] == 15 * 60
-    assert reindex["MemorySize"] > publish["MemorySize"]
-    template.has_resource_properties(
-        "AWS::Lambda::EventInvokeConfig",
-        {
-            "FunctionName": {"Ref": Match.string_like_regexp("^PipelineReindex")},
-            "MaximumRetryAttempts": 0,
-        },
-    )
 
 
 def test_publish_consumes_queue_with_partial_batch_responses(

@@ -79,7 +79,7 @@ def object_resources(statement: dict[str, Any], bucket_id: str) -> list[str]:
 
 def test_functions_write_content_bucket_only_under_reports(default_stack: Synthesized) -> None:
     content_id = default_stack.logical_id("AWS::S3::Bucket", "StorageContent")
-    for role in ("PipelinePublishServiceRole", "PipelineReindexServiceRole"):
+    for role in ("PipelinePublishServiceRole", "PipelineReindexIndexServiceRole"):
         writes = [
             pattern
             for statement in role_statements(default_stack, role)
@@ -165,8 +165,10 @@ CONSUME = {
     [
         ("PipelinePublishServiceRole", ITEMS, CONSUME),
         ("PipelineScheduleServiceRole", ITEMS, None),
-        # Publisher.reindex walks every index state: a scan.
-        ("PipelineReindexServiceRole", ITEMS | {"dynamodb:Scan"}, None),
+        # The reindex's first and plan steps read every index state: a scan.
+        ("PipelineReindexBeginServiceRole", ITEMS | {"dynamodb:Scan"}, None),
+        ("PipelineReindexIndexServiceRole", ITEMS, None),
+        ("PipelineReindexRenderServiceRole", ITEMS, None),
     ],
 )
 def test_each_function_may_call_only_what_its_code_calls(

@@ -36,7 +36,13 @@ def test_content_bucket_is_private_encrypted_versioned_and_expires_only_old_vers
                                 "NoncurrentVersionExpiration": {"NoncurrentDays": 90},
                                 "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
                                 "Status": "Enabled",
-                            }
+                            },
+                            {
+                                "Prefix": "_reindex/",
+                                "ExpirationInDays": 3,
+                                "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+                                "Status": "Enabled",
+                            },
                         ]
                     },
                     "LoggingConfiguration": Match.object_like({"LogFilePrefix": "s3/content/"}),
@@ -52,6 +58,8 @@ def test_content_bucket_is_private_encrypted_versioned_and_expires_only_old_vers
 def test_no_lifecycle_rule_ever_expires_a_current_article(default_stack: Synthesized) -> None:
     content = default_stack.properties("AWS::S3::Bucket", "StorageContent")
     for rule in content["LifecycleConfiguration"]["Rules"]:
+        if rule.get("Prefix") == "_reindex/":  # a reindex's work files, not articles
+            continue
         assert "ExpirationInDays" not in rule
         assert "ExpirationDate" not in rule
 
@@ -122,7 +130,11 @@ def test_article_events_only_for_articles_prefix(default_stack: Synthesized) -> 
         }
         queue_id = default_stack.logical_id("AWS::SQS::Queue", "PipelineArticleEvents")
         assert config["QueueArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
-    assert set(configuration) == {"QueueConfigurations"}, "no other (unfiltered) destinations"
+    assert set(configuration) == {"QueueConfigurations", "LambdaFunctionConfigurations"}
+    (site_changed,) = configuration["LambdaFunctionConfigurations"]  # no other destination
+    assert site_changed["Filter"] == {
+        "Key": {"FilterRules": [{"Name": "prefix", "Value": "site.yaml"}]}
+    }
     content_id = default_stack.logical_id("AWS::S3::Bucket", "StorageContent")
     assert notification["Properties"]["BucketName"] == {"Ref": content_id}
 

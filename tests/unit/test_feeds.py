@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import feedparser
+from hypothesis import given
+from hypothesis import strategies as st
 
 from newswire.build import build_site
 from newswire.content.site import parse_site
@@ -16,8 +19,11 @@ from newswire.domain.feeds import (
     build_feed,
     feed_keys_for,
     named_after,
+    newest,
+    plan_feeds,
 )
 from newswire.domain.model import Entry, Person, SiteConfig, Tag
+from tests.support.factories import make_site
 
 
 def entry(
@@ -93,3 +99,38 @@ def test_articles_published_at_the_same_time_are_listed_by_id_whatever_the_file_
     for order in (files, files[::-1]):
         rss = {f.path: f.body for f in build_site(order, site, now).files}["rss.xml"]
         assert [e.title for e in feedparser.parse(rss).entries] == ["z", "y"]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 3),  # a few days: many ties of published time
+            st.lists(st.sampled_from(["World", "world", "WORLD", "Café", "cafe"]), max_size=2),
+            st.sampled_from(["Ann  Writer", "Ann Writer", "李  伟", "李 伟"]),
+        ),
+        max_size=14,
+    ),
+    st.integers(1, 4),
+)
+def test_a_build_plans_what_the_index_fed_feeds_show(
+    items: list[tuple[int, list[str], str]], limit: int
+) -> None:
+    """The build plans feeds on articles newest first; the pipeline builds each from its
+    members (the index's newest): the same entries, order and name, ties broken by id; the
+    main feed even when empty."""
+    site = make_site(items_per_feed=limit)
+    entries = [
+        replace(
+            entry(f"s{n}", tags=tuple(tags), day=day),
+            id=f"urn:x:{(n * 5) % 14:02d}",  # ids not in upload order
+            authors=(Person(author),),
+        )
+        for n, (day, tags, author) in enumerate(items)
+    ]
+    plan = plan_feeds(sorted(entries, key=lambda e: e.sort_key, reverse=True), site)
+    assert MAIN_FEED in plan
+    for key, shown in plan.items():
+        members = [e for e in entries if key in feed_keys_for(e)]
+        named = named_after(key, newest(members, 1)[0]) if members else key
+        feed = build_feed(named, members, site)
+        assert (key.name, tuple(shown)) == (feed.key.name, feed.entries)

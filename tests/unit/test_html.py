@@ -9,7 +9,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from newswire.domain.model import BodyFormat, Source
-from newswire.domain.text import clean_xml_text
+from newswire.domain.text import WHITESPACE_RUNS, clean_xml_text
 from newswire.errors import InvalidArticleError
 from newswire.rendering import html as html_module
 from newswire.rendering.html import (
@@ -669,7 +669,7 @@ _SPACES = [chr(c) for c in range(0x110000) if chr(c).isspace()]
 def test_plain_text_collapses_white_space_except_no_break_spaces(text: str) -> None:
     # Without a no-break space the fast path (str.split) runs; with one, the regex.
     for sample in (text, f"{text}\xa0{text}"):
-        expected = html_module._WHITESPACE.sub(" ", clean_xml_text(sample)).strip()
+        expected = WHITESPACE_RUNS.sub(" ", clean_xml_text(sample)).strip()
 
         assert clean_plain_text(sample) == expected
 

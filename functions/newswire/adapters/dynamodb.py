@@ -23,9 +23,9 @@ then fails as a :class:`~newswire.errors.TransientStorageError`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -36,13 +36,15 @@ from newswire.adapters.aws_errors import (
     error_code,
     translate,
 )
-from newswire.domain.feeds import FeedKey, FeedKind
+from newswire.domain.feeds import FeedKey
 from newswire.domain.model import Entry
 from newswire.errors import InvalidArticleError, TransientStorageError
 from newswire.pipeline.ports import ArticleState, ArticleStatus, decode_entry, encode_entry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+T = TypeVar("T")
 
 STATE_SK = "state"
 CLAIM_SK = "claim"
@@ -55,14 +57,6 @@ _STATE_FIELDS = "#k, seq, #s, article_id, feeds, previous_feeds, published, has_
 def membership_sort_key(published: str, article_id: str) -> str:
     """Sort key of a membership item: string order is feed order (oldest first)."""
     return f"{published}#{article_id}"
-
-
-def feed_key_from_id(feed_id: str) -> FeedKey:
-    """Inverse of :attr:`FeedKey.id` (names are not stored; feeds are renamed on render)."""
-    if feed_id == "main":
-        return FeedKey(FeedKind.MAIN)
-    kind, _, slug = feed_id.partition(":")
-    return FeedKey(FeedKind(kind), slug)
 
 
 class DynamoArticleIndex:
@@ -126,6 +120,25 @@ class DynamoArticleIndex:
                     yield _state_from_item(item)
         except (ClientError, BotoCoreError) as e:
             raise translate(e, f"Scan {self.table}") from e
+
+    def states_of(self, keys: Sequence[str]) -> dict[str, ArticleState]:
+        """The states of ``keys``: one BatchGetItem per 100 keys."""
+        found: dict[str, ArticleState] = {}
+        wanted = [{"pk": {"S": f"article#{k}"}, "sk": {"S": STATE_SK}} for k in dict.fromkeys(keys)]
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {
+                self.table: {
+                    "Keys": wanted[start : start + 100],
+                    "ProjectionExpression": _STATE_FIELDS,
+                    "ExpressionAttributeNames": {"#k": "key", "#s": "status"},
+                    "ConsistentRead": True,
+                }
+            }
+            try:
+                self._backoff.call(partial(self._read_batch, request, found, _state_from_item))
+            except (ClientError, BotoCoreError) as e:
+                raise translate(e, f"BatchGetItem {self.table}") from e
+        return found
 
     def newest(self, feed: FeedKey, limit: int, since: str | None = None) -> Sequence[Entry]:
         """The ``limit`` newest entries of ``feed`` (published after ``since``, if given).
@@ -244,22 +257,29 @@ class DynamoArticleIndex:
                 }
             }
             try:
-                self._backoff.call(partial(self._read_batch, request, found))
+                self._backoff.call(partial(self._read_batch, request, found, _entry_of))
             except (ClientError, BotoCoreError) as e:
                 raise translate(e, f"BatchGetItem {self.table}") from e
         return found
 
-    def _read_batch(self, request: dict[str, Any], found: dict[str, Entry]) -> None:
-        """One BatchGetItem: what it read goes into ``found``, what AWS left unprocessed (out
-        of read capacity) stays in ``request`` for the next try.
+    def _read_batch(
+        self,
+        request: dict[str, Any],
+        found: dict[str, T],
+        decode: Callable[[dict[str, Any]], T | None],
+    ) -> None:
+        """One BatchGetItem: each item read goes into ``found`` (by article key) as ``decode``
+        makes it, what AWS left unprocessed (out of read capacity) stays in ``request`` for
+        the next try.
 
         Raises:
             TransientStorageError: keys were left: a feed must never be written short of them.
         """
         response = self._db.batch_get_item(RequestItems=request)
         for item in response.get("Responses", {}).get(self.table, []):
-            if "entry" in item:
-                found[item["key"]["S"]] = decode_entry(item["entry"]["B"])
+            value = decode(item)
+            if value is not None:
+                found[item["key"]["S"]] = value
         request.clear()
         request.update(response.get("UnprocessedKeys") or {})
         if request:
@@ -498,15 +518,20 @@ def _due_sort_key(state: ArticleState | None) -> str | None:
     return f"{state.published}#{state.key}"
 
 
+def _entry_of(item: dict[str, Any]) -> Entry | None:
+    """The entry a state item holds (``None``: the article is in no feed)."""
+    return decode_entry(item["entry"]["B"]) if "entry" in item else None
+
+
 def _state_from_item(item: dict[str, Any]) -> ArticleState:
     return ArticleState(
         key=item["key"]["S"],
         sequencer=item["seq"]["S"],
         status=ArticleStatus(item["status"]["S"]),
         article_id=item.get("article_id", {}).get("S"),
-        feeds=frozenset(feed_key_from_id(f["S"]) for f in item.get("feeds", {}).get("L", [])),
+        feeds=frozenset(FeedKey.from_id(f["S"]) for f in item.get("feeds", {}).get("L", [])),
         previous_feeds=frozenset(
-            feed_key_from_id(f["S"]) for f in item.get("previous_feeds", {}).get("L", [])
+            FeedKey.from_id(f["S"]) for f in item.get("previous_feeds", {}).get("L", [])
         ),
         published=item.get("published", {}).get("S"),
         has_report=item.get("has_report", {}).get("BOOL", False),

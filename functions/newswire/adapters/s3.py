@@ -33,6 +33,8 @@ FEED_CACHE_CONTROL = "public, max-age=60, s-maxage=0"
 #: tells whether a rewrite is needed, whatever the bucket's encryption does to ETags.
 DIGEST_METADATA = "sha256"
 REPORTS_PREFIX = "_reports/"
+#: Where a deployed reindex keeps the list of feeds its render phase maps over.
+REINDEX_PREFIX = "_reindex/"
 
 
 #: The longest S3 key, in UTF-8 bytes.
@@ -110,6 +112,17 @@ class S3ContentStore:
                         yield item["Key"]
         except (ClientError, BotoCoreError) as e:
             raise translate(e, f"ListObjectsV2 s3://{self.bucket}/{ARTICLES_PREFIX}") from e
+
+    def put_reindex_plan(self, execution: str, body: bytes) -> str:
+        """Write the feed list of reindex ``execution`` (JSON, private); its key."""
+        where = f"{REINDEX_PREFIX}{execution}/feeds.json"
+        try:
+            self._s3.put_object(
+                Bucket=self.bucket, Key=where, Body=body, ContentType="application/json"
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"PutObject s3://{self.bucket}/{where}") from e
+        return where
 
     def put_report(self, key: str, body: bytes) -> None:
         """Write an error report (private: the content bucket is never public)."""

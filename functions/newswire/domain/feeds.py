@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import heapq
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from urllib.parse import quote
 
 from newswire.domain.model import Entry, Person, SiteConfig, Tag, pickle_by_fields
 from newswire.domain.slugs import slugify
+from newswire.domain.text import clean_plain_text
 
 #: Atom needs a feed-level ``updated`` even when a feed is empty; a fixed instant keeps an
 #: empty feed byte-identical from build to build (no "now" in the output). Not 1970: feed
@@ -84,6 +86,15 @@ class FeedKey:
     def id(self) -> str:
         """A compact, stable identifier (``main``, ``tag:russia``), for indexes and logs."""
         return "main" if self.kind is FeedKind.MAIN else f"{self.kind.value}:{self.slug}"
+
+    @classmethod
+    def from_id(cls, feed_id: str) -> FeedKey:
+        """Inverse of :attr:`id` (without the name: a feed is named after its newest entry
+        when rendered)."""
+        if feed_id == "main":
+            return cls(FeedKind.MAIN)
+        kind, _, slug = feed_id.partition(":")
+        return cls(FeedKind(kind), slug)
 
 
 MAIN_FEED = FeedKey(FeedKind.MAIN)
@@ -165,15 +176,19 @@ class Classified(Protocol):
     def section(self) -> str | None: ...
 
 
+@lru_cache(maxsize=4096)  # a corpus has few sections, asked for by every article
 def section_key(name: str) -> FeedKey:
-    """The feed of a section ("World" → ``sections/world/``)."""
-    return FeedKey(FeedKind.SECTION, slugify(name, fallback_prefix="section"), name)
+    """The feed of a section ("World" → ``sections/world/``), named as entries show it."""
+    shown = clean_plain_text(name)
+    return FeedKey(FeedKind.SECTION, slugify(shown, fallback_prefix="section"), shown)
 
 
 def feed_keys_for(item: Classified) -> frozenset[FeedKey]:
     """Every feed ``item`` belongs to: the main feed, its tags', authors' and section's feeds.
 
-    Two spellings of one tag ("Café", "cafe") give equal keys: one feed, one folder.
+    Two spellings of one tag ("Café", "cafe") give equal keys: one feed, one folder. Names
+    are taken as entries show them (:func:`clean_plain_text`), so an article (the build
+    plans on articles) and its entry (the index holds entries) name the same feeds alike.
     """
     section = (section_key(item.section),) if item.section else ()
     return frozenset(
@@ -184,12 +199,13 @@ def feed_keys_for(item: Classified) -> frozenset[FeedKey]:
 # Cached: a build asks for the feeds of every article, and a corpus has few tags and authors.
 @lru_cache(maxsize=65536)
 def _tag_feed(tag: Tag) -> FeedKey:
-    return FeedKey(FeedKind.TAG, tag.slug, tag.name)
+    return FeedKey(FeedKind.TAG, tag.slug, clean_plain_text(tag.name))
 
 
 @lru_cache(maxsize=65536)
 def _author_feed(author: Person) -> FeedKey:
-    return FeedKey(FeedKind.AUTHOR, author.slug, author.name)
+    shown = clean_plain_text(author.name)
+    return FeedKey(FeedKind.AUTHOR, slugify(shown, fallback_prefix="author"), shown)
 
 
 class Dated(Protocol):
@@ -209,14 +225,14 @@ def named_after(key: FeedKey, item: Classified) -> FeedKey:
     deterministic and follows the newsroom's latest usage.
     """
     if key.kind is FeedKind.TAG:
-        names = [tag.name for tag in item.tags if tag.slug == key.slug]
+        named = [_tag_feed(tag) for tag in item.tags]
     elif key.kind is FeedKind.AUTHOR:
-        names = [author.name for author in item.authors if author.slug == key.slug]
+        named = [_author_feed(author) for author in item.authors]
     elif key.kind is FeedKind.SECTION and item.section:
-        names = [item.section] if section_key(item.section) == key else []
+        named = [section_key(item.section)]
     else:
-        names = []
-    return FeedKey(key.kind, key.slug, names[0]) if names else key
+        named = []
+    return next((found for found in named if found == key), key)
 
 
 def newest(entries: Iterable[DatedT], limit: int) -> list[DatedT]:
@@ -226,6 +242,47 @@ def newest(entries: Iterable[DatedT], limit: int) -> list[DatedT]:
     sorts the whole corpus.
     """
     return heapq.nlargest(limit, entries, key=lambda e: e.sort_key)
+
+
+class Planned(Classified, Dated, Protocol):
+    """What feeds are planned on: an article's metadata (a build's) or an entry."""
+
+    @property
+    def published(self) -> datetime: ...
+
+
+PlannedT = TypeVar("PlannedT", bound=Planned)
+
+
+def plan_feeds(newest_first: Iterable[PlannedT], site: SiteConfig) -> dict[FeedKey, list[PlannedT]]:
+    """Which items each subscription feed (main, tags, authors, sections) shows: the newest
+    ``items_per_feed`` of its members, newest first, as :func:`build_feed` keeps them; each
+    feed named after its newest item (:func:`named_after`). The main feed is planned even
+    with no item: a subscriber gets an empty feed, never an error.
+
+    Feeds are planned on article metadata: their order and membership need no body. Given
+    the items newest first (by ``sort_key``), each feed takes its first members until it
+    is full, in one pass: no feed sorts or selects among its members.
+    """
+    limit = site.items_per_feed
+    members: dict[FeedKey, list[PlannedT]] = {MAIN_FEED: []}  # the main feed, even empty
+    for article in newest_first:
+        for key in feed_keys_for(article):
+            shown = members.get(key)
+            if shown is None:
+                members[key] = [article]
+            elif len(shown) < limit:
+                shown.append(article)
+    return {named_after(key, shown[0]) if shown else key: shown for key, shown in members.items()}
+
+
+def plan_archives(newest_first: Iterable[PlannedT]) -> dict[FeedKey, list[PlannedT]]:
+    """The main feed's monthly archives (RFC 5005): every item of its month, newest first
+    (as given)."""
+    months: dict[str, list[PlannedT]] = defaultdict(list)
+    for article in newest_first:
+        months[month_of(article.published)].append(article)
+    return {archive_key(month): group for month, group in months.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,22 +350,24 @@ def feed_head(key: FeedKey, site: SiteConfig, history: History | None = None) ->
     """The feed ``key`` without entries: its title, description, links and author.
 
     A build plans feeds on article metadata and sends workers only this, with the items of
-    the entries shown and their ``updated`` times.
+    the entries shown and their ``updated`` times. A feed known only by its key (one the
+    pipeline emptied: it keeps no names) is named by its slug, never by an empty name.
     """
+    name = key.name or key.slug
     if key.kind is FeedKind.MAIN:
         title, description = site.title, site.description
     elif key.kind is FeedKind.TAG:
-        title = f"{site.title}: {key.name}"
-        description = f"{site.title}: articles tagged “{key.name}”"
+        title = f"{site.title}: {name}"
+        description = f"{site.title}: articles tagged “{name}”"
     elif key.kind is FeedKind.SECTION:
-        title = f"{site.title}: {key.name}"
-        description = f"{site.title}: the {key.name} section"
+        title = f"{site.title}: {name}"
+        description = f"{site.title}: the {name} section"
     elif key.kind is FeedKind.ARCHIVE:
         title = f"{site.title}: archive {key.slug}"
         description = f"{site.title}: every article published in {key.slug} (UTC)"
     else:
-        title = f"{site.title}: {key.name}"
-        description = f"{site.title}: articles by {key.name}"
+        title = f"{site.title}: {name}"
+        description = f"{site.title}: articles by {name}"
     return Feed(
         key=key,
         title=title,

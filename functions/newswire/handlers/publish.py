@@ -77,7 +77,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from newswire.pipeline.changes import ArticleChange
-    from newswire.pipeline.publisher import Publisher, PublishOutcome
+    from newswire.pipeline.publisher import PublishOutcome
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -98,9 +98,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             return {"changes": []}
         publisher = publisher_from_env()  # site.yaml re-read each invocation; clients cached
         # fail (Lambda retries the event) rather than be stopped with the work half done
-        seconds_left = context.get_remaining_time_in_millis() / 1000
-        with time_limit(seconds_left - (RESERVE_SECONDS - RECORD_DEADLINE_SECONDS)):
-            outcomes = [apply_change(publisher, change, counts) for change in changes]
+        with time_limit(_work_seconds(context)):
+            batch = publisher.publish_batch(changes)
+        counts[FEEDS_WRITTEN] += len(batch.written)
+        outcomes = []
+        for change, result in zip(changes, batch.results, strict=True):
+            if isinstance(result, Exception):
+                log_announced(publisher)  # what it did write is told before Lambda retries
+                raise result
+            outcomes.append(log_outcome(change, result, counts))
         log_announced(publisher)
         return {"changes": [{"key": o.key, "action": o.action} for o in outcomes]}
     finally:  # each metric once per invocation, zero included, so alarms see data
@@ -110,7 +116,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 def publish_sqs_batch(
     event: dict[str, Any], context: LambdaContext, counts: Counter[str]
 ) -> dict[str, Any]:
-    """Publish an SQS batch record by record, reading ``site.yaml`` only if a record needs it."""
+    """Publish an SQS batch as one: every message's changes indexed, then each feed they
+    touch rebuilt once; ``site.yaml`` is read only if a message needs it. Each message
+    then succeeds or fails (is retried) on its own, reported through Powertools' partial
+    batch response."""
     parsed = {record.message_id: _changes_of(record) for record in SQSEvent(event).records}
     waiting = [message_id for message_id, changes in parsed.items() if changes]
     if not waiting:
@@ -123,7 +132,25 @@ def publish_sqs_batch(
             extra={"error": str(e), "waiting": len(waiting)},
         )
         return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in waiting]}
-    record_handler = partial(publish_sqs_record, publisher, counts, context, parsed)
+    if context.get_remaining_time_in_millis() < RESERVE_SECONDS * 1000:
+        logger.warning(
+            "batch left for SQS to deliver again: too little time left in this invocation",
+            extra={"waiting": len(waiting)},
+        )
+        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in parsed]}
+    todo = [
+        (message_id, change)
+        for message_id, changes in parsed.items()
+        if isinstance(changes, list)
+        for change in changes
+    ]
+    with time_limit(_work_seconds(context)):
+        batch = publisher.publish_batch([change for _, change in todo])
+    counts[FEEDS_WRITTEN] += len(batch.written)
+    settled: dict[str, list[PublishOutcome | Exception]] = {}
+    for (message_id, _change), result in zip(todo, batch.results, strict=True):
+        settled.setdefault(message_id, []).append(result)
+    record_handler = partial(settle_sqs_record, counts, parsed, settled)
     response = dict(
         process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
@@ -134,30 +161,28 @@ def publish_sqs_batch(
 
 
 @tracer.capture_method
-def publish_sqs_record(
-    publisher: Publisher,
+def settle_sqs_record(
     counts: Counter[str],
-    context: LambdaContext,
     parsed: Mapping[str, list[ArticleChange] | UnsupportedEventError],
+    settled: Mapping[str, list[PublishOutcome | Exception]],
     record: SQSRecord,
 ) -> None:
-    """Publish the changes of one SQS message (``parsed``: each message's changes, read once
-    per batch); raising marks the message failed (retried).
+    """Log and count what the batch did for one SQS message (``parsed``: its changes;
+    ``settled``: what each did); raising marks the message failed (retried).
 
     Raises:
-        OutOfTimeError: too little of the invocation is left to start this message (or its
-            deadline passed): SQS delivers it again.
+        OutOfTimeError: the batch's deadline passed before this message's work was done:
+            SQS delivers it again.
     """
     logger.set_correlation_id(record.message_id)
     try:
-        if context.get_remaining_time_in_millis() < RESERVE_SECONDS * 1000:
-            raise OutOfTimeError("too little time left in this invocation to start it")
         changes = parsed[record.message_id]
         if isinstance(changes, UnsupportedEventError):
             raise changes
-        with time_limit(RECORD_DEADLINE_SECONDS):
-            for change in changes:
-                apply_change(publisher, change, counts)
+        for change, result in zip(changes, settled.get(record.message_id, []), strict=True):
+            if isinstance(result, Exception):
+                raise result
+            log_outcome(change, result, counts)
     except OutOfTimeError as e:
         logger.warning(
             "message left for SQS to deliver again",
@@ -172,14 +197,12 @@ def publish_sqs_record(
         raise
 
 
-def apply_change(
-    publisher: Publisher, change: ArticleChange, counts: Counter[str]
+def log_outcome(
+    change: ArticleChange, outcome: PublishOutcome, counts: Counter[str]
 ) -> PublishOutcome:
-    """Publish one change, log what it did, and count it (and so for every other article it
-    moved: one woken when this one let its id go, or an id holder whose file is gone)."""
+    """Log what one change did, and count it (and so for every other article it moved: one
+    woken when this one let its id go, or an id holder whose file is gone)."""
     tracer.put_annotation("article_key", change.key)
-    outcome = publisher.publish(change)
-    counts[FEEDS_WRITTEN] += len(outcome.feeds_written)
     for moved in (outcome, *outcome.others):
         if moved.error is not None:
             counts[REJECTED] += 1
@@ -198,6 +221,13 @@ def apply_change(
             },
         )
     return outcome
+
+
+def _work_seconds(context: LambdaContext) -> float:
+    """How long the batch may start AWS calls for: what is left of the invocation, less
+    the call under way at the deadline, the work no deadline stops and the hubs."""
+    left_ms: int = context.get_remaining_time_in_millis()
+    return float(left_ms / 1000 - (RESERVE_SECONDS - RECORD_DEADLINE_SECONDS))
 
 
 def _changes_of(record: SQSRecord) -> list[ArticleChange] | UnsupportedEventError:

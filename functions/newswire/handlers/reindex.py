@@ -1,28 +1,38 @@
-"""Reindex handler: rebuild the index and every feed from the content bucket.
+"""Reindex handlers: the phases of :mod:`newswire.pipeline.reindex`, one Lambda each.
 
 Trigger:
-    Invoked on demand (``aws lambda invoke``, a deploy step, or an operator) after ``site.yaml``
-    changed or to recover from lost events. The event's content is ignored. The content bucket
-    is the source of truth: every article is read and validated again, index entries whose
-    article is gone are removed, and every feed is re-rendered (unchanged feeds are not
-    rewritten). Storage failures raise; running it again is safe. Without ``site.yaml`` in the
-    content bucket (a fresh deploy) it does nothing, logs a warning and says why in ``skipped``.
+    The reindex state machine (``infra/newswire_infra/reindex.py``), started by an upload of
+    ``site.yaml`` (:mod:`newswire.handlers.site_changed`), ``newswire reindex --deployed`` or
+    an operator. Its steps call, in order:
+
+    1. :func:`begin`: the event is ignored. Reads ``site.yaml`` (missing or invalid: raises,
+       and the run fails with the message), removes from the index the articles whose file is
+       gone. Returns ``{"removed": n}``.
+    2. :func:`index`: a Distributed Map batch over the listing of ``articles/``
+       (``{"Items": [{"Key": ...}, ...]}``): each article read, validated and indexed again.
+       Returns ``{"articles": n, "rejected": n, "skipped": n}``.
+    3. :func:`plan`: ``{"execution": name}``: writes the feeds to render, as a JSON array of
+       ``{"feed": id}``, to ``_reindex/<name>/feeds.json`` in the content bucket; returns its
+       ``{"Bucket": ..., "Key": ...}`` for the next map's item reader.
+    4. :func:`render`: a Distributed Map batch of that list (``{"Items": [{"feed": id}, ...]}``):
+       the feeds rendered and written where their bytes changed. Returns
+       ``{"feeds_written": n}``.
+
+    Every step is safe to run again (the state machine retries transient failures), and safe
+    beside the publish function: index changes are compare-and-set, feed writes conditional.
+    An invalid article is no failure: it is logged, counted and reported like in publish.
 
 Environment:
-    CONTENT_BUCKET: the content bucket (articles, ``site.yaml``, ``_reports/``).
-    FEEDS_BUCKET: the bucket feeds are written to.
-    INDEX_TABLE: the DynamoDB article index.
-    SITE_CONFIG_KEY: optional, the site configuration's key (default ``site.yaml``).
-    POWERTOOLS_METRICS_NAMESPACE: optional, CloudWatch namespace (default ``Newswire``).
-    POWERTOOLS_LOG_LEVEL, POWERTOOLS_TRACE_DISABLED: optional, the usual Powertools switches.
+    CONTENT_BUCKET, FEEDS_BUCKET, INDEX_TABLE, SITE_CONFIG_KEY: as for the publish function.
+    POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL, POWERTOOLS_TRACE_DISABLED: optional.
 
-Returns ``{"articles": n, "rejected": [message, ...], "feeds_written": n}`` (and
-``"skipped": message`` when nothing was done); metrics (unit Count): ``ArticlesIndexed``,
-``ArticlesRejected``, ``FeedsWritten``.
+Metrics (per invocation, unit Count): ``ArticlesIndexed``, ``ArticlesRejected`` (index),
+``FeedsWritten`` (render).
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from newswire.handlers.observability import (
@@ -36,7 +46,8 @@ from newswire.handlers.observability import (
     metrics,
     tracer,
 )
-from newswire.runtime import SiteConfigMissingError, publisher_from_env
+from newswire.pipeline import reindex as phases
+from newswire.runtime import Settings, aws_client, publisher_from_env
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -44,30 +55,64 @@ if TYPE_CHECKING:
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
+def begin(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Check ``site.yaml`` and sweep the index of articles whose file is gone."""
+    removed = phases.sweep(publisher_from_env())
+    logger.info("reindex begun", extra={"removed": removed})
+    return {"removed": removed}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Rebuild everything; return a JSON summary."""
+def index(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Index again the articles of one batch of the listing."""
+    keys = [str(item["Key"]) for item in event.get("Items", [])]
+    counts = {INDEXED: 0, REJECTED: 0}
+    try:
+        report = phases.index_articles(publisher_from_env(), keys)
+        for error in report.rejected:
+            log_rejected(error)
+        counts = {INDEXED: report.articles, REJECTED: len(report.rejected)}
+        summary = {
+            "articles": report.articles,
+            "rejected": len(report.rejected),
+            "skipped": report.skipped,
+        }
+        logger.info("batch indexed", extra=summary)
+        return summary
+    finally:
+        add_counts(counts)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def plan(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """List every feed to render, for the render map to read."""
+    from newswire.adapters.s3 import S3ContentStore
+
+    feeds = phases.feeds_to_render(publisher_from_env())
+    body = json.dumps([{"feed": feed_id} for feed_id in feeds], separators=(",", ":"))
+    bucket = Settings.from_env().content_bucket
+    key = S3ContentStore(aws_client("s3"), bucket).put_reindex_plan(
+        str(event["execution"]), body.encode()
+    )
+    logger.info("reindex planned", extra={"feeds": len(feeds), "plan": f"s3://{bucket}/{key}"})
+    return {"Bucket": bucket, "Key": key}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def render(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Render and write one batch of feeds; tell the WebSub hubs what changed."""
+    feed_ids = [str(item["feed"]) for item in event.get("Items", [])]
+    written = 0
     try:
         publisher = publisher_from_env()
-    except SiteConfigMissingError as e:
-        logger.warning("no site configuration yet: nothing to reindex", extra={"error": str(e)})
-        add_counts({INDEXED: 0, REJECTED: 0, FEEDS_WRITTEN: 0})
-        return {"articles": 0, "rejected": [], "feeds_written": 0, "skipped": str(e)}
-    report = publisher.reindex()
-    log_announced(publisher)
-    for error in report.rejected:
-        log_rejected(error)
-    add_counts(
-        {
-            INDEXED: report.articles,
-            REJECTED: len(report.rejected),
-            FEEDS_WRITTEN: report.feeds_written,
-        }
-    )
-    summary = {
-        "articles": report.articles,
-        "rejected": [str(error) for error in report.rejected],
-        "feeds_written": report.feeds_written,
-    }
-    logger.info("reindex done", extra=summary)
-    return summary
+        written = phases.render_feeds(publisher, feed_ids)
+        log_announced(publisher)
+        logger.info("feeds rendered", extra={"feeds": len(feed_ids), "written": written})
+        return {"feeds_written": written}
+    finally:
+        add_counts({FEEDS_WRITTEN: written})

@@ -29,6 +29,27 @@ class _OneRequestAtATime:
             return list(self._app(environ, start_response))
 
 
+_IN_PROCESS_LOCK = threading.Lock()
+
+
+def serialise_in_process_moto() -> None:
+    """Make moto's in-process mock (``moto.mock_aws``) answer one request at a time too, as
+    the server here does, for tests and benchmarks whose code sends requests from several
+    threads. Idempotent; it changes no request or response."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    call = BotocoreStubber.__call__
+    if getattr(call, "serialised", False):
+        return
+
+    def one_at_a_time(self: BotocoreStubber, *args: Any, **kwargs: Any) -> Any:
+        with _IN_PROCESS_LOCK:
+            return call(self, *args, **kwargs)
+
+    one_at_a_time.serialised = True  # type: ignore[attr-defined]
+    BotocoreStubber.__call__ = one_at_a_time  # type: ignore[method-assign]
+
+
 class LocalAws:
     """A moto server on ``host:port`` (port 0 picks a free one).
 

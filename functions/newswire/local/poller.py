@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from newswire.errors import SiteConfigError
 from newswire.local.environment import REGION, LocalLambdaContext
 from newswire.local.resources import CreatedQueue
 from newswire.local.terminal import discard_metrics
@@ -39,6 +40,8 @@ class QueuePoller:
         sqs: the client the receives and deletes go through.
         queue: the publish queue.
         say: where a failed receive or a failed invocation is reported.
+        on_site_error: told when an invocation failed on an invalid ``site.yaml`` (the stack
+            says it once; the batch is retried like any failed one).
         stopping: set to end :meth:`run`.
     """
 
@@ -48,11 +51,13 @@ class QueuePoller:
         queue: CreatedQueue,
         *,
         say: Callable[[str], None],
+        on_site_error: Callable[[SiteConfigError], None],
         stopping: threading.Event,
     ) -> None:
         self._sqs = sqs
         self._queue = queue
         self._say = say
+        self._on_site_error = on_site_error
         self._stopping = stopping
         self._sequencers: dict[str, str] = {}
         self._sequence = 0
@@ -85,6 +90,9 @@ class QueuePoller:
         try:
             response = handler(event, LocalLambdaContext(aws_request_id=str(uuid.uuid4())))
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        except SiteConfigError as e:  # every message fails alike until site.yaml is fixed
+            self._on_site_error(e)
+            return
         except Exception as e:  # the whole batch failed: SQS redelivers every message
             self._say(f"newswire: publish failed, retrying in {VISIBILITY_TIMEOUT} s: {e}")
             return

@@ -10,7 +10,9 @@ What runs, all in this process, each part in its own module:
 - a **poller** doing what Lambda's SQS event source mapping does (:mod:`newswire.local.poller`);
 - a **watcher** that mirrors the content folder into the content bucket (so an edit is
   published within about two seconds) and reindexes when ``site.yaml`` changes
-  (:mod:`newswire.local.watcher`);
+  (:mod:`newswire.local.watcher`), as the site-changed function starts the reindex in AWS; an
+  invalid ``site.yaml`` starts nothing and is reported once (:class:`SiteProblems`), not by
+  every part that needs it each time it runs;
 - a **scheduler** that publishes scheduled articles as they come due
   (:mod:`newswire.local.scheduler`);
 - an HTTP server for the feeds bucket, with the headers a CDN in front of S3 would give
@@ -36,7 +38,7 @@ from typing import TextIO
 
 from newswire.content.site import SITE_CONFIG_KEY
 from newswire.domain.feeds import FeedFormat
-from newswire.errors import NewswireError
+from newswire.errors import NewswireError, SiteConfigError
 from newswire.local.environment import REGION, HandlerEnvironment
 from newswire.local.feedserver import IDLE_TIMEOUT, FeedsBucket, FeedServer
 from newswire.local.moto_server import LocalAws
@@ -88,6 +90,7 @@ class LocalStack:
         self._env = HandlerEnvironment()
         self._terminal = contextlib.ExitStack()
         self._startup_report: list[str] = []
+        self._site_problems = SiteProblems()
 
     @property
     def url(self) -> str:
@@ -144,18 +147,26 @@ class LocalStack:
             self.content_dir,
             s3,
             self.names.content_bucket,
-            on_site_change=functools.partial(_reindex, self._say),
+            on_site_change=functools.partial(_reindex, self._say, self._site_problems),
             say=self._say,
             stopping=self._stopping,
         )
         watcher.upload_all()
         self._startup_report.clear()
-        _reindex(self._startup_report.append)  # the banner shows it
+        _reindex(self._startup_report.append, self._site_problems)  # the banner shows it
         # The upload's notifications describe what the reindex already published.
         sqs.purge_queue(QueueUrl=queue.url)
         self._terminal.enter_context(terminal_output(self._say))
-        poller = QueuePoller(sqs, queue, say=self._say, stopping=self._stopping)
-        scheduler = ScheduleTimer(say=self._say, stopping=self._stopping)
+        on_site_error = functools.partial(self._site_problems.report, say=self._say)
+        poller = QueuePoller(
+            sqs, queue, say=self._say, on_site_error=on_site_error, stopping=self._stopping
+        )
+        scheduler = ScheduleTimer(
+            say=self._say,
+            on_site_error=on_site_error,
+            on_site_valid=self._site_problems.clear,
+            stopping=self._stopping,
+        )
         bucket = FeedsBucket(s3, self.names, self.content_dir)
         for name, target in (
             ("newswire-poller", poller.run),
@@ -223,12 +234,48 @@ class LocalStack:
             print(line, file=out, flush=True)
 
 
-def _reindex(say: Callable[[str], None]) -> None:
+class SiteProblems:
+    """What the stack has said about an invalid ``site.yaml``: each problem once.
+
+    The watcher's reindex, the scheduler (every few seconds) and each retried article event
+    all need ``site.yaml``; while it is invalid the first to find out says why, and the others
+    stay quiet until it changes or is valid again.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._said: str | None = None
+
+    def report(self, error: SiteConfigError, say: Callable[[str], None]) -> None:
+        """Say every problem of ``error``, unless this very error was said last."""
+        with self._lock:
+            if str(error) == self._said:
+                return
+            self._said = str(error)
+        for line in str(error).splitlines():
+            say(f"newswire: {line}")
+        say(f"newswire: nothing is published until {error.key} is fixed")
+
+    def clear(self) -> None:
+        """``site.yaml`` is valid: should it break again, say so again."""
+        with self._lock:
+            self._said = None
+
+
+def _reindex(say: Callable[[str], None], site_problems: SiteProblems) -> None:
     """Rebuild the index and every feed from the content bucket; ``say`` what it did."""
     from newswire.runtime import publisher_from_env
 
     try:
         publisher = publisher_from_env()
+    except SiteConfigError as e:  # nothing is started: the feeds keep the last valid settings
+        site_problems.report(e, say)
+        return
+    except NewswireError as e:
+        say(f"newswire: {e} (nothing is published until it is fixed)")
+        return
+    site_problems.clear()
+    try:
         report = publisher.reindex()
     except NewswireError as e:
         say(f"newswire: {e} (nothing is published until it is fixed)")

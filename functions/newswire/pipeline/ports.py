@@ -19,6 +19,7 @@ from typing import Protocol
 
 from newswire.domain.feeds import FeedKey
 from newswire.domain.model import Entry
+from newswire.errors import InvalidArticleError
 
 #: The most an entry may take in the index, as :func:`encode_entry` stores it: a DynamoDB item
 #: holds 400 KB, and the article's state needs room beside its entry.
@@ -29,6 +30,56 @@ def encode_entry(entry: Entry) -> bytes:
     """The stored form of an entry (compact JSON, zlib-compressed): what the index holds,
     and what :data:`MAX_ENTRY_BYTES` limits."""
     return zlib.compress(json.dumps(entry.to_dict(), separators=(",", ":")).encode("utf-8"), 6)
+
+
+def check_entry_size(key: str, entry: Entry) -> None:
+    """Refuse an entry the index cannot hold (over :data:`MAX_ENTRY_BYTES` once encoded).
+
+    The build applies the same rule as the pipeline, so it never publishes an article the
+    pipeline would reject. Only an entry that might be too large is encoded to find out: a
+    bound on its encoded size vouches for the others, at the cost of a few ``len`` calls.
+
+    Raises:
+        InvalidArticleError: the entry is too large, naming the article's body.
+    """
+    if _encoded_size_bound(entry) <= MAX_ENTRY_BYTES:
+        return
+    size = len(encode_entry(entry))
+    if size > MAX_ENTRY_BYTES:
+        raise InvalidArticleError(
+            key,
+            "body",
+            f"renders to {size} compressed bytes, more than the index holds",
+            f"a body that renders to at most {MAX_ENTRY_BYTES} compressed bytes",
+        )
+
+
+def _encoded_size_bound(entry: Entry) -> int:
+    """At least ``len(encode_entry(entry))``: JSON writes a character as at most 12 bytes
+    (``\\uXXXX\\uXXXX`` for one beyond the BMP), dates and punctuation take less than
+    :data:`_JSON_OVERHEAD` per field, and zlib adds at most 0.1 % and a few bytes."""
+    people = [text for a in entry.authors for text in (a.name, a.email, a.url) if text]
+    image = entry.image
+    texts = (
+        entry.slug,
+        entry.id,
+        entry.url,
+        entry.title,
+        entry.summary,
+        entry.content_html,
+        entry.section or "",
+        *(t.name + t.slug for t in entry.tags),
+        *people,
+        *((image.url, image.alt, image.media_type or "") if image else ()),
+    )
+    fields = len(texts) + len(entry.authors) * 3 + 16
+    size = 12 * sum(map(len, texts)) + _JSON_OVERHEAD * fields
+    return size + size // 1000 + 64
+
+
+#: More than JSON spends on one field besides its text: its name, quotes, separators, or a
+#: date, a number, ``null``, ``true``.
+_JSON_OVERHEAD = 48
 
 
 def decode_entry(data: bytes) -> Entry:
@@ -223,6 +274,11 @@ class ArticleIndex(Protocol):
 
     def states(self) -> Iterator[ArticleState]:
         """Every article state (a full scan: for reindexing only)."""
+        ...
+
+    def states_of(self, keys: Sequence[str]) -> dict[str, ArticleState]:
+        """The current states of ``keys``, read together (keys never indexed are left out):
+        a reindex batch reads its articles' states in a request or two, not one each."""
         ...
 
 

@@ -1,6 +1,9 @@
-"""Publishing one article change: validate, index, and rebuild only the feeds it touches.
+"""Publishing article changes: validate, index, and rebuild only the feeds they touch.
 
-Guarantees, whatever the number of publishers running at once:
+A batch of changes is applied to the index change by change (different articles at once, the
+changes of one article in order), then every feed any of them touched is rebuilt once
+(:class:`~newswire.pipeline.feedwriter.FeedWriter`). Guarantees, whatever the number of
+publishers running at once:
 
 - **ordered and idempotent**: a change older than the indexed one is ignored; the same
   change again only re-runs the (idempotent) feed rebuild, in case the first run died midway;
@@ -36,28 +39,16 @@ Guarantees, whatever the number of publishers running at once:
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
-import functools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import NamedTuple
-from urllib.parse import quote
+from typing import NamedTuple, TypeVar
 
 from newswire.content.articles import parse_article
-from newswire.domain.feeds import (
-    MAIN_FEED,
-    FeedFormat,
-    FeedKey,
-    FeedKind,
-    archive_key,
-    build_feed,
-    feed_keys_for,
-    history_of,
-    is_feed_path,
-    named_after,
-)
+from newswire.domain.feeds import MAIN_FEED, FeedKey, archive_key, feed_keys_for
 from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import ArticleNotFoundError, ConcurrentUpdateError, InvalidArticleError
 from newswire.pipeline.changes import (
@@ -67,30 +58,23 @@ from newswire.pipeline.changes import (
     forced_sequencer,
     normalise_sequencer,
 )
+from newswire.pipeline.concurrency import IOPool
+from newswire.pipeline.feedwriter import FeedWriter, paths_of, sortable
 from newswire.pipeline.ports import (
-    MAX_ENTRY_BYTES,
     ArticleIndex,
     ArticleState,
     ArticleStatus,
     ContentStore,
     FeedStore,
     HubNotifier,
-    encode_entry,
-    feed_digest,
+    check_entry_size,
 )
-from newswire.rendering.base import FeedFile
 from newswire.rendering.entry import render_entry
-from newswire.rendering.files import render_feed_files
-from newswire.rendering.sitemap import (
-    MAX_NEWS_URLS,
-    NEWS_SITEMAP_CONTENT_TYPE,
-    NEWS_SITEMAP_PATH,
-    news_window_start,
-    render_news_sitemap,
-)
-from newswire.rendering.stylesheet import STYLESHEET_PATH, stylesheet_file
 
-#: How often a publisher re-renders after losing a race before letting SQS retry the record.
+T = TypeVar("T")
+
+#: How often a publisher looks again after the index changed under it before letting the
+#: change be retried.
 MAX_ATTEMPTS = 8
 
 
@@ -106,6 +90,15 @@ class PublishOutcome:
     feeds_written: tuple[str, ...] = ()
     error: InvalidArticleError | None = None
     others: tuple[PublishOutcome, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """What a batch did: per change (in the order given) its outcome, or the error that
+    failed it (retrying that change is safe); and every path the batch wrote."""
+
+    results: tuple[PublishOutcome | Exception, ...]
+    written: tuple[str, ...] = ()
 
 
 class Transition(NamedTuple):
@@ -128,6 +121,29 @@ class NextState(NamedTuple):
     error: InvalidArticleError | None
 
 
+@dataclass(frozen=True, slots=True)
+class Indexed:
+    """One change applied to the index; its feeds not rebuilt yet."""
+
+    outcome: PublishOutcome
+    touched: frozenset[FeedKey]  # the feeds it may have changed
+    announce: frozenset[FeedKey] = frozenset()  # told to WebSub written or not
+    woken: tuple[tuple[str, str], ...] = ()  # (holder, waiter) to forget once rebuilt
+
+
+@dataclass(slots=True)
+class RunLog:
+    """What one change did to *other* articles: their outcomes (by key) and the wakes to
+    forget once the feeds are rebuilt. One per change; the changes of a batch run at once,
+    each in a context of its own."""
+
+    moved: dict[str, PublishOutcome] = field(default_factory=dict)
+    woken: list[tuple[str, str]] = field(default_factory=list)
+
+
+_RUN: contextvars.ContextVar[RunLog] = contextvars.ContextVar("publish_run")
+
+
 @dataclass(slots=True)
 class ReindexReport:
     """What a full reindex did."""
@@ -147,6 +163,7 @@ class Publisher:
         site: the site configuration the feeds are rendered with.
         clock: the current time (drafts and scheduled articles are judged by it).
         notifier: WebSub hubs to ping when feeds change (none: no pings).
+        pool: runs independent requests together (default: a pool of its own).
 
     Feeds that changed are collected as each is written (so a change that fails later still
     has them announced), and the hubs told about them all at once by :meth:`announce`, which
@@ -163,16 +180,49 @@ class Publisher:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         notifier: HubNotifier | None = None,
+        pool: IOPool | None = None,
     ) -> None:
         self.content = content
-        self.feeds = feeds
         self.index = index
         self.site = site
-        self.clock = clock
-        self.notifier = notifier
-        self._changed: set[str] = set()  # feed URLs not announced yet
-        self._moved: dict[str, PublishOutcome] = {}  # other articles moved, by key
-        self._woken: list[tuple[str, str]] = []  # (holder, waiter) to forget once rebuilt
+        self.pool = pool or IOPool()
+        self.writer = FeedWriter(feeds, index, site, clock=clock, pool=self.pool, notifier=notifier)
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """The current time, for the articles and the feeds alike (the writer's)."""
+        return self.writer.clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], datetime]) -> None:
+        self.writer.clock = clock
+
+    @property
+    def feeds(self) -> FeedStore:
+        """The feeds bucket (the writer's)."""
+        return self.writer.feeds
+
+    @feeds.setter
+    def feeds(self, store: FeedStore) -> None:
+        self.writer.feeds = store
+
+    @property
+    def notifier(self) -> HubNotifier | None:
+        """The WebSub hubs told of changed feeds (the writer's)."""
+        return self.writer.notifier
+
+    @notifier.setter
+    def notifier(self, notifier: HubNotifier | None) -> None:
+        self.writer.notifier = notifier
+
+    @property
+    def _run(self) -> RunLog:
+        return _RUN.get()
+
+    def announce(self) -> list[str]:
+        """Tell the WebSub hubs about every feed changed since the last call (see
+        :meth:`FeedWriter.announce`)."""
+        return self.writer.announce()
 
     def publish(self, change: ArticleChange) -> PublishOutcome:
         """Apply one change and rebuild the feeds it touches.
@@ -181,14 +231,72 @@ class Publisher:
             TransientStorageError, StorageError: AWS failed; retrying the change is safe.
             ConcurrentUpdateError: lost too many races in a row; retrying is safe.
         """
-        self._moved, self._woken = {}, []
-        outcome = self._publish(change)
-        self._forget_woken()
-        others = tuple(o for key, o in sorted(self._moved.items()) if key != change.key)
-        self._moved = {}
-        return dataclasses.replace(outcome, others=others)
+        result = self.publish_batch([change]).results[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
 
-    def _publish(self, change: ArticleChange) -> PublishOutcome:
+    def publish_batch(self, changes: Sequence[ArticleChange]) -> BatchOutcome:
+        """Apply every change to the index, then rebuild each feed they touch once.
+
+        Changes of different articles are indexed at once, those of one article in the order
+        given. A change that fails (AWS, lost races) fails alone; a rebuild that fails fails
+        every change it rebuilt for (retrying any of them is safe: a redelivered change
+        rebuilds its feeds again).
+        """
+        months_before = set(self.index.months())
+        by_key: dict[str, list[int]] = {}
+        for position, change in enumerate(changes):
+            by_key.setdefault(change.key, []).append(position)
+        results: list[Indexed | Exception] = [ConcurrentUpdateError("not run")] * len(changes)
+        for positions, indexed in zip(
+            by_key.values(),
+            self.pool.map(lambda ps: [self._index_in_run(changes[p]) for p in ps], by_key.values()),
+            strict=True,
+        ):
+            for position, result in zip(positions, indexed, strict=True):
+                results[position] = result
+        done = [r for r in results if isinstance(r, Indexed)]
+        with_neighbours = self.writer.linking(months_before)
+        # The main feed always: it exists from the first change on, even with nothing live
+        # yet (a subscriber gets an empty feed, not an error); its HEADs cost no time.
+        feeds_of = [
+            with_neighbours(r.touched | {MAIN_FEED}) if isinstance(r, Indexed) else set()
+            for r in results
+        ]
+        rebuilt = self.writer.rebuild(
+            set().union(*feeds_of), announce=set().union(*(r.announce for r in done))
+        )
+        final: list[PublishOutcome | Exception] = []
+        for result, feeds in zip(results, feeds_of, strict=True):
+            if isinstance(result, Exception):
+                final.append(result)
+                continue
+            mine = paths_of(feeds)
+            failed = sorted(path for path in rebuilt.failed if path in mine)
+            if failed:  # retried: its feeds are rebuilt again, its wakes finished then
+                final.append(rebuilt.failed[failed[0]])
+                continue
+            self._forget_woken(result.woken)
+            written = tuple(path for path in rebuilt.written if path in mine)
+            final.append(dataclasses.replace(result.outcome, feeds_written=written))
+        return BatchOutcome(tuple(final), rebuilt.written)
+
+    def _index_in_run(self, change: ArticleChange) -> Indexed | Exception:
+        """:meth:`_index` with a run of its own; its error is returned, not raised, so the
+        other changes of the batch go on."""
+        try:
+            indexed, run = self.in_run(lambda: self._index(change))
+        except Exception as e:  # this change fails alone (see publish_batch)
+            return e
+        others = tuple(o for key, o in sorted(run.moved.items()) if key != change.key)
+        return dataclasses.replace(
+            indexed,
+            outcome=dataclasses.replace(indexed.outcome, others=others),
+            woken=tuple(run.woken),
+        )
+
+    def _index(self, change: ArticleChange) -> Indexed:
         # other articles' feeds: wakes a run of this key died in (whatever this change turns
         # out to be: its retry may come back stale), and those kept from attempts that lost
         also = self._finish_wakes(change.key)
@@ -196,21 +304,18 @@ class Publisher:
             old = self.index.state(change.key)
             seen = event_sequencer(old.sequencer) if old is not None else None
             if seen is not None and seen > change.sequencer:
-                written = self.rebuild(also) if also else ()
-                return PublishOutcome(change.key, PublishAction.STALE, written)
+                return Indexed(PublishOutcome(change.key, PublishAction.STALE), frozenset(also))
             if old is not None and seen == change.sequencer:
                 return self._redeliver(change.key, old, also)
             step = self._transition(change, old)
             also |= step.also_touched
             if not step.applied:
                 continue  # another publisher changed this article meanwhile: look again
-            written = self.rebuild(self._touched(step.state) | also)
-            return PublishOutcome(change.key, step.action, written, step.error)
+            outcome = PublishOutcome(change.key, step.action, (), step.error)
+            return Indexed(outcome, frozenset(self._touched(step.state) | also))
         raise ConcurrentUpdateError(f"{change.key}: index kept changing, will be retried")
 
-    def _redeliver(
-        self, key: str, state: ArticleState, also: set[FeedKey] | None = None
-    ) -> PublishOutcome:
+    def _redeliver(self, key: str, state: ArticleState, also: set[FeedKey]) -> Indexed:
         """Finish what a run that died after the index changed may have left undone: the
         report, the articles waiting for an id this one let go (or woken, not finished), the
         feeds and their pings.
@@ -219,10 +324,9 @@ class Publisher:
         even when the run that found it died before it could.
         """
         error = self._report_again(key, state)
-        touched = self._touched(state) | self._wake_waiters(key) | (also or set())
-        written = self.rebuild(touched, announce_unchanged=True)
+        touched = frozenset(self._touched(state) | self._wake_waiters(key) | also)
         action = PublishAction.REJECTED if error else PublishAction.REDELIVERED
-        return PublishOutcome(key, action, written, error)
+        return Indexed(PublishOutcome(key, action, (), error), touched, announce=touched)
 
     def _report_again(self, key: str, state: ArticleState) -> InvalidArticleError | None:
         """Write (or remove) the report ``state`` calls for; the rejection, if any."""
@@ -246,27 +350,15 @@ class Publisher:
         holder = self.index.owner(article.id)
         return None if holder in (None, key) else _id_taken(key, article.id, str(holder))
 
-    def _touched(self, state: ArticleState) -> set[FeedKey]:
+    @staticmethod
+    def _touched(state: ArticleState) -> set[FeedKey]:
         """The feeds the change that led to ``state`` can alter, from ``state`` alone (so a
         redelivered change rebuilds the same): the article's feeds now and before, archives
-        included, and when a month gained its first article or lost its last one, the main
-        feed and the neighbouring archives, whose links change too.
-        """
+        included. (The feeds that link a month it filled or emptied are added once per batch:
+        :meth:`FeedWriter.linking`.)"""
         touched = set(state.feeds | state.previous_feeds)
-        months = {k.slug for k in touched if k.kind is FeedKind.ARCHIVE}
         if state.archive_month:
-            months.add(state.archive_month)
-        if not months:
-            return touched
-        counts = self.index.months()
-        listed = sorted(counts)
-        for month in months:
-            touched.add(archive_key(month))
-            if counts.get(month, 0) <= 1:  # just became non-empty, or just emptied
-                touched.add(MAIN_FEED)
-                older = [m for m in listed if m < month]
-                newer = [m for m in listed if m > month]
-                touched.update(archive_key(m) for m in (older[-1:] + newer[:1]))
+            touched.add(archive_key(state.archive_month))
         return touched
 
     def _transition(
@@ -335,7 +427,7 @@ class Publisher:
         """
         touched: set[FeedKey] = set()
         for key in self.index.waiters(holder):
-            if (holder, key) in self._woken:
+            if (holder, key) in self._run.woken:
                 continue  # finished earlier in this run
             state = self.index.state(key)
             if state is not None and state.waiting_on == holder:
@@ -344,7 +436,7 @@ class Publisher:
                 touched |= self._refresh(key, state, woken_by=holder)
             else:
                 touched |= self._finish_wake(key, state)
-            self._woken.append((holder, key))
+            self._run.woken.append((holder, key))
         return touched
 
     def _finish_wakes(self, holder: str) -> set[FeedKey]:
@@ -356,7 +448,7 @@ class Publisher:
             state = self.index.state(key)
             if state is None or state.waiting_on != holder:
                 touched |= self._finish_wake(key, state)
-                self._woken.append((holder, key))
+                self._run.woken.append((holder, key))
         return touched
 
     def _still_waits(self, key: str, holder: str) -> bool:
@@ -375,25 +467,18 @@ class Publisher:
             return set()
         error = self._report_again(key, state)
         action = PublishAction.REJECTED if error else _ACTION_OF.get(state.status)
-        self._moved[key] = PublishOutcome(key, action or PublishAction.REDELIVERED, (), error)
+        self._run.moved[key] = PublishOutcome(key, action or PublishAction.REDELIVERED, (), error)
         touched = self._touched(state)
-        self._announce(feed.path(fmt) for feed in touched for fmt in FeedFormat)
+        self.writer.queue_announce(touched)
         return touched
-
-    def _forget_woken(self) -> None:
-        """Take the articles this run woke off their holders' waiters: their feeds are
-        rebuilt and their reports written, nothing is left for a retry to finish."""
-        woken, self._woken = self._woken, []
-        for holder, key in dict.fromkeys(woken):
-            self.index.forget_waiter(holder, key)
 
     def _refresh(
         self, key: str, old: ArticleState | None, *, woken_by: str | None = None
     ) -> set[FeedKey]:
         """Apply the bucket's truth about another article now; the feeds that changes. Its
         outcome is kept for the change that moved it to report."""
-        _old, step = self._force(key, False, old, woken_by=woken_by)
-        self._moved[key] = PublishOutcome(key, step.action, (), step.error)
+        _old, step = self.force(key, old, woken_by=woken_by)
+        self._run.moved[key] = PublishOutcome(key, step.action, (), step.error)
         return self._touched(step.state) | step.also_touched
 
     def _next_state(self, change: ArticleChange, old: ArticleState | None) -> NextState:
@@ -418,7 +503,7 @@ class Publisher:
                 ArticleStatus.DRAFT if article.draft else ArticleStatus.SCHEDULED,
                 article_id=article.id,
                 previous_feeds=old_feeds,
-                published=_sortable(article.published),
+                published=sortable(article.published),
             )
             return NextState(hidden, None, PublishAction.HIDDEN, None)
         live = ArticleState(
@@ -428,7 +513,7 @@ class Publisher:
             article_id=article.id,
             feeds=feed_keys_for(entry),
             previous_feeds=old_feeds,
-            published=_sortable(article.published),
+            published=sortable(article.published),
         )
         return NextState(live, entry, PublishAction.PUBLISHED, None)
 
@@ -444,14 +529,7 @@ class Publisher:
 
     def _entry(self, article: Article) -> Entry:
         entry = render_entry(article)
-        size = len(encode_entry(entry))
-        if size > MAX_ENTRY_BYTES:
-            raise InvalidArticleError(
-                article.key,
-                "body",
-                f"renders to {size} compressed bytes, more than the index holds",
-                f"a body that renders to at most {MAX_ENTRY_BYTES} compressed bytes",
-            )
+        check_entry_size(article.key, entry)
         return entry
 
     @staticmethod
@@ -503,108 +581,11 @@ class Publisher:
         elif old is not None and old.has_report:
             self.content.delete_report(key)
 
-    def rebuild(
-        self, feeds: Iterable[FeedKey], *, announce_unchanged: bool = False
-    ) -> tuple[str, ...]:
-        """Re-render each feed from the index and write the formats whose bytes changed.
-
-        With the main feed come the news sitemap (which may change with it) and ``feed.xsl``
-        (written once, then only HEAD-checked), so a fresh bucket gets its stylesheet too.
-
-        Args:
-            feeds: the feeds to rebuild.
-            announce_unchanged: queue them all for WebSub, written now or not (a redelivered
-                change: the run that wrote them may have died before its ping).
-
-        Returns:
-            The paths written, sorted.
-        """
-        keys = set(feeds)
-        written: list[str] = []
-        for key in sorted(keys):
-            paths = [key.path(fmt) for fmt in FeedFormat]
-            written.extend(self._write_latest(paths, functools.partial(self._render_feed, key)))
-            if announce_unchanged:
-                self._announce(paths)
-        if MAIN_FEED in keys:
-            written.extend(self.refresh_news_sitemap())
-            written.extend(self._write_latest([STYLESHEET_PATH], lambda: [stylesheet_file()]))
-        return tuple(sorted(written))
-
-    def _announce(self, written: Iterable[str]) -> None:
-        """Remember every feed document that changed, for :meth:`announce`."""
-        if self.notifier is not None:
-            self._changed.update(self.site.feeds_url + quote(p) for p in written if is_feed_path(p))
-
-    def announce(self) -> list[str]:
-        """Tell the WebSub hubs about every feed changed since the last call, in one ping per
-        hub; a failure never fails anything.
-
-        Returns:
-            What the operator should hear about (a hub that could not be reached).
-        """
-        urls, self._changed = sorted(self._changed), set()
-        if self.notifier is None or not urls:
-            return []
-        return self.notifier.notify(urls)
-
-    def _render_feed(self, key: FeedKey) -> list[FeedFile]:
-        if key.kind is FeedKind.ARCHIVE:
-            entries = self.index.month(MAIN_FEED, key.slug)
-        else:
-            entries = self.index.newest(key, self.site.items_per_feed)
-        # Only the main feed and the archives link months: no index query for the others.
-        linked = key == MAIN_FEED or key.kind is FeedKind.ARCHIVE
-        history = history_of(key, sorted(self.index.months()) if linked else [])
-        named = named_after(key, entries[0]) if entries else key
-        feed = build_feed(named, entries, self.site, history)
-        return render_feed_files(feed, self.site.max_feed_bytes)
-
-    def refresh_news_sitemap(self) -> list[str]:
-        """Rewrite ``news-sitemap.xml`` if the last two days' articles changed.
-
-        Also run every minute by the scheduler, so articles age out of it on time.
-        """
-        now = self.clock()
-        since = _sortable(news_window_start(now))
-
-        def render() -> list[FeedFile]:
-            entries = self.index.newest(MAIN_FEED, MAX_NEWS_URLS, since=since)
-            body = render_news_sitemap(entries, self.site, now)
-            return [FeedFile(NEWS_SITEMAP_PATH, NEWS_SITEMAP_CONTENT_TYPE, body)]
-
-        return self._write_latest([NEWS_SITEMAP_PATH], render)
-
-    def _write_latest(self, paths: list[str], render: Callable[[], list[FeedFile]]) -> list[str]:
-        """Write what ``render`` gives for ``paths``, so that no concurrent update is lost.
-
-        Each object is read (HEAD) *before* ``render`` queries the index, and written only if
-        it is still that object; a lost race reads, renders and tries again. Objects whose
-        bytes did not change are left alone.
-        """
-        written: list[str] = []
-        pending = paths
-        for _attempt in range(MAX_ATTEMPTS):
-            current = {path: self.feeds.head(path) for path in pending}
-            pending = []
-            for file in render():
-                if file.path not in current:
-                    continue
-                before = current[file.path]
-                if before is not None and before.digest == feed_digest(file.body):
-                    continue
-                try:
-                    self.feeds.put(file.path, file.body, file.content_type, expected=before)
-                except ConcurrentUpdateError:
-                    pending.append(file.path)
-                else:
-                    written.append(file.path)
-                    self._announce([file.path])  # at once: a later failure must not lose it
-            if not pending:
-                return written
-        raise ConcurrentUpdateError(
-            f"{', '.join(pending)}: kept losing write races, will be retried"
-        )
+    def _forget_woken(self, woken: Iterable[tuple[str, str]]) -> None:
+        """Take the articles a run woke off their holders' waiters: their feeds are
+        rebuilt and their reports written, nothing is left for a retry to finish."""
+        for holder, key in dict.fromkeys(woken):
+            self.index.forget_waiter(holder, key)
 
     def publish_due(self, limit: int = 100) -> list[PublishOutcome]:
         """Publish the scheduled articles whose time has come, oldest first, each once.
@@ -621,70 +602,71 @@ class Publisher:
         """
         applied: list[tuple[str, PublishAction, InvalidArticleError | None]] = []
         touched: set[FeedKey] = set()
-        self._moved, self._woken = {}, []
-        for key in self.index.due(_sortable(self.clock()), limit):
-            old = self.index.state(key)
-            if old is None or old.status is not ArticleStatus.SCHEDULED:
-                continue  # another run (or an edit) got there first
-            step = self._transition(ArticleChange(key, False, forced_sequencer(old.sequencer)), old)
-            touched |= step.also_touched
-            if step.applied:
-                applied.append((key, step.action, step.error))
-                touched |= self._touched(step.state)
-        written = self.rebuild(touched)
-        self._forget_woken()
+        months_before = set(self.index.months())
+        run = RunLog()
+        token = _RUN.set(run)
+        try:
+            for key in self.index.due(sortable(self.clock()), limit):
+                old = self.index.state(key)
+                if old is None or old.status is not ArticleStatus.SCHEDULED:
+                    continue  # another run (or an edit) got there first
+                change = ArticleChange(key, False, forced_sequencer(old.sequencer))
+                step = self._transition(change, old)
+                touched |= step.also_touched
+                if step.applied:
+                    applied.append((key, step.action, step.error))
+                    touched |= self._touched(step.state)
+        finally:
+            _RUN.reset(token)
+        touched = self.writer.linking(months_before)(touched)
+        written = self.writer.rebuild(touched).or_raise()
+        self._forget_woken(run.woken)
         if MAIN_FEED not in touched:  # articles age out of it even when nothing is published
-            written += tuple(self.refresh_news_sitemap())
+            written += self.writer.refresh_news_sitemap()
         due = {key for key, _action, _error in applied}
         outcomes = [PublishOutcome(key, action, (), error) for key, action, error in applied]
-        outcomes += [o for key, o in sorted(self._moved.items()) if key not in due]
-        self._moved = {}
+        outcomes += [o for key, o in sorted(run.moved.items()) if key not in due]
         if outcomes:
-            outcomes[0] = dataclasses.replace(outcomes[0], feeds_written=written)
+            outcomes[0] = dataclasses.replace(outcomes[0], feeds_written=tuple(sorted(written)))
         return outcomes
 
     def reindex(self) -> ReindexReport:
-        """Rebuild the index and every feed from the content bucket (the source of truth).
+        """Rebuild the index and every feed from the content bucket, all phases here (see
+        :func:`newswire.pipeline.reindex.reindex`)."""
+        from newswire.pipeline.reindex import reindex
 
-        Every article is read and validated again; index states whose article is gone are
-        removed. Used to recover from lost events and after ``site.yaml`` changes.
-        """
-        report = ReindexReport()
-        touched: set[FeedKey] = {MAIN_FEED}
-        self._woken = []
-        keys = set(self.content.list_articles())
-        for state in list(self.index.states()):
-            touched |= state.feeds
-            if state.key not in keys and state.status is not ArticleStatus.DELETED:
-                touched |= _feeds_of(*self._force(state.key, True, state))
-        for article_key in sorted(keys):
-            step = self._force(article_key, False, self.index.state(article_key), report)
-            touched |= _feeds_of(*step)
-        report.articles = len(keys) - len(report.rejected)
-        touched.update(archive_key(month) for month in self.index.months())
-        report.feeds_written = len(self.rebuild(touched))
-        self._forget_woken()
-        return report
+        return reindex(self)
 
-    def _force(
+    def in_run(self, call: Callable[[], T]) -> tuple[T, RunLog]:
+        """``call()`` with a run log of its own: what it did to other articles."""
+        run = RunLog()
+        token = _RUN.set(run)
+        try:
+            return call(), run
+        finally:
+            _RUN.reset(token)
+
+    def force(
         self,
         key: str,
-        deleted: bool,
         old: ArticleState | None,
-        report: ReindexReport | None = None,
         *,
+        deleted: bool = False,
         woken_by: str | None = None,
     ) -> tuple[ArticleState | None, Transition]:
         """Apply the bucket's truth about ``key`` whatever the sequencers say (a reindex, an
-        id let go or taken over); the state it replaced and the transition."""
+        id let go or taken over); the state it replaced and the transition.
+
+        Other articles it moves are recorded in the current run: call it within
+        :meth:`in_run`.
+        """
         also: set[FeedKey] = set()
         for _attempt in range(MAX_ATTEMPTS):
             sequencer = forced_sequencer(old.sequencer) if old else normalise_sequencer("0")
-            step = self._transition(ArticleChange(key, deleted, sequencer), old, woken_by=woken_by)
+            change = ArticleChange(key, deleted, sequencer)
+            step = self._transition(change, old, woken_by=woken_by)
             also |= step.also_touched
             if step.applied:
-                if step.error is not None and report is not None:
-                    report.rejected.append(step.error)
                 return old, step._replace(also_touched=frozenset(also))
             old = self.index.state(key)
         raise ConcurrentUpdateError(f"{key}: index kept changing, will be retried")
@@ -697,11 +679,6 @@ _ACTION_OF = {
     ArticleStatus.SCHEDULED: PublishAction.HIDDEN,
     ArticleStatus.DELETED: PublishAction.REMOVED,
 }
-
-
-def _feeds_of(old: ArticleState | None, step: Transition) -> frozenset[FeedKey]:
-    """The feeds a reindex must rebuild for one forced transition."""
-    return step.state.feeds | (old.feeds if old else frozenset()) | step.also_touched
 
 
 def _id_taken(key: str, article_id: str, holder: str) -> InvalidArticleError:
@@ -720,8 +697,3 @@ def _shown_in(state: ArticleState | None) -> frozenset[FeedKey]:
         return frozenset()
     month = state.archive_month
     return state.feeds | {archive_key(month)} if month else state.feeds
-
-
-def _sortable(moment: datetime) -> str:
-    """Fixed-width UTC time: string order is time order in the index's sort keys."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

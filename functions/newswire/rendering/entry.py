@@ -7,12 +7,8 @@ of every tag and author it belongs to, so all of them show the same text, dates 
 from __future__ import annotations
 
 from newswire.domain.model import Article, Entry, Image, Person, Tag
-from newswire.domain.text import clean_xml_text
-from newswire.rendering.html import (
-    absolute_url,
-    clean_plain_text,
-    render_body,
-)
+from newswire.domain.text import clean_plain_text, clean_xml_text
+from newswire.rendering.html import absolute_url, render_body
 
 
 def render_entry(article: Article) -> Entry:

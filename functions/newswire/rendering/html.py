@@ -29,15 +29,12 @@ from cmarkgfm import _cmark  # type: ignore[import-untyped]
 from cmarkgfm.cmark import Options as _CmarkOptions  # type: ignore[import-untyped]
 
 from newswire.domain.model import Article, BodyFormat, Source
-from newswire.domain.text import clean_utf8, clean_xml_text
+from newswire.domain.text import clean_plain_text, clean_utf8, clean_xml_text
 from newswire.errors import InvalidArticleError
 
 if TYPE_CHECKING:  # imported when first needed: only bodies with no top-level paragraph do
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
-
-#: Runs of whitespace, except no-break spaces, which writers use on purpose ("10 km", "« oui »").
-_WHITESPACE = re.compile(r"[^\S\u00a0\u202f]+")
 
 _ALLOWED_TAGS = frozenset(
     {
@@ -74,16 +71,6 @@ _URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 #: The canonical URL of the article being sanitised, read by the sanitiser's attribute filter.
 #: A context variable lets one sanitiser, built once, serve every article (and every thread).
 _BASE_URL: ContextVar[str] = ContextVar("newswire_html_base_url", default="")
-
-
-def clean_plain_text(text: str) -> str:
-    """Make a one-line plain text (title, name, summary) XML-safe, whitespace collapsed."""
-    text = clean_xml_text(text)
-    if "\xa0" in text or "\u202f" in text:
-        return _WHITESPACE.sub(" ", text).strip()
-    # With no space to keep, runs are exactly what str.split cuts on (str.isspace, as the
-    # regex's \s): several times faster, and a summary is cleaned for every article.
-    return " ".join(text.split())
 
 
 def absolute_url(url: str, base: str) -> str:

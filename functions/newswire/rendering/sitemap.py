@@ -31,8 +31,13 @@ def news_window_start(now: datetime) -> datetime:
 def render_news_sitemap(entries: Iterable[Entry], site: SiteConfig, now: datetime) -> bytes:
     """Render the news sitemap of ``entries`` published in the two days before ``now``.
 
+    The one rule of what the sitemap lists, whatever gives the candidates: the build all its
+    live articles (lazily: reading stops at the first one older than the window), the
+    pipeline the index's newest since :func:`news_window_start`.
+
     Args:
-        entries: candidate entries, newest first (older ones are skipped).
+        entries: candidate entries, newest first; read up to the first one published at or
+            before the window's start.
         site: gives the publication's name and language.
         now: the time the window is measured from (not written into the output).
 
@@ -44,8 +49,10 @@ def render_news_sitemap(entries: Iterable[Entry], site: SiteConfig, now: datetim
     root = etree.Element(f"{{{_SITEMAP}}}urlset", nsmap=namespaces)  # type: ignore[arg-type]
     shown = 0
     for entry in entries:
-        if not start < entry.published <= now:
-            continue
+        if entry.published <= start:
+            break  # newest first: every one after is older still
+        if entry.published > now:
+            continue  # not published yet
         url = etree.SubElement(root, f"{{{_SITEMAP}}}url")
         etree.SubElement(url, f"{{{_SITEMAP}}}loc").text = entry.url
         news = etree.SubElement(url, f"{{{_NEWS}}}news")

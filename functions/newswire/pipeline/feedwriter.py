@@ -1,0 +1,330 @@
+"""Feeds rendered from the index and written to the feeds bucket, with no update lost.
+
+Every feed of a batch is rebuilt together, in three steps each with its requests in flight
+at once: read (HEAD) every object, render every feed from the index, write every object whose
+bytes changed. The HEADs come *before* the index is queried, and each write is conditional on
+the object read (``IfMatch``/``IfNoneMatch``): a writer that lost a race reads, renders and
+tries again, so the last feed written shows every article indexed before it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TypeVar
+from urllib.parse import quote
+
+from newswire.domain.feeds import (
+    MAIN_FEED,
+    FeedFormat,
+    FeedKey,
+    FeedKind,
+    archive_key,
+    build_feed,
+    history_of,
+    is_feed_path,
+    named_after,
+)
+from newswire.domain.model import SiteConfig
+from newswire.errors import ConcurrentUpdateError
+from newswire.pipeline.concurrency import IOPool
+from newswire.pipeline.ports import ArticleIndex, FeedObject, FeedStore, HubNotifier, feed_digest
+from newswire.rendering.base import FeedFile
+from newswire.rendering.files import render_feed_files
+from newswire.rendering.sitemap import (
+    MAX_NEWS_URLS,
+    NEWS_SITEMAP_CONTENT_TYPE,
+    NEWS_SITEMAP_PATH,
+    news_window_start,
+    render_news_sitemap,
+)
+from newswire.rendering.stylesheet import STYLESHEET_PATH, stylesheet_file
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: How often a feed is re-rendered after losing a write race before the change is retried.
+MAX_ATTEMPTS = 8
+
+
+def paths_of(feeds: Iterable[FeedKey]) -> set[str]:
+    """Every object a rebuild of ``feeds`` may write: their formats, and with the main feed
+    the news sitemap and the stylesheet."""
+    keys = set(feeds)
+    paths = {key.path(fmt) for key in keys for fmt in FeedFormat}
+    if MAIN_FEED in keys:
+        paths |= {NEWS_SITEMAP_PATH, STYLESHEET_PATH}
+    return paths
+
+
+def sortable(moment: datetime) -> str:
+    """Fixed-width UTC time: string order is time order in the index's sort keys."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class Rebuilt:
+    """What a rebuild did: the paths written, and those it could not write, with why."""
+
+    written: tuple[str, ...] = ()
+    failed: Mapping[str, Exception] = field(default_factory=dict)
+
+    def or_raise(self) -> tuple[str, ...]:
+        """The paths written, once every document was: else the first failure (by path).
+
+        Raises:
+            TransientStorageError, StorageError, ConcurrentUpdateError: retrying is safe.
+        """
+        if self.failed:
+            raise self.failed[min(self.failed)]
+        return self.written
+
+
+class _Months:
+    """The index's months, queried at most once per attempt and only if a feed needs them
+    (the main feed and the archives link months; a tag feed does not)."""
+
+    def __init__(self, index: ArticleIndex) -> None:
+        self._index = index
+        self._lock = threading.Lock()
+        self._sorted: list[str] | None = None
+
+    def __call__(self) -> list[str]:
+        with self._lock:
+            if self._sorted is None:
+                self._sorted = sorted(self._index.months())
+            return self._sorted
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One document set to rewrite: the paths it owns and how to render them."""
+
+    paths: tuple[str, ...]
+    render: Callable[[_Months], list[FeedFile]]
+
+    @staticmethod
+    def render_with(months: _Months) -> Callable[[tuple[_Job, set[str]]], list[FeedFile]]:
+        """Render a pending job, all of an attempt's jobs sharing one read of the months."""
+        return lambda pending: pending[0].render(months)
+
+
+class FeedWriter:
+    """Rebuilds feeds from the index into the feeds bucket, and tells WebSub hubs.
+
+    Args:
+        feeds: the feeds bucket.
+        index: the article index the feeds are rendered from.
+        site: the site configuration.
+        clock: the current time (the news sitemap's window).
+        pool: runs independent requests together.
+        notifier: WebSub hubs to ping when feeds change (none: no pings).
+
+    Feeds that changed are collected as each is written (so a failure later still has them
+    announced), and the hubs told about them all at once by :meth:`announce`.
+    """
+
+    def __init__(
+        self,
+        feeds: FeedStore,
+        index: ArticleIndex,
+        site: SiteConfig,
+        *,
+        clock: Callable[[], datetime],
+        pool: IOPool,
+        notifier: HubNotifier | None = None,
+    ) -> None:
+        self.feeds = feeds
+        self.index = index
+        self.site = site
+        self.clock = clock
+        self.pool = pool
+        self.notifier = notifier
+        self._changed: set[str] = set()  # feed URLs not announced yet
+        self._lock = threading.Lock()
+
+    def linking(
+        self, months_before: Collection[str] | None = None
+    ) -> Callable[[Iterable[FeedKey]], set[FeedKey]]:
+        """What adds to a set of feeds the feeds whose archive links it changes: when a month
+        of theirs gained its first article or lost its last (``months_before`` against now,
+        or it holds one article at most), the main feed and the neighbouring archives link
+        it. One read of the months, however many sets are asked about."""
+        counts = self.index.months()
+        before = set(counts if months_before is None else months_before)
+        listed = sorted(before | set(counts))
+
+        def with_neighbours(feeds: Iterable[FeedKey]) -> set[FeedKey]:
+            touched = set(feeds)
+            for month in {k.slug for k in touched if k.kind is FeedKind.ARCHIVE}:
+                if counts.get(month, 0) <= 1 or (month in before) != (month in counts):
+                    touched.add(MAIN_FEED)
+                    older = [m for m in listed if m < month]
+                    newer = [m for m in listed if m > month]
+                    touched.update(archive_key(m) for m in (older[-1:] + newer[:1]))
+            return touched
+
+        return with_neighbours
+
+    def rebuild(self, feeds: Iterable[FeedKey], *, announce: Collection[FeedKey] = ()) -> Rebuilt:
+        """Re-render each feed from the index and write the documents whose bytes changed.
+
+        With the main feed come the news sitemap (which may change with it) and ``feed.xsl``
+        (written once, then only HEAD-checked), so a fresh bucket gets its stylesheet too.
+
+        Args:
+            feeds: the feeds to rebuild.
+            announce: feeds to queue for WebSub written now or not (a redelivered change:
+                the run that wrote them may have died before its ping).
+
+        Returns:
+            The paths written, sorted, and those that failed (each alone: the others are
+            still written).
+        """
+        keys = sorted(set(feeds))
+        self.queue_announce(announce)
+        jobs = [_Job(_formats(key), self._renderer(key)) for key in keys]
+        if MAIN_FEED in keys:
+            jobs.append(_Job((NEWS_SITEMAP_PATH,), lambda _months: [self._news_sitemap()]))
+            jobs.append(_Job((STYLESHEET_PATH,), lambda _months: [stylesheet_file()]))
+        return self._write_latest(jobs)
+
+    def refresh_news_sitemap(self) -> tuple[str, ...]:
+        """Rewrite ``news-sitemap.xml`` if the last two days' articles changed.
+
+        Also run every minute by the scheduler, so articles age out of it on time.
+        """
+        job = _Job((NEWS_SITEMAP_PATH,), lambda _months: [self._news_sitemap()])
+        return self._write_latest([job]).or_raise()
+
+    def announce(self) -> list[str]:
+        """Tell the WebSub hubs about every feed changed since the last call, in one ping per
+        hub; a failure never fails anything.
+
+        Returns:
+            What the operator should hear about (a hub that could not be reached).
+        """
+        with self._lock:
+            urls, self._changed = sorted(self._changed), set()
+        if self.notifier is None or not urls:
+            return []
+        return self.notifier.notify(urls)
+
+    def queue_announce(self, feeds: Iterable[FeedKey]) -> None:
+        """Queue ``feeds`` for :meth:`announce`, written or not (a change run again: the run
+        that wrote them may have died before its ping)."""
+        self._announce(path for path in paths_of(feeds))
+
+    def _announce(self, written: Iterable[str]) -> None:
+        """Remember every feed document that changed, for :meth:`announce`."""
+        if self.notifier is not None:
+            urls = {self.site.feeds_url + quote(p) for p in written if is_feed_path(p)}
+            with self._lock:
+                self._changed |= urls
+
+    def _renderer(self, key: FeedKey) -> Callable[[_Months], list[FeedFile]]:
+        def render(months: _Months) -> list[FeedFile]:
+            if key.kind is FeedKind.ARCHIVE:
+                entries = self.index.month(MAIN_FEED, key.slug)
+            else:
+                entries = self.index.newest(key, self.site.items_per_feed)
+            # Only the main feed and the archives link months: no index query for the others.
+            linked = key == MAIN_FEED or key.kind is FeedKind.ARCHIVE
+            history = history_of(key, months() if linked else [])
+            named = named_after(key, entries[0]) if entries else key
+            feed = build_feed(named, entries, self.site, history)
+            return render_feed_files(feed, self.site.max_feed_bytes)
+
+        return render
+
+    def _news_sitemap(self) -> FeedFile:
+        now = self.clock()
+        since = sortable(news_window_start(now))
+        entries = self.index.newest(MAIN_FEED, MAX_NEWS_URLS, since=since)
+        body = render_news_sitemap(entries, self.site, now)
+        return FeedFile(NEWS_SITEMAP_PATH, NEWS_SITEMAP_CONTENT_TYPE, body)
+
+    def _write_latest(self, jobs: Sequence[_Job]) -> Rebuilt:
+        """Write what each job renders for its paths, so that no concurrent update is lost.
+
+        Every object is read (HEAD) *before* the jobs query the index, and written only if
+        it is still that object; the paths that lost a race are read, rendered and tried
+        again. Objects whose bytes did not change are left alone. A path that fails (AWS,
+        races lost too often) fails alone: the others are still written.
+        """
+        written: list[str] = []
+        failed: dict[str, Exception] = {}
+        pending = [(job, set(job.paths)) for job in jobs]
+        for _attempt in range(MAX_ATTEMPTS):
+            paths = sorted(path for _job, wanted in pending for path in wanted)
+            current: dict[str, FeedObject | None] = {}
+            heads = self.pool.map(_settled(self.feeds.head), paths)
+            for path, head in zip(paths, heads, strict=True):
+                if isinstance(head, Exception):
+                    failed[path] = head
+                else:
+                    current[path] = head
+            pending = [(job, wanted & current.keys()) for job, wanted in pending]
+            pending = [(job, wanted) for job, wanted in pending if wanted]
+            rendered = self.pool.map(_settled(_Job.render_with(_Months(self.index))), pending)
+            writes: list[tuple[FeedFile, FeedObject | None]] = []
+            for (_job, wanted), files in zip(pending, rendered, strict=True):
+                if isinstance(files, Exception):
+                    failed.update(dict.fromkeys(wanted, files))
+                    continue
+                writes += [
+                    (file, current[file.path])
+                    for file in files
+                    if file.path in wanted and _changed(current[file.path], file.body)
+                ]
+            lost: set[str] = set()
+            outcomes = self.pool.map(_settled(self._put), writes)
+            for (file, _before), won in zip(writes, outcomes, strict=True):
+                if isinstance(won, Exception):
+                    failed[file.path] = won
+                elif won:
+                    written.append(file.path)
+                else:
+                    lost.add(file.path)
+            pending = [(job, wanted & lost) for job, wanted in pending if wanted & lost]
+            if not pending:
+                break
+        for _job, wanted in pending:
+            for path in wanted:
+                failed[path] = ConcurrentUpdateError(
+                    f"{path}: kept losing write races, will be retried"
+                )
+        return Rebuilt(tuple(sorted(written)), failed)
+
+    def _put(self, write: tuple[FeedFile, FeedObject | None]) -> bool:
+        """Write one object if it is still what was read; ``False`` when the race was lost."""
+        file, before = write
+        try:
+            self.feeds.put(file.path, file.body, file.content_type, expected=before)
+        except ConcurrentUpdateError:
+            return False
+        self._announce([file.path])  # at once: a later failure must not lose it
+        return True
+
+
+def _settled(call: Callable[[T], R]) -> Callable[[T], R | Exception]:
+    """``call`` returning its error instead of raising it: one document's failure must not
+    stop the others of a batch."""
+
+    def settled(item: T) -> R | Exception:
+        try:
+            return call(item)
+        except Exception as e:  # handed back, and raised by whoever needed that document
+            return e
+
+    return settled
+
+
+def _formats(key: FeedKey) -> tuple[str, ...]:
+    return tuple(key.path(fmt) for fmt in FeedFormat)
+
+
+def _changed(before: FeedObject | None, body: bytes) -> bool:
+    return before is None or before.digest != feed_digest(body)

@@ -1,0 +1,136 @@
+"""Reindex: the index and every feed rebuilt from the content bucket, in phases that fan out.
+
+The content bucket is the source of truth; a reindex recovers from lost events and applies a
+``site.yaml`` change to every feed. Its phases are the unit of work of every executor:
+
+1. :func:`sweep`: index states whose article is gone from the bucket are removed;
+2. :func:`index_articles`: each batch of keys is read, validated and indexed again;
+3. :func:`feeds_to_render`: every feed an article is in, or was in before this reindex;
+4. :func:`render_feeds`: each group of feeds rendered and written (unchanged bytes are left).
+
+In AWS a Step Functions Distributed Map runs phases 2 and 4 over batches
+(:mod:`newswire.handlers.reindex`, ``infra/``); :func:`reindex` runs them all in this process
+(``newswire reindex``, ``newswire serve``). Each phase is safe to run again, and safe beside
+publishers: every index change is a compare-and-set and every feed write conditional.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import chain, islice
+
+from newswire.content.articles import is_published_key
+from newswire.domain.feeds import MAIN_FEED, FeedKey, archive_key
+from newswire.errors import InvalidArticleError
+from newswire.pipeline.ports import ArticleStatus
+from newswire.pipeline.publisher import Publisher, ReindexReport
+
+#: Articles per index invocation: a batch's reads and transactions, a few at once, stay well
+#: inside a minute.
+INDEX_BATCH = 250
+#: Feeds per render invocation: archives hold a month of full articles each, so a group of
+#: them stays within a Lambda's memory.
+RENDER_BATCH = 40
+#: Invocations in flight at once in each phase of a deployed reindex: enough to finish 100,000
+#: articles in minutes, few enough to leave DynamoDB and the publish function room.
+MAP_CONCURRENCY = 40
+
+
+@dataclass(slots=True)
+class IndexReport:
+    """What one batch of :func:`index_articles` did."""
+
+    articles: int = 0
+    rejected: list[InvalidArticleError] = field(default_factory=list)
+    skipped: int = 0  # keys that are not articles (hidden files, folders)
+
+
+def sweep(publisher: Publisher) -> int:
+    """Remove from the index every article whose file is gone (one listing, one scan); how
+    many were removed. Their feeds are rendered by the render phase (they keep them as
+    ``previous_feeds``)."""
+    listed = set(publisher.content.list_articles())
+    gone = [
+        state.key
+        for state in publisher.index.states()
+        if state.key not in listed and state.status is not ArticleStatus.DELETED
+    ]
+
+    def remove(key: str) -> list[tuple[str, str]]:
+        _, run = publisher.in_run(
+            lambda: publisher.force(key, publisher.index.state(key), deleted=True)
+        )
+        return run.woken
+
+    _forget(publisher, publisher.pool.map(remove, gone))
+    return len(gone)
+
+
+def index_articles(publisher: Publisher, keys: Iterable[str]) -> IndexReport:
+    """Read, validate and index again each article of ``keys``, several at once.
+
+    The batch's states are read together; each article then costs a read of its file and one
+    index transaction. Waits an article let go are finished here (its waiters published), and
+    forgotten at the end: the render phase rebuilds every feed anyway.
+
+    Raises:
+        TransientStorageError, StorageError, ConcurrentUpdateError: retrying the batch is safe.
+    """
+    wanted = list(dict.fromkeys(keys))
+    articles = [key for key in wanted if is_published_key(key)]
+    report = IndexReport(skipped=len(wanted) - len(articles))
+    states = publisher.index.states_of(articles)
+
+    def index(key: str) -> tuple[InvalidArticleError | None, list[tuple[str, str]]]:
+        (_old, step), run = publisher.in_run(lambda: publisher.force(key, states.get(key)))
+        return step.error, run.woken
+
+    results = publisher.pool.map(index, articles)
+    report.rejected = [error for error, _woken in results if error is not None]
+    report.articles = len(articles) - len(report.rejected)
+    _forget(publisher, [woken for _error, woken in results])
+    return report
+
+
+def feeds_to_render(publisher: Publisher) -> list[str]:
+    """Ids of every feed to render after indexing, the main feed first: every feed an article
+    is in or was in before its last change (an emptied feed is rendered empty), and every
+    month's archive."""
+    feeds: set[FeedKey] = {MAIN_FEED}
+    for state in publisher.index.states():
+        feeds |= state.feeds | state.previous_feeds
+    feeds.update(archive_key(month) for month in publisher.index.months())
+    return [MAIN_FEED.id, *sorted(key.id for key in feeds if key != MAIN_FEED)]
+
+
+def render_feeds(publisher: Publisher, feed_ids: Sequence[str]) -> int:
+    """Render and write the feeds ``feed_ids`` name; how many objects were written. The main
+    feed brings the news sitemap and the stylesheet with it."""
+    return len(publisher.writer.rebuild(FeedKey.from_id(f) for f in feed_ids).or_raise())
+
+
+def reindex(publisher: Publisher) -> ReindexReport:
+    """Every phase, here, in order: what ``newswire reindex`` and ``newswire serve`` run."""
+    sweep(publisher)
+    report = ReindexReport()
+    for batch in _batches(publisher.content.list_articles(), INDEX_BATCH):
+        indexed = index_articles(publisher, batch)
+        report.articles += indexed.articles
+        report.rejected += indexed.rejected
+    for group in _batches(feeds_to_render(publisher), RENDER_BATCH):
+        report.feeds_written += render_feeds(publisher, group)
+    return report
+
+
+def _forget(publisher: Publisher, woken: Iterable[list[tuple[str, str]]]) -> None:
+    """Take the articles a phase woke off their holders' waiters (the render phase rebuilds
+    their feeds, and a reindex that dies is run again whole)."""
+    for holder, key in dict.fromkeys(chain.from_iterable(woken)):
+        publisher.index.forget_waiter(holder, key)
+
+
+def _batches(items: Iterable[str], size: int) -> Iterable[list[str]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch

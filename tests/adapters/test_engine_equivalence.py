@@ -1,0 +1,360 @@
+"""The AWS pipeline and ``newswire build`` publish the same feeds, byte for byte.
+
+The same articles are built by :func:`build_site` at a fixed ``now`` and published on moto
+through the pipeline with a clock stopped at that ``now``: once by a reindex of the content
+bucket, once article by article as S3 events would bring them (sequencers in upload order).
+Every object of the feeds bucket must then be the build's file of that path, byte for byte,
+and the two must publish the same paths.
+
+One difference is by design: the pipeline never deletes a feed object. A feed it emptied (a
+tag nobody uses any more, a month whose only article moved) is rewritten with no items, so a
+subscriber sees an empty feed instead of an error; the build, which owns its output folder,
+leaves such a feed out. Those are the only paths the pipeline may have beyond the build's.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import yaml
+from lxml import etree
+
+from newswire.build import build_site
+from newswire.content.site import SITE_CONFIG_KEY, parse_site
+from newswire.domain.feeds import FeedFormat
+from newswire.domain.model import SiteConfig
+from newswire.pipeline.changes import ArticleChange, normalise_sequencer
+from newswire.pipeline.publisher import Publisher
+from newswire.rendering.registry import RENDERERS
+from tests.support.aws import Stack, moto_stack
+from tests.support.corpus import generate_corpus
+from tests.support.factories import CONTENT, content_sources, make_entry, make_feed
+from tests.support.quickmoto import quicker_dynamodb
+
+#: The clock of both paths: after the generated corpus's last article (2025-12-31).
+NOW = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
+#: The content folder's clock, as its golden files are built at.
+CONTENT_NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+Source = tuple[str, bytes]
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+def reindex(publisher: Publisher) -> None:
+    """The whole-bucket rebuild, as the engine runs it in-process."""
+    try:
+        from newswire.pipeline.reindex import reindex as engine_reindex
+    except ImportError:  # the engine's phases are not on this branch yet
+        publisher.reindex()
+    else:
+        engine_reindex(publisher)
+
+
+# --- the two paths -------------------------------------------------------------------------
+
+
+def built(sources: Sequence[Source], site: SiteConfig, now: datetime) -> dict[str, bytes]:
+    """Every file ``newswire build`` writes for ``sources``, by path."""
+    report = build_site(sources, site, now)
+    return {file.path: file.body for file in report.files}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One write (``body``) or delete (``None``) of the content bucket, in upload order."""
+
+    key: str
+    body: bytes | None
+
+
+def final_content(uploads: Sequence[Upload]) -> list[Source]:
+    """What the bucket holds after ``uploads``: what a build of the same folder reads."""
+    current: dict[str, bytes | None] = {}
+    for upload in uploads:
+        current[upload.key] = upload.body
+    return [(key, body) for key, body in sorted(current.items()) if body is not None]
+
+
+@dataclass
+class Pipeline:
+    """The pipeline on moto, at a stopped clock."""
+
+    stack: Stack
+    now: datetime
+
+    def publisher(self) -> Publisher:
+        return self.stack.publisher(clock=lambda: self.now)
+
+    def reindex(self, uploads: Sequence[Upload]) -> None:
+        for key, body in final_content(uploads):
+            self.stack.put_article(key, body)
+        reindex(self.publisher())
+
+    def publish_each(self, uploads: Sequence[Upload]) -> None:
+        """Each upload as S3 would report it: written, then its event handled."""
+        publisher = self.publisher()
+        for number, upload in enumerate(uploads):
+            if upload.body is None:
+                self.stack.s3.delete_object(Bucket=self.stack.content_bucket, Key=upload.key)
+            else:
+                self.stack.put_article(upload.key, upload.body)
+            sequencer = normalise_sequencer(f"{0x1000 + number:X}")
+            publisher.publish(ArticleChange(upload.key, upload.body is None, sequencer))
+
+    def feeds(self) -> dict[str, bytes]:
+        """Every object of the feeds bucket, by key."""
+        paginator = self.stack.s3.get_paginator("list_objects_v2")
+        keys = [
+            item["Key"]
+            for page in paginator.paginate(Bucket=self.stack.feeds_bucket)
+            for item in page.get("Contents", [])
+        ]
+        return {key: self.stack.feed(key) for key in keys}
+
+
+def item_count(path: str, body: bytes) -> int:
+    """How many items the feed document at ``path`` holds."""
+    name = path.rsplit("/", 1)[-1]
+    if name == FeedFormat.JSON.filename:
+        return len(json.loads(body)["items"])
+    tag = "item" if name == FeedFormat.RSS.filename else f"{{{ATOM}}}entry"
+    return sum(1 for _ in etree.fromstring(body).iter(tag))
+
+
+def assert_same_feeds(
+    build: dict[str, bytes], pipeline: dict[str, bytes], *, emptied: Sequence[str] = ()
+) -> None:
+    """The pipeline published every file of the build, byte for byte, and nothing else but
+    the feeds it emptied (``emptied``: their folders), which hold no item."""
+    missing = sorted(set(build) - set(pipeline))
+    assert not missing, f"the build has files the pipeline lacks: {missing}"
+    extra = sorted(set(pipeline) - set(build))
+    expected_extra = sorted(folder + fmt.filename for folder in emptied for fmt in FeedFormat)
+    assert extra == expected_extra, "the pipeline has files the build lacks"
+    for path in extra:
+        assert item_count(path, pipeline[path]) == 0, f"{path}: left behind with items"
+    differing = [path for path in sorted(build) if build[path] != pipeline[path]]
+    for path in differing[:1]:  # the first difference, as text, for a readable failure
+        assert pipeline[path].decode() == build[path].decode(), path
+    assert not differing
+
+
+# --- corpora -------------------------------------------------------------------------------
+
+
+def article(title: str, published: datetime | str, **fields: Any) -> bytes:
+    """A Markdown article; ``fields`` are more front-matter fields, ``body`` its body."""
+    body = fields.pop("body", f"Body of {title}.\n")
+    when = published if isinstance(published, str) else published.isoformat()
+    front = yaml.safe_dump(
+        {"title": title, "published": when, **fields}, allow_unicode=True, sort_keys=False
+    )
+    return f"---\n{front}---\n\n{body}".encode()
+
+
+def uploads_of(sources: Sequence[Source]) -> list[Upload]:
+    return [Upload(key, body) for key, body in sources]
+
+
+def content_uploads() -> list[Upload]:
+    return uploads_of(content_sources())
+
+
+def generated_site_yaml() -> bytes:
+    """The content folder's site with small feeds: many feeds overflow, some past their bytes."""
+    text = (CONTENT / SITE_CONFIG_KEY).read_text(encoding="utf-8")
+    text = text.replace("items_per_feed: 50", "items_per_feed: 6")
+    return text.replace("max_feed_bytes: 1048576", "max_feed_bytes: 16000").encode()
+
+
+def edge_cases() -> list[Upload]:
+    """Articles that put each rule both paths apply to the test, in upload order."""
+    hour = timedelta(hours=1)
+    window_start = NOW - timedelta(days=2)
+    same_time = datetime(2025, 12, 30, 9, 0, tzinfo=UTC)
+    words = random.Random(5).choices(["harbour", "ferry", "council", "budget", "bridge"], k=2400)
+    long_body = " ".join(words) + "\n"  # ~16 KB: one item is near the feed's byte budget
+    return [
+        Upload("articles/edge-draft.md", article("A draft", NOW - hour, draft=True)),
+        Upload("articles/edge-scheduled.md", article("Scheduled", NOW + timedelta(minutes=1))),
+        Upload("articles/edge-rejected.md", b"---\ntitle: No date\n---\n\nBody.\n"),
+        # the second of two files with one id is rejected, in both paths
+        Upload("articles/edge-id-a.md", article("Holds the id", NOW - 3 * hour, id="urn:x:1")),
+        Upload("articles/edge-id-b.md", article("Wants the id", NOW - 2 * hour, id="urn:x:1")),
+        # the news sitemap's window: its first instant is out, ``now`` is in
+        Upload("articles/edge-window-start.md", article("Window start", window_start)),
+        Upload("articles/edge-window-end.md", article("Window end", NOW)),
+        # one published instant, more articles than a feed shows: ids decide who is shown
+        *(
+            Upload(
+                f"articles/edge-tie-{n}.md",
+                article(f"Tie {n}", same_time, id=f"urn:tie:{(n * 7) % 10}", tags=["Ties"]),
+            )
+            for n in range(9)
+        ),
+        # one feed, several spellings: named after its newest article's
+        Upload(
+            "articles/edge-spelling.md", article("Spelling", NOW - 5 * hour, tags=["CAFÉ society"])
+        ),
+        Upload("articles/edge-long.md", article("Long", NOW - 6 * hour, body=long_body)),
+        # names as written, spaces and all: the feed's path and title are the entry's
+        Upload(
+            "articles/edge-names.md",
+            article(
+                "Names",
+                NOW - 4 * hour,
+                authors=["Zoë  Brontë", "李  伟"],
+                section="World  News",
+            ),
+        ),
+        Upload("articles/edge-huge.md", article("Huge", NOW - 8 * hour, body=huge_body())),
+    ]
+
+
+def huge_body() -> str:
+    """A body within the size articles may have whose entry is more than the index holds."""
+    rng = random.Random(16)
+    letters = "abcdefghijklmnopqrstuvwxyz0123456789"
+    words = ("".join(rng.choices(letters, k=9)) for _ in range(95_000))
+    return " ".join(words) + "\n"
+
+
+def generated_uploads(count: int) -> list[Upload]:
+    """A generated archive over three years (tags, authors, mixed zones, JSON articles), a
+    section on some, and the edge cases; with a history before its final state: an article
+    moved out of a month and a tag it was alone in, and one deleted."""
+    sections = ("World", "Business", "Culture")
+    sources = [
+        (key, body.replace(b"---\n", f"---\nsection: {sections[n % 3]}\n".encode(), 1))
+        if n % 5 == 0 and key.endswith(".md")
+        else (key, body)
+        for n, (key, body) in enumerate(generate_corpus(count, seed=16))
+    ]
+    lone_month = datetime(2022, 6, 1, 8, 0, tzinfo=UTC)
+    moved, deleted = "articles/edge-moved.md", "articles/edge-deleted.md"
+    return [
+        Upload(moved, article("Moved", lone_month, tags=["Passing Fad"])),
+        Upload(deleted, article("Deleted", NOW - timedelta(hours=9), tags=["Gone"])),
+        *uploads_of(sources),
+        *edge_cases(),
+        Upload(moved, article("Moved", NOW - timedelta(hours=7), tags=["world"])),
+        Upload(deleted, None),
+    ]
+
+
+#: The feeds the per-article path empties in :func:`generated_uploads` (and keeps, empty).
+GENERATED_EMPTIED = ("tags/passing-fad/", "tags/gone/", "archive/2022-06/")
+
+
+# --- the tests ---------------------------------------------------------------------------
+
+pytestmark = pytest.mark.usefixtures("aws_env")
+
+#: The two ways the pipeline publishes a bucket: a reindex, and one S3 event per upload.
+PATHS = pytest.mark.parametrize("path", ["reindex", "publish_each"])
+
+
+def run(
+    path: str, uploads: Sequence[Upload], site_yaml: bytes, now: datetime = NOW
+) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """The build's files and the feeds bucket's objects, for the same ``uploads``; ``path``
+    names how the pipeline gets them (a :class:`Pipeline` method)."""
+    with quicker_dynamodb(), moto_stack(site_yaml) as stack:
+        aws = Pipeline(stack, now)
+        getattr(aws, path)(uploads)
+        feeds = aws.feeds()
+    site = parse_site(SITE_CONFIG_KEY, site_yaml)
+    return built(final_content(uploads), site, now), feeds
+
+
+@PATHS
+def test_the_content_folder(path: str) -> None:
+    site_yaml = (CONTENT / SITE_CONFIG_KEY).read_bytes()
+    assert_same_feeds(*run(path, content_uploads(), site_yaml, CONTENT_NOW))
+
+
+@PATHS
+def test_the_edge_cases(path: str) -> None:
+    build, feeds = run(path, edge_cases(), generated_site_yaml())
+    assert_same_feeds(build, feeds)
+    assert b"Window end" in build["news-sitemap.xml"]
+    assert b"Window start" not in build["news-sitemap.xml"]
+
+
+def test_a_generated_archive_reindexed() -> None:
+    uploads = generated_uploads(200)
+    assert_same_feeds(*run("reindex", uploads, generated_site_yaml()))
+
+
+def test_a_generated_archive_published_one_by_one() -> None:
+    uploads = generated_uploads(80)
+    build, feeds = run("publish_each", uploads, generated_site_yaml())
+    assert_same_feeds(build, feeds, emptied=GENERATED_EMPTIED)
+
+
+@PATHS
+def test_feeds_are_named_and_placed_as_entries_show_names(path: str) -> None:
+    """An author or section written with a run of spaces: the entry shows it collapsed, and
+    the feed is named (and, for a name with no ASCII, placed) by what the entry shows."""
+    uploads = [
+        Upload(
+            "articles/a.md",
+            article("A", NOW, authors=["Zoë  Brontë", "李  伟"], section="World  News"),
+        )
+    ]
+    build, feeds = run(path, uploads, generated_site_yaml())
+    assert_same_feeds(build, feeds)
+    assert (
+        b"<title>English News: Zo\xc3\xab Bront\xc3\xab</title>"
+        in build["authors/zoe-bronte/rss.xml"]
+    )
+    assert b"<title>English News: World News</title>" in build["sections/world-news/rss.xml"]
+
+
+@PATHS
+def test_an_entry_too_large_for_the_index_is_published_by_neither(path: str) -> None:
+    uploads = [
+        Upload("articles/small.md", article("Small", NOW - timedelta(hours=1))),
+        Upload("articles/huge.md", article("Huge", NOW, body=huge_body())),
+    ]
+    build, feeds = run(path, uploads, generated_site_yaml())
+    assert_same_feeds(build, feeds)
+    assert item_count("rss.xml", build["rss.xml"]) == 1
+    report = build_site(
+        final_content(uploads), parse_site(SITE_CONFIG_KEY, generated_site_yaml()), NOW
+    )
+    assert [(e.key, e.field) for e in report.rejected] == [("articles/huge.md", "body")]
+
+
+def test_a_feed_the_pipeline_empties_is_kept_empty_and_named_by_its_slug() -> None:
+    uploads = [
+        Upload("articles/a.md", article("A", NOW, tags=["Passing Fad"])),
+        Upload("articles/a.md", article("A", NOW, tags=["world"])),
+    ]
+    build, feeds = run("publish_each", uploads, generated_site_yaml())
+    assert_same_feeds(build, feeds, emptied=["tags/passing-fad/"])
+    assert b"<title>English News: passing-fad</title>" in feeds["tags/passing-fad/rss.xml"]
+
+
+def test_the_item_count_counts_items() -> None:
+    """:func:`item_count` counts what the renderers write (else an emptied feed could pass)."""
+    feed = make_feed(make_entry(1), make_entry(2))
+    for fmt, renderer in RENDERERS.items():
+        assert item_count(fmt.filename, renderer.render(feed)) == 2
+
+
+@pytest.mark.parametrize("path", ["reindex", "publish_each"])
+def test_a_site_with_nothing_live_has_its_empty_main_feed(path: str) -> None:
+    """The main feed exists even when empty (a subscriber gets a feed, not an error)."""
+    uploads = [
+        Upload("articles/draft.md", article("Draft", NOW, draft=True)),
+        Upload("articles/later.md", article("Later", NOW + timedelta(days=1))),
+    ]
+    build, feeds = run(path, uploads, generated_site_yaml())
+    assert_same_feeds(build, feeds)
