@@ -1,12 +1,12 @@
 """The AWS latency and cost model of the engine benchmark, in one place.
 
 **Latency.** Every request the code makes on a modelled client takes exactly its operation's
-in-region latency (:data:`LATENCY_MS`) in wall time: botocore hooks on the very clients the
-code uses time what moto spent answering it and then sleep the rest of the modelled latency,
-in the thread that made the request (see :class:`LatencyModel`). moto's CPU is so
-subtracted, and requests the code keeps in flight together (threads) overlap their waits as
-network round trips would. A request moto took longer to answer than its latency costs what
-moto took (never less).
+in-region latency (:data:`LATENCY_MS`): botocore hooks on the very clients the code uses
+make the thread that sent it wait that long before it reads the answer
+(:class:`LatencyModel`), on a clock that stands still while moto answers
+(:class:`MotoClock`): moto's CPU is subtracted, our own (serialising, parsing, the work
+between requests) counts, and requests the code keeps in flight together (threads) overlap
+their waits as network round trips would.
 
 **Cost.** :data:`PRICES` (AWS list prices, us-east-1, as of :data:`PRICES_AS_OF`) and the
 request units each DynamoDB request consumes, estimated from the items it read or wrote
@@ -170,8 +170,7 @@ class Usage:
 
     requests: Counter[str] = field(default_factory=Counter)  # "s3.GetObject" -> count
     units: Counter[str] = field(default_factory=Counter)  # "rru", "wru"
-    #: Seconds: "modelled" (the requests' latencies, summed), "moto" (moto's time on them),
-    #: "over" (moto's time beyond a request's latency: what the model could not hide).
+    #: Seconds: "modelled" (the requests' latencies, summed; they overlap in threads).
     seconds: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -200,45 +199,87 @@ class Usage:
         )
 
 
-class LatencyModel:
-    """Botocore hooks that make each request on ``clients`` take its modelled latency, and
-    count what it asked for.
+class MotoClock:
+    """A clock that stands still while moto answers a request.
 
-    moto answers a request inside botocore's ``before-send`` event: the time from a hook
-    registered first on that event to ``before-parse`` is moto's, and is what the request
-    sleeps less. Serialising and parsing stay what they cost, as in a function. Where moto
-    took longer than the latency (a large ``BatchGetItem``), the thread is behind by the
-    difference: its next requests sleep that much less until it has caught up, so a chain of
-    requests takes the sum of their latencies whenever moto's time fits within it. What a
-    thread still owes when the usage is taken is reported (``seconds["unrecovered"]``): it
-    stayed in the wall time.
-
-    Requests run in threads: each thread keeps its own request's timings (a thread makes one
-    at a time) and its own debt; the counters are updated under a lock. Paused
-    (:meth:`paused`), requests take moto's time and are not counted: the setup.
+    moto's backends take one request at a time (a lock around its botocore hook, as
+    ``newswire.local.moto_server.serialise_in_process_moto`` does for the tests); the time
+    inside that lock is moto's own, which AWS does not spend on our side. :meth:`now` is the
+    wall clock minus all of it, so our own CPU and the modelled waits are all it measures,
+    whichever thread moto was busy for and whoever waited for it meanwhile.
     """
 
-    def __init__(self, clients: list[Any]) -> None:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._busy = 0.0  # seconds moto answered, in all
+        self._since: float | None = None  # when moto started the answer under way
+
+    def install(self) -> None:
+        """Serialise moto's in-process answers through this clock (once per process)."""
+        from moto.core.botocore_stubber import BotocoreStubber
+
+        call = BotocoreStubber.__call__
+        if getattr(call, "serialised", False):
+            raise RuntimeError("moto is serialised already: its time could not be taken out")
+        clock = self
+
+        def one_at_a_time(stubber: Any, *args: Any, **kwargs: Any) -> Any:
+            with clock._lock:
+                clock._since = time.perf_counter()
+                try:
+                    return call(stubber, *args, **kwargs)
+                finally:
+                    clock._busy += time.perf_counter() - clock._since
+                    clock._since = None
+
+        one_at_a_time.serialised = True  # type: ignore[attr-defined]
+        BotocoreStubber.__call__ = one_at_a_time  # type: ignore[method-assign]
+
+    def moto_s(self) -> float:
+        """Seconds moto has spent answering, so far."""
+        since = self._since
+        return self._busy + (time.perf_counter() - since if since is not None else 0.0)
+
+    def now(self) -> float:
+        """Wall time minus moto's: what our CPU and the modelled waits took."""
+        return time.perf_counter() - self.moto_s()
+
+    def sleep_until(self, moment: float) -> None:
+        """Wait until :meth:`now` reaches ``moment`` (longer if moto answers meanwhile)."""
+        while (left := moment - self.now()) > 0:
+            time.sleep(left)
+
+
+class LatencyModel:
+    """Botocore hooks that make each request on ``clients`` take its modelled latency on
+    ``clock``, and count what it asked for.
+
+    A request is sent (``before-send``: a hook registered first, before moto's) and its
+    answer is parsed (``before-parse``) no earlier than its latency later on the clock, which
+    leaves moto's time out: the thread sleeps what remains. Serialising and parsing are ours
+    and stay on the clock, as in a function. Requests in flight together in threads overlap
+    their waits, as network round trips do. Counters are updated under a lock; each thread
+    keeps its own request's send time (a thread makes one request at a time). Paused
+    (:meth:`paused`), requests take no modelled time and are not counted: the setup.
+    """
+
+    def __init__(self, clients: list[Any], clock: MotoClock) -> None:
         self.usage = Usage()
         self.active = True
+        self.clock = clock
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._behind: dict[int, float] = {}  # thread -> seconds moto put it behind the model
         for client in clients:
             events = client.meta.events
             events.register("before-parameter-build", self._params)
-            events.register("before-call", self._started)
             events.register_first("before-send", self._sending)
             events.register("before-parse", self._answered)
             events.register("after-call", self._done)
-            events.register("after-call-error", self._done)
 
     def take(self) -> Usage:
         """The usage since the last ``take``, and start counting again."""
         with self._lock:
             usage, self.usage = self.usage, Usage()
-            usage.seconds["unrecovered"] += sum(self._behind.values())
-            self._behind.clear()
         return usage
 
     @contextmanager
@@ -254,17 +295,19 @@ class LatencyModel:
     def _params(params: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
         context["latency_params"] = params
 
-    def _started(self, **_: Any) -> None:
-        self._local.moto_s, self._local.attempts, self._local.sent = 0.0, 0, None
-
-    def _sending(self, **_: Any) -> None:
-        self._local.attempts += 1
-        self._local.sent = time.perf_counter()
+    def _sending(self, event_name: str, **_: Any) -> None:
+        self._local.sent = self.clock.now()
+        self._local.operation = event_name.split(".", 1)[1]  # "before-send.s3.GetObject"
 
     def _answered(self, **_: Any) -> None:
-        if self._local.sent is not None:
-            self._local.moto_s += time.perf_counter() - self._local.sent
-            self._local.sent = None
+        sent = getattr(self._local, "sent", None)
+        if sent is None or not self.active:
+            return
+        self._local.sent = None
+        latency = latency_s(self._local.operation)
+        with self._lock:
+            self.usage.seconds["modelled"] += latency
+        self.clock.sleep_until(sent + latency)
 
     def _done(
         self,
@@ -273,7 +316,6 @@ class LatencyModel:
         parsed: Mapping[str, Any] | None = None,
         **_: Any,
     ) -> None:
-        self._answered()  # a request that failed before its answer was parsed
         if not self.active:
             return
         operation = event_name.split(".", 1)[1]  # "after-call.s3.GetObject"
@@ -283,21 +325,9 @@ class LatencyModel:
             if service == "dynamodb"
             else Counter()
         )
-        modelled = max(1, self._local.attempts) * latency_s(operation)
-        thread = threading.get_ident()
         with self._lock:
-            remaining = modelled - self._local.moto_s - self._behind.pop(thread, 0.0)
-            if remaining < 0:
-                self._behind[thread] = -remaining
             self.usage.requests[operation] += 1
             self.usage.units.update(units)
-            self.usage.seconds.update(
-                modelled=modelled,
-                moto=self._local.moto_s,
-                over=max(0.0, self._local.moto_s - modelled),
-            )
-        if remaining > 0:
-            time.sleep(remaining)
 
 
 @dataclass(frozen=True)

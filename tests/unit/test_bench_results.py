@@ -79,7 +79,7 @@ def _publish(seconds: float, articles: int, requests: int) -> dict[str, Any]:
         "wall_all": [seconds],
         "requests": requests,
         "requests_by_op": {"s3.PutObject": requests},
-        "unrecovered_s": 0.0,
+        "moto_s": 0.0,
         "cost_per_1000_articles": {"lambda": 0.01, "s3": 0.1, "total": 0.11},
     }
 
