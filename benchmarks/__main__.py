@@ -419,8 +419,9 @@ def engine_section(engine: dict[str, Any]) -> list[str]:
             "Requests besides feed writes: all of them, the ItemReaders' included, except "
             "render's S3 HeadObject and PutObject and DynamoDB Query and BatchGetItem. Cost: "
             f"Lambda at {eb.REINDEX_MEMORY_MB:,} MB for the invocations' time plus each cold "
-            "start, S3 and DynamoDB requests, Step Functions transitions "
-            f"({eb.PARENT_TRANSITIONS} in the parent, {eb.CHILD_TRANSITIONS} per child).",
+            "start, S3 and DynamoDB requests, Step Functions: the parent's "
+            f"{eb.PARENT_TRANSITIONS} transitions, {eb.CHILD_TRANSITIONS} per child, and each "
+            "EXPRESS child's request and duration (at 64 MB).",
         ]
     return lines
 

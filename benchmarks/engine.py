@@ -73,8 +73,7 @@ PUBLISH_INDEX = 1000
 BATCH = 10
 SECTION = "World"
 TAG_POOL = 3  # the batch's tags: two each of the corpus's commonest three
-#: Memory of the deployed functions (infra/newswire_infra/pipeline.py sets the publish one;
-#: the reindex one is the issue's ceiling for any reindex invocation).
+#: Memory of the deployed functions (infra/newswire_infra/pipeline.py and reindex.py).
 PUBLISH_MEMORY_MB = 1024
 REINDEX_MEMORY_MB = 1024
 #: Modelled Step Functions overheads (chosen): each parent state's transition, and each child
@@ -83,10 +82,12 @@ REINDEX_MEMORY_MB = 1024
 STATE_OVERHEAD_S = 0.1
 CHILD_OVERHEAD_S = 0.1
 COLD_START_S = 1.0
-#: Parent states billed (begin, index map, plan, render map, end), and per child execution:
-#: the Distributed Map's one transition, and the child workflow's one Task state.
+#: Parent (STANDARD) states billed: begin, index map, plan, render map, end; and per child
+#: execution the Distributed Map's one transition. The children are EXPRESS (infra), billed a
+#: request and their duration at the smallest memory step.
 PARENT_TRANSITIONS = 5
-CHILD_TRANSITIONS = 2
+CHILD_TRANSITIONS = 1
+EXPRESS_MEMORY_GB = 0.0625
 #: Requests made by render that count as feed writes: reading the feed's members and entries,
 #: and the conditional write of each file (see the reindex targets).
 FEED_WRITE_OPS = frozenset(
@@ -668,11 +669,16 @@ def _reindex_summary(
     invocation_count = 2 + index_batches + render_groups
     cold_starts = 2 + min(concurrency, index_batches) + min(concurrency, render_groups)
     gb_s = (seconds + cold_starts * COLD_START_S) * REINDEX_MEMORY_MB / 1024
+    children_count = index_batches + render_groups
+    children_s = sum(index_durations) + sum(v.seconds for v in render)
+    children_s += children_count * CHILD_OVERHEAD_S
     total = cost(
         usage,
         lambda_gb_s=gb_s,
         invocations=invocation_count,
-        transitions=PARENT_TRANSITIONS + CHILD_TRANSITIONS * (index_batches + render_groups),
+        transitions=PARENT_TRANSITIONS + CHILD_TRANSITIONS * children_count,
+        express_executions=children_count,
+        express_gb_s=children_s * EXPRESS_MEMORY_GB,
     )
     return {
         "kind": "reindex",

@@ -75,6 +75,8 @@ PRICES: Mapping[str, Price] = {
     "dynamodb_wru": Price("DynamoDB on-demand write request units, per million", 0.625, 1e6),
     "dynamodb_rru": Price("DynamoDB on-demand read request units, per million", 0.125, 1e6),
     "sfn_transition": Price("Step Functions Standard state transitions, per 1,000", 0.025, 1000),
+    "sfn_express_request": Price("Step Functions Express executions, per million", 1.00, 1e6),
+    "sfn_express_gb_s": Price("Step Functions Express duration, per GB-second", 0.00001667, 1),
     "sqs_request": Price("SQS standard requests (64 KB chunks), per million", 0.40, 1e6),
 }
 #: S3 operations charged as writes (everything else but ``DeleteObject``, which is free, as reads).
@@ -366,6 +368,8 @@ def cost(
     lambda_gb_s: float = 0.0,
     invocations: float = 0.0,
     transitions: float = 0.0,
+    express_executions: float = 0.0,
+    express_gb_s: float = 0.0,
     sqs_requests: float = 0.0,
 ) -> Cost:
     """The price of ``usage`` plus the Lambda, Step Functions and SQS work around it."""
@@ -379,7 +383,9 @@ def cost(
         s3_usd=s3,
         dynamodb_usd=usage.units["rru"] * _unit("dynamodb_rru")
         + usage.units["wru"] * _unit("dynamodb_wru"),
-        step_functions_usd=transitions * _unit("sfn_transition"),
+        step_functions_usd=transitions * _unit("sfn_transition")
+        + express_executions * _unit("sfn_express_request")
+        + express_gb_s * _unit("sfn_express_gb_s"),
         sqs_usd=sqs_requests * _unit("sqs_request"),
     )
 
