@@ -187,11 +187,12 @@ def run_publish(runs: int) -> dict[str, Any]:
                     changes.append((key, f"{i:024X}"))
             event = _sqs_event(changes)
             model.take()
-            started, moto = model.clock.now(), model.clock.moto_s()
+            started, moto, cpu = model.clock.now(), model.clock.moto_s(), time.process_time()
             result = publish.handler(event, _Context("newswire-publish", 150))
             elapsed = model.clock.now() - started
             usage = model.take()
             usage.seconds["moto"] = model.clock.moto_s() - moto
+            usage.seconds["cpu"] = time.process_time() - cpu - usage.seconds["moto"]
             if result.get("batchItemFailures"):
                 raise SystemExit(f"benchmark: publish failed: {result}")
             return elapsed, usage
@@ -224,6 +225,7 @@ def run_publish(runs: int) -> dict[str, Any]:
             "requests_by_op": dict(sorted(middle.requests.items())),
             "units": dict(middle.units),
             "moto_s": middle.seconds["moto"],
+            "cpu_s": statistics.median(u.seconds["cpu"] for _, u in results),
             "cost_per_1000_articles": {
                 k: v * 1000 / size for k, v in per_invocation.as_dict().items()
             },

@@ -395,8 +395,10 @@ def model_table() -> list[str]:
     latencies = ", ".join(f"{op} {ms:g}" for op, ms in LATENCY_MS.items())
     return [
         f"Latency model (ms per request, `benchmarks/latency.py`): {latencies}; any other "
-        f"operation {DEFAULT_LATENCY_MS:g}. moto's own time on each request is subtracted "
-        "(it sleeps the rest of its latency), and requests in flight together overlap.",
+        f"operation {DEFAULT_LATENCY_MS:g}. Each request on the handlers' own clients waits "
+        "its latency before its answer is read, on a clock that stands still while moto "
+        "answers (moto's time is left out, our CPU counts), and requests in flight together "
+        "overlap.",
         "",
         f"| price ({PRICES_AS_OF}) | USD |",
         "|---|---:|",
