@@ -508,7 +508,8 @@ _PUBLISH_NOTE = (
     "oDB reads `Limit` items from a B-tree; during each warm-up publish every Query is also a"
     'nswered moto\'s way and must agree). "Outside AWS" is handler time minus the time insi'
     "de botocore calls on the handler's clients (`before-call` to `after-call`: serialising, "
-    "moto, parsing; calls under way together count once): the part that is ours whatever the backend, and the figure to hold to th"
+    "moto, parsing; calls under way together count once): the part that is ours whatever the"
+    " backend, and the figure to hold to th"
     "e 1.3× target. The synthetic index is one article every 58 minutes (100,000 span eleven"
     " years), new articles are published now, so the month archive each publish rebuilds hol"
     'ds the same articles at every size ("articles in month"). Requests per article are the fig'
