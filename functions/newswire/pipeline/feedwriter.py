@@ -99,6 +99,7 @@ class _Job:
 
     paths: tuple[str, ...]
     render: Callable[[_Months], list[FeedFile]]
+    links_months: bool = False  # the main feed and the archives: their renders read them
 
     @staticmethod
     def render_with(months: _Months) -> Callable[[tuple[_Job, set[str]]], list[FeedFile]]:
@@ -146,21 +147,22 @@ class FeedWriter:
         self._changed: set[str] = set()  # feed URLs not announced yet
         self._lock = threading.Lock()
 
-    def linking(self, months_before: Collection[str] | None = None) -> Linking:
+    def linking(self, entered: Mapping[str, int] | None = None) -> Linking:
         """What adds to a set of feeds the feeds whose archive links it changes: when a month
-        of theirs gained its first article or lost its last (``months_before`` against now,
-        or it holds one article at most), the main feed and the neighbouring archives link
-        it. With ``relink``, whatever the counts: a change run again cannot tell whether the
-        run before it filled or emptied the month (nor whether that run wrote its links). One
-        read of the months, however many sets are asked about."""
+        of theirs may have gained its first article or lost its last, the main feed and the
+        neighbouring archives link it. ``entered``: per month, how many of the changes being
+        rebuilt touch its archive (one, by default); a month holding no more articles than
+        that may be new or just emptied. With ``relink``, whatever the counts: a change run
+        again cannot tell whether the run before it filled or emptied the month (nor whether
+        that run wrote its links). One read of the months, however many sets are asked
+        about."""
         counts = self.index.months()
-        before = set(counts if months_before is None else months_before)
-        listed = sorted(before | set(counts))
+        listed = sorted(counts)
 
         def with_neighbours(feeds: Iterable[FeedKey], *, relink: bool = False) -> set[FeedKey]:
             touched = set(feeds)
             for month in {k.slug for k in touched if k.kind is FeedKind.ARCHIVE}:
-                moved = counts.get(month, 0) <= 1 or (month in before) != (month in counts)
+                moved = counts.get(month, 0) <= (entered or {}).get(month, 1)
                 if relink or moved:
                     touched.add(MAIN_FEED)
                     older = [m for m in listed if m < month]
@@ -187,7 +189,7 @@ class FeedWriter:
         """
         keys = sorted(set(feeds))
         self.queue_announce(announce)
-        jobs = [_Job(_formats(key), self._renderer(key)) for key in keys]
+        jobs = [_Job(_formats(key), self._renderer(key), _links_months(key)) for key in keys]
         if MAIN_FEED in keys:
             jobs.append(_Job((NEWS_SITEMAP_PATH,), lambda _months: [self._news_sitemap()]))
             jobs.append(_Job((STYLESHEET_PATH,), lambda _months: [stylesheet_file()]))
@@ -270,7 +272,11 @@ class FeedWriter:
                     current[path] = head
             pending = [(job, wanted & current.keys()) for job, wanted in pending]
             pending = [(job, wanted) for job, wanted in pending if wanted]
-            rendered = self.pool.map(_settled(_Job.render_with(_Months(self.index))), pending)
+            months = _Months(self.index)
+            # read while the feeds render, by a task of its own, for those that link them
+            warm = [_warm_months(months)] if any(job.links_months for job, _ in pending) else []
+            rendered = self.pool.map(_settled(_Job.render_with(months)), [*warm, *pending])
+            rendered = rendered[len(warm) :]
             writes: list[tuple[FeedFile, FeedObject | None]] = []
             for (_job, wanted), files in zip(pending, rendered, strict=True):
                 if isinstance(files, Exception):
@@ -322,6 +328,20 @@ def _settled(call: Callable[[T], R]) -> Callable[[T], R | Exception]:
             return e
 
     return settled
+
+
+def _links_months(key: FeedKey) -> bool:
+    return key == MAIN_FEED or key.kind is FeedKind.ARCHIVE
+
+
+def _warm_months(months: _Months) -> tuple[_Job, set[str]]:
+    """A pending job that renders nothing: it reads the months."""
+
+    def read(months: _Months) -> list[FeedFile]:
+        months()
+        return []
+
+    return _Job((), read), set()
 
 
 def _formats(key: FeedKey) -> tuple[str, ...]:

@@ -48,12 +48,14 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
+from functools import partial
+from typing import TypeVar, cast
 
 from newswire.content.articles import parse_article
-from newswire.domain.feeds import MAIN_FEED, FeedKey, archive_key, feed_keys_for
+from newswire.domain.feeds import MAIN_FEED, FeedKey, FeedKind, archive_key, feed_keys_for
 from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import ArticleNotFoundError, ConcurrentUpdateError, InvalidArticleError
 from newswire.pipeline.changes import (
@@ -188,10 +190,6 @@ class Publisher:
         rebuilds its feeds again). Nothing is raised: an SQS batch then fails only the
         messages whose changes failed.
         """
-        try:
-            months_before = set(self.index.months())
-        except Exception as e:  # nothing done yet: every change is tried again
-            return BatchOutcome(tuple(e for _change in changes))
         by_key: dict[str, list[int]] = {}
         for position, change in enumerate(changes):
             by_key.setdefault(change.key, []).append(position)
@@ -212,8 +210,15 @@ class Publisher:
         ):
             for position, result in zip(positions, indexed, strict=True):
                 results[position] = result
+        entered = Counter(
+            feed.slug
+            for r in results
+            if isinstance(r, Indexed)
+            for feed in r.touched
+            if feed.kind is FeedKind.ARCHIVE
+        )
         try:
-            with_neighbours = self.writer.linking(months_before)
+            with_neighbours = self.writer.linking(entered)
         except Exception as e:  # indexed, feeds not rebuilt: each is redelivered, rebuilds them
             return BatchOutcome(tuple(r if isinstance(r, Exception) else e for r in results))
         # The main feed always: it exists from the first change on, even with nothing live
@@ -266,11 +271,22 @@ class Publisher:
         )
 
     def _index(self, change: ArticleChange) -> Indexed:
+        # Its waiters, its state and its file do not depend on each other: read at once (the
+        # file read here serves the first attempt only).
+        calls: list[Callable[[], object]] = [
+            partial(self.index.waiters, change.key),
+            partial(self.index.state, change.key),
+            partial(self.read, change.key),
+        ]
+        waiters, first_state, read = self.pool.map(_call, calls)
+        old = cast(ArticleState | None, first_state)
+        self._run.read_ahead[change.key] = cast(Read, read)
         # other articles' feeds: wakes a run of this key died in (whatever this change turns
         # out to be: its retry may come back stale), and those kept from attempts that lost
-        also = self._finish_wakes(change.key)
-        for _attempt in range(MAX_ATTEMPTS):
-            old = self.index.state(change.key)
+        also = self._finish_wakes(change.key, cast(Sequence[str], waiters))
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                old = self.index.state(change.key)
             seen = event_sequencer(old.sequencer) if old is not None else None
             if seen is not None and seen > change.sequencer:
                 return Indexed(PublishOutcome(change.key, PublishAction.STALE), frozenset(also))
@@ -408,12 +424,12 @@ class Publisher:
             self._run.woken.append((holder, key))
         return touched
 
-    def _finish_wakes(self, holder: str) -> set[FeedKey]:
-        """Finish every wake a run of ``holder`` died in (its waiters that no longer wait on
-        it), whatever ``holder``'s change now is: the retry of the run that died may come
-        back stale. One Query when there is none. The feeds to rebuild."""
+    def _finish_wakes(self, holder: str, waiters: Sequence[str]) -> set[FeedKey]:
+        """Finish every wake a run of ``holder`` died in (its ``waiters`` that no longer wait
+        on it), whatever ``holder``'s change now is: the retry of the run that died may come
+        back stale. The feeds to rebuild."""
         touched: set[FeedKey] = set()
-        for key in self.index.waiters(holder):
+        for key in waiters:
             if self._run.finished(holder, key):
                 continue
             state = self.index.state(key)
@@ -586,7 +602,6 @@ class Publisher:
         """
         applied: list[tuple[str, PublishAction, InvalidArticleError | None]] = []
         touched: set[FeedKey] = set()
-        months_before = set(self.index.months())
         run = RunLog()
         token = _RUN.set(run)
         try:
@@ -602,7 +617,8 @@ class Publisher:
                     touched |= self._touched(step.state)
         finally:
             _RUN.reset(token)
-        touched = self.writer.linking(months_before)(touched)
+        entered = Counter(f.slug for f in touched if f.kind is FeedKind.ARCHIVE)
+        touched = self.writer.linking({month: len(applied) for month in entered})(touched)
         written = self.writer.rebuild(touched).or_raise()
         self._forget_woken(run.woken)
         if MAIN_FEED not in touched:  # articles age out of it even when nothing is published
@@ -671,6 +687,10 @@ _ACTION_OF = {
     ArticleStatus.SCHEDULED: PublishAction.HIDDEN,
     ArticleStatus.DELETED: PublishAction.REMOVED,
 }
+
+
+def _call(call: Callable[[], object]) -> object:
+    return call()
 
 
 def _id_taken(key: str, article_id: str, holder: str) -> InvalidArticleError:
