@@ -105,6 +105,7 @@ def _populate(dynamodb: Any, table: str, n: int, newest: datetime) -> Counter[st
         CLAIM_SK,
         MONTHS_PK,
         STATE_SK,
+        index_time,
         membership_sort_key,
     )
     from newswire.domain.feeds import feed_keys_for
@@ -145,7 +146,7 @@ def _populate(dynamodb: Any, table: str, n: int, newest: datetime) -> Counter[st
             tags=tuple(Tag.from_name(t) for t in tags),
         )
         feeds = sorted(feed_keys_for(entry))
-        stamp = published.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        stamp = index_time(published)
         months[stamp[:7]] += 1
         batch.append(
             put(
@@ -170,7 +171,7 @@ def _populate(dynamodb: Any, table: str, n: int, newest: datetime) -> Counter[st
                 put(
                     {
                         "pk": {"S": f"feed#{feed.id}"},
-                        "sk": {"S": membership_sort_key(stamp, url)},
+                        "sk": {"S": membership_sort_key(published, url)},
                         "key": {"S": key},
                     }
                 )

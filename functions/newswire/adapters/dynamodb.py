@@ -68,10 +68,9 @@ def _time_of(stored: str) -> datetime:
 _INDEX_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
-def membership_sort_key(published: datetime | str, article_id: str) -> str:
+def membership_sort_key(published: datetime, article_id: str) -> str:
     """Sort key of a membership item: string order is feed order (oldest first)."""
-    stamp = published if isinstance(published, str) else index_time(published)
-    return f"{stamp}#{article_id}"
+    return f"{index_time(published)}#{article_id}"
 
 
 class DynamoArticleIndex:
