@@ -30,17 +30,17 @@ from newswire_infra.storage import ARTICLES_PREFIX, Storage
 PUBLISH_HANDLER = "newswire.handlers.publish.handler"
 SCHEDULE_HANDLER = "newswire.handlers.schedule.handler"
 
-#: Time one article change may start AWS calls for (the handler's deadline per record: read,
-#: render, index transaction and feed writes, with its backoff on throttling and conflicts).
+#: Each record's share of a batch's time to start AWS calls in (read, render, index
+#: transaction and feed writes, with their backoff on throttling and conflicts).
 RECORD_BUDGET = Duration.seconds(RECORD_DEADLINE_SECONDS)
 #: After its batch, an invocation pings every WebSub hub at once, for at most the time one hub
 #: takes to use up all its tries.
 HUB_WORST_CASE_SECONDS = ANNOUNCE_DEADLINE_SECONDS
 BATCH_SIZE = 10
-#: A whole batch of records at their deadline, the AWS call under way at the last one's, the
-#: work no deadline stops and the hubs, rounded up to half a minute (150 s). The handler
-#: starts a record only while its worst case and the hubs still fit, so a slower batch
-#: returns its rest to the queue rather than time out.
+#: A whole batch of records at their share, the AWS call under way at the batch's deadline,
+#: the work no deadline stops and the hubs, rounded up to half a minute (150 s). The handler
+#: starts a batch only while the reserve still fits and starts no AWS call past its deadline,
+#: so a slower batch returns its unfinished messages to the queue rather than time out.
 PUBLISH_TIMEOUT = Duration.seconds(
     30
     * math.ceil(
