@@ -137,22 +137,7 @@ class DynamoArticleIndex:
 
     def states_of(self, keys: Sequence[str]) -> dict[str, ArticleState]:
         """The states of ``keys``: one BatchGetItem per 100 keys."""
-        found: dict[str, ArticleState] = {}
-        wanted = [{"pk": {"S": f"article#{k}"}, "sk": {"S": STATE_SK}} for k in dict.fromkeys(keys)]
-        for start in range(0, len(wanted), 100):
-            request: dict[str, Any] = {
-                self.table: {
-                    "Keys": wanted[start : start + 100],
-                    "ProjectionExpression": _STATE_FIELDS,
-                    "ExpressionAttributeNames": {"#k": "key", "#s": "status"},
-                    "ConsistentRead": True,
-                }
-            }
-            try:
-                self._backoff.call(partial(self._read_batch, request, found, _state_from_item))
-            except (ClientError, BotoCoreError) as e:
-                raise translate(e, f"BatchGetItem {self.table}") from e
-        return found
+        return self._batch_get(keys, _STATE_FIELDS, {"#k": "key", "#s": "status"}, _state_from_item)
 
     def newest(self, feed: FeedKey, limit: int, since: datetime | None = None) -> Sequence[Entry]:
         """The ``limit`` newest entries of ``feed`` (published after ``since``, if given).
@@ -257,21 +242,30 @@ class DynamoArticleIndex:
         return [entries[k] for k in keys if k in entries]
 
     def _entries(self, keys: list[str]) -> dict[str, Entry]:
-        found: dict[str, Entry] = {}
-        wanted: list[dict[str, Any]] = [
-            {"pk": {"S": f"article#{k}"}, "sk": {"S": STATE_SK}} for k in dict.fromkeys(keys)
-        ]
+        return self._batch_get(keys, "#k, entry", {"#k": "key"}, _entry_of)
+
+    def _batch_get(
+        self,
+        keys: Sequence[str],
+        projection: str,
+        names: dict[str, str],
+        decode: Callable[[dict[str, Any]], T | None],
+    ) -> dict[str, T]:
+        """The state items of ``keys`` as ``decode`` makes them (by article key; what it makes
+        ``None`` of is left out): one BatchGetItem per 100 keys, each tried again on its own."""
+        found: dict[str, T] = {}
+        wanted = [{"pk": {"S": f"article#{k}"}, "sk": {"S": STATE_SK}} for k in dict.fromkeys(keys)]
         for start in range(0, len(wanted), 100):
             request: dict[str, Any] = {
                 self.table: {
                     "Keys": wanted[start : start + 100],
-                    "ProjectionExpression": "#k, entry",
-                    "ExpressionAttributeNames": {"#k": "key"},
+                    "ProjectionExpression": projection,
+                    "ExpressionAttributeNames": names,
                     "ConsistentRead": True,
                 }
             }
             try:
-                self._backoff.call(partial(self._read_batch, request, found, _entry_of))
+                self._backoff.call(partial(self._read_batch, request, found, decode))
             except (ClientError, BotoCoreError) as e:
                 raise translate(e, f"BatchGetItem {self.table}") from e
         return found
