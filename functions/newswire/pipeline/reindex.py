@@ -25,7 +25,7 @@ from newswire.content.articles import is_published_key
 from newswire.domain.feeds import MAIN_FEED, FeedKey, archive_key
 from newswire.errors import InvalidArticleError
 from newswire.pipeline.outcomes import ReindexReport
-from newswire.pipeline.ports import ArticleStatus
+from newswire.pipeline.ports import ArticleState, ArticleStatus
 from newswire.pipeline.publisher import Publisher
 
 #: Articles per index invocation: a batch's reads and transactions, a few at once, stay well
@@ -54,15 +54,14 @@ def sweep(publisher: Publisher) -> int:
     ``previous_feeds``)."""
     listed = set(publisher.content.list_articles())
     gone = [
-        state.key
+        state
         for state in publisher.index.states()
         if state.key not in listed and state.status is not ArticleStatus.DELETED
     ]
 
-    def remove(key: str) -> list[tuple[str, str]]:
-        _, run = publisher.in_run(
-            lambda: publisher.force(key, publisher.index.state(key), deleted=True)
-        )
+    def remove(state: ArticleState) -> list[tuple[str, str]]:
+        # the scanned state: a change since makes the compare-and-set fail, and force reads again
+        _, run = publisher.in_run(partial(publisher.force, state.key, state, deleted=True))
         return run.woken
 
     _forget(publisher, publisher.pool.map(remove, gone))
