@@ -98,6 +98,9 @@ class FeedKey:
 
 
 MAIN_FEED = FeedKey(FeedKind.MAIN)
+#: Feeds that exist even with no article: a subscriber gets an empty feed, never an error.
+#: The build plans them (:func:`plan_feeds`) and every publish rebuilds them.
+ALWAYS_PUBLISHED: frozenset[FeedKey] = frozenset({MAIN_FEED})
 
 
 def is_feed_path(path: str) -> bool:
@@ -265,7 +268,7 @@ def plan_feeds(newest_first: Iterable[PlannedT], site: SiteConfig) -> dict[FeedK
     is full, in one pass: no feed sorts or selects among its members.
     """
     limit = site.items_per_feed
-    members: dict[FeedKey, list[PlannedT]] = {MAIN_FEED: []}  # the main feed, even empty
+    members: dict[FeedKey, list[PlannedT]] = {key: [] for key in ALWAYS_PUBLISHED}
     for article in newest_first:
         for key in feed_keys_for(article):
             shown = members.get(key)

@@ -55,7 +55,14 @@ from functools import partial
 from typing import TypeVar, cast
 
 from newswire.content.articles import parse_article
-from newswire.domain.feeds import MAIN_FEED, FeedKey, FeedKind, archive_key, feed_keys_for
+from newswire.domain.feeds import (
+    ALWAYS_PUBLISHED,
+    MAIN_FEED,
+    FeedKey,
+    FeedKind,
+    archive_key,
+    feed_keys_for,
+)
 from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import ArticleNotFoundError, ConcurrentUpdateError, InvalidArticleError
 from newswire.pipeline.changes import (
@@ -221,10 +228,10 @@ class Publisher:
             with_neighbours = self.writer.linking(entered)
         except Exception as e:  # indexed, feeds not rebuilt: each is redelivered, rebuilds them
             return BatchOutcome(tuple(r if isinstance(r, Exception) else e for r in results))
-        # The main feed always: it exists from the first change on, even with nothing live
-        # yet (a subscriber gets an empty feed, not an error); its HEADs cost no time.
+        # The feeds that exist even empty, always: from the first change on, even with nothing
+        # live yet; their HEADs cost no time.
         feeds_of = [
-            with_neighbours(r.touched | {MAIN_FEED}, relink=r.redelivered)
+            with_neighbours(r.touched | ALWAYS_PUBLISHED, relink=r.redelivered)
             if isinstance(r, Indexed)
             else set()
             for r in results

@@ -22,7 +22,7 @@ from functools import partial
 from itertools import chain, islice
 
 from newswire.content.articles import is_published_key
-from newswire.domain.feeds import MAIN_FEED, FeedKey, archive_key
+from newswire.domain.feeds import ALWAYS_PUBLISHED, MAIN_FEED, FeedKey, archive_key
 from newswire.errors import InvalidArticleError
 from newswire.pipeline.outcomes import ReindexReport
 from newswire.pipeline.ports import ArticleState, ArticleStatus
@@ -110,7 +110,7 @@ def feeds_to_render(publisher: Publisher) -> list[str]:
     """Ids of every feed to render after indexing, the main feed first: every feed an article
     is in or was in before its last change (an emptied feed is rendered empty), and every
     month's archive."""
-    feeds: set[FeedKey] = {MAIN_FEED}
+    feeds: set[FeedKey] = set(ALWAYS_PUBLISHED)
     for state in publisher.index.states():
         feeds |= state.feeds | state.previous_feeds
     feeds.update(archive_key(month) for month in publisher.index.months())
