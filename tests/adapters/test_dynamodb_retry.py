@@ -248,10 +248,12 @@ def test_a_throttled_read_is_tried_again(
     stack: Stack, index: DynamoArticleIndex, pauses: Pauses, error: dict[str, str]
 ) -> None:
     publish(stack, index, "Harbour reopens", 3)
+    before = index.state("articles/harbour-reopens.md")
     for operation in ("GetItem", "Query", "BatchGetItem"):
         answer(stack, operation, lambda p: aws_error(error), times=1)
 
-    assert index.state("articles/harbour-reopens.md") is not None
+    assert before is not None
+    assert index.state("articles/harbour-reopens.md") == before
     assert [e.title for e in index.newest(MAIN, 10)] == ["Harbour reopens"]
     assert len(pauses) == 3
 
