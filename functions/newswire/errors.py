@@ -7,6 +7,7 @@ are wrapped once, at the adapter that met them, with ``raise ... from e``.
 
 from __future__ import annotations
 
+import json
 import re
 import reprlib
 from collections.abc import Sequence
@@ -150,6 +151,23 @@ class SiteConfigError(NewswireError, ValueError):
         """The rejection of ``site.yaml`` at ``key`` for ``problems`` (at least one)."""
         first, *more = problems
         return cls(key, first.field, first.problem, first.expected, *more)
+
+
+def report_body(key: str, error: InvalidArticleError | SiteConfigError) -> bytes:
+    """The JSON report of a rejected file, as the content bucket keeps it under ``_reports/``
+    for the newsroom: its first problem, the whole message, and every problem."""
+    first = error.problems[0]
+    report = {
+        "key": key,
+        "field": first.field,
+        "problem": first.problem,
+        "expected": first.expected,
+        "message": str(error),
+        "problems": [
+            {"field": p.field, "problem": p.problem, "expected": p.expected} for p in error.problems
+        ],
+    }
+    return json.dumps(report, ensure_ascii=False, indent=2).encode()
 
 
 class StorageError(NewswireError):

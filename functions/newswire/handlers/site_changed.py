@@ -33,7 +33,6 @@ metric (unit Count): ``SiteConfigRejected``.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from enum import StrEnum
@@ -46,7 +45,7 @@ from newswire.adapters.s3 import S3ContentStore
 from newswire.adapters.stepfunctions import ExecutionExistsError, StateMachine
 from newswire.content.site import SITE_CONFIG_KEY, parse_site
 from newswire.deployed import STATE_MACHINE_VARIABLE
-from newswire.errors import ArticleNotFoundError, SiteConfigError
+from newswire.errors import ArticleNotFoundError, SiteConfigError, report_body
 from newswire.handlers.observability import add_counts, logger, metrics, tracer
 from newswire.runtime import aws_client
 
@@ -175,21 +174,9 @@ def started(key: str, execution_arn: str, name: str) -> Outcome:
 
 def reject(content: S3ContentStore, error: SiteConfigError, etag: str) -> Outcome:
     """Report an invalid ``site.yaml`` (log, report file) without starting anything."""
-    problems = [
-        {"field": p.field, "problem": p.problem, "expected": p.expected} for p in error.problems
-    ]
     logger.warning(
         "site.yaml rejected: fix it and upload it again; no reindex started",
         extra={"key": error.key, "etag": etag, "problems": [str(p) for p in error.problems]},
     )
-    first = error.problems[0]
-    report = {
-        "key": error.key,
-        "field": first.field,
-        "problem": first.problem,
-        "expected": first.expected,
-        "message": str(error),
-        "problems": problems,
-    }
-    content.put_report(error.key, json.dumps(report, ensure_ascii=False, indent=2).encode())
+    content.put_report(error.key, report_body(error.key, error))
     return Outcome(error.key, Reaction.REJECTED)

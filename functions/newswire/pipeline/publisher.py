@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -64,7 +63,12 @@ from newswire.domain.feeds import (
     feed_keys_for,
 )
 from newswire.domain.model import Article, Entry, SiteConfig
-from newswire.errors import ArticleNotFoundError, ConcurrentUpdateError, InvalidArticleError
+from newswire.errors import (
+    ArticleNotFoundError,
+    ConcurrentUpdateError,
+    InvalidArticleError,
+    report_body,
+)
 from newswire.pipeline.changes import (
     ArticleChange,
     PublishAction,
@@ -573,18 +577,7 @@ class Publisher:
         self, key: str, old: ArticleState | None, error: InvalidArticleError | None
     ) -> None:
         if error is not None:
-            report = {
-                "key": key,
-                "field": error.field,
-                "problem": error.problem,
-                "expected": error.expected,
-                "message": str(error),
-                "problems": [
-                    {"field": p.field, "problem": p.problem, "expected": p.expected}
-                    for p in error.problems
-                ],
-            }
-            self.content.put_report(key, json.dumps(report, ensure_ascii=False, indent=2).encode())
+            self.content.put_report(key, report_body(key, error))
         elif old is not None and old.has_report:
             self.content.delete_report(key)
 
