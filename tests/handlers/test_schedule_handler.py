@@ -14,6 +14,7 @@ import pytest
 
 from newswire.handlers import reindex, schedule
 from newswire.pipeline.publisher import Publisher
+from newswire.runtime import Settings
 from tests.handlers.conftest import FakeLambdaContext, run_reindex
 from tests.support.aws import Stack
 from tests.support.factories import CONTENT
@@ -37,8 +38,10 @@ class Clock:
         for module in modules:
             real = module.publisher_from_env  # type: ignore[attr-defined]
 
-            def with_clock(real: Callable[[], Publisher] = real) -> Publisher:
-                publisher = real()
+            def with_clock(
+                settings: Settings | None = None, real: Callable[..., Publisher] = real
+            ) -> Publisher:
+                publisher = real(settings)
                 publisher.clock = lambda: self.now
                 return publisher
 

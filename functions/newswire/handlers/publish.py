@@ -106,13 +106,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         with time_limit(_work_seconds(context)):
             batch = publisher.publish_batch(changes)
         counts[FEEDS_WRITTEN] += len(batch.written)
-        outcomes = []
-        for change, result in zip(changes, batch.results, strict=True):
-            if isinstance(result, Exception):
-                log_announced(publisher)  # what it did write is told before Lambda retries
-                raise result
-            outcomes.append(log_outcome(change, result, counts))
-        log_announced(publisher)
+        try:  # what it wrote is told, even before Lambda retries a failed change
+            outcomes = []
+            for change, result in zip(changes, batch.results, strict=True):
+                if isinstance(result, Exception):
+                    raise result
+                outcomes.append(log_outcome(change, result, counts))
+        finally:
+            log_announced(publisher)
         return {"changes": [{"key": o.key, "action": o.action} for o in outcomes]}
     finally:  # each metric once per invocation, zero included, so alarms see data
         add_counts({name: counts[name] for name in (PUBLISHED, REJECTED, FEEDS_WRITTEN)})

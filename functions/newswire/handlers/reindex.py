@@ -91,9 +91,10 @@ def plan(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """List every feed to render, for the render map to read."""
     from newswire.adapters.s3 import S3ContentStore
 
-    feeds = phases.feeds_to_render(publisher_from_env())
+    settings = Settings.from_env()
+    feeds = phases.feeds_to_render(publisher_from_env(settings))
     body = json.dumps([{"feed": feed_id} for feed_id in feeds], separators=(",", ":"))
-    bucket = Settings.from_env().content_bucket
+    bucket = settings.content_bucket
     key = S3ContentStore(aws_client("s3"), bucket).put_reindex_plan(
         str(event["execution"]), body.encode()
     )
