@@ -9,6 +9,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from newswire.handlers.site_changed import SITE_REJECTED
 from newswire_infra.checkov import skip_checks
 from newswire_infra.feed_function import METRICS_NAMESPACE, SERVICE_NAME
 from newswire_infra.pipeline import Pipeline
@@ -17,7 +18,7 @@ from newswire_infra.reindex import Reindex
 #: Emitted by the publish handler (Powertools metrics) for each article it refuses to publish.
 ARTICLES_REJECTED = "ArticlesRejected"
 #: Emitted by the site-changed handler for an uploaded ``site.yaml`` it refuses.
-SITE_CONFIG_REJECTED = "SiteConfigRejected"
+SITE_CONFIG_REJECTED = SITE_REJECTED
 PERIOD = Duration.minutes(5)
 #: Every alarm's description ends with where its runbook entry is: the notice an operator gets
 #: says what to do next.

@@ -11,18 +11,16 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from newswire.adapters.s3 import REINDEX_PREFIX, REPORTS_PREFIX
+from newswire.content.articles import ARTICLES_PREFIX
+from newswire.content.site import SITE_CONFIG_KEY
 from newswire_infra.checkov import skip_checks
 
-#: Content bucket layout, shared with the application (``newswire.content``).
-ARTICLES_PREFIX = "articles/"
-SITE_CONFIG_KEY = "site.yaml"
-#: Error reports of the publisher: next to the content, never public, outside ``articles/`` so
-#: writing one never triggers the pipeline again.
-REPORTS_PREFIX = "_reports/"
-#: Work files of a running reindex (the feed list its render phase reads): outside
-#: ``articles/`` too, and expired after :data:`REINDEX_FILES_RETENTION`. The reindex's plan
-#: handler (``newswire.handlers.reindex.plan``) writes under it.
-REINDEX_PREFIX = "_reindex/"
+#: Content bucket layout, the application's own names: articles, ``site.yaml``; error reports
+#: (never public, outside ``articles/`` so writing one never triggers the pipeline again); and
+#: a running reindex's work files (outside ``articles/`` too, expired after
+#: :data:`REINDEX_FILES_RETENTION`).
+__all__ = ["ARTICLES_PREFIX", "REINDEX_PREFIX", "REPORTS_PREFIX", "SITE_CONFIG_KEY", "Storage"]
 
 #: How long replaced or deleted article versions are kept before S3 expires them.
 CONTENT_VERSION_RETENTION = Duration.days(90)
