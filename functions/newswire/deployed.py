@@ -36,7 +36,7 @@ STATE_MACHINE_VARIABLE = "REINDEX_STATE_MACHINE_ARN"
 REINDEX_OUTPUT = "ReindexStateMachineArn"
 STACK_NAME = "Newswire"
 DEFAULT_OUTPUTS = Path("infra/build/outputs.json")
-#: Seconds between two looks at a run: a reindex takes minutes, and each look is three calls.
+#: Seconds between two looks at a run: a reindex takes minutes, each look costs three calls.
 POLL_SECONDS = 3.0
 
 

@@ -10,7 +10,7 @@ Distributed Map over that list in batches of :data:`RENDER_BATCH`.
 
 The maps' child workflows are EXPRESS: each is one idempotent Lambda call (indexing an article
 again, or rendering a feed again, changes nothing), so Express's at-least-once start is
-harmless; they end well within Express's five minutes (the steps' timeout is two) and cost a
+harmless; they end well within Express's limit (:data:`BATCH_TIMEOUT`) and cost a
 request each, where STANDARD children would be billed per state transition and kept in history
 nobody reads (a failed item shows in its Map Run and in the function's logs).
 """
@@ -42,14 +42,15 @@ RENDER_HANDLER = "newswire.handlers.reindex.render"
 SITE_CHANGED_HANDLER = "newswire.handlers.site_changed.handler"
 
 
-#: Begin and Plan each read the whole index once; a batch of the maps takes seconds. Every
-#: step stays within the five minutes the issue allows one invocation, and a map's step
-#: within half an EXPRESS child's five, so one retry after a slow failure still fits.
+#: Begin and Plan each read the whole index once; a map's batch is small. Every step stays
+#: within the longest we let one invocation run, and a map's step within half an EXPRESS
+#: child's limit, so one retry after a slow failure still fits.
 WHOLE_INDEX_TIMEOUT = Duration.minutes(5)
 BATCH_TIMEOUT = Duration.minutes(2)
 STEP_MEMORY_MB = 1024
 SITE_CHANGED_TIMEOUT = Duration.seconds(30)
-#: A run of 100,000 articles takes minutes; an hour means something is stuck.
+#: A run of the whole archive takes minutes (``benchmarks/RESULTS.md``); an hour means
+#: something is stuck.
 EXECUTION_TIMEOUT = Duration.hours(1)
 
 #: Lambda's own failures to run the function (not the function's errors): throttling and

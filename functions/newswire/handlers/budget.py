@@ -20,8 +20,8 @@ from newswire.adapters.websub import DEADLINE as ANNOUNCE_DEADLINE_SECONDS
 RECORD_DEADLINE_SECONDS = 10.0
 #: A record's share of the timeout: its deadline, then the call under way at it.
 RECORD_BUDGET_SECONDS = RECORD_DEADLINE_SECONDS + SDK_CALL_WORST_CASE_SECONDS
-#: Work no deadline stops: rendering after the last AWS call (the sanitiser may take a second
-#: or two on a hostile body), reading a response body, and the metrics flush.
+#: Work no deadline stops: rendering after the last AWS call (the sanitiser on a hostile body:
+#: ``benchmarks/RESULTS.md``, "Hostile bodies"), reading a response body, and the metrics flush.
 UNBOUNDED_WORK_SECONDS = 5.0
 #: A batch is started only while this much of the invocation remains: a record's budget, the
 #: work no deadline stops, then telling the WebSub hubs (all at once, within their deadline)
