@@ -9,12 +9,14 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from newswire import runtime
 from newswire.handlers import reindex
 from newswire.pipeline.reindex import INDEX_BATCH, RENDER_BATCH
 from tests.support.aws import REGION, Stack, create_resources
+from tests.support.hub import Hub
 
 
 @dataclass(frozen=True)
@@ -85,3 +87,40 @@ def run_reindex(stack: Stack, execution: str = "run-1") -> dict[str, Any]:
         batch = reindex.render({"Items": feeds[start : start + RENDER_BATCH]}, context)
         summary["feeds_written"] += batch["feeds_written"]
     return summary
+
+
+def fail_put_once(
+    stack: Stack,
+    *,
+    key: str,
+    code: str = "SlowDown",
+    status: int = 503,
+    bucket: str | None = None,
+) -> list[str]:
+    """Make the handler's first PutObject of ``key`` into the feeds bucket (or ``bucket``)
+    fail as AWS would once botocore has used up its own retries. Returns the keys it failed
+    (to assert on)."""
+    failed: list[str] = []
+    bucket = bucket or stack.feeds_bucket
+
+    def before_put(params: dict[str, Any], **_: Any) -> None:
+        if params["Bucket"] == bucket and params["Key"] == key and not failed:
+            failed.append(params["Key"])
+            raise ClientError(
+                {
+                    "Error": {"Code": code, "Message": "Please reduce your request rate."},
+                    "ResponseMetadata": {"HTTPStatusCode": status},
+                },
+                "PutObject",
+            )
+
+    client = runtime.aws_client("s3")  # the client the handler will use
+    client.meta.events.register("before-parameter-build.s3.PutObject", before_put)
+    return failed
+
+
+def use_hub(stack: Stack, hub: Hub) -> None:
+    """Name the test hub in ``site.yaml``."""
+    site_yaml = stack.s3.get_object(Bucket=stack.content_bucket, Key="site.yaml")["Body"]
+    body = site_yaml.read() + f"hub: {hub.url}\n".encode()
+    stack.s3.put_object(Bucket=stack.content_bucket, Key="site.yaml", Body=body)

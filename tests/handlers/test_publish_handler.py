@@ -18,16 +18,14 @@ from typing import Any
 import feedparser
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from botocore.exceptions import ClientError
 
-from newswire import runtime
 from newswire.adapters.aws_errors import OutOfTimeError
 from newswire.domain.feeds import FeedFormat, is_feed_path
 from newswire.errors import SiteConfigError, TransientStorageError
 from newswire.handlers import publish
 from newswire.handlers.budget import RESERVE_SECONDS
 from newswire.runtime import SiteConfigMissingError
-from tests.handlers.conftest import FakeLambdaContext
+from tests.handlers.conftest import FakeLambdaContext, fail_put_once, use_hub
 from tests.support.aws import Stack
 from tests.support.factories import CONTENT, REPO
 from tests.support.hub import Hub
@@ -120,43 +118,6 @@ def emitted_metrics(out: str) -> dict[str, list[float]]:
                     value if isinstance(value, list) else [value]
                 )
     return values
-
-
-def fail_put_once(
-    stack: Stack,
-    *,
-    key: str,
-    code: str = "SlowDown",
-    status: int = 503,
-    bucket: str | None = None,
-) -> list[str]:
-    """Make the handler's first PutObject of ``key`` into the feeds bucket (or ``bucket``)
-    fail as AWS would once botocore has used up its own retries. Returns the keys it failed
-    (to assert on)."""
-    failed: list[str] = []
-    bucket = bucket or stack.feeds_bucket
-
-    def before_put(params: dict[str, Any], **_: Any) -> None:
-        if params["Bucket"] == bucket and params["Key"] == key and not failed:
-            failed.append(params["Key"])
-            raise ClientError(
-                {
-                    "Error": {"Code": code, "Message": "Please reduce your request rate."},
-                    "ResponseMetadata": {"HTTPStatusCode": status},
-                },
-                "PutObject",
-            )
-
-    client = runtime.aws_client("s3")  # the client the handler will use
-    client.meta.events.register("before-parameter-build.s3.PutObject", before_put)
-    return failed
-
-
-def use_hub(stack: Stack, hub: Hub) -> None:
-    """Name the test hub in ``site.yaml``."""
-    site_yaml = stack.s3.get_object(Bucket=stack.content_bucket, Key="site.yaml")["Body"]
-    body = site_yaml.read() + f"hub: {hub.url}\n".encode()
-    stack.s3.put_object(Bucket=stack.content_bucket, Key="site.yaml", Body=body)
 
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]

@@ -4,18 +4,15 @@ content bucket is the truth they rebuild from."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import feedparser
 import pytest
-from botocore.exceptions import ClientError
 
-from newswire import runtime
 from newswire.domain.feeds import FeedFormat
 from newswire.errors import SiteConfigError, TransientStorageError
 from newswire.handlers import reindex
 from newswire.runtime import SiteConfigMissingError
-from tests.handlers.conftest import FakeLambdaContext, run_reindex
+from tests.handlers.conftest import FakeLambdaContext, fail_put_once, run_reindex, use_hub
 from tests.support.aws import Stack
 from tests.support.factories import CONTENT
 from tests.support.hub import Hub
@@ -161,26 +158,8 @@ def test_a_batch_skips_what_is_not_an_article(stack: Stack) -> None:
 def test_feeds_a_failed_render_batch_wrote_are_announced(stack: Stack, hub: Hub) -> None:
     # The state machine retries the batch, which rewrites only what failed: the feeds this
     # attempt wrote are told now or never.
-    site_yaml = stack.s3.get_object(Bucket=stack.content_bucket, Key="site.yaml")["Body"].read()
-    stack.s3.put_object(
-        Bucket=stack.content_bucket, Key="site.yaml", Body=site_yaml + f"hub: {hub.url}\n".encode()
-    )
-    failed: list[str] = []
-
-    def fail_main_feed_once(params: dict[str, Any], **_: Any) -> None:
-        if params["Bucket"] == stack.feeds_bucket and params["Key"] == "rss.xml" and not failed:
-            failed.append(params["Key"])
-            raise ClientError(
-                {
-                    "Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."},
-                    "ResponseMetadata": {"HTTPStatusCode": 503},
-                },
-                "PutObject",
-            )
-
-    runtime.aws_client("s3").meta.events.register(
-        "before-parameter-build.s3.PutObject", fail_main_feed_once
-    )
+    use_hub(stack, hub)
+    failed = fail_put_once(stack, key="rss.xml")
 
     with pytest.raises(TransientStorageError):
         run_reindex(stack)
