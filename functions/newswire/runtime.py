@@ -9,8 +9,9 @@ starts, and moto or a local endpoint (``AWS_ENDPOINT_URL``) is honoured whenever
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 from newswire.errors import ArticleNotFoundError, NewswireError, SiteConfigError
@@ -89,11 +90,12 @@ def clear_clients() -> None:
     aws_client.cache_clear()
 
 
-def publisher_from_env(settings: Settings | None = None) -> Publisher:
+def publisher_from_env(settings: Settings | None = None, changed: Sequence[str] = ()) -> Publisher:
     """Build a :class:`Publisher` for this invocation.
 
     The site configuration is read from the content bucket every time, so an edited
-    ``site.yaml`` takes effect on the next event without a redeploy.
+    ``site.yaml`` takes effect on the next event without a redeploy. What the first attempt
+    at a change of each ``changed`` key reads is read with it, at once.
 
     Raises:
         SiteConfigMissingError: there is no ``site.yaml`` in the content bucket yet.
@@ -104,20 +106,27 @@ def publisher_from_env(settings: Settings | None = None) -> Publisher:
     from newswire.adapters.s3 import S3ContentStore, S3FeedStore
     from newswire.adapters.websub import WebSubNotifier
     from newswire.content.site import parse_site
-    from newswire.pipeline.publisher import Publisher
+    from newswire.pipeline.publisher import Publisher, read_first_with
 
     settings = settings or Settings.from_env()
     content = S3ContentStore(aws_client("s3"), settings.content_bucket)
+    index = DynamoArticleIndex(aws_client("dynamodb"), settings.index_table)
+    pool = io_pool()
     try:
-        site_yaml = content.get(settings.site_config_key).body
+        site_yaml, read_ahead = read_first_with(
+            pool, content, index, changed, partial(content.get, settings.site_config_key)
+        )
     except ArticleNotFoundError as e:
+        if e.key != settings.site_config_key:
+            raise
         raise SiteConfigMissingError(settings.site_config_key, settings.content_bucket) from e
-    site = parse_site(settings.site_config_key, site_yaml)
+    site = parse_site(settings.site_config_key, site_yaml.body)
     return Publisher(
         content=content,
         feeds=S3FeedStore(aws_client("s3"), settings.feeds_bucket),
-        index=DynamoArticleIndex(aws_client("dynamodb"), settings.index_table),
+        index=index,
         site=site,
         notifier=WebSubNotifier(site.hubs) if site.hubs else None,
-        pool=io_pool(),
+        pool=pool,
+        read_ahead=read_ahead,
     )

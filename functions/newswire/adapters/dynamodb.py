@@ -139,17 +139,18 @@ class DynamoArticleIndex:
         """The states of ``keys``: one BatchGetItem per 100 keys."""
         return self._batch_get(keys, _STATE_FIELDS, {"#k": "key", "#s": "status"}, _state_from_item)
 
-    def newest(self, feed: FeedKey, limit: int, since: datetime | None = None) -> Sequence[Entry]:
-        """The ``limit`` newest entries of ``feed`` (published after ``since``, if given).
-
-        One Query (keys only) and one BatchGetItem per 100 entries: O(limit), never O(corpus).
-        """
+    def newest(self, feed: FeedKey, limit: int, since: datetime | None = None) -> Sequence[str]:
+        """Keys of the ``limit`` newest articles of ``feed`` (published after ``since``, if
+        given): one Query, keys only, O(limit), never O(corpus)."""
         condition, values = "pk = :pk", {":pk": {"S": f"feed#{feed.id}"}}
         if since is not None:
             condition += " AND sk > :since"
             values[":since"] = {"S": index_time(since)}
-        keys = self._keys(condition, values, newest_first=True, limit=limit, what=feed.id)
-        return self._entries_in_order(keys)
+        return self._keys(condition, values, newest_first=True, limit=limit, what=feed.id)
+
+    def entries(self, keys: Sequence[str]) -> dict[str, Entry]:
+        """The entries of ``keys``, by key: one BatchGetItem per 100."""
+        return self._batch_get(keys, "#k, entry", {"#k": "key"}, _entry_of)
 
     def months(self) -> dict[str, int]:
         """Live articles per archive month (``YYYY-MM``); months with none are left out."""
@@ -170,12 +171,12 @@ class DynamoArticleIndex:
             raise translate(e, f"Query {self.table} months") from e
         return counts
 
-    def month(self, feed: FeedKey, month: str) -> Sequence[Entry]:
-        """Every entry of ``feed`` published in ``month`` (``YYYY-MM``), newest first."""
+    def month(self, feed: FeedKey, month: str) -> Sequence[str]:
+        """Keys of every article of ``feed`` published in ``month`` (``YYYY-MM``), newest
+        first."""
         values = {":pk": {"S": f"feed#{feed.id}"}, ":month": {"S": month + "-"}}
         condition = "pk = :pk AND begins_with(sk, :month)"
-        keys = self._keys(condition, values, newest_first=True, what=f"{feed.id} {month}")
-        return self._entries_in_order(keys)
+        return self._keys(condition, values, newest_first=True, what=f"{feed.id} {month}")
 
     def due(self, until: datetime, limit: int) -> Sequence[str]:
         """Scheduled keys due at ``until`` or before, oldest first."""
@@ -236,13 +237,6 @@ class DynamoArticleIndex:
                 query["ExclusiveStartKey"] = last
         except (ClientError, BotoCoreError) as e:
             raise translate(e, f"Query {self.table} {what}") from e
-
-    def _entries_in_order(self, keys: list[str]) -> list[Entry]:
-        entries = self._entries(keys)
-        return [entries[k] for k in keys if k in entries]
-
-    def _entries(self, keys: list[str]) -> dict[str, Entry]:
-        return self._batch_get(keys, "#k, entry", {"#k": "key"}, _entry_of)
 
     def _batch_get(
         self,

@@ -101,7 +101,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         changes = changes_from_event(event)
         if not changes:  # the s3:TestEvent, a key that is not an article: site.yaml not needed
             return {"changes": []}
-        publisher = publisher_from_env()  # site.yaml re-read each invocation; clients cached
+        # site.yaml re-read each invocation, the articles' first reads with it; clients cached
+        publisher = publisher_from_env(changed=[change.key for change in changes])
         # fail (Lambda retries the event) rather than be stopped with the work half done
         with time_limit(_work_seconds(context)):
             batch = publisher.publish_batch(changes)
@@ -130,8 +131,9 @@ def publish_sqs_batch(
     waiting = [message_id for message_id, changes in parsed.items() if changes]
     if not waiting:
         return {"batchItemFailures": []}
-    try:
-        publisher = publisher_from_env()  # site.yaml re-read each invocation; clients cached
+    keys = [c.key for changes in parsed.values() if isinstance(changes, list) for c in changes]
+    try:  # site.yaml re-read each invocation, the articles' first reads with it
+        publisher = publisher_from_env(changed=keys)
     except SiteConfigMissingError as e:
         logger.warning(
             "no site configuration yet: article changes wait in the queue until it is uploaded",

@@ -10,9 +10,11 @@ tries again, so the last feed written shows every article indexed before it.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Protocol, TypeVar
 from urllib.parse import quote
 
@@ -21,18 +23,20 @@ from newswire.domain.feeds import (
     FeedFormat,
     FeedKey,
     FeedKind,
+    History,
     archive_key,
     build_feed,
     history_of,
     is_feed_path,
     named_after,
 )
-from newswire.domain.model import SiteConfig
+from newswire.domain.model import Entry, SiteConfig
 from newswire.errors import ConcurrentUpdateError
 from newswire.pipeline.concurrency import IOPool
 from newswire.pipeline.ports import ArticleIndex, FeedObject, FeedStore, HubNotifier, feed_digest
 from newswire.rendering.base import FeedFile
 from newswire.rendering.files import render_feed_files
+from newswire.rendering.registry import render_items
 from newswire.rendering.sitemap import (
     MAX_NEWS_URLS,
     NEWS_SITEMAP_CONTENT_TYPE,
@@ -47,6 +51,8 @@ R = TypeVar("R")
 
 #: How often a feed is re-rendered after losing a write race before the change is retried.
 MAX_ATTEMPTS = 8
+#: Entries read in one request: DynamoDB's BatchGetItem takes at most 100 keys.
+ENTRIES_PER_READ = 100
 
 
 def paths_of(feeds: Iterable[FeedKey]) -> set[str]:
@@ -77,34 +83,102 @@ class Rebuilt:
         return self.written
 
 
-class _Months:
-    """The index's months, queried at most once per attempt and only if a feed needs them
-    (the main feed and the archives link months; a tag feed does not)."""
+class _Reads:
+    """What an attempt's feeds read from the index, each read once however many feeds need
+    it: the months (only the main feed and the archives link them), and the articles'
+    entries, with the items of those several feeds show rendered once (an article is in the
+    main feed, its month's, its section's, its tags' and its authors'). An entry is dropped
+    once the last feed showing it is rendered: a reindex renders dozens of archives at once.
+    """
 
     def __init__(self, index: ArticleIndex) -> None:
         self._index = index
         self._lock = threading.Lock()
-        self._sorted: list[str] | None = None
+        self._months: list[str] | None = None
+        self._entries: dict[str, Entry] = {}
+        self._failed: dict[str, Exception] = {}  # keys whose read failed, and why
+        self._uses: Counter[str] = Counter()  # feeds still to render, per key
+        self._items: dict[str, list[bytes]] = {}  # of the entries shown more than once
 
-    def __call__(self) -> list[str]:
+    def months(self) -> list[str]:
         with self._lock:
-            if self._sorted is None:
-                self._sorted = sorted(self._index.months())
-            return self._sorted
+            if self._months is None:
+                self._months = sorted(self._index.months())
+            return self._months
+
+    def read(self, pool: IOPool, shown: Iterable[Sequence[str]]) -> None:
+        """Read the entries of the articles the feeds show (the keys each shows),
+        :data:`ENTRIES_PER_READ` to a request, at once."""
+        for keys in shown:
+            self._uses.update(keys)
+        wanted = sorted(self._uses)
+        groups = [wanted[i : i + ENTRIES_PER_READ] for i in range(0, len(wanted), ENTRIES_PER_READ)]
+        found = pool.map(_settled(self._index.entries), groups)
+        for group, entries in zip(groups, found, strict=True):
+            if isinstance(entries, Exception):
+                self._failed.update(dict.fromkeys(group, entries))
+            else:
+                self._entries.update(entries)
+
+    def render(self, keys: Sequence[str], render: Callable[[_Shown], T]) -> T:
+        """``render`` given the entries of ``keys`` (in their order; articles in no feed left
+        out) and their items; then forget those no other feed shows.
+
+        Raises:
+            TransientStorageError, StorageError: reading one of the entries failed.
+        """
+        try:
+            for key in keys:
+                if key in self._failed:
+                    raise self._failed[key]
+            shown = [(key, self._entries[key]) for key in keys if key in self._entries]
+            return render(_Shown(shown, self._items_of))
+        finally:
+            with self._lock:
+                self._uses.subtract(keys)
+                for key in keys:
+                    if self._uses[key] <= 0:
+                        self._entries.pop(key, None)
+                        self._items.pop(key, None)
+
+    def _items_of(self, key: str, entry: Entry) -> list[bytes]:
+        items = self._items.get(key)
+        if items is None:
+            items = render_items(entry)
+            if self._uses[key] > 1:  # two feeds may render it at once: the same bytes
+                self._items[key] = items
+        return items
+
+
+class _Shown:
+    """The entries a feed shows, and their items in every format, each rendered once."""
+
+    def __init__(
+        self, shown: list[tuple[str, Entry]], items_of: Callable[[str, Entry], list[bytes]]
+    ) -> None:
+        self.entries = [entry for _key, entry in shown]
+        self._key_of = {id(entry): key for key, entry in shown}
+        self._items_of = items_of
+
+    def items(self, entries: Sequence[Entry]) -> dict[FeedFormat, list[bytes]]:
+        """Every format's items of ``entries`` (some of :attr:`entries`, in any order)."""
+        columns: dict[FeedFormat, list[bytes]] = {fmt: [] for fmt in FeedFormat}
+        for entry in entries:
+            rendered = self._items_of(self._key_of[id(entry)], entry)
+            for fmt, item in zip(FeedFormat, rendered, strict=True):
+                columns[fmt].append(item)
+        return columns
 
 
 @dataclass(frozen=True, slots=True)
 class _Job:
-    """One document set to rewrite: the paths it owns and how to render them."""
+    """One document set to rewrite: the paths it owns, the articles it shows (``None``: a
+    document of no articles) and how to render it from them."""
 
     paths: tuple[str, ...]
-    render: Callable[[_Months], list[FeedFile]]
+    render: Callable[[_Reads, Sequence[str]], list[FeedFile]]
+    shows: Callable[[], Sequence[str]] | None = None  # one index query
     links_months: bool = False  # the main feed and the archives: their renders read them
-
-    @staticmethod
-    def render_with(months: _Months) -> Callable[[tuple[_Job, set[str]]], list[FeedFile]]:
-        """Render a pending job, all of an attempt's jobs sharing one read of the months."""
-        return lambda pending: pending[0].render(months)
 
 
 class Linking(Protocol):
@@ -189,10 +263,10 @@ class FeedWriter:
         """
         keys = sorted(set(feeds))
         self.queue_announce(announce)
-        jobs = [_Job(_formats(key), self._renderer(key), _links_months(key)) for key in keys]
+        jobs = [self._feed_job(key) for key in keys]
         if MAIN_FEED in keys:
-            jobs.append(_Job((NEWS_SITEMAP_PATH,), lambda _months: [self._news_sitemap()]))
-            jobs.append(_Job((STYLESHEET_PATH,), lambda _months: [stylesheet_file()]))
+            jobs.append(self._news_sitemap_job())
+            jobs.append(_Job((STYLESHEET_PATH,), lambda _reads, _keys: [stylesheet_file()]))
         return self._write_latest(jobs)
 
     def refresh_news_sitemap(self) -> tuple[str, ...]:
@@ -200,8 +274,7 @@ class FeedWriter:
 
         Also run every minute by the scheduler, so articles age out of it on time.
         """
-        job = _Job((NEWS_SITEMAP_PATH,), lambda _months: [self._news_sitemap()])
-        return self._write_latest([job]).or_raise()
+        return self._write_latest([self._news_sitemap_job()]).or_raise()
 
     def announce(self) -> list[str]:
         """Tell the WebSub hubs about every feed changed since the last call, in one ping per
@@ -228,27 +301,40 @@ class FeedWriter:
             with self._lock:
                 self._changed |= urls
 
-    def _renderer(self, key: FeedKey) -> Callable[[_Months], list[FeedFile]]:
-        def render(months: _Months) -> list[FeedFile]:
+    def _feed_job(self, key: FeedKey) -> _Job:
+        def shows() -> Sequence[str]:
             if key.kind is FeedKind.ARCHIVE:
-                entries = self.index.month(MAIN_FEED, key.slug)
-            else:
-                entries = self.index.newest(key, self.site.items_per_feed)
-            # Only the main feed and the archives link months: no index query for the others.
-            linked = key == MAIN_FEED or key.kind is FeedKind.ARCHIVE
-            history = history_of(key, months() if linked else [])
-            named = named_after(key, entries[0]) if entries else key
-            feed = build_feed(named, entries, self.site, history)
-            return render_feed_files(feed, self.site.max_feed_bytes)
+                return self.index.month(MAIN_FEED, key.slug)
+            return self.index.newest(key, self.site.items_per_feed)
 
-        return render
+        # Only the main feed and the archives link months: no index query for the others.
+        linked = key == MAIN_FEED or key.kind is FeedKind.ARCHIVE
 
-    def _news_sitemap(self) -> FeedFile:
+        def render(reads: _Reads, keys: Sequence[str]) -> list[FeedFile]:
+            history = history_of(key, reads.months() if linked else [])
+            return reads.render(keys, partial(files, history))
+
+        def files(history: History | None, shown: _Shown) -> list[FeedFile]:
+            named = named_after(key, shown.entries[0]) if shown.entries else key
+            feed = build_feed(named, shown.entries, self.site, history)
+            return render_feed_files(feed, self.site.max_feed_bytes, shown.items(feed.entries))
+
+        return _Job(_formats(key), render, shows, linked)
+
+    def _news_sitemap_job(self) -> _Job:
         now = self.clock()
-        since = news_window_start(now)
-        entries = self.index.newest(MAIN_FEED, MAX_NEWS_URLS, since=since)
-        body = render_news_sitemap(entries, self.site, now)
-        return FeedFile(NEWS_SITEMAP_PATH, NEWS_SITEMAP_CONTENT_TYPE, body)
+
+        def shows() -> Sequence[str]:
+            return self.index.newest(MAIN_FEED, MAX_NEWS_URLS, since=news_window_start(now))
+
+        def render(reads: _Reads, keys: Sequence[str]) -> list[FeedFile]:
+            return reads.render(keys, files)
+
+        def files(shown: _Shown) -> list[FeedFile]:
+            body = render_news_sitemap(shown.entries, self.site, now)
+            return [FeedFile(NEWS_SITEMAP_PATH, NEWS_SITEMAP_CONTENT_TYPE, body)]
+
+        return _Job((NEWS_SITEMAP_PATH,), render, shows)
 
     def _write_latest(self, jobs: Sequence[_Job]) -> Rebuilt:
         """Write what each job renders for its paths, so that no concurrent update is lost.
@@ -272,11 +358,7 @@ class FeedWriter:
                     current[path] = head
             pending = [(job, wanted & current.keys()) for job, wanted in pending]
             pending = [(job, wanted) for job, wanted in pending if wanted]
-            months = _Months(self.index)
-            # read while the feeds render, by a task of its own, for those that link them
-            warm = [_warm_months(months)] if any(job.links_months for job, _ in pending) else []
-            rendered = self.pool.map(_settled(_Job.render_with(months)), [*warm, *pending])
-            rendered = rendered[len(warm) :]
+            rendered = self._render([job for job, _wanted in pending])
             writes: list[tuple[FeedFile, FeedObject | None]] = []
             for (_job, wanted), files in zip(pending, rendered, strict=True):
                 if isinstance(files, Exception):
@@ -306,6 +388,26 @@ class FeedWriter:
                 )
         return Rebuilt(tuple(sorted(written)), failed)
 
+    def _render(self, jobs: Sequence[_Job]) -> list[list[FeedFile] | Exception]:
+        """Render each job (or say why it could not be), in three steps of requests in flight
+        together: what each shows (and the months, for those that link them), the entries
+        of all, read once each, then the documents."""
+        reads = _Reads(self.index)
+        months = [reads.months] if any(job.links_months for job in jobs) else []
+        listed = self.pool.map(
+            _settled(_call), [*months, *(job.shows or _no_articles for job in jobs)]
+        )
+        shown = listed[len(months) :]
+        reads.read(self.pool, [keys for keys in shown if not isinstance(keys, Exception)])
+
+        def render(job_and_keys: tuple[_Job, Sequence[str] | Exception]) -> list[FeedFile]:
+            job, keys = job_and_keys
+            if isinstance(keys, Exception):
+                raise keys
+            return job.render(reads, keys)
+
+        return self.pool.map(_settled(render), list(zip(jobs, shown, strict=True)))
+
     def _put(self, write: tuple[FeedFile, FeedObject | None]) -> bool:
         """Write one object if it is still what was read; ``False`` when the race was lost."""
         file, before = write
@@ -330,18 +432,12 @@ def _settled(call: Callable[[T], R]) -> Callable[[T], R | Exception]:
     return settled
 
 
-def _links_months(key: FeedKey) -> bool:
-    return key == MAIN_FEED or key.kind is FeedKind.ARCHIVE
+def _call(call: Callable[[], T]) -> T:
+    return call()
 
 
-def _warm_months(months: _Months) -> tuple[_Job, set[str]]:
-    """A pending job that renders nothing: it reads the months."""
-
-    def read(months: _Months) -> list[FeedFile]:
-        months()
-        return []
-
-    return _Job((), read), set()
+def _no_articles() -> Sequence[str]:
+    return ()
 
 
 def _formats(key: FeedKey) -> tuple[str, ...]:

@@ -3,6 +3,7 @@ and the log of what one change did to other articles."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -10,7 +11,7 @@ from newswire.domain.feeds import FeedKey
 from newswire.domain.model import Article, Entry
 from newswire.errors import ArticleNotFoundError, InvalidArticleError
 from newswire.pipeline.changes import PublishAction
-from newswire.pipeline.ports import ArticleState
+from newswire.pipeline.ports import ArticleState, StoredObject
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,20 @@ class RunLog:
 
 #: An article file as read: parsed and rendered, or why it cannot be published.
 Read = tuple[Article, Entry] | ArticleNotFoundError | InvalidArticleError
+
+
+#: An article file as read from the bucket, or why it cannot be (gone, too large).
+FileRead = StoredObject | ArticleNotFoundError | InvalidArticleError
+
+
+@dataclass(frozen=True, slots=True)
+class FirstReads:
+    """What the first attempt at a change of ``key`` reads, none depending on another: the
+    articles waiting for its id, its state and its file (or that it has none)."""
+
+    waiters: Sequence[str]
+    state: ArticleState | None
+    file: FileRead
 
 
 @dataclass(slots=True)

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+import orjson
+
 from newswire.domain.feeds import FeedKey, month_of
 from newswire.domain.model import Entry
 from newswire.errors import InvalidArticleError
@@ -85,7 +87,7 @@ _JSON_OVERHEAD = 48
 
 def decode_entry(data: bytes) -> Entry:
     """Inverse of :func:`encode_entry`."""
-    return Entry.from_dict(json.loads(zlib.decompress(data)))
+    return Entry.from_dict(orjson.loads(zlib.decompress(data)))
 
 
 def feed_digest(body: bytes) -> str:
@@ -252,19 +254,27 @@ class ArticleIndex(Protocol):
         (again): the change that woke it is done."""
         ...
 
-    def newest(self, feed: FeedKey, limit: int, since: datetime | None = None) -> Sequence[Entry]:
-        """The ``limit`` newest entries of ``feed``, newest first.
+    def newest(self, feed: FeedKey, limit: int, since: datetime | None = None) -> Sequence[str]:
+        """Keys of the ``limit`` newest articles of ``feed``, newest first (their entries:
+        :meth:`entries`).
 
-        With ``since``, only entries published after it.
+        With ``since``, only articles published after it.
         """
+        ...
+
+    def entries(self, keys: Sequence[str]) -> dict[str, Entry]:
+        """The entries of the articles ``keys`` name, read together, by key (an article in
+        no feed is left out): the feeds of a rebuild share most of their articles, and each
+        is read once."""
         ...
 
     def months(self) -> dict[str, int]:
         """Live articles per archive month (``YYYY-MM``, UTC); empty months are left out."""
         ...
 
-    def month(self, feed: FeedKey, month: str) -> Sequence[Entry]:
-        """Every entry of ``feed`` published in ``month``, newest first (an archive page)."""
+    def month(self, feed: FeedKey, month: str) -> Sequence[str]:
+        """Keys of every article of ``feed`` published in ``month``, newest first (an archive
+        page)."""
         ...
 
     def due(self, until: datetime, limit: int) -> Sequence[str]:

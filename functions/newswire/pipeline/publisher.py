@@ -48,7 +48,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import TypeVar, cast
@@ -80,6 +80,8 @@ from newswire.pipeline.concurrency import IOPool
 from newswire.pipeline.feedwriter import FeedWriter, paths_of
 from newswire.pipeline.outcomes import (
     BatchOutcome,
+    FileRead,
+    FirstReads,
     Indexed,
     NextState,
     PublishOutcome,
@@ -120,6 +122,8 @@ class Publisher:
         clock: the current time (drafts and scheduled articles are judged by it).
         notifier: WebSub hubs to ping when feeds change (none: no pings).
         pool: runs independent requests together (default: a pool of its own).
+        read_ahead: what the first attempt at a change of these keys reads, read already
+            (:func:`read_first_with`).
 
     Feeds that changed are collected as each is written (so a change that fails later still
     has them announced), and the hubs told about them all at once by :meth:`announce`, which
@@ -137,11 +141,14 @@ class Publisher:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         notifier: HubNotifier | None = None,
         pool: IOPool | None = None,
+        read_ahead: Mapping[str, FirstReads] | None = None,
     ) -> None:
         self.content = content
         self.index = index
         self.site = site
         self.pool = pool or IOPool()
+        #: used once each, by the first change of its key
+        self._read_ahead = dict(read_ahead or {})
         self.writer = FeedWriter(feeds, index, site, clock=clock, pool=self.pool, notifier=notifier)
 
     @property
@@ -282,19 +289,15 @@ class Publisher:
         )
 
     def _index(self, change: ArticleChange) -> Indexed:
-        # Its waiters, its state and its file do not depend on each other: read at once (the
-        # file read here serves the first attempt only).
-        calls: list[Callable[[], object]] = [
-            partial(self.index.waiters, change.key),
-            partial(self.index.state, change.key),
-            partial(self.read, change.key),
-        ]
-        waiters, first_state, read = self.pool.map(_call, calls)
-        old = cast(ArticleState | None, first_state)
-        self._run.read_ahead[change.key] = cast(Read, read)
+        first = self._read_ahead.pop(change.key, None)
+        if first is None:
+            (first,) = read_first(self.pool, self.content, self.index, [change.key]).values()
+        old = first.state
+        # the file read here serves the first attempt only
+        self._run.read_ahead[change.key] = self._parsed(change.key, first.file)
         # other articles' feeds: wakes a run of this key died in (whatever this change turns
         # out to be: its retry may come back stale), and those kept from attempts that lost
-        also = self._finish_wakes(change.key, cast(Sequence[str], waiters))
+        also = self._finish_wakes(change.key, first.waiters)
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 old = self.index.state(change.key)
@@ -518,10 +521,15 @@ class Publisher:
     def read(self, key: str) -> Read:
         """The current version of ``key``, parsed and rendered, or why it cannot be published
         (no current version, or invalid)."""
+        return self._parsed(key, _file(self.content, key))
+
+    def _parsed(self, key: str, file: FileRead) -> Read:
+        if isinstance(file, Exception):
+            return file
         try:
-            article = parse_article(key, self.content.get(key).body, self.site)
+            article = parse_article(key, file.body, self.site)
             return article, self._entry(article)
-        except (ArticleNotFoundError, InvalidArticleError) as e:
+        except InvalidArticleError as e:
             return e
 
     def _read(self, key: str) -> tuple[Article, Entry]:
@@ -691,6 +699,54 @@ _ACTION_OF = {
 
 def _call(call: Callable[[], object]) -> object:
     return call()
+
+
+def _file(content: ContentStore, key: str) -> FileRead:
+    try:
+        return content.get(key)
+    except (ArticleNotFoundError, InvalidArticleError) as e:  # gone, or too large to read
+        return e
+
+
+def read_first(
+    pool: IOPool, content: ContentStore, index: ArticleIndex, keys: Iterable[str]
+) -> dict[str, FirstReads]:
+    """What the first attempt at a change of each of ``keys`` reads, all at once."""
+    return read_first_with(pool, content, index, keys, lambda: None)[1]
+
+
+def read_first_with(
+    pool: IOPool,
+    content: ContentStore,
+    index: ArticleIndex,
+    keys: Iterable[str],
+    also: Callable[[], T],
+) -> tuple[T, dict[str, FirstReads]]:
+    """:func:`read_first`, with ``also()`` in flight beside: a handler reads ``site.yaml``
+    so, before it has a :class:`Publisher`, and a publish waits for one round trip before
+    its index transaction, not two.
+
+    Raises:
+        Whatever ``also`` or a read raised (the first, in that order).
+    """
+    wanted = list(dict.fromkeys(keys))
+    calls: list[Callable[[], object]] = [also]
+    for key in wanted:
+        calls += [
+            partial(index.waiters, key),
+            partial(index.state, key),
+            partial(_file, content, key),
+        ]
+    done = pool.map(_call, calls)
+    reads = {
+        key: FirstReads(
+            cast(Sequence[str], done[1 + 3 * i]),
+            cast(ArticleState | None, done[2 + 3 * i]),
+            cast(FileRead, done[3 + 3 * i]),
+        )
+        for i, key in enumerate(wanted)
+    }
+    return cast(T, done[0]), reads
 
 
 def _id_taken(key: str, article_id: str, holder: str) -> InvalidArticleError:
