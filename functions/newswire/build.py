@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sized
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,8 +27,12 @@ from newswire.buildworkers import (
     FeedSink,
     ParseJob,
     RenderedFile,
-    WorkerPool,
+    Requests,
     Written,
+    can_fork,
+    fork_workers,
+    parse_in_worker,
+    render_in_worker,
     spool_error,
 )
 from newswire.content.articles import ArticleFile, claim_ids
@@ -104,7 +109,7 @@ def build_site(
         cache: a :class:`BuildCache`: unchanged files skip parsing and rendering, unchanged
             feeds skip rendering (their files are reported in ``reused``).
         jobs: how many processes parse and render; more than 1 forks workers once there is
-            enough to do.
+            enough to do (where the platform can fork; elsewhere, all is done in this one).
         sink: where each feed file goes as soon as it is rendered (``(path, bytes) -> written``);
             then ``files`` stays empty and the bodies are never all held at once.
         batching: how work is handed to the processes (default :data:`DEFAULT_BATCHING`).
@@ -156,7 +161,7 @@ class _Build:
         self.site = site
         self.batching = batching
         self.cache = cache
-        self.jobs = max(1, jobs)
+        self.jobs = min(max(1, jobs), _MAX_JOBS) if can_fork() else 1
         self.sink = sink
         # Items are written to disk, not held: a cold build's items outweigh its memory. The
         # cache keeps them (unchanged articles are never rendered again); without one, they
@@ -172,7 +177,8 @@ class _Build:
             folder = self.spool_folder
             self.items = ItemFiles(folder, lambda e: spool_error(folder, e))
         self.local = BuildWorker(site, sink, self.items, digests=cache is not None)
-        self.pool: WorkerPool | None = None
+        self.pool: ProcessPoolExecutor | None = None
+        self.parsing: Requests[list[ParseJob], bytes] | None = None
         self.results: dict[str, Article | InvalidArticleError] = {}
         # Where every valid article's items lie, with its file's digest (see _feed_digest):
         # rendered as its file was parsed, or as the cache holds them.
@@ -181,7 +187,8 @@ class _Build:
 
     def close(self) -> None:
         if self.pool is not None:
-            self.pool.close()
+            # Requests not started are dropped; a worker's current one ends soon (one chunk).
+            self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
         if self.spool_folder is not None:
             self.items.close()
@@ -203,7 +210,7 @@ class _Build:
         archives = sorted(plan_archives(live).items())
         months = [key.slug for key, _ in archives]
         feed_ids: set[str] = set()
-        rendering = _FeedRendering(self.pool, self.local, self.batching.feeds)
+        rendering = _FeedRendering(self.pool, self.jobs, self.local, self.batching.feeds)
         rendering.start(archives, lambda plan: self._feed_jobs(plan, months, report, feed_ids))
         plan = sorted(plan_feeds(live, self.site).items())
         # lazily: only the articles the sitemap's window holds are made entries
@@ -309,10 +316,10 @@ class _Build:
             if self.jobs > 1 and len(pending) >= self._chunk(total, listed, len(pending)):
                 self._dispatch(pending)
                 pending = []
-        if self.pool is not None:
+        if self.parsing is not None:
             if pending:
                 self._dispatch(pending)
-            for _, results in self.pool.drain():
+            for results in self.parsing.results():
                 self._collect(results)
         elif pending:
             self._collect(self.local.parse(pending))
@@ -329,7 +336,7 @@ class _Build:
         if self.pool is None or total is None:
             return files
         left = total - listed + pending  # files not yet sent, these included
-        return min(files, max(last_files, left // (2 * self.pool.size)))
+        return min(files, max(last_files, left // (2 * self.jobs)))
 
     def _reuse(self, key: str, cached: CachedArticle) -> None:
         """Take a file's cached parse, and where its entry's items lie if it has one."""
@@ -338,9 +345,11 @@ class _Build:
             self.entries[key] = (cached.items, cached.digest)
 
     def _dispatch(self, chunk: list[ParseJob]) -> None:
-        if self.pool is None:
-            self.pool = WorkerPool(self.local, min(self.jobs, _MAX_JOBS))
-        for _, results in self.pool.submit("parse", chunk):
+        if self.parsing is None:
+            self.pool = fork_workers(self.local, self.jobs)
+            # a request running and one waiting per worker: none waits on the parent
+            self.parsing = Requests(self.pool, parse_in_worker, 2 * self.jobs)
+        for results in self.parsing.send(chunk):
             self._collect(results)
 
     def _collect(self, batch: bytes) -> None:
@@ -359,15 +368,22 @@ class _Build:
 class _FeedRendering:
     """Feed jobs handed to the workers in two rounds: :meth:`start` shares the first jobs out
     at once, to keep the workers busy while the parent plans the rest; :meth:`finish` sends
-    the rest, largest first (by bytes), in small batches to whichever worker is free, so the
-    work is balanced as it goes, and returns every file.
+    the rest, largest first (by bytes), in small batches that whichever worker is free takes,
+    so the work is balanced as it goes, and returns every file.
 
     Without workers, or with too little to share, everything is rendered here in
     :meth:`finish`.
     """
 
-    def __init__(self, pool: WorkerPool | None, local: BuildWorker, feeds_per_batch: int) -> None:
-        self.pool = pool
+    def __init__(
+        self,
+        pool: ProcessPoolExecutor | None,
+        workers: int,
+        local: BuildWorker,
+        feeds_per_batch: int,
+    ) -> None:
+        self.requests = None if pool is None else Requests(pool, render_in_worker, _UNLIMITED)
+        self.workers = workers
         self.local = local
         self.feeds_per_batch = feeds_per_batch
         self.waiting: list[FeedJob] = []
@@ -379,40 +395,45 @@ class _FeedRendering:
         plan: list[tuple[FeedKey, list[Article]]],
         jobs_of: Callable[[list[tuple[FeedKey, list[Article]]]], list[FeedJob]],
     ) -> None:
-        """Share the feeds of ``plan`` out among the idle workers, one request each, or keep
+        """Share the feeds of ``plan`` out among the workers, one request each, or keep
         their jobs (``jobs_of``) for :meth:`finish`.
 
-        All of them at once: a worker takes one request at a time, and planning the other
-        feeds keeps the parent from sending another for a while, longer than a small first
-        batch would keep a worker busy. Dealt out largest first in turn (by article count,
-        articles being of a size), the shares come out nearly even, and :meth:`finish`'s
-        small batches even out the rest. Each share is made into jobs and sent as soon as it
-        is dealt, so the first worker starts before the last share's jobs are made.
+        All of them at once: planning the other feeds keeps the parent from sending more for
+        a while, longer than a small first batch would keep a worker busy. Dealt out largest
+        first in turn (by article count, articles being of a size), the shares come out nearly
+        even, and :meth:`finish`'s small batches even out the rest. Each share is made into
+        jobs and sent as soon as it is dealt, so the first worker starts before the last
+        share's jobs are made.
         """
-        if self.pool is None or len(plan) < 2 * self.pool.size:
+        if self.requests is None or len(plan) < 2 * self.workers:
             self.waiting = _largest_first(jobs_of(plan))
             return
         dealt = sorted(plan, key=lambda feed: (-len(feed[1]), feed[0]))
-        for index in range(self.pool.size):
-            self._submit(jobs_of(dealt[index :: self.pool.size]))
+        for index in range(self.workers):
+            self._send(jobs_of(dealt[index :: self.workers]))
 
     def finish(self, jobs: list[FeedJob]) -> list[RenderedFile]:
         """Render the jobs :meth:`start` kept and ``jobs``; return every file rendered."""
         todo = self.waiting + _largest_first(jobs)
-        if self.pool is None or (not self.sent and len(todo) < 2 * self.pool.size):
+        if self.requests is None or (not self.sent and len(todo) < 2 * self.workers):
             return self.local.render_feeds(todo)
         for start in range(0, len(todo), self.feeds_per_batch):
-            self._submit(todo[start : start + self.feeds_per_batch])
-        for _, results in self.pool.drain():
-            self.files.extend(results)
+            self._send(todo[start : start + self.feeds_per_batch])
+        for files in self.requests.results():
+            self.files.extend(files)
         return self.files
 
-    def _submit(self, batch: list[FeedJob]) -> None:
-        assert self.pool is not None
+    def _send(self, batch: list[FeedJob]) -> None:
+        assert self.requests is not None
         if batch:
             self.sent = True
-            for _, results in self.pool.submit("render_feeds", batch):
-                self.files.extend(results)
+            for files in self.requests.send(batch):
+                self.files.extend(files)
+
+
+#: Feed requests are small and their results are files already written (or their bodies,
+#: which the report holds anyway): every one is queued at once.
+_UNLIMITED = 1 << 30
 
 
 def _largest_first(jobs: list[FeedJob]) -> list[FeedJob]:

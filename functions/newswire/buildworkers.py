@@ -5,8 +5,8 @@ at once, each format's item into the build's :class:`~newswire.itemfiles.ItemFil
 assembles feeds from those items, handing each file to a *sink* (e.g. writing it to the
 output folder). Bodies, entries and items never travel between processes: the parent holds
 articles without their bodies and :class:`~newswire.itemfiles.ItemRef` locations.
-:class:`WorkerPool` runs workers in ``fork``-ed processes, each talking to the parent over its
-own pipe, one request at a time.
+:func:`fork_workers` runs workers in ``fork``-ed processes of a
+:class:`~concurrent.futures.ProcessPoolExecutor`, and :class:`Requests` sends them work.
 
 Output does not depend on which worker did what: every piece of work is pure, and the parent
 reassembles results in key and path order.
@@ -14,17 +14,18 @@ reassembles results in key and path order.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import multiprocessing
 import pickle
+import signal
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 from newswire.buildcache import Parsed, file_digest, without_body
 from newswire.content.articles import parse_article, read_article_file
@@ -65,6 +66,9 @@ class FeedJob(NamedTuple):
 
 
 _FORMATS = tuple(FeedFormat)
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def spool_error(folder: Path, error: OSError) -> StorageError:
@@ -188,94 +192,102 @@ def collect_rarely() -> None:
     gc.set_threshold(70_000, 10, 10)
 
 
-def _serve(worker: BuildWorker, conn: Connection) -> None:
-    """A worker process's loop: one ``(method, argument)`` request, one reply, until ``None``."""
+#: The worker of this process, once :func:`fork_workers` has started it.
+_worker: BuildWorker | None = None
+
+
+def _start_worker(worker: BuildWorker) -> None:
+    """A forked worker's set-up: the parent's objects it inherits stay shared, Ctrl-C is left
+    to the parent (which stops the pool), and its worker is the parent's, as it was at the fork.
+    """
+    global _worker  # noqa: PLW0603 - one per process: what the submitted functions call
+    # Frozen, the inherited objects are never walked by this process's collector, so the pages
+    # they share with the parent are never touched, and never copied.
+    gc.freeze()
     collect_rarely()
-    while True:
-        request = conn.recv()
-        if request is None:
-            conn.close()
-            return
-        method, argument = request
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker = worker
+
+
+def _this_worker() -> BuildWorker:
+    if _worker is None:
+        raise RuntimeError("not a build worker process: see fork_workers")
+    return _worker
+
+
+def parse_in_worker(chunk: Sequence[ParseJob]) -> bytes:
+    """:meth:`BuildWorker.parse`, run by a worker of :func:`fork_workers`."""
+    return _this_worker().parse(chunk)
+
+
+def render_in_worker(jobs: Sequence[FeedJob]) -> list[RenderedFile]:
+    """:meth:`BuildWorker.render_feeds`, run by a worker of :func:`fork_workers`."""
+    return _this_worker().render_feeds(jobs)
+
+
+def can_fork() -> bool:
+    """Whether this platform can fork workers: they inherit the build's worker as it is, with
+    its open item files and sink, which could not be sent to a spawned process."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def fork_workers(worker: BuildWorker, size: int) -> ProcessPoolExecutor:
+    """``size`` processes forked from this one, each running ``worker``'s methods through
+    :func:`parse_in_worker` and :func:`render_in_worker`."""
+    return ProcessPoolExecutor(
+        size,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start_worker,
+        initargs=(worker,),
+    )
+
+
+class Requests(Generic[T, R]):
+    """Calls of ``call`` sent to ``pool``, at most ``limit`` waiting or running at once, their
+    results taken as they finish, in whatever order.
+
+    The limit keeps each worker a request ahead without queueing the whole build, so that
+    request sizes can still follow the work left (see ``_Build._chunk``). A worker that dies
+    or raises makes every later step raise :class:`RuntimeError` (a :class:`StorageError`, the
+    user's to fix, is raised as it is): the build stops, it never waits forever.
+    """
+
+    def __init__(self, pool: ProcessPoolExecutor, call: Callable[[T], R], limit: int) -> None:
+        self._pool = pool
+        self._call = call
+        self._limit = limit
+        self._running: set[Future[R]] = set()
+
+    def send(self, argument: T) -> list[R]:
+        """Send a request, first waiting for room; return the results finished by then."""
+        finished = [f for f in self._running if f.done()]
+        while len(self._running) - len(finished) >= self._limit:
+            done, _ = wait(self._running, return_when=FIRST_COMPLETED)
+            finished = list(done)
+        self._running.difference_update(finished)
         try:
-            reply: Any = ("ok", getattr(worker, method)(argument))
-        except StorageError as e:  # the user's to fix (a full disk): raised as it is
-            reply = ("storage", str(e))
-        except BaseException as e:  # reported to the parent, which raises it
-            reply = ("error", f"{type(e).__name__}: {e}")
-        conn.send(reply)
+            self._running.add(self._pool.submit(self._call, argument))
+        except BrokenProcessPool as e:
+            raise _worker_died(e) from e
+        return [_result(f) for f in finished]
+
+    def results(self) -> Iterator[R]:
+        """Every result not yet returned, as the requests finish."""
+        running, self._running = self._running, set()
+        for future in as_completed(running):
+            yield _result(future)
 
 
-class WorkerPool:
-    """``size`` forked :class:`BuildWorker` processes, each with at most one request running."""
+def _result(future: Future[R]) -> R:
+    error = future.exception()
+    if error is None:
+        return future.result()
+    if isinstance(error, StorageError):  # the user's to fix (a full disk): raised as it is
+        raise error
+    if isinstance(error, BrokenProcessPool):
+        raise _worker_died(error) from error
+    raise RuntimeError(f"a build worker failed: {type(error).__name__}: {error}") from error
 
-    def __init__(self, worker: BuildWorker, size: int) -> None:
-        context = multiprocessing.get_context("fork")
-        # The parent's objects as they are now are frozen while forking: the workers' collector
-        # never walks them, so never touches (and copies) the pages they share with the parent.
-        # The parent thaws its own at once: nothing of it stays uncollectable.
-        gc.freeze()
-        self._conns: list[Connection] = []
-        self._processes = []
-        for _ in range(size):
-            parent, child = context.Pipe()
-            process = context.Process(target=_serve, args=(worker, child), daemon=True)
-            process.start()
-            child.close()
-            self._conns.append(parent)
-            self._processes.append(process)
-        gc.unfreeze()
-        self._busy: dict[int, bool] = dict.fromkeys(range(size), False)
 
-    @property
-    def size(self) -> int:
-        """How many worker processes there are."""
-        return len(self._conns)
-
-    def submit(self, method: str, argument: Any) -> list[tuple[int, Any]]:
-        """Send a request to an idle worker, first receiving replies until one is idle.
-
-        Returns:
-            The replies received, as ``(worker index, result)``: handled by the caller once
-            the worker that sent one is busy again, not while it waits.
-        """
-        replies: list[tuple[int, Any]] = []
-        while all(self._busy.values()):
-            replies.extend(self._receive_any())
-        index = next(i for i, busy in self._busy.items() if not busy)
-        self._conns[index].send((method, argument))
-        self._busy[index] = True
-        return replies
-
-    def drain(self) -> Iterator[tuple[int, Any]]:
-        """Yield every outstanding reply, as ``(worker index, result)``."""
-        while any(self._busy.values()):
-            yield from self._receive_any()
-
-    def _receive_any(self) -> Iterator[tuple[int, Any]]:
-        busy = [self._conns[i] for i, b in self._busy.items() if b]
-        for conn in wait(busy):
-            assert isinstance(conn, Connection)
-            index = self._conns.index(conn)
-            try:
-                status, value = conn.recv()
-            except EOFError as e:
-                raise RuntimeError(f"build worker {index} died") from e
-            self._busy[index] = False
-            if status == "storage":
-                raise StorageError(value)
-            if status != "ok":
-                raise RuntimeError(f"build worker {index} failed: {value}")
-            yield index, value
-
-    def close(self) -> None:
-        """Stop every worker (after its current request) and wait for it."""
-        for conn in self._conns:
-            with contextlib.suppress(OSError):
-                conn.send(None)
-            conn.close()
-        for process in self._processes:
-            process.join(timeout=10)
-            if process.is_alive():
-                process.kill()
-                process.join()
+def _worker_died(error: BrokenProcessPool) -> RuntimeError:
+    return RuntimeError(f"a build worker died (killed, or out of memory?): {error}")

@@ -151,6 +151,47 @@ def test_gzip_when_asked(stack: LocalStack) -> None:
     assert gzip.decompress(body) == plain
 
 
+def test_a_gzipped_feed_revalidates_by_its_weak_etag(stack: LocalStack) -> None:
+    _, headers, _ = get(stack.url + "rss.xml", {"Accept-Encoding": "gzip"})
+    etag = headers["ETag"]
+    assert etag.startswith('W/"')  # the gzipped bytes differ from the stored object's
+
+    status, headers, body = get(
+        stack.url + "rss.xml", {"Accept-Encoding": "gzip", "If-None-Match": etag}
+    )
+    assert (status, body) == (304, b"")
+    assert headers["ETag"] == etag
+    assert "Accept-Encoding" in headers["Vary"]
+    # The same feed, decoded: a reader that stops asking for gzip keeps its copy.
+    assert get(stack.url + "rss.xml", {"If-None-Match": etag})[0] == 304
+
+
+@pytest.mark.parametrize("accept", ["identity", "gzip;q=0", "br"])
+def test_a_reader_that_does_not_take_gzip_gets_the_feed_as_stored(
+    stack: LocalStack, accept: str
+) -> None:
+    status, headers, body = get(stack.url + "rss.xml", {"Accept-Encoding": accept})
+    assert status == 200
+    assert "Content-Encoding" not in headers
+    assert int(headers["Content-Length"]) == len(body)
+    assert feedparser.parse(body).entries
+
+
+@pytest.mark.parametrize("since", ["Mon, 01 Jan 2001 00:00:00 GMT", "yesterday"])
+def test_a_feed_is_sent_whole_unless_the_readers_date_is_current(
+    stack: LocalStack, since: str
+) -> None:
+    status, headers, body = get(stack.url + "atom.xml", {"If-Modified-Since": since})
+    assert status == 200
+    assert headers["Last-Modified"].endswith(" GMT")
+    assert feedparser.parse(body).entries
+
+
+def test_a_missing_feed_is_never_a_304(stack: LocalStack) -> None:
+    status, _, _ = get(stack.url + "no/such/feed.xml", {"If-None-Match": "*"})
+    assert status == 404
+
+
 def test_missing_feed_is_a_404_page(stack: LocalStack) -> None:
     status, headers, body = get(stack.url + "no/such/feed.xml")
     assert status == 404

@@ -658,14 +658,14 @@ def test_requests_to_workers_shrink_as_the_files_run_out(
     # With the number of files known, the last requests are small, so that no worker idles
     # while another parses a last full chunk.
     sizes: list[int] = []
-    real = newswire.buildworkers.WorkerPool.submit
+    real = newswire.buildworkers.Requests.send
 
-    def spy(pool: newswire.buildworkers.WorkerPool, method: str, argument: Any) -> Any:
-        if method == "parse":
+    def spy(requests: newswire.buildworkers.Requests[Any, Any], argument: Any) -> Any:
+        if not isinstance(argument[0], newswire.buildworkers.FeedJob):  # files, not feeds
             sizes.append(len(argument))
-        return real(pool, method, argument)
+        return real(requests, argument)
 
-    monkeypatch.setattr(newswire.buildworkers.WorkerPool, "submit", spy)
+    monkeypatch.setattr(newswire.buildworkers.Requests, "send", spy)
 
     report = build_site(sources, site(), NOW, jobs=2, batching=Batching(files=24, last_files=4))
 

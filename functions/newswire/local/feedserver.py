@@ -1,9 +1,10 @@
 """The feeds bucket over HTTP, with the headers a CDN in front of S3 would give.
 
-``ETag``, ``Last-Modified``, ``Cache-Control``, 304s and gzip; ``feed.xsl`` (the feeds' browser
-view) comes from the package while the bucket has none; WebSub ``Link`` headers when
-``site.yaml`` names hubs. The server queues a burst of readers and closes connections that stay
-silent past their idle timeout.
+``ETag``, ``Last-Modified``, ``Cache-Control``, 304s and gzip, as werkzeug's responses make
+them; ``feed.xsl`` (the feeds' browser view) comes from the package while the bucket has none;
+WebSub ``Link`` headers when ``site.yaml`` names hubs. The server (the standard library's, which
+queues a burst of readers and closes connections that stay silent past their idle timeout)
+hands werkzeug each request's method and headers, and sends what it answers.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import html
 import sys
 import threading
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
+from werkzeug.http import unquote_etag
+from werkzeug.wrappers import Request, Response
 
 from newswire.content.site import SITE_CONFIG_KEY
 from newswire.domain.feeds import FeedFormat, is_feed_path
@@ -36,6 +38,7 @@ from newswire.rendering.stylesheet import (
 )
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
     from mypy_boto3_s3 import S3Client
 
 #: Seconds the feed server waits for a request on an open connection before closing it, so
@@ -158,22 +161,23 @@ class _FeedRequestHandler(BaseHTTPRequestHandler):
         self.connection.settimeout(self.server.idle_timeout)  # a read past it ends the connection
 
     def do_GET(self) -> None:
-        self._respond(send_body=True)
+        self._respond()
 
     def do_HEAD(self) -> None:
-        self._respond(send_body=False)
+        self._respond()  # werkzeug sends HEAD the headers of a GET, without its body
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: feed readers poll often."""
 
-    def _respond(self, *, send_body: bool) -> None:
+    def _respond(self) -> None:
         bucket = self.server.bucket
         if bucket is None:
             raise NewswireError("the feed server is not serving")
+        request = Request(self._environ())
         path = unquote(urlsplit(self.path).path)
         try:
             if path == "/":
-                self._send(HTTPStatus.OK, _index_page(bucket), _HTML, send_body)
+                self._send(request, Response(_index_page(bucket), content_type=_HTML))
                 return
             key = path.lstrip("/")
             found = bucket.feed_object(key) if not path.endswith("/") else None
@@ -181,66 +185,55 @@ class _FeedRequestHandler(BaseHTTPRequestHandler):
                 found = _packaged_stylesheet()  # until the pipeline has published its own
         except (ClientError, BotoCoreError) as e:
             page = _page("Bad gateway", f"The feeds bucket could not be read: {e}")
-            self._send(HTTPStatus.BAD_GATEWAY, page, _HTML, send_body)
+            self._send(request, Response(page, HTTPStatus.BAD_GATEWAY, content_type=_HTML))
             return
         if found is None:
             page = _page("Not found", f"No feed at {path}. The feeds are listed at /.")
-            self._send(HTTPStatus.NOT_FOUND, page, _HTML, send_body)
+            self._send(request, Response(page, HTTPStatus.NOT_FOUND, content_type=_HTML))
             return
-        links = bucket.websub_links(key)
-        self._send_object(found, send_body, xsl=key.endswith(".xsl"), links=links)
+        response = _object_response(found, request, xsl=key.endswith(".xsl"))
+        if links := bucket.websub_links(key):
+            response.headers["Link"] = links  # WebSub discovery, as the feed's own links say
+        self._send(request, response)
 
-    def _send_object(
-        self, found: dict[str, Any], send_body: bool, *, xsl: bool = False, links: str | None = None
-    ) -> None:
-        etag = str(found["ETag"])
-        last_modified = found["LastModified"].astimezone(UTC)
-        body: bytes = found["Body"]
-        gzipped = _accepts_gzip(self.headers.get("Accept-Encoding", ""))
-        headers = {
-            "ETag": f"W/{etag}" if gzipped else etag,
-            "Last-Modified": format_datetime(last_modified, usegmt=True),
-            "Cache-Control": str(found.get("CacheControl") or "no-cache"),
-            "Vary": "Accept, Accept-Encoding",
-        }
-        if links:
-            headers["Link"] = links  # WebSub discovery, as the feed's own links say
-        if _not_modified(
-            self.headers.get("If-None-Match"),
-            self.headers.get("If-Modified-Since"),
-            etag,
-            last_modified,
-        ):
-            self.send_response(HTTPStatus.NOT_MODIFIED)
-            for name, value in headers.items():
+    def _environ(self) -> WSGIEnvironment:
+        """The request's method and headers as WSGI names them: what werkzeug's request and
+        response helpers read (the path is routed here)."""
+        environ: WSGIEnvironment = {"REQUEST_METHOD": self.command}
+        for name, value in self.headers.items():
+            environ[f"HTTP_{name.upper().replace('-', '_')}"] = value
+        return environ
+
+    def _send(self, request: Request, response: Response) -> None:
+        """Send ``response`` as a WSGI server would: no body for HEAD or a 304."""
+        environ = request.environ
+        self.send_response(response.status_code)  # with the server's Date and Server
+        for name, value in response.get_wsgi_headers(environ).items():
+            if name != "Date":
                 self.send_header(name, value)
-            self.end_headers()
-            return
-        if gzipped:
-            body = gzip.compress(body, mtime=0)
-            headers["Content-Encoding"] = "gzip"
-        content_type = str(found.get("ContentType") or "application/octet-stream")
-        if xsl and content_type.partition(";")[0] in _UNTYPED:
-            content_type = STYLESHEET_CONTENT_TYPE  # browsers want an XSLT stylesheet typed
-        content_type = browser_content_type(content_type, self.headers.get("Accept"))
-        self._send(HTTPStatus.OK, body, content_type, send_body, headers)
-
-    def _send(
-        self,
-        status: HTTPStatus,
-        body: bytes,
-        content_type: str,
-        send_body: bool,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
         self.end_headers()
-        if send_body:
-            self.wfile.write(body)
+        for chunk in response.get_app_iter(environ):
+            self.wfile.write(chunk)
+
+
+def _object_response(found: dict[str, Any], request: Request, *, xsl: bool) -> Response:
+    """A feeds-bucket object as a CDN in front of S3 serves it: gzipped if the reader accepts
+    it (its ETag then weak, as the bytes differ), or a 304 if the reader's copy is current."""
+    content_type = str(found.get("ContentType") or "application/octet-stream")
+    if xsl and content_type.partition(";")[0] in _UNTYPED:
+        content_type = STYLESHEET_CONTENT_TYPE  # browsers want an XSLT stylesheet typed
+    content_type = browser_content_type(content_type, request.headers.get("Accept"))
+    gzipped = request.accept_encodings["gzip"] > 0
+    body: bytes = found["Body"]
+    response = Response(gzip.compress(body, mtime=0) if gzipped else body)
+    response.content_type = content_type
+    if gzipped:
+        response.content_encoding = "gzip"
+    response.set_etag(unquote_etag(str(found["ETag"]))[0], weak=gzipped)
+    response.last_modified = found["LastModified"]
+    response.headers["Cache-Control"] = str(found.get("CacheControl") or "no-cache")
+    response.vary.update(("Accept", "Accept-Encoding"))
+    return response.make_conditional(request)
 
 
 @functools.cache
@@ -253,45 +246,6 @@ def _packaged_stylesheet() -> dict[str, Any]:
         "ETag": f'"{hashlib.md5(stylesheet.body, usedforsecurity=False).hexdigest()}"',
         "LastModified": datetime.now(UTC).replace(microsecond=0),
     }
-
-
-def _not_modified(
-    if_none_match: str | None, if_modified_since: str | None, etag: str, modified: datetime
-) -> bool:
-    """RFC 9110 §13.2.2: ``If-None-Match`` (weak comparison) wins over ``If-Modified-Since``.
-
-    By hand, with :func:`_accepts_gzip`, because werkzeug's helpers would make werkzeug a
-    dependency of every Lambda function (the layer ships the runtime dependencies) for a server
-    that only runs on a laptop.
-    """
-    if if_none_match is not None:
-        tags = [t.strip() for t in if_none_match.split(",")]
-        return "*" in tags or _opaque(etag) in {_opaque(t) for t in tags}
-    if if_modified_since is not None:
-        try:
-            since = parsedate_to_datetime(if_modified_since)
-        except (TypeError, ValueError):
-            return False
-        if since.tzinfo is None:
-            return False
-        return modified.replace(microsecond=0) <= since
-    return False
-
-
-def _opaque(tag: str) -> str:
-    return tag.removeprefix("W/")
-
-
-def _accepts_gzip(accept_encoding: str) -> bool:
-    for item in accept_encoding.split(","):
-        coding, _, params = item.strip().partition(";")
-        if coding.strip().lower() in ("gzip", "*"):
-            quality = params.strip().removeprefix("q=")
-            try:
-                return not params or float(quality) > 0
-            except ValueError:
-                return True
-    return False
 
 
 def _page(title: str, text: str, extra_head: str = "", body_html: str = "") -> bytes:
