@@ -325,6 +325,24 @@ def test_requests_per_publish_do_not_grow_with_the_index(stack: Stack, seq: Sequ
     assert sum(small.values()) <= 60
 
 
+def test_a_rebuild_reads_each_entry_once_however_many_feeds_show_it(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """The main feed, the month's archive, the sitemap and the article's tag feeds show the
+    same articles: one BatchGetItem reads them all, however many feeds are rebuilt."""
+    for i in range(4):
+        publish(stack, seq, f"articles/a{i}.md", article(f"A {i}", tags="[sport, port, harbour]"))
+    batches: list[int] = []
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        batches.extend(len(table["Keys"]) for table in params["RequestItems"].values())
+
+    stack.dynamodb.meta.events.register("provide-client-params.dynamodb.BatchGetItem", count)
+    publish(stack, seq, "articles/a4.md", article("A 4", tags="[sport, port, harbour]"))
+    assert batches == [5]
+    assert sorted(titles(stack, "tags/harbour/rss.xml")) == [f"A {i}" for i in range(5)]
+
+
 def test_reindex_rebuilds_everything_from_the_bucket(stack: Stack, seq: Sequencer) -> None:
     publish(stack, seq, "articles/a.md", article("A"))
     publish(stack, seq, "articles/b.md", article("B", tags="[sport]"))

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
 from typing import Protocol, TypeVar
 from urllib.parse import quote
 
@@ -53,6 +53,10 @@ R = TypeVar("R")
 MAX_ATTEMPTS = 8
 #: Entries read in one request: DynamoDB's BatchGetItem takes at most 100 keys.
 ENTRIES_PER_READ = 100
+#: Entries whose items a process keeps, of the last it rendered (a busy month's archive),
+#: each with at most :data:`KEPT_HTML_CHARACTERS` of HTML: the cache stays within ~250 MB.
+RENDERED_ENTRIES = 2048
+KEPT_HTML_CHARACTERS = 32_000
 
 
 def paths_of(feeds: Iterable[FeedKey]) -> set[str]:
@@ -85,10 +89,10 @@ class Rebuilt:
 
 class _Reads:
     """What an attempt's feeds read from the index, each read once however many feeds need
-    it: the months (only the main feed and the archives link them), and the articles'
-    entries, with the items of those several feeds show rendered once (an article is in the
-    main feed, its month's, its section's, its tags' and its authors'). An entry is dropped
-    once the last feed showing it is rendered: a reindex renders dozens of archives at once.
+    it: the months (only the main feed and the archives link them), and the entries of the
+    articles they show (an article is in the main feed, its month's, its section's, its
+    tags' and its authors'). An entry is dropped once the last feed showing it is rendered:
+    a reindex renders dozens of archives at once.
     """
 
     def __init__(self, index: ArticleIndex) -> None:
@@ -98,7 +102,6 @@ class _Reads:
         self._entries: dict[str, Entry] = {}
         self._failed: dict[str, Exception] = {}  # keys whose read failed, and why
         self._uses: Counter[str] = Counter()  # feeds still to render, per key
-        self._items: dict[str, list[bytes]] = {}  # of the entries shown more than once
 
     def months(self) -> list[str]:
         with self._lock:
@@ -120,9 +123,9 @@ class _Reads:
             else:
                 self._entries.update(entries)
 
-    def render(self, keys: Sequence[str], render: Callable[[_Shown], T]) -> T:
+    def render(self, keys: Sequence[str], render: Callable[[list[Entry]], T]) -> T:
         """``render`` given the entries of ``keys`` (in their order; articles in no feed left
-        out) and their items; then forget those no other feed shows.
+        out); then forget those no other feed shows.
 
         Raises:
             TransientStorageError, StorageError: reading one of the entries failed.
@@ -131,43 +134,34 @@ class _Reads:
             for key in keys:
                 if key in self._failed:
                     raise self._failed[key]
-            shown = [(key, self._entries[key]) for key in keys if key in self._entries]
-            return render(_Shown(shown, self._items_of))
+            return render([self._entries[key] for key in keys if key in self._entries])
         finally:
             with self._lock:
                 self._uses.subtract(keys)
                 for key in keys:
                     if self._uses[key] <= 0:
                         self._entries.pop(key, None)
-                        self._items.pop(key, None)
-
-    def _items_of(self, key: str, entry: Entry) -> list[bytes]:
-        items = self._items.get(key)
-        if items is None:
-            items = render_items(entry)
-            if self._uses[key] > 1:  # two feeds may render it at once: the same bytes
-                self._items[key] = items
-        return items
 
 
-class _Shown:
-    """The entries a feed shows, and their items in every format, each rendered once."""
+def _items_of(entry: Entry) -> list[bytes]:
+    """:func:`render_items`; the items of small entries rendered last are kept: each rebuild
+    shows the same entries again (the month's archive, the newest of each feed), and a warm
+    function finds them here (an entry equal to one rendered before has the same items)."""
+    if len(entry.content_html) > KEPT_HTML_CHARACTERS:
+        return render_items(entry)
+    return _items_kept(entry)
 
-    def __init__(
-        self, shown: list[tuple[str, Entry]], items_of: Callable[[str, Entry], list[bytes]]
-    ) -> None:
-        self.entries = [entry for _key, entry in shown]
-        self._key_of = {id(entry): key for key, entry in shown}
-        self._items_of = items_of
 
-    def items(self, entries: Sequence[Entry]) -> dict[FeedFormat, list[bytes]]:
-        """Every format's items of ``entries`` (some of :attr:`entries`, in any order)."""
-        columns: dict[FeedFormat, list[bytes]] = {fmt: [] for fmt in FeedFormat}
-        for entry in entries:
-            rendered = self._items_of(self._key_of[id(entry)], entry)
-            for fmt, item in zip(FeedFormat, rendered, strict=True):
-                columns[fmt].append(item)
-        return columns
+_items_kept = lru_cache(maxsize=RENDERED_ENTRIES)(render_items)
+
+
+def _columns(entries: Sequence[Entry]) -> dict[FeedFormat, list[bytes]]:
+    """Every format's items of ``entries``, in their order."""
+    columns: dict[FeedFormat, list[bytes]] = {fmt: [] for fmt in FeedFormat}
+    for entry in entries:
+        for fmt, item in zip(FeedFormat, _items_of(entry), strict=True):
+            columns[fmt].append(item)
+    return columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,10 +308,10 @@ class FeedWriter:
             history = history_of(key, reads.months() if linked else [])
             return reads.render(keys, partial(files, history))
 
-        def files(history: History | None, shown: _Shown) -> list[FeedFile]:
-            named = named_after(key, shown.entries[0]) if shown.entries else key
-            feed = build_feed(named, shown.entries, self.site, history)
-            return render_feed_files(feed, self.site.max_feed_bytes, shown.items(feed.entries))
+        def files(history: History | None, entries: list[Entry]) -> list[FeedFile]:
+            named = named_after(key, entries[0]) if entries else key
+            feed = build_feed(named, entries, self.site, history)
+            return render_feed_files(feed, self.site.max_feed_bytes, _columns(feed.entries))
 
         return _Job(_formats(key), render, shows, linked)
 
@@ -330,8 +324,8 @@ class FeedWriter:
         def render(reads: _Reads, keys: Sequence[str]) -> list[FeedFile]:
             return reads.render(keys, files)
 
-        def files(shown: _Shown) -> list[FeedFile]:
-            body = render_news_sitemap(shown.entries, self.site, now)
+        def files(entries: list[Entry]) -> list[FeedFile]:
+            body = render_news_sitemap(entries, self.site, now)
             return [FeedFile(NEWS_SITEMAP_PATH, NEWS_SITEMAP_CONTENT_TYPE, body)]
 
         return _Job((NEWS_SITEMAP_PATH,), render, shows)

@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Protocol
 
 import orjson
@@ -27,6 +28,10 @@ from newswire.errors import InvalidArticleError
 #: The most an entry may take in the index, as :func:`encode_entry` stores it: a DynamoDB item
 #: holds 400 KB, and the article's state needs room beside its entry.
 MAX_ENTRY_BYTES = 350_000
+#: Entries a process keeps decoded, of the last it read (a busy month's archive), each one
+#: stored in at most :data:`CACHED_ENTRY_BYTES`: the cache stays within ~100 MB.
+DECODED_ENTRIES = 2048
+CACHED_ENTRY_BYTES = 4096
 
 
 def encode_entry(entry: Entry) -> bytes:
@@ -86,8 +91,22 @@ _JSON_OVERHEAD = 48
 
 
 def decode_entry(data: bytes) -> Entry:
-    """Inverse of :func:`encode_entry`."""
+    """Inverse of :func:`encode_entry`.
+
+    Small entries decoded last are kept, by their stored bytes: each rebuild reads the same
+    entries again (the month's archive, the newest of each feed), and a warm function finds
+    them here.
+    """
+    if len(data) > CACHED_ENTRY_BYTES:
+        return _decode(data)
+    return _decode_kept(data)
+
+
+def _decode(data: bytes) -> Entry:
     return Entry.from_dict(orjson.loads(zlib.decompress(data)))
+
+
+_decode_kept = lru_cache(maxsize=DECODED_ENTRIES)(_decode)
 
 
 def feed_digest(body: bytes) -> str:
