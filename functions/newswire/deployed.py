@@ -26,12 +26,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from newswire.errors import NewswireError
+from newswire.runtime import STATE_MACHINE_VARIABLE
 
 if TYPE_CHECKING:
     from newswire.adapters.stepfunctions import Execution, StateMachine
 
-#: The environment variable (of a shell, or of the site-changed function) naming the machine.
-STATE_MACHINE_VARIABLE = "REINDEX_STATE_MACHINE_ARN"
 #: The stack output that names it, in the outputs ``infra/deploy.sh`` saves.
 REINDEX_OUTPUT = "ReindexStateMachineArn"
 STACK_NAME = "Newswire"

@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from newswire.pipeline.publisher import Publisher
 
 
+#: The environment variable (of a shell, or of the site-changed function) naming the reindex
+#: state machine.
+STATE_MACHINE_VARIABLE = "REINDEX_STATE_MACHINE_ARN"
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """The environment a publish or reindex function runs with."""

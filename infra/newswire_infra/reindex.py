@@ -27,9 +27,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from newswire.deployed import STATE_MACHINE_VARIABLE, ReindexPhase
+from newswire.deployed import ReindexPhase
 from newswire.errors import TransientStorageError
 from newswire.pipeline.reindex import INDEX_BATCH, MAP_CONCURRENCY, RENDER_BATCH
+from newswire.runtime import STATE_MACHINE_VARIABLE
 from newswire_infra.checkov import skip_checks
 from newswire_infra.feed_function import LOG_RETENTION
 from newswire_infra.pipeline import Pipeline

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,11 +99,9 @@ def test_announcing_ends_at_its_deadline_however_the_hubs_stall(hub: Hub) -> Non
     hubs = [f"{hub.url}?n={n}" for n in range(3)]
     notifier = WebSubNotifier(hubs, timeout=1.5, attempts=3, deadline=0.5)
 
-    started = time.monotonic()
     warnings = notifier.notify(["https://englishnews.example/feeds/rss.xml"])
-    elapsed = time.monotonic() - started
 
-    assert elapsed < 1.0  # not 3 hubs x 3 tries x 1.5 s
+    assert len(hub.pings) == 3  # each hub tried once: the deadline left no time to try again
     assert len(warnings) == 3
     assert all("no answer within 0.5 s" in w for w in warnings), warnings
 

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 from newswire_infra import monitoring, reindex
 
-from newswire import deployed
+from newswire import deployed, runtime
 from newswire.handlers import site_changed
 from tests.infra.stacks import Synthesized
 
@@ -288,7 +288,7 @@ def test_site_yaml_uploads_invoke_the_site_changed_function(
     assert props["Handler"] == "newswire.handlers.site_changed.handler"
     machine = default_stack.logical_id("AWS::StepFunctions::StateMachine", "ReindexStateMachine")
     variables = props["Environment"]["Variables"]
-    assert variables[deployed.STATE_MACHINE_VARIABLE] == {"Ref": machine}
+    assert variables[runtime.STATE_MACHINE_VARIABLE] == {"Ref": machine}
 
 
 def test_site_changed_may_read_site_yaml_report_it_and_start_the_reindex_only(

@@ -37,7 +37,7 @@ def machine(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv(deployed.STATE_MACHINE_VARIABLE, raising=False)
+    monkeypatch.delenv(runtime.STATE_MACHINE_VARIABLE, raising=False)
     runtime.clear_clients()
     with mock_aws():
         arn = boto3.client("stepfunctions").create_state_machine(
@@ -165,7 +165,7 @@ def test_the_option_and_the_variable_come_before_the_saved_outputs(
     outputs.write_text(json.dumps({"Newswire": {"ReindexStateMachineArn": "arn:elsewhere"}}))
 
     assert deployed.find_state_machine(machine, outputs) == machine
-    monkeypatch.setenv(deployed.STATE_MACHINE_VARIABLE, machine)
+    monkeypatch.setenv(runtime.STATE_MACHINE_VARIABLE, machine)
     script(Snapshot("Done", status="SUCCEEDED"))
     assert main(["reindex", "--deployed", "--outputs", str(outputs)]) == 0
 

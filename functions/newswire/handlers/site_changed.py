@@ -44,10 +44,9 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from newswire.adapters.s3 import S3ContentStore
 from newswire.adapters.stepfunctions import ExecutionExistsError, StateMachine
 from newswire.content.site import SITE_CONFIG_KEY, parse_site
-from newswire.deployed import STATE_MACHINE_VARIABLE
 from newswire.errors import ArticleNotFoundError, SiteConfigError, report_body
 from newswire.handlers.observability import add_counts, logger, metrics, tracer
-from newswire.runtime import aws_client
+from newswire.runtime import STATE_MACHINE_VARIABLE, aws_client
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
