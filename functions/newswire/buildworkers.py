@@ -28,13 +28,12 @@ from pathlib import Path
 from typing import Generic, NamedTuple, TypeVar
 
 from newswire.buildcache import Parsed, file_digest, without_body
-from newswire.content.articles import parse_article, read_article_file
+from newswire.content.articles import read_article_file
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import SiteConfig
 from newswire.errors import InvalidArticleError, StorageError
 from newswire.itemfiles import ItemFiles, ItemPlace
-from newswire.pipeline.ports import check_entry_size
-from newswire.rendering.entry import render_entry
+from newswire.pipeline.prepare import prepare_article
 from newswire.rendering.registry import render_items
 
 
@@ -130,9 +129,7 @@ class BuildWorker:
                 continue
             digest = known_digest or (file_digest(data) if self.digests else "")
             try:
-                article = parse_article(key, data, self.site)
-                entry = render_entry(article)
-                check_entry_size(key, entry)  # as the pipeline: never publish what it rejects
+                article, entry = prepare_article(key, data, self.site)  # as the pipeline's
                 items = render_items(entry)
             except InvalidArticleError as e:
                 results.append(Parsed(key, e, None, digest, signature))

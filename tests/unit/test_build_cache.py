@@ -107,13 +107,13 @@ class Tree:
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The keys parsed from their bytes (not taken from the cache), in order."""
     seen: list[str] = []
-    real = newswire.buildworkers.parse_article
+    real = newswire.buildworkers.prepare_article
 
     def spy(key: str, data: bytes, config: SiteConfig):  # type: ignore[no-untyped-def]
         seen.append(key)
         return real(key, data, config)
 
-    monkeypatch.setattr(newswire.buildworkers, "parse_article", spy)
+    monkeypatch.setattr(newswire.buildworkers, "prepare_article", spy)
     return seen
 
 
@@ -633,14 +633,14 @@ def test_a_file_rendering_fails_on_is_reported_and_the_others_published(
     # bad file, not a reason to stop the build. The failure is injected (forked workers
     # inherit it), standing for any bug a file could set off.
     victim = next(k for k, _ in sources if k.endswith(".md") and k != BAD_KEY)
-    real = newswire.buildworkers.render_entry
+    real = newswire.buildworkers.prepare_article
 
-    def render_entry(article: Article) -> Entry:
-        if article.key == victim:
+    def prepare_article(key: str, data: bytes, config: SiteConfig) -> tuple[Article, Entry]:
+        if key == victim:
             raise RuntimeError("boom")
-        return real(article)
+        return real(key, data, config)
 
-    monkeypatch.setattr("newswire.buildworkers.render_entry", render_entry)
+    monkeypatch.setattr("newswire.buildworkers.prepare_article", prepare_article)
 
     report = build_site(sources, site(), NOW, jobs=jobs, batching=SMALL)
 

@@ -37,14 +37,14 @@ def in_a_worker(monkeypatch: pytest.MonkeyPatch, act: Any) -> None:
     """Make rendering an entry call ``act()`` in a worker process (which inherits the patch),
     and render as usual in this one."""
     parent = os.getpid()
-    real = newswire.buildworkers.render_entry
+    real = newswire.buildworkers.prepare_article
 
-    def render_entry(article: Article) -> Entry:
+    def prepare_article(key: str, data: bytes, config: SiteConfig) -> tuple[Article, Entry]:
         if os.getpid() != parent:
             act()
-        return real(article)
+        return real(key, data, config)
 
-    monkeypatch.setattr("newswire.buildworkers.render_entry", render_entry)
+    monkeypatch.setattr("newswire.buildworkers.prepare_article", prepare_article)
 
 
 def test_a_worker_that_dies_stops_the_build_with_an_error_that_says_so(

@@ -97,9 +97,8 @@ from newswire.pipeline.ports import (
     ContentStore,
     FeedStore,
     HubNotifier,
-    check_entry_size,
 )
-from newswire.rendering.entry import render_entry
+from newswire.pipeline.prepare import prepare_article
 
 T = TypeVar("T")
 
@@ -527,8 +526,7 @@ class Publisher:
         if isinstance(file, Exception):
             return file
         try:
-            article = parse_article(key, file.body, self.site)
-            return article, self._entry(article)
+            return prepare_article(key, file.body, self.site)
         except InvalidArticleError as e:
             return e
 
@@ -545,11 +543,6 @@ class Publisher:
         if isinstance(found, Exception):
             raise found
         return found
-
-    def _entry(self, article: Article) -> Entry:
-        entry = render_entry(article)
-        check_entry_size(article.key, entry)
-        return entry
 
     @staticmethod
     def _rejected(
