@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -12,10 +12,12 @@ from types import ModuleType
 import feedparser
 import pytest
 
+from newswire.adapters.dynamodb import DynamoArticleIndex
+from newswire.errors import TransientStorageError
 from newswire.handlers import reindex, schedule
 from newswire.pipeline.publisher import Publisher
 from newswire.runtime import Settings
-from tests.handlers.conftest import FakeLambdaContext, run_reindex
+from tests.handlers.conftest import FakeLambdaContext, fail_put_once, run_reindex
 from tests.support.aws import Stack
 from tests.support.factories import CONTENT
 
@@ -39,9 +41,11 @@ class Clock:
             real = module.publisher_from_env  # type: ignore[attr-defined]
 
             def with_clock(
-                settings: Settings | None = None, real: Callable[..., Publisher] = real
+                settings: Settings | None = None,
+                changed: Sequence[str] = (),
+                real: Callable[..., Publisher] = real,
             ) -> Publisher:
-                publisher = real(settings)
+                publisher = real(settings, changed)
                 publisher.clock = lambda: self.now
                 return publisher
 
@@ -80,6 +84,35 @@ def test_a_scheduled_article_appears_when_due_without_anyone_touching_it(
     # the minute after finds nothing left to do: published exactly once
     clock.now = due + timedelta(minutes=1)
     assert schedule.handler(EVENT, FakeLambdaContext())["published"] == []
+
+
+def test_a_run_whose_feeds_could_not_be_written_is_finished_by_the_next(
+    lambda_stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = lambda_stack
+    stack.s3.put_object(
+        Bucket=stack.content_bucket, Key="site.yaml", Body=(CONTENT / "site.yaml").read_bytes()
+    )
+    due = datetime(2031, 1, 1, 12, 0, tzinfo=UTC)
+    clock = Clock(due)
+    clock.wire(monkeypatch, schedule)
+    stack.put_article(
+        "articles/soon.md",
+        f"---\ntitle: Soon\npublished: {due.isoformat()}\n---\n\nComing up.\n".encode(),
+    )
+    run_reindex(stack)
+    failed = fail_put_once(stack, key="rss.xml")
+
+    with pytest.raises(TransientStorageError):  # the index says published, the feed does not
+        schedule.handler(EVENT, FakeLambdaContext())
+    assert failed == ["rss.xml"]
+    assert "Soon" not in titles(stack)
+
+    clock.now = due + timedelta(minutes=1)  # the next minute's run writes what was left
+    assert schedule.handler(EVENT, FakeLambdaContext()) == {"published": [], "rejected": []}
+    assert titles(stack) == ["Soon"]
+    index = DynamoArticleIndex(stack.dynamodb, stack.table)
+    assert index.due(due + timedelta(days=1), 10) == []  # and is done with it
 
 
 def test_before_site_yaml_the_schedule_does_nothing_and_says_so_in_one_line(

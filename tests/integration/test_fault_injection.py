@@ -322,8 +322,8 @@ def lambda_stack(monkeypatch: pytest.MonkeyPatch, site_yaml: bytes) -> Stack:
     stack.s3.put_object(Bucket=stack.content_bucket, Key="site.yaml", Body=site_yaml)
     real_publisher_from_env = runtime.publisher_from_env
 
-    def at_now() -> Any:
-        publisher = real_publisher_from_env()
+    def at_now(*args: Any, **kwargs: Any) -> Any:
+        publisher = real_publisher_from_env(*args, **kwargs)
         publisher.clock = lambda: NOW
         return publisher
 

@@ -40,7 +40,7 @@ from newswire.adapters.aws_errors import (
 from newswire.domain.feeds import FeedKey
 from newswire.domain.model import Entry
 from newswire.errors import InvalidArticleError, TransientStorageError
-from newswire.pipeline.ports import ArticleState, ArticleStatus, decode_entry, encode_entry
+from newswire.pipeline.ports import ArticleState, ArticleStatus, Due, decode_entry, encode_entry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -178,11 +178,21 @@ class DynamoArticleIndex:
         condition = "pk = :pk AND begins_with(sk, :month)"
         return self._keys(condition, values, newest_first=True, what=f"{feed.id} {month}")
 
-    def due(self, until: datetime, limit: int) -> Sequence[str]:
-        """Scheduled keys due at ``until`` or before, oldest first."""
+    def due(self, until: datetime, limit: int) -> Sequence[Due]:
+        """Scheduled articles due at ``until`` or before, oldest first (the time is the
+        sort key's, before its key)."""
         values = {":pk": {"S": DUE_PK}, ":until": {"S": index_time(until) + "#\uffff"}}
         condition = "pk = :pk AND sk <= :until"
-        return self._keys(condition, values, newest_first=False, limit=limit, what="due")
+        items = self._items(condition, values, newest_first=False, limit=limit, what="due")
+        return [Due(item["key"]["S"], _time_of(item["sk"]["S"].split("#", 1)[0])) for item in items]
+
+    def forget_due(self, due: Due) -> None:
+        """Delete the due item (gone already: nothing to do)."""
+        sort_key = f"{index_time(due.at)}#{due.key}"
+        try:
+            self._request("delete_item", **self._delete(DUE_PK, sort_key)["Delete"])
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"DeleteItem {self.table} due {due.key}") from e
 
     def owner(self, article_id: str) -> str | None:
         """The key holding ``article_id``, or ``None``."""
@@ -215,25 +225,39 @@ class DynamoArticleIndex:
         what: str,
     ) -> list[str]:
         """The article keys of one partition's items, in sort-key order (up to ``limit``)."""
+        items = self._items(condition, values, newest_first=newest_first, limit=limit, what=what)
+        return [item["key"]["S"] for item in items]
+
+    def _items(
+        self,
+        condition: str,
+        values: dict[str, Any],
+        *,
+        newest_first: bool,
+        limit: int | None = None,
+        what: str,
+    ) -> list[dict[str, Any]]:
+        """The article key and sort key of one partition's items, in sort-key order (up to
+        ``limit``)."""
         query: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": condition,
             "ExpressionAttributeValues": values,
-            "ProjectionExpression": "#k",
+            "ProjectionExpression": "#k, sk",
             "ExpressionAttributeNames": {"#k": "key"},
             "ScanIndexForward": not newest_first,
             "ConsistentRead": True,
         }
-        keys: list[str] = []
+        items: list[dict[str, Any]] = []
         try:
             while True:
                 if limit is not None:
-                    query["Limit"] = limit - len(keys)
+                    query["Limit"] = limit - len(items)
                 response = self._request("query", **query)
-                keys.extend(item["key"]["S"] for item in response.get("Items", []))
+                items.extend(response.get("Items", []))
                 last = response.get("LastEvaluatedKey")
-                if last is None or (limit is not None and len(keys) >= limit):
-                    return keys
+                if last is None or (limit is not None and len(items) >= limit):
+                    return items
                 query["ExclusiveStartKey"] = last
         except (ClientError, BotoCoreError) as e:
             raise translate(e, f"Query {self.table} {what}") from e
@@ -300,9 +324,10 @@ class DynamoArticleIndex:
         *,
         waiting_for: str | None = None,
         woken_by: str | None = None,
+        keep_due: bool = False,
     ) -> bool:
         """Move the article from ``old`` to ``new`` in one transaction (see the port)."""
-        items = self._transaction(new, old, entry, woken_by)
+        items = self._transaction(new, old, entry, woken_by, keep_due=keep_due)
         if new.waiting_on and waiting_for:
             # Checked in the transaction: a holder that let the id go before the wait is
             # written has found no waiter to wake, so the wait must not be written then.
@@ -360,6 +385,8 @@ class DynamoArticleIndex:
         old: ArticleState | None,
         entry: Entry | None,
         woken_by: str | None = None,
+        *,
+        keep_due: bool = False,
     ) -> list[dict[str, Any]]:
         items = [{"Update": self._state_update(new, old, entry)}]
         key_value = {"S": new.key}
@@ -397,7 +424,7 @@ class DynamoArticleIndex:
             )
         old_due = _due_sort_key(old)
         new_due = _due_sort_key(new)
-        if old_due and old_due != new_due:
+        if old_due and old_due != new_due and not keep_due:
             items.append(self._delete(DUE_PK, old_due))
         if new_due and new_due != old_due:
             items.append(

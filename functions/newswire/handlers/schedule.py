@@ -77,14 +77,18 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         add_counts({PUBLISHED: 0, REJECTED: 0, FEEDS_WRITTEN: 0})
         return {"published": [], "rejected": []}
     site_watch.found()
-    outcomes = publisher.publish_due()
-    log_announced(publisher)
-    published = [o.key for o in outcomes if o.action is PublishAction.PUBLISHED]
-    rejected = [o.error for o in outcomes if o.error is not None]
-    for error in rejected:
-        log_rejected(error)
-    written = sum(len(o.feeds_written) for o in outcomes)
-    add_counts({PUBLISHED: len(published), REJECTED: len(rejected), FEEDS_WRITTEN: written})
+    counts = dict.fromkeys((PUBLISHED, REJECTED, FEEDS_WRITTEN), 0)
+    try:  # a run that fails (its feeds not all written) is finished by the next minute's
+        outcomes = publisher.publish_due()
+        published = [o.key for o in outcomes if o.action is PublishAction.PUBLISHED]
+        rejected = [o.error for o in outcomes if o.error is not None]
+        for error in rejected:
+            log_rejected(error)
+        written = sum(len(o.feeds_written) for o in outcomes)
+        counts.update({PUBLISHED: len(published), REJECTED: len(rejected), FEEDS_WRITTEN: written})
+    finally:  # each metric once per invocation, zero included, so alarms see data
+        log_announced(publisher)
+        add_counts(counts)
     summary = {"published": published, "rejected": [str(e) for e in rejected]}
     if published or rejected:
         logger.info("scheduled articles published", extra=summary)

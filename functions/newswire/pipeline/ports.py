@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import orjson
 
@@ -215,6 +215,13 @@ class ArticleState:
         return month_of(self.published)
 
 
+class Due(NamedTuple):
+    """A place in the index's list of scheduled articles: the article's key and its time."""
+
+    key: str
+    at: datetime
+
+
 class ArticleIndex(Protocol):
     """The index: one state per article key, and per feed its entries newest first.
 
@@ -234,6 +241,7 @@ class ArticleIndex(Protocol):
         *,
         waiting_for: str | None = None,
         woken_by: str | None = None,
+        keep_due: bool = False,
     ) -> bool:
         """Move the article from ``old`` to ``new`` atomically.
 
@@ -253,6 +261,10 @@ class ArticleIndex(Protocol):
         ``woken_by``: the key ``old`` waits on let the id go, and this is that wake. The
         article then stays among that key's :meth:`waiters` (until :meth:`forget_waiter`),
         so a retry of the change that woke it finds it and finishes what it left undone.
+
+        ``keep_due``: ``old`` was scheduled and this is its publication; it stays listed by
+        :meth:`due` (until :meth:`forget_due`), so that a run that dies before the feeds are
+        written is finished by the next.
 
         Raises:
             InvalidArticleError: ``new.article_id`` is already claimed by another key.
@@ -296,12 +308,18 @@ class ArticleIndex(Protocol):
         page)."""
         ...
 
-    def due(self, until: datetime, limit: int) -> Sequence[str]:
-        """Keys of scheduled articles whose publication time is at or before ``until``.
+    def due(self, until: datetime, limit: int) -> Sequence[Due]:
+        """Scheduled articles whose publication time is at or before ``until``, and those
+        published with ``keep_due`` and not forgotten yet.
 
         Keys come oldest first, so due
         articles enter the feeds in the order they were scheduled.
         """
+        ...
+
+    def forget_due(self, due: Due) -> None:
+        """Take ``due`` off :meth:`due`: its publication is done, feeds written (or it is no
+        longer scheduled for that time)."""
         ...
 
     def states(self) -> Iterator[ArticleState]:

@@ -95,6 +95,7 @@ from newswire.pipeline.ports import (
     ArticleState,
     ArticleStatus,
     ContentStore,
+    Due,
     FeedStore,
     HubNotifier,
 )
@@ -371,7 +372,9 @@ class Publisher:
         new, entry, action, error = self._next_state(change, old)
         also: set[FeedKey] = set()
         try:
-            applied = self.index.apply(new, old, entry, woken_by=woken_by)
+            applied = self.index.apply(
+                new, old, entry, woken_by=woken_by, keep_due=self._run.keep_due
+            )
             step = Transition(applied, new, action, error)
         except InvalidArticleError:  # the id is another article's
             step = self._claim_held(
@@ -404,7 +407,9 @@ class Publisher:
             # may wake this very article: then ``old`` is gone
             also |= self._refresh(holder, self.index.state(holder))
             try:
-                applied = self.index.apply(new, old, entry, woken_by=woken_by)
+                applied = self.index.apply(
+                    new, old, entry, woken_by=woken_by, keep_due=self._run.keep_due
+                )
                 return Transition(applied, new, action, None)
             except InvalidArticleError:
                 holder = self.index.owner(article_id)  # claimed again meanwhile
@@ -412,7 +417,14 @@ class Publisher:
             return Transition(False, new, PublishAction.REJECTED, None)  # claim moved: look again
         error = _id_taken(change.key, article_id, holder)
         rejected = self._rejected(change, old, error, waiting_on=holder)
-        applied = self.index.apply(rejected, old, None, waiting_for=article_id, woken_by=woken_by)
+        applied = self.index.apply(
+            rejected,
+            old,
+            None,
+            waiting_for=article_id,
+            woken_by=woken_by,
+            keep_due=self._run.keep_due,
+        )
         return Transition(applied, rejected, PublishAction.REJECTED, error)
 
     def _wake_waiters(self, holder: str) -> set[FeedKey]:
@@ -603,30 +615,41 @@ class Publisher:
         """
         applied: list[tuple[str, PublishAction, InvalidArticleError | None]] = []
         touched: set[FeedKey] = set()
-        run = RunLog()
+        done: list[Due] = []  # forgotten once the feeds are written
+        run = RunLog(keep_due=True)
         token = _RUN.set(run)
         try:
-            for key in self.index.due(self.clock(), limit):
-                old = self.index.state(key)
+            for due in self.index.due(self.clock(), limit):
+                old = self.index.state(due.key)
+                done.append(due)
                 if old is None or old.status is not ArticleStatus.SCHEDULED:
-                    continue  # another run (or an edit) got there first
-                change = ArticleChange(key, False, forced_sequencer(old.sequencer))
+                    # published by a run that died before its feeds were written, or
+                    # edited since: its feeds are written again (unchanged ones are left)
+                    touched |= self._touched(old) if old is not None else set()
+                    continue
+                if old.published != due.at:
+                    continue  # scheduled again, for another time: listed for that one too
+                change = ArticleChange(due.key, False, forced_sequencer(old.sequencer))
                 step = self._transition(change, old)
                 touched |= step.also_touched
                 if step.applied:
-                    applied.append((key, step.action, step.error))
+                    applied.append((due.key, step.action, step.error))
                     touched |= self._touched(step.state)
+                else:
+                    done.pop()  # changed meanwhile: looked at again by the next run
         finally:
             _RUN.reset(token)
         entered = Counter(f.slug for f in touched if f.kind is FeedKind.ARCHIVE)
         touched = self.writer.linking({month: len(applied) for month in entered})(touched)
         written = self.writer.rebuild(touched).or_raise()
         self._forget_woken(run.woken)
+        for due in done:
+            self.index.forget_due(due)
         if MAIN_FEED not in touched:  # articles age out of it even when nothing is published
             written += self.writer.refresh_news_sitemap()
-        due = {key for key, _action, _error in applied}
+        published = {key for key, _action, _error in applied}
         outcomes = [PublishOutcome(key, action, (), error) for key, action, error in applied]
-        outcomes += [o for key, o in sorted(run.moved.items()) if key not in due]
+        outcomes += [o for key, o in sorted(run.moved.items()) if key not in published]
         if outcomes:
             outcomes[0] = dataclasses.replace(outcomes[0], feeds_written=tuple(sorted(written)))
         return outcomes
