@@ -77,7 +77,7 @@ from newswire.pipeline.changes import (
     normalise_sequencer,
 )
 from newswire.pipeline.concurrency import IOPool
-from newswire.pipeline.feedwriter import FeedWriter, paths_of
+from newswire.pipeline.feedwriter import FeedWriter, Rebuilt, paths_of
 from newswire.pipeline.outcomes import (
     BatchOutcome,
     FileRead,
@@ -208,6 +208,26 @@ class Publisher:
         rebuilds its feeds again). Nothing is raised: an SQS batch then fails only the
         messages whose changes failed.
         """
+        results = self._index_all(changes)
+        try:
+            feeds_of = self._feeds_of(results)
+        except Exception as e:  # indexed, feeds not rebuilt: each is redelivered, rebuilds them
+            return BatchOutcome(tuple(r if isinstance(r, Exception) else e for r in results))
+        announce = [
+            feeds
+            for r, feeds in zip(results, feeds_of, strict=True)
+            if isinstance(r, Indexed) and r.redelivered
+        ]
+        rebuilt = self.writer.rebuild(set().union(*feeds_of), announce=set().union(*announce))
+        final = [
+            self._settle(result, feeds, rebuilt)
+            for result, feeds in zip(results, feeds_of, strict=True)
+        ]
+        return BatchOutcome(tuple(final), rebuilt.written)
+
+    def _index_all(self, changes: Sequence[ArticleChange]) -> list[Indexed | Exception]:
+        """Index every change, in the order given: different articles at once, the changes
+        of one article one after another, each told only the wakes the ones before were not."""
         by_key: dict[str, list[int]] = {}
         for position, change in enumerate(changes):
             by_key.setdefault(change.key, []).append(position)
@@ -216,7 +236,7 @@ class Publisher:
         def index_in_order(positions: list[int]) -> list[Indexed | Exception]:
             indexed: list[Indexed | Exception] = []
             earlier: set[tuple[str, str]] = set()
-            for position in positions:  # in order: each told only what the ones before were not
+            for position in positions:
                 result = self._index_in_run(changes[position], frozenset(earlier))
                 if isinstance(result, Indexed):
                     earlier.update(result.woken)
@@ -228,6 +248,12 @@ class Publisher:
         ):
             for position, result in zip(positions, indexed, strict=True):
                 results[position] = result
+        return results
+
+    def _feeds_of(self, results: Sequence[Indexed | Exception]) -> list[set[FeedKey]]:
+        """The feeds each indexed change rebuilds (none for one that failed): those it
+        touched, those that link a month it filled or emptied, and the feeds that exist even
+        empty, always (from the first change on, even with nothing live yet)."""
         entered = Counter(
             feed.slug
             for r in results
@@ -235,42 +261,31 @@ class Publisher:
             for feed in r.touched
             if feed.kind is FeedKind.ARCHIVE
         )
-        try:
-            with_neighbours = self.writer.linking(entered)
-        except Exception as e:  # indexed, feeds not rebuilt: each is redelivered, rebuilds them
-            return BatchOutcome(tuple(r if isinstance(r, Exception) else e for r in results))
-        # The feeds that exist even empty, always: from the first change on, even with nothing
-        # live yet; their HEADs cost no time.
-        feeds_of = [
+        with_neighbours = self.writer.linking(entered)
+        return [
             with_neighbours(r.touched | ALWAYS_PUBLISHED, relink=r.redelivered)
             if isinstance(r, Indexed)
             else set()
             for r in results
         ]
-        announce = [
-            feeds
-            for r, feeds in zip(results, feeds_of, strict=True)
-            if isinstance(r, Indexed) and r.redelivered
-        ]
-        rebuilt = self.writer.rebuild(set().union(*feeds_of), announce=set().union(*announce))
-        final: list[PublishOutcome | Exception] = []
-        for result, feeds in zip(results, feeds_of, strict=True):
-            if isinstance(result, Exception):
-                final.append(result)
-                continue
-            mine = paths_of(feeds)
-            failed = sorted(path for path in rebuilt.failed if path in mine)
-            if failed:  # retried: its feeds are rebuilt again, its wakes finished then
-                final.append(rebuilt.failed[failed[0]])
-                continue
-            try:
-                self._forget_woken(result.woken)
-            except Exception as e:  # redelivered, it finishes (and forgets) its wakes again
-                final.append(e)
-                continue
-            written = tuple(path for path in rebuilt.written if path in mine)
-            final.append(dataclasses.replace(result.outcome, feeds_written=written))
-        return BatchOutcome(tuple(final), rebuilt.written)
+
+    def _settle(
+        self, result: Indexed | Exception, feeds: set[FeedKey], rebuilt: Rebuilt
+    ) -> PublishOutcome | Exception:
+        """What one change ends as, once its feeds were rebuilt: its outcome, or why it
+        failed (retried: its feeds are rebuilt again, its wakes finished then)."""
+        if isinstance(result, Exception):
+            return result
+        mine = paths_of(feeds)
+        failed = sorted(path for path in rebuilt.failed if path in mine)
+        if failed:
+            return rebuilt.failed[failed[0]]
+        try:
+            self._forget_woken(result.woken)
+        except Exception as e:  # redelivered, it finishes (and forgets) its wakes again
+            return e
+        written = tuple(path for path in rebuilt.written if path in mine)
+        return dataclasses.replace(result.outcome, feeds_written=written)
 
     def _index_in_run(
         self, change: ArticleChange, earlier: frozenset[tuple[str, str]]
