@@ -47,6 +47,8 @@ TARGET_SIZE = 10_000
 KEPT_HEADING = "## Measured choices"
 PY = sys.executable
 NEWSWIRE = str(Path(PY).with_name("newswire"))
+#: This checkout's package first: not the one the environment has installed (another checkout).
+PYTHONPATH = os.pathsep.join([str(REPO / "functions"), str(REPO)])
 
 
 def _run_measured(argv: list[str], cwd: Path | None = None) -> dict[str, Any]:
@@ -60,7 +62,7 @@ def _run_measured(argv: list[str], cwd: Path | None = None) -> dict[str, Any]:
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": PYTHONPATH},
     )
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
@@ -226,7 +228,7 @@ def bench_publish(n: int) -> dict[str, Any] | None:
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": PYTHONPATH},
     )
     lines = [line for line in out.stdout.splitlines() if line.startswith('{"n"')]
     if out.returncode or not lines:
@@ -264,7 +266,7 @@ def _engine_run(argv: list[str], label: str) -> dict[str, Any] | str:
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": PYTHONPATH},
     )
     lines = [line for line in out.stdout.splitlines() if line.startswith('{"kind"')]
     if out.returncode or not lines:
