@@ -10,10 +10,10 @@ never wait). The build cache keeps its database (items of unchanged articles are
 rendered again); without a cache, a temporary folder holds one.
 
 Tables: ``items`` (one column per format), ``articles`` (a file's digest, ``stat`` signature,
-parse result and items; an article's items go when it is replaced or deleted), ``feeds`` and
-``feed_files`` (a feed's digest and the size and modification time of its files), ``meta``
-(the stamp the rows depend on). The parse results are pickles: the database is trusted like
-the content folder it was built from.
+parse result and items' id; triggers delete an article's items with it, or when it is parsed
+again), ``feeds`` and ``feed_files`` (a feed's digest and the size and modification time of
+its files), ``meta`` (the stamp the rows depend on). The parse results are pickles: the
+database is trusted like the content folder it was built from.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ CREATE TABLE articles (
     digest TEXT NOT NULL,
     size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, inode INTEGER,
     result BLOB NOT NULL,
-    items INTEGER REFERENCES items (id)
+    items INTEGER
 );
 CREATE TRIGGER article_deleted AFTER DELETE ON articles
 BEGIN DELETE FROM items WHERE id = old.items; END;
@@ -175,7 +175,7 @@ class BuildStore:
                     "SELECT feed, path, size, mtime_ns FROM feed_files"
                 ):
                     feeds[feed_id].outputs[path] = (size, mtime)
-        except (sqlite3.Error, StorageError, *_UNPICKLABLE):
+        except (OSError, sqlite3.Error, StorageError, *_UNPICKLABLE):
             return None
         return articles, feeds
 
