@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from newswire.buildcache import BuildCache, file_digest
-from newswire.buildstore import BuildStore, CachedArticle, Parsed
+from newswire.buildstore import CachedArticle, Parsed
 from newswire.buildworkers import (
     BuildWorker,
     FeedJob,
@@ -43,6 +43,7 @@ from newswire.domain.feeds import (
 )
 from newswire.domain.model import Article, SiteConfig
 from newswire.errors import InvalidArticleError
+from newswire.itemfiles import ItemFiles, ItemRef
 from newswire.rendering.base import FeedFile
 from newswire.rendering.entry import entry_head
 from newswire.rendering.sitemap import (
@@ -163,21 +164,20 @@ class _Build:
         # go to a temporary folder.
         self.spool_folder: Path | None = None
         if cache is not None:
-            self.items = cache.store
+            self.items = cache.packs
         else:
             try:
                 self.spool_folder = Path(tempfile.mkdtemp(prefix="newswire-items-"))
             except OSError as e:
-                raise spool_error(Path(tempfile.gettempdir()), e.strerror or str(e)) from e
+                raise spool_error(Path(tempfile.gettempdir()), e) from e
             folder = self.spool_folder
-            self.items = BuildStore(folder / "items.sqlite", lambda e: spool_error(folder, e))
-            self.items.create(stamp="")
+            self.items = ItemFiles(folder, lambda e: spool_error(folder, e))
         self.local = BuildWorker(site, sink, self.items, digests=cache is not None)
         self.pool: WorkerPool | None = None
         self.results: dict[str, Article | InvalidArticleError] = {}
         # Where every valid article's items lie, with its file's digest (see _feed_digest):
         # rendered as its file was parsed, or as the cache holds them.
-        self.entries: dict[str, tuple[int, str]] = {}
+        self.entries: dict[str, tuple[ItemRef, str]] = {}
         self.started_ns = time.time_ns()
 
     def close(self) -> None:
@@ -185,6 +185,7 @@ class _Build:
             self.pool.close()
             self.pool = None
         if self.spool_folder is not None:
+            self.items.close()
             shutil.rmtree(self.spool_folder, ignore_errors=True)
 
     def run(self, sources: Iterable[ArticleInput], now: datetime) -> BuildReport:
@@ -267,7 +268,7 @@ class _Build:
                 FeedJob(
                     feed_head(key, self.site, history),
                     tuple(a.shown_updated for a in shown),
-                    tuple(item_id for item_id, _ in entries),
+                    tuple(ref[:] for ref, _ in entries),  # plain: see ItemPlace
                 )
             )
         return jobs
@@ -353,7 +354,7 @@ class _Build:
             if parsed.items is not None:
                 self.entries[parsed.key] = (parsed.items, parsed.digest)
         if self.cache is not None:
-            self.cache.store_parsed(results)
+            self.cache.store_batch(results, batch)
 
 
 class _FeedRendering:
@@ -416,7 +417,7 @@ class _FeedRendering:
 
 
 def _largest_first(jobs: list[FeedJob]) -> list[FeedJob]:
-    return sorted(jobs, key=lambda j: (-len(j.items), j.feed.key))
+    return sorted(jobs, key=lambda j: (-sum(sum(lengths) for _, _, lengths in j.items), j.feed.key))
 
 
 def _live_articles(

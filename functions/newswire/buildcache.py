@@ -1,26 +1,29 @@
 """A content-hash cache for ``newswire build``: unchanged files skip YAML and Markdown.
 
-What is kept, per article file, keyed by the SHA-256 of its bytes: the parse result (the
-article without its body, or the rejection, so an unchanged bad article is still reported with
-the same message) and the entry's rendered items, one per format. Per feed: a digest of what it
-was rendered from (its name and its articles' file digests) and the size and modification time
-of the files written for it, so a feed whose entries did not change is neither rendered nor
-rewritten while its files are as the last build left them.
+What is kept, per article file, keyed by the SHA-256 of its bytes:
 
-It all lives in one sqlite database (:mod:`newswire.buildstore`) in a folder outside the output
-folder (see :func:`default_folder`). The workers record each file they parse as they store its
-items; the parent records, on :meth:`BuildCache.save`, the files gone, the feeds written and
-the signatures of unchanged files. Everything is void when the *stamp* changes: the site
-configuration, newswire's own source or a library that shapes the output (cmark, nh3, feedgen,
-PyYAML, lxml, markdown-it-py, orjson). A database that cannot be read, or was made for another
-stamp, is made again, empty.
+- the parse result: the article without its body, or the rejection (so an unchanged bad
+  article is still reported, with the same message);
+- the entry's rendered items (one per format). Items are written to append-only *pack*
+  files (``entries/*.pack``, :mod:`newswire.itemfiles`, by whichever process rendered them),
+  and feeds are assembled from the items where they lie.
+
+Per feed: a digest of what it was rendered from (its name and its articles' file digests) and
+the size and modification time of the files written for it, so a feed whose entries did not
+change is neither rendered nor rewritten while its files are as the last build left them.
+
+The index of all this is a sqlite database (:mod:`newswire.buildstore`), which the parent
+process loads whole and writes what a build changed to in one transaction. The cache lives
+outside the output folder (see :func:`default_folder`). Everything is void when the *stamp*
+changes: the site configuration, newswire's own source or a library that shapes the output
+(cmark, nh3, feedgen, PyYAML, lxml, markdown-it-py, orjson). A cache that cannot be read, or
+whose packs were damaged, is made again (only what it can no longer vouch for is parsed again).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -28,18 +31,21 @@ from importlib import metadata
 from pathlib import Path
 
 from newswire import __version__
-from newswire.buildstore import BuildStore, CachedArticle, CachedFeed, Parsed, Signature
+from newswire.buildstore import BuildStore, CachedArticle, CachedFeed, Changes, Parsed
 from newswire.content.articles import SETTLED_NS
 from newswire.domain.model import Article, SiteConfig, fields_of
-from newswire.errors import StorageError
+from newswire.errors import InvalidArticleError, StorageError
+from newswire.itemfiles import SUFFIX, ItemFiles, ItemRef, is_item_file
 
-#: Bump when what the cache keeps changes shape (the tables have their own format).
+#: Bump when what the cache keeps changes shape.
 CACHE_FORMAT = 7
 CACHE_FILE = "build-cache.sqlite"
-#: What a cache of an older newswire left in its folder: removed when the database is made.
+PACK_FOLDER = "entries"
+#: What a cache of an older newswire kept beside its packs: removed when the index is made.
 _OLD_FILES = ("build-cache.pickle", "build-cache.journal")
-_OLD_PACKS = "entries"
-_OLD_PACK_NAME = re.compile(r"[0-9a-f]{12}-[0-9]+\.pack")
+#: Packs are rewritten into one when there are more than this many, or more dead bytes than
+#: live ones (entries of files changed or gone since).
+_MAX_PACKS = 16
 
 #: Libraries whose version can change parsed or rendered output.
 OUTPUT_LIBRARIES = ("cmarkgfm", "nh3", "feedgen", "PyYAML", "lxml", "markdown-it-py", "orjson")
@@ -50,9 +56,9 @@ class BuildCache:
     """The cache of one output folder. Load with :meth:`open`, write with :meth:`save`.
 
     Args:
-        folder: where the cache's database lives.
+        folder: where the cache lives.
         stamp: what the cached results depend on besides the file bytes.
-        store: the database, which the build's workers write their items to.
+        store: its index.
         output: the output folder whose feed files the feed digests describe (``None``: feed
             files are always rendered).
         settle_ns: how long after its last change a file's signature is recorded, to be
@@ -66,17 +72,30 @@ class BuildCache:
     settle_ns: int = SETTLED_NS
     articles: dict[str, CachedArticle] = field(default_factory=dict)
     feeds: dict[str, CachedFeed] = field(default_factory=dict)
-    #: What :meth:`save` records: feeds rendered, articles and feeds gone, new signatures.
+    packs: ItemFiles = field(init=False)
+    #: What :meth:`save` records: batches parsed (and where each article's parse is in them),
+    #: articles whose signature or items moved, feeds rendered, articles and feeds gone.
+    _batches: list[bytes] = field(default_factory=list)
+    _parsed: dict[str, tuple[int, int]] = field(default_factory=dict)
+    _kept: set[str] = field(default_factory=set)
     _pending_feeds: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     _gone: set[str] = field(default_factory=set)
     _gone_feeds: set[str] = field(default_factory=set)
-    _signatures: dict[str, Signature] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.packs = ItemFiles(self.folder / PACK_FOLDER, self.storage_error)
 
     @property
     def dirty(self) -> bool:
         """Whether :meth:`save` has anything to record: a build that changes nothing leaves
-        the database as it was."""
-        return bool(self._pending_feeds or self._gone or self._gone_feeds or self._signatures)
+        the cache folder as it was."""
+        return bool(
+            self._batches or self._kept or self._pending_feeds or self._gone or self._gone_feeds
+        )
+
+    def storage_error(self, error: OSError) -> StorageError:
+        """The error a writer can act on when the cache cannot be written (a full disk)."""
+        return _storage_error(self.folder, error.strerror or str(error))
 
     @classmethod
     def open(
@@ -98,13 +117,15 @@ class BuildCache:
         loaded = store.load(stamp)
         if loaded is None:
             store.create(stamp)
-            _remove_old_files(folder)
+            for name in _OLD_FILES:
+                (folder / name).unlink(missing_ok=True)
         else:
             opened.articles, opened.feeds = loaded
+            opened._forget_damaged()
         return opened
 
     def lookup(
-        self, key: str, digest: str, signature: Signature | None = None
+        self, key: str, digest: str, signature: tuple[int, ...] | None = None
     ) -> CachedArticle | None:
         """The cached parse of ``key`` if its bytes still hash to ``digest`` (the file's new
         ``signature``, if given, is remembered)."""
@@ -112,20 +133,24 @@ class BuildCache:
         if cached is None or cached.digest != digest:
             return None
         if signature is not None and cached.signature != signature:
-            cached.signature = self._signatures[key] = signature
+            cached.signature = signature
+            self._kept.add(key)
         return cached
 
-    def lookup_unchanged(self, key: str, signature: Signature) -> CachedArticle | None:
+    def lookup_unchanged(self, key: str, signature: tuple[int, ...]) -> CachedArticle | None:
         """The cached parse of ``key`` if its file shows the signature it had when read."""
         cached = self.articles.get(key)
         return cached if cached is not None and cached.signature == signature else None
 
-    def store_parsed(self, parsed: Sequence[Parsed]) -> None:
-        """Remember fresh parses (the workers recorded them in the database with their
-        items): those with a digest, not a file that could not be read."""
-        for key, result, items, digest, signature in parsed:
-            if digest:
-                self.articles[key] = CachedArticle(digest, result, items, signature)
+    def store_batch(self, parsed: Sequence[Parsed], pickled: bytes) -> None:
+        """Remember the fresh parses of a worker's batch (any entry of an older version is
+        forgotten); ``pickled``: the batch as the worker pickled it, recorded as it is."""
+        batch = len(self._batches)
+        self._batches.append(pickled)
+        for position, (key, result, ref, digest, signature) in enumerate(parsed):
+            if digest:  # not a file that could not be read, nor a build without cache
+                self.articles[key] = CachedArticle(digest, result, ref, signature)
+                self._parsed[key] = (batch, position)
 
     def forget_missing(self, present: set[str]) -> None:
         """Drop files that are gone, so the cache does not grow forever."""
@@ -161,7 +186,7 @@ class BuildCache:
 
     def save(self, unwritten: Collection[str] = ()) -> None:
         """Record what changed, in one transaction, describing the feed files as they now are
-        on disk.
+        on disk; then remove the packs nothing points into.
 
         Args:
             unwritten: paths the build rendered but did not write (someone else's file was in
@@ -177,16 +202,26 @@ class BuildCache:
                 self._gone_feeds.add(feed_id)
             else:
                 self.feeds[feed_id] = written[feed_id] = feed
+        self.packs.close()
+        self._compact_packs()
+        parsed = {k: place for k, place in self._parsed.items() if k in self.articles}
         self.store.save(
-            sorted(self._gone),
-            sorted(self._signatures.items()),
-            sorted(self._gone_feeds - written.keys()),
-            sorted(written.items()),
+            Changes(
+                batches=self._batches,
+                parsed=[(k, self.articles[k], *place) for k, place in sorted(parsed.items())],
+                kept=[(k, self.articles[k]) for k in sorted(self._kept - parsed.keys())],
+                gone=sorted(self._gone - parsed.keys()),
+                feeds=sorted(written.items()),
+                gone_feeds=sorted(self._gone_feeds - written.keys()),
+            )
         )
+        self._remove_dead_packs()
+        self._batches.clear()
+        self._parsed.clear()
+        self._kept.clear()
         self._pending_feeds.clear()
         self._gone.clear()
         self._gone_feeds.clear()
-        self._signatures.clear()
 
     def _described(
         self, digest: str, paths: tuple[str, ...], unwritten: Collection[str]
@@ -205,6 +240,55 @@ class BuildCache:
             outputs[path] = (stat.st_size, stat.st_mtime_ns)
         return CachedFeed(digest, outputs)
 
+    def _live(self) -> list[tuple[str, ItemRef]]:
+        return [(k, c.items) for k, c in self.articles.items() if c.items is not None]
+
+    def _forget_damaged(self) -> None:
+        """Forget every article whose items are not whole in their pack (a pack deleted or
+        cut short): its file is simply parsed again. Every article the cache vouches for then
+        has its parse and its items."""
+        sizes = {p.name: p.stat().st_size for p in self.packs.folder.glob(f"*{SUFFIX}")}
+        for key, cached in list(self.articles.items()):
+            ref = cached.items
+            if isinstance(cached.result, InvalidArticleError):
+                continue  # a rejection has no entry
+            if ref is None or ref.end > sizes.get(ref.file, 0):
+                del self.articles[key]
+                self._gone.add(key)
+
+    def _compact_packs(self) -> None:
+        """Rewrite the live items into one pack when packs are many or mostly dead."""
+        live = self._live()
+        packs = {ref.file for _, ref in live}
+        live_bytes = sum(ref.end - ref.offset for _, ref in live)
+        total = sum(
+            (self.packs.folder / name).stat().st_size
+            for name in packs
+            if (self.packs.folder / name).exists()
+        )
+        if len(packs) <= _MAX_PACKS and total - live_bytes <= live_bytes:
+            return
+        compacted = ItemFiles(self.packs.folder, self.storage_error)  # read from the old ones
+        for key, ref in sorted(live, key=lambda pair: pair[1]):
+            cached = self.articles[key]
+            try:
+                cached.items = compacted.append(self.packs.read(ref))
+                self._kept.add(key)
+            except StorageError:  # a pack damaged since it was opened: parsed again next time
+                del self.articles[key]
+                self._gone.add(key)
+        compacted.close()
+        self.packs.close()
+        self.packs = compacted
+
+    def _remove_dead_packs(self) -> None:
+        """Delete packs no cached entry points into (after the index that says so is saved),
+        and only files named as packs: ``--cache`` may name a folder that holds others."""
+        live = {ref.file for _, ref in self._live()}
+        for path in self.packs.folder.glob(f"*{SUFFIX}"):
+            if path.name not in live and is_item_file(path.name):
+                path.unlink(missing_ok=True)
+
 
 def _storage_error(folder: Path, reason: str) -> StorageError:
     """The error a writer can act on when the cache cannot be written (a full disk)."""
@@ -212,20 +296,6 @@ def _storage_error(folder: Path, reason: str) -> StorageError:
         f"{folder}: cannot write the build cache ({reason}); "
         "free some space, or build with --no-cache"
     )
-
-
-def _remove_old_files(folder: Path) -> None:
-    """Remove what a cache of an older newswire kept in ``folder`` (only files it names so:
-    ``--cache`` may name a folder that holds others)."""
-    for name in _OLD_FILES:
-        (folder / name).unlink(missing_ok=True)
-    packs = folder / _OLD_PACKS
-    if packs.is_dir():
-        for path in packs.iterdir():
-            if _OLD_PACK_NAME.fullmatch(path.name):
-                path.unlink(missing_ok=True)
-        if not any(packs.iterdir()):
-            packs.rmdir()
 
 
 def default_folder(output: Path) -> Path:

@@ -1,19 +1,16 @@
-"""A build's sqlite database: the rendered items every process of a build shares, and, for the
-build cache, each file's parse and each feed's files.
+"""The build cache's index in sqlite: each file's parse and where its items lie, each feed's
+files, and the stamp they depend on.
 
-A build renders each entry once per format (its *items*) and assembles feeds from them in
-whichever process is free, so items never travel between processes: the process that renders
-an entry stores its items here and any process reads them by their id. Each piece of work
-opens a connection of its own, since a connection must not cross ``fork``; a worker's chunk of
-files is written in one transaction, and sqlite serialises the workers' writes (WAL: readers
-never wait). The build cache keeps its database (items of unchanged articles are never
-rendered again); without a cache, a temporary folder holds one.
+Only the parent process of a build opens it, one connection per call (a connection must not
+cross ``fork``, and workers are forked meanwhile); everything a build changes is written in
+one transaction (WAL), so a build that dies leaves the index of the last one.
 
-Tables: ``items`` (one column per format), ``articles`` (a file's digest, ``stat`` signature,
-parse result and items' id; triggers delete an article's items with it, or when it is parsed
-again), ``feeds`` and ``feed_files`` (a feed's digest and the size and modification time of
-its files), ``meta`` (the stamp the rows depend on). The parse results are pickles: the
-database is trusted like the content folder it was built from.
+Tables: ``batches`` holds the parse results as a worker pickled them (a chunk of files per
+row: they are not pickled again), ``articles`` a file's digest, ``stat`` signature, the
+batch and position of its parse and where its items lie (see :mod:`newswire.itemfiles`);
+``feeds`` and ``feed_files`` a feed's digest and the size and modification time of its
+files; ``meta`` the stamp. A batch goes once no article points into it. The pickles are
+trusted like the content folder they were built from.
 """
 
 from __future__ import annotations
@@ -26,34 +23,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from newswire.domain.feeds import FeedFormat
 from newswire.domain.model import Article
 from newswire.errors import InvalidArticleError, StorageError
+from newswire.itemfiles import ItemRef
 
 #: A file's ``stat`` signature (see ``ArticleFile``): size, mtime and ctime in ns, inode.
-Signature = tuple[int, int, int, int]
-#: Reads go through a memory map of the file, not a ``read`` per page (see
-#: benchmarks/RESULTS.md, "Measured choices").
-_MMAP_BYTES = 1 << 30
-#: How long a process waits for another's write transaction (a chunk of files) to end.
+Signature = tuple[int, ...]
+#: How long a build waits for another's write to end (two builds sharing a cache).
 _BUSY_TIMEOUT_S = 60.0
-#: One column per format, in :class:`FeedFormat` order.
+
 _SCHEMA = """
 CREATE TABLE meta (stamp TEXT NOT NULL);
-CREATE TABLE items (
-    id INTEGER PRIMARY KEY, rss BLOB NOT NULL, atom BLOB NOT NULL, json BLOB NOT NULL
-);
+CREATE TABLE batches (id INTEGER PRIMARY KEY, parsed BLOB NOT NULL);
 CREATE TABLE articles (
     key TEXT PRIMARY KEY,
     digest TEXT NOT NULL,
     size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, inode INTEGER,
-    result BLOB NOT NULL,
-    items INTEGER
+    batch INTEGER NOT NULL REFERENCES batches (id),
+    position INTEGER NOT NULL,
+    item_file TEXT, item_offset INTEGER, rss_bytes INTEGER, atom_bytes INTEGER, json_bytes INTEGER
 );
-CREATE TRIGGER article_deleted AFTER DELETE ON articles
-BEGIN DELETE FROM items WHERE id = old.items; END;
-CREATE TRIGGER article_replaced AFTER UPDATE OF items ON articles WHEN old.items IS NOT new.items
-BEGIN DELETE FROM items WHERE id = old.items; END;
 CREATE TABLE feeds (id TEXT PRIMARY KEY, digest TEXT NOT NULL);
 CREATE TABLE feed_files (
     feed TEXT NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
@@ -63,43 +52,47 @@ CREATE TABLE feed_files (
     PRIMARY KEY (feed, path)
 ) WITHOUT ROWID;
 """
-_FORMATS = len(FeedFormat)
-_ADD_ITEMS = "INSERT INTO items (rss, atom, json) VALUES (?, ?, ?)"
+_READ_ARTICLES = """
+SELECT key, digest, size, mtime_ns, ctime_ns, inode, batch, position,
+    item_file, item_offset, rss_bytes, atom_bytes, json_bytes
+FROM articles
+"""
 _PUT_ARTICLE = """
-INSERT INTO articles (key, digest, size, mtime_ns, ctime_ns, inode, result, items)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO articles (size, mtime_ns, ctime_ns, inode, item_file, item_offset,
+    rss_bytes, atom_bytes, json_bytes, key, digest, batch, position)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (key) DO UPDATE SET
     digest = excluded.digest, size = excluded.size, mtime_ns = excluded.mtime_ns,
-    ctime_ns = excluded.ctime_ns, inode = excluded.inode, result = excluded.result,
-    items = excluded.items
+    ctime_ns = excluded.ctime_ns, inode = excluded.inode, batch = excluded.batch,
+    position = excluded.position, item_file = excluded.item_file,
+    item_offset = excluded.item_offset, rss_bytes = excluded.rss_bytes,
+    atom_bytes = excluded.atom_bytes, json_bytes = excluded.json_bytes
 """
-_READ_ARTICLES = "SELECT key, digest, size, mtime_ns, ctime_ns, inode, result, items FROM articles"
-#: The items of the ids in a JSON array, in its order.
-_READ_ITEMS = """
-SELECT items.rss, items.atom, items.json FROM json_each(?) AS wanted
-JOIN items ON items.id = wanted.value ORDER BY wanted.key
+_UPDATE_ARTICLE = """
+UPDATE articles SET size = ?, mtime_ns = ?, ctime_ns = ?, inode = ?, item_file = ?,
+    item_offset = ?, rss_bytes = ?, atom_bytes = ?, json_bytes = ?
+WHERE key = ?
 """
-#: What a damaged file raises (as opposed to a full disk or a lock held too long).
-_DAMAGED = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
 
 
 class Parsed(NamedTuple):
-    """One parsed file, as a build's workers report it."""
+    """One parsed file, as a build's workers report it (a pickled list of them: a *batch*)."""
 
     key: str
     result: Article | InvalidArticleError  # the article without body, or its rejection
-    items: int | None  # the id of its entry's items (``None`` for a rejection)
+    items: ItemRef | None  # where its entry's items lie (``None`` for a rejection)
     digest: str  # the file's SHA-256 (``""``: not to be cached, or a build without cache)
     signature: Signature | None  # its ``stat`` signature (``None``: not to be recorded)
 
 
 @dataclass(slots=True)
 class CachedArticle:
-    """One file's cached parse (the article without body, or its rejection) and its items."""
+    """One file's cached parse (the article without body, or its rejection), and where its
+    entry's items lie."""
 
     digest: str
     result: Article | InvalidArticleError
-    items: int | None = None
+    items: ItemRef | None = None
     #: The file's ``stat`` signature when it was last seen (see ``ArticleFile``).
     signature: Signature | None = None
 
@@ -112,12 +105,24 @@ class CachedFeed:
     outputs: dict[str, tuple[int, int]]
 
 
-#: Reads the items of several entries: ``[format][entry]``, in the order of the ids given.
-ItemReader = Callable[[Sequence[int]], list[list[bytes]]]
+@dataclass(slots=True)
+class Changes:
+    """What one build changed, for :meth:`BuildStore.save`."""
+
+    #: Batches of parses, as workers pickled them.
+    batches: Sequence[bytes] = ()
+    #: Articles parsed anew: each with the index of its batch in ``batches``, and its
+    #: position there.
+    parsed: Sequence[tuple[str, CachedArticle, int, int]] = ()
+    #: Articles kept whose signature or items moved.
+    kept: Sequence[tuple[str, CachedArticle]] = ()
+    gone: Iterable[str] = ()
+    feeds: Iterable[tuple[str, CachedFeed]] = ()
+    gone_feeds: Iterable[str] = ()
 
 
 class BuildStore:
-    """The database at ``path``; see the module docstring.
+    """The index at ``path``; see the module docstring.
 
     Args:
         path: the database file (:meth:`create` makes it).
@@ -129,7 +134,7 @@ class BuildStore:
         self.describe = describe
 
     def create(self, stamp: str) -> None:
-        """Make an empty database, in place of any left at ``path``, for rows that depend on
+        """Make an empty index, in place of any left at ``path``, for rows that depend on
         ``stamp``."""
         try:
             for stale in self._files():
@@ -145,7 +150,7 @@ class BuildStore:
             raise self.describe(str(e)) from e
 
     def load(self, stamp: str) -> tuple[dict[str, CachedArticle], dict[str, CachedFeed]] | None:
-        """Every article and feed recorded, or ``None`` if the database is missing, damaged or
+        """Every article and feed recorded, or ``None`` if the index is missing, damaged or
         made for another ``stamp`` (the stamp covers the code, and with it the tables)."""
         if not self.path.is_file():
             return None
@@ -156,16 +161,30 @@ class BuildStore:
                 (page,) = con.execute("PRAGMA page_size").fetchone()
                 if self.path.stat().st_size % page:
                     return None  # cut inside a page, which sqlite would read padded with zeros
+                batches: dict[int, list[Parsed]] = {
+                    batch: pickle.loads(parsed)  # noqa: S301 - our own file, trusted like content
+                    for batch, parsed in con.execute("SELECT id, parsed FROM batches")
+                }
                 articles = {
                     key: CachedArticle(
                         digest,
-                        pickle.loads(result),  # noqa: S301 - our own file, trusted like content
-                        items,
+                        batches[batch][position].result,
+                        None if file is None else ItemRef(file, offset, tuple(lengths)),
                         None if size is None else (size, mtime, ctime, inode),
                     )
-                    for key, digest, size, mtime, ctime, inode, result, items in con.execute(
-                        _READ_ARTICLES
-                    )
+                    for (
+                        key,
+                        digest,
+                        size,
+                        mtime,
+                        ctime,
+                        inode,
+                        batch,
+                        position,
+                        file,
+                        offset,
+                        *lengths,
+                    ) in con.execute(_READ_ARTICLES)
                 }
                 feeds = {
                     feed_id: CachedFeed(digest, {})
@@ -179,83 +198,58 @@ class BuildStore:
             return None
         return articles, feeds
 
-    def add(
-        self, parsed: Sequence[Parsed], items: Sequence[Sequence[bytes] | None]
-    ) -> list[Parsed]:
-        """Store the items of a chunk of parsed files (``None`` for a rejection), and record
-        each file that has a digest (see :class:`Parsed`), in one transaction; return the
-        files with their items' ids."""
-        stored = []
-        with self._transaction() as con:
-            for file, entry in zip(parsed, items, strict=True):
-                item_id = None if entry is None else con.execute(_ADD_ITEMS, entry).lastrowid
-                if file.digest:
-                    signature = file.signature or (None, None, None, None)
-                    result = pickle.dumps(file.result, protocol=pickle.HIGHEST_PROTOCOL)
-                    con.execute(_PUT_ARTICLE, (file.key, file.digest, *signature, result, item_id))
-                stored.append(file._replace(items=item_id))
-        return stored
-
-    @contextmanager
-    def reader(self) -> Iterator[ItemReader]:
-        """A reader of items, on one connection while the block runs.
-
-        Raises:
-            StorageError: an item is missing or cannot be read (the file deleted or damaged
-                during the build).
-        """
-        with self._connection() as con:
-
-            def read(ids: Sequence[int]) -> list[list[bytes]]:
-                with self._errors():
-                    rows = con.execute(_READ_ITEMS, (f"[{','.join(map(str, ids))}]",)).fetchall()
-                if len(rows) != len(ids):
-                    raise self.describe("items missing: deleted during the build")
-                if not rows:
-                    return [[] for _ in range(_FORMATS)]
-                return [list(column) for column in zip(*rows, strict=True)]
-
-            yield read
-
-    def items_of(self, item_id: int) -> list[bytes]:
-        """One entry's items, one per format."""
-        with self.reader() as read:
-            return [column[0] for column in read([item_id])]
-
-    def save(
-        self,
-        gone: Iterable[str],
-        signatures: Iterable[tuple[str, Signature]],
-        gone_feeds: Iterable[str],
-        feeds: Iterable[tuple[str, CachedFeed]],
-    ) -> None:
-        """Record, in one transaction: the articles ``gone`` (their items with them), new
-        ``signatures`` of unchanged files, feeds gone and feeds written again."""
-        with self._transaction() as con:
-            con.executemany("DELETE FROM articles WHERE key = ?", ((key,) for key in gone))
-            con.executemany(
-                "UPDATE articles SET size = ?, mtime_ns = ?, ctime_ns = ?, inode = ? WHERE key = ?",
-                ((*signature, key) for key, signature in signatures),
-            )
-            con.executemany(
-                "DELETE FROM feeds WHERE id = ?", ((feed_id,) for feed_id in gone_feeds)
-            )
-            for feed_id, feed in feeds:
-                con.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
-                con.execute("INSERT INTO feeds (id, digest) VALUES (?, ?)", (feed_id, feed.digest))
+    def save(self, changes: Changes) -> None:
+        """Record what a build changed, in one transaction; batches no article points into
+        any longer go."""
+        with self._connection() as con, self._errors():
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                ids = [
+                    con.execute("INSERT INTO batches (parsed) VALUES (?)", (parsed,)).lastrowid
+                    for parsed in changes.batches
+                ]
                 con.executemany(
-                    "INSERT INTO feed_files (feed, path, size, mtime_ns) VALUES (?, ?, ?, ?)",
-                    ((feed_id, path, size, mtime) for path, (size, mtime) in feed.outputs.items()),
+                    "DELETE FROM articles WHERE key = ?", ((key,) for key in changes.gone)
                 )
+                con.executemany(
+                    _PUT_ARTICLE,
+                    (
+                        (*_row(cached), key, cached.digest, ids[batch], position)
+                        for key, cached, batch, position in changes.parsed
+                    ),
+                )
+                con.executemany(
+                    _UPDATE_ARTICLE, ((*_row(cached), key) for key, cached in changes.kept)
+                )
+                con.execute("DELETE FROM batches WHERE id NOT IN (SELECT batch FROM articles)")
+                con.executemany(
+                    "DELETE FROM feeds WHERE id = ?", ((feed_id,) for feed_id in changes.gone_feeds)
+                )
+                for feed_id, feed in changes.feeds:
+                    con.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+                    con.execute(
+                        "INSERT INTO feeds (id, digest) VALUES (?, ?)", (feed_id, feed.digest)
+                    )
+                    con.executemany(
+                        "INSERT INTO feed_files (feed, path, size, mtime_ns) VALUES (?, ?, ?, ?)",
+                        (
+                            (feed_id, path, size, mtime)
+                            for path, (size, mtime) in feed.outputs.items()
+                        ),
+                    )
+            except BaseException:
+                con.rollback()
+                raise
+            con.execute("COMMIT")
 
     def _files(self) -> list[Path]:
-        """The database and the files sqlite keeps beside it."""
+        """The index and the files sqlite keeps beside it."""
         return [self.path, *(Path(f"{self.path}{end}") for end in ("-wal", "-shm", "-journal"))]
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
-        """A connection of this process's own, closed after the block (it must not outlive a
-        piece of work: a worker forked meanwhile would inherit it)."""
+        """A connection closed after the block: it must not outlive a call, as a worker
+        forked meanwhile would inherit it."""
         with self._errors():
             con = sqlite3.connect(
                 f"{self.path.resolve().as_uri()}?mode=rw",  # never a new, empty file
@@ -266,37 +260,35 @@ class BuildStore:
         try:
             with self._errors():
                 con.execute("PRAGMA synchronous = NORMAL")  # safe in WAL mode; fsync per checkpoint
-                con.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
                 con.execute("PRAGMA foreign_keys = ON")
             yield con
         finally:
             con.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: committed if the block ends normally, else rolled back."""
-        with self._connection() as con, self._errors():
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-            except BaseException:
-                con.rollback()
-                raise
-            con.execute("COMMIT")
-
-    @contextmanager
     def _errors(self) -> Iterator[None]:
-        """Raise what sqlite says as the user's error; a damaged database is removed, to be
-        made again by the next build."""
+        """Raise what sqlite says as the user's error."""
         try:
             yield
         except sqlite3.Error as e:
-            if getattr(e, "sqlite_errorname", "") in _DAMAGED:
-                for damaged in self._files():
-                    damaged.unlink(missing_ok=True)
-                raise self.describe(f"{e}; removed, to be rebuilt by the next build") from e
             raise self.describe(str(e)) from e
 
 
-#: What unpickling a damaged or foreign result raises.
-_UNPICKLABLE = (EOFError, pickle.UnpicklingError, AttributeError, TypeError, ValueError, KeyError)
+def _row(cached: CachedArticle) -> tuple[object, ...]:
+    """An article's signature and the place of its items, as the table's columns."""
+    signature = cached.signature or (None,) * 4
+    items = cached.items
+    place = (None,) * 5 if items is None else (items.file, items.offset, *items.lengths)
+    return (*signature, *place)
+
+
+#: What unpickling a damaged or foreign batch raises, or a position not in it.
+_UNPICKLABLE = (
+    EOFError,
+    pickle.UnpicklingError,
+    AttributeError,
+    TypeError,
+    ValueError,
+    KeyError,
+    IndexError,
+)

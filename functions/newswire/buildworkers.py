@@ -1,10 +1,10 @@
 """The work of a build, done in this process or in forked worker processes.
 
 A :class:`BuildWorker` parses chunks of article files and renders each valid article's entry
-at once, each format's item into the build's :class:`~newswire.buildstore.BuildStore`, then
+at once, each format's item into the build's :class:`~newswire.itemfiles.ItemFiles`, then
 assembles feeds from those items, handing each file to a *sink* (e.g. writing it to the
 output folder). Bodies, entries and items never travel between processes: the parent holds
-articles without their bodies and their items' ids.
+articles without their bodies and :class:`~newswire.itemfiles.ItemRef` locations.
 :class:`WorkerPool` runs workers in ``fork``-ed processes, each talking to the parent over its
 own pipe, one request at a time.
 
@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from newswire.buildcache import file_digest, without_body
-from newswire.buildstore import BuildStore, Parsed, Signature
+from newswire.buildstore import Parsed
 from newswire.content.articles import parse_article, read_article_file
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import SiteConfig
 from newswire.errors import InvalidArticleError, StorageError
+from newswire.itemfiles import ItemFiles, ItemPlace
 from newswire.pipeline.ports import check_entry_size
 from newswire.rendering.entry import render_entry
 from newswire.rendering.registry import render_items
@@ -52,25 +53,25 @@ FeedSink = Callable[[str, bytes], Written]
 #: One file to parse: its key, its bytes (``None``: read by the worker, its key being its
 #: path), its digest if the parent hashed it (``""`` otherwise) and the ``stat`` signature the
 #: cache may record with it (see :data:`~newswire.buildstore.Parsed`).
-ParseJob = tuple[str, bytes | None, str, Signature | None]
+ParseJob = tuple[str, bytes | None, str, tuple[int, ...] | None]
 
 
 class FeedJob(NamedTuple):
     """A feed to assemble: its head (no entries), and the ``updated`` time of each entry it
-    shows and its items' id, newest first."""
+    shows and where its items lie, newest first."""
 
     feed: Feed
     updated: tuple[datetime, ...]
-    items: tuple[int, ...]
+    items: tuple[ItemPlace, ...]
 
 
 _FORMATS = tuple(FeedFormat)
 
 
-def spool_error(folder: Path, reason: str) -> StorageError:
+def spool_error(folder: Path, error: OSError) -> StorageError:
     """The error a writer can act on when rendered items cannot be stored (a full disk)."""
     return StorageError(
-        f"{folder}: cannot store rendered items ({reason}); a build needs about 22 KB "
+        f"{folder}: cannot store rendered items ({error.strerror}); a build needs about 22 KB "
         "per article in the temporary folder: set TMPDIR to one with room"
     )
 
@@ -92,12 +93,12 @@ class BuildWorker:
         site: the site configuration.
         sink: where rendered feed files go; ``None`` returns their bodies instead.
         items: where rendered items go, shared by every process of the build (the build
-            cache's database, when one is kept).
+            cache's packs, when one is kept).
         digests: whether to hash files, for the build cache.
     """
 
     def __init__(
-        self, site: SiteConfig, sink: FeedSink | None, items: BuildStore, *, digests: bool
+        self, site: SiteConfig, sink: FeedSink | None, items: ItemFiles, *, digests: bool
     ) -> None:
         self.site = site
         self.sink = sink
@@ -114,35 +115,32 @@ class BuildWorker:
         article, and a body that is never held costs no memory. Drafts and duplicate ids are
         the rare waste.
 
-        The chunk's items, and with a cache its files' parses, are written in one transaction
-        here, not by the parent, which works alone at the end of the build.
+        The results are pickled here, as sending them would anyway, and the parent keeps the
+        bytes: they are what a cold build's cache index holds, written as they are instead of
+        pickling every article again at the end of the build, when the parent works alone.
         """
         results: list[Parsed] = []
-        items: list[list[bytes] | None] = []
         for key, given, known_digest, signature in chunk:
             data = read_article_file(key) if given is None else given
             if isinstance(data, InvalidArticleError):
                 results.append(Parsed(key, data, None, "", None))  # no digest: never cached
-                items.append(None)
                 continue
             digest = known_digest or (file_digest(data) if self.digests else "")
             try:
                 article = parse_article(key, data, self.site)
                 entry = render_entry(article)
                 check_entry_size(key, entry)  # as the pipeline: never publish what it rejects
-                rendered = render_items(entry)
+                items = render_items(entry)
             except InvalidArticleError as e:
                 results.append(Parsed(key, e, None, digest, signature))
-                items.append(None)
                 continue
             except Exception as e:  # a bug of ours, set off by this file alone: see unrenderable
                 results.append(Parsed(key, unrenderable(key, e), None, digest, signature))
-                items.append(None)
                 continue
-            results.append(Parsed(key, without_body(article), None, digest, signature))
-            items.append(rendered)
-        stored = self.items.add(results, items)
-        return pickle.dumps(stored, protocol=pickle.HIGHEST_PROTOCOL)
+            ref = self.items.append(items)
+            results.append(Parsed(key, without_body(article), ref, digest, signature))
+        self.items.flush()
+        return pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
 
     def render_feeds(self, jobs: Sequence[FeedJob]) -> list[RenderedFile]:
         """Assemble every format of each feed from stored items; hand files to the sink if
@@ -150,18 +148,18 @@ class BuildWorker:
         from newswire.rendering.files import render_feed_files
 
         files = []
-        with self.items.reader() as read:
-            for job in jobs:
-                items = dict(zip(_FORMATS, read(job.items), strict=True))
-                max_bytes = self.site.max_feed_bytes
-                for file in render_feed_files(job.feed, max_bytes, items, job.updated):
-                    if self.sink is None:
-                        files.append(
-                            RenderedFile(file.path, file.content_type, file.body, Written.WRITTEN)
-                        )
-                    else:
-                        written = self.sink(file.path, file.body)
-                        files.append(RenderedFile(file.path, file.content_type, None, written))
+        for job in jobs:
+            columns = self.items.read_columns(job.items, len(_FORMATS))
+            items = dict(zip(_FORMATS, columns, strict=True))
+            max_bytes = self.site.max_feed_bytes
+            for file in render_feed_files(job.feed, max_bytes, items, job.updated):
+                if self.sink is None:
+                    files.append(
+                        RenderedFile(file.path, file.content_type, file.body, Written.WRITTEN)
+                    )
+                else:
+                    written = self.sink(file.path, file.body)
+                    files.append(RenderedFile(file.path, file.content_type, None, written))
         return files
 
 

@@ -1,134 +1,153 @@
-"""The build's database: items written by any process of a build, read back by any other, and
-the cache's rows, which go with the articles they belong to."""
+"""The build cache's index: what one build records is read back whole by the next, written in
+one transaction, and a database that cannot be trusted is not loaded."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
 from pathlib import Path
 
 import pytest
 
-from newswire.buildstore import BuildStore, Parsed
+from newswire.buildstore import BuildStore, CachedArticle, CachedFeed, Changes, Parsed
 from newswire.errors import InvalidArticleError, StorageError
+from newswire.itemfiles import ItemRef
 
-ITEMS = [b"<item>1</item>\n", b"<entry>1</entry>\n", b'{"id": 1}']
+SIGNATURE = (120, 1_700_000_000_000_000_000, 1_700_000_000_000_000_001, 42)
+ITEMS = ItemRef("0123456789ab-1.pack", 100, (10, 20, 30))
 
 
 def _store(folder: Path) -> BuildStore:
-    store = BuildStore(folder / "build.sqlite", lambda reason: StorageError(f"{folder}: {reason}"))
+    store = BuildStore(folder / "index.sqlite", lambda reason: StorageError(f"{folder}: {reason}"))
     store.create("stamp")
     return store
 
 
-def _parsed(key: str, digest: str = "") -> Parsed:
-    rejection = InvalidArticleError(key, "title", "missing", "a title")  # any picklable result
-    return Parsed(key, rejection, None, digest, None)
+def _rejection(key: str, why: str = "missing") -> InvalidArticleError:
+    return InvalidArticleError(key, "title", why, "a title")  # any picklable parse result
 
 
-def _add_in_child(store: BuildStore, items: list[bytes], ids: list[int | None]) -> None:
-    ids.append(store.add([_parsed("child")], [items])[0].items)
+def _batch(*keys: str, why: str = "missing") -> tuple[bytes, list[CachedArticle]]:
+    """A worker's pickled batch of parses of ``keys``, and what the cache makes of them."""
+    parsed = [Parsed(key, _rejection(key, why), ITEMS, f"digest-{key}", SIGNATURE) for key in keys]
+    cached = [CachedArticle(p.digest, p.result, p.items, p.signature) for p in parsed]
+    return pickle.dumps(parsed), cached
 
 
-def test_items_are_read_back_by_format_in_the_order_asked(tmp_path: Path) -> None:
+def _loaded(store: BuildStore) -> tuple[dict[str, tuple[object, ...]], dict[str, CachedFeed]]:
+    loaded = store.load("stamp")
+    assert loaded is not None
+    articles, feeds = loaded
+    return {k: (c.digest, str(c.result), c.items, c.signature) for k, c in articles.items()}, feeds
+
+
+def test_what_a_build_records_is_read_back(tmp_path: Path) -> None:
     store = _store(tmp_path)
-    first, second = store.add(
-        [_parsed("a"), _parsed("b")], [ITEMS, [b"<item>2</item>\n", b"", b"{}"]]
+    pickled, (first, second) = _batch("a", "b")
+    feed = CachedFeed("feed-digest", {"rss.xml": (1200, 5), "atom.xml": (1300, 6)})
+
+    store.save(
+        Changes(
+            batches=[pickled],
+            parsed=[("a", first, 0, 0), ("b", second, 0, 1)],
+            feeds=[("main", feed)],
+        )
     )
-    assert first.items is not None and second.items is not None
 
-    with store.reader() as read:
-        assert read([second.items, first.items]) == [
-            [b"<item>2</item>\n", b"<item>1</item>\n"],
-            [b"", b"<entry>1</entry>\n"],
-            [b"{}", b'{"id": 1}'],
-        ]
-        assert read([]) == [[], [], []]
+    articles, feeds = _loaded(store)
+    assert articles == {
+        "a": ("digest-a", str(first.result), ITEMS, SIGNATURE),
+        "b": ("digest-b", str(second.result), ITEMS, SIGNATURE),
+    }
+    assert feeds == {"main": feed}
 
 
-def test_a_rejection_has_no_items(tmp_path: Path) -> None:
-    (stored,) = _store(tmp_path).add([_parsed("bad")], [None])
-
-    assert stored.items is None
-
-
-def test_a_forked_worker_writes_items_the_parent_reads(tmp_path: Path) -> None:
+def test_a_later_build_records_only_what_it_changed(tmp_path: Path) -> None:
     store = _store(tmp_path)
-    (parent,) = store.add([_parsed("parent")], [[b"p", b"", b"{}"]])
-    context = multiprocessing.get_context("fork")
-    with context.Manager() as manager:
-        ids = manager.list()
-        child = context.Process(target=_add_in_child, args=(store, [b"c", b"", b"{}"], ids))
-        child.start()
-        child.join()
-        (child_id,) = list(ids)
+    pickled, (first, second) = _batch("a", "b")
+    store.save(Changes(batches=[pickled], parsed=[("a", first, 0, 0), ("b", second, 0, 1)]))
+    again, (edited,) = _batch("a", why="edited")
+    moved = CachedArticle(
+        second.digest, second.result, ItemRef("fedcba987654-2.pack", 0, (1, 2, 3))
+    )
+    feed = CachedFeed("d", {"rss.xml": (1, 2)})
+    store.save(Changes(feeds=[("gone", feed), ("kept", feed)]))
 
-    assert child.exitcode == 0
-    assert store.items_of(child_id) == [b"c", b"", b"{}"]
-    assert parent.items is not None and store.items_of(parent.items) == [b"p", b"", b"{}"]
+    store.save(
+        Changes(
+            batches=[again],
+            parsed=[("a", edited, 0, 0)],
+            kept=[("b", moved)],
+            gone_feeds=["gone"],
+        )
+    )
+
+    articles, feeds = _loaded(store)
+    assert articles == {
+        "a": ("digest-a", str(edited.result), ITEMS, SIGNATURE),
+        "b": ("digest-b", str(second.result), moved.items, None),
+    }
+    assert set(feeds) == {"kept"}
 
 
-def test_an_article_parsed_again_takes_the_place_of_its_old_items(tmp_path: Path) -> None:
+def test_parses_no_article_points_to_are_not_kept(tmp_path: Path) -> None:
+    # The same article parsed again build after build: the database stays the same size.
     store = _store(tmp_path)
-    (old,) = store.add([_parsed("a", digest="1")], [ITEMS])
-    (new,) = store.add([_parsed("a", digest="2")], [[b"2", b"2", b"2"]])
-    assert old.items is not None and new.items is not None
+    pickled, (cached,) = _batch("a", why="x" * 100_000)
+    store.save(Changes(batches=[pickled], parsed=[("a", cached, 0, 0)]))
+    size = store.path.stat().st_size
 
-    with pytest.raises(StorageError, match="items missing"):
-        store.items_of(old.items)
-    assert store.items_of(new.items) == [b"2", b"2", b"2"]
-    loaded = store.load("stamp")
-    assert loaded is not None and loaded[0]["a"].digest == "2"
+    for _ in range(20):
+        store.save(Changes(batches=[pickled], parsed=[("a", cached, 0, 0)]))
+
+    assert store.path.stat().st_size <= size * 1.2
+    store.save(Changes(gone=["a"]))
+    assert _loaded(store) == ({}, {})
 
 
-def test_an_article_gone_takes_its_items_with_it(tmp_path: Path) -> None:
+def test_a_save_that_fails_records_nothing(tmp_path: Path) -> None:
     store = _store(tmp_path)
-    (kept, gone) = store.add([_parsed("kept", "1"), _parsed("gone", "2")], [ITEMS, ITEMS])
+    pickled, (first,) = _batch("a")
+    store.save(Changes(batches=[pickled], parsed=[("a", first, 0, 0)]))
+    before = _loaded(store)
+    again, (edited,) = _batch("a", why="edited")
 
-    store.save(gone=["gone"], signatures=[], gone_feeds=[], feeds=[])
+    with pytest.raises(IndexError):  # the second article's batch is not given
+        store.save(Changes(batches=[again], parsed=[("a", edited, 0, 0), ("b", edited, 1, 0)]))
 
-    assert gone.items is not None and kept.items is not None
-    with pytest.raises(StorageError, match="items missing"):
-        store.items_of(gone.items)
-    assert store.items_of(kept.items) == ITEMS
-    loaded = store.load("stamp")
-    assert loaded is not None and set(loaded[0]) == {"kept"}
+    assert _loaded(store) == before
 
 
-def test_only_files_with_a_digest_are_recorded(tmp_path: Path) -> None:
-    # A build without cache hashes nothing; a file that could not be read has no digest.
+def test_an_index_for_another_stamp_is_not_loaded(tmp_path: Path) -> None:
+    assert _store(tmp_path).load("another stamp") is None
+
+
+@pytest.mark.parametrize("damage", ["cut inside a page", "garbage", "missing"])
+def test_an_index_that_cannot_be_trusted_is_not_loaded(tmp_path: Path, damage: str) -> None:
     store = _store(tmp_path)
-    store.add([_parsed("cached", "1"), _parsed("not-cached")], [ITEMS, ITEMS])
+    pickled, (first,) = _batch("a")
+    store.save(Changes(batches=[pickled], parsed=[("a", first, 0, 0)]))
+    if damage == "cut inside a page":  # sqlite would read the page padded with zeros
+        os.truncate(store.path, store.path.stat().st_size - 10)
+    elif damage == "garbage":
+        store.path.write_bytes(b"not a database" * 1000)
+    else:
+        store.path.unlink()
 
-    loaded = store.load("stamp")
-
-    assert loaded is not None and set(loaded[0]) == {"cached"}
+    assert store.load("stamp") is None
 
 
-def test_a_database_for_another_stamp_is_not_loaded(tmp_path: Path) -> None:
+def test_an_index_that_cannot_be_written_is_a_storage_error(tmp_path: Path) -> None:
     store = _store(tmp_path)
-    store.add([_parsed("a", "1")], [ITEMS])
-
-    assert store.load("another stamp") is None
-
-
-def test_a_database_cut_short_under_a_build_is_a_storage_error_and_removed(
-    tmp_path: Path,
-) -> None:
-    # Removed, so that the next build makes it again instead of failing the same way.
-    store = _store(tmp_path)
-    (stored,) = store.add([_parsed("a", "1")], [[item * 2000 for item in ITEMS]])
-    assert stored.items is not None
-    os.truncate(store.path, store.path.stat().st_size // 2)
+    store.path.unlink()  # a save never makes a new, empty database
 
     with pytest.raises(StorageError, match=str(tmp_path)):
-        store.items_of(stored.items)
-    assert not store.path.exists()
+        store.save(Changes(gone=["a"]))
 
 
-def test_a_folder_that_cannot_hold_the_database_is_a_storage_error(tmp_path: Path) -> None:
+def test_a_folder_that_cannot_hold_the_index_is_a_storage_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("a file where the folder should be")
-    store = BuildStore(tmp_path / "file" / "build.sqlite", StorageError)
+    store = BuildStore(tmp_path / "file" / "index.sqlite", StorageError)
 
     with pytest.raises(StorageError):
         store.create("stamp")
