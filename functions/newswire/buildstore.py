@@ -6,11 +6,11 @@ cross ``fork``, and workers are forked meanwhile); everything a build changes is
 one transaction (WAL), so a build that dies leaves the index of the last one.
 
 Tables: ``batches`` holds the parse results as a worker pickled them (a chunk of files per
-row: they are not pickled again), ``articles`` a file's digest, ``stat`` signature, the
-batch and position of its parse and where its items lie (see :mod:`newswire.itemfiles`);
-``feeds`` and ``feed_files`` a feed's digest and the size and modification time of its
-files; ``meta`` the stamp. A batch goes once no article points into it. The pickles are
-trusted like the content folder they were built from.
+row, not pickled again per article: see benchmarks/RESULTS.md, "Measured choices"), and goes
+once no article points into it; ``articles`` a file's digest, ``stat`` signature, the batch
+and position of its parse and where its items lie (see :mod:`newswire.itemfiles`); ``feeds``
+and ``feed_files`` a feed's digest and the size and modification time of its files; ``meta``
+the stamp. The pickles are trusted like the content folder they were built from.
 """
 
 from __future__ import annotations
