@@ -39,7 +39,7 @@ CREATE TABLE articles (
     key TEXT PRIMARY KEY,
     digest TEXT NOT NULL,
     size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, inode INTEGER,
-    batch INTEGER NOT NULL REFERENCES batches (id),
+    batch INTEGER NOT NULL,
     position INTEGER NOT NULL,
     item_file TEXT, item_offset INTEGER, rss_bytes INTEGER, atom_bytes INTEGER, json_bytes INTEGER
 );
