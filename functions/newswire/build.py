@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from newswire.buildcache import BuildCache, CachedArticle, Parsed, file_digest
+from newswire.buildcache import BuildCache, file_digest
+from newswire.buildstore import CachedArticle, Parsed
 from newswire.buildworkers import (
     BuildWorker,
     FeedJob,

@@ -4,101 +4,51 @@ What is kept, per article file, keyed by the SHA-256 of its bytes:
 
 - the parse result: the article without its body, or the rejection (so an unchanged bad
   article is still reported, with the same message);
-- the entry's rendered items (one per format). Items are written to
-  append-only *pack* files (``entries/*.pack``, :mod:`newswire.itemfiles`, by whichever
-  process rendered them) and the index holds only where each lies, so a warm build loads and
-  saves a small index, and feeds are assembled from the items where they lie.
+- the entry's rendered items (one per format). Items are written to append-only *pack*
+  files (``entries/*.pack``, :mod:`newswire.itemfiles`, by whichever process rendered them),
+  and feeds are assembled from the items where they lie.
 
-The index is a pickle written whole by a cold build, and a *journal* beside it: a warm build
-appends what it changed (an edited article, the feeds it rendered again) instead of
-rewriting every article's entry, which took longer than the rest of its saving. Loading
-replays the journal; once it outgrows a quarter of the index, the index is written whole again.
-A cold build's index holds its articles as the workers pickled them (*batches* of
-:data:`Parsed` results), so that they are not pickled a second time.
+Per feed: a digest of what it was rendered from (its name and its articles' file digests) and
+the size and modification time of the files written for it, so a feed whose entries did not
+change is neither rendered nor rewritten while its files are as the last build left them.
 
-Per feed: a digest of what it was rendered from (its name and its articles' file digests) and the
-size and modification time of the files written for it, so a feed whose entries did not change
-is neither rendered nor rewritten while its files are as the last build left them.
-
-The cache lives outside the output folder (see :func:`default_folder`). Everything is void
-when the *stamp* changes: the site configuration, newswire's own source or a library that
-shapes the output (cmark, nh3, feedgen, PyYAML, lxml, markdown-it-py, orjson). The cache is a
-pickle in the user's own cache folder: it is trusted like the content folder it was built
-from, and a cache that cannot be read is simply rebuilt.
+The index of all this is a sqlite database (:mod:`newswire.buildstore`), which the parent
+process loads whole and writes what a build changed to in one transaction. The cache lives
+outside the output folder (see :func:`default_folder`). Everything is void when the *stamp*
+changes: the site configuration, newswire's own source or a library that shapes the output
+(cmark, nh3, feedgen, PyYAML, lxml, markdown-it-py, orjson). A cache that cannot be read, or
+whose packs were damaged, is made again (only what it can no longer vouch for is parsed again).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import pickle
-import struct
-import tempfile
-import uuid
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import BinaryIO, NamedTuple, TypeVar
 
 from newswire import __version__
+from newswire.buildstore import BuildStore, CachedArticle, CachedFeed, Changes, Parsed
 from newswire.content.articles import SETTLED_NS
-from newswire.domain.model import Article, SiteConfig, fields_of, pickle_by_fields
+from newswire.domain.model import Article, SiteConfig, fields_of
 from newswire.errors import InvalidArticleError, StorageError
 from newswire.itemfiles import SUFFIX, ItemFiles, ItemRef, is_item_file
 
-#: Bump when the cache's own layout changes.
-CACHE_FORMAT = 6
-CACHE_FILE = "build-cache.pickle"
-JOURNAL_FILE = "build-cache.journal"
-#: A journal record's header: the payload's length and SHA-256, so a record cut short by a
-#: crash (or damaged) is recognised and the journal read no further.
-_RECORD_HEADER = struct.Struct(">Q32s")
-#: A batch's header in the index: its length.
-_BATCH_HEADER = struct.Struct(">Q")
+#: Bump when what the cache keeps changes shape.
+CACHE_FORMAT = 7
+CACHE_FILE = "build-cache.sqlite"
 PACK_FOLDER = "entries"
+#: What a cache of an older newswire kept beside its packs: removed when the index is made.
+_OLD_FILES = ("build-cache.pickle", "build-cache.journal")
 #: Packs are rewritten into one when there are more than this many, or more dead bytes than
 #: live ones (entries of files changed or gone since).
 _MAX_PACKS = 16
-T = TypeVar("T")
 
 #: Libraries whose version can change parsed or rendered output.
 OUTPUT_LIBRARIES = ("cmarkgfm", "nh3", "feedgen", "PyYAML", "lxml", "markdown-it-py", "orjson")
-
-
-class Parsed(NamedTuple):
-    """One parsed file, as a build's workers report it and a cold build's index keeps it."""
-
-    key: str
-    result: Article | InvalidArticleError  # the article without body, or its rejection
-    items: ItemRef | None  # where its entry's items lie (``None`` for a rejection)
-    digest: str  # the file's SHA-256 (``""``: not to be cached, or a build without cache)
-    signature: tuple[int, ...] | None  # its ``stat`` signature (``None``: not to be recorded)
-
-
-@dataclass(slots=True)
-class CachedArticle:
-    """One file's cached parse (the article without body, or its rejection), and where its
-    entry's items lie in the packs."""
-
-    __reduce__ = pickle_by_fields
-
-    digest: str
-    result: Article | InvalidArticleError
-    items: ItemRef | None = None
-    #: The file's ``stat`` signature when it was last seen (see ``ArticleFile``).
-    signature: tuple[int, ...] | None = None
-
-
-@dataclass(slots=True)
-class CachedFeed:
-    """One feed's digest and the ``(path, size, mtime_ns)`` of the files written for it."""
-
-    __reduce__ = pickle_by_fields
-
-    digest: str
-    outputs: tuple[tuple[str, int, int], ...] = ()
 
 
 @dataclass(slots=True)
@@ -106,8 +56,9 @@ class BuildCache:
     """The cache of one output folder. Load with :meth:`open`, write with :meth:`save`.
 
     Args:
-        folder: where the cache file lives.
+        folder: where the cache lives.
         stamp: what the cached results depend on besides the file bytes.
+        store: its index.
         output: the output folder whose feed files the feed digests describe (``None``: feed
             files are always rendered).
         settle_ns: how long after its last change a file's signature is recorded, to be
@@ -116,44 +67,35 @@ class BuildCache:
 
     folder: Path
     stamp: str
+    store: BuildStore
     output: Path | None = None
     settle_ns: int = SETTLED_NS
     articles: dict[str, CachedArticle] = field(default_factory=dict)
     feeds: dict[str, CachedFeed] = field(default_factory=dict)
     packs: ItemFiles = field(init=False)
+    #: What :meth:`save` records: batches parsed (and where each article's parse is in them),
+    #: articles whose signature or items moved, feeds rendered, articles and feeds gone.
+    _batches: list[bytes] = field(default_factory=list)
+    _parsed: dict[str, tuple[int, int]] = field(default_factory=dict)
+    _kept: set[str] = field(default_factory=set)
     _pending_feeds: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
-    #: Whether the files on disk hold this state but for the changes below (not for a cache
-    #: started afresh).
-    _saved: bool = False
-    #: Which index the journal extends (records of another one are stale), and whether the
-    #: changes below may be appended to it (``False``: the index is written whole).
-    _generation: str = ""
-    _journal_ok: bool = False
-    _journal_bytes: int = 0
-    _index_bytes: int = 0
-    #: Articles and feeds changed (or gone) since loading: what a journal record holds.
-    _touched: set[str] = field(default_factory=set)
-    _touched_feeds: set[str] = field(default_factory=set)
-    #: The pickled batches every article came from, in order, while that holds (a cache
-    #: started afresh, changed by :meth:`store_batch` alone); then ``None``. Read again in
-    #: order, they give the articles :meth:`store_batch` stored.
-    _batches: list[bytes] | None = field(default_factory=list)
+    _gone: set[str] = field(default_factory=set)
+    _gone_feeds: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.packs = ItemFiles(self.folder / PACK_FOLDER, self.storage_error)
 
     @property
     def dirty(self) -> bool:
-        """Whether anything changed since loading: an unchanged cache is not rewritten, so a
-        build that changes nothing leaves the cache folder untouched."""
-        return not self._saved or bool(self._touched or self._touched_feeds or self._pending_feeds)
+        """Whether :meth:`save` has anything to record: a build that changes nothing leaves
+        the cache folder as it was."""
+        return bool(
+            self._batches or self._kept or self._pending_feeds or self._gone or self._gone_feeds
+        )
 
     def storage_error(self, error: OSError) -> StorageError:
         """The error a writer can act on when the cache cannot be written (a full disk)."""
-        return StorageError(
-            f"{self.folder}: cannot write the build cache ({error.strerror}); "
-            "free some space, or build with --no-cache"
-        )
+        return _storage_error(self.folder, error.strerror or str(error))
 
     @classmethod
     def open(
@@ -164,65 +106,23 @@ class BuildCache:
         settle_ns: int = SETTLED_NS,
     ) -> BuildCache:
         """Load the cache in ``folder``, or start an empty one if it is missing, unreadable or
-        was made for another site configuration or another version of the code."""
-        stamp = cache_stamp(site)
-        fresh = cls(folder=folder, stamp=stamp, output=output, settle_ns=settle_ns)
-        try:
-            with (folder / CACHE_FILE).open("rb") as handle:
-                stored = pickle.load(handle)  # noqa: S301 - our own file, trusted like content
-                if not isinstance(stored, dict) or stored.get("stamp") != stamp:
-                    return fresh
-                articles = stored["articles"]
-                for _ in range(stored["batches"]):
-                    _load_batch(handle, articles)
-                index_bytes = handle.tell()
-        except _UNREADABLE:
-            return fresh
-        fresh.articles = articles
-        fresh.feeds = stored["feeds"]
-        fresh._batches = None
-        fresh._generation = stored["generation"]
-        fresh._index_bytes = index_bytes
-        fresh._saved = True
-        fresh._journal_ok = fresh._replay_journal()
-        fresh._forget_damaged()
-        return fresh
+        was made for another site configuration or another version of the code.
 
-    def _replay_journal(self) -> bool:
-        """Apply the journal's records to the index just loaded; say whether later changes
-        may be appended to it (not after a record cut short or damaged: the index is then
-        written whole, and what the lost records said is found again by parsing)."""
-        try:
-            journal = (self.folder / JOURNAL_FILE).read_bytes()
-        except FileNotFoundError:
-            return True
-        except OSError:
-            return False
-        self._journal_bytes = len(journal)
-        offset = 0
-        while offset < len(journal):
-            end = offset + _RECORD_HEADER.size
-            if end > len(journal):
-                return False
-            length, digest = _RECORD_HEADER.unpack_from(journal, offset)
-            payload = journal[end : end + length]
-            if len(payload) != length or hashlib.sha256(payload).digest() != digest:
-                return False
-            try:
-                record = pickle.loads(payload)  # noqa: S301 - our own file, as the index
-                generation, articles, feeds = (
-                    record["generation"],
-                    record["articles"],
-                    record["feeds"],
-                )
-            except _UNREADABLE:
-                return False
-            if generation != self._generation:
-                return False  # left by an index since replaced: stale
-            _apply(self.articles, articles)
-            _apply(self.feeds, feeds)
-            offset = end + length
-        return True
+        Raises:
+            StorageError: the folder cannot be written.
+        """
+        stamp = cache_stamp(site)
+        store = BuildStore(folder / CACHE_FILE, lambda reason: _storage_error(folder, reason))
+        opened = cls(folder=folder, stamp=stamp, store=store, output=output, settle_ns=settle_ns)
+        loaded = store.load(stamp)
+        if loaded is None:
+            store.create(stamp)
+            for name in _OLD_FILES:
+                (folder / name).unlink(missing_ok=True)
+        else:
+            opened.articles, opened.feeds = loaded
+            opened._forget_damaged()
+        return opened
 
     def lookup(
         self, key: str, digest: str, signature: tuple[int, ...] | None = None
@@ -234,7 +134,7 @@ class BuildCache:
             return None
         if signature is not None and cached.signature != signature:
             cached.signature = signature
-            self._changed(key)
+            self._kept.add(key)
         return cached
 
     def lookup_unchanged(self, key: str, signature: tuple[int, ...]) -> CachedArticle | None:
@@ -244,28 +144,28 @@ class BuildCache:
 
     def store_batch(self, parsed: Sequence[Parsed], pickled: bytes) -> None:
         """Remember the fresh parses of a worker's batch (any entry of an older version is
-        forgotten); ``pickled``: the batch as the worker pickled it, kept to be written as it
-        is while the cache holds nothing else."""
-        for key, cached in _cacheable(parsed):
-            self._touched.add(key)
-            self.articles[key] = cached
-        if self._batches is not None:
-            self._batches.append(pickled)
+        forgotten); ``pickled``: the batch as the worker pickled it, recorded as it is."""
+        batch = len(self._batches)
+        self._batches.append(pickled)
+        for position, (key, result, ref, digest, signature) in enumerate(parsed):
+            if digest:  # not a file that could not be read, nor a build without cache
+                self.articles[key] = CachedArticle(digest, result, ref, signature)
+                self._parsed[key] = (batch, position)
 
     def forget_missing(self, present: set[str]) -> None:
         """Drop files that are gone, so the cache does not grow forever."""
         for key in self.articles.keys() - present:
             del self.articles[key]
-            self._changed(key)
+            self._gone.add(key)
 
     def feed_is_current(self, feed_id: str, digest: str, paths: tuple[str, ...]) -> bool:
         """Say whether the feed's files are exactly what rendering ``digest`` wrote last time."""
         cached = self.feeds.get(feed_id)
         if self.output is None or cached is None or cached.digest != digest:
             return False
-        if tuple(p for p, _, _ in cached.outputs) != paths:
+        if cached.outputs.keys() != set(paths):
             return False
-        for path, size, mtime in cached.outputs:
+        for path, (size, mtime) in cached.outputs.items():
             try:
                 stat = (self.output / path).stat()
             except OSError:
@@ -282,10 +182,11 @@ class BuildCache:
         """Forget feeds the site no longer has."""
         for feed_id in self.feeds.keys() - feed_ids:
             del self.feeds[feed_id]
-            self._touched_feeds.add(feed_id)
+            self._gone_feeds.add(feed_id)
 
     def save(self, unwritten: Collection[str] = ()) -> None:
-        """Write the cache atomically, describing the feed files as they now are on disk.
+        """Record what changed, in one transaction, describing the feed files as they now are
+        on disk; then remove the packs nothing points into.
 
         Args:
             unwritten: paths the build rendered but did not write (someone else's file was in
@@ -293,99 +194,54 @@ class BuildCache:
         """
         if not self.dirty:
             return
-        if self.output is not None:
-            for feed_id, (digest, paths) in self._pending_feeds.items():
-                outputs = []
-                for path in paths:
-                    if path in unwritten:
-                        break
-                    try:
-                        stat = (self.output / path).stat()
-                    except OSError:
-                        break
-                    outputs.append((path, stat.st_size, stat.st_mtime_ns))
-                else:
-                    self.feeds[feed_id] = CachedFeed(digest, tuple(outputs))
-                    self._touched_feeds.add(feed_id)
-                    continue
+        written: dict[str, CachedFeed] = {}
+        for feed_id, (digest, paths) in self._pending_feeds.items():
+            feed = self._described(digest, paths, unwritten)
+            if feed is None:
                 self.feeds.pop(feed_id, None)
-                self._touched_feeds.add(feed_id)
-        self._pending_feeds.clear()
+                self._gone_feeds.add(feed_id)
+            else:
+                self.feeds[feed_id] = written[feed_id] = feed
         self.packs.close()
-        if self._compact_packs() or not self._journal_ok or self._journal_full():
-            self._write_index()
-        else:
-            self._append_journal()
+        self._compact_packs()
+        parsed = {k: place for k, place in self._parsed.items() if k in self.articles}
+        self.store.save(
+            Changes(
+                batches=self._batches,
+                parsed=[(k, self.articles[k], *place) for k, place in sorted(parsed.items())],
+                kept=[(k, self.articles[k]) for k in sorted(self._kept - parsed.keys())],
+                gone=sorted(self._gone - parsed.keys()),
+                feeds=sorted(written.items()),
+                gone_feeds=sorted(self._gone_feeds - written.keys()),
+            )
+        )
         self._remove_dead_packs()
-        self._touched.clear()
-        self._touched_feeds.clear()
-        self._saved = True
+        self._batches.clear()
+        self._parsed.clear()
+        self._kept.clear()
+        self._pending_feeds.clear()
+        self._gone.clear()
+        self._gone_feeds.clear()
 
-    def _changed(self, key: str) -> None:
-        """Note an article changed other than by :meth:`store_batch`: the batches no longer
-        say what the cache holds."""
-        self._touched.add(key)
-        self._batches = None
+    def _described(
+        self, digest: str, paths: tuple[str, ...], unwritten: Collection[str]
+    ) -> CachedFeed | None:
+        """A rendered feed as its files now are, or ``None`` if one is not ours as written."""
+        if self.output is None:
+            return None
+        outputs = {}
+        for path in paths:
+            if path in unwritten:
+                return None
+            try:
+                stat = (self.output / path).stat()
+            except OSError:
+                return None
+            outputs[path] = (stat.st_size, stat.st_mtime_ns)
+        return CachedFeed(digest, outputs)
 
-    def _journal_full(self) -> bool:
-        """Whether the journal is worth folding into the index: replaying it would cost more
-        than a quarter of loading the index."""
-        return self._journal_bytes > self._index_bytes // 4
-
-    def _append_journal(self) -> None:
-        """Append what changed since loading as one record (see the module docstring)."""
-        record = {
-            "generation": self._generation,
-            "articles": {key: self.articles.get(key) for key in sorted(self._touched)},
-            "feeds": {feed_id: self.feeds.get(feed_id) for feed_id in sorted(self._touched_feeds)},
-        }
-        payload = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
-        header = _RECORD_HEADER.pack(len(payload), hashlib.sha256(payload).digest())
-        try:
-            with (self.folder / JOURNAL_FILE).open("ab") as handle:
-                handle.write(header + payload)
-        except OSError as e:
-            raise self.storage_error(e) from e
-        self._journal_bytes += len(header) + len(payload)
-
-    def _write_index(self) -> None:
-        """Write the index whole, as a new generation: the journal left beside it is stale
-        (and removed), even if the process dies before removing it."""
-        generation = uuid.uuid4().hex
-        batches = self._batches
-        state = {
-            "stamp": self.stamp,
-            "generation": generation,
-            "articles": {} if batches is not None else self.articles,
-            "batches": 0 if batches is None else len(batches),
-            "feeds": self.feeds,
-        }
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
-        except OSError as e:
-            raise self.storage_error(e) from e
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
-                for batch in batches or ():
-                    handle.write(_BATCH_HEADER.pack(len(batch)))
-                    handle.write(batch)
-                index_bytes = handle.tell()
-            Path(tmp).replace(self.folder / CACHE_FILE)
-            (self.folder / JOURNAL_FILE).unlink(missing_ok=True)
-        except OSError as e:
-            Path(tmp).unlink(missing_ok=True)
-            raise self.storage_error(e) from e
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        self._generation, self._journal_ok = generation, True
-        self._index_bytes, self._journal_bytes = index_bytes, 0
-        self._batches = None  # later changes go to the journal
-
-    def _live(self) -> list[tuple[CachedArticle, ItemRef]]:
-        return [(c, c.items) for c in self.articles.values() if c.items is not None]
+    def _live(self) -> list[tuple[str, ItemRef]]:
+        return [(k, c.items) for k, c in self.articles.items() if c.items is not None]
 
     def _forget_damaged(self) -> None:
         """Forget every article whose items are not whole in their pack (a pack deleted or
@@ -398,11 +254,10 @@ class BuildCache:
                 continue  # a rejection has no entry
             if ref is None or ref.end > sizes.get(ref.file, 0):
                 del self.articles[key]
-                self._changed(key)
+                self._gone.add(key)
 
-    def _compact_packs(self) -> bool:
-        """Rewrite the live items into one pack when packs are many or mostly dead; say
-        whether it did (every entry then lies elsewhere)."""
+    def _compact_packs(self) -> None:
+        """Rewrite the live items into one pack when packs are many or mostly dead."""
         live = self._live()
         packs = {ref.file for _, ref in live}
         live_bytes = sum(ref.end - ref.offset for _, ref in live)
@@ -412,65 +267,35 @@ class BuildCache:
             if (self.packs.folder / name).exists()
         )
         if len(packs) <= _MAX_PACKS and total - live_bytes <= live_bytes:
-            return False
+            return
         compacted = ItemFiles(self.packs.folder, self.storage_error)  # read from the old ones
-        for cached, ref in sorted(live, key=lambda pair: pair[1]):
+        for key, ref in sorted(live, key=lambda pair: pair[1]):
+            cached = self.articles[key]
             try:
                 cached.items = compacted.append(self.packs.read(ref))
+                self._kept.add(key)
             except StorageError:  # a pack damaged since it was opened: parsed again next time
-                cached.items = None
+                del self.articles[key]
+                self._gone.add(key)
+        compacted.close()
         self.packs.close()
         self.packs = compacted
-        self._batches = None  # they say where the items were
-        return True
 
     def _remove_dead_packs(self) -> None:
-        """Delete packs no cached entry points into (after the index that says so is saved)."""
+        """Delete packs no cached entry points into (after the index that says so is saved),
+        and only files named as packs: ``--cache`` may name a folder that holds others."""
         live = {ref.file for _, ref in self._live()}
         for path in self.packs.folder.glob(f"*{SUFFIX}"):
             if path.name not in live and is_item_file(path.name):
                 path.unlink(missing_ok=True)
 
 
-def _load_batch(handle: BinaryIO, articles: dict[str, CachedArticle]) -> None:
-    """Read one batch of the index into ``articles`` (see :meth:`BuildCache.store_batch`)."""
-    header = handle.read(_BATCH_HEADER.size)
-    if len(header) != _BATCH_HEADER.size:
-        raise EOFError("index cut short")
-    (length,) = _BATCH_HEADER.unpack(header)
-    batch = handle.read(length)
-    if len(batch) != length:
-        raise EOFError("index cut short")
-    articles.update(_cacheable(pickle.loads(batch)))  # noqa: S301 - our own file, as the index
-
-
-def _cacheable(parsed: Sequence[Parsed]) -> Iterator[tuple[str, CachedArticle]]:
-    """The cache's entries for parsed files: those with a digest (not a file that could not
-    be read, nor a build without cache)."""
-    for key, result, ref, digest, signature in parsed:
-        if digest:
-            yield key, CachedArticle(digest, result, ref, signature)
-
-
-def _apply(state: dict[str, T], changes: dict[str, T | None]) -> None:
-    """Apply a journal record's changes: a value replaces, ``None`` removes."""
-    for key, value in changes.items():
-        if value is None:
-            state.pop(key, None)
-        else:
-            state[key] = value
-
-
-#: What loading a damaged or foreign pickle raises.
-_UNREADABLE = (
-    OSError,
-    EOFError,
-    pickle.UnpicklingError,
-    AttributeError,
-    TypeError,
-    ValueError,
-    KeyError,
-)
+def _storage_error(folder: Path, reason: str) -> StorageError:
+    """The error a writer can act on when the cache cannot be written (a full disk)."""
+    return StorageError(
+        f"{folder}: cannot write the build cache ({reason}); "
+        "free some space, or build with --no-cache"
+    )
 
 
 def default_folder(output: Path) -> Path:

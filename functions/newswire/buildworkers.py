@@ -27,7 +27,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Generic, NamedTuple, TypeVar
 
-from newswire.buildcache import Parsed, file_digest, without_body
+from newswire.buildcache import file_digest, without_body
+from newswire.buildstore import Parsed
 from newswire.content.articles import read_article_file
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import SiteConfig
@@ -51,7 +52,7 @@ FeedSink = Callable[[str, bytes], Written]
 
 #: One file to parse: its key, its bytes (``None``: read by the worker, its key being its
 #: path), its digest if the parent hashed it (``""`` otherwise) and the ``stat`` signature the
-#: cache may record with it (see :data:`~newswire.buildcache.Parsed`).
+#: cache may record with it (see :data:`~newswire.buildstore.Parsed`).
 ParseJob = tuple[str, bytes | None, str, tuple[int, ...] | None]
 
 
@@ -109,7 +110,7 @@ class BuildWorker:
 
     def parse(self, chunk: Sequence[ParseJob]) -> bytes:
         """Parse files and render each valid article's entry into items; return the
-        :data:`~newswire.buildcache.Parsed` results, pickled.
+        :data:`~newswire.buildstore.Parsed` results, pickled.
 
         A file given without its bytes is read here (its key is its path): reading, like
         parsing, is spread over the workers. Every article is rendered as soon as it is

@@ -124,10 +124,12 @@ def build_command(
         return 2
     if tree.problem is not None:
         print(f"newswire: {tree.problem}", file=sys.stderr)
-    cache = (
-        BuildCache.open(cache_dir or default_folder(out), site, output=out) if use_cache else None
-    )
     try:
+        cache = (
+            BuildCache.open(cache_dir or default_folder(out), site, output=out)
+            if use_cache
+            else None
+        )
         report = build_site(
             source.article_files(),
             site,

@@ -5,6 +5,8 @@ whichever process is free. Items never travel between processes: each process ap
 own file in one folder, and any process reads any file by an :class:`ItemRef`. The build
 cache keeps its folder of these files (items of unchanged articles are read from there by
 the next build, never rendered again); without a cache, a temporary folder holds them.
+Files of our own, not BLOBs in the cache's sqlite index: see benchmarks/RESULTS.md,
+"Measured choices".
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import pickle
 import re
+import sqlite3
 import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -26,7 +26,6 @@ from newswire.adapters.local import LocalContent
 from newswire.build import Batching, BuildReport, build_site
 from newswire.buildcache import (
     CACHE_FILE,
-    JOURNAL_FILE,
     OUTPUT_LIBRARIES,
     PACK_FOLDER,
     BuildCache,
@@ -164,77 +163,44 @@ def _state(cache: BuildCache) -> tuple[dict[str, Any], dict[str, Any]]:
     return articles, feeds
 
 
-def test_a_warm_build_appends_its_changes_and_the_next_one_reads_them(
+def test_what_a_warm_build_learns_is_kept_for_the_next(
     tmp_path: Path, sources: list[tuple[str, bytes]], parses: list[str]
 ) -> None:
-    # The index is written whole by the cold build only; each warm build appends a record.
     tree = Tree(tmp_path)
     tree.build(sources, site())
-    index = (tree.cache_dir / CACHE_FILE).read_bytes()
-    assert not (tree.cache_dir / JOURNAL_FILE).exists()
     first = _edited(sources, 10, b"\nOne more line.\n")
     tree.build(first, site())
     second = _edited(first, 20, b"\nAnother line.\n")
     _, cache = tree.build(second, site())
-    parses.clear()
-
-    assert (tree.cache_dir / CACHE_FILE).read_bytes() == index
-    assert (tree.cache_dir / JOURNAL_FILE).stat().st_size > 0
     assert _state(BuildCache.open(tree.cache_dir, site(), output=tree.out)) == _state(cache)
-    journal = (tree.cache_dir / JOURNAL_FILE).read_bytes()
-    report, _ = tree.build(second, site())
-    assert parses == []
-    assert (tree.cache_dir / JOURNAL_FILE).read_bytes() == journal  # nothing changed: no record
-    assert files_of(build_site(second, site(), NOW)) == tree.files() | {
-        f.path: f.body for f in report.files
-    }
-
-
-@pytest.mark.parametrize("damage", ["cut short", "stale"])
-def test_a_damaged_or_stale_journal_costs_only_parsing_again(
-    tmp_path: Path, sources: list[tuple[str, bytes]], parses: list[str], damage: str
-) -> None:
-    tree = Tree(tmp_path)
-    tree.build(sources, site())
-    journal = tree.cache_dir / JOURNAL_FILE
-    first = _edited(sources, 10, b"\nOne more line.\n")
-    tree.build(first, site())
-    if damage == "stale":
-        # As if the build that wrote the index whole died before removing the journal.
-        kept = journal.read_bytes()
-        tree.build(sources, site(yaml=SITE_YAML.replace(b"Cache Wire", b"Other Wire")))
-        tree.build(first, site())
-        assert not journal.exists()
-        journal.write_bytes(kept)
-    second = _edited(first, 20, b"\nAnother line.\n")
-    tree.build(second, site())
-    if damage == "cut short":
-        journal.write_bytes(journal.read_bytes()[:-5])  # the last record, torn by a crash
     parses.clear()
 
-    tree.build(second, site())
+    report, _ = tree.build(second, site())
 
-    assert parses == ([sources[20][0]] if damage == "cut short" else [])
-    assert tree.files() == files_of(build_site(second, site(), NOW))
-    assert not journal.exists()  # the index was written whole once it could not append
+    assert parses == []
+    assert report.reused == [p for p in report.paths if feed_format_of(p)]
+    assert files_of(build_site(second, site(), NOW)) == tree.files() | files_of(report)
 
 
-def test_a_long_journal_is_folded_into_the_index(
+def test_a_build_that_changes_nothing_leaves_the_cache_folder_as_it_was(
     tmp_path: Path, sources: list[tuple[str, bytes]]
 ) -> None:
     tree = Tree(tmp_path)
     tree.build(sources, site())
-    journal = tree.cache_dir / JOURNAL_FILE
-    current, sizes = sources, []
-    for i in range(40):
-        current = _edited(current, i, b"\nEdited.\n")
-        tree.build(current, site())
-        sizes.append(journal.stat().st_size if journal.exists() else 0)
-        if not sizes[-1]:
-            break
+    before = _folder(tree.cache_dir)
 
-    assert sizes[-1] == 0 and sizes[:-1] and all(sizes[:-1])  # grew, then was folded in
-    assert tree.files() == files_of(build_site(current, site(), NOW))
+    tree.build(sources, site())
+
+    assert _folder(tree.cache_dir) == before
+
+
+def _folder(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``folder``: its bytes and modification time."""
+    return {
+        p.relative_to(folder).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_an_unchanged_bad_article_is_still_reported_with_the_same_message(
@@ -319,22 +285,31 @@ def test_unchanged_feeds_are_not_rendered_again(
     assert second.written == 0
 
 
-def test_the_cache_removes_only_packs_it_wrote(
+def test_other_files_in_the_cache_folder_survive_every_build(
     tmp_path: Path, sources: list[tuple[str, bytes]]
 ) -> None:
-    # --cache may name a folder that holds other files: dead packs go, nothing else.
+    # --cache may name a folder that holds other files: a cache made again removes only what
+    # newswire wrote there, this version or an older one (its index, journal and item packs).
     tree = Tree(tmp_path)
-    theirs = tree.cache_dir / PACK_FOLDER / "holiday.pack"
-    theirs.parent.mkdir(parents=True)
-    theirs.write_bytes(b"not a newswire pack")
-    tree.build(sources, site())
-    packs = set((tree.cache_dir / PACK_FOLDER).iterdir())
+    theirs = {
+        "notes.txt": b"my notes",
+        "entries/holiday.pack": b"not a newswire pack",
+        "build-cache.sqlite-old": b"a copy of mine",
+    }
+    old = ["build-cache.pickle", "build-cache.journal", "entries/0123456789ab-4242.pack"]
+    for name, body in theirs.items():
+        (tree.cache_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree.cache_dir / name).write_bytes(body)
+    for name in old:
+        (tree.cache_dir / name).write_bytes(b"left by an older newswire")
 
-    # A new site.yaml voids the cache: every pack of the first build is dead.
+    tree.build(sources, site())
+    # A new site.yaml voids the cache: it is made again.
     tree.build(sources, site(yaml=SITE_YAML.replace(b"Cache Wire", b"Other Wire")))
 
-    assert theirs.read_bytes() == b"not a newswire pack"
-    assert not (packs - {theirs}) & set((tree.cache_dir / PACK_FOLDER).iterdir())
+    for name, body in theirs.items():
+        assert (tree.cache_dir / name).read_bytes() == body
+    assert not [name for name in old if (tree.cache_dir / name).exists()]
 
 
 def test_a_feed_whose_file_was_refused_is_rendered_again(
@@ -375,67 +350,68 @@ def test_a_feed_file_changed_by_hand_is_rendered_again(
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_a_cold_build_writes_its_workers_batches_and_they_load_as_they_were_kept(
+def test_a_cold_build_leaves_what_it_learnt_for_the_next(
     tmp_path: Path, sources: list[tuple[str, bytes]], jobs: int
 ) -> None:
-    # A cold build's index holds the articles as the workers pickled them, not pickled again;
-    # loading it gives back what the build's cache held, and a warm build works from it.
+    # With workers, each records the files it parses: the cache loads as the build kept it.
     tree = Tree(tmp_path)
     _, cache = tree.build(sources, site(), jobs=jobs)
 
-    with (tree.cache_dir / CACHE_FILE).open("rb") as handle:
-        head = pickle.load(handle)
-    assert head["articles"] == {}
-    assert head["batches"] == (1 if jobs == 1 else 8)  # 61 files: 8 each, then smaller
     assert _state(BuildCache.open(tree.cache_dir, site(), output=tree.out)) == _state(cache)
     edited = _edited(sources, 10, b"\nOne more line.\n")
     tree.build(edited, site())
     assert tree.files() == files_of(build_site(edited, site(), NOW))
 
 
-def test_an_index_of_batches_cut_short_is_rebuilt(
-    tmp_path: Path, sources: list[tuple[str, bytes]], parses: list[str]
+def test_a_file_gone_is_forgotten(tmp_path: Path, sources: list[tuple[str, bytes]]) -> None:
+    tree = Tree(tmp_path)
+    tree.build(sources, site())
+    gone = sources[0][0]
+
+    tree.build(sources[1:], site())
+
+    assert gone not in BuildCache.open(tree.cache_dir, site(), output=tree.out).articles
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["garbage", "empty", "cut to its first page", "cut in half", "last bytes cut", "other tables"],
+)
+def test_a_cache_that_cannot_be_read_is_rebuilt(
+    tmp_path: Path, sources: list[tuple[str, bytes]], parses: list[str], damage: str
 ) -> None:
     tree = Tree(tmp_path)
     tree.build(sources, site())
-    index = tree.cache_dir / CACHE_FILE
-    index.write_bytes(index.read_bytes()[:-10])
+    for feed in tree.out.rglob("*.xml"):
+        feed.unlink()  # every feed must be rendered again, from cached or fresh entries
+    database = tree.cache_dir / CACHE_FILE
+    size = database.stat().st_size
+    if damage == "garbage":
+        database.write_bytes(b"not a database" * 1000)
+    elif damage == "empty":
+        database.write_bytes(b"")
+    elif damage == "other tables":  # an older newswire's, say
+        database.unlink()
+        with sqlite3.connect(database) as other:
+            other.execute("CREATE TABLE articles (key TEXT, digest TEXT)")
+        other.close()
+    else:
+        keep = {
+            "cut to its first page": 4096,
+            "cut in half": size // 2,
+            "last bytes cut": size - 10,
+        }
+        os.truncate(database, keep[damage])
     parses.clear()
 
     report, cache = tree.build(sources, site())
 
-    assert len(parses) == len(sources)
-    assert len(cache.articles) == len(sources)
+    assert sorted(parses) == sorted(k for k, _ in sources)
+    assert tree.files() == files_of(build_site(sources, site(), NOW))
     assert len(report.rejected) == 1
-
-
-def test_a_cache_changed_other_than_by_batches_is_written_whole(
-    tmp_path: Path, sources: list[tuple[str, bytes]]
-) -> None:
-    # A file gone since the cold build: the batches would bring it back, so they are not used.
-    tree = Tree(tmp_path)
-    cache = BuildCache.open(tree.cache_dir, site(), output=tree.out)
-    build_site(sources, site(), NOW, cache=cache, sink=tree.write)
-    cache.forget_missing({key for key, _ in sources[1:]})
-    cache.save()
-
-    with (tree.cache_dir / CACHE_FILE).open("rb") as handle:
-        head = pickle.load(handle)
-    assert head["batches"] == 0
-    assert sources[0][0] not in BuildCache.open(tree.cache_dir, site(), output=tree.out).articles
-
-
-def test_an_unreadable_cache_is_rebuilt(tmp_path: Path, sources: list[tuple[str, bytes]]) -> None:
-    tree = Tree(tmp_path)
-    tree.build(sources, site())
-    for path in tree.cache_dir.rglob("*"):
-        if path.is_file():
-            path.write_bytes(b"not a pickle")
-
-    report, cache = tree.build(sources, site())
-
-    assert len(cache.articles) == len(sources)
-    assert len(report.rejected) == 1
+    healed = BuildCache.open(tree.cache_dir, site(), output=tree.out)
+    assert _state(healed) == _state(cache)
+    assert all(_cached_items(healed, k) for k, _ in sources if k != BAD_KEY)
 
 
 @pytest.mark.parametrize("damage", ["truncate", "delete"])
@@ -462,28 +438,80 @@ def test_a_damaged_item_pack_only_costs_rendering_again(
     assert all(_cached_items(healed, k) for k, _ in sources if k != BAD_KEY)
 
 
+def test_a_build_that_dies_leaves_a_cache_the_next_build_uses(
+    tmp_path: Path, sources: list[tuple[str, bytes]], parses: list[str]
+) -> None:
+    # Stopped while writing feeds, before the cache was saved: the next build finds the cache
+    # as the build before left it, and what the stopped one wrote is not mistaken for it.
+    tree = Tree(tmp_path)
+    tree.build(sources, site())
+    edited = _edited(sources, 10, b"\nOne more line.\n")
+
+    def dying(path: str, body: bytes) -> Written:
+        if path.startswith("tags/"):
+            raise KeyboardInterrupt
+        return tree.write(path, body)
+
+    cache = BuildCache.open(tree.cache_dir, site(), output=tree.out)
+    with pytest.raises(KeyboardInterrupt):
+        build_site(edited, site(), NOW, cache=cache, sink=dying)
+    parses.clear()
+
+    report, _ = tree.build(edited, site())
+
+    assert parses == [sources[10][0]]
+    assert tree.files() == files_of(build_site(edited, site(), NOW))
+    assert len(report.rejected) == 1
+
+
+def test_a_write_cut_short_by_a_crash_is_undone(
+    tmp_path: Path, sources: list[tuple[str, bytes]], parses: list[str]
+) -> None:
+    # A process killed in the middle of a transaction (a worker's chunk, a cache's save):
+    # sqlite undoes it when the database is next opened, and the cache is used as it was.
+    tree = Tree(tmp_path)
+    tree.build(sources, site())
+    pid = os.fork()
+    if pid == 0:  # the child starts a write and dies without committing or closing
+        dying = sqlite3.connect(tree.cache_dir / CACHE_FILE, isolation_level=None)
+        dying.execute("BEGIN IMMEDIATE")
+        dying.execute("DELETE FROM articles")
+        dying.execute("DELETE FROM batches")
+        os._exit(0)
+    os.waitpid(pid, 0)
+    parses.clear()
+
+    report, _ = tree.build(sources, site())
+
+    assert parses == []
+    assert report.written == 0
+    assert tree.files() == files_of(build_site(sources, site(), NOW))
+
+
 def test_the_cache_folder_does_not_grow_with_every_build(
     tmp_path: Path, sources: list[tuple[str, bytes]]
 ) -> None:
-    # One file edited a build, another each time, the way a newsroom works: every build
-    # leaves a pack of its own still in use, and little dead in the others.
+    # One file edited a build, another each time, the way a newsroom works: the items each
+    # edit replaces do not pile up.
     tree = Tree(tmp_path)
     _, first = tree.build(sources, site())
+    cold_size = _size(tree.cache_dir)
     shown = [k for k, cached in sorted(first.articles.items()) if cached.items is not None]
     edited = [k for k in shown if k.endswith(".md")][:20]  # a line added stays Markdown
     changed = dict(sources)
     for key in edited:
         changed[key] += b"\nEdited.\n"
-        _, cache = tree.build(list(changed.items()), site())
+        tree.build(list(changed.items()), site())
 
-    packs = sorted((tree.cache_dir / PACK_FOLDER).glob("*.pack"))
-    live = {c.items.file for c in cache.articles.values() if c.items is not None}
-    assert {p.name for p in packs} == live
-    assert len(packs) < len(edited)
+    assert _size(tree.cache_dir) < 1.5 * cold_size
     reopened = BuildCache.open(tree.cache_dir, site(), output=tree.out)
     for key in edited:
         assert all(b"Edited." in item for item in _cached_items(reopened, key))
     assert tree.files() == files_of(build_site(list(changed.items()), site(), NOW))
+
+
+def _size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 def _cached_items(cache: BuildCache, key: str) -> list[bytes]:
