@@ -130,8 +130,8 @@ def _item_xml(entry: Entry) -> bytes:
     - ``<content:encoded>``: the HTML, as escaped text rather than CDATA, which cannot hold
       "]]>"; left out when empty. With neither summary nor title the HTML is the description
       itself (RSS 2.0 wants a title or a description), not written twice;
-    - the authors (:func:`_credits`), each tag as a ``<category>``, the RFC 822 ``pubDate``
-      in UTC;
+    - the authors (:func:`_credits`), each named tag as a ``<category>``, the RFC 822
+      ``pubDate`` in UTC;
     - the image as an ``<enclosure>`` with its length (0 when unknown, as the RSS Board's
       profile asks) and type, then as ``<media:content>`` for readers that show Media RSS,
       with ``<media:description>`` for its alt text; not in a ``media:group``, which is for
@@ -160,7 +160,7 @@ def _item_xml(entry: Entry) -> bytes:
     if entry.id:
         permalink = b"true" if entry.id_is_permalink else b"false"
         parts.append(b'      <guid isPermaLink="%s">%s</guid>\n' % (permalink, xml_text(entry.id)))
-    parts.extend(xml_element(_INDENT, b"category", tag.name) for tag in entry.tags)
+    parts.extend(xml_element(_INDENT, b"category", tag.name) for tag in entry.tags if tag.name)
     image = entry.image
     media_type = b""
     if image is not None:
@@ -194,7 +194,7 @@ def _credits(authors: tuple[Person, ...]) -> tuple[str, list[str]]:
     dc:creator. An item may hold a single ``<author>`` (a second one is an error for the W3C
     validator), and ``<author>`` next to ``dc:creator`` is flagged as duplicate semantics: so
     ``<author>email (Name)</author>`` is written only for a lone author with an email, and
-    every other case credits each author by name with dc:creator.
+    every other case credits each named author with dc:creator.
 
     Returns:
         The ``<author>`` text (empty for none) and the ``dc:creator`` names.
@@ -204,7 +204,7 @@ def _credits(authors: tuple[Person, ...]) -> tuple[str, list[str]]:
         name = authors[0].name
         # RSS 2.0's form, "email (Name)"; the address alone when the name is missing.
         return f"{email} ({name})" if name else email, []
-    return "", [person.name for person in authors]
+    return "", [person.name for person in authors if person.name]
 
 
 def _rss_person(person: Person) -> str:
