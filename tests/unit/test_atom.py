@@ -1,4 +1,4 @@
-"""Atom 1.0 output: what readers see, and the feedgen quirks it must not show."""
+"""Atom 1.0 output: what readers see, and what RFC 4287 asks of it."""
 
 from __future__ import annotations
 
@@ -139,7 +139,7 @@ def test_entry_carries_the_entry() -> None:
 
 
 def test_content_is_labelled_html() -> None:
-    # Left to itself feedgen labels the content as text, and readers show the markup.
+    # Unlabelled content is text, and readers would show the markup.
     content = only_entry(make_feed(make_entry(1))).find(f"{A}content")
 
     assert content.get("type") == "html"
@@ -147,8 +147,7 @@ def test_content_is_labelled_html() -> None:
 
 
 def test_entry_links_keep_rel_type_and_length() -> None:
-    # feedgen 1.0.0 drops rel, type and length from entry links: the enclosure would become
-    # a second alternate link.
+    # Without rel, type and length the enclosure would read as a second alternate link.
     element = only_entry(make_feed(make_entry(1)))
 
     assert links(element) == [

@@ -1,4 +1,4 @@
-"""RSS 2.0 output: what readers see, and the feedgen quirks it must not show."""
+"""RSS 2.0 output: what readers see, and what the RSS Board's profile asks of it."""
 
 from __future__ import annotations
 
@@ -195,7 +195,7 @@ def test_lone_author_with_email_is_the_author_element() -> None:
 
 
 def test_author_without_email_is_credited_with_dc_creator() -> None:
-    # feedgen silently drops RSS authors without an email.
+    # RSS 2.0's <author> is an email address.
     item = only_item(make_feed(make_entry(authors=(NOMAIL,))))
 
     assert [c.text for c in item.findall("dc:creator", NS)] == ["Ivan Petrov"]
@@ -258,7 +258,7 @@ def test_image_is_also_media_rss_with_its_alt_text() -> None:
         "medium": "image",
     }
     assert media.findtext("media:description", namespaces=NS) == "A cat"
-    # feedgen wraps media:content in a media:group unless told not to.
+    # A media:group is for several versions of one medium, not for a lone image.
     assert item.find("media:group", NS) is None
 
 

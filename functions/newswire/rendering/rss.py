@@ -1,10 +1,10 @@
 """RSS 2.0 in the RSS Advisory Board's best-practices profile: feedgen's channel, our items.
 
-feedgen writes the channel (the document head); what it gets wrong is set explicitly or fixed
-in the lxml tree afterwards, and each fix says which feedgen 1.0.0 behaviour it works around.
-Each ``<item>`` is written by :func:`_item_xml`, byte for byte what feedgen, with the same
-fixes, would write for the entry, and spliced into the channel: an entry is rendered once
-and reused by every feed it appears in. No feedgen object leaves this module.
+feedgen writes the channel (the document head) and declares the namespaces the items use;
+what it gets wrong is set explicitly or fixed in the parsed tree afterwards, and each fix says
+which feedgen behaviour it works around. Each ``<item>`` is written by :func:`_item_xml` and
+spliced into the channel: an entry is rendered once and reused by every feed it appears in.
+No feedgen object leaves this module.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from newswire.rendering.jsonfeed import image_media_type
 from newswire.rendering.xmlfeed import (
     ATOM_NS,
     GENERATOR,
+    HEAD_PARSER,
     feed_links,
     mark_archive,
     serialise,
@@ -47,8 +48,9 @@ RSS_DOCS: Final = "http://www.rssboard.org/rss-specification"
 _CHANNEL_END: Final = b"  </channel>\n</rss>\n"
 #: Indentation of an item's elements (items are inside <rss><channel>).
 _INDENT: Final = b"      "
-#: Prefixes feedgen declares on ``<rss>`` that only items use (the channel uses ``atom``).
-_ITEM_PREFIXES: Final = ("dc", "media", "content")
+#: The prefixes items use, declared on ``<rss>`` by feedgen (``content``) and its Dublin Core
+#: and Media RSS extensions; every document keeps them, archives too (:func:`mark_archive`).
+_ITEM_PREFIXES: Final = ("content", "dc", "media")
 
 
 class RssRenderer(FeedRenderer):
@@ -66,7 +68,8 @@ class RssRenderer(FeedRenderer):
             UTF-8 XML: the item indented as inside ``<channel>``, ending with a line end.
 
         Raises:
-            ValueError: the entry has neither title, summary nor content (feedgen's rule).
+            ValueError: the entry has neither title, summary nor content: the item would
+                say nothing (RSS 2.0 requires a title or a description).
         """
         return _item_xml(entry)
 
@@ -81,19 +84,19 @@ class RssRenderer(FeedRenderer):
             UTF-8 XML, namespaces declared once on ``<rss>``; the same feed always gives the
             same bytes.
         """
-        # The tree rss_str would serialise, taken as it is: serialising and parsing it again
-        # was the largest single cost of rendering (feedgen is pinned; golden files pin it).
-        root, _document = _generator(feed)._create_rss()
-        is_archive = feed.history is not None and feed.history.is_archive
-        # An archive's root declares only the namespaces in use, the items' included.
-        _add_channel_links(root, feed, _prefixes_used(items) if is_archive else ())
+        root = etree.fromstring(_generator(feed).rss_str(pretty=False), HEAD_PARSER)
+        channel: Any = root.find("channel")
+        # feedgen's strftime writes a year before 1000 with fewer than the 4 digits RFC 822
+        # dates need; the items' dates and the channel's then read alike.
+        channel.find("lastBuildDate").text = _rfc822(feed.updated)
+        _add_channel_links(channel, feed)
         return splice_items(serialise(root, feed, FeedFormat.RSS), _CHANNEL_END, items)
 
 
 def _generator(feed: Feed) -> Any:
     """feedgen set up with the channel of ``feed`` and no items."""
     generator = FeedGenerator()
-    # The extensions declare their namespaces once, on <rss>, for the items spliced in later.
+    # The extensions declare their namespaces on <rss>, for the items spliced in later.
     # Registered by class: load_extension("dc") first tries to import feedgen.ext.dc_entry,
     # which does not exist, and a failed import searches the file system again on every call.
     generator.register_extension("dc", DcExtension, DcEntryExtension, atom=False)
@@ -108,33 +111,33 @@ def _generator(feed: Feed) -> Any:
     generator.docs(RSS_DOCS)
     # feedgen's defaults are "python-feedgen" and the render time.
     generator.generator(GENERATOR)
-    generator.lastBuildDate(_utc(feed.updated))
+    generator.lastBuildDate(feed.updated)
     if feed.author.email:
         generator.managingEditor(_rss_person(feed.author))
     return generator
 
 
 def _item_xml(entry: Entry) -> bytes:
-    """The ``<item>`` feedgen 1.0.0 writes for ``entry``, with our fixes, pretty-printed.
+    """The ``<item>`` of ``entry``, indented as inside ``<channel>``.
 
-    Written here, not by feedgen, for its cost: once per entry instead of once per entry and
-    feed (see :mod:`newswire.rendering.xmlfeed`).
-    What the item holds, and why, as it was set up through feedgen:
-    - title, link and a guid whose ``isPermaLink`` is the entry's (feedgen writes each only
-      when non-empty, as here);
+    Written once per entry, not once per entry and feed (see :mod:`newswire.rendering.xmlfeed`).
+    What the item holds, and why:
+    - title, link and a guid whose ``isPermaLink`` is the entry's, each left out when empty
+      (an empty element says nothing and validators flag it);
     - ``<description>``: the plain-text summary, HTML-escaped since readers treat it as HTML
       (a "<" in it must not become a tag), falling back on the title when empty (some readers
       show nothing otherwise);
     - ``<content:encoded>``: the HTML, as escaped text rather than CDATA, which cannot hold
-      "]]>"; left out when empty. feedgen's own rule, kept: with no description it would take
-      the description's place;
-    - the authors (:func:`_credits`), each tag as a ``<category>``, the RFC 822 ``pubDate``
-      in UTC;
-    - the image as an ``<enclosure>`` with its length (0 when unknown: feedgen would write
-      "None") and type, then as ``<media:content>`` (not wrapped in the ``media:group``
-      feedgen adds by default) with ``<media:description>`` for its alt text, which feedgen's
-      Media RSS extension cannot write.
-    Elements and attributes come in feedgen's order, Dublin Core and Media RSS last.
+      "]]>"; left out when empty. With neither summary nor title the HTML is the description
+      itself (RSS 2.0 wants a title or a description), not written twice;
+    - the authors (:func:`_credits`), each named tag as a ``<category>``, the RFC 822
+      ``pubDate`` in UTC;
+    - the image as an ``<enclosure>`` with its length (0 when unknown, as the RSS Board's
+      profile asks) and type, then as ``<media:content>`` for readers that show Media RSS,
+      with ``<media:description>`` for its alt text; not in a ``media:group``, which is for
+      several versions of one medium.
+    RSS imposes no order on an item's elements; this one, Dublin Core and Media RSS last, is
+    pinned by the golden files.
     """
     description = html.escape(entry.summary or entry.title, quote=False)
     if not (description or entry.content_html):
@@ -157,7 +160,7 @@ def _item_xml(entry: Entry) -> bytes:
     if entry.id:
         permalink = b"true" if entry.id_is_permalink else b"false"
         parts.append(b'      <guid isPermaLink="%s">%s</guid>\n' % (permalink, xml_text(entry.id)))
-    parts.extend(xml_element(_INDENT, b"category", tag.name) for tag in entry.tags)
+    parts.extend(xml_element(_INDENT, b"category", tag.name) for tag in entry.tags if tag.name)
     image = entry.image
     media_type = b""
     if image is not None:
@@ -169,7 +172,7 @@ def _item_xml(entry: Entry) -> bytes:
     parts.append(b"      <pubDate>%s</pubDate>\n" % _rfc822(entry.published).encode())
     parts.extend(xml_element(_INDENT, b"dc:creator", name) for name in creators)
     if image is not None:
-        # feedgen writes each attribute only when non-empty.
+        # An empty URL or an unknown size is left out, not claimed.
         url = b' url="%s"' % xml_attribute(image.url) if image.url else b""
         size = b' fileSize="%d"' % image.length if image.length else b""
         content = b'      <media:content%s%s type="%s" medium="image"' % (url, size, media_type)
@@ -184,39 +187,14 @@ def _item_xml(entry: Entry) -> bytes:
     return b"".join(parts)
 
 
-def _prefixes_used(items: Sequence[bytes]) -> list[str]:
-    """The prefixes, of those declared for items, that some item in ``items`` uses.
-
-    Read from where :func:`_item_xml` writes them rather than by scanning whole items (their
-    content is most of a feed's bytes): ``content:encoded`` right after the description,
-    Dublin Core and Media RSS after ``pubDate``, near the item's end. Every ``<`` in text and
-    attributes is escaped, so a ``<`` found in an item always starts an element.
-    """
-    used: set[str] = set()
-    for item in items:
-        if "content" not in used:
-            after_description = item.find(b"</description>\n") + len(b"</description>\n")
-            if item.startswith(b"      <content:", after_description):
-                used.add("content")
-        if "dc" not in used or "media" not in used:
-            after_date = item.rfind(b"</pubDate>")
-            if item.find(b"<dc:", after_date) >= 0:
-                used.add("dc")
-            if item.find(b"<media:", after_date) >= 0:
-                used.add("media")
-        if len(used) == len(_ITEM_PREFIXES):
-            break
-    return [prefix for prefix in _ITEM_PREFIXES if prefix in used]
-
-
 def _credits(authors: tuple[Person, ...]) -> tuple[str, list[str]]:
     """Credit the authors with one ``<author>`` or with ``dc:creator`` elements, never both.
 
-    feedgen silently drops every author without an email from RSS, so those are credited with
+    RSS 2.0's ``<author>`` is an email address, so authors without one are credited with
     dc:creator. An item may hold a single ``<author>`` (a second one is an error for the W3C
     validator), and ``<author>`` next to ``dc:creator`` is flagged as duplicate semantics: so
     ``<author>email (Name)</author>`` is written only for a lone author with an email, and
-    every other case credits each author by name with dc:creator.
+    every other case credits each named author with dc:creator.
 
     Returns:
         The ``<author>`` text (empty for none) and the ``dc:creator`` names.
@@ -224,40 +202,32 @@ def _credits(authors: tuple[Person, ...]) -> tuple[str, list[str]]:
     email = authors[0].email if len(authors) == 1 else None
     if email:
         name = authors[0].name
-        # feedgen's form for an item's author, which leaves out a missing name.
+        # RSS 2.0's form, "email (Name)"; the address alone when the name is missing.
         return f"{email} ({name})" if name else email, []
-    return "", [person.name for person in authors]
+    return "", [person.name for person in authors if person.name]
 
 
 def _rss_person(person: Person) -> str:
     return f"{person.email} ({person.name})"
 
 
-def _utc(value: datetime) -> datetime:
-    # RFC 822 dates then always end in "+0000", whatever zone a caller used.
-    return value.astimezone(UTC)
-
-
 def _rfc822(value: datetime) -> str:
-    """``value`` in UTC as feedgen writes RSS dates: ``Fri, 19 Mar 2021 11:30:00 +0000``.
+    """``value`` in UTC as an RSS date: ``Fri, 19 Mar 2021 11:30:00 +0000``.
 
+    In UTC, so that every date ends in ``+0000`` whatever zone a caller used;
     :func:`email.utils.format_datetime` names days and months in English whatever the
-    process's locale (feedgen switches to the C locale around ``strftime`` for that); only a
-    year before 1000 is written as feedgen's ``strftime`` writes it, which pads it less.
+    process's locale, and writes every year with at least the 4 digits RFC 822 dates need.
     """
-    utc = _utc(value)
-    return format_datetime(utc).replace(f" {utc.year:04d} ", f" {utc:%Y} ", 1)
+    return format_datetime(value.astimezone(UTC))
 
 
-def _add_channel_links(root: Any, feed: Feed, item_prefixes: Sequence[str]) -> None:
+def _add_channel_links(channel: Any, feed: Feed) -> None:
     """WebSub and RFC 5005 links as ``<atom:link>`` beside the self link; ``fh:archive``.
 
-    feedgen writes only the self link; namespaces are then hoisted onto ``<rss>``, keeping
-    ``item_prefixes``, the ones the items use.
+    feedgen writes only the self link.
     """
-    channel = root.find("channel")
     self_link = channel.find(f"{{{ATOM_NS}}}link[@rel='self']")
     for rel, href, link_type in reversed(feed_links(feed, FeedFormat.RSS)):
         attributes = {"rel": rel, "href": href} | ({"type": link_type} if link_type else {})
         self_link.addnext(etree.Element(f"{{{ATOM_NS}}}link", attributes))
-    mark_archive(channel, feed, channel.index(self_link) + 1, item_prefixes)
+    mark_archive(channel, feed, channel.index(self_link) + 1, _ITEM_PREFIXES)

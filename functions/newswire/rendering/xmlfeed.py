@@ -1,14 +1,13 @@
 """What the RSS and Atom renderers share: the document head, its links, and the item writer.
 
 Each document is written in two parts. feedgen writes the *head* (the channel- or feed-level
-elements and the namespace declarations); the renderers then take its lxml tree, fix what it
-gets wrong, add what it cannot write (WebSub and RFC 5005 links, ``fh:archive``, the browser
-stylesheet) and serialise it the same way for both formats. The *items* (one per entry) are
-written by our own string writer, byte for byte as feedgen and lxml would have written them,
-and spliced into the head just before its closing tag. An entry appears in many feeds (main,
-tags, authors, archives): the string writer renders it once and every document reuses the
-bytes, where feedgen and lxml would build it again for each feed (measured:
-benchmarks/RESULTS.md, "Measured choices").
+elements and the namespace declarations) through its public API; the renderers parse it,
+fix what it gets wrong, add what it cannot write (WebSub and RFC 5005 links, ``fh:archive``,
+the browser stylesheet) and serialise it the same way for both formats. The *items* (one per
+entry) are ours alone: a string writer renders each entry once, and every document showing
+it (main, tags, authors, archives) splices the same bytes in just before its closing tag
+(measured against feedgen: benchmarks/RESULTS.md, "Measured choices"). What the items hold
+is pinned by the golden files and the strict validators, not by any library's output.
 """
 
 from __future__ import annotations
@@ -28,6 +27,11 @@ FH_NS: Final = "http://purl.org/syndication/history/1.0"
 #: Our generator name, without a version: an upgrade must not change the bytes of every feed.
 GENERATOR: Final = "newswire"
 
+#: Parses feedgen's serialised head; no DTD, entity or network access.
+HEAD_PARSER: Final = etree.XMLParser(
+    remove_blank_text=True, resolve_entities=False, no_network=True, load_dtd=False
+)
+
 
 def mark_archive(
     container: Any, feed: Feed, position: int, keep_prefixes: Collection[str] = ()
@@ -35,8 +39,9 @@ def mark_archive(
     """Add ``<fh:archive/>`` to an archive document, declaring ``fh`` on the root.
 
     RFC 5005: the document is a complete, stable archive, not the live feed. Declaring ``fh``
-    tidies the root's namespaces too: those no element uses are dropped, except
-    ``keep_prefixes``, which the items spliced in later use (the head alone does not show it).
+    tidies the root's namespaces too: those no element of the head uses are dropped, except
+    ``keep_prefixes``, the ones items may use (they are spliced in later), so an archive
+    declares what a live feed of the same format declares, plus ``fh``.
     """
     if feed.history is not None and feed.history.is_archive:
         container.insert(position, etree.Element(f"{{{FH_NS}}}archive"))
@@ -63,8 +68,8 @@ def splice_items(head: bytes, closing: bytes, items: Sequence[bytes]) -> bytes:
     Args:
         head: a serialised document without items, ending with ``closing``.
         closing: the end of ``head`` the items go before, indentation and line ends included
-            (``"  </channel>\\n</rss>\\n"``): pretty-printed, every item then sits where
-            lxml would have put it.
+            (``"  </channel>\\n</rss>\\n"``); items are indented to match, so the document
+            reads as one pretty-printed tree.
         items: item fragments, each ending with its line end.
 
     Returns:
@@ -80,21 +85,21 @@ def splice_items(head: bytes, closing: bytes, items: Sequence[bytes]) -> bytes:
 
 
 # --------------------------------------------------------------------------------------------
-# The item writer: XML text as lxml (libxml2) serialises it
+# The item writer: escaping so that a parser gives back the exact text
 # --------------------------------------------------------------------------------------------
 
 
 def xml_text(value: str) -> bytes:
-    """``value`` as UTF-8 element text, escaped exactly as lxml writes it.
+    """``value`` as UTF-8 element text that any XML parser reads back unchanged.
 
     ``&``, ``<`` and ``>`` become entities and a carriage return becomes ``&#13;`` (a parser
-    would otherwise turn ``\\r\\n`` into ``\\n``); quotes, tabs and newlines stay as they
-    are. Escaping the encoded bytes is exact (no UTF-8 sequence holds an ASCII byte) and, on
-    non-ASCII text, several times faster than escaping the string.
+    would otherwise turn ``\\r\\n`` into ``\\n``); quotes, tabs and newlines need no escape in
+    text and stay as they are. Escaping the encoded bytes is exact (no UTF-8 sequence holds an
+    ASCII byte) and, on non-ASCII text, faster than escaping the string.
 
     The value must be XML-clean, as every entry's text is
-    (:func:`newswire.domain.text.clean_xml_text`): lxml refused any other character, this
-    writer does not look for them (a lone surrogate still fails, in ``encode``).
+    (:func:`newswire.domain.text.clean_xml_text`): no escape makes another character legal,
+    and this writer does not look for them (a lone surrogate still fails, in ``encode``).
     """
     return (
         value.encode("utf-8")
@@ -113,7 +118,7 @@ def xml_content(html: str) -> bytes:
 
 
 def xml_attribute(value: str) -> bytes:
-    """``value`` as a UTF-8, double-quoted attribute value, escaped exactly as lxml writes it.
+    """``value`` as a UTF-8, double-quoted attribute value that a parser reads back unchanged.
 
     As :func:`xml_text`, plus ``"`` as ``&quot;`` and tab and newline as character references
     (a parser would otherwise normalise them to spaces).
