@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from newswire.content.articles import is_absolute_http_url
+from newswire.content.fields import is_absolute_http_url
 from newswire.content.yamlio import describe_yaml_error, load_yaml
 from newswire.domain.model import Person, SiteConfig, SocialLink
 from newswire.domain.text import first_xml_illegal
