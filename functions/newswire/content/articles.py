@@ -376,19 +376,7 @@ def _build_article(
     default_url = site.article_url(slug)
     canonical_url = reader.url(fields, "canonical_url") or default_url
     article_id = reader.text(fields, "id", required=False) or default_url
-    if has_white_space(article_id):
-        reader.report(
-            "id", f"{quoted(article_id)} contains white space", "a URI such as urn:uuid:… or a URL"
-        )
-    elif (id_bytes := len(article_id.encode("utf-8", "replace"))) > MAX_ID_BYTES and not any(
-        problem.field == "slug"
-        for problem in reader.problems  # the default id's own cause
-    ):
-        reader.report(
-            "id",
-            f"{quoted(article_id)} is {id_bytes} bytes long in UTF-8",
-            f"at most {MAX_ID_BYTES} bytes (without an id: a shorter slug)",
-        )
+    _check_id(reader, article_id)
     authors = reader.items(fields, "authors", reader.person) or (site.author,)
     tags = _unique_tags(reader.items(fields, "tags", reader.tag))
     summary = reader.text(fields, "summary", required=False)
@@ -417,6 +405,23 @@ def _build_article(
         body=body,
         body_format=body_format,
     )
+
+
+def _check_id(reader: FieldReader, article_id: str) -> None:
+    """An id is a URI that fits the index's keys (see :data:`MAX_ID_BYTES`)."""
+    if has_white_space(article_id):
+        reader.report(
+            "id", f"{quoted(article_id)} contains white space", "a URI such as urn:uuid:… or a URL"
+        )
+    elif (id_bytes := len(article_id.encode("utf-8", "replace"))) > MAX_ID_BYTES and not any(
+        problem.field == "slug"
+        for problem in reader.problems  # the default id's own cause
+    ):
+        reader.report(
+            "id",
+            f"{quoted(article_id)} is {id_bytes} bytes long in UTF-8",
+            f"at most {MAX_ID_BYTES} bytes (without an id: a shorter slug)",
+        )
 
 
 def _unique_tags(tags: tuple[Tag, ...]) -> tuple[Tag, ...]:
