@@ -23,10 +23,14 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from newswire import __version__, deployed, redrive
 from newswire.errors import NewswireError, StorageError
+
+if TYPE_CHECKING:
+    from newswire.adapters.local import Pruned
+    from newswire.build import BuildReport
 
 
 def _parse_now(value: str) -> datetime:
@@ -101,7 +105,7 @@ def build_command(
     use_cache: bool = True,
 ) -> int:
     """Build ``content`` into ``out``; return the process exit status."""
-    from newswire.adapters.local import MANIFEST_FILE, LocalContent, LocalFeedTree
+    from newswire.adapters.local import LocalContent, LocalFeedTree
     from newswire.build import build_site
     from newswire.buildcache import BuildCache, default_folder
     from newswire.buildworkers import collect_rarely
@@ -145,6 +149,17 @@ def build_command(
     except StorageError as e:  # a full disk, a folder that cannot be written
         print(f"newswire: {e}", file=sys.stderr)
         return 2
+    _print_report(report, pruned, out, has_manifest=tree.has_manifest)
+    if refused:
+        return 2
+    return 1 if report.rejected else 0
+
+
+def _print_report(report: BuildReport, pruned: Pruned, out: Path, *, has_manifest: bool) -> None:
+    """Tell the user, on stderr, what went wrong per file and what the build did in one line."""
+    from newswire.adapters.local import MANIFEST_FILE
+
+    refused = set(report.refused)
     for error in report.rejected:
         print(error, file=sys.stderr)
     for path in pruned.kept:
@@ -155,7 +170,7 @@ def build_command(
             "(move it away, or build into another --out)",
             file=sys.stderr,
         )
-    if refused and not tree.has_manifest:
+    if refused and not has_manifest:
         print(
             f"newswire: {out} has no {MANIFEST_FILE}: files an older newswire wrote there count "
             "as someone else's; delete them (or the folder) once",
@@ -175,9 +190,6 @@ def build_command(
         f"{f', {len(refused)} refused' if refused else ''})",
         file=sys.stderr,
     )
-    if refused:
-        return 2
-    return 1 if report.rejected else 0
 
 
 def unsafe_output(content: Path, out: Path) -> str | None:

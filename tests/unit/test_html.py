@@ -9,13 +9,13 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from newswire.domain.model import BodyFormat, Source
-from newswire.domain.text import WHITESPACE_RUNS, clean_xml_text
+from newswire.domain.text import WHITESPACE_RUNS, clean_plain_text, clean_xml_text
 from newswire.errors import InvalidArticleError
 from newswire.rendering import html as html_module
+from newswire.rendering import nesting, sanitize, summaries
 from newswire.rendering.html import (
     MAX_NESTING,
     absolute_url,
-    clean_plain_text,
     nests_deeper_than,
     render_body,
     render_body_html,
@@ -409,9 +409,9 @@ def test_summary_of_a_long_html_body_without_paragraphs_is_its_whole_texts(
 ) -> None:
     # Without <p>, parsing stops once the text is long enough for the summary.
     body = "".join(pieces) * times
-    whole_text = html_module._first_paragraph_text(body, None)
+    whole_text = summaries._first_paragraph_text(body, None)
 
-    assert summarize(make_article(body, HTML), max_chars) == html_module._truncate(
+    assert summarize(make_article(body, HTML), max_chars) == summaries.truncate(
         clean_plain_text(whole_text), max_chars
     )
 
@@ -435,7 +435,7 @@ _LONG = 40_000  # longer than the first prefix searched for a paragraph in a lis
 def test_summary_of_a_long_body_without_top_level_paragraph_is_the_whole_parse(
     body: str,
 ) -> None:
-    expected = clean_plain_text(html_module._markdown_first_paragraph(body))
+    expected = clean_plain_text(summaries._markdown_first_paragraph(body))
 
     assert summarize(make_article(body, MD), len(expected) + 1) == expected
     assert expected
@@ -453,7 +453,7 @@ def test_summary_resolves_its_labels_among_many_later_definitions() -> None:
     body = f"- [x] y, [z][a7]\n\n{definitions}[x]: /x\n[ A7 ]: /ignored\n"
 
     assert summarize(make_article(body, MD)) == "x y, z"
-    assert html_module._markdown_first_paragraph(body) == "x y, z"
+    assert summaries._markdown_first_paragraph(body) == "x y, z"
 
 
 @pytest.mark.parametrize("definitions", ["", "[a]: /b\n", "[a]: /b\n" * 20_000])
@@ -483,16 +483,14 @@ def test_summary_read_from_cmark_output_is_the_markdown_it_summary(
     # and by counting cmark's container tags (a body with no raw HTML).
     body = separator.join(blocks)
     cmark = html_module._cmark_html(body)
-    assume(html_module._markdown().render(body) == cmark)
-    expected = clean_plain_text(html_module._markdown_first_paragraph(body))
+    assume(summaries._markdown().render(body) == cmark)
+    expected = clean_plain_text(summaries._markdown_first_paragraph(body))
 
     with_positions = html_module._cmark_html(body, sourcepos=True)
 
-    assert clean_plain_text(html_module._cmark_summary_text(body, with_positions, False)) == (
-        expected
-    )
+    assert clean_plain_text(summaries.cmark_summary_text(body, with_positions, False)) == (expected)
     if "<" not in body:
-        assert clean_plain_text(html_module._cmark_summary_text(body, cmark, True)) == expected
+        assert clean_plain_text(summaries.cmark_summary_text(body, cmark, True)) == expected
 
 
 @pytest.mark.parametrize(
@@ -505,21 +503,21 @@ def test_summary_read_from_cmark_output_is_the_markdown_it_summary(
     ],
 )
 def test_plain_absolute_urls_take_the_fast_path_unchanged(url: str) -> None:
-    assert html_module._PLAIN_ABSOLUTE_URL.fullmatch(url)
+    assert sanitize._PLAIN_ABSOLUTE_URL.fullmatch(url)
     assert absolute_url(url, ARTICLE_URL) == url
 
 
 @given(st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=40))
 def test_fast_path_urls_are_those_the_join_leaves_unchanged(tail: str) -> None:
     for url in (f"https://{tail}", f"http://example.org/{tail}"):
-        if html_module._PLAIN_ABSOLUTE_URL.fullmatch(url):
+        if sanitize._PLAIN_ABSOLUTE_URL.fullmatch(url):
             assert absolute_url(url, ARTICLE_URL) == url
 
 
 @pytest.mark.parametrize("path", ["/background/12/", "/", "/a//b.jpg?x=1#top", "/.well/x"])
 def test_root_relative_paths_join_the_base_origin(path: str) -> None:
-    fast = html_module._PLAIN_ROOT_PATH.fullmatch(path)
-    origin = html_module._PLAIN_ORIGIN.match(ARTICLE_URL)
+    fast = sanitize._PLAIN_ROOT_PATH.fullmatch(path)
+    origin = sanitize._PLAIN_ORIGIN.match(ARTICLE_URL)
 
     assert origin is not None
     if fast:
@@ -534,8 +532,8 @@ def test_root_relative_paths_join_the_base_origin(path: str) -> None:
 )
 def test_fast_path_root_paths_join_as_urljoin_does(tail: str, base: str) -> None:
     path = "/" + tail
-    origin = html_module._PLAIN_ORIGIN.match(base)
-    if origin is not None and html_module._PLAIN_ROOT_PATH.fullmatch(path):
+    origin = sanitize._PLAIN_ORIGIN.match(base)
+    if origin is not None and sanitize._PLAIN_ROOT_PATH.fullmatch(path):
         assert origin[0] + path == absolute_url(path, base)
 
 
@@ -547,20 +545,20 @@ def test_fast_path_root_paths_join_as_urljoin_does(tail: str, base: str) -> None
     ),
 )  # fmt: skip
 def test_fast_path_relative_paths_join_as_urljoin_does(path: str, base: str) -> None:
-    parts = html_module._PLAIN_BASE_DIRECTORY.fullmatch(base)
-    if parts is not None and html_module._PLAIN_RELATIVE_PATH.fullmatch(path):
+    parts = sanitize._PLAIN_BASE_DIRECTORY.fullmatch(base)
+    if parts is not None and sanitize._PLAIN_RELATIVE_PATH.fullmatch(path):
         assert f"{parts[1]}{parts[2] or '/'}{path}" == absolute_url(path, base)
 
 
 @pytest.mark.parametrize("path", ["photos/lead.jpg", "a", "a/b/", "%20x/y"])
 def test_plain_relative_paths_take_the_fast_path(path: str) -> None:
-    assert html_module._PLAIN_RELATIVE_PATH.fullmatch(path)
-    assert html_module._PLAIN_BASE_DIRECTORY.fullmatch(ARTICLE_URL)
+    assert sanitize._PLAIN_RELATIVE_PATH.fullmatch(path)
+    assert sanitize._PLAIN_BASE_DIRECTORY.fullmatch(ARTICLE_URL)
 
 
 @pytest.mark.parametrize("path", ["../up", "./x", "a/../b", ".x", "a//b", "mailto:x", "a;b", "a?b"])
 def test_relative_paths_urljoin_may_change_are_left_to_it(path: str) -> None:
-    assert not html_module._PLAIN_RELATIVE_PATH.fullmatch(path)
+    assert not sanitize._PLAIN_RELATIVE_PATH.fullmatch(path)
 
 
 _MARKDOWN_TEXT = st.lists(
@@ -625,13 +623,13 @@ def test_cmark_output_without_raw_html_is_sanitised_as_nh3_would(body: str) -> N
     # The two must agree byte for byte, or the shortcut is a second, weaker sanitiser.
     body = clean_xml_text(body)
     rendered = html_module._cmark_html(body)
-    token = html_module._BASE_URL.set(ARTICLE_URL)
+    token = sanitize.BASE_URL.set(ARTICLE_URL)
     try:
-        assert html_module._sanitize_cmark_output(rendered, body) == (
-            html_module._sanitizer().clean(rendered)
+        assert sanitize.sanitize_cmark_output(rendered, body) == (
+            sanitize.sanitizer().clean(rendered)
         )
     finally:
-        html_module._BASE_URL.reset(token)
+        sanitize.BASE_URL.reset(token)
 
 
 def test_markdown_with_raw_html_still_goes_through_the_sanitiser() -> None:
@@ -764,7 +762,7 @@ def test_cmark_output_nests_no_deeper_than_its_tree(body: str) -> None:
     # Without raw HTML the tree's depth, summed over cmark's tags, bounds the tag-by-tag count.
     rendered = html_module._cmark_html(body)
 
-    depth = html_module._cmark_tree_depth(rendered)
+    depth = nesting.cmark_tree_depth(rendered)
 
     assert depth is not None
     assert not nests_deeper_than(rendered, depth)

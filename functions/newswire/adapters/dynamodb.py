@@ -19,6 +19,9 @@ All reads are strongly consistent: a publisher must see every change indexed bef
 call is tried again after a short jittered pause while AWS answers "try again" (throttling, a
 transaction conflict, unprocessed keys: see :class:`~newswire.adapters.aws_errors.Backoff`),
 then fails as a :class:`~newswire.errors.TransientStorageError`.
+
+The module is long because it is one table: every write must keep the items above in step,
+so their layout, reads and transactions stay side by side.
 """
 
 from __future__ import annotations
@@ -388,57 +391,79 @@ class DynamoArticleIndex:
         *,
         keep_due: bool = False,
     ) -> list[dict[str, Any]]:
-        items = [{"Update": self._state_update(new, old, entry)}]
-        key_value = {"S": new.key}
+        """The writes that move an article from ``old`` to ``new`` in one transaction: its
+        state, and each item of the module docstring's layout only where it changed."""
+        return [
+            {"Update": self._state_update(new, old, entry)},
+            *self._claim_items(new, old),
+            *self._waiter_items(new, old, woken_by),
+            *self._month_items(new, old),
+            *self._due_items(new, old, keep_due=keep_due),
+            *self._membership_items(new, old, entry),
+        ]
+
+    def _claim_items(self, new: ArticleState, old: ArticleState | None) -> list[dict[str, Any]]:
+        """Claim the new id (failing if another key holds it) and let the old one go."""
+        items = []
         old_id = old.article_id if old else None
         if new.article_id and new.article_id != old_id:
-            items.append(
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": {
-                            "pk": {"S": f"id#{new.article_id}"},
-                            "sk": {"S": CLAIM_SK},
-                            "key": key_value,
-                        },
-                        "ConditionExpression": "attribute_not_exists(pk) OR #k = :key",
-                        "ExpressionAttributeNames": {"#k": "key"},
-                        "ExpressionAttributeValues": {":key": key_value},
-                    }
-                }
-            )
+            claim = self._put(f"id#{new.article_id}", CLAIM_SK, new.key)
+            claim["Put"] |= {
+                "ConditionExpression": "attribute_not_exists(pk) OR #k = :key",
+                "ExpressionAttributeNames": {"#k": "key"},
+                "ExpressionAttributeValues": {":key": {"S": new.key}},
+            }
+            items.append(claim)
         if old_id and old_id != new.article_id:
             items.append(self._delete(f"id#{old_id}", CLAIM_SK))
+        return items
+
+    def _waiter_items(
+        self, new: ArticleState, old: ArticleState | None, woken_by: str | None
+    ) -> list[dict[str, Any]]:
+        """Move the article to the waiters of the key it now waits on; the waiter item the
+        current wake came through stays until that change is done."""
+        items = []
         old_wait = old.waiting_on if old else None
         if old_wait and old_wait not in (new.waiting_on, woken_by):
             items.append(self._delete(WAITERS_PREFIX + old_wait, new.key))
         if new.waiting_on and new.waiting_on != old_wait:
-            item = {"pk": {"S": WAITERS_PREFIX + new.waiting_on}, "sk": key_value, "key": key_value}
-            items.append({"Put": {"TableName": self.table, "Item": item}})
+            items.append(self._put(WAITERS_PREFIX + new.waiting_on, new.key, new.key))
+        return items
+
+    def _month_items(self, new: ArticleState, old: ArticleState | None) -> list[dict[str, Any]]:
         old_month, new_month = (old.archive_month if old else None), new.archive_month
-        if old_month != new_month:
-            items.extend(
-                self._count_month(month, delta)
-                for month, delta in ((old_month, -1), (new_month, 1))
-                if month is not None
-            )
-        old_due = _due_sort_key(old)
-        new_due = _due_sort_key(new)
+        if old_month == new_month:
+            return []
+        return [
+            self._count_month(month, delta)
+            for month, delta in ((old_month, -1), (new_month, 1))
+            if month is not None
+        ]
+
+    def _due_items(
+        self, new: ArticleState, old: ArticleState | None, *, keep_due: bool
+    ) -> list[dict[str, Any]]:
+        """``keep_due`` leaves the old due item until the feeds are written (see the port)."""
+        items = []
+        old_due, new_due = _due_sort_key(old), _due_sort_key(new)
         if old_due and old_due != new_due and not keep_due:
             items.append(self._delete(DUE_PK, old_due))
         if new_due and new_due != old_due:
-            items.append(
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": {"pk": {"S": DUE_PK}, "sk": {"S": new_due}, "key": key_value},
-                    }
-                }
-            )
+            items.append(self._put(DUE_PK, new_due, new.key))
+        return items
 
+    def _membership_items(
+        self, new: ArticleState, old: ArticleState | None, entry: Entry | None
+    ) -> list[dict[str, Any]]:
+        """Leave the feeds the article left, and every feed if its sort key moved; join the
+        feeds it is in when it has an entry to show."""
+        items: list[dict[str, Any]] = []
         old_feeds = old.feeds if old else frozenset()
         old_sk = (
-            membership_sort_key(old.published, old_id) if old and old.published and old_id else None
+            membership_sort_key(old.published, old.article_id)
+            if old and old.published and old.article_id
+            else None
         )
         new_sk = (
             membership_sort_key(new.published, new.article_id)
@@ -452,19 +477,7 @@ class DynamoArticleIndex:
                 for f in sorted((old_feeds - new.feeds) | moved)
             )
         if new_sk:
-            items.extend(
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": {
-                            "pk": {"S": f"feed#{f.id}"},
-                            "sk": {"S": new_sk},
-                            "key": key_value,
-                        },
-                    }
-                }
-                for f in sorted(new.feeds)
-            )
+            items.extend(self._put(f"feed#{f.id}", new_sk, new.key) for f in sorted(new.feeds))
         return items
 
     def _state_update(
@@ -534,6 +547,11 @@ class DynamoArticleIndex:
                 "ExpressionAttributeValues": {":holder": {"S": holder}},
             }
         }
+
+    def _put(self, pk: str, sk: str, key: str) -> dict[str, Any]:
+        """A put of an item that points at the article ``key``."""
+        item = {"pk": {"S": pk}, "sk": {"S": sk}, "key": {"S": key}}
+        return {"Put": {"TableName": self.table, "Item": item}}
 
     def _delete(self, pk: str, sk: str) -> dict[str, Any]:
         return {"Delete": {"TableName": self.table, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}}

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from newswire.content.articles import is_absolute_http_url
+from newswire.content.fields import is_absolute_http_url
 from newswire.content.yamlio import describe_yaml_error, load_yaml
 from newswire.domain.model import Person, SiteConfig, SocialLink
 from newswire.domain.text import first_xml_illegal
@@ -64,6 +64,53 @@ def parse_site(key: str, data: bytes) -> SiteConfig:
         SiteConfigError: the file is not valid; it names every problem found (a file that is
             not YAML stops at that).
     """
+    raw = _load_mapping(key, data)
+    problems: list[Problem] = []
+
+    def report(field: str, problem: str, expected: str) -> None:
+        problems.append(Problem(field, problem, expected))
+
+    _report_unknown_fields(raw, report)
+    title = _text("title", raw.get("title"), report)
+    description = _text("description", raw.get("description"), report)
+    base_url = _url("base_url", raw.get("base_url"), report)
+    # Without a base_url, a missing feeds_url has no default, and nothing new to report.
+    feeds_url = (
+        _url("feeds_url", raw.get("feeds_url", base_url + "feeds/"), report)
+        if base_url is not None
+        else _url("feeds_url", raw["feeds_url"], report)
+        if "feeds_url" in raw
+        else None
+    )
+    language = _text("language", raw.get("language", "en"), report)
+    timezone = _timezone(_text("timezone", raw.get("timezone", "UTC"), report), report)
+    author = _person(raw.get("author"), report)
+    items_per_feed = _positive("items_per_feed", raw.get("items_per_feed", 50), report)
+    max_feed_bytes = _positive("max_feed_bytes", raw.get("max_feed_bytes", 1024 * 1024), report)
+    social = _social(raw.get("social"), report)
+    hubs = _hubs(raw.get("hub"), report)
+    if problems:
+        raise SiteConfigError.of(key, problems)
+    assert title and description and base_url and feeds_url and language  # else reported
+    assert timezone is not None and author is not None
+    assert items_per_feed is not None and max_feed_bytes is not None
+    return SiteConfig(
+        title=title,
+        description=description,
+        base_url=base_url,
+        feeds_url=feeds_url,
+        language=language,
+        timezone=timezone,
+        author=author,
+        items_per_feed=items_per_feed,
+        max_feed_bytes=max_feed_bytes,
+        social=social,
+        hubs=hubs,
+    )
+
+
+def _load_mapping(key: str, data: bytes) -> dict[Any, Any]:
+    """The file's top-level mapping; anything that stops the reading of fields is raised."""
     if (too_large := oversized_site(key, len(data))) is not None:
         raise too_large
     try:
@@ -78,11 +125,11 @@ def parse_site(key: str, data: bytes) -> SiteConfig:
         raise SiteConfigError(key, "file", "is nested too deeply", "field: value lines") from e
     if not isinstance(raw, dict):
         raise SiteConfigError(key, "file", "is not a mapping", "field: value lines")
-    problems: list[Problem] = []
+    return raw
 
-    def report(field: str, problem: str, expected: str) -> None:
-        problems.append(Problem(field, problem, expected))
 
+def _report_unknown_fields(raw: Mapping[Any, Any], report: _Report) -> None:
+    """Each field newswire does not read, with the nearest known name: most are typos."""
     for name in raw:
         if name not in _FIELDS:
             near = difflib.get_close_matches(str(name)[:MAX_QUOTED_CHARS], _FIELDS, n=1)
@@ -93,60 +140,23 @@ def parse_site(key: str, data: bytes) -> SiteConfig:
                 "one of " + ", ".join(sorted(_FIELDS)),
             )
 
-    def text(name: str, default: str | None = None) -> str | None:
-        return _text(name, raw.get(name, default), report)
 
-    def url(name: str, default: str | None = None) -> str | None:
-        value = text(name, default)
-        if value is None:
-            return None
-        if not is_absolute_http_url(value):
-            report(name, f"{quoted(value)} is not an absolute URL", "an absolute http(s) URL")
-            return None
-        return value if value.endswith("/") else value + "/"
+def _url(name: str, value: Any, report: _Report) -> str | None:
+    """An absolute http(s) URL ending in ``/``, so feed paths can be joined to it."""
+    text = _text(name, value, report)
+    if text is None:
+        return None
+    if not is_absolute_http_url(text):
+        report(name, f"{quoted(text)} is not an absolute URL", "an absolute http(s) URL")
+        return None
+    return text if text.endswith("/") else text + "/"
 
-    def positive(name: str, default: int) -> int:
-        value = raw.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            report(name, f"{quoted(value)} is not a positive whole number", "a whole number ≥ 1")
-            return default
-        return value
 
-    title = text("title")
-    description = text("description")
-    base_url = url("base_url")
-    # Without a base_url, a missing feeds_url has no default, and nothing new to report.
-    feeds_url = (
-        url("feeds_url", base_url + "feeds/")
-        if base_url is not None
-        else url("feeds_url")
-        if "feeds_url" in raw
-        else None
-    )
-    language = text("language", "en")
-    timezone = _timezone(text("timezone", "UTC"), report)
-    author = _person(raw.get("author"), report)
-    items_per_feed = positive("items_per_feed", 50)
-    max_feed_bytes = positive("max_feed_bytes", 1024 * 1024)
-    social = _social(raw.get("social"), report)
-    hubs = _hubs(raw.get("hub"), report)
-    if problems:
-        raise SiteConfigError.of(key, problems)
-    assert title and description and base_url and feeds_url and language  # else reported
-    assert timezone is not None and author is not None
-    return SiteConfig(
-        title=title,
-        description=description,
-        base_url=base_url,
-        feeds_url=feeds_url,
-        language=language,
-        timezone=timezone,
-        author=author,
-        items_per_feed=items_per_feed,
-        max_feed_bytes=max_feed_bytes,
-        social=social,
-        hubs=hubs,
-    )
+def _positive(name: str, value: Any, report: _Report) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        report(name, f"{quoted(value)} is not a positive whole number", "a whole number ≥ 1")
+        return None
+    return value
 
 
 def _text(where: str, value: Any, report: _Report, *, required: bool = True) -> str | None:

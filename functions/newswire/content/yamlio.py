@@ -145,7 +145,8 @@ def _simple_mapping(text: str) -> dict[Any, Any] | None:
     or, under an empty ``key:``, a block sequence of them. Scalars resolve as PyYAML's
     resolver says (dates stay strings); anything else (nested mappings, escapes, anchors,
     tags, floats…) is left to PyYAML, so the result never differs from its own (a
-    differential test holds them together).
+    differential test holds them together). It stays one loop over the lines, longer than
+    our functions usually are, as a call per line would cost the speed it is kept for.
     """
     if _NOT_SIMPLE_TEXT.search(text):
         return None
