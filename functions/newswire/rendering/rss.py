@@ -23,7 +23,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from newswire.domain.feeds import Feed, FeedFormat
-from newswire.domain.model import Entry, Person
+from newswire.domain.model import Entry, Image, Person
 from newswire.rendering.base import FeedRenderer
 from newswire.rendering.jsonfeed import image_media_type
 from newswire.rendering.xmlfeed import (
@@ -172,19 +172,23 @@ def _item_xml(entry: Entry) -> bytes:
     parts.append(b"      <pubDate>%s</pubDate>\n" % _rfc822(entry.published).encode())
     parts.extend(xml_element(_INDENT, b"dc:creator", name) for name in creators)
     if image is not None:
-        # An empty URL or an unknown size is left out, not claimed.
-        url = b' url="%s"' % xml_attribute(image.url) if image.url else b""
-        size = b' fileSize="%d"' % image.length if image.length else b""
-        content = b'      <media:content%s%s type="%s" medium="image"' % (url, size, media_type)
-        if image.alt:
-            parts.append(
-                b'%s>\n        <media:description type="plain">%s</media:description>\n'
-                b"      </media:content>\n" % (content, xml_text(image.alt))
-            )
-        else:
-            parts.append(content + b"/>\n")
+        parts.append(_media_content(image, media_type))
     parts.append(b"    </item>\n")
     return b"".join(parts)
+
+
+def _media_content(image: Image, media_type: bytes) -> bytes:
+    """The image as ``<media:content>``, its alt text as ``<media:description>``; an empty
+    URL or an unknown size is left out, not claimed."""
+    url = b' url="%s"' % xml_attribute(image.url) if image.url else b""
+    size = b' fileSize="%d"' % image.length if image.length else b""
+    content = b'      <media:content%s%s type="%s" medium="image"' % (url, size, media_type)
+    if not image.alt:
+        return content + b"/>\n"
+    return (
+        b'%s>\n        <media:description type="plain">%s</media:description>\n'
+        b"      </media:content>\n" % (content, xml_text(image.alt))
+    )
 
 
 def _credits(authors: tuple[Person, ...]) -> tuple[str, list[str]]:
