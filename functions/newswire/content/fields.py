@@ -182,15 +182,20 @@ class FieldReader:
             self.report(
                 f"{where}.email", f"{quoted(email)} is not an e-mail address", "name@example.com"
             )
+        url = self._absolute_url(raw, where)
+        if len(self.problems) > found:
+            return None
+        assert name is not None
+        return Person(name=name, email=email, url=url)
+
+    def _absolute_url(self, raw: Mapping[str, Any], where: str) -> str | None:
+        """``raw``'s optional ``url``, reported unless it is an absolute http(s) URL."""
         url = self.text(raw, "url", required=False)
         if url is not None and not is_absolute_http_url(url):
             self.report(
                 f"{where}.url", f"{quoted(url)} is not an absolute URL", "an absolute http(s) URL"
             )
-        if len(self.problems) > found:
-            return None
-        assert name is not None
-        return Person(name=name, email=email, url=url)
+        return url
 
     def tag(self, where: str, value: object) -> Tag | None:
         if (
@@ -216,11 +221,7 @@ class FieldReader:
         name = self.text(raw, "name", required=False)
         if name is None and len(self.problems) == found:
             self.report(f"{where}.name", "is missing or empty", "the source's name, such as BBC")
-        url = self.text(raw, "url", required=False)
-        if url is not None and not is_absolute_http_url(url):
-            self.report(
-                f"{where}.url", f"{quoted(url)} is not an absolute URL", "an absolute http(s) URL"
-            )
+        url = self._absolute_url(raw, where)
         if len(self.problems) > found:
             return None
         assert name is not None
