@@ -389,6 +389,26 @@ def test_scheduled_articles_publish_when_due_in_order_once(stack: Stack, seq: Se
     assert titles(stack) == ["C", "B", "A"]
 
 
+def test_a_due_run_that_failed_is_finished_by_the_next_with_its_month_linked(
+    stack: Stack, seq: Sequencer
+) -> None:
+    publish(stack, seq, "articles/old.md", article("OLD", published="2026-10-05T10:00:00Z"))
+    publish(stack, seq, "articles/s.md", article("S", published="2031-01-01T08:00:00Z"))
+    publisher = stack.publisher(clock=lambda: datetime(2031, 1, 2, tzinfo=UTC))
+    # S opens a month: the month before links it, but that write fails
+    failed = fail_once(stack, "PutObject", "archive/2026-10/rss.xml", bucket=stack.feeds_bucket)
+
+    with pytest.raises(TransientStorageError):
+        publisher.publish_due()
+    assert failed == ["archive/2026-10/rss.xml"]
+
+    assert publisher.publish_due() == []  # published already: its feeds are written now
+    assert titles(stack) == ["S", "OLD"]
+    next_archive = archive_links(stack, "archive/2026-10/rss.xml").get("next-archive")
+    assert next_archive == "archive/2031-01/rss.xml"
+    assert publisher.index.due(datetime(2032, 1, 1, tzinfo=UTC), 10) == []
+
+
 def long_key(size: int) -> str:
     """An article key of ``size`` bytes in UTF-8, long by its folder (its slug is short)."""
     head, tail = "articles/", "/story.md"

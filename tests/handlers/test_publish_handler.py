@@ -18,7 +18,9 @@ from typing import Any
 import feedparser
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from botocore.exceptions import ClientError
 
+from newswire import runtime
 from newswire.adapters.aws_errors import OutOfTimeError
 from newswire.domain.feeds import FeedFormat, is_feed_path
 from newswire.errors import SiteConfigError, TransientStorageError
@@ -570,3 +572,30 @@ class TestFirstDeploy:
         assert invoke(load("s3-put.json")) == {
             "changes": [{"key": HARBOUR_KEY, "action": "published"}]
         }
+
+
+def test_a_read_ahead_that_fails_is_read_again_by_its_change_alone(stack: Stack) -> None:
+    """An article read ahead with ``site.yaml`` whose read fails (S3 overloaded) is read
+    again by its own change: the batch is not failed for it, nor sent back to the queue."""
+    failed: list[str] = []
+
+    def before_get(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"] == COUNCIL_KEY and not failed:
+            failed.append(params["Key"])
+            raise ClientError(
+                {
+                    "Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."},
+                    "ResponseMetadata": {"HTTPStatusCode": 503},
+                },
+                "GetObject",
+            )
+
+    s3 = runtime.aws_client("s3")  # the client the handler will use
+    s3.meta.events.register("before-parameter-build.s3.GetObject", before_get)
+    batch = load("sqs-s3-put-batch.json")
+
+    result = publish.handler(copy.deepcopy(batch), FakeLambdaContext())
+
+    assert failed == [COUNCIL_KEY]
+    assert result == {"batchItemFailures": []}
+    assert "Council delays budget vote by a week" in titles(stack, "rss.xml")

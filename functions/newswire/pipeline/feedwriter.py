@@ -9,12 +9,13 @@ tries again, so the last feed written shows every article indexed before it.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache, partial
+from functools import partial
 from typing import Protocol, TypeVar
 from urllib.parse import quote
 
@@ -33,6 +34,7 @@ from newswire.domain.feeds import (
 from newswire.domain.model import Entry, SiteConfig
 from newswire.errors import ConcurrentUpdateError
 from newswire.pipeline.concurrency import IOPool
+from newswire.pipeline.kept import Kept
 from newswire.pipeline.ports import ArticleIndex, FeedObject, FeedStore, HubNotifier, feed_digest
 from newswire.rendering.base import FeedFile
 from newswire.rendering.files import render_feed_files
@@ -53,10 +55,8 @@ R = TypeVar("R")
 MAX_ATTEMPTS = 8
 #: Entries read in one request: DynamoDB's BatchGetItem takes at most 100 keys.
 ENTRIES_PER_READ = 100
-#: Entries whose items a process keeps, of the last it rendered (a busy month's archive),
-#: each with at most :data:`KEPT_HTML_CHARACTERS` of HTML: the cache stays within ~250 MB.
-RENDERED_ENTRIES = 2048
-KEPT_HTML_CHARACTERS = 32_000
+#: Bytes of rendered items a process keeps (:func:`_items_of`).
+RENDERED_BUDGET = 96 * 1024 * 1024
 
 
 def paths_of(feeds: Iterable[FeedKey]) -> set[str]:
@@ -144,15 +144,17 @@ class _Reads:
 
 
 def _items_of(entry: Entry) -> list[bytes]:
-    """:func:`render_items`; the items of small entries rendered last are kept: each rebuild
-    shows the same entries again (the month's archive, the newest of each feed), and a warm
-    function finds them here (an entry equal to one rendered before has the same items)."""
-    if len(entry.content_html) > KEPT_HTML_CHARACTERS:
-        return render_items(entry)
-    return _items_kept(entry)
+    """:func:`render_items`; the items rendered last are kept (:mod:`newswire.pipeline.kept`):
+    an entry equal to one rendered before has the same items."""
+    return _rendered.get(entry, render_items)
 
 
-_items_kept = lru_cache(maxsize=RENDERED_ENTRIES)(render_items)
+def _items_bytes(entry: Entry, items: list[bytes]) -> int:
+    """About what kept items take: their bytes, and the entry they are kept by."""
+    return sum(map(len, items)) + sys.getsizeof(entry.content_html) + 4096
+
+
+_rendered: Kept[Entry, list[bytes]] = Kept(RENDERED_BUDGET, _items_bytes)
 
 
 def _columns(entries: Sequence[Entry]) -> dict[FeedFormat, list[bytes]]:

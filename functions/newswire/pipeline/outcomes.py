@@ -83,9 +83,6 @@ class RunLog:
     #: wakes an earlier change of the same batch finished: still listed until the batch's
     #: feeds are written, they are not told again
     earlier: frozenset[tuple[str, str]] = frozenset()
-    #: a scheduled article published keeps its place in the due list until its feeds are
-    #: written (the schedule's runs: a run that dies is finished by the next)
-    keep_due: bool = False
 
     def finished(self, holder: str, key: str) -> bool:
         """Whether this change, or an earlier one of its batch, finished this wake."""

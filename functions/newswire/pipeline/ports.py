@@ -12,11 +12,11 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import sys
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import NamedTuple, Protocol
 
 import orjson
@@ -24,14 +24,13 @@ import orjson
 from newswire.domain.feeds import FeedKey, month_of
 from newswire.domain.model import Entry
 from newswire.errors import InvalidArticleError
+from newswire.pipeline.kept import Kept
 
 #: The most an entry may take in the index, as :func:`encode_entry` stores it: a DynamoDB item
 #: holds 400 KB, and the article's state needs room beside its entry.
 MAX_ENTRY_BYTES = 350_000
-#: Entries a process keeps decoded, of the last it read (a busy month's archive), each one
-#: stored in at most :data:`CACHED_ENTRY_BYTES`: the cache stays within ~100 MB.
-DECODED_ENTRIES = 2048
-CACHED_ENTRY_BYTES = 4096
+#: Bytes of decoded entries a process keeps (:func:`decode_entry`).
+DECODED_BUDGET = 48 * 1024 * 1024
 
 
 def encode_entry(entry: Entry) -> bytes:
@@ -91,22 +90,21 @@ _JSON_OVERHEAD = 48
 
 
 def decode_entry(data: bytes) -> Entry:
-    """Inverse of :func:`encode_entry`.
-
-    Small entries decoded last are kept, by their stored bytes: each rebuild reads the same
-    entries again (the month's archive, the newest of each feed), and a warm function finds
-    them here.
-    """
-    if len(data) > CACHED_ENTRY_BYTES:
-        return _decode(data)
-    return _decode_kept(data)
+    """Inverse of :func:`encode_entry`; the entries decoded last are kept, by their stored
+    bytes (:mod:`newswire.pipeline.kept`)."""
+    return _decoded.get(data, _decode)
 
 
 def _decode(data: bytes) -> Entry:
     return Entry.from_dict(orjson.loads(zlib.decompress(data)))
 
 
-_decode_kept = lru_cache(maxsize=DECODED_ENTRIES)(_decode)
+def _entry_bytes(data: bytes, entry: Entry) -> int:
+    """About what a decoded entry takes: its stored bytes, its texts, the rest's objects."""
+    return len(data) + sys.getsizeof(entry.content_html) + sys.getsizeof(entry.summary) + 4096
+
+
+_decoded: Kept[bytes, Entry] = Kept(DECODED_BUDGET, _entry_bytes)
 
 
 def feed_digest(body: bytes) -> str:

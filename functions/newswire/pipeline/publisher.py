@@ -49,6 +49,7 @@ import contextvars
 import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import TypeVar, cast
@@ -376,7 +377,12 @@ class Publisher:
         return touched
 
     def _transition(
-        self, change: ArticleChange, old: ArticleState | None, *, woken_by: str | None = None
+        self,
+        change: ArticleChange,
+        old: ArticleState | None,
+        *,
+        woken_by: str | None = None,
+        keep_due: bool = False,
     ) -> Transition:
         """Work out the article's next state and compare-and-set it into the index.
 
@@ -387,13 +393,18 @@ class Publisher:
         new, entry, action, error = self._next_state(change, old)
         also: set[FeedKey] = set()
         try:
-            applied = self.index.apply(
-                new, old, entry, woken_by=woken_by, keep_due=self._run.keep_due
-            )
+            applied = self.index.apply(new, old, entry, woken_by=woken_by, keep_due=keep_due)
             step = Transition(applied, new, action, error)
         except InvalidArticleError:  # the id is another article's
             step = self._claim_held(
-                change, old, new, entry, action=action, also=also, woken_by=woken_by
+                change,
+                old,
+                new,
+                entry,
+                action=action,
+                also=also,
+                woken_by=woken_by,
+                keep_due=keep_due,
             )
         if step.applied:
             self._report(change.key, old, step.error)
@@ -411,6 +422,7 @@ class Publisher:
         action: PublishAction,
         also: set[FeedKey],
         woken_by: str | None,
+        keep_due: bool,
     ) -> Transition:
         """``new.article_id`` is held by another key: take it over if that key's object is
         gone (its removal is due anyway, its event may just not be here yet), else reject
@@ -422,9 +434,7 @@ class Publisher:
             # may wake this very article: then ``old`` is gone
             also |= self._refresh(holder, self.index.state(holder))
             try:
-                applied = self.index.apply(
-                    new, old, entry, woken_by=woken_by, keep_due=self._run.keep_due
-                )
+                applied = self.index.apply(new, old, entry, woken_by=woken_by, keep_due=keep_due)
                 return Transition(applied, new, action, None)
             except InvalidArticleError:
                 holder = self.index.owner(article_id)  # claimed again meanwhile
@@ -438,7 +448,7 @@ class Publisher:
             None,
             waiting_for=article_id,
             woken_by=woken_by,
-            keep_due=self._run.keep_due,
+            keep_due=keep_due,
         )
         return Transition(applied, rejected, PublishAction.REJECTED, error)
 
@@ -628,38 +638,21 @@ class Publisher:
         due articles' outcomes come those of other articles they moved (an article waiting for
         an id one let go, an id holder whose file is gone).
         """
-        applied: list[tuple[str, PublishAction, InvalidArticleError | None]] = []
-        touched: set[FeedKey] = set()
-        done: list[Due] = []  # forgotten once the feeds are written
-        run = RunLog(keep_due=True)
+        run = RunLog()
         token = _RUN.set(run)
         try:
-            for due in self.index.due(self.clock(), limit):
-                old = self.index.state(due.key)
-                done.append(due)
-                if old is None or old.status is not ArticleStatus.SCHEDULED:
-                    # published by a run that died before its feeds were written, or
-                    # edited since: its feeds are written again (unchanged ones are left)
-                    touched |= self._touched(old) if old is not None else set()
-                    continue
-                if old.published != due.at:
-                    continue  # scheduled again, for another time: listed for that one too
-                change = ArticleChange(due.key, False, forced_sequencer(old.sequencer))
-                step = self._transition(change, old)
-                touched |= step.also_touched
-                if step.applied:
-                    applied.append((due.key, step.action, step.error))
-                    touched |= self._touched(step.state)
-                else:
-                    done.pop()  # changed meanwhile: looked at again by the next run
+            due = self._publish_due(limit)
         finally:
             _RUN.reset(token)
-        entered = Counter(f.slug for f in touched if f.kind is FeedKind.ARCHIVE)
-        touched = self.writer.linking({month: len(applied) for month in entered})(touched)
+        applied = due.applied
+        entered = Counter(f.slug for f in due.touched if f.kind is FeedKind.ARCHIVE)
+        with_neighbours = self.writer.linking({month: len(applied) for month in entered})
+        # a run that died may have filled or emptied a month: relinked whatever the counts
+        touched = with_neighbours(due.touched) | with_neighbours(due.left, relink=True)
         written = self.writer.rebuild(touched).or_raise()
         self._forget_woken(run.woken)
-        for due in done:
-            self.index.forget_due(due)
+        for done in due.done:
+            self.index.forget_due(done)
         if MAIN_FEED not in touched:  # articles age out of it even when nothing is published
             written += self.writer.refresh_news_sitemap()
         published = {key for key, _action, _error in applied}
@@ -668,6 +661,29 @@ class Publisher:
         if outcomes:
             outcomes[0] = dataclasses.replace(outcomes[0], feeds_written=tuple(sorted(written)))
         return outcomes
+
+    def _publish_due(self, limit: int) -> _DueRun:
+        """Publish each due article (in the current run); what to rebuild and forget."""
+        run = _DueRun()
+        for due in self.index.due(self.clock(), limit):
+            old = self.index.state(due.key)
+            run.done.append(due)
+            if old is None or old.status is not ArticleStatus.SCHEDULED:
+                # published by a run that died before its feeds were written, or edited
+                # since: its feeds are written again (unchanged ones are left)
+                run.left |= self._touched(old) if old is not None else set()
+                continue
+            if old.published != due.at:
+                continue  # scheduled again, for another time: listed for that one too
+            change = ArticleChange(due.key, False, forced_sequencer(old.sequencer))
+            step = self._transition(change, old, keep_due=True)
+            run.touched |= step.also_touched
+            if step.applied:
+                run.applied.append((due.key, step.action, step.error))
+                run.touched |= self._touched(step.state)
+            else:
+                run.done.pop()  # changed meanwhile: looked at again by the next run
+        return run
 
     def reindex(self) -> ReindexReport:
         """Rebuild the index and every feed from the content bucket, all phases here (see
@@ -732,6 +748,14 @@ def _call(call: Callable[[], object]) -> object:
     return call()
 
 
+def _settled_call(call: Callable[[], object]) -> object:
+    """``call()``, or what it raised: one article's failed read must not fail the others."""
+    try:
+        return call()
+    except Exception as e:  # handed back; the change reads again
+        return e
+
+
 def _file(content: ContentStore, key: str) -> FileRead:
     try:
         return content.get(key)
@@ -755,10 +779,11 @@ def read_first_with(
 ) -> tuple[T, dict[str, FirstReads]]:
     """:func:`read_first`, with ``also()`` in flight beside: a handler reads ``site.yaml``
     so, before it has a :class:`Publisher`, and a publish waits for one round trip before
-    its index transaction, not two.
+    its index transaction, not two. A key whose reads failed is left out: its change reads
+    again, and fails alone if it must.
 
     Raises:
-        Whatever ``also`` or a read raised (the first, in that order).
+        Whatever ``also`` raised.
     """
     wanted = list(dict.fromkeys(keys))
     calls: list[Callable[[], object]] = [also]
@@ -768,15 +793,19 @@ def read_first_with(
             partial(index.state, key),
             partial(_file, content, key),
         ]
-    done = pool.map(_call, calls)
-    reads = {
-        key: FirstReads(
-            cast(Sequence[str], done[1 + 3 * i]),
-            cast(ArticleState | None, done[2 + 3 * i]),
-            cast(FileRead, done[3 + 3 * i]),
+    done = pool.map(_settled_call, calls)
+    if isinstance(done[0], Exception):
+        raise done[0]
+    reads = {}
+    for i, key in enumerate(wanted):
+        waiters, state, file = done[1 + 3 * i : 4 + 3 * i]
+        # a file gone or unreadable is what the change is told; any other failure, a retry
+        told = isinstance(file, ArticleNotFoundError | InvalidArticleError)
+        if any(isinstance(read, Exception) for read in (waiters, state, None if told else file)):
+            continue
+        reads[key] = FirstReads(
+            cast(Sequence[str], waiters), cast(ArticleState | None, state), cast(FileRead, file)
         )
-        for i, key in enumerate(wanted)
-    }
     return cast(T, done[0]), reads
 
 
@@ -796,3 +825,17 @@ def _shown_in(state: ArticleState | None) -> frozenset[FeedKey]:
         return frozenset()
     month = state.archive_month
     return state.feeds | {archive_key(month)} if month else state.feeds
+
+
+@dataclass(slots=True)
+class _DueRun:
+    """What a run of :meth:`Publisher.publish_due` did: the changes applied, the feeds they
+    touched, those of articles a run that died published (``left``), and the due items to
+    forget once the feeds are written."""
+
+    applied: list[tuple[str, PublishAction, InvalidArticleError | None]] = field(
+        default_factory=list
+    )
+    touched: set[FeedKey] = field(default_factory=set)
+    left: set[FeedKey] = field(default_factory=set)
+    done: list[Due] = field(default_factory=list)
