@@ -100,6 +100,7 @@ from newswire.pipeline.ports import (
     check_entry_size,
 )
 from newswire.rendering.entry import render_entry
+from newswire.rendering.sitemap import first_part_of
 
 T = TypeVar("T")
 
@@ -259,7 +260,7 @@ class Publisher:
                 final.append(result)
                 continue
             mine = paths_of(feeds)
-            failed = sorted(path for path in rebuilt.failed if path in mine)
+            failed = sorted(path for path in rebuilt.failed if first_part_of(path) in mine)
             if failed:  # retried: its feeds are rebuilt again, its wakes finished then
                 final.append(rebuilt.failed[failed[0]])
                 continue
@@ -268,7 +269,7 @@ class Publisher:
             except Exception as e:  # redelivered, it finishes (and forgets) its wakes again
                 final.append(e)
                 continue
-            written = tuple(path for path in rebuilt.written if path in mine)
+            written = tuple(path for path in rebuilt.written if first_part_of(path) in mine)
             final.append(dataclasses.replace(result.outcome, feeds_written=written))
         return BatchOutcome(tuple(final), rebuilt.written)
 

@@ -101,6 +101,14 @@ def month_sitemap_path(month: str, part: int = 1) -> str:
     return f"sitemaps/{month}.xml" if part == 1 else f"sitemaps/{month}-{part}.xml"
 
 
+def first_part_of(path: str) -> str:
+    """The path of the first part of the month sitemap ``path`` is a part of (any other path
+    as it is): a month's further parts are found as it is rendered, and go with the first."""
+    if path.startswith("sitemaps/") and path.count("-") == 2:
+        return path.rsplit("-", 1)[0] + ".xml"
+    return path
+
+
 def is_sitemap_path(path: str) -> bool:
     """Whether ``path`` is the sitemap index or a monthly sitemap (neither is a feed: hubs are
     not told about them)."""
