@@ -98,10 +98,9 @@ class Rebuilt:
 class _Reads:
     """What an attempt's feeds read from the index, each read once however many feeds need
     it: the months (the main feed and the archives link them, the sitemap index lists them),
-    and the entries of the
-    articles they show (an article is in the main feed, its month's, its section's, its
-    tags' and its authors'). An entry is dropped once the last feed showing it is rendered:
-    a reindex renders dozens of archives at once.
+    and the entries of the articles they show (an article is in the main feed, its month's,
+    its section's, its tags' and its authors'). An entry is dropped once the last feed
+    showing it is rendered: a reindex renders dozens of archives at once.
     """
 
     def __init__(self, index: ArticleIndex) -> None:
