@@ -48,7 +48,6 @@ from newswire.rendering.sitemap import (
     render_month_sitemaps,
     render_news_sitemap,
     render_sitemap_index,
-    sitemap_parts,
 )
 from newswire.rendering.stylesheet import STYLESHEET_PATH, stylesheet_file
 
@@ -242,14 +241,12 @@ class FeedWriter:
         def with_neighbours(feeds: Iterable[FeedKey], *, relink: bool = False) -> set[FeedKey]:
             touched = set(feeds)
             for month in {k.slug for k in touched if k.kind is FeedKind.ARCHIVE}:
-                count, changes = counts.get(month, 0), (entered or {}).get(month, 1)
-                if relink or count <= changes:
+                moved = counts.get(month, 0) <= (entered or {}).get(month, 1)
+                if relink or moved:
                     touched.add(MAIN_FEED)
                     older = [m for m in listed if m < month]
                     newer = [m for m in listed if m > month]
                     touched.update(archive_key(m) for m in (older[-1:] + newer[:1]))
-                elif sitemap_parts(count - changes) != sitemap_parts(count + changes):
-                    touched.add(MAIN_FEED)  # its sitemap index lists the month's parts
             return touched
 
         return with_neighbours
@@ -353,6 +350,10 @@ class FeedWriter:
         return _Job((NEWS_SITEMAP_PATH,), render, shows)
 
     def _sitemap_index_job(self) -> _Job:
+        """The sitemap index, from the months' counts: rebuilt with the main feed, which every
+        change rebuilds (every article is in it), so a month's new part or its emptying is
+        listed by the change that made it."""
+
         def render(reads: _Reads, _keys: Sequence[str]) -> list[FeedFile]:
             body = render_sitemap_index(reads.month_counts(), self.site)
             return [FeedFile(SITEMAP_INDEX_PATH, SITEMAP_CONTENT_TYPE, body)]
