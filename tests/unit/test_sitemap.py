@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from lxml import etree
 
+from newswire.build import build_site
+from newswire.content.site import parse_site
 from newswire.rendering.sitemap import (
     MAX_LOC_CHARACTERS,
     MAX_SITEMAP_BYTES,
@@ -181,3 +183,31 @@ def test_check_sitemap_rejects(old: bytes, new: bytes, expected: str) -> None:
 )
 def test_a_months_further_parts_go_with_its_first(path: str, first: str) -> None:
     assert first_part_of(path) == first
+
+
+def test_a_build_publishes_the_index_and_a_sitemap_per_month_of_live_articles() -> None:
+    site = parse_site(
+        "site.yaml", b"title: Wire\ndescription: D\nauthor: Desk\nbase_url: https://news.example/\n"
+    )
+    files = [
+        (f"articles/{name}.md", f"---\ntitle: {name}\n{fields}---\n\nBody.\n".encode())
+        for name, fields in (
+            ("jan", "published: 2026-01-05T10:00:00Z\nupdated: 2026-02-20T09:00:00+01:00\n"),
+            ("feb", "published: 2026-02-05T10:00:00Z\n"),
+            ("draft", "published: 2026-02-06T10:00:00Z\ndraft: true\n"),
+            ("later", "published: 2026-03-06T10:00:00Z\n"),
+        )
+    ]
+
+    report = build_site(files, site, datetime(2026, 3, 1, tzinfo=UTC))
+
+    built = {f.path: f for f in report.files if is_sitemap_path(f.path)}
+    assert sorted(built) == ["sitemap.xml", "sitemaps/2026-01.xml", "sitemaps/2026-02.xml"]
+    assert {f.content_type for f in built.values()} == {SITEMAP_CONTENT_TYPE}
+    assert locs(built["sitemap.xml"].body) == [
+        "https://news.example/feeds/sitemaps/2026-01.xml",
+        "https://news.example/feeds/sitemaps/2026-02.xml",
+    ]
+    assert b"<lastmod>2026-02-20T08:00:00+00:00</lastmod>" in built["sitemaps/2026-01.xml"].body
+    assert locs(built["sitemaps/2026-02.xml"].body) == ["https://news.example/articles/feb/"]
+    assert all(check_published(path, f.body) == [] for path, f in built.items())
