@@ -153,7 +153,8 @@ def render_sitemap_index(months: Mapping[str, int], site: SiteConfig) -> bytes:
     """The sitemap index: every part of each month's sitemap, oldest month first.
 
     No ``<lastmod>`` (optional in an index): it would change with every edit, and an edit is
-    to rewrite its month's sitemap alone.
+    to rewrite its month's sitemap alone. The protocol's 50,000 sitemaps per index are
+    thousands of years of months.
 
     Args:
         months: live articles per month; months with none are left out.
@@ -165,8 +166,7 @@ def render_sitemap_index(months: Mapping[str, int], site: SiteConfig) -> bytes:
             continue
         for part in range(1, sitemap_parts(months[month]) + 1):
             sitemap = etree.SubElement(root, f"{{{_SITEMAP}}}sitemap")
-            loc = sitemap_url(site.feeds_url + month_sitemap_path(month, part))
-            assert loc is not None  # a month's path is short; feeds_url is validated
+            loc = quote(site.feeds_url + month_sitemap_path(month, part), safe=_URL_SAFE)
             _set_loc(etree.SubElement(sitemap, f"{{{_SITEMAP}}}loc"), loc)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
