@@ -54,7 +54,11 @@ from newswire.rendering.entry import entry_head
 from newswire.rendering.sitemap import (
     NEWS_SITEMAP_CONTENT_TYPE,
     NEWS_SITEMAP_PATH,
+    SITEMAP_CONTENT_TYPE,
+    SITEMAP_INDEX_PATH,
+    render_month_sitemaps,
     render_news_sitemap,
+    render_sitemap_index,
 )
 from newswire.rendering.stylesheet import stylesheet_file
 
@@ -216,12 +220,15 @@ class _Build:
         plan = sorted(plan_feeds(live, self.site).items())
         # lazily: only the articles the sitemap's window holds are made entries
         sitemap = render_news_sitemap(map(entry_head, live), self.site, now)
+        sitemaps = _sitemap_files(archives, self.site)
         del articles, live
         todo = self._feed_jobs(plan, months, report, feed_ids)
         if self.cache is not None:
             self.cache.keep_feeds(feed_ids)
         self.entries.clear()
         self._emit(report, FeedFile(NEWS_SITEMAP_PATH, NEWS_SITEMAP_CONTENT_TYPE, sitemap))
+        for sitemap_file in sitemaps:
+            self._emit(report, sitemap_file)
         self._emit(report, stylesheet_file())
         for file in rendering.finish(todo):
             self._count(report, file.path, file.written)
@@ -234,7 +241,7 @@ class _Build:
         return report
 
     def _emit(self, report: BuildReport, file: FeedFile) -> None:
-        """Publish a file that is not a feed (the news sitemap, the stylesheet)."""
+        """Publish a file that is not a feed (a sitemap, the stylesheet)."""
         report.paths.append(file.path)
         if self.sink is not None:
             self._count(report, file.path, self.sink(file.path, file.body))
@@ -439,6 +446,20 @@ _UNLIMITED = 1 << 30
 
 def _largest_first(jobs: list[FeedJob]) -> list[FeedJob]:
     return sorted(jobs, key=lambda j: (-sum(sum(lengths) for _, _, lengths in j.items), j.feed.key))
+
+
+def _sitemap_files(
+    archives: list[tuple[FeedKey, list[Article]]], site: SiteConfig
+) -> list[FeedFile]:
+    """The sitemap index and each month's sitemap, from the articles of each archive."""
+    files = [
+        file
+        for key, shown in archives
+        for file in render_month_sitemaps(key.slug, [entry_head(a) for a in shown])
+    ]
+    counts = {key.slug: len(shown) for key, shown in archives}
+    index = render_sitemap_index(counts, site)
+    return [FeedFile(SITEMAP_INDEX_PATH, SITEMAP_CONTENT_TYPE, index), *files]
 
 
 def _live_articles(

@@ -32,6 +32,7 @@ from newswire.domain.model import SiteConfig
 from newswire.pipeline.changes import ArticleChange, normalise_sequencer
 from newswire.pipeline.publisher import Publisher
 from newswire.rendering.registry import RENDERERS
+from newswire.rendering.sitemap import SITEMAP_INDEX_PATH
 from tests.support.aws import Stack, moto_stack
 from tests.support.corpus import generate_corpus
 from tests.support.factories import CONTENT, content_sources, make_entry, make_feed
@@ -44,6 +45,7 @@ CONTENT_NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 ArticleBytes = tuple[str, bytes]
 ATOM = "http://www.w3.org/2005/Atom"
+SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 
 
 def reindex(publisher: Publisher) -> None:
@@ -121,6 +123,8 @@ class Pipeline:
 def item_count(path: str, body: bytes) -> int:
     """How many items the feed document at ``path`` holds."""
     name = path.rsplit("/", 1)[-1]
+    if path.startswith("sitemaps/"):
+        return len(etree.fromstring(body).findall(f"{{{SITEMAP}}}url"))
     if name == FeedFormat.JSON.filename:
         return len(json.loads(body)["items"])
     tag = "item" if name == FeedFormat.RSS.filename else f"{{{ATOM}}}entry"
@@ -131,14 +135,19 @@ def assert_same_feeds(
     build: dict[str, bytes], pipeline: dict[str, bytes], *, emptied: Sequence[str] = ()
 ) -> None:
     """The pipeline published every file of the build, byte for byte, and nothing else but
-    the feeds it emptied (``emptied``: their folders), which hold no item."""
+    the feeds it emptied (``emptied``: their folders; an emptied archive's month sitemap
+    too, out of the sitemap index), which hold no item."""
     missing = sorted(set(build) - set(pipeline))
     assert not missing, f"the build has files the pipeline lacks: {missing}"
     extra = sorted(set(pipeline) - set(build))
-    expected_extra = sorted(folder + fmt.filename for folder in emptied for fmt in FeedFormat)
+    expected_extra = sorted(
+        [folder + fmt.filename for folder in emptied for fmt in FeedFormat]
+        + [f"sitemaps/{folder[8:-1]}.xml" for folder in emptied if folder.startswith("archive/")]
+    )
     assert extra == expected_extra, "the pipeline has files the build lacks"
     for path in extra:
         assert item_count(path, pipeline[path]) == 0, f"{path}: left behind with items"
+        assert path.encode() not in build[SITEMAP_INDEX_PATH], f"{path}: still in the index"
     differing = [path for path in sorted(build) if build[path] != pipeline[path]]
     for path in differing[:1]:  # the first difference, as text, for a readable failure
         assert pipeline[path].decode() == build[path].decode(), path
@@ -214,6 +223,16 @@ def edge_cases() -> list[Upload]:
             ),
         ),
         Upload("articles/edge-huge.md", article("Huge", NOW - 8 * hour, body=huge_body())),
+        # a URL the sitemaps escape, and an edit's time as its ``lastmod``
+        Upload(
+            "articles/edge-url.md",
+            article(
+                "Odd URL",
+                NOW - 9 * hour,
+                updated=(NOW - hour).isoformat(),
+                canonical_url="https://elsewhere.example/café?a=1&b='2'",
+            ),
+        ),
     ]
 
 
@@ -285,6 +304,10 @@ def test_the_edge_cases(path: str) -> None:
     assert_same_feeds(build, feeds)
     assert b"Window end" in build["news-sitemap.xml"]
     assert b"Window start" not in build["news-sitemap.xml"]
+    assert b"caf%C3%A9?a=1&amp;b=&apos;2&apos;</loc>" in build["sitemaps/2026-01.xml"]
+    assert (
+        b"<loc>https://englishnews.example/feeds/sitemaps/2026-01.xml</loc>" in build["sitemap.xml"]
+    )
 
 
 def test_a_generated_archive_reindexed() -> None:

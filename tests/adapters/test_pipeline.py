@@ -24,8 +24,9 @@ from newswire.errors import TransientStorageError
 from newswire.pipeline.changes import ArticleChange, PublishAction, normalise_sequencer
 from newswire.pipeline.events import changes_from_s3_event
 from newswire.pipeline.outcomes import PublishOutcome
+from newswire.rendering import sitemap
 from tests.support.aws import Stack
-from tests.support.feedcheck import assert_valid
+from tests.support.feedcheck import assert_valid, check_sitemap
 from tests.support.hub import Hub
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -169,7 +170,7 @@ def test_scheduled_article_stays_out_until_due(stack: Stack, seq: Sequencer) -> 
     # only the main feed (empty: it exists from the first change on) and what comes with it
     listed = stack.s3.list_objects_v2(Bucket=stack.feeds_bucket).get("Contents", [])
     assert sorted(o["Key"] for o in listed) == sorted(
-        ["rss.xml", "atom.xml", "feed.json", "news-sitemap.xml", "feed.xsl"]
+        ["rss.xml", "atom.xml", "feed.json", "news-sitemap.xml", "sitemap.xml", "feed.xsl"]
     )
     assert titles(stack) == []
 
@@ -1122,3 +1123,95 @@ def test_a_rename_whose_two_events_share_a_batch_publishes_the_article_once(
             ("Story", "new-name")
         ], path
     assert reports(server) == []
+
+
+# --- the sitemap index and the monthly sitemaps ---------------------------------------------
+
+SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+FEEDS_URL = "https://englishnews.example/feeds/"
+
+
+def sitemap_urls(stack: Stack, path: str) -> list[tuple[str, str | None]]:
+    """Each ``(loc, lastmod)`` of a sitemap or sitemap index, after checking it."""
+    body = stack.feed(path)
+    assert check_sitemap(body, index=path == "sitemap.xml") == []
+    entries = etree.fromstring(body).xpath("s:*", namespaces=SITEMAP_NS)
+    return [
+        (e.findtext("s:loc", namespaces=SITEMAP_NS), e.findtext("s:lastmod", namespaces=SITEMAP_NS))
+        for e in entries
+    ]
+
+
+def sitemap_puts(stack: Stack) -> list[str]:
+    """The sitemaps written from now on, in order."""
+    written: list[str] = []
+
+    def note(params: dict[str, Any], **_: Any) -> None:
+        if "sitemap" in params["Key"] and params["Key"] != "news-sitemap.xml":
+            written.append(params["Key"])
+
+    stack.s3.meta.events.register("before-parameter-build.s3.PutObject", note)
+    return written
+
+
+def test_an_edit_rewrites_only_its_months_sitemap(stack: Stack, seq: Sequencer) -> None:
+    publish(stack, seq, "articles/jan.md", article("Jan", published="2026-01-05T10:00:00Z"))
+    publish(stack, seq, "articles/feb.md", article("Feb", published="2026-02-05T10:00:00Z"))
+    assert [loc for loc, _ in sitemap_urls(stack, "sitemap.xml")] == [
+        FEEDS_URL + "sitemaps/2026-01.xml",
+        FEEDS_URL + "sitemaps/2026-02.xml",
+    ]
+    written = sitemap_puts(stack)
+
+    edited = article(
+        "Jan", published="2026-01-05T10:00:00Z", extra="updated: 2026-03-01T08:00:00Z\n"
+    )
+    outcome = publish(stack, seq, "articles/jan.md", edited)
+
+    assert written == ["sitemaps/2026-01.xml"]
+    assert "sitemaps/2026-01.xml" in outcome.feeds_written
+    assert sitemap_urls(stack, "sitemaps/2026-01.xml") == [
+        ("https://englishnews.example/articles/jan/", "2026-03-01T08:00:00+00:00")
+    ]
+
+
+def test_a_month_that_empties_leaves_the_index_and_keeps_an_empty_sitemap(
+    stack: Stack, seq: Sequencer
+) -> None:
+    publish(stack, seq, "articles/a.md", article("A", published="2026-01-05T10:00:00Z"))
+    publish(stack, seq, "articles/a.md", article("A", published="2026-02-05T10:00:00Z"))
+
+    assert [loc for loc, _ in sitemap_urls(stack, "sitemap.xml")] == [
+        FEEDS_URL + "sitemaps/2026-02.xml"
+    ]
+    assert sitemap_urls(stack, "sitemaps/2026-01.xml") == []
+    assert [loc for loc, _ in sitemap_urls(stack, "sitemaps/2026-02.xml")] == [
+        "https://englishnews.example/articles/a/"
+    ]
+
+
+def test_a_month_past_the_url_limit_gains_a_part_and_the_index_lists_it(
+    stack: Stack, seq: Sequencer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second part is found only by rendering: it is read first, then written."""
+    monkeypatch.setattr(sitemap, "URLS_PER_SITEMAP", 2)
+    for day in (1, 2):
+        publish(
+            stack,
+            seq,
+            f"articles/{day}.md",
+            article(f"{day}", published=f"2026-01-0{day}T10:00:00Z"),
+        )
+    written = sitemap_puts(stack)
+
+    outcome = publish(stack, seq, "articles/3.md", article("3", published="2026-01-03T10:00:00Z"))
+
+    assert sorted(written) == ["sitemap.xml", "sitemaps/2026-01-2.xml"]  # part 1 unchanged
+    assert {"sitemap.xml", "sitemaps/2026-01-2.xml"} <= set(outcome.feeds_written)
+    assert [loc for loc, _ in sitemap_urls(stack, "sitemap.xml")] == [
+        FEEDS_URL + "sitemaps/2026-01.xml",
+        FEEDS_URL + "sitemaps/2026-01-2.xml",
+    ]
+    assert [loc for loc, _ in sitemap_urls(stack, "sitemaps/2026-01-2.xml")] == [
+        "https://englishnews.example/articles/3/"
+    ]

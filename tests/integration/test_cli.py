@@ -63,8 +63,8 @@ GOOD_EXTRA = {
 }
 VALID_IN_CONTENT = 6  # 8 articles minus a draft and one scheduled for 2031
 #: What content/ publishes: 30 feeds in 3 formats (main, 14 tags, 3 authors, 6 sections and
-#: 6 monthly archives), the news sitemap and feed.xsl.
-FILES_IN_CONTENT = 30 * 3 + 2
+#: 6 monthly archives), the news sitemap, the sitemap index, 6 monthly sitemaps and feed.xsl.
+FILES_IN_CONTENT = 30 * 3 + 1 + 1 + 6 + 1
 
 
 @pytest.fixture
@@ -199,8 +199,8 @@ def test_a_tag_nobody_uses_any_more_is_pruned(
     assert keep.read_text() == "not a feed"
     assert not (out / "sections" / "business").exists()
     assert not (out / "archive" / "2025-07").exists()
-    # 3 tags, its section and its month's archive, in 3 formats each
-    assert err[-1].endswith(" removed)") and ", 15 removed)" in err[-1]
+    # 3 tags, its section and its month's archive, in 3 formats each, and its month's sitemap
+    assert err[-1].endswith(" removed)") and ", 16 removed)" in err[-1]
 
 
 def files_under(folder: Path) -> dict[str, bytes | None]:
@@ -233,7 +233,7 @@ def test_files_and_folders_the_build_did_not_write_are_kept(
     assert {path: (site / path).read_bytes() for path in theirs} == theirs
     assert (site / "uploads" / "2024").is_dir()
     assert not (site / "tags" / "cafe-society").exists()  # its own stale feeds still go
-    assert ", 15 removed)" in err[-1]
+    assert ", 16 removed)" in err[-1]  # its month's sitemap too
 
 
 def test_a_stale_feed_someone_changed_since_is_kept(
@@ -251,7 +251,7 @@ def test_a_stale_feed_someone_changed_since_is_kept(
     assert edited.read_bytes() == b"<rss>edited by hand</rss>"
     assert not (out / "tags" / "cafe-society" / "atom.xml").exists()
     assert f"newswire: kept {edited}: changed since newswire wrote it" in err
-    assert ", 14 removed)" in err[-1]
+    assert ", 15 removed)" in err[-1]
 
 
 def test_without_a_manifest_nothing_is_removed_or_replaced(
@@ -272,7 +272,8 @@ def test_without_a_manifest_nothing_is_removed_or_replaced(
         f"newswire: {out} has no {'.newswire-manifest.json'}: files an older newswire wrote "
         "there count as someone else's; delete them (or the folder) once"
     )
-    assert err[-1].endswith(", 0 removed, 11 refused)")  # main, section, month, sitemap
+    # main, section, month, news sitemap, sitemap index
+    assert err[-1].endswith(", 0 removed, 12 refused)")
 
 
 def test_a_manifest_that_cannot_be_read_removes_nothing_and_says_so(
@@ -289,7 +290,7 @@ def test_a_manifest_that_cannot_be_read_removes_nothing_and_says_so(
 
     assert status == 2  # the feeds that changed are no longer known to be newswire's
     assert err[0].startswith(f"newswire: {manifest}: ignored, not a list of files newswire can")
-    assert err[-1].endswith(", 0 removed, 9 refused)")
+    assert err[-1].endswith(", 0 removed, 10 refused)")
     del before[".newswire-manifest.json"]  # written anew
     assert files_under(out).items() >= before.items()
 

@@ -446,9 +446,11 @@ def test_the_feeds_are_byte_identical_to_a_clean_build(run: Run, tmp_path: Path)
 
 
 def is_empty_feed(path: str, body: bytes) -> bool:
-    """Whether ``path`` is a feed document listing no article."""
+    """Whether ``path`` is a feed document (or a month's sitemap) listing no article."""
     if path.endswith("feed.json"):
         return json.loads(body)["items"] == []
+    if path.startswith("sitemaps/"):
+        return b"<url>" not in body
     return is_feed_path(path) and b"<item>" not in body and b"<entry>" not in body
 
 
@@ -570,10 +572,15 @@ def test_a_feed_whose_articles_are_all_gone_stays_empty_where_a_build_writes_non
     built = built_tree(content, tmp_path)
 
     emptied = sorted(set(published) - set(built))
-    assert emptied == [
-        f"{folder}/{fmt.filename}"
-        for folder in ("archive/2026-05", "tags/lonely")
-        for fmt in sorted(FeedFormat, key=lambda f: f.filename)
-    ]
+    assert emptied == sorted(
+        [
+            *(
+                f"{folder}/{fmt.filename}"
+                for folder in ("archive/2026-05", "tags/lonely")
+                for fmt in FeedFormat
+            ),
+            "sitemaps/2026-05.xml",  # the month's sitemap too, out of the index
+        ]
+    )
     assert all(is_empty_feed(path, published[path]) for path in emptied)
     assert {path: published[path] for path in built} == built

@@ -85,7 +85,9 @@ def test_every_corpus_feed_is_read_cleanly(fmt: FeedFormat) -> None:
         assert entries, f"reader sees no entries in {path}"
 
 
-@pytest.mark.parametrize("path", ["news-sitemap.xml", "feed.xsl"])
+@pytest.mark.parametrize(
+    "path", ["news-sitemap.xml", "sitemap.xml", "sitemaps/2025-07.xml", "feed.xsl"]
+)
 def test_the_files_beside_the_feeds_are_valid(path: str) -> None:
     assert check_published(path, content_files()[path].body) == []
 

@@ -881,13 +881,62 @@ def check_news_sitemap(data: bytes) -> list[str]:
     return problems
 
 
+#: The sitemaps.org protocol's limits, per sitemap and per index.
+_MAX_SITEMAP_URLS: Final = 50_000
+_MAX_SITEMAP_BYTES: Final = 50 * 1024 * 1024
+
+
+def check_sitemap(data: bytes, *, index: bool = False) -> list[str]:
+    """sitemaps.org rules of a sitemap (``urlset``) or, with ``index``, a sitemap index
+    (``sitemapindex``): the namespace, a ``loc`` in each entry, absolute and under 2,048
+    characters, only the protocol's elements, a ``lastmod`` (if any) a W3C date with a zone,
+    at most 50,000 entries and 50 MB."""
+    root_tag, entry_tag = ("sitemapindex", "sitemap") if index else ("urlset", "url")
+    allowed = {"loc", "lastmod"} if index else {"loc", "lastmod", "changefreq", "priority"}
+    try:
+        root = etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as e:
+        return [f"not well-formed XML: {e}"]
+    s = f"{{{_SITEMAP_NS}}}"
+    if root.tag != f"{s}{root_tag}":
+        return [f"root is {root.tag}, expected sitemaps.org {root_tag}"]
+    problems = []
+    if len(data) > _MAX_SITEMAP_BYTES:
+        problems.append(f"{len(data)} bytes, the protocol allows {_MAX_SITEMAP_BYTES}")
+    if len(root) > _MAX_SITEMAP_URLS:
+        problems.append(f"{len(root)} entries, the protocol allows {_MAX_SITEMAP_URLS}")
+    for entry in root:
+        if entry.tag != f"{s}{entry_tag}":
+            problems.append(f"{entry.tag} in {root_tag}, expected {entry_tag}")
+            continue
+        children = [child.tag.removeprefix(s) for child in entry]
+        loc = entry.findtext(f"{s}loc") or ""
+        if children.count("loc") != 1 or set(children) - allowed:
+            problems.append(f"{loc}: children {children}, expected one loc and {allowed}")
+        if not _is_absolute_url(loc) or len(loc) >= 2048:
+            problems.append(f"loc {loc!r} is not an absolute URL under 2,048 characters")
+        if any(ord(c) > 0x7E or c in ' "<>' for c in loc):
+            problems.append(f"loc {loc!r} is not URL-escaped")
+        date = entry.findtext(f"{s}lastmod")
+        try:
+            if date is not None and datetime.fromisoformat(date).tzinfo is None:
+                problems.append(f"{loc}: lastmod {date!r} has no time zone")
+        except ValueError:
+            problems.append(f"{loc}: lastmod {date!r} is not a W3C date")
+    return problems
+
+
 def check_published(path: str, data: bytes) -> list[str]:
-    """Check any file a build publishes: feeds by format, the sitemap, the XSLT stylesheet."""
+    """Check any file a build publishes: feeds by format, the sitemaps, the XSLT stylesheet."""
     fmt = feed_format_of(path)
     if fmt is not None:
         return check_feed(data, fmt)
     if path.endswith("news-sitemap.xml"):
         return check_news_sitemap(data)
+    if path == "sitemap.xml":
+        return check_sitemap(data, index=True)
+    if path.startswith("sitemaps/") and path.endswith(".xml"):
+        return check_sitemap(data)
     if path.endswith(".xsl"):
         root = etree.fromstring(data, _PARSER)
         return [] if root.tag == f"{{{_XSL_NS}}}stylesheet" else [f"{path}: not XSLT"]

@@ -15,7 +15,7 @@ from newswire.content.articles import ArticleFile, is_article_key
 from newswire.content.site import MAX_SITE_BYTES, SITE_CONFIG_KEY, oversized_site
 from newswire.domain.feeds import is_feed_path
 from newswire.errors import StorageError
-from newswire.rendering.sitemap import NEWS_SITEMAP_PATH
+from newswire.rendering.sitemap import NEWS_SITEMAP_PATH, is_sitemap_path
 from newswire.rendering.stylesheet import STYLESHEET_PATH
 
 #: The list of files a build wrote into its output folder, kept there for the next build.
@@ -258,7 +258,7 @@ class LocalFeedTree:
 def _parse_manifest(data: bytes) -> dict[str, tuple[int, int]]:
     """The files a manifest names, as ``path -> (size, mtime_ns)``.
 
-    Only paths a build can write are taken (a feed, the news sitemap, the stylesheet, inside
+    Only paths a build can write are taken (a feed, a sitemap, the stylesheet, inside
     the folder): a hand-edited manifest can never make a build replace or remove another file.
 
     Raises:
@@ -277,7 +277,7 @@ def _parse_manifest(data: bytes) -> dict[str, tuple[int, int]]:
 def _is_output_path(path: str) -> bool:
     parts = path.split("/")
     return all(part not in ("", ".", "..") for part in parts) and (
-        is_feed_path(path) or path in (NEWS_SITEMAP_PATH, STYLESHEET_PATH)
+        is_feed_path(path) or is_sitemap_path(path) or path in (NEWS_SITEMAP_PATH, STYLESHEET_PATH)
     )
 
 

@@ -43,8 +43,13 @@ from newswire.rendering.sitemap import (
     MAX_NEWS_URLS,
     NEWS_SITEMAP_CONTENT_TYPE,
     NEWS_SITEMAP_PATH,
+    SITEMAP_CONTENT_TYPE,
+    SITEMAP_INDEX_PATH,
+    month_sitemap_path,
     news_window_start,
+    render_month_sitemaps,
     render_news_sitemap,
+    render_sitemap_index,
 )
 from newswire.rendering.stylesheet import STYLESHEET_PATH, stylesheet_file
 
@@ -60,12 +65,14 @@ RENDERED_BUDGET = 96 * 1024 * 1024
 
 
 def paths_of(feeds: Iterable[FeedKey]) -> set[str]:
-    """Every object a rebuild of ``feeds`` may write: their formats, and with the main feed
-    the news sitemap and the stylesheet."""
+    """Every object a rebuild of ``feeds`` may write: their formats, with an archive its
+    month's sitemap, and with the main feed the news sitemap, the sitemap index and the
+    stylesheet. (A month too big for one sitemap has more parts, found as it is rendered.)"""
     keys = set(feeds)
     paths = {key.path(fmt) for key in keys for fmt in FeedFormat}
+    paths |= {month_sitemap_path(key.slug) for key in keys if key.kind is FeedKind.ARCHIVE}
     if MAIN_FEED in keys:
-        paths |= {NEWS_SITEMAP_PATH, STYLESHEET_PATH}
+        paths |= {NEWS_SITEMAP_PATH, SITEMAP_INDEX_PATH, STYLESHEET_PATH}
     return paths
 
 
@@ -89,24 +96,28 @@ class Rebuilt:
 
 class _Reads:
     """What an attempt's feeds read from the index, each read once however many feeds need
-    it: the months (only the main feed and the archives link them), and the entries of the
-    articles they show (an article is in the main feed, its month's, its section's, its
-    tags' and its authors'). An entry is dropped once the last feed showing it is rendered:
-    a reindex renders dozens of archives at once.
+    it: the months (the main feed and the archives link them, the sitemap index lists them),
+    and the entries of the articles they show (an article is in the main feed, its month's,
+    its section's, its tags' and its authors'). An entry is dropped once the last feed
+    showing it is rendered: a reindex renders dozens of archives at once.
     """
 
     def __init__(self, index: ArticleIndex) -> None:
         self._index = index
         self._lock = threading.Lock()
-        self._months: list[str] | None = None
+        self._months: dict[str, int] | None = None
         self._entries: dict[str, Entry] = {}
         self._failed: dict[str, Exception] = {}  # keys whose read failed, and why
         self._uses: Counter[str] = Counter()  # feeds still to render, per key
 
     def months(self) -> list[str]:
+        return sorted(self.month_counts())
+
+    def month_counts(self) -> dict[str, int]:
+        """Live articles per month (months with none left out)."""
         with self._lock:
             if self._months is None:
-                self._months = sorted(self._index.months())
+                self._months = self._index.months()
             return self._months
 
     def read(self, pool: IOPool, shown: Iterable[Sequence[str]]) -> None:
@@ -174,7 +185,7 @@ class _Job:
     paths: tuple[str, ...]
     render: Callable[[_Reads, Sequence[str]], list[FeedFile]]
     shows: Callable[[], Sequence[str]] | None = None  # one index query
-    links_months: bool = False  # the main feed and the archives: their renders read them
+    links_months: bool = False  # the main feed, the archives, the sitemap index read them
 
 
 class Linking(Protocol):
@@ -245,8 +256,9 @@ class FeedWriter:
     def rebuild(self, feeds: Iterable[FeedKey], *, announce: Collection[FeedKey] = ()) -> Rebuilt:
         """Re-render each feed from the index and write the documents whose bytes changed.
 
-        With the main feed come the news sitemap (which may change with it) and ``feed.xsl``
-        (written once, then only HEAD-checked), so a fresh bucket gets its stylesheet too.
+        With the main feed come the news sitemap (which may change with it), the sitemap index
+        and ``feed.xsl`` (written once, then only HEAD-checked), so a fresh bucket gets its
+        stylesheet too; with an archive, its month's sitemap.
 
         Args:
             feeds: the feeds to rebuild.
@@ -262,6 +274,7 @@ class FeedWriter:
         jobs = [self._feed_job(key) for key in keys]
         if MAIN_FEED in keys:
             jobs.append(self._news_sitemap_job())
+            jobs.append(self._sitemap_index_job())
             jobs.append(_Job((STYLESHEET_PATH,), lambda _reads, _keys: [stylesheet_file()]))
         return self._write_latest(jobs)
 
@@ -313,9 +326,15 @@ class FeedWriter:
         def files(history: History | None, entries: list[Entry]) -> list[FeedFile]:
             named = named_after(key, entries[0]) if entries else key
             feed = build_feed(named, entries, self.site, history)
-            return render_feed_files(feed, self.site.max_feed_bytes, _columns(feed.entries))
+            files = render_feed_files(feed, self.site.max_feed_bytes, _columns(feed.entries))
+            if key.kind is FeedKind.ARCHIVE:  # an emptied month's sitemap stays, empty
+                files += render_month_sitemaps(key.slug, feed.entries)
+            return files
 
-        return _Job(_formats(key), render, shows, linked)
+        paths = _formats(key)
+        if key.kind is FeedKind.ARCHIVE:
+            paths += (month_sitemap_path(key.slug),)
+        return _Job(paths, render, shows, linked)
 
     def _news_sitemap_job(self) -> _Job:
         now = self.clock()
@@ -332,19 +351,32 @@ class FeedWriter:
 
         return _Job((NEWS_SITEMAP_PATH,), render, shows)
 
+    def _sitemap_index_job(self) -> _Job:
+        """The sitemap index, from the months' counts: rebuilt with the main feed, which every
+        change rebuilds (every article is in it), so a month's new part or its emptying is
+        listed by the change that made it."""
+
+        def render(reads: _Reads, _keys: Sequence[str]) -> list[FeedFile]:
+            body = render_sitemap_index(reads.month_counts(), self.site)
+            return [FeedFile(SITEMAP_INDEX_PATH, SITEMAP_CONTENT_TYPE, body)]
+
+        return _Job((SITEMAP_INDEX_PATH,), render, links_months=True)
+
     def _write_latest(self, jobs: Sequence[_Job]) -> Rebuilt:
         """Write what each job renders for its paths, so that no concurrent update is lost.
 
         Every object is read (HEAD) *before* the jobs query the index, and written only if
-        it is still that object; the paths that lost a race are read, rendered and tried
+        it is still that object; the paths that lost a race, and those a render gave that its
+        job did not name (a month's sitemap grown a part), are read, rendered and tried
         again. Objects whose bytes did not change are left alone. A path that fails (AWS,
         races lost too often) fails alone: the others are still written.
         """
         written: list[str] = []
         failed: dict[str, Exception] = {}
-        pending = [(job, set(job.paths)) for job in jobs]
+        owned = [set(job.paths) for job in jobs]  # grows by the parts a render finds
+        pending = [(number, set(job.paths)) for number, job in enumerate(jobs)]
         for _attempt in range(MAX_ATTEMPTS):
-            paths = sorted(path for _job, wanted in pending for path in wanted)
+            paths = sorted(path for _number, wanted in pending for path in wanted)
             current: dict[str, FeedObject | None] = {}
             heads = self.pool.map(_settled(self.feeds.head), paths)
             for path, head in zip(paths, heads, strict=True):
@@ -352,32 +384,38 @@ class FeedWriter:
                     failed[path] = head
                 else:
                     current[path] = head
-            pending = [(job, wanted & current.keys()) for job, wanted in pending]
-            pending = [(job, wanted) for job, wanted in pending if wanted]
-            rendered = self._render([job for job, _wanted in pending])
-            writes: list[tuple[FeedFile, FeedObject | None]] = []
-            for (_job, wanted), files in zip(pending, rendered, strict=True):
+            pending = [(number, wanted & current.keys()) for number, wanted in pending]
+            pending = [(number, wanted) for number, wanted in pending if wanted]
+            rendered = self._render([jobs[number] for number, _wanted in pending])
+            again: dict[int, set[str]] = {}  # per job, the paths to read and render again
+            writes: list[tuple[int, FeedFile, FeedObject | None]] = []
+            for (number, wanted), files in zip(pending, rendered, strict=True):
                 if isinstance(files, Exception):
                     failed.update(dict.fromkeys(wanted, files))
                     continue
+                # A path found by rendering was not read first: it is read, then rendered
+                # again (a month's sitemap grown to a second part).
+                found = {file.path for file in files} - owned[number]
+                if found:
+                    owned[number] |= found
+                    again[number] = found
                 writes += [
-                    (file, current[file.path])
+                    (number, file, current[file.path])
                     for file in files
                     if file.path in wanted and _changed(current[file.path], file.body)
                 ]
-            lost: set[str] = set()
-            outcomes = self.pool.map(_settled(self._put), writes)
-            for (file, _before), won in zip(writes, outcomes, strict=True):
+            outcomes = self.pool.map(_settled(self._put), [write[1:] for write in writes])
+            for (number, file, _before), won in zip(writes, outcomes, strict=True):
                 if isinstance(won, Exception):
                     failed[file.path] = won
                 elif won:
                     written.append(file.path)
                 else:
-                    lost.add(file.path)
-            pending = [(job, wanted & lost) for job, wanted in pending if wanted & lost]
+                    again.setdefault(number, set()).add(file.path)
+            pending = sorted(again.items())
             if not pending:
                 break
-        for _job, wanted in pending:
+        for _number, wanted in pending:
             for path in wanted:
                 failed[path] = ConcurrentUpdateError(
                     f"{path}: kept losing write races, will be retried"

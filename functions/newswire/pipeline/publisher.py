@@ -101,6 +101,7 @@ from newswire.pipeline.ports import (
     HubNotifier,
 )
 from newswire.pipeline.prepare import prepare_article
+from newswire.rendering.sitemap import first_part_of
 
 T = TypeVar("T")
 
@@ -278,14 +279,14 @@ class Publisher:
         if isinstance(result, Exception):
             return result
         mine = paths_of(feeds)
-        failed = sorted(path for path in rebuilt.failed if path in mine)
+        failed = sorted(path for path in rebuilt.failed if first_part_of(path) in mine)
         if failed:
             return rebuilt.failed[failed[0]]
         try:
             self._forget_woken(result.woken)
         except Exception as e:  # redelivered, it finishes (and forgets) its wakes again
             return e
-        written = tuple(path for path in rebuilt.written if path in mine)
+        written = tuple(path for path in rebuilt.written if first_part_of(path) in mine)
         return dataclasses.replace(result.outcome, feeds_written=written)
 
     def _index_in_run(

@@ -119,7 +119,8 @@ def feeds_to_render(publisher: Publisher) -> list[str]:
 
 def render_feeds(publisher: Publisher, feed_ids: Sequence[str]) -> int:
     """Render and write the feeds ``feed_ids`` name; how many objects were written. The main
-    feed brings the news sitemap and the stylesheet with it."""
+    feed brings the news sitemap, the sitemap index and the stylesheet with it, each month's
+    archive its sitemap."""
     return len(publisher.writer.rebuild(FeedKey.from_id(f) for f in feed_ids).or_raise())
 
 

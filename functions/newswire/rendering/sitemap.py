@@ -1,17 +1,21 @@
-"""The Google News sitemap: the articles of the last two days, for news search engines.
+"""Sitemaps: the Google News sitemap of the last two days, and the site's sitemap index with
+one sitemap per archive month, for search engines.
 
-Schema: https://www.google.com/schemas/sitemap-news/0.9 inside a sitemaps.org ``urlset``.
-Google reads at most 1,000 ``<url>`` elements and only articles from the last two days.
+The news sitemap: https://www.google.com/schemas/sitemap-news/0.9 inside a sitemaps.org
+``urlset``; Google reads at most 1,000 ``<url>`` elements and only articles from the last two
+days. The sitemap index and the monthly sitemaps follow https://www.sitemaps.org/protocol.html.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from lxml import etree
 
 from newswire.domain.model import Entry, SiteConfig, rfc3339
+from newswire.rendering.base import FeedFile
 
 NEWS_SITEMAP_PATH = "news-sitemap.xml"
 NEWS_SITEMAP_CONTENT_TYPE = "application/xml; charset=utf-8"
@@ -65,3 +69,123 @@ def render_news_sitemap(entries: Iterable[Entry], site: SiteConfig, now: datetim
         if shown == MAX_NEWS_URLS:
             break
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+# --- the site's sitemap index and its monthly sitemaps (sitemaps.org 0.9) -------------------
+
+#: The sitemaps.org sitemap index: one sitemap per archive month.
+SITEMAP_INDEX_PATH = "sitemap.xml"
+SITEMAP_CONTENT_TYPE = "application/xml; charset=utf-8"
+#: The protocol's limits: per sitemap file (and per index) at most 50,000 URLs and 50 MB
+#: uncompressed; a ``<loc>`` under 2,048 characters.
+MAX_SITEMAP_BYTES = 50 * 1024 * 1024
+MAX_LOC_CHARACTERS = 2047
+#: URLs per monthly sitemap: below the protocol's 50,000 so that even URLs at the length limit
+#: keep a sitemap under :data:`MAX_SITEMAP_BYTES` (a month with more is split in parts).
+URLS_PER_SITEMAP = 20_000
+
+#: Characters a URL keeps as they are (RFC 3986's reserved and ``%``); the rest not
+#: unreserved (non-ASCII, spaces, quotes, controls) are percent-encoded as UTF-8.
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+
+
+def sitemap_parts(articles: int) -> int:
+    """How many sitemap files a month of ``articles`` live articles is published in (an
+    emptied month keeps one, empty)."""
+    return max(1, -(-articles // URLS_PER_SITEMAP))
+
+
+def month_sitemap_path(month: str, part: int = 1) -> str:
+    """Where part ``part`` (from 1) of ``month``'s sitemap is published:
+    ``sitemaps/2026-12.xml``, then ``sitemaps/2026-12-2.xml``…"""
+    return f"sitemaps/{month}.xml" if part == 1 else f"sitemaps/{month}-{part}.xml"
+
+
+def first_part_of(path: str) -> str:
+    """The path of the first part of the month sitemap ``path`` is a part of (any other path
+    as it is): a month's further parts are found as it is rendered, and go with the first."""
+    if path.startswith("sitemaps/") and path.count("-") == 2:
+        return path.rsplit("-", 1)[0] + ".xml"
+    return path
+
+
+def is_sitemap_path(path: str) -> bool:
+    """Whether ``path`` is the sitemap index or a monthly sitemap (neither is a feed: hubs are
+    not told about them)."""
+    return path == SITEMAP_INDEX_PATH or (path.startswith("sitemaps/") and path.endswith(".xml"))
+
+
+def render_month_sitemaps(month: str, entries: Sequence[Entry]) -> list[FeedFile]:
+    """The sitemap of ``month``: every article's URL with its ``lastmod``, in
+    :func:`sitemap_parts` files of at most :data:`URLS_PER_SITEMAP` URLs.
+
+    Oldest first, so that a new article changes only the last part. An article whose URL is
+    :data:`MAX_LOC_CHARACTERS` or longer (escaped) is left out: the protocol refuses it.
+
+    Args:
+        month: ``YYYY-MM``, the archive month the entries are of.
+        entries: every live article of the month, newest first (as its archive shows them).
+    """
+    oldest_first = list(reversed(entries))
+    files = []
+    for part in range(1, sitemap_parts(len(entries)) + 1):
+        chunk = oldest_first[(part - 1) * URLS_PER_SITEMAP : part * URLS_PER_SITEMAP]
+        body = render_sitemap(chunk)
+        files.append(FeedFile(month_sitemap_path(month, part), SITEMAP_CONTENT_TYPE, body))
+    return files
+
+
+def render_sitemap(entries: Iterable[Entry]) -> bytes:
+    """A sitemaps.org ``urlset`` of ``entries``, in their order: each URL's ``<loc>`` and its
+    ``<lastmod>`` (the entry's ``updated``, a W3C datetime in UTC)."""
+    root = etree.Element(f"{{{_SITEMAP}}}urlset", nsmap={None: _SITEMAP})  # type: ignore[dict-item]
+    for entry in entries:
+        loc = sitemap_url(entry.url)
+        if loc is None:
+            continue
+        url = etree.SubElement(root, f"{{{_SITEMAP}}}url")
+        _set_loc(etree.SubElement(url, f"{{{_SITEMAP}}}loc"), loc)
+        etree.SubElement(url, f"{{{_SITEMAP}}}lastmod").text = rfc3339(entry.updated)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def render_sitemap_index(months: Mapping[str, int], site: SiteConfig) -> bytes:
+    """The sitemap index: every part of each month's sitemap, oldest month first.
+
+    No ``<lastmod>`` (optional in an index): it would change with every edit, and an edit is
+    to rewrite its month's sitemap alone. The protocol's 50,000 sitemaps per index are
+    thousands of years of months.
+
+    Args:
+        months: live articles per month; months with none are left out.
+        site: gives ``feeds_url``, under which the sitemaps are published.
+    """
+    root = etree.Element(f"{{{_SITEMAP}}}sitemapindex", nsmap={None: _SITEMAP})  # type: ignore[dict-item]
+    for month in sorted(months):
+        if months[month] <= 0:
+            continue
+        for part in range(1, sitemap_parts(months[month]) + 1):
+            sitemap = etree.SubElement(root, f"{{{_SITEMAP}}}sitemap")
+            loc = quote(site.feeds_url + month_sitemap_path(month, part), safe=_URL_SAFE)
+            _set_loc(etree.SubElement(sitemap, f"{{{_SITEMAP}}}loc"), loc)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def sitemap_url(url: str) -> str | None:
+    """``url`` as a ``<loc>`` takes it: percent-encoded where RFC 3986 wants it (non-ASCII,
+    spaces, quotes), or ``None`` when, entity-escaped, it reaches the protocol's length
+    limit."""
+    encoded = quote(url, safe=_URL_SAFE)
+    escaped = len(encoded) + 4 * encoded.count("&") + 5 * encoded.count("'")
+    return encoded if escaped <= MAX_LOC_CHARACTERS else None
+
+
+def _set_loc(element: etree._Element, url: str) -> None:
+    """Give ``element`` the text ``url`` with ``'`` written ``&apos;``, as the protocol's
+    escaping table asks (lxml escapes ``&``, ``<`` and ``>`` itself)."""
+    first, *rest = url.split("'")
+    element.text = first
+    for text in rest:
+        apostrophe = etree.Entity("apos")
+        apostrophe.tail = text
+        element.append(apostrophe)
