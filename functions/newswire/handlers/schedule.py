@@ -70,14 +70,17 @@ site_watch = SiteWatch()
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Publish what has come due; return a JSON summary."""
+    counts = dict.fromkeys((PUBLISHED, REJECTED, FEEDS_WRITTEN), 0)
     try:
         publisher = publisher_from_env()
     except SiteConfigMissingError as e:
         site_watch.missing(e)
-        add_counts({PUBLISHED: 0, REJECTED: 0, FEEDS_WRITTEN: 0})
+        add_counts(counts)
         return {"published": [], "rejected": []}
+    except Exception:  # an invalid site.yaml, AWS: the run fails, its metrics still say 0
+        add_counts(counts)
+        raise
     site_watch.found()
-    counts = dict.fromkeys((PUBLISHED, REJECTED, FEEDS_WRITTEN), 0)
     try:  # a run that fails (its feeds not all written) is finished by the next minute's
         outcomes = publisher.publish_due()
         published = [o.key for o in outcomes if o.action is PublishAction.PUBLISHED]
