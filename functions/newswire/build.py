@@ -50,7 +50,7 @@ from newswire.domain.model import Article, SiteConfig
 from newswire.errors import InvalidArticleError
 from newswire.itemfiles import ItemFiles, ItemRef
 from newswire.rendering.base import FeedFile
-from newswire.rendering.entry import entry_head
+from newswire.rendering.entry import entry_head, sitemap_url_of
 from newswire.rendering.sitemap import (
     NEWS_SITEMAP_CONTENT_TYPE,
     NEWS_SITEMAP_PATH,
@@ -455,7 +455,7 @@ def _sitemap_files(
     files = [
         file
         for key, shown in archives
-        for file in render_month_sitemaps(key.slug, [entry_head(a) for a in shown])
+        for file in render_month_sitemaps(key.slug, [sitemap_url_of(a) for a in shown])
     ]
     counts = {key.slug: len(shown) for key, shown in archives}
     index = render_sitemap_index(counts, site)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from newswire.domain.model import Article, Entry, Image, Person, Tag
 from newswire.domain.text import clean_plain_text, clean_xml_text
 from newswire.rendering.html import absolute_url, render_body
+from newswire.rendering.sitemap import SitemapUrl
 
 
 def render_entry(article: Article) -> Entry:
@@ -74,3 +75,9 @@ def _absolute_image(image: Image, base_url: str) -> Image:
         media_type=image.media_type,
         length=image.length,
     )
+
+
+def sitemap_url_of(article: Article) -> SitemapUrl:
+    """The URL and ``updated`` time the entry of ``article`` has (:func:`render_entry`), for
+    the sitemaps, at a fraction of :func:`entry_head`'s cost."""
+    return SitemapUrl(clean_xml_text(article.canonical_url), article.shown_updated)

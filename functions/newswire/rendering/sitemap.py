@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple, Protocol
 from urllib.parse import quote
 
 from lxml import etree
@@ -115,7 +116,25 @@ def is_sitemap_path(path: str) -> bool:
     return path == SITEMAP_INDEX_PATH or (path.startswith("sitemaps/") and path.endswith(".xml"))
 
 
-def render_month_sitemaps(month: str, entries: Sequence[Entry]) -> list[FeedFile]:
+class Located(Protocol):
+    """What a sitemap lists of an article: an entry, or a build's :class:`SitemapUrl`."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def updated(self) -> datetime: ...
+
+
+class SitemapUrl(NamedTuple):
+    """An article's URL and ``updated`` time, as its entry has them, without rendering the
+    entry: a build lists every live article, most of which it never renders."""
+
+    url: str
+    updated: datetime
+
+
+def render_month_sitemaps(month: str, entries: Sequence[Located]) -> list[FeedFile]:
     """The sitemap of ``month``: every article's URL with its ``lastmod``, in
     :func:`sitemap_parts` files of at most :data:`URLS_PER_SITEMAP` URLs.
 
@@ -135,7 +154,7 @@ def render_month_sitemaps(month: str, entries: Sequence[Entry]) -> list[FeedFile
     return files
 
 
-def render_sitemap(entries: Iterable[Entry]) -> bytes:
+def render_sitemap(entries: Iterable[Located]) -> bytes:
     """A sitemaps.org ``urlset`` of ``entries``, in their order: each URL's ``<loc>`` and its
     ``<lastmod>`` (the entry's ``updated``, a W3C datetime in UTC)."""
     root = etree.Element(f"{{{_SITEMAP}}}urlset", nsmap={None: _SITEMAP})  # type: ignore[dict-item]
