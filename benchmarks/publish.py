@@ -110,7 +110,7 @@ def _populate(dynamodb: Any, table: str, n: int, newest: datetime) -> Counter[st
     )
     from newswire.domain.feeds import feed_keys_for
     from newswire.domain.model import Entry, Person, Tag
-    from newswire.pipeline.ports import encode_entry
+    from newswire.pipeline.ports import encode_entry, entry_revision
 
     def put(item: dict[str, Any]) -> dict[str, Any]:
         return {"PutRequest": {"Item": item}}
@@ -146,6 +146,7 @@ def _populate(dynamodb: Any, table: str, n: int, newest: datetime) -> Counter[st
             tags=tuple(Tag.from_name(t) for t in tags),
         )
         feeds = sorted(feed_keys_for(entry))
+        stored = encode_entry(entry)
         stamp = index_time(published)
         months[stamp[:7]] += 1
         batch.append(
@@ -161,7 +162,7 @@ def _populate(dynamodb: Any, table: str, n: int, newest: datetime) -> Counter[st
                     "has_report": {"BOOL": False},
                     "article_id": {"S": url},
                     "published": {"S": stamp},
-                    "entry": {"B": encode_entry(entry)},
+                    "entry": {"B": stored},
                 }
             )
         )
@@ -173,6 +174,7 @@ def _populate(dynamodb: Any, table: str, n: int, newest: datetime) -> Counter[st
                         "pk": {"S": f"feed#{feed.id}"},
                         "sk": {"S": membership_sort_key(published, url)},
                         "key": {"S": key},
+                        "rev": {"S": entry_revision(stored)},
                     }
                 )
             )

@@ -292,6 +292,68 @@ def test_a_stale_render_is_never_written_last(stack: Stack, seq: Sequencer) -> N
         assert sorted(shown) == ["A", "B", "First"], path
 
 
+@pytest.mark.parametrize(
+    ("then", "shown", "action"),
+    [
+        (None, ["First"], PublishAction.REMOVED),  # deleted
+        (article("A"), ["First", "A"], PublishAction.PUBLISHED),  # its edit undone
+    ],
+    ids=["deleted", "edit-undone"],
+)
+def test_a_change_whose_writer_found_nothing_to_write_is_not_lost(
+    stack: Stack, seq: Sequencer, then: bytes | None, shown: list[str], action: PublishAction
+) -> None:
+    """A slow publisher renders its change to an article, stalls before writing; the article
+    then changes back (deleted, or its edit undone), and that change's publisher finds the
+    feeds already as they should be: nothing to write. The slow publisher's conditional
+    writes still hold (S3's ETag is the MD5 of the bytes, and nothing was written): it must
+    find out from the index that it moved, and write the feeds again.
+    """
+    import boto3
+
+    from newswire.adapters.s3 import S3FeedStore
+
+    publish(stack, seq, "articles/first.md", article("First"))
+    if then is not None:
+        publish(stack, seq, "articles/a.md", then)
+    stack.put_article("articles/a.md", article("A2" if then else "A"))
+    slow_client = boto3.client("s3", region_name="us-east-1")
+    stalled, resume = threading.Event(), threading.Event()
+
+    def stall_writes(**_: Any) -> None:
+        stalled.set()
+        resume.wait(10)
+
+    slow_client.meta.events.register("before-call.s3.PutObject", stall_writes)
+    slow = stack.publisher(clock=lambda: NOW)
+    slow.feeds = S3FeedStore(slow_client, stack.feeds_bucket)
+    outcomes: list[Any] = []
+    change = ArticleChange("articles/a.md", False, seq())
+    thread = threading.Thread(target=lambda: outcomes.append(slow.publish(change)))
+    thread.start()
+    assert stalled.wait(10)  # indexed, its feeds rendered, not written yet
+    before = heads(stack)
+    try:
+        second = publish(stack, seq, "articles/a.md", then)
+        untouched = heads(stack) == before  # the feeds were already as the change leaves them
+    finally:
+        resume.set()
+        thread.join(10)
+    assert second.action is action
+    assert untouched
+
+    assert not thread.is_alive()
+    assert [o.action for o in outcomes] == [PublishAction.PUBLISHED]
+    feeds = [p for p in heads(stack) if is_feed_path(p)]
+    assert "archive/2026-01/atom.xml" in feeds
+    for path in feeds:
+        if path.endswith(".json"):
+            titles_shown = [item["title"] for item in json.loads(stack.feed(path))["items"]]
+        else:
+            titles_shown = titles(stack, path)
+        assert sorted(titles_shown) == sorted(shown), path
+
+
 def test_requests_per_publish_do_not_grow_with_the_index(stack: Stack, seq: Sequencer) -> None:
     """One publish costs the same AWS requests with 5 or 60 articles already indexed."""
     calls: Counter[str] = Counter()

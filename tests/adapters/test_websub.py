@@ -103,7 +103,9 @@ def test_announcing_ends_at_its_deadline_however_the_hubs_stall(hub: Hub) -> Non
 
     assert len(hub.pings) == 3  # each hub tried once: the deadline left no time to try again
     assert len(warnings) == 3
-    assert all("no answer within 0.5 s" in w for w in warnings), warnings
+    # abandoned at the deadline, or timed out right at it (which comes first is the threads')
+    deadline = ("no answer within 0.5 s", "(no time left to try again)")
+    assert all(any(said in w for said in deadline) for w in warnings), warnings
 
 
 def test_the_deadline_allows_one_hub_all_its_tries() -> None:

@@ -58,7 +58,7 @@ HAZARD_OPERATIONS = 60
 #: The chance that one call fails: enough for a third or so of the deliveries to fail, while a
 #: record still gets through in a few tries.
 FAULT_RATES = {
-    "s3.GetObject": 0.02,
+    "s3.GetObject": 0.03,
     "s3.PutObject": 0.008,
     "s3.HeadObject": 0.003,
     "dynamodb.GetItem": 0.01,

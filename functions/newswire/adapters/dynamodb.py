@@ -9,7 +9,9 @@ Layout (partition key ``pk``, sort key ``sk``, both strings):
   wants, so it is published again once ``<key>`` lets the id go; kept after that wake until
   the change that woke it is done, so a retry of that change can finish it;
 - ``feed#<feed id>`` / ``<published>#<article id>``: membership, newest last in key order, so
-  the newest N of a feed are one Query with ``ScanIndexForward=False`` and ``Limit=N``;
+  the newest N of a feed are one Query with ``ScanIndexForward=False`` and ``Limit=N``; each
+  holds the revision of the article's entry (``rev``), rewritten with it, so a listing
+  changes with every change to what the feed shows;
 - ``due`` / ``<published>#<key>``: scheduled articles, so the ones that have come due are one
   Query with ``sk <= now``;
 - ``months`` / ``YYYY-MM``: how many live articles each month has, for the monthly archives
@@ -43,7 +45,15 @@ from newswire.adapters.aws_errors import (
 from newswire.domain.feeds import FeedKey
 from newswire.domain.model import Entry
 from newswire.errors import InvalidArticleError, TransientStorageError
-from newswire.pipeline.ports import ArticleState, ArticleStatus, Due, decode_entry, encode_entry
+from newswire.pipeline.ports import (
+    ArticleState,
+    ArticleStatus,
+    Due,
+    Listing,
+    decode_entry,
+    encode_entry,
+    entry_revision,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -142,14 +152,14 @@ class DynamoArticleIndex:
         """The states of ``keys``: one BatchGetItem per 100 keys."""
         return self._batch_get(keys, _STATE_FIELDS, {"#k": "key", "#s": "status"}, _state_from_item)
 
-    def newest(self, feed: FeedKey, limit: int, since: datetime | None = None) -> Sequence[str]:
-        """Keys of the ``limit`` newest articles of ``feed`` (published after ``since``, if
-        given): one Query, keys only, O(limit), never O(corpus)."""
+    def newest(self, feed: FeedKey, limit: int, since: datetime | None = None) -> Listing:
+        """The ``limit`` newest articles of ``feed`` (published after ``since``, if given):
+        one Query, keys and revisions only, O(limit), never O(corpus)."""
         condition, values = "pk = :pk", {":pk": {"S": f"feed#{feed.id}"}}
         if since is not None:
             condition += " AND sk > :since"
             values[":since"] = {"S": index_time(since)}
-        return self._keys(condition, values, newest_first=True, limit=limit, what=feed.id)
+        return self._listing(condition, values, limit=limit, what=feed.id)
 
     def entries(self, keys: Sequence[str]) -> dict[str, Entry]:
         """The entries of ``keys``, by key: one BatchGetItem per 100."""
@@ -174,12 +184,11 @@ class DynamoArticleIndex:
             raise translate(e, f"Query {self.table} months") from e
         return counts
 
-    def month(self, feed: FeedKey, month: str) -> Sequence[str]:
-        """Keys of every article of ``feed`` published in ``month`` (``YYYY-MM``), newest
-        first."""
+    def month(self, feed: FeedKey, month: str) -> Listing:
+        """Every article of ``feed`` published in ``month`` (``YYYY-MM``), newest first."""
         values = {":pk": {"S": f"feed#{feed.id}"}, ":month": {"S": month + "-"}}
         condition = "pk = :pk AND begins_with(sk, :month)"
-        return self._keys(condition, values, newest_first=True, what=f"{feed.id} {month}")
+        return self._listing(condition, values, what=f"{feed.id} {month}")
 
     def due(self, until: datetime, limit: int) -> Sequence[Due]:
         """Scheduled articles due at ``until`` or before, oldest first (the time is the
@@ -218,6 +227,14 @@ class DynamoArticleIndex:
         values = {":pk": {"S": WAITERS_PREFIX + holder}}
         return self._keys("pk = :pk", values, newest_first=False, what=f"waiters of {holder}")
 
+    def _listing(
+        self, condition: str, values: dict[str, Any], *, limit: int | None = None, what: str
+    ) -> Listing:
+        """A feed's membership items, newest first (up to ``limit``), as a listing."""
+        items = self._items(condition, values, newest_first=True, limit=limit, what=what)
+        keys = tuple(item["key"]["S"] for item in items)
+        return Listing(keys, tuple(item.get("rev", {}).get("S", "") for item in items))
+
     def _keys(
         self,
         condition: str,
@@ -240,13 +257,13 @@ class DynamoArticleIndex:
         limit: int | None = None,
         what: str,
     ) -> list[dict[str, Any]]:
-        """The article key and sort key of one partition's items, in sort-key order (up to
-        ``limit``)."""
+        """The article key, sort key and revision (if any) of one partition's items, in
+        sort-key order (up to ``limit``)."""
         query: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": condition,
             "ExpressionAttributeValues": values,
-            "ProjectionExpression": "#k, sk",
+            "ProjectionExpression": "#k, sk, rev",
             "ExpressionAttributeNames": {"#k": "key"},
             "ScanIndexForward": not newest_first,
             "ConsistentRead": True,
@@ -393,13 +410,14 @@ class DynamoArticleIndex:
     ) -> list[dict[str, Any]]:
         """The writes that move an article from ``old`` to ``new`` in one transaction: its
         state, and each item of the module docstring's layout only where it changed."""
+        stored = None if entry is None else encode_entry(entry)
         return [
-            {"Update": self._state_update(new, old, entry)},
+            {"Update": self._state_update(new, old, stored)},
             *self._claim_items(new, old),
             *self._waiter_items(new, old, woken_by),
             *self._month_items(new, old),
             *self._due_items(new, old, keep_due=keep_due),
-            *self._membership_items(new, old, entry),
+            *self._membership_items(new, old, stored),
         ]
 
     def _claim_items(self, new: ArticleState, old: ArticleState | None) -> list[dict[str, Any]]:
@@ -454,10 +472,11 @@ class DynamoArticleIndex:
         return items
 
     def _membership_items(
-        self, new: ArticleState, old: ArticleState | None, entry: Entry | None
+        self, new: ArticleState, old: ArticleState | None, stored: bytes | None
     ) -> list[dict[str, Any]]:
         """Leave the feeds the article left, and every feed if its sort key moved; join the
-        feeds it is in when it has an entry to show."""
+        feeds it is in, with its entry's revision, when it has an entry (as ``stored``) to
+        show."""
         items: list[dict[str, Any]] = []
         old_feeds = old.feeds if old else frozenset()
         old_sk = (
@@ -467,7 +486,7 @@ class DynamoArticleIndex:
         )
         new_sk = (
             membership_sort_key(new.published, new.article_id)
-            if entry is not None and new.published and new.article_id
+            if stored is not None and new.published and new.article_id
             else None
         )
         if old_sk:
@@ -476,12 +495,16 @@ class DynamoArticleIndex:
                 self._delete(f"feed#{f.id}", old_sk)
                 for f in sorted((old_feeds - new.feeds) | moved)
             )
-        if new_sk:
-            items.extend(self._put(f"feed#{f.id}", new_sk, new.key) for f in sorted(new.feeds))
+        if new_sk and stored is not None:
+            revision = {"rev": {"S": entry_revision(stored)}}
+            for feed in sorted(new.feeds):
+                member = self._put(f"feed#{feed.id}", new_sk, new.key)
+                member["Put"]["Item"] |= revision
+                items.append(member)
         return items
 
     def _state_update(
-        self, new: ArticleState, old: ArticleState | None, entry: Entry | None
+        self, new: ArticleState, old: ArticleState | None, stored: bytes | None
     ) -> dict[str, Any]:
         """An update, not a put: a rejected edit (no entry) keeps the last good entry."""
         values: dict[str, Any] = {
@@ -506,9 +529,9 @@ class DynamoArticleIndex:
                 values[f":{name}"] = {"S": value}
             else:
                 removes.append(name)
-        if entry is not None:
+        if stored is not None:
             sets.append("entry = :entry")
-            values[":entry"] = {"B": encode_entry(entry)}
+            values[":entry"] = {"B": stored}
         elif not new.feeds:
             removes.append("entry")
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")

@@ -4,7 +4,16 @@ Every feed of a batch is rebuilt together, in three steps each with its requests
 at once: read (HEAD) every object, render every feed from the index, write every object whose
 bytes changed. The HEADs come *before* the index is queried, and each write is conditional on
 the object read (``IfMatch``/``IfNoneMatch``): a writer that lost a race reads, renders and
-tries again, so the last feed written shows every article indexed before it.
+tries again.
+
+A condition on the ETag cannot see everything, though. S3's ETag is the MD5 of the bytes, and
+a writer whose render equals the object leaves it alone: when a change is indexed after a slow
+writer's query, the change's own writer may find nothing to write (the slow one has not
+written yet), and the slow writer's condition still holds. So after writing, a writer lists
+what it rendered from again (:class:`~newswire.pipeline.ports.Listing`, the months): if the
+index moved meanwhile, it reads, renders and writes again. The last writer of a document
+therefore rendered it from an index that had not moved when it was written, and every change
+indexed after that has a writer that reads the document after it.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar, cast
 from urllib.parse import quote
 
 from newswire.domain.feeds import (
@@ -35,7 +44,14 @@ from newswire.domain.model import Entry, SiteConfig
 from newswire.errors import ConcurrentUpdateError
 from newswire.pipeline.concurrency import IOPool
 from newswire.pipeline.kept import Kept
-from newswire.pipeline.ports import ArticleIndex, FeedObject, FeedStore, HubNotifier, feed_digest
+from newswire.pipeline.ports import (
+    ArticleIndex,
+    FeedObject,
+    FeedStore,
+    HubNotifier,
+    Listing,
+    feed_digest,
+)
 from newswire.rendering.base import FeedFile
 from newswire.rendering.files import render_feed_files
 from newswire.rendering.registry import render_items
@@ -184,8 +200,20 @@ class _Job:
 
     paths: tuple[str, ...]
     render: Callable[[_Reads, Sequence[str]], list[FeedFile]]
-    shows: Callable[[], Sequence[str]] | None = None  # one index query
+    shows: Callable[[], Listing] | None = None  # one index query
     links_months: bool = False  # the main feed, the archives, the sitemap index read them
+
+    @property
+    def reads_index(self) -> bool:
+        """Whether what it renders depends on the index (the stylesheet does not)."""
+        return self.shows is not None or self.links_months
+
+
+class _Read(NamedTuple):
+    """What a job rendered from: the articles it showed, and the months if it links them."""
+
+    shown: Listing
+    months: Mapping[str, int] | None
 
 
 class Linking(Protocol):
@@ -311,7 +339,7 @@ class FeedWriter:
                 self._changed |= urls
 
     def _feed_job(self, key: FeedKey) -> _Job:
-        def shows() -> Sequence[str]:
+        def shows() -> Listing:
             if key.kind is FeedKind.ARCHIVE:
                 return self.index.month(MAIN_FEED, key.slug)
             return self.index.newest(key, self.site.items_per_feed)
@@ -339,7 +367,7 @@ class FeedWriter:
     def _news_sitemap_job(self) -> _Job:
         now = self.clock()
 
-        def shows() -> Sequence[str]:
+        def shows() -> Listing:
             return self.index.newest(MAIN_FEED, MAX_NEWS_URLS, since=news_window_start(now))
 
         def render(reads: _Reads, keys: Sequence[str]) -> list[FeedFile]:
@@ -366,33 +394,35 @@ class FeedWriter:
         """Write what each job renders for its paths, so that no concurrent update is lost.
 
         Every object is read (HEAD) *before* the jobs query the index, and written only if
-        it is still that object; the paths that lost a race, and those a render gave that its
-        job did not name (a month's sitemap grown a part), are read, rendered and tried
-        again. Objects whose bytes did not change are left alone. A path that fails (AWS,
-        races lost too often) fails alone: the others are still written.
+        it is still that object; a job that wrote lists its articles again, and if the index
+        moved since its render, its paths are read, rendered and written again (see the
+        module docstring), as are the paths that lost a race and those a render gave that
+        its job did not name (a month's sitemap grown a part). Objects whose bytes did not
+        change are left alone. A path that fails (AWS, races lost too often) fails alone:
+        the others are still written.
         """
-        written: list[str] = []
+        written: set[str] = set()
         failed: dict[str, Exception] = {}
         owned = [set(job.paths) for job in jobs]  # grows by the parts a render finds
         pending = [(number, set(job.paths)) for number, job in enumerate(jobs)]
         for _attempt in range(MAX_ATTEMPTS):
-            paths = sorted(path for _number, wanted in pending for path in wanted)
-            current: dict[str, FeedObject | None] = {}
-            heads = self.pool.map(_settled(self.feeds.head), paths)
-            for path, head in zip(paths, heads, strict=True):
+            current = self._heads(sorted(path for _n, wanted in pending for path in wanted))
+            for path, head in current.items():
                 if isinstance(head, Exception):
                     failed[path] = head
-                else:
-                    current[path] = head
-            pending = [(number, wanted & current.keys()) for number, wanted in pending]
+            pending = [
+                (number, {p for p in wanted if p not in failed}) for number, wanted in pending
+            ]
             pending = [(number, wanted) for number, wanted in pending if wanted]
             rendered = self._render([jobs[number] for number, _wanted in pending])
             again: dict[int, set[str]] = {}  # per job, the paths to read and render again
             writes: list[tuple[int, FeedFile, FeedObject | None]] = []
-            for (number, wanted), files in zip(pending, rendered, strict=True):
-                if isinstance(files, Exception):
-                    failed.update(dict.fromkeys(wanted, files))
+            read: dict[int, _Read] = {}  # what each job rendered from
+            for (number, wanted), result in zip(pending, rendered, strict=True):
+                if isinstance(result, Exception):
+                    failed.update(dict.fromkeys(wanted, result))
                     continue
+                files, read[number] = result
                 # A path found by rendering was not read first: it is read, then rendered
                 # again (a month's sitemap grown to a second part).
                 found = {file.path for file in files} - owned[number]
@@ -400,19 +430,25 @@ class FeedWriter:
                     owned[number] |= found
                     again[number] = found
                 writes += [
-                    (number, file, current[file.path])
+                    (number, file, before)
                     for file in files
-                    if file.path in wanted and _changed(current[file.path], file.body)
+                    if file.path in wanted
+                    and not isinstance(before := current[file.path], Exception)
+                    and _changed(before, file.body)
                 ]
             outcomes = self.pool.map(_settled(self._put), [write[1:] for write in writes])
+            wrote: set[int] = set()
             for (number, file, _before), won in zip(writes, outcomes, strict=True):
                 if isinstance(won, Exception):
                     failed[file.path] = won
                 elif won:
-                    written.append(file.path)
+                    written.add(file.path)
+                    wrote.add(number)
                 else:
                     again.setdefault(number, set()).add(file.path)
-            pending = sorted(again.items())
+            for number in self._moved({n: (jobs[n], read[n]) for n in wrote}):
+                again.setdefault(number, set()).update(owned[number] - failed.keys())
+            pending = sorted((number, paths) for number, paths in again.items() if paths)
             if not pending:
                 break
         for _number, wanted in pending:
@@ -422,25 +458,56 @@ class FeedWriter:
                 )
         return Rebuilt(tuple(sorted(written)), failed)
 
-    def _render(self, jobs: Sequence[_Job]) -> list[list[FeedFile] | Exception]:
+    def _heads(self, paths: Sequence[str]) -> dict[str, FeedObject | Exception | None]:
+        """Each object as it is now (``None``: absent), or why it could not be read."""
+        heads = self.pool.map(_settled(self.feeds.head), paths)
+        return dict(zip(paths, heads, strict=True))
+
+    def _render(self, jobs: Sequence[_Job]) -> list[tuple[list[FeedFile], _Read] | Exception]:
         """Render each job (or say why it could not be), in three steps of requests in flight
         together: what each shows (and the months, for those that link them), the entries
-        of all, read once each, then the documents."""
+        of all, read once each, then the documents; with each, what it was rendered from."""
         reads = _Reads(self.index)
-        months = [reads.months] if any(job.links_months for job in jobs) else []
-        listed = self.pool.map(
-            _settled(_call), [*months, *(job.shows or _no_articles for job in jobs)]
-        )
-        shown = listed[len(months) :]
-        reads.read(self.pool, [keys for keys in shown if not isinstance(keys, Exception)])
+        _months, shown = self._list(jobs, reads.month_counts)
+        reads.read(self.pool, [keys.keys for keys in shown if not isinstance(keys, Exception)])
 
-        def render(job_and_keys: tuple[_Job, Sequence[str] | Exception]) -> list[FeedFile]:
+        def render(
+            job_and_keys: tuple[_Job, Listing | Exception],
+        ) -> tuple[list[FeedFile], _Read]:
             job, keys = job_and_keys
             if isinstance(keys, Exception):
                 raise keys
-            return job.render(reads, keys)
+            files = job.render(reads, keys.keys)
+            return files, _Read(keys, reads.month_counts() if job.links_months else None)
 
         return self.pool.map(_settled(render), list(zip(jobs, shown, strict=True)))
+
+    def _list(
+        self, jobs: Sequence[_Job], months: Callable[[], dict[str, int]]
+    ) -> tuple[dict[str, int] | Exception | None, list[Listing | Exception]]:
+        """What each job shows and, when one of them links months, the months: listed at once
+        (or why they could not be)."""
+        calls: list[Callable[[], object]] = [job.shows or _no_articles for job in jobs]
+        if any(job.links_months for job in jobs):
+            calls.append(months)
+        listed = self.pool.map(_settled(_call), calls)
+        counts = (
+            cast("dict[str, int] | Exception", listed.pop()) if len(calls) > len(jobs) else None
+        )
+        return counts, cast("list[Listing | Exception]", listed)
+
+    def _moved(self, read: Mapping[int, tuple[_Job, _Read]]) -> set[int]:
+        """The jobs whose articles or months the index lists differently now than when they
+        were rendered (or that cannot be listed again: they had better be rendered again)."""
+        checked = [(number, job, was) for number, (job, was) in read.items() if job.reads_index]
+        if not checked:
+            return set()
+        now_months, listed = self._list([job for _n, job, _w in checked], self.index.months)
+        moved = set()
+        for (number, job, was), shown in zip(checked, listed, strict=True):
+            if shown != was.shown or (job.links_months and now_months != was.months):
+                moved.add(number)  # an error is never equal to what was read
+        return moved
 
     def _put(self, write: tuple[FeedFile, FeedObject | None]) -> bool:
         """Write one object if it is still what was read; ``False`` when the race was lost."""
@@ -470,8 +537,8 @@ def _call(call: Callable[[], T]) -> T:
     return call()
 
 
-def _no_articles() -> Sequence[str]:
-    return ()
+def _no_articles() -> Listing:
+    return Listing()
 
 
 def _formats(key: FeedKey) -> tuple[str, ...]:

@@ -213,6 +213,24 @@ class ArticleState:
         return month_of(self.published)
 
 
+class Listing(NamedTuple):
+    """What a feed shows, as the index lists it: the articles' keys, newest first, and the
+    revision of each one's entry (a digest of it as stored, ``""`` for a membership written
+    before revisions were). Two equal listings show the same entries: a writer compares the
+    listing it rendered from with a fresh one after writing, to find out whether a change
+    indexed meanwhile may have been skipped by its own writer (see
+    :mod:`newswire.pipeline.feedwriter`)."""
+
+    keys: tuple[str, ...] = ()
+    revisions: tuple[str, ...] = ()
+
+
+def entry_revision(stored: bytes) -> str:
+    """The revision of an entry as :func:`encode_entry` stored it: short, as the index keeps
+    it beside every membership; a collision only costs a re-render's check."""
+    return hashlib.blake2b(stored, digest_size=8).hexdigest()
+
+
 class Due(NamedTuple):
     """A place in the index's list of scheduled articles: the article's key and its time."""
 
@@ -283,11 +301,13 @@ class ArticleIndex(Protocol):
         (again): the change that woke it is done."""
         ...
 
-    def newest(self, feed: FeedKey, limit: int, since: datetime | None = None) -> Sequence[str]:
-        """Keys of the ``limit`` newest articles of ``feed``, newest first (their entries:
+    def newest(self, feed: FeedKey, limit: int, since: datetime | None = None) -> Listing:
+        """The ``limit`` newest articles of ``feed``, newest first (their entries:
         :meth:`entries`).
 
-        With ``since``, only articles published after it.
+        With ``since``, only articles published after it. Every change that adds an article
+        to ``feed``, takes it out or changes its entry changes the listing of the articles
+        it is among.
         """
         ...
 
@@ -301,9 +321,9 @@ class ArticleIndex(Protocol):
         """Live articles per archive month (``YYYY-MM``, UTC); empty months are left out."""
         ...
 
-    def month(self, feed: FeedKey, month: str) -> Sequence[str]:
-        """Keys of every article of ``feed`` published in ``month``, newest first (an archive
-        page)."""
+    def month(self, feed: FeedKey, month: str) -> Listing:
+        """Every article of ``feed`` published in ``month``, newest first (an archive page),
+        listed as :meth:`newest` lists them."""
         ...
 
     def due(self, until: datetime, limit: int) -> Sequence[Due]:
