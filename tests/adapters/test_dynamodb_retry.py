@@ -262,7 +262,7 @@ def newest_titles(index: DynamoArticleIndex, limit: int) -> list[str]:
     """The main feed's newest titles, as a rebuild reads them: a Query, then BatchGetItem."""
     keys = index.newest(MAIN, limit).keys
     entries = index.entries(keys)
-    return [entries[key].title for key in keys]
+    return [entries[key].entry.title for key in keys]
 
 
 def test_a_throttled_id_owner_read_is_tried_again(

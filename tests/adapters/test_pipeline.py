@@ -354,6 +354,116 @@ def test_a_change_whose_writer_found_nothing_to_write_is_not_lost(
         assert sorted(titles_shown) == sorted(shown), path
 
 
+def test_an_entry_read_between_an_edit_and_its_undo_is_not_written_last(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """A slow rebuild lists the main feed (A as it is), then an edit of A is indexed, then
+    the rebuild reads the entries (the edit's), then the edit is undone. Both changes'
+    writers find the feed as the undo leaves it: nothing to write. The slow rebuild's write
+    of the edit holds (same ETag), and its listing after writing equals the one before: it
+    must compare that listing with the entries it rendered, and write again.
+    """
+    import boto3
+
+    from newswire.adapters.dynamodb import DynamoArticleIndex
+    from newswire.adapters.s3 import S3FeedStore
+    from newswire.domain.feeds import MAIN_FEED
+
+    publish(stack, seq, "articles/first.md", article("First"))
+    publish(stack, seq, "articles/a.md", article("A"))
+    stall = {name: (threading.Event(), threading.Event()) for name in ("read", "write", "head")}
+
+    def stalling(name: str, once: bool) -> Callable[..., None]:
+        reached, go = stall[name]
+
+        def hook(**_: Any) -> None:
+            if not (once and reached.is_set()):
+                reached.set()
+                go.wait(10)
+
+        return hook
+
+    def client(service: str, operation: str, name: str, *, once: bool = False) -> Any:
+        made = boto3.client(service, region_name="us-east-1")  # type: ignore[call-overload]
+        made.meta.events.register(f"before-call.{service}.{operation}", stalling(name, once))
+        return made
+
+    slow = stack.publisher(clock=lambda: NOW)
+    slow.writer.index = DynamoArticleIndex(
+        client("dynamodb", "BatchGetItem", "read", once=True), stack.table
+    )
+    slow.writer.feeds = S3FeedStore(client("s3", "PutObject", "write"), stack.feeds_bucket)
+    rebuilt: list[Any] = []
+    rebuild = threading.Thread(target=lambda: rebuilt.append(slow.writer.rebuild({MAIN_FEED})))
+    editor = stack.publisher(clock=lambda: NOW)
+    editor.feeds = S3FeedStore(client("s3", "HeadObject", "head"), stack.feeds_bucket)
+    edits: list[Any] = []
+    edit = ArticleChange("articles/a.md", False, "")
+    edit_thread = threading.Thread(target=lambda: edits.append(editor.publish(edit)))
+    before = heads(stack)
+    try:
+        rebuild.start()
+        assert stall["read"][0].wait(10)  # listed (A), entries not read yet
+        stack.put_article("articles/a.md", article("A2"))
+        edit = ArticleChange("articles/a.md", False, seq())
+        edit_thread.start()
+        assert stall["head"][0].wait(10)  # the edit indexed, its feeds not read yet
+        stall["read"][1].set()
+        assert stall["write"][0].wait(10)  # rendered with the edit's entry, not written yet
+        undone = publish(stack, seq, "articles/a.md", article("A"))
+        stall["head"][1].set()
+        edit_thread.join(10)
+        untouched = heads(stack) == before  # both changes found nothing to write
+    finally:
+        for _reached, go in stall.values():
+            go.set()
+        rebuild.join(10)
+        edit_thread.join(10)
+    assert undone.action is PublishAction.PUBLISHED
+    assert [o.action for o in edits] == [PublishAction.PUBLISHED]
+    assert untouched
+    assert not rebuild.is_alive() and rebuilt[0].failed == {}
+    for path in ("rss.xml", "atom.xml"):
+        assert sorted(titles(stack, path)) == ["A", "First"], path
+
+
+def test_listings_name_each_entry_by_its_revision(stack: Stack, seq: Sequencer) -> None:
+    """The index lists a feed's articles with the revision of each one's entry, as its
+    entries are read: an edit changes it (same keys), an edit back restores it, and a
+    membership written before revisions were lists as ``""``."""
+    from newswire.adapters.dynamodb import DynamoArticleIndex, membership_sort_key
+    from newswire.domain.feeds import MAIN_FEED
+
+    index = DynamoArticleIndex(stack.dynamodb, stack.table)
+    publish(stack, seq, "articles/a.md", article("A"))
+    first = index.newest(MAIN_FEED, 10)
+    stored = index.entries(first.keys)
+    assert first.keys == ("articles/a.md",)
+    assert first.revisions == (stored["articles/a.md"].revision,)
+    assert index.month(MAIN_FEED, "2026-01") == first
+
+    publish(stack, seq, "articles/a.md", article("A2"))
+    edited = index.newest(MAIN_FEED, 10)
+    assert edited.keys == first.keys and edited.revisions != first.revisions
+    assert edited.revisions == (index.entries(edited.keys)["articles/a.md"].revision,)
+    publish(stack, seq, "articles/a.md", article("A"))
+    assert index.newest(MAIN_FEED, 10) == first
+
+    published = datetime(2026, 1, 2, tzinfo=UTC)
+    stack.dynamodb.put_item(
+        TableName=stack.table,
+        Item={
+            "pk": {"S": f"feed#{MAIN_FEED.id}"},
+            "sk": {"S": membership_sort_key(published, "urn:old")},
+            "key": {"S": "articles/old.md"},
+        },
+    )
+    assert index.newest(MAIN_FEED, 10) == (
+        ("articles/old.md", *first.keys),
+        ("", *first.revisions),
+    )
+
+
 def test_requests_per_publish_do_not_grow_with_the_index(stack: Stack, seq: Sequencer) -> None:
     """One publish costs the same AWS requests with 5 or 60 articles already indexed."""
     calls: Counter[str] = Counter()
@@ -383,8 +493,9 @@ def test_requests_per_publish_do_not_grow_with_the_index(stack: Stack, seq: Sequ
         if size == 5:
             small = dict(calls)
     assert dict(calls) == small
-    # 1 GET, the index write, 3 feeds and 2 archives x (3 HEAD + Query + BatchGet + 3 PUT),
-    # the months, the sitemap, the article's waiters
+    # 1 GET; the article's state, its waiters, the index write; for 3 feeds, 2 archives and
+    # the sitemaps: the HEADs, the listings and the months, the entries (one BatchGet), the
+    # PUTs, then the listings and the months again for the jobs that wrote
     assert sum(small.values()) <= 60
 
 

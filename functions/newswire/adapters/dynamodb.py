@@ -50,6 +50,7 @@ from newswire.pipeline.ports import (
     ArticleStatus,
     Due,
     Listing,
+    StoredEntry,
     decode_entry,
     encode_entry,
     entry_revision,
@@ -161,8 +162,8 @@ class DynamoArticleIndex:
             values[":since"] = {"S": index_time(since)}
         return self._listing(condition, values, limit=limit, what=feed.id)
 
-    def entries(self, keys: Sequence[str]) -> dict[str, Entry]:
-        """The entries of ``keys``, by key: one BatchGetItem per 100."""
+    def entries(self, keys: Sequence[str]) -> dict[str, StoredEntry]:
+        """The entries of ``keys`` with their revisions, by key: one BatchGetItem per 100."""
         return self._batch_get(keys, "#k, entry", {"#k": "key"}, _entry_of)
 
     def months(self) -> dict[str, int]:
@@ -588,9 +589,12 @@ def _due_sort_key(state: ArticleState | None) -> str | None:
     return f"{index_time(state.published)}#{state.key}"
 
 
-def _entry_of(item: dict[str, Any]) -> Entry | None:
+def _entry_of(item: dict[str, Any]) -> StoredEntry | None:
     """The entry a state item holds (``None``: the article is in no feed)."""
-    return decode_entry(item["entry"]["B"]) if "entry" in item else None
+    if "entry" not in item:
+        return None
+    stored = item["entry"]["B"]
+    return StoredEntry(decode_entry(stored), entry_revision(stored))
 
 
 def _state_from_item(item: dict[str, Any]) -> ArticleState:

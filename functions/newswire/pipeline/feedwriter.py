@@ -10,9 +10,10 @@ A condition on the ETag cannot see everything, though. S3's ETag is the MD5 of t
 a writer whose render equals the object leaves it alone: when a change is indexed after a slow
 writer's query, the change's own writer may find nothing to write (the slow one has not
 written yet), and the slow writer's condition still holds. So after writing, a writer lists
-what it rendered from again (:class:`~newswire.pipeline.ports.Listing`, the months): if the
-index moved meanwhile, it reads, renders and writes again. The last writer of a document
-therefore rendered it from an index that had not moved when it was written, and every change
+its feed again (:class:`~newswire.pipeline.ports.Listing`: keys and entry revisions, and the
+months) and compares that with what it rendered: the revisions of the entries it read, the
+months it took. If they differ, it reads, renders and writes again. The last writer of a
+document therefore rendered what the index still held after the write, and every change
 indexed after that has a writer that reads the document after it.
 """
 
@@ -25,7 +26,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import NamedTuple, Protocol, TypeVar, cast
+from typing import NamedTuple, Protocol, TypeVar
 from urllib.parse import quote
 
 from newswire.domain.feeds import (
@@ -50,6 +51,7 @@ from newswire.pipeline.ports import (
     FeedStore,
     HubNotifier,
     Listing,
+    StoredEntry,
     feed_digest,
 )
 from newswire.rendering.base import FeedFile
@@ -66,6 +68,7 @@ from newswire.rendering.sitemap import (
     render_month_sitemaps,
     render_news_sitemap,
     render_sitemap_index,
+    sitemap_parts,
 )
 from newswire.rendering.stylesheet import STYLESHEET_PATH, stylesheet_file
 
@@ -118,11 +121,11 @@ class _Reads:
     showing it is rendered: a reindex renders dozens of archives at once.
     """
 
-    def __init__(self, index: ArticleIndex) -> None:
+    def __init__(self, index: ArticleIndex, months: dict[str, int] | Exception | None) -> None:
         self._index = index
         self._lock = threading.Lock()
-        self._months: dict[str, int] | None = None
-        self._entries: dict[str, Entry] = {}
+        self._months = months  # read with the listings (``None``: not read, none links them)
+        self._entries: dict[str, StoredEntry] = {}
         self._failed: dict[str, Exception] = {}  # keys whose read failed, and why
         self._uses: Counter[str] = Counter()  # feeds still to render, per key
 
@@ -130,11 +133,17 @@ class _Reads:
         return sorted(self.month_counts())
 
     def month_counts(self) -> dict[str, int]:
-        """Live articles per month (months with none left out)."""
+        """Live articles per month (months with none left out).
+
+        Raises:
+            TransientStorageError, StorageError: reading them failed.
+        """
         with self._lock:
             if self._months is None:
                 self._months = self._index.months()
-            return self._months
+        if isinstance(self._months, Exception):
+            raise self._months
+        return self._months
 
     def read(self, pool: IOPool, shown: Iterable[Sequence[str]]) -> None:
         """Read the entries of the articles the feeds show (the keys each shows),
@@ -150,6 +159,15 @@ class _Reads:
             else:
                 self._entries.update(entries)
 
+    def rendered(self, keys: Sequence[str]) -> Listing:
+        """``keys`` with the revisions of the entries read for them (:data:`_UNREAD` for an
+        article whose entry was gone): what a feed of them is rendered from, to compare with
+        a later listing. Asked before :meth:`render`, which forgets entries."""
+        with self._lock:
+            found = [self._entries.get(key) for key in keys]
+        revisions = tuple(_UNREAD if e is None else e.revision for e in found)
+        return Listing(tuple(keys), revisions)
+
     def render(self, keys: Sequence[str], render: Callable[[list[Entry]], T]) -> T:
         """``render`` given the entries of ``keys`` (in their order; articles in no feed left
         out); then forget those no other feed shows.
@@ -161,7 +179,7 @@ class _Reads:
             for key in keys:
                 if key in self._failed:
                     raise self._failed[key]
-            return render([self._entries[key] for key in keys if key in self._entries])
+            return render([self._entries[key].entry for key in keys if key in self._entries])
         finally:
             with self._lock:
                 self._uses.subtract(keys)
@@ -201,7 +219,13 @@ class _Job:
     paths: tuple[str, ...]
     render: Callable[[_Reads, Sequence[str]], list[FeedFile]]
     shows: Callable[[], Listing] | None = None  # one index query
-    links_months: bool = False  # the main feed, the archives, the sitemap index read them
+    #: What it takes of the months (their counts): the main feed and the archives link
+    #: the months there are, the sitemap index lists each month's parts.
+    months_view: Callable[[Mapping[str, int]], object] | None = None
+
+    @property
+    def links_months(self) -> bool:
+        return self.months_view is not None
 
     @property
     def reads_index(self) -> bool:
@@ -209,11 +233,12 @@ class _Job:
         return self.shows is not None or self.links_months
 
 
-class _Read(NamedTuple):
-    """What a job rendered from: the articles it showed, and the months if it links them."""
+class _RenderedFrom(NamedTuple):
+    """What a job was rendered from: the entries it showed (by revision), and what it took
+    of the months."""
 
     shown: Listing
-    months: Mapping[str, int] | None
+    months: object
 
 
 class Linking(Protocol):
@@ -362,7 +387,7 @@ class FeedWriter:
         paths = _formats(key)
         if key.kind is FeedKind.ARCHIVE:
             paths += (month_sitemap_path(key.slug),)
-        return _Job(paths, render, shows, linked)
+        return _Job(paths, render, shows, _month_list if linked else None)
 
     def _news_sitemap_job(self) -> _Job:
         now = self.clock()
@@ -388,7 +413,7 @@ class FeedWriter:
             body = render_sitemap_index(reads.month_counts(), self.site)
             return [FeedFile(SITEMAP_INDEX_PATH, SITEMAP_CONTENT_TYPE, body)]
 
-        return _Job((SITEMAP_INDEX_PATH,), render, links_months=True)
+        return _Job((SITEMAP_INDEX_PATH,), render, months_view=_month_parts)
 
     def _write_latest(self, jobs: Sequence[_Job]) -> Rebuilt:
         """Write what each job renders for its paths, so that no concurrent update is lost.
@@ -417,7 +442,7 @@ class FeedWriter:
             rendered = self._render([jobs[number] for number, _wanted in pending])
             again: dict[int, set[str]] = {}  # per job, the paths to read and render again
             writes: list[tuple[int, FeedFile, FeedObject | None]] = []
-            read: dict[int, _Read] = {}  # what each job rendered from
+            read: dict[int, _RenderedFrom] = {}
             for (number, wanted), result in zip(pending, rendered, strict=True):
                 if isinstance(result, Exception):
                     failed.update(dict.fromkeys(wanted, result))
@@ -463,49 +488,58 @@ class FeedWriter:
         heads = self.pool.map(_settled(self.feeds.head), paths)
         return dict(zip(paths, heads, strict=True))
 
-    def _render(self, jobs: Sequence[_Job]) -> list[tuple[list[FeedFile], _Read] | Exception]:
+    def _render(
+        self, jobs: Sequence[_Job]
+    ) -> list[tuple[list[FeedFile], _RenderedFrom] | Exception]:
         """Render each job (or say why it could not be), in three steps of requests in flight
         together: what each shows (and the months, for those that link them), the entries
         of all, read once each, then the documents; with each, what it was rendered from."""
-        reads = _Reads(self.index)
-        _months, shown = self._list(jobs, reads.month_counts)
-        reads.read(self.pool, [keys.keys for keys in shown if not isinstance(keys, Exception)])
+        months, shown = self._list(jobs)
+        reads = _Reads(self.index, months)
+        reads.read(self.pool, [listed.keys for listed in shown if isinstance(listed, Listing)])
 
         def render(
-            job_and_keys: tuple[_Job, Listing | Exception],
-        ) -> tuple[list[FeedFile], _Read]:
-            job, keys = job_and_keys
-            if isinstance(keys, Exception):
-                raise keys
-            files = job.render(reads, keys.keys)
-            return files, _Read(keys, reads.month_counts() if job.links_months else None)
+            job_and_listing: tuple[_Job, Listing | Exception],
+        ) -> tuple[list[FeedFile], _RenderedFrom]:
+            job, listed = job_and_listing
+            if isinstance(listed, Exception):
+                raise listed
+            rendered = reads.rendered(listed.keys)
+            files = job.render(reads, listed.keys)
+            view = job.months_view(reads.month_counts()) if job.months_view else None
+            return files, _RenderedFrom(rendered, view)
 
         return self.pool.map(_settled(render), list(zip(jobs, shown, strict=True)))
 
     def _list(
-        self, jobs: Sequence[_Job], months: Callable[[], dict[str, int]]
+        self, jobs: Sequence[_Job]
     ) -> tuple[dict[str, int] | Exception | None, list[Listing | Exception]]:
-        """What each job shows and, when one of them links months, the months: listed at once
-        (or why they could not be)."""
-        calls: list[Callable[[], object]] = [job.shows or _no_articles for job in jobs]
+        """What each job shows and, when one of them links months, the months' counts: read
+        at once (or why they could not be)."""
+        calls: list[Callable[[], Listing | dict[str, int]]] = [
+            job.shows or _no_articles for job in jobs
+        ]
         if any(job.links_months for job in jobs):
-            calls.append(months)
+            calls.append(self.index.months)
         listed = self.pool.map(_settled(_call), calls)
-        counts = (
-            cast("dict[str, int] | Exception", listed.pop()) if len(calls) > len(jobs) else None
-        )
-        return counts, cast("list[Listing | Exception]", listed)
+        months = listed.pop() if len(listed) > len(jobs) else None
+        # the jobs' calls give listings, the last one the counts: sorted apart by type
+        counts = None if isinstance(months, Listing) else months
+        return counts, [result for result in listed if not isinstance(result, dict)]
 
-    def _moved(self, read: Mapping[int, tuple[_Job, _Read]]) -> set[int]:
-        """The jobs whose articles or months the index lists differently now than when they
-        were rendered (or that cannot be listed again: they had better be rendered again)."""
+    def _moved(self, read: Mapping[int, tuple[_Job, _RenderedFrom]]) -> set[int]:
+        """The jobs whose articles, their entries or the months they take the index lists
+        differently now than what they were rendered from (or that cannot be listed again:
+        they had better be rendered again)."""
         checked = [(number, job, was) for number, (job, was) in read.items() if job.reads_index]
         if not checked:
             return set()
-        now_months, listed = self._list([job for _n, job, _w in checked], self.index.months)
+        months, listed = self._list([job for _n, job, _w in checked])
         moved = set()
         for (number, job, was), shown in zip(checked, listed, strict=True):
-            if shown != was.shown or (job.links_months and now_months != was.months):
+            if shown != was.shown or (
+                job.months_view and _view(job.months_view, months) != was.months
+            ):
                 moved.add(number)  # an error is never equal to what was read
         return moved
 
@@ -539,6 +573,28 @@ def _call(call: Callable[[], T]) -> T:
 
 def _no_articles() -> Listing:
     return Listing()
+
+
+#: The revision a rendered listing gives an article whose entry was gone when read: no
+#: listing holds it, so a feed rendered without the article never matches one with it.
+_UNREAD = "-"
+
+
+def _view(
+    view: Callable[[Mapping[str, int]], object], months: dict[str, int] | Exception | None
+) -> object:
+    """What ``view`` takes of the months read (an error, if they could not be)."""
+    return months if months is None or isinstance(months, Exception) else view(months)
+
+
+def _month_list(counts: Mapping[str, int]) -> object:
+    """What a feed takes of the months: which there are (its archive links)."""
+    return tuple(sorted(counts))
+
+
+def _month_parts(counts: Mapping[str, int]) -> object:
+    """What the sitemap index takes of the months: each one's sitemap parts."""
+    return tuple((month, sitemap_parts(count)) for month, count in sorted(counts.items()))
 
 
 def _formats(key: FeedKey) -> tuple[str, ...]:

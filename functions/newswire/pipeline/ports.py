@@ -215,9 +215,9 @@ class ArticleState:
 
 class Listing(NamedTuple):
     """What a feed shows, as the index lists it: the articles' keys, newest first, and the
-    revision of each one's entry (a digest of it as stored, ``""`` for a membership written
-    before revisions were). Two equal listings show the same entries: a writer compares the
-    listing it rendered from with a fresh one after writing, to find out whether a change
+    revision of each one's entry (:func:`entry_revision`; ``""`` for a membership written
+    before revisions were, which matches no entry). A writer compares the revisions of the
+    entries it rendered with a fresh listing after writing, to find out whether a change
     indexed meanwhile may have been skipped by its own writer (see
     :mod:`newswire.pipeline.feedwriter`)."""
 
@@ -225,9 +225,17 @@ class Listing(NamedTuple):
     revisions: tuple[str, ...] = ()
 
 
+class StoredEntry(NamedTuple):
+    """An entry as the index holds it, with its revision (what listings name it by)."""
+
+    entry: Entry
+    revision: str
+
+
 def entry_revision(stored: bytes) -> str:
     """The revision of an entry as :func:`encode_entry` stored it: short, as the index keeps
-    it beside every membership; a collision only costs a re-render's check."""
+    it beside every membership, and long enough (64 bits) that two versions of one article
+    never share one in practice, which would hide the newer from a writer's check."""
     return hashlib.blake2b(stored, digest_size=8).hexdigest()
 
 
@@ -311,10 +319,10 @@ class ArticleIndex(Protocol):
         """
         ...
 
-    def entries(self, keys: Sequence[str]) -> dict[str, Entry]:
-        """The entries of the articles ``keys`` name, read together, by key (an article in
-        no feed is left out): the feeds of a rebuild share most of their articles, and each
-        is read once."""
+    def entries(self, keys: Sequence[str]) -> dict[str, StoredEntry]:
+        """The entries of the articles ``keys`` name, with their revisions, read together, by
+        key (an article in no feed is left out): the feeds of a rebuild share most of their
+        articles, and each is read once."""
         ...
 
     def months(self) -> dict[str, int]:
