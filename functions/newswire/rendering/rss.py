@@ -178,17 +178,50 @@ def _item_xml(entry: Entry) -> bytes:
 
 
 def _media_content(image: Image, media_type: bytes) -> bytes:
-    """The image as ``<media:content>``, its alt text as ``<media:description>``; an empty
+    """The image as ``<media:content>`` (its pixel size when known), with
+    ``<media:description>`` (its caption, else its alt text) and ``<media:credit>``; an empty
     URL or an unknown size is left out, not claimed."""
+    return media_content(image, media_type, b"      ")
+
+
+def media_content(image: Image, media_type: bytes, indent: bytes) -> bytes:
+    """``<media:content>`` of ``image`` indented by ``indent``: shared with partner feeds, so
+    every RSS document describes an image alike."""
     url = b' url="%s"' % xml_attribute(image.url) if image.url else b""
     size = b' fileSize="%d"' % image.length if image.length else b""
-    content = b'      <media:content%s%s type="%s" medium="image"' % (url, size, media_type)
-    if not image.alt:
-        return content + b"/>\n"
-    return (
-        b'%s>\n        <media:description type="plain">%s</media:description>\n'
-        b"      </media:content>\n" % (content, xml_text(image.alt))
+    pixels = b"".join(
+        b' %s="%d"' % (name, value)
+        for name, value in ((b"width", image.width), (b"height", image.height))
+        if value
     )
+    content = b'%s<media:content%s%s type="%s" medium="image"%s' % (
+        indent,
+        url,
+        size,
+        media_type,
+        pixels,
+    )
+    children = []
+    description = image_description(image)
+    if description:
+        children.append(
+            b'%s  <media:description type="plain">%s</media:description>\n'
+            % (indent, xml_text(description))
+        )
+    if image.credit:
+        children.append(b"%s  <media:credit>%s</media:credit>\n" % (indent, xml_text(image.credit)))
+    if not children:
+        return content + b"/>\n"
+    return b"%s>\n%s%s</media:content>\n" % (content, b"".join(children), indent)
+
+
+def image_description(image: Image) -> str:
+    """What RSS says of ``image`` in words: its caption, else its alt text.
+
+    The caption is written for every reader, the alt text for those who cannot see the
+    image; a feed has one place for words about an image, so the caption takes it when given.
+    """
+    return image.caption or image.alt
 
 
 def _credits(authors: tuple[Person, ...]) -> tuple[str, list[str]]:
