@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from newswire.domain.partners import PartnerFeed
 from newswire.domain.slugs import slugify
 
 
@@ -278,6 +279,8 @@ class SiteConfig:
     social: tuple[SocialLink, ...] = field(default_factory=tuple)
     #: WebSub hubs feeds advertise (``rel="hub"``) and that are pinged when a feed changes.
     hubs: tuple[str, ...] = field(default_factory=tuple)
+    #: Partner feeds to publish (``partners/<name>/rss.xml``), in :class:`Partner` order.
+    partners: tuple[PartnerFeed, ...] = ()
 
     def article_url(self, slug: str) -> str:
         """The default canonical URL (and default GUID) of an article."""

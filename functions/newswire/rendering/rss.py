@@ -88,7 +88,7 @@ class RssRenderer(FeedRenderer):
         channel: Any = root.find("channel")
         # feedgen's strftime writes a year before 1000 with fewer than the 4 digits RFC 822
         # dates need; the items' dates and the channel's then read alike.
-        channel.find("lastBuildDate").text = _rfc822(feed.updated)
+        channel.find("lastBuildDate").text = rfc822(feed.updated)
         _add_channel_links(channel, feed)
         return splice_items(serialise(root, feed, FeedFormat.RSS), _CHANNEL_END, items)
 
@@ -169,7 +169,7 @@ def _item_xml(entry: Entry) -> bytes:
             b'      <enclosure url="%s" length="%d" type="%s"/>\n'
             % (xml_attribute(image.url), image.length or 0, media_type)
         )
-    parts.append(b"      <pubDate>%s</pubDate>\n" % _rfc822(entry.published).encode())
+    parts.append(b"      <pubDate>%s</pubDate>\n" % rfc822(entry.published).encode())
     parts.extend(xml_element(_INDENT, b"dc:creator", name) for name in creators)
     if image is not None:
         parts.append(_media_content(image, media_type))
@@ -248,7 +248,7 @@ def _rss_person(person: Person) -> str:
     return f"{person.email} ({person.name})"
 
 
-def _rfc822(value: datetime) -> str:
+def rfc822(value: datetime) -> str:
     """``value`` in UTC as an RSS date: ``Fri, 19 Mar 2021 11:30:00 +0000``.
 
     In UTC, so that every date ends in ``+0000`` whatever zone a caller used;
