@@ -85,7 +85,7 @@ class BuildReport:
     reused: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     #: What the enabled partners would refuse or downgrade (``newswire check`` lists them).
-    partner_findings: int = 0
+    partner_findings: int | None = None  # ``None``: no partner enabled
 
 
 #: An article file: ``(key, bytes)``, or an :class:`ArticleFile` read only if the cache

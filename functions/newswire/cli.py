@@ -186,7 +186,7 @@ def _print_report(report: BuildReport, pruned: Pruned, out: Path, *, has_manifes
             "as someone else's; delete them (or the folder) once",
             file=sys.stderr,
         )
-    if report.partner_findings:
+    if report.partner_findings is not None:
         print(
             f"newswire: {report.partner_findings} things partners would refuse or downgrade "
             "(newswire check lists them)",
