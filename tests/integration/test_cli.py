@@ -734,3 +734,18 @@ def test_check_of_an_invalid_site_exits_two(
 
     assert status == 2
     assert "partners.msm: unknown partner (did you mean 'msn'?)" in err[0]
+
+
+def test_a_site_without_partners_builds_no_partner_feed_and_counts_nothing(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = (content / "site.yaml").read_text(encoding="utf-8")
+    (content / "site.yaml").write_text(site.split("partners:")[0])
+    out = tmp_path / "feeds"
+
+    status, err = run(content, out, capsys)
+
+    assert status == 0
+    assert len(err) == 1
+    assert err[0].startswith(f"newswire: {VALID_IN_CONTENT} articles published")
+    assert not (out / "partners").exists()
