@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from newswire.buildcache import BuildCache, file_digest
+from newswire.buildpartners import build_findings, partner_files
 from newswire.buildstore import CachedArticle, Parsed
 from newswire.buildworkers import (
     BuildWorker,
@@ -38,6 +39,7 @@ from newswire.buildworkers import (
 )
 from newswire.content.articles import ArticleFile, claim_ids
 from newswire.domain.feeds import (
+    MAIN_FEED,
     FeedFormat,
     FeedKey,
     History,
@@ -82,6 +84,8 @@ class BuildReport:
     written: int = 0
     reused: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    #: What the enabled partners would refuse or downgrade (``newswire check`` lists them).
+    partner_findings: int | None = None  # ``None``: no partner enabled
 
 
 #: An article file: ``(key, bytes)``, or an :class:`ArticleFile` read only if the cache
@@ -185,6 +189,8 @@ class _Build:
         self.pool: ProcessPoolExecutor | None = None
         self.parsing: Requests[list[ParseJob], bytes] | None = None
         self.results: dict[str, Article | InvalidArticleError] = {}
+        # Partner feeds render their articles again (see buildpartners): only then kept.
+        self.sources: dict[str, ArticleInput] | None = {} if site.partners else None
         # Where every valid article's items lie, with its file's digest (see _feed_digest):
         # rendered as its file was parsed, or as the cache holds them.
         self.entries: dict[str, tuple[ItemRef, str]] = {}
@@ -207,6 +213,8 @@ class _Build:
         articles, rejected = claim_ids(self.results[k] for k in keys)
         self.results.clear()
         report = BuildReport(rejected=rejected)
+        if self.site.partners:
+            report.partner_findings = len(build_findings(articles, self.site, now))
         live = _live_articles(articles, now, report)
         # newest first, as plans take them
         live.sort(key=lambda article: article.sort_key, reverse=True)
@@ -220,15 +228,19 @@ class _Build:
         plan = sorted(plan_feeds(live, self.site).items())
         # lazily: only the articles the sitemap's window holds are made entries
         sitemap = render_news_sitemap(map(entry_head, live), self.site, now)
-        sitemaps = _sitemap_files(archives, self.site)
+        documents = _sitemap_files(archives, self.site)
+        if self.sources is not None:
+            main = next(shown for key, shown in plan if key == MAIN_FEED)
+            documents += partner_files(main, self.sources, self.site)
+            self.sources = None
         del articles, live
         todo = self._feed_jobs(plan, months, report, feed_ids)
         if self.cache is not None:
             self.cache.keep_feeds(feed_ids)
         self.entries.clear()
         self._emit(report, FeedFile(NEWS_SITEMAP_PATH, NEWS_SITEMAP_CONTENT_TYPE, sitemap))
-        for sitemap_file in sitemaps:
-            self._emit(report, sitemap_file)
+        for document in documents:
+            self._emit(report, document)
         self._emit(report, stylesheet_file())
         for file in rendering.finish(todo):
             self._count(report, file.path, file.written)
@@ -293,6 +305,8 @@ class _Build:
         pending: list[ParseJob] = []
         total = len(sources) if isinstance(sources, Sized) else None
         for listed, source in enumerate(sources, start=1):
+            if self.sources is not None:
+                self.sources[source.key if isinstance(source, ArticleFile) else source[0]] = source
             signature = None  # the file's signature, if it may be recorded
             if isinstance(source, ArticleFile):
                 key = source.key

@@ -6,6 +6,9 @@ one-line summary, and exits 1 when any article was rejected (2 when nothing coul
 or a file it did not write was in the way of a feed). It replaces and removes only files an
 earlier build wrote into ``DIR`` (see :class:`~newswire.adapters.local.LocalFeedTree`).
 
+``newswire check CONTENT_DIR`` lists what each partner enabled in ``site.yaml`` would refuse
+or downgrade (:mod:`newswire.check`), and exits 1 when it lists anything.
+
 ``newswire serve CONTENT_DIR`` runs the whole pipeline on moto and serves the feeds over HTTP.
 
 ``newswire reindex`` rebuilds the index and every feed from the content bucket in AWS, from
@@ -67,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument(
         "--no-cache", action="store_true", help="parse and render everything, keep no cache"
+    )
+    check = commands.add_parser(
+        "check", help="list what each enabled partner would refuse or downgrade"
+    )
+    check.add_argument("content", type=Path, help="folder with site.yaml and articles/")
+    check.add_argument(
+        "--now", type=_parse_now, default=None, help="judge the articles at this time"
     )
     serve = commands.add_parser("serve", help="run the whole pipeline locally on moto")
     serve.add_argument("content", type=Path, help="folder with site.yaml and articles/")
@@ -174,6 +184,12 @@ def _print_report(report: BuildReport, pruned: Pruned, out: Path, *, has_manifes
         print(
             f"newswire: {out} has no {MANIFEST_FILE}: files an older newswire wrote there count "
             "as someone else's; delete them (or the folder) once",
+            file=sys.stderr,
+        )
+    if report.partner_findings is not None:
+        print(
+            f"newswire: {report.partner_findings} things partners would refuse or downgrade "
+            "(newswire check lists them)",
             file=sys.stderr,
         )
     written = report.written
@@ -288,6 +304,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             cache_dir=args.cache,
             use_cache=not args.no_cache,
         )
+    if args.command == "check":
+        from newswire.check import check_command
+
+        return check_command(args.content, args.now or datetime.now(UTC))
     if args.command == "reindex" and args.deployed:
         return deployed.reindex_deployed_command(args.state_machine_arn, args.outputs)
     if args.command == "reindex":

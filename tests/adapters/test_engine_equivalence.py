@@ -381,3 +381,26 @@ def test_a_site_with_nothing_live_has_its_empty_main_feed(path: str) -> None:
     ]
     build, feeds = run(path, uploads, generated_site_yaml())
     assert_same_feeds(build, feeds)
+
+
+@PATHS
+def test_partner_feeds_are_the_same_and_follow_an_edit(path: str) -> None:
+    """Every enabled partner's feed is published by both, byte for byte; an edit (a new
+    ``updated``) reaches each the way its partner reads an update."""
+    edited = (NOW - timedelta(hours=1)).isoformat()
+    uploads = [
+        Upload("articles/a.md", article("A story long enough for MSN", NOW - timedelta(hours=3))),
+        Upload(
+            "articles/b.md", article("Another story for the partners", NOW - timedelta(hours=2))
+        ),
+        Upload(
+            "articles/a.md",
+            article("A story long enough for MSN", NOW - timedelta(hours=3), updated=edited),
+        ),
+    ]
+    build, feeds = run(path, uploads, generated_site_yaml())
+    assert_same_feeds(build, feeds)
+    partners = {p: feeds[f"partners/{p}/rss.xml"] for p in ("msn", "google-news", "smartnews")}
+    assert b"<dcterms:modified>2026-01-02T11:00:00+00:00</dcterms:modified>" in partners["msn"]
+    assert b"<pubDate>Fri, 02 Jan 2026 11:00:00 +0000</pubDate>" in partners["google-news"]
+    assert b"<snf:logo>" in partners["smartnews"]

@@ -30,7 +30,7 @@ from tests.support.factories import CONTENT, REPO
 EVENT = REPO / "tests" / "events" / "s3-put-site-yaml.json"
 SITE_YAML = (CONTENT / "site.yaml").read_bytes()
 #: The ETag of content/site.yaml, as the event carries it.
-SITE_ETAG = "eb0e6162f32e68e279743285da9812a9"
+SITE_ETAG = "a139350b8f5a4759f6a548466be5534a"
 #: Four problems at once: a writer sees them all in one report.
 INVALID_SITE_YAML = b"title: English News\nbase_url: not a url\nitems_per_feed: many\n"
 INVALID_FIELDS = ["description", "base_url", "author", "items_per_feed"]

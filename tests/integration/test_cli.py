@@ -63,8 +63,11 @@ GOOD_EXTRA = {
 }
 VALID_IN_CONTENT = 6  # 8 articles minus a draft and one scheduled for 2031
 #: What content/ publishes: 30 feeds in 3 formats (main, 14 tags, 3 authors, 6 sections and
-#: 6 monthly archives), the news sitemap, the sitemap index, 6 monthly sitemaps and feed.xsl.
-FILES_IN_CONTENT = 30 * 3 + 1 + 1 + 6 + 1
+#: 6 monthly archives), the news sitemap, the sitemap index, 6 monthly sitemaps, feed.xsl and
+#: the 5 partner feeds.
+FILES_IN_CONTENT = 30 * 3 + 1 + 1 + 6 + 1 + 5
+#: What ``newswire check content`` lists at NOW (see test_check_lists_each_partner_finding).
+FINDINGS_IN_CONTENT = 24
 
 
 @pytest.fixture
@@ -101,7 +104,10 @@ def test_bad_articles_are_reported_and_the_rest_published(
     status, err = run(content, out, capsys)
 
     assert status == 1
-    rejections, summary = err[:-1], err[-1]
+    rejections, findings, summary = err[:-2], err[-2], err[-1]
+    assert findings.endswith(
+        "things partners would refuse or downgrade (newswire check lists them)"
+    )
     # One line per problem: typo-field.md has two (the unknown field, and no title).
     assert len(rejections) == len(BAD_ARTICLES) + 1, "\n".join(err)
     for name, (_, field) in BAD_ARTICLES.items():
@@ -160,9 +166,11 @@ def test_clean_content_exits_zero_and_ends_with_the_summary(
     status, err = run(content, tmp_path / "feeds", capsys)
     assert status == 0
     assert err == [
+        f"newswire: {FINDINGS_IN_CONTENT} things partners would refuse or downgrade "
+        "(newswire check lists them)",
         f"newswire: {VALID_IN_CONTENT} articles published, 0 rejected, 1 drafts, 1 scheduled; "
         f"{FILES_IN_CONTENT} feed files in {tmp_path / 'feeds'} "
-        f"({FILES_IN_CONTENT} written, 0 unchanged, 0 removed)"
+        f"({FILES_IN_CONTENT} written, 0 unchanged, 0 removed)",
     ]
 
 
@@ -268,12 +276,12 @@ def test_without_a_manifest_nothing_is_removed_or_replaced(
     assert status == 2
     assert files_under(out).items() >= before.items()  # every file kept, byte for byte
     assert f"newswire: {out / 'rss.xml'}: not written: " in "\n".join(err)
-    assert err[-2] == (
+    assert err[-3] == (
         f"newswire: {out} has no {'.newswire-manifest.json'}: files an older newswire wrote "
         "there count as someone else's; delete them (or the folder) once"
     )
-    # main, section, month, news sitemap, sitemap index
-    assert err[-1].endswith(", 0 removed, 12 refused)")
+    # main, section, month, news sitemap, sitemap index, the partner feeds
+    assert err[-1].endswith(", 0 removed, 17 refused)")
 
 
 def test_a_manifest_that_cannot_be_read_removes_nothing_and_says_so(
@@ -290,7 +298,7 @@ def test_a_manifest_that_cannot_be_read_removes_nothing_and_says_so(
 
     assert status == 2  # the feeds that changed are no longer known to be newswire's
     assert err[0].startswith(f"newswire: {manifest}: ignored, not a list of files newswire can")
-    assert err[-1].endswith(", 0 removed, 10 refused)")
+    assert err[-1].endswith(", 0 removed, 15 refused)")
     del before[".newswire-manifest.json"]  # written anew
     assert files_under(out).items() >= before.items()
 
@@ -630,3 +638,114 @@ def test_builds_use_a_worker_per_core_and_one_more(
     # One more than cores keeps them busy while a worker waits; one core stays in-process.
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
     assert newswire.cli._default_jobs() == jobs
+
+
+def check(content: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str], list[str]]:
+    status = main(["check", str(content), "--now", NOW])
+    captured = capsys.readouterr()
+    return status, captured.out.splitlines(), captured.err.splitlines()
+
+
+def test_check_lists_each_partner_finding_with_its_rule(
+    content: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = check(content, capsys)
+
+    assert status == 1
+    assert len(out) == FINDINGS_IN_CONTENT
+    harbour = f"{content}/articles/harbour-festival-returns-to-the-waterfront.md"
+    rail = f"{content}/articles/rail-timetable-changes-confirmed.md"
+    assert f"{harbour}: msn: published: 532 days ago, expected within 365 days " in "\n".join(out)
+    assert (
+        f"{rail}: msn: image: missing, expected a lead image "
+        "(MSN publishes only articles with one by itself)"
+    ) in out
+    assert (
+        f"{rail}: newsbreak: image: missing, expected a lead image (NewsBreak requires one)" in out
+    )
+    assert out[-1] == (
+        "partners/flipboard/rss.xml: flipboard: items: 6 items, expected at least 30 "
+        "(Flipboard features no smaller feed)"
+    )
+    # The draft is no partner's business.
+    assert not [line for line in out if "ferry-service-review" in line]
+    assert err[-1].startswith(f"newswire: {FINDINGS_IN_CONTENT} partner findings")
+
+
+def test_check_names_each_rule_broken(content: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    add_articles(
+        content,
+        {
+            "short.md": (
+                b"---\ntitle: Short title\npublished: 2026-10-30T10:00:00Z\n"
+                b"image: {url: a.jpg, width: 640, height: 360}\n---\n\nBody.\n"
+            )
+        },
+    )
+
+    _status, out, _err = check(content, capsys)
+
+    mine = [line.split(": ", 2)[1:] for line in out if "short.md" in line]
+    assert mine == [
+        ["msn", "title: 11 characters, expected 21–150 (MSN)"],
+        ["msn", "image.width: 640 px, expected at least 720 px wide (MSN)"],
+        [
+            "google-news",
+            "image: 640×360 px, expected at least 800 px on the shortest side (Google News)",
+        ],
+        [
+            "flipboard",
+            "image: 640×360 px, expected at least 400 px on the shortest side (Flipboard)",
+        ],
+        ["newsbreak", "image.credit: missing, expected who took the image (NewsBreak asks)"],
+    ]
+
+
+def test_check_of_a_clean_site_exits_zero(
+    content: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = (content / "site.yaml").read_text(encoding="utf-8")
+    (content / "site.yaml").write_text(site.split("partners:")[0] + "partners:\n  smartnews:\n")
+
+    status, out, _err = check(content, capsys)
+
+    assert (status, out) == (0, [])
+
+
+def test_check_of_a_site_with_no_partner_says_so(
+    content: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = (content / "site.yaml").read_text(encoding="utf-8")
+    (content / "site.yaml").write_text(site.split("partners:")[0])
+
+    status, out, _err = check(content, capsys)
+
+    assert status == 0
+    assert out == ["newswire: no partner enabled (partners: in site.yaml), nothing to check"]
+
+
+def test_check_of_an_invalid_site_exits_two(
+    content: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = (content / "site.yaml").read_text(encoding="utf-8")
+    (content / "site.yaml").write_text(site + "  msm:\n")
+
+    status, _out, err = check(content, capsys)
+
+    assert status == 2
+    assert "partners.msm: unknown partner (did you mean 'msn'?)" in err[0]
+
+
+def test_a_site_without_partners_builds_no_partner_feed_and_counts_nothing(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = (content / "site.yaml").read_text(encoding="utf-8")
+    (content / "site.yaml").write_text(site.split("partners:")[0])
+    out = tmp_path / "feeds"
+
+    status, err = run(content, out, capsys)
+
+    assert status == 0
+    assert len(err) == 1
+    assert err[0].startswith(f"newswire: {VALID_IN_CONTENT} articles published")
+    assert not (out / "partners").exists()

@@ -77,6 +77,23 @@ sources: [{name: RT, url: https://www.rt.com/}, BBC]
     assert article.body_format is BodyFormat.MARKDOWN
 
 
+def test_image_size_credit_and_caption_are_read(site: SiteConfig) -> None:
+    front = VALID + (
+        "\nimage: {url: a.jpg, width: 1600, height: 900, credit: ' Photo: Ann ',"
+        " caption: Ships at dawn}"
+    )
+
+    image = parse_article("articles/x.md", md(front), site).image
+
+    assert image is not None
+    assert (image.width, image.height, image.credit, image.caption) == (
+        1600,
+        900,
+        "Photo: Ann",
+        "Ships at dawn",
+    )
+
+
 def test_defaults_author_and_stable_id(site: SiteConfig) -> None:
     first = parse_article("articles/story.md", md(VALID, "One."), site)
     edited = parse_article(
@@ -185,6 +202,16 @@ def test_seed_article_is_word_for_word() -> None:
             md(VALID + f"\nimage: {{url: a.jpg, length: {2**53}}}"),
             "image.length",
             "at most 9007199254740991",
+        ),
+        ("articles/x.md", md(VALID + "\nimage: {url: a.jpg, width: 0}"), "image.width", "from 1"),
+        ("articles/x.md", md(VALID + "\nimage: {url: a.jpg, height: '9'}"), "image.height", ""),
+        ("articles/x.md", md(VALID + "\nimage: {url: a.jpg, width: 1.5}"), "image.width", ""),
+        ("articles/x.md", md(VALID + "\nimage: {url: a.jpg, credit: [a]}"), "image.credit", "text"),
+        (
+            "articles/x.md",
+            md(VALID + "\nimage: {url: a.jpg, captoin: x}"),
+            "image.captoin",
+            "caption",
         ),
         ("articles/x.md", md(VALID + "\nsources: [{url: 'https://a.b/'}]"), "sources[0].name", ""),
         ("articles/Bad_Slug.md", md(VALID), "slug", "lowercase letters"),

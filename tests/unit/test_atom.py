@@ -177,6 +177,15 @@ def test_enclosure_of_unknown_size_has_no_length_and_a_guessed_type() -> None:
     }
 
 
+def test_image_caption_is_the_enclosure_title() -> None:
+    # Atom has no pixel size or credit; its link title is the one place for the caption.
+    image = Image("https://cdn.news.example/1.png", "A cat", width=1200, caption="Ships")
+
+    enclosure = links(only_entry(make_feed(make_entry(image=image))))[1]
+
+    assert enclosure["title"] == "Ships"
+
+
 def test_entry_without_image_has_only_its_alternate_link() -> None:
     element = only_entry(make_feed(make_entry(image=None)))
 

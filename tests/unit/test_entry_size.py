@@ -38,6 +38,18 @@ def test_the_bound_is_never_below_the_encoded_size(content: str, names: list[str
     assert _encoded_size_bound(entry) >= len(encode_entry(entry))
 
 
+def test_image_size_credit_and_caption_survive_the_index() -> None:
+    from newswire.domain.model import Image
+    from newswire.pipeline.ports import decode_entry
+
+    image = Image("https://a.example/i.jpg", "alt", None, None, 800, 600, "Ann", "Ships")
+    entry = make_entry(image=image)
+
+    assert decode_entry(encode_entry(entry)) == entry
+    # An image without them is stored as before they existed.
+    assert "width" not in make_entry().to_dict()["image"]
+
+
 def test_an_entry_the_index_cannot_hold_is_refused_naming_the_body() -> None:
     noise = "".join(random.Random(1).choices(string.ascii_letters + string.digits, k=600_000))
     check_entry_size("articles/a.md", make_entry(content_html="x" * 600_000))  # compresses

@@ -128,6 +128,17 @@ def test_image_of_unknown_size_and_type_is_still_an_attachment() -> None:
     ]
 
 
+def test_image_caption_is_the_attachment_title() -> None:
+    # JSON Feed has no member for pixels or credit: only the caption has a place.
+    image = Image("https://cdn.news.example/1.png", width=1200, credit="Ann", caption="Ships")
+
+    (item,) = document_of(make_feed(make_entry(image=image)))["items"]
+
+    assert item["attachments"] == [
+        {"url": "https://cdn.news.example/1.png", "mime_type": "image/png", "title": "Ships"}
+    ]
+
+
 def test_dates_are_in_utc_whatever_the_entrys_zone() -> None:
     from zoneinfo import ZoneInfo
 

@@ -262,6 +262,26 @@ def test_image_is_also_media_rss_with_its_alt_text() -> None:
     assert item.find("media:group", NS) is None
 
 
+def test_image_size_credit_and_caption_go_in_media_rss() -> None:
+    image = Image(
+        "https://cdn.news.example/1.png",
+        "A cat",
+        width=1200,
+        height=800,
+        credit="Ann",
+        caption="Tom",
+    )
+    feed = make_feed(make_entry(image=image))
+
+    media = only_item(feed).find("media:content", NS)
+
+    assert (media.get("width"), media.get("height")) == ("1200", "800")
+    # The caption is for every reader, so it takes the one description Media RSS has.
+    assert media.findtext("media:description", namespaces=NS) == "Tom"
+    assert media.findtext("media:credit", namespaces=NS) == "Ann"
+    assert_valid(render(feed), FeedFormat.RSS)
+
+
 def test_image_without_alt_text_has_no_media_description() -> None:
     entry = make_entry(image=Image("https://cdn.news.example/1.png"))
 

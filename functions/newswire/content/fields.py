@@ -24,6 +24,8 @@ MAX_ITEMS = {"tags": 30, "authors": 10}
 #: The largest image length an article may give: the largest whole number every JSON reader
 #: holds exactly (JavaScript's), and far beyond any real file.
 MAX_IMAGE_LENGTH = 2**53 - 1
+#: The largest image side an article may give: beyond any real image, within every reader's int.
+MAX_PIXELS = 65535
 
 _ISO_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?")
 _EXPECTED_DATE = "an ISO 8601 date such as 2022-02-25T14:30:00+03:00"
@@ -233,7 +235,7 @@ class FieldReader:
             return None
         if isinstance(value, str):
             value = {"url": value}
-        raw = self._mapping("image", value, frozenset({"url", "alt", "type", "length"}))
+        raw = self._mapping("image", value, _IMAGE_FIELDS)
         if raw is None:
             return None
         found = len(self.problems)
@@ -265,6 +267,8 @@ class FieldReader:
                 f"{quoted(length)} is not a byte count",
                 f"a whole number of bytes, at most {MAX_IMAGE_LENGTH}",
             )
+        width, height = self._pixels(raw, "width"), self._pixels(raw, "height")
+        credit, caption = self._image_text(raw, "credit"), self._image_text(raw, "caption")
         if len(self.problems) > found:
             return None
         assert url is not None
@@ -273,9 +277,36 @@ class FieldReader:
             alt=self.text(raw, "alt", required=False) or "",
             media_type=media_type,
             length=length,
+            width=width,
+            height=height,
+            credit=credit,
+            caption=caption,
         )
 
+    def _image_text(self, raw: Mapping[str, Any], name: str) -> str | None:
+        """``image.credit`` or ``image.caption``: one line of text, reported under its path."""
+        value = raw.get(name)
+        if isinstance(value, bool) or not isinstance(value, str | int | float | None):
+            self.report(f"image.{name}", f"is a {kind(value)}", "a text")
+            return None
+        return self.text(raw, name, required=False)
 
+    def _pixels(self, raw: Mapping[str, Any], name: str) -> int | None:
+        """``image.width`` or ``image.height``: a whole number of pixels, at least 1."""
+        value = raw.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_PIXELS:
+            self.report(
+                f"image.{name}",
+                f"{quoted(value)} is not a size in pixels",
+                f"a whole number of pixels from 1 to {MAX_PIXELS}, such as 1200",
+            )
+            return None
+        return value
+
+
+_IMAGE_FIELDS = frozenset({"url", "alt", "type", "length", "width", "height", "credit", "caption"})
 _EMAIL = re.compile(r"[^@\s<>()]+@[^@\s<>()]+\.[^@\s<>()]+")
 _MEDIA_TYPE = re.compile(r"[a-z]+/[a-z0-9.+-]+")
 

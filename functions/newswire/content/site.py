@@ -12,6 +12,7 @@ import yaml
 from newswire.content.fields import is_absolute_http_url
 from newswire.content.yamlio import describe_yaml_error, load_yaml
 from newswire.domain.model import Person, SiteConfig, SocialLink
+from newswire.domain.partners import Partner, PartnerFeed
 from newswire.domain.text import first_xml_illegal
 from newswire.errors import MAX_QUOTED_CHARS, Problem, SiteConfigError, quoted, shortened
 
@@ -36,6 +37,7 @@ _FIELDS = frozenset(
         "max_feed_bytes",
         "social",
         "hub",
+        "partners",
     }
 )
 
@@ -89,6 +91,7 @@ def parse_site(key: str, data: bytes) -> SiteConfig:
     max_feed_bytes = _positive("max_feed_bytes", raw.get("max_feed_bytes", 1024 * 1024), report)
     social = _social(raw.get("social"), report)
     hubs = _hubs(raw.get("hub"), report)
+    partners = _partners(raw.get("partners"), report)
     if problems:
         raise SiteConfigError.of(key, problems)
     assert title and description and base_url and feeds_url and language  # else reported
@@ -106,6 +109,7 @@ def parse_site(key: str, data: bytes) -> SiteConfig:
         max_feed_bytes=max_feed_bytes,
         social=social,
         hubs=hubs,
+        partners=partners,
     )
 
 
@@ -275,3 +279,52 @@ def _hubs(value: Any, report: _Report) -> tuple[str, ...]:
         if not tally.reported and url is not None:
             hubs.append(url)
     return tuple(hubs)
+
+
+def _partners(value: Any, report: _Report) -> tuple[PartnerFeed, ...]:
+    """``partners``: each partner to publish a feed for, by name, with its settings (a
+    mapping, or nothing for none)."""
+    if value is None:
+        return ()
+    known = [partner.value for partner in Partner]
+    names = ", ".join(known)
+    if not isinstance(value, Mapping):
+        report("partners", f"is a {type(value).__name__}", f"a mapping of partner names ({names})")
+        return ()
+    feeds = []
+    for name, given in value.items():
+        where = f"partners.{shortened(str(name), MAX_QUOTED_CHARS)}"
+        if name not in known:
+            near = difflib.get_close_matches(str(name)[:MAX_QUOTED_CHARS], known, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            report(where, f"unknown partner{hint}", f"one of {names}")
+            continue
+        partner = Partner(name)
+        allowed = partner.rules.settings
+        expected = (
+            "one of " + ", ".join(sorted(allowed))
+            if allowed
+            else f"no setting ({partner.value} takes none)"
+        )
+        settings = {} if given is None else given
+        if not isinstance(settings, Mapping):
+            report(
+                where, f"{quoted(settings)} is not a mapping", f"settings as a mapping: {expected}"
+            )
+            continue
+        tally = _Tally(report)
+        for setting in settings:
+            if setting not in allowed:
+                tally(
+                    f"{where}.{shortened(str(setting), MAX_QUOTED_CHARS)}",
+                    "unknown setting",
+                    expected,
+                )
+        logo = None
+        if "logo" in allowed:
+            logo = _text(f"{where}.logo", settings.get("logo"), tally, required=False)
+        if logo is not None and not is_absolute_http_url(logo):
+            tally(f"{where}.logo", f"{quoted(logo)} is not an absolute URL", "the logo's URL")
+        if not tally.reported:
+            feeds.append(PartnerFeed(partner, logo))
+    return tuple(sorted(feeds, key=lambda feed: list(Partner).index(feed.partner)))

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from newswire.domain.partners import PartnerFeed
 from newswire.domain.slugs import slugify
 
 
@@ -98,6 +99,30 @@ class Image:
     alt: str = ""
     media_type: str | None = None
     length: int | None = None
+    #: Pixels; partners size their cards by them and refuse images below their floor.
+    width: int | None = None
+    height: int | None = None
+    #: Who took or owns the image (Media RSS ``media:credit``), and the words shown with it.
+    credit: str | None = None
+    caption: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form; the fields added after ``length`` only when set, so entries stored
+        before them keep their bytes."""
+        data: dict[str, Any] = {
+            "url": self.url,
+            "alt": self.alt,
+            "media_type": self.media_type,
+            "length": self.length,
+        }
+        extra = (
+            ("width", self.width),
+            ("height", self.height),
+            ("credit", self.credit),
+            ("caption", self.caption),
+        )
+        data.update((name, value) for name, value in extra if value is not None)
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,14 +228,7 @@ class Entry:
             "authors": [{"name": a.name, "email": a.email, "url": a.url} for a in self.authors],
             "tags": [{"name": t.name, "slug": t.slug} for t in self.tags],
             "section": self.section,
-            "image": None
-            if self.image is None
-            else {
-                "url": self.image.url,
-                "alt": self.image.alt,
-                "media_type": self.image.media_type,
-                "length": self.image.length,
-            },
+            "image": None if self.image is None else self.image.to_dict(),
         }
 
     @classmethod
@@ -261,6 +279,8 @@ class SiteConfig:
     social: tuple[SocialLink, ...] = field(default_factory=tuple)
     #: WebSub hubs feeds advertise (``rel="hub"``) and that are pinged when a feed changes.
     hubs: tuple[str, ...] = field(default_factory=tuple)
+    #: Partner feeds to publish (``partners/<name>/rss.xml``), in :class:`Partner` order.
+    partners: tuple[PartnerFeed, ...] = ()
 
     def article_url(self, slug: str) -> str:
         """The default canonical URL (and default GUID) of an article."""

@@ -42,6 +42,7 @@ from newswire.domain.feeds import (
     named_after,
 )
 from newswire.domain.model import Entry, SiteConfig
+from newswire.domain.partners import Partner, PartnerFeed
 from newswire.errors import ConcurrentUpdateError
 from newswire.pipeline.concurrency import IOPool
 from newswire.pipeline.kept import Kept
@@ -56,6 +57,7 @@ from newswire.pipeline.ports import (
 )
 from newswire.rendering.base import FeedFile
 from newswire.rendering.files import render_feed_files
+from newswire.rendering.partners import render_partner_files, render_partner_item
 from newswire.rendering.registry import render_items
 from newswire.rendering.sitemap import (
     MAX_NEWS_URLS,
@@ -83,15 +85,17 @@ ENTRIES_PER_READ = 100
 RENDERED_BUDGET = 96 * 1024 * 1024
 
 
-def paths_of(feeds: Iterable[FeedKey]) -> set[str]:
+def paths_of(feeds: Iterable[FeedKey], partners: Iterable[PartnerFeed] = ()) -> set[str]:
     """Every object a rebuild of ``feeds`` may write: their formats, with an archive its
-    month's sitemap, and with the main feed the news sitemap, the sitemap index and the
-    stylesheet. (A month too big for one sitemap has more parts, found as it is rendered.)"""
+    month's sitemap, and with the main feed the news sitemap, the sitemap index, the
+    stylesheet and the feeds of the ``partners`` enabled. (A month too big for one sitemap
+    has more parts, found as it is rendered.)"""
     keys = set(feeds)
     paths = {key.path(fmt) for key in keys for fmt in FeedFormat}
     paths |= {month_sitemap_path(key.slug) for key in keys if key.kind is FeedKind.ARCHIVE}
     if MAIN_FEED in keys:
         paths |= {NEWS_SITEMAP_PATH, SITEMAP_INDEX_PATH, STYLESHEET_PATH}
+        paths |= {feed.partner.path for feed in partners}
     return paths
 
 
@@ -200,6 +204,21 @@ def _items_bytes(entry: Entry, items: list[bytes]) -> int:
 
 
 _rendered: Kept[Entry, list[bytes]] = Kept(RENDERED_BUDGET, _items_bytes)
+
+
+def _partner_item_of(entry: Entry, partner: Partner) -> bytes:
+    """:func:`render_partner_item`, kept like :func:`_items_of`: every change rebuilds the
+    main feed, and so the partner feeds of the same newest entries."""
+    return _partner_rendered.get((entry, partner), _render_partner_item)
+
+
+def _render_partner_item(key: tuple[Entry, Partner]) -> bytes:
+    return render_partner_item(*key)
+
+
+_partner_rendered: Kept[tuple[Entry, Partner], bytes] = Kept(
+    RENDERED_BUDGET // 4, lambda key, item: len(item) + 1024
+)
 
 
 def _columns(entries: Sequence[Entry]) -> dict[FeedFormat, list[bytes]]:
@@ -354,7 +373,7 @@ class FeedWriter:
     def queue_announce(self, feeds: Iterable[FeedKey]) -> None:
         """Queue ``feeds`` for :meth:`announce`, written or not (a change run again: the run
         that wrote them may have died before its ping)."""
-        self._announce(path for path in paths_of(feeds))
+        self._announce(path for path in paths_of(feeds, self.site.partners))
 
     def _announce(self, written: Iterable[str]) -> None:
         """Remember every feed document that changed, for :meth:`announce`."""
@@ -382,11 +401,15 @@ class FeedWriter:
             files = render_feed_files(feed, self.site.max_feed_bytes, _columns(feed.entries))
             if key.kind is FeedKind.ARCHIVE:  # an emptied month's sitemap stays, empty
                 files += render_month_sitemaps(key.slug, feed.entries)
+            elif key == MAIN_FEED:  # from the entries the main feed just read
+                files += render_partner_files(self.site, feed.entries, _partner_item_of)
             return files
 
         paths = _formats(key)
         if key.kind is FeedKind.ARCHIVE:
             paths += (month_sitemap_path(key.slug),)
+        elif key == MAIN_FEED:
+            paths += tuple(feed.partner.path for feed in self.site.partners)
         return _Job(paths, render, shows, _month_list if linked else None)
 
     def _news_sitemap_job(self) -> _Job:

@@ -78,6 +78,7 @@ def _encoded_size_bound(entry: Entry) -> int:
         *(t.name + t.slug for t in entry.tags),
         *people,
         *((image.url, image.alt, image.media_type or "") if image else ()),
+        *((image.credit or "", image.caption or "") if image else ()),
     )
     fields = len(texts) + len(entry.authors) * 3 + 16
     size = 12 * sum(map(len, texts)) + _JSON_OVERHEAD * fields

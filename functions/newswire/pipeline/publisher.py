@@ -278,7 +278,7 @@ class Publisher:
         failed (retried: its feeds are rebuilt again, its wakes finished then)."""
         if isinstance(result, Exception):
             return result
-        mine = paths_of(feeds)
+        mine = paths_of(feeds, self.writer.site.partners)
         failed = sorted(path for path in rebuilt.failed if first_part_of(path) in mine)
         if failed:
             return rebuilt.failed[failed[0]]

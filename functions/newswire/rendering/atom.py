@@ -150,9 +150,11 @@ def _links(entry: Entry) -> list[bytes]:
     if image is not None:
         # Atom's length is advisory: left out when unknown rather than claimed as 0.
         length = b"" if image.length is None else b' length="%d"' % image.length
+        # Atom has no pixel size or credit: the link's title carries the caption.
+        title = b' title="%s"' % xml_attribute(image.caption) if image.caption else b""
         links.append(
-            b'    <link href="%s" rel="enclosure" type="%s"%s/>\n'
-            % (xml_attribute(image.url), xml_attribute(image_media_type(image)), length)
+            b'    <link href="%s" rel="enclosure" type="%s"%s%s/>\n'
+            % (xml_attribute(image.url), xml_attribute(image_media_type(image)), title, length)
         )
     return links
 

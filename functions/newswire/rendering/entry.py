@@ -74,6 +74,10 @@ def _absolute_image(image: Image, base_url: str) -> Image:
         alt=clean_plain_text(image.alt),
         media_type=image.media_type,
         length=image.length,
+        width=image.width,
+        height=image.height,
+        credit=None if image.credit is None else clean_plain_text(image.credit),
+        caption=None if image.caption is None else clean_plain_text(image.caption),
     )
 
 

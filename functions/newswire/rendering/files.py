@@ -8,7 +8,7 @@ so fitting a feed to its budget never renders an entry twice.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from newswire.domain.feeds import EMPTY_FEED_UPDATED, Feed, FeedFormat
@@ -67,14 +67,24 @@ def _fit(
         head = dataclasses.replace(feed, entries=(), updated_at=newest)
         return render_document(head, fmt, items[:count])
 
-    body = first(len(items))
-    if len(body) <= max_bytes or len(items) <= 1:
-        return body
     if feed.history is not None and feed.history.is_archive:
-        return body  # an archive that dropped items would break the walk back in time
+        return first(len(items))  # an archive that dropped items would break the walk back
+    return largest_fitting(first, len(items), max_bytes)
 
+
+def largest_fitting(first: Callable[[int], bytes], count: int, max_bytes: int) -> bytes:
+    """The document of the most of ``count`` items that fits in ``max_bytes``, at least 1.
+
+    Args:
+        first: the document of the first ``n`` items (its size grows with ``n``).
+        count: how many items there are.
+        max_bytes: the byte budget.
+    """
+    body = first(count)
+    if len(body) <= max_bytes or count <= 1:
+        return body
     fits: bytes | None = None  # the document of ``low`` items, once rendered
-    low, high = 1, len(items) - 1
+    low, high = 1, count - 1
     while low < high:  # the largest count that fits, at least 1; size grows with the count
         middle = (low + high + 1) // 2
         candidate = first(middle)

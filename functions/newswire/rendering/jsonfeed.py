@@ -159,6 +159,9 @@ def _item(entry: Entry) -> dict[str, Any]:
         item["tags"] = [tag.name for tag in entry.tags]
     if image is not None:
         attachment: dict[str, Any] = {"url": image.url, "mime_type": image_media_type(image)}
+        # JSON Feed has no member for an image's pixel size or credit: only RSS carries them.
+        if image.caption:
+            attachment["title"] = image.caption
         if image.length is not None:
             attachment["size_in_bytes"] = image.length
         item["attachments"] = [attachment]

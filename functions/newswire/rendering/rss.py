@@ -88,7 +88,7 @@ class RssRenderer(FeedRenderer):
         channel: Any = root.find("channel")
         # feedgen's strftime writes a year before 1000 with fewer than the 4 digits RFC 822
         # dates need; the items' dates and the channel's then read alike.
-        channel.find("lastBuildDate").text = _rfc822(feed.updated)
+        channel.find("lastBuildDate").text = rfc822(feed.updated)
         _add_channel_links(channel, feed)
         return splice_items(serialise(root, feed, FeedFormat.RSS), _CHANNEL_END, items)
 
@@ -169,7 +169,7 @@ def _item_xml(entry: Entry) -> bytes:
             b'      <enclosure url="%s" length="%d" type="%s"/>\n'
             % (xml_attribute(image.url), image.length or 0, media_type)
         )
-    parts.append(b"      <pubDate>%s</pubDate>\n" % _rfc822(entry.published).encode())
+    parts.append(b"      <pubDate>%s</pubDate>\n" % rfc822(entry.published).encode())
     parts.extend(xml_element(_INDENT, b"dc:creator", name) for name in creators)
     if image is not None:
         parts.append(_media_content(image, media_type))
@@ -178,17 +178,50 @@ def _item_xml(entry: Entry) -> bytes:
 
 
 def _media_content(image: Image, media_type: bytes) -> bytes:
-    """The image as ``<media:content>``, its alt text as ``<media:description>``; an empty
+    """The image as ``<media:content>`` (its pixel size when known), with
+    ``<media:description>`` (its caption, else its alt text) and ``<media:credit>``; an empty
     URL or an unknown size is left out, not claimed."""
+    return media_content(image, media_type, b"      ")
+
+
+def media_content(image: Image, media_type: bytes, indent: bytes) -> bytes:
+    """``<media:content>`` of ``image`` indented by ``indent``: shared with partner feeds, so
+    every RSS document describes an image alike."""
     url = b' url="%s"' % xml_attribute(image.url) if image.url else b""
     size = b' fileSize="%d"' % image.length if image.length else b""
-    content = b'      <media:content%s%s type="%s" medium="image"' % (url, size, media_type)
-    if not image.alt:
-        return content + b"/>\n"
-    return (
-        b'%s>\n        <media:description type="plain">%s</media:description>\n'
-        b"      </media:content>\n" % (content, xml_text(image.alt))
+    pixels = b"".join(
+        b' %s="%d"' % (name, value)
+        for name, value in ((b"width", image.width), (b"height", image.height))
+        if value
     )
+    content = b'%s<media:content%s%s type="%s" medium="image"%s' % (
+        indent,
+        url,
+        size,
+        media_type,
+        pixels,
+    )
+    children = []
+    description = image_description(image)
+    if description:
+        children.append(
+            b'%s  <media:description type="plain">%s</media:description>\n'
+            % (indent, xml_text(description))
+        )
+    if image.credit:
+        children.append(b"%s  <media:credit>%s</media:credit>\n" % (indent, xml_text(image.credit)))
+    if not children:
+        return content + b"/>\n"
+    return b"%s>\n%s%s</media:content>\n" % (content, b"".join(children), indent)
+
+
+def image_description(image: Image) -> str:
+    """What RSS says of ``image`` in words: its caption, else its alt text.
+
+    The caption is written for every reader, the alt text for those who cannot see the
+    image; a feed has one place for words about an image, so the caption takes it when given.
+    """
+    return image.caption or image.alt
 
 
 def _credits(authors: tuple[Person, ...]) -> tuple[str, list[str]]:
@@ -215,7 +248,7 @@ def _rss_person(person: Person) -> str:
     return f"{person.email} ({person.name})"
 
 
-def _rfc822(value: datetime) -> str:
+def rfc822(value: datetime) -> str:
     """``value`` in UTC as an RSS date: ``Fri, 19 Mar 2021 11:30:00 +0000``.
 
     In UTC, so that every date ends in ``+0000`` whatever zone a caller used;

@@ -1,0 +1,62 @@
+"""``newswire check CONTENT``: what each enabled partner would refuse or downgrade.
+
+Every article of the folder is read as ``newswire build`` reads it; each finding is one line
+on stdout, ``<file>: <partner>: <field>: <problem>, expected <rule>`` (and one per partner
+feed, such as Flipboard's item floor), a rejected article as the build reports it. Exit
+status: 0 when nothing is listed, 1 when anything is, 2 when ``site.yaml`` or the folder
+cannot be read.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from newswire.adapters.local import LocalContent
+from newswire.buildpartners import build_findings
+from newswire.content.articles import read_articles
+from newswire.content.site import parse_site
+from newswire.errors import InvalidArticleError, NewswireError
+
+
+def check_command(content: Path, now: datetime) -> int:
+    """List what the partners enabled in ``content``'s ``site.yaml`` would refuse; return
+    the exit status (see the module docstring).
+
+    Args:
+        content: the content folder.
+        now: when the partners would read the articles (their age rules).
+    """
+    source = LocalContent(content)
+    try:
+        site = parse_site(source.site_key(), source.read_site())
+        files = source.article_files()
+    except NewswireError as e:
+        print(f"newswire: {e}", file=sys.stderr)
+        return 2
+    if not site.partners:
+        print("newswire: no partner enabled (partners: in site.yaml), nothing to check")
+        return 0
+    sources: list[tuple[str, bytes]] = []
+    unreadable: list[InvalidArticleError] = []
+    for file in files:
+        data = file.read()
+        if isinstance(data, InvalidArticleError):
+            unreadable.append(data)
+        else:
+            sources.append((file.key, data))
+    articles, rejected = read_articles(sources, site)
+    rejected = sorted([*unreadable, *rejected], key=lambda error: error.key)
+    findings = build_findings(articles, site, now)
+    for error in rejected:
+        print(error)
+    for finding in findings:
+        print(finding)
+    names = ", ".join(feed.partner for feed in site.partners)
+    print(
+        f"newswire: {len(findings)} partner findings ({names}) in {len(articles)} articles, "
+        f"{len(rejected)} rejected",
+        file=sys.stderr,
+    )
+    return 1 if findings or rejected else 0

@@ -1,0 +1,248 @@
+"""Syndication partners: which exist, what each requires, and what each would refuse.
+
+A partner feed (``partners/<name>/rss.xml``) carries the main feed's newest articles in the
+form one aggregator reads. Each partner's rules come from its own published specification;
+the table below names the source of each rule, so a rule can be checked against it again.
+
+| Partner | Rule | Source |
+|---|---|---|
+| msn | title more than 20 and at most 150 characters | [1] |
+| msn | published within the last 365 days, else not ingested | [1] |
+| msn | only articles with an image publish automatically; images at least 720 px wide | [2] |
+| msn | an update is read from ``dcterms:modified``, under the same id | [3] |
+| google-news | at most 2 MB per feed (1 MB per article); ``guid`` identifies an article | [4] |
+| google-news | an update is read from ``pubDate`` | [4] |
+| google-news | an image's shortest side at least 800 px | [5] |
+| flipboard | full body; an image per article, at least 400 px on its shortest side | [6] |
+| flipboard | at least 30 items | [6] |
+| smartnews | SmartFormat: RSS 2.0, ``snf:logo``, ``media:thumbnail``, at most 1 MB | [7] |
+| newsbreak | full articles with images; author bylines and image credits | [8] |
+
+Sources:
+
+[1]
+    https://support.microsoft.com/msn/partner-hub/msn-feed-item-metadata-requirements
+[2]
+    https://support.microsoft.com/msn/partner-hub/feed-content-specifications-in-msn-partner-hub
+[3]
+    https://support.microsoft.com/topic/msn-content-expiration-and-takedown-rules-c06e8a18-8365-43dc-a5b3-364f1a470edf
+[4]
+    https://support.google.com/news/publisher-center/answer/9545420
+[5]
+    https://support.google.com/news/producer/answer/4304250
+[6]
+    https://about.flipboard.com/rss-spec/
+[7]
+    https://publishers.smartnews.com/hc/en-us/articles/360036526213-SmartFormat-Specification-Version-2-1
+[8]
+    https://support.newsbreak.com/publisher-faq
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:  # the model imports this module for SiteConfig.partners
+    from newswire.domain.model import Article
+
+
+class Partner(enum.StrEnum):
+    """A syndication partner, by the name ``site.yaml`` and its feed's folder use."""
+
+    MSN = "msn"
+    GOOGLE_NEWS = "google-news"
+    FLIPBOARD = "flipboard"
+    SMARTNEWS = "smartnews"
+    NEWSBREAK = "newsbreak"
+
+    @property
+    def path(self) -> str:
+        """The feed's path relative to ``feeds_url``."""
+        return f"partners/{self.value}/rss.xml"
+
+    @property
+    def rules(self) -> PartnerRules:
+        """What this partner requires."""
+        return RULES[self]
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerRules:
+    """One partner's requirements, as its specification states them (see the module table).
+
+    Attributes:
+        label: the partner's name as people write it, for messages.
+        max_bytes: the largest feed it reads, if it says (else the site's ``max_feed_bytes``).
+        min_items: the fewest items it takes a feed with, if it says.
+        title_chars: the shortest and longest title it takes, if it says.
+        image_required: it refuses, or does not publish by itself, an article with no image.
+        image_note: what it does with an article without one, for messages.
+        min_width: the narrowest lead image it takes, in pixels.
+        min_short_side: the smallest shortest side of a lead image it takes, in pixels.
+        credit_required: it wants every image credited.
+        max_age: the oldest article it ingests.
+        updated_by_pub_date: it reads an update from ``pubDate``, so that carries ``updated``.
+        modified_element: it reads an update from ``dcterms:modified``.
+        settings: the settings ``site.yaml`` may give it.
+    """
+
+    label: str
+    max_bytes: int | None = None
+    min_items: int | None = None
+    title_chars: tuple[int, int] | None = None
+    image_required: bool = False
+    min_width: int | None = None
+    min_short_side: int | None = None
+    credit_required: bool = False
+    max_age: timedelta | None = None
+    image_note: str = "requires one"
+    updated_by_pub_date: bool = False
+    modified_element: bool = False
+    settings: frozenset[str] = frozenset()
+
+
+RULES: Final[dict[Partner, PartnerRules]] = {
+    Partner.MSN: PartnerRules(
+        "MSN",
+        title_chars=(21, 150),
+        image_required=True,
+        image_note="publishes only articles with one by itself",
+        min_width=720,
+        max_age=timedelta(days=365),
+        modified_element=True,
+    ),
+    Partner.GOOGLE_NEWS: PartnerRules(
+        "Google News", max_bytes=2_000_000, min_short_side=800, updated_by_pub_date=True
+    ),
+    Partner.FLIPBOARD: PartnerRules(
+        "Flipboard", min_items=30, image_required=True, min_short_side=400
+    ),
+    Partner.SMARTNEWS: PartnerRules("SmartNews", max_bytes=1_000_000, settings=frozenset({"logo"})),
+    Partner.NEWSBREAK: PartnerRules("NewsBreak", image_required=True, credit_required=True),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerFeed:
+    """A partner enabled in ``site.yaml``, with its settings.
+
+    Attributes:
+        partner: which partner.
+        logo: the logo URL SmartNews shows above each article (``snf:logo``).
+    """
+
+    partner: Partner
+    logo: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What a partner would refuse or downgrade, and the rule behind it.
+
+    Printed as ``<where>: <partner>: <field>: <problem>, expected <expected>``.
+    """
+
+    where: str
+    partner: Partner
+    field: str
+    problem: str
+    expected: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.where}: {self.partner}: {self.field}: {self.problem}, expected {self.expected}"
+        )
+
+
+def article_findings(article: Article, partner: Partner, now: datetime) -> Iterator[Finding]:
+    """Each thing about ``article`` that ``partner`` would refuse or downgrade.
+
+    Reads the article's metadata only (no body), so a build can ask about every article it
+    holds; an image of unknown size is not judged by a size rule.
+
+    Args:
+        article: a parsed article.
+        partner: the partner.
+        now: when the partner would read it (for age limits).
+    """
+    rules = partner.rules
+
+    def finding(field: str, problem: str, expected: str) -> Finding:
+        return Finding(article.key, partner, field, problem, expected)
+
+    if rules.title_chars is not None:
+        low, high = rules.title_chars
+        length = len(article.title)
+        if not low <= length <= high:
+            yield finding("title", f"{length} characters", f"{low}–{high} ({rules.label})")
+    if rules.max_age is not None and now - article.published > rules.max_age:
+        days = (now - article.published).days
+        yield finding(
+            "published",
+            f"{days} days ago",
+            f"within {rules.max_age.days} days ({rules.label} ingests nothing older)",
+        )
+    image = article.image
+    if image is None:
+        if rules.image_required:
+            yield finding("image", "missing", f"a lead image ({rules.label} {rules.image_note})")
+        return
+    if rules.min_width is not None and image.width is not None and image.width < rules.min_width:
+        yield finding(
+            "image.width",
+            f"{image.width} px",
+            f"at least {rules.min_width} px wide ({rules.label})",
+        )
+    if rules.min_short_side is not None and image.width is not None and image.height is not None:
+        short = min(image.width, image.height)
+        if short < rules.min_short_side:
+            yield finding(
+                "image",
+                f"{image.width}×{image.height} px",
+                f"at least {rules.min_short_side} px on the shortest side ({rules.label})",
+            )
+    if rules.credit_required and not image.credit:
+        yield finding("image.credit", "missing", f"who took the image ({rules.label} asks)")
+
+
+def feed_findings(partner: Partner, items: int) -> Iterator[Finding]:
+    """What ``partner`` would say of its whole feed, holding ``items`` items."""
+    rules = partner.rules
+    if rules.min_items is not None and items < rules.min_items:
+        yield Finding(
+            partner.path,
+            partner,
+            "items",
+            f"{items} items",
+            f"at least {rules.min_items} ({rules.label} features no smaller feed)",
+        )
+
+
+def site_findings(
+    articles: Iterable[Article], partners: Iterable[Partner], now: datetime, items: int
+) -> list[Finding]:
+    """Every finding of every partner on the site: each article's, then each feed's.
+
+    Args:
+        articles: the articles partners will see (live or scheduled; no drafts).
+        partners: the partners enabled.
+        now: when the partners would read them.
+        items: how many items each partner feed carries.
+
+    Returns:
+        The findings, by article key, then partner order; the feeds' last.
+    """
+    enabled = list(partners)
+    ordered = sorted(articles, key=lambda article: article.key)
+    found = [
+        finding
+        for article in ordered
+        for partner in enabled
+        for finding in article_findings(article, partner, now)
+    ]
+    found += [finding for partner in enabled for finding in feed_findings(partner, items)]
+    return found

@@ -1,0 +1,187 @@
+"""Partner feeds: what each partner requires is in its feed, and the feed is valid RSS."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import feedparser
+import pytest
+from lxml import etree
+
+from newswire.content.site import parse_site
+from newswire.domain.model import Image, Person
+from newswire.domain.partners import Partner, PartnerFeed, article_findings
+from newswire.errors import SiteConfigError
+from newswire.rendering.partners import render_partner_files, render_partner_item
+from tests.support.factories import make_entry, make_site
+from tests.support.feedcheck import check_rss
+
+NS = {
+    "atom": "http://www.w3.org/2005/Atom",
+    "content": "http://purl.org/rss/1.0/modules/content/",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "media": "http://search.yahoo.com/mrss/",
+    "dcterms": "http://purl.org/dc/terms/",
+    "snf": "http://www.smartnews.be/snf",
+}
+IMAGE = Image(
+    "https://cdn.news.example/1.jpg", "A cat", "image/jpeg", 2048, 1600, 900, "Ann", "Ships"
+)
+LOGO = "https://news.example/logo.png"
+ALL = tuple(PartnerFeed(p, LOGO if p is Partner.SMARTNEWS else None) for p in Partner)
+
+
+def entries(count: int = 3, **changes: Any) -> list[Any]:
+    return [
+        make_entry(
+            n,
+            image=IMAGE,
+            authors=(Person("Ann Writer"), Person("Bob Reporter")),
+            updated=make_entry(n).published + timedelta(days=1),
+            **changes,
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def documents(site_changes: dict[str, Any] | None = None, **changes: Any) -> dict[Partner, bytes]:
+    site = make_site(partners=ALL, **(site_changes or {}))
+    files = render_partner_files(site, entries(**changes))
+    return {Partner(file.path.split("/")[1]): file.body for file in files}
+
+
+def items(body: bytes) -> list[Any]:
+    return etree.fromstring(body).findall("channel/item")
+
+
+@pytest.mark.parametrize("partner", list(Partner))
+def test_every_partner_feed_is_strictly_valid_and_parses_cleanly(partner: Partner) -> None:
+    body = documents()[partner]
+
+    assert check_rss(body) == []
+    parsed = feedparser.parse(body)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    assert parsed.version == "rss20"
+    assert len(parsed.entries) == 3
+
+
+@pytest.mark.parametrize("partner", list(Partner))
+def test_every_partner_gets_full_body_bylines_guid_and_described_image(partner: Partner) -> None:
+    (item, *_) = items(documents()[partner])
+
+    assert item.findtext("content:encoded", namespaces=NS) == make_entry(1).content_html
+    assert [c.text for c in item.findall("dc:creator", NS)] == ["Ann Writer", "Bob Reporter"]
+    assert item.find("author") is None
+    guid = item.find("guid")
+    assert (guid.text, guid.get("isPermaLink")) == (make_entry(1).id, "true")
+    media = item.find("media:content", NS)
+    assert media.attrib == {
+        "url": IMAGE.url,
+        "fileSize": "2048",
+        "type": "image/jpeg",
+        "medium": "image",
+        "width": "1600",
+        "height": "900",
+    }
+    assert media.findtext("media:credit", namespaces=NS) == "Ann"
+    assert media.findtext("media:description", namespaces=NS) == "Ships"
+
+
+def test_each_partner_reads_an_update_where_its_spec_says() -> None:
+    feeds = documents()
+    entry = entries()[0]
+    msn = items(feeds[Partner.MSN])[0]
+    google = items(feeds[Partner.GOOGLE_NEWS])[0]
+    flipboard = items(feeds[Partner.FLIPBOARD])[0]
+
+    # MSN: dcterms:modified; Google News: pubDate; the others: pubDate is the first publication.
+    assert msn.findtext("dcterms:modified", namespaces=NS) == entry.updated.isoformat()
+    assert google.findtext("pubDate") == "Sat, 20 Mar 2021 09:30:00 +0000"
+    assert flipboard.findtext("pubDate") == "Fri, 19 Mar 2021 09:30:00 +0000"
+    assert google.find("dcterms:modified", NS) is None
+
+
+def test_smartnews_has_its_logo_and_thumbnail() -> None:
+    root = etree.fromstring(documents()[Partner.SMARTNEWS])
+
+    assert root.findtext("channel/snf:logo/url", namespaces=NS) == LOGO
+    thumbnail = root.find("channel/item/media:thumbnail", NS)
+    assert thumbnail.get("url") == IMAGE.url
+    # No other partner declares or uses the SmartNews namespace.
+    assert b"snf" not in documents()[Partner.MSN]
+
+
+def test_one_language_and_the_self_link_per_feed() -> None:
+    for partner, body in documents().items():
+        channel = etree.fromstring(body).find("channel")
+        assert channel.findtext("language") == "en"
+        self_link = channel.find("atom:link[@rel='self']", NS)
+        assert self_link.get("href") == f"https://news.example/feeds/partners/{partner}/rss.xml"
+
+
+def test_a_feed_over_its_partners_limit_carries_fewer_items() -> None:
+    # The site's limit applies to a partner that states none; SmartNews' 1 MB is its own.
+    big = "<p>" + "harbour ferry council " * 2000 + "</p>"
+    feeds = documents({"max_feed_bytes": 100_000}, content_html=big)
+    many = documents({"max_feed_bytes": 100_000}, content_html=big, count=3)
+
+    assert len(items(feeds[Partner.MSN])) == 2
+    assert len(feeds[Partner.MSN]) <= 100_000
+    assert len(items(many[Partner.SMARTNEWS])) == 3  # within 1 MB
+
+
+def test_items_are_the_same_whatever_feed_renders_them() -> None:
+    entry = entries()[0]
+    for partner in Partner:
+        assert render_partner_item(entry, partner) in documents()[partner]
+
+
+def test_site_yaml_enables_partners_with_their_settings() -> None:
+    base = b"title: T\ndescription: D\nbase_url: https://a.example/\nauthor: {name: A}\n"
+    site = parse_site(
+        "site.yaml", base + b"partners:\n  smartnews: {logo: https://a.example/l.png}\n  msn:\n"
+    )
+
+    assert site.partners == (
+        PartnerFeed(Partner.MSN),
+        PartnerFeed(Partner.SMARTNEWS, "https://a.example/l.png"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("partners", "message"),
+    [
+        (b"  msm:\n", "partners.msm: unknown partner (did you mean 'msn'?), expected one of msn,"),
+        (b"  msn: {logo: x}\n", "partners.msn.logo: unknown setting, expected no setting"),
+        (b"  smartnews: {logo: rel.png}\n", "partners.smartnews.logo: 'rel.png' is not an absol"),
+        (b"  smartnews: {lgo: x}\n", "partners.smartnews.lgo: unknown setting, expected one of"),
+        (b"  flipboard: 3\n", "partners.flipboard: 3 is not a mapping"),
+    ],
+)
+def test_site_yaml_rejects_unknown_partners_and_settings(partners: bytes, message: str) -> None:
+    base = b"title: T\ndescription: D\nbase_url: https://a.example/\nauthor: {name: A}\n"
+
+    with pytest.raises(SiteConfigError) as raised:
+        parse_site("site.yaml", base + b"partners:\n" + partners)
+
+    assert message in str(raised.value)
+
+
+def test_site_yaml_partners_must_be_a_mapping() -> None:
+    base = b"title: T\ndescription: D\nbase_url: https://a.example/\nauthor: {name: A}\n"
+
+    with pytest.raises(SiteConfigError, match="partners: is a list, expected a mapping"):
+        parse_site("site.yaml", base + b"partners: [msn]\n")
+
+
+def test_an_image_of_unknown_size_is_judged_by_no_size_rule() -> None:
+    from newswire.content.articles import parse_article
+
+    now = datetime(2024, 3, 2, tzinfo=UTC)
+    front = b'---\ntitle: "A title long enough for MSN"\npublished: 2024-03-01T10:00:00Z\n'
+    article = parse_article("articles/a.md", front + b"image: a.jpg\n---\n\nBody.\n", make_site())
+
+    found = {p: [f.field for f in article_findings(article, p, now)] for p in Partner}
+
+    assert found == {p: ["image.credit"] if p is Partner.NEWSBREAK else [] for p in Partner}
