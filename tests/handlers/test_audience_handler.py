@@ -84,7 +84,7 @@ def test_logs_are_counted_as_they_land_and_the_day_rolled_up(s3: Any) -> None:
     deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
     deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)  # redelivered
 
-    assert rollup() == {"snapshot": "snapshots/2026-12-07.json", "feeds": 2, "metrics": 12}
+    assert rollup() == {"snapshot": "snapshots/2026-12-07.json", "feeds": 2, "metrics": 9}
 
     snapshot = json.loads(
         s3.get_object(Bucket=AGGREGATES, Key="snapshots/latest.json")["Body"].read()
@@ -104,7 +104,19 @@ def test_logs_are_counted_as_they_land_and_the_day_rolled_up(s3: Any) -> None:
     }  # fmt: skip
     cloudwatch = boto3.client("cloudwatch")
     found = cloudwatch.list_metrics(Namespace="Newswire/Audience", MetricName="Subscribers")
-    assert {m["Dimensions"][0]["Value"] for m in found["Metrics"]} == {"/rss.xml", "/atom.xml"}
+    assert {m["Dimensions"][0]["Value"] for m in found["Metrics"]} == {
+        "/rss.xml", "/atom.xml", "(all feeds)",
+    }  # fmt: skip
+
+
+def test_only_the_most_followed_feeds_get_metrics_of_their_own(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUDIENCE_METRIC_FEEDS", "1")
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
+    assert rollup()["metrics"] == 6
+    found = boto3.client("cloudwatch").list_metrics(Namespace="Newswire/Audience")
+    assert {m["Dimensions"][0]["Value"] for m in found["Metrics"]} == {"/rss.xml", "(all feeds)"}
 
 
 def test_no_address_is_kept_and_the_window_key_is_dropped_once_counted(s3: Any) -> None:

@@ -148,33 +148,42 @@ def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def put_feed_metrics(cloudwatch: Any, last: date, counts: Mapping[str, FeedCounts]) -> int:
-    """Publish each feed's counts of the window ending ``last`` as CloudWatch metrics.
+#: The feed dimension of the all-feeds totals.
+ALL_FEEDS = "(all feeds)"
 
-    Metrics (unit Count, dimension ``Feed``): ``Subscribers``, ``HostedSubscribers``,
-    ``IndividualReaders``, ``Browsers``, ``Bots``, ``Requests``, timestamped at the end of
-    ``last`` (UTC).
+
+def put_feed_metrics(
+    cloudwatch: Any, last: date, counts: Mapping[str, FeedCounts], *, top: int
+) -> int:
+    """Publish the window's counts as CloudWatch metrics: the ``top`` feeds and the total.
+
+    Metrics (unit Count, dimension ``Feed``, the feed's path or :data:`ALL_FEEDS`):
+    ``Subscribers``, ``IndividualReaders``, ``Requests``, timestamped at the end of ``last``
+    (UTC). Only the feeds with most subscribers get metrics of their own: each custom metric
+    is billed by the month, and a site has a feed per tag, author and format; the snapshot
+    has them all.
 
     Returns:
         The number of values sent.
     """
     stamp = datetime.combine(last, time(23, 59, 59), tzinfo=UTC)
-    data: list[Any] = []
-    for path, feed in counts.items():
-        values = {
-            "Subscribers": feed.subscribers,
-            "HostedSubscribers": sum(feed.hosted.values()),
-            "IndividualReaders": feed.individual,
-            "Browsers": feed.browsers,
-            "Bots": feed.bots,
-            "Requests": feed.requests,
-        }
-        dimensions = [{"Name": "Feed", "Value": path[:1024]}]
-        data.extend(
-            {"MetricName": name, "Dimensions": dimensions, "Timestamp": stamp,
-             "Value": float(value), "Unit": "Count"}
-            for name, value in values.items()
-        )  # fmt: skip
+    ranked = sorted(counts.items(), key=lambda item: (-item[1].subscribers, item[0]))[:top]
+    totals = {
+        "Subscribers": sum(feed.subscribers for feed in counts.values()),
+        "IndividualReaders": sum(feed.individual for feed in counts.values()),
+        "Requests": sum(feed.requests for feed in counts.values()),
+    }
+    series = [(ALL_FEEDS, totals)] + [
+        (path, {"Subscribers": feed.subscribers, "IndividualReaders": feed.individual,
+                "Requests": feed.requests})
+        for path, feed in ranked
+    ]  # fmt: skip
+    data: list[Any] = [
+        {"MetricName": name, "Dimensions": [{"Name": "Feed", "Value": path[:1024]}],
+         "Timestamp": stamp, "Value": float(value), "Unit": "Count"}
+        for path, values in series
+        for name, value in values.items()
+    ]  # fmt: skip
     for start in range(0, len(data), _METRICS_PER_CALL):
         try:
             cloudwatch.put_metric_data(

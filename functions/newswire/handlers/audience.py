@@ -12,11 +12,13 @@
 ``rollup``
     Trigger: an EventBridge schedule once a day (02:30 UTC). Counts the seven days ending the
     day before the event's time (or ``{"day": "YYYY-MM-DD"}`` in the event to count another),
-    writes ``snapshots/<day>.json`` and ``snapshots/latest.json``, publishes per-feed metrics
-    (namespace ``Newswire/Audience``, dimension ``Feed``) and deletes the window's key.
+    writes ``snapshots/<day>.json`` and ``snapshots/latest.json``, publishes metrics for the
+    feeds with most subscribers and for all feeds together (namespace ``Newswire/Audience``,
+    dimension ``Feed``) and deletes the window's key.
 
 Environment:
     AUDIENCE_BUCKET: the private aggregates bucket (keys, partials, snapshots).
+    AUDIENCE_METRIC_FEEDS: optional, how many feeds get metrics of their own (default 20).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
 
 #: Malformed lines logged one by one per file; the rest are only counted.
 MALFORMED_LOGGED = 10
+#: The feeds with most subscribers that get CloudWatch metrics of their own.
+DEFAULT_METRIC_FEEDS = 20
 
 
 def _store() -> AudienceStore:
@@ -110,7 +114,8 @@ def rollup(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             counter.add(path, aggregate)
     counts = counter.counts()
     snapshot = store.put_snapshot(first, last, counts)
-    values = put_feed_metrics(aws_client("cloudwatch"), last, counts)
+    top = int(os.environ.get("AUDIENCE_METRIC_FEEDS") or DEFAULT_METRIC_FEEDS)
+    values = put_feed_metrics(aws_client("cloudwatch"), last, counts, top=top)
     store.drop_window_key(last)
     logger.info("audience rolled up", extra={"last": str(last), "feeds": len(counts)})
     return {"snapshot": snapshot, "feeds": len(counts), "metrics": values}
