@@ -28,6 +28,7 @@ from newswire.adapters.audience import (
     PARTIALS_PREFIX,
     SNAPSHOTS_PREFIX,
 )
+from newswire.handlers.audience import ROLLUP_HOUR, ROLLUP_MINUTE
 from newswire_infra.checkov import skip_checks
 from newswire_infra.feed_function import METRICS_NAMESPACE as PIPELINE_NAMESPACE
 from newswire_infra.feed_function import SERVICE_NAME, FeedFunction
@@ -49,7 +50,7 @@ SNAPSHOT_RETENTION = Duration.days(400)
 PROCESS_TIMEOUT = Duration.minutes(5)
 ROLLUP_TIMEOUT = Duration.minutes(10)
 #: The rollup counts the day before; CloudFront delivers most of a day's logs within an hour.
-ROLLUP_SCHEDULE = events.Schedule.cron(minute="30", hour="2")
+ROLLUP_SCHEDULE = events.Schedule.cron(minute=str(ROLLUP_MINUTE), hour=str(ROLLUP_HOUR))
 
 
 class Audience(Construct):

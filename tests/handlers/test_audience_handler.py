@@ -134,3 +134,16 @@ def test_no_address_is_kept_and_the_window_key_is_dropped_once_counted(s3: Any) 
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=AGGREGATES)["Contents"]}
     assert "keys/2026-12-07.key" not in keys
     assert "keys/2026-12-08.key" in keys
+
+
+def test_a_late_log_is_not_hashed_for_windows_already_counted(s3: Any) -> None:
+    rollup()  # the window ending Dec 7 is counted, its key dropped
+    s3.put_object(Bucket=LOGS, Key="cloudfront/late.gz", Body=gzip.compress(SECOND.encode()))
+    event = json.loads((EVENTS / "s3-put-cloudfront-log.json").read_text())
+    event["Records"][0]["s3"]["object"]["key"] = "cloudfront/late.gz"
+    event["Records"][0]["eventTime"] = "2026-12-08T03:00:00.000Z"
+    audience.process_log(event, FakeLambdaContext())
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=AGGREGATES)["Contents"]}
+    assert {k for k in keys if k.startswith("keys/")} == {
+        f"keys/2026-12-{day:02d}.key" for day in range(8, 13)
+    }

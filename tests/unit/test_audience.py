@@ -253,3 +253,12 @@ def test_a_missing_log_is_reported_and_the_others_counted(
     assert status == 1
     assert "missing.log: cannot be read" in err
     assert json.loads(out)["feeds"]["/rss.xml"]["individual"] == 1
+
+
+def test_lines_under_a_fields_header_that_cannot_be_counted_say_why() -> None:
+    text = "#Version: 1.0\n#Fields: date time c-ip\n2026-12-01\t10:00:00\t192.0.2.1\n"
+    assert [str(item) for item in requests(text)] == [
+        "test.log:2: #Fields: lacks one of date, time, c-ip, cs-method, cs-uri-stem, "
+        "sc-status, cs(User-Agent)",
+        "test.log:3: the #Fields: line 2 lacks a field counting needs",
+    ]

@@ -62,16 +62,21 @@ class WindowKeys:
 
     Args:
         key_for: the key of the window ending on a day (made on first use, by the store).
+        first_open: the last day of the earliest window not yet counted: a request logged
+            late is not hashed for windows already counted, whose keys are gone.
     """
 
-    def __init__(self, key_for: Callable[[date], bytes]) -> None:
+    def __init__(self, key_for: Callable[[date], bytes], first_open: date | None = None) -> None:
         self._key_for = key_for
+        self._first_open = first_open
         self._keys: dict[date, bytes] = {}
 
     def __call__(self, day: date, identity: str) -> dict[date, bytes]:
         digests = {}
         for offset in range(WINDOW_DAYS):
             end = day + timedelta(days=offset)
+            if self._first_open is not None and end < self._first_open:
+                continue
             key = self._keys.get(end)
             if key is None:
                 key = self._keys[end] = self._key_for(end)

@@ -74,6 +74,7 @@ def read_log(lines: Iterable[bytes], source: str) -> Iterator[Request | Malforme
         An iterator of requests and malformed-line reports, in file order.
     """
     columns: dict[str, int] | None = None
+    no_columns = "a request before any #Fields: line, expected the header first"
     for number, raw in enumerate(lines, start=1):
         if len(raw) > MAX_LINE_BYTES:
             yield Malformed(
@@ -87,14 +88,12 @@ def read_log(lines: Iterable[bytes], source: str) -> Iterator[Request | Malforme
             if line.startswith("#Fields:"):
                 columns = _columns(line)
                 if columns is None:
-                    yield Malformed(
-                        source, number, f"#Fields: lacks one of {', '.join(REQUIRED_FIELDS)}"
-                    )
+                    no_columns = f"#Fields: lacks one of {', '.join(REQUIRED_FIELDS)}"
+                    yield Malformed(source, number, no_columns)
+                    no_columns = f"the #Fields: line {number} lacks a field counting needs"
             continue
         if columns is None:
-            yield Malformed(
-                source, number, "a request before any #Fields: line, expected the header first"
-            )
+            yield Malformed(source, number, no_columns)
             continue
         parsed = _request(line.split("\t"), columns)
         if isinstance(parsed, str):

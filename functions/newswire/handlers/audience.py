@@ -11,7 +11,8 @@
 
 ``rollup``
     Trigger: an EventBridge schedule once a day (02:30 UTC). Counts the seven days ending the
-    day before the event's time (or ``{"day": "YYYY-MM-DD"}`` in the event to count another),
+    day before the event's time (or ``{"day": "YYYY-MM-DD"}`` in the event to count another
+    whose partials have not expired; counting needs no key),
     writes ``snapshots/<day>.json`` and ``snapshots/latest.json``, publishes metrics for the
     feeds with most subscribers and for all feeds together (namespace ``Newswire/Audience``,
     dimension ``Feed``) and deletes the window's key.
@@ -27,7 +28,7 @@ import gzip
 import os
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
@@ -47,6 +48,15 @@ if TYPE_CHECKING:
 MALFORMED_LOGGED = 10
 #: The feeds with most subscribers that get CloudWatch metrics of their own.
 DEFAULT_METRIC_FEEDS = 20
+#: When the rollup runs, in UTC (``infra/`` schedules it): a window is counted then, the day
+#: after its last day, and its key deleted.
+ROLLUP_HOUR, ROLLUP_MINUTE = 2, 30
+
+
+def first_open_window(now: datetime) -> date:
+    """The last day of the earliest window whose count the rollup has not taken at ``now``."""
+    counted_by = timedelta(days=1, hours=ROLLUP_HOUR, minutes=ROLLUP_MINUTE)
+    return (now - counted_by).date() + timedelta(days=1)
 
 
 def _store() -> AudienceStore:
@@ -63,20 +73,30 @@ def process_log(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
     for record in event.get("Records", []):
         bucket = record["s3"]["bucket"]["name"]
         key = unquote_plus(record["s3"]["object"]["key"])
-        for name, value in count_log_object(store, bucket, key).items():
+        landed = datetime.fromisoformat(record.get("eventTime") or datetime.now(UTC).isoformat())
+        for name, value in count_log_object(store, bucket, key, landed).items():
             summary[name] += value
     for name in ("LogLinesRead", "LogLinesMalformed", "FeedRequestsCounted"):
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=summary[name])
     return dict(summary)
 
 
-def count_log_object(store: AudienceStore, bucket: str, key: str) -> dict[str, int]:
-    """Stream one log object, write its partial aggregates per day, and return its counts."""
+def count_log_object(
+    store: AudienceStore, bucket: str, key: str, landed: datetime
+) -> dict[str, int]:
+    """Stream one log object, write its partial aggregates per day, and return its counts.
+
+    Args:
+        store: the aggregates bucket.
+        bucket: the log bucket.
+        key: the log object's key.
+        landed: when it was written (the event's time): windows counted before are closed.
+    """
     body = aws_client("s3").get_object(Bucket=bucket, Key=key)["Body"]
     lines: Iterable[bytes] = (
         gzip.GzipFile(fileobj=body) if key.endswith(".gz") else body.iter_lines(keepends=True)
     )
-    tally = Tally(WindowKeys(store.window_key))
+    tally = Tally(WindowKeys(store.window_key, first_open_window(landed)))
     read = malformed = counted = 0
     for item in read_log(lines, key):
         read += 1
