@@ -10,3 +10,6 @@
 
 Plain Python, no AWS: the log processor and rollup Lambdas use the same rules.
 """
+
+#: Days a reader counts for after its last fetch: the window of every count.
+WINDOW_DAYS = 7

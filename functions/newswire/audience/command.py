@@ -13,11 +13,12 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from newswire.audience import report
-from newswire.audience.counting import DayAggregate, FeedCounts, Tally, WindowCounter
-from newswire.audience.hashing import WINDOW_DAYS, RunKey
-from newswire.audience.logformat import Malformed, open_log, read_log
+from newswire.audience import WINDOW_DAYS
+
+if TYPE_CHECKING:  # the rest is imported when the command runs: not by every `newswire build`
+    from newswire.audience.counting import DayAggregate, FeedCounts, Tally
 
 #: Malformed lines reported one by one per file; the rest are counted in one line.
 MALFORMED_SHOWN = 10
@@ -59,6 +60,10 @@ def stats_command(
     html: Path | None = None,
 ) -> int:
     """Count ``logs`` and print the window's counts; return the exit status."""
+    from newswire.audience import report
+    from newswire.audience.counting import Tally
+    from newswire.audience.hashing import RunKey
+
     end = now or datetime.now(UTC)
     last = end.date()
     first = last - timedelta(days=days - 1)
@@ -86,6 +91,8 @@ def stats_command(
 
 
 def _count_file(path: Path, tally: Tally) -> None:
+    from newswire.audience.logformat import Malformed, open_log, read_log
+
     malformed = 0
     with open_log(path) as lines:
         for item in read_log(lines, str(path)):
@@ -110,6 +117,8 @@ def window_counts(
     aggregates: Iterable[tuple[tuple[str, date], DayAggregate]], days: Sequence[date]
 ) -> dict[str, FeedCounts]:
     """Each feed's counts over ``days``, from aggregates hashed with one run key."""
+    from newswire.audience.counting import WindowCounter
+
     counter = WindowCounter(days)
     wanted = set(days)
     for (path, day), aggregate in aggregates:

@@ -20,10 +20,10 @@ import secrets
 from collections.abc import Callable
 from datetime import date, timedelta
 
+from newswire.audience import WINDOW_DAYS
+
 #: Bytes kept of each hash.
 DIGEST_BYTES = 8
-#: Days a reader counts for after its last fetch.
-WINDOW_DAYS = 7
 #: Bytes of a key.
 KEY_BYTES = 32
 

@@ -35,8 +35,9 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.metrics import MetricUnit
 
 from newswire.adapters.audience import AudienceStore, put_feed_metrics
+from newswire.audience import WINDOW_DAYS
 from newswire.audience.counting import DayAggregate, Tally, WindowCounter
-from newswire.audience.hashing import WINDOW_DAYS, WindowKeys
+from newswire.audience.hashing import WindowKeys
 from newswire.audience.logformat import Malformed, read_log
 from newswire.handlers.observability import logger, metrics, tracer
 from newswire.runtime import aws_client

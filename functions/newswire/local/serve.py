@@ -219,8 +219,10 @@ class LocalStack:
         endpoint = self.endpoint_url
         feeds = "".join(f"    {self.url}{fmt.filename}\n" for fmt in FeedFormat)
         report = "".join(f"{line}\n" for line in self._startup_report)
-        access = f"  access log: {self.access_log} (newswire stats reads it)\n" * bool(
-            self.access_log
+        access = (
+            f"  access log: {self.access_log} (newswire stats reads it)\n"
+            if self.access_log
+            else ""
         )
         return (
             f"newswire: serving {self.content_dir} at {self.url}\n"
