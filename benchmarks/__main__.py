@@ -8,8 +8,9 @@ Hugo's, and the ratios are what we quote.
 Options: ``--sizes 1000,10000`` (full builds), ``--publish-sizes 1000,10000,100000``,
 ``--repeat 5``, ``--quick`` (1,000 only, one run each), ``--no-hugo``, ``--no-publish``,
 ``--engine-sizes 1000,10000,100000`` (reindex under the latency model), ``--no-engine``,
-``--only hostile`` or ``--only engine`` (that section alone: printed, RESULTS.md left as it
-is; ``--quick`` applies).
+``--only hostile``, ``--only engine`` or ``--only audience`` (that section alone: printed,
+RESULTS.md left as it is; ``--quick`` applies). The audience section measures the CloudFront
+log processor on a day of 1,000,000 lines (``benchmarks/audience.py``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from benchmarks import audience as audience_bench
 from benchmarks import corpus, hostile
 from benchmarks import engine as engine_bench
 from benchmarks.latency import model_table
@@ -719,7 +721,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-engine", action="store_true")
     parser.add_argument(
         "--only",
-        choices=["hostile", "engine"],
+        choices=["hostile", "engine", "audience"],
         help="run this section alone; print, write nothing",
     )
     parser.add_argument("--work", type=Path, default=Path("/tmp/newswire-bench"))
@@ -737,6 +739,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.only == "hostile":
         print("benchmarks: hostile bodies", flush=True)
         print("\n".join(hostile_section(hostile.bench_hostile(hostile_repeat), hostile_repeat)))
+        return 0
+    audience_sizes = (audience_bench.SMALL_LINES,) if args.quick else None
+    if args.only == "audience":
+        args.work.mkdir(parents=True, exist_ok=True)
+        result = audience_bench.bench_audience(args.work, audience_sizes)
+        print("\n".join(audience_bench.section(result)))
         return 0
     if args.only == "engine":
         print("benchmarks: engine under the latency model", flush=True)
@@ -788,6 +796,9 @@ def main(argv: list[str] | None = None) -> int:
         hostile_repeat,
         engine,
     )
+    print("benchmarks: audience (CloudFront log processor)", flush=True)
+    audience = audience_bench.bench_audience(args.work, audience_sizes)
+    text += "\n".join(audience_bench.section(audience)) + "\n"
     print(text)
     args.results.write_text(text + kept_section(args.results), encoding="utf-8")
     print(f"benchmarks: wrote {args.results}")

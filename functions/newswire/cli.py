@@ -16,6 +16,9 @@ this machine; ``newswire reindex --deployed`` starts the deployed reindex (Step 
 follows it (:mod:`newswire.deployed`).
 
 ``newswire redrive`` sends the dead-letter queue's article events back to the article queue.
+
+``newswire stats LOG...`` counts each feed's subscribers from CloudFront standard log files
+(:mod:`newswire.audience.command`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from newswire import __version__, deployed, redrive
+from newswire.audience import command as audience_command
 from newswire.errors import NewswireError, StorageError
 
 if TYPE_CHECKING:
@@ -82,6 +86,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("content", type=Path, help="folder with site.yaml and articles/")
     serve.add_argument("--host", default="127.0.0.1", help="address to serve feeds on")
     serve.add_argument("--port", type=int, default=8080, help="port to serve feeds on")
+    serve.add_argument(
+        "--access-log",
+        type=Path,
+        default=None,
+        help="log requests here in CloudFront's format (default: "
+        "$XDG_STATE_HOME/newswire/access.log)",
+    )
     reindex = commands.add_parser(
         "reindex",
         help="rebuild the index and every feed from the content bucket (AWS credentials from "
@@ -102,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     deployed.add_arguments(reindex)
     redrive.add_parser(commands)
+    audience_command.add_parser(commands, _parse_now)
     return parser
 
 
@@ -316,10 +328,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.command == "redrive":
         return redrive.redrive_command(args.dead_letter_queue_url)
+    if args.command == "stats":
+        return audience_command.stats_command(
+            args.logs, days=args.days, now=args.now, as_json=args.json, html=args.html
+        )
     if args.command == "serve":
         from newswire.local.serve import serve_command
 
-        return serve_command(args.content, args.host, args.port)
+        return serve_command(args.content, args.host, args.port, args.access_log)
     raise AssertionError(args.command)  # argparse rejects unknown commands first
 
 

@@ -9,6 +9,7 @@ from aws_cdk import CfnOutput, CfnResource, Stack
 from constructs import Construct
 
 from newswire.deployed import REINDEX_OUTPUT
+from newswire_infra.audience import Audience
 from newswire_infra.checkov import skip_checks
 from newswire_infra.delivery import FEED_FILES, CustomDomain, Delivery
 from newswire_infra.monitoring import Monitoring
@@ -74,11 +75,12 @@ class NewswireStack(Stack):
             self, "Pipeline", storage=storage, functions_dir=functions_dir, layer_dir=layer_dir
         )
         reindex = Reindex(self, "Reindex", pipeline=pipeline, storage=storage)
+        audience = Audience(self, "Audience", storage=storage, pipeline=pipeline)
         delivery = Delivery(
             self,
             "Delivery",
             feeds_bucket=storage.feeds_bucket,
-            log_bucket=storage.access_logs,
+            log_bucket=audience.log_bucket,
             custom_domain=custom_domain,
         )
         monitoring = Monitoring(
@@ -115,6 +117,12 @@ class NewswireStack(Stack):
             REINDEX_OUTPUT,
             value=reindex.state_machine.state_machine_arn,
             description="Start to rebuild the index and every feed: make reindex",
+        )
+        CfnOutput(
+            self,
+            "AudienceBucketName",
+            value=audience.aggregates_bucket.bucket_name,
+            description="Private: subscriber snapshots (snapshots/latest.json)",
         )
         if base_url:
             CfnOutput(self, "SiteBaseUrl", value=base_url, description="base_url of site.yaml")

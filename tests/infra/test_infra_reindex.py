@@ -265,7 +265,11 @@ def test_site_yaml_uploads_invoke_the_site_changed_function(
 ) -> None:
     function = default_stack.logical_id("AWS::Lambda::Function", "PipelineSiteChanged")
     content = default_stack.logical_id("AWS::S3::Bucket", "StorageContent")
-    (notification,) = default_stack.resources("Custom::S3BucketNotifications").values()
+    (notification,) = [
+        n
+        for n in default_stack.resources("Custom::S3BucketNotifications").values()
+        if n["Properties"]["BucketName"] == {"Ref": content}
+    ]
     (config,) = notification["Properties"]["NotificationConfiguration"][
         "LambdaFunctionConfigurations"
     ]

@@ -350,8 +350,9 @@ class Terminal:
     def __init__(self, content: Path, log: Path) -> None:
         self._log = log
         self._sink = log.open("wb")
+        access_log = log.with_suffix(".access.log")  # not the home folder's
         self.process = subprocess.Popen(
-            [*PYTHON_CLI, "serve", str(content), "--port", "0"],
+            [*PYTHON_CLI, "serve", str(content), "--port", "0", "--access-log", str(access_log)],
             stdin=subprocess.DEVNULL,
             stdout=self._sink,
             stderr=subprocess.STDOUT,

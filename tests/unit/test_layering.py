@@ -14,6 +14,7 @@ PACKAGE = Path(newswire.__file__).parent
 FORBIDDEN = {
     "domain": ("newswire.adapters", "newswire.pipeline", "newswire.handlers", "boto3", "botocore"),
     "pipeline": ("newswire.adapters", "newswire.handlers", "newswire.runtime", "boto3", "botocore"),
+    "audience": ("newswire.adapters", "newswire.handlers", "newswire.runtime", "boto3", "botocore"),
 }
 
 

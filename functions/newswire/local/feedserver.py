@@ -15,6 +15,7 @@ import hashlib
 import html
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +41,8 @@ from newswire.rendering.stylesheet import (
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
     from mypy_boto3_s3 import S3Client
+
+    from newswire.local.accesslog import AccessLog
 
 #: Seconds the feed server waits for a request on an open connection before closing it, so
 #: idle keep-alive and half-open connections give their threads back.
@@ -135,6 +138,7 @@ class FeedServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], idle_timeout: float = IDLE_TIMEOUT) -> None:
         self.idle_timeout = idle_timeout
         self.bucket: FeedsBucket | None = None
+        self.access_log: AccessLog | None = None  # set by the stack: one line per request
         super().__init__(address, _FeedRequestHandler)
 
     def serve(self, bucket: FeedsBucket) -> None:
@@ -212,8 +216,22 @@ class _FeedRequestHandler(BaseHTTPRequestHandler):
             if name != "Date":
                 self.send_header(name, value)
         self.end_headers()
+        started, size = time.monotonic(), 0
         for chunk in response.get_app_iter(environ):
             self.wfile.write(chunk)
+            size += len(chunk)
+        if self.server.access_log is not None:
+            self.server.access_log.record(
+                address=str(self.client_address[0]),
+                method=self.command,
+                path=unquote(urlsplit(self.path).path),
+                status=response.status_code,
+                user_agent=self.headers.get("User-Agent", ""),
+                host=self.headers.get("Host", ""),
+                size=size,
+                started=started,
+                finished=time.monotonic(),
+            )
 
 
 def _object_response(found: dict[str, Any], request: Request, *, xsl: bool) -> Response:

@@ -39,6 +39,7 @@ from typing import TextIO
 from newswire.content.site import SITE_CONFIG_KEY
 from newswire.domain.feeds import FeedFormat
 from newswire.errors import NewswireError, SiteConfigError
+from newswire.local.accesslog import AccessLog, default_path
 from newswire.local.environment import REGION, HandlerEnvironment
 from newswire.local.feedserver import IDLE_TIMEOUT, FeedsBucket, FeedServer
 from newswire.local.moto_server import LocalAws
@@ -65,6 +66,8 @@ class LocalStack:
         port: the feed server's port (0 picks a free one).
         out: where the banner and the one line per event (published, rejected, deleted) go.
         idle_timeout: seconds a connection may sit without sending a request.
+        access_log: where to log each request in CloudFront's format (``newswire stats``
+            reads it); None logs nothing.
     """
 
     def __init__(
@@ -75,8 +78,10 @@ class LocalStack:
         *,
         out: TextIO | None = None,
         idle_timeout: float = IDLE_TIMEOUT,
+        access_log: Path | None = None,
     ) -> None:
         self.content_dir = content_dir
+        self.access_log = access_log
         self.idle_timeout = idle_timeout
         self.host = host
         self.port = port
@@ -168,6 +173,10 @@ class LocalStack:
             stopping=self._stopping,
         )
         bucket = FeedsBucket(s3, self.names, self.content_dir)
+        if self.access_log is not None:
+            http.access_log = self._terminal.enter_context(
+                contextlib.closing(AccessLog(self.access_log))
+            )
         for name, target in (
             ("newswire-poller", poller.run),
             ("newswire-watcher", watcher.run),
@@ -210,6 +219,11 @@ class LocalStack:
         endpoint = self.endpoint_url
         feeds = "".join(f"    {self.url}{fmt.filename}\n" for fmt in FeedFormat)
         report = "".join(f"{line}\n" for line in self._startup_report)
+        access = (
+            f"  access log: {self.access_log} (newswire stats reads it)\n"
+            if self.access_log
+            else ""
+        )
         return (
             f"newswire: serving {self.content_dir} at {self.url}\n"
             f"{report}"
@@ -224,6 +238,7 @@ class LocalStack:
             f"AWS_DEFAULT_REGION={REGION}\n"
             f"    aws --endpoint-url {endpoint} s3 cp my-article.md "
             f"s3://{self.names.content_bucket}/articles/my-article.md\n"
+            f"{access}"
             f"  edits in {self.content_dir} are published within 2 s; Ctrl-C stops."
         )
 
@@ -290,9 +305,9 @@ def _reindex(say: Callable[[str], None], site_problems: SiteProblems) -> None:
     )
 
 
-def serve_command(content: Path, host: str, port: int) -> int:
+def serve_command(content: Path, host: str, port: int, access_log: Path | None = None) -> int:
     """Run ``newswire serve`` until Ctrl-C or SIGTERM; return the exit status."""
-    stack = LocalStack(content, host, port)
+    stack = LocalStack(content, host, port, access_log=access_log or default_path())
     try:
         stack.start()
     except NewswireError as e:

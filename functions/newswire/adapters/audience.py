@@ -1,0 +1,194 @@
+"""The audience pipeline's storage and metrics: a private S3 bucket and CloudWatch.
+
+Bucket layout (all private; ``infra/`` expires each prefix by lifecycle rule):
+
+- ``keys/<day>.key``: the hashing key of the seven-day window ending on that day, made by the
+  first log processor that needs it (a conditional write, so concurrent processors agree on
+  one) and deleted by the rollup once the window's count is taken;
+- ``partials/<day>/<hash of the log key>.json.gz``: one log file's aggregates of that day per
+  feed (:class:`~newswire.audience.counting.DayAggregate`); named after the log object, so a
+  redelivered event rewrites the same partial instead of counting a file twice;
+- ``snapshots/<day>.json`` and ``snapshots/latest.json``: the rollup's counts.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from newswire.audience.counting import DayAggregate, FeedCounts
+from newswire.audience.hashing import KEY_BYTES, new_key
+from newswire.errors import StorageError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+KEYS_PREFIX = "keys/"
+PARTIALS_PREFIX = "partials/"
+SNAPSHOTS_PREFIX = "snapshots/"
+#: CloudWatch namespace of the per-feed counts; dimension ``Feed`` (the feed's URI path).
+METRICS_NAMESPACE = "Newswire/Audience"
+#: CloudWatch takes at most this many values per ``PutMetricData``.
+_METRICS_PER_CALL = 1000
+
+
+class AudienceStore:
+    """Window keys, per-log partial aggregates and snapshots in one private bucket.
+
+    Args:
+        s3: an S3 client.
+        bucket: the aggregates bucket.
+    """
+
+    def __init__(self, s3: S3Client, bucket: str) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+
+    def window_key(self, end: date) -> bytes:
+        """The key of the window ending on ``end``, made now if no processor made it yet.
+
+        Raises:
+            StorageError: S3 failed.
+        """
+        name = f"{KEYS_PREFIX}{end.isoformat()}.key"
+        for _attempt in range(3):
+            key = self._read(name)
+            if key is not None and len(key) == KEY_BYTES:
+                return key
+            try:
+                self._s3.put_object(Bucket=self._bucket, Key=name, Body=new_key(), IfNoneMatch="*")
+            except ClientError as e:
+                if _code(e) not in {"PreconditionFailed", "ConditionalRequestConflict"}:
+                    raise StorageError(f"s3://{self._bucket}/{name}: {e}") from e
+                continue  # another processor made it first: read theirs
+        raise StorageError(f"s3://{self._bucket}/{name}: the window key could not be agreed on")
+
+    def drop_window_key(self, end: date) -> None:
+        """Delete the key of the window ending on ``end``: its hashes become unlinkable."""
+        name = f"{KEYS_PREFIX}{end.isoformat()}.key"
+        try:
+            self._s3.delete_object(Bucket=self._bucket, Key=name)
+        except ClientError as e:
+            raise StorageError(f"s3://{self._bucket}/{name}: {e}") from e
+
+    def put_partial(self, day: date, source: str, feeds: Mapping[str, DayAggregate]) -> None:
+        """Write one log file's aggregates of ``day``, replacing an earlier run's."""
+        name = partial_key(day, source)
+        document = {"source": source, "feeds": {p: a.to_json() for p, a in feeds.items()}}
+        body = gzip.compress(json.dumps(document, separators=(",", ":")).encode(), mtime=0)
+        try:
+            self._s3.put_object(
+                Bucket=self._bucket, Key=name, Body=body, ContentType="application/json",
+                ContentEncoding="gzip",
+            )  # fmt: skip
+        except ClientError as e:
+            raise StorageError(f"s3://{self._bucket}/{name}: {e}") from e
+
+    def partials(self, day: date) -> Iterator[tuple[str, DayAggregate]]:
+        """Each (feed path, aggregate) of every log file's partial of ``day``."""
+        prefix = f"{PARTIALS_PREFIX}{day.isoformat()}/"
+        try:
+            pages = self._s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self._bucket, Prefix=prefix
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    body = self._read(item["Key"])
+                    if body is None:
+                        continue  # expired between the listing and the read
+                    document = json.loads(gzip.decompress(body))
+                    for path, data in document["feeds"].items():
+                        yield path, DayAggregate.from_json(data)
+        except ClientError as e:
+            raise StorageError(f"s3://{self._bucket}/{prefix}: {e}") from e
+
+    def put_snapshot(self, first: date, last: date, counts: Mapping[str, FeedCounts]) -> str:
+        """Write the window's counts as ``snapshots/<last>.json`` and ``latest.json``.
+
+        Returns:
+            The dated snapshot's key.
+        """
+        document = {
+            "window": {"first": first.isoformat(), "last": last.isoformat()},
+            "feeds": {path: feed.to_json() for path, feed in counts.items()},
+        }
+        body = json.dumps(document, indent=2).encode()
+        names = (f"{SNAPSHOTS_PREFIX}{last.isoformat()}.json", f"{SNAPSHOTS_PREFIX}latest.json")
+        for name in names:
+            try:
+                self._s3.put_object(
+                    Bucket=self._bucket, Key=name, Body=body, ContentType="application/json"
+                )
+            except ClientError as e:
+                raise StorageError(f"s3://{self._bucket}/{name}: {e}") from e
+        return names[0]
+
+    def _read(self, name: str) -> bytes | None:
+        try:
+            return self._s3.get_object(Bucket=self._bucket, Key=name)["Body"].read()
+        except ClientError as e:
+            if _code(e) in {"NoSuchKey", "404"}:
+                return None
+            raise StorageError(f"s3://{self._bucket}/{name}: {e}") from e
+
+
+def partial_key(day: date, source: str) -> str:
+    """Where one log object's aggregates of ``day`` go: the same for the same object."""
+    digest = hashlib.sha256(source.encode()).hexdigest()[:32]
+    return f"{PARTIALS_PREFIX}{day.isoformat()}/{digest}.json.gz"
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+#: The feed dimension of the all-feeds totals.
+ALL_FEEDS = "(all feeds)"
+
+
+def put_feed_metrics(
+    cloudwatch: Any, last: date, counts: Mapping[str, FeedCounts], *, top: int
+) -> int:
+    """Publish the window's counts as CloudWatch metrics: the ``top`` feeds and the total.
+
+    Metrics (unit Count, dimension ``Feed``, the feed's path or :data:`ALL_FEEDS`):
+    ``Subscribers``, ``IndividualReaders``, ``Requests``, timestamped at the end of ``last``
+    (UTC). Only the feeds with most subscribers get metrics of their own: each custom metric
+    is billed by the month, and a site has a feed per tag, author and format; the snapshot
+    has them all.
+
+    Returns:
+        The number of values sent.
+    """
+    stamp = datetime.combine(last, time(23, 59, 59), tzinfo=UTC)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1].subscribers, item[0]))[:top]
+    totals = {
+        "Subscribers": sum(feed.subscribers for feed in counts.values()),
+        "IndividualReaders": sum(feed.individual for feed in counts.values()),
+        "Requests": sum(feed.requests for feed in counts.values()),
+    }
+    series = [(ALL_FEEDS, totals)] + [
+        (path, {"Subscribers": feed.subscribers, "IndividualReaders": feed.individual,
+                "Requests": feed.requests})
+        for path, feed in ranked
+    ]  # fmt: skip
+    data: list[Any] = [
+        {"MetricName": name, "Dimensions": [{"Name": "Feed", "Value": path[:1024]}],
+         "Timestamp": stamp, "Value": float(value), "Unit": "Count"}
+        for path, values in series
+        for name, value in values.items()
+    ]  # fmt: skip
+    for start in range(0, len(data), _METRICS_PER_CALL):
+        try:
+            cloudwatch.put_metric_data(
+                Namespace=METRICS_NAMESPACE, MetricData=data[start : start + _METRICS_PER_CALL]
+            )
+        except ClientError as e:
+            raise StorageError(f"CloudWatch {METRICS_NAMESPACE}: {e}") from e
+    return len(data)

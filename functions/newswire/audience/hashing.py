@@ -1,0 +1,84 @@
+"""Readers counted without keeping their address: keyed hashes, under keys that expire.
+
+A reader is the pair (reader name, address) — for a browser or bot, (User-Agent, address).
+It is never stored: only an HMAC-SHA256 of it, cut to 8 bytes (enough to tell a million
+readers apart, too short to be worth a dictionary attack even with the key).
+
+Counting distinct readers over a rolling week needs the same reader to hash the same way on
+each of its seven days, yet a key kept for ever would make a hash a permanent pseudonym. So
+each window of seven days has its own key, made when the window's first day begins and
+dropped when the window's count is taken: a request on day D is hashed once under the key of
+each window it falls in (those ending D … D+6). When a key is dropped, the hashes made with
+it can no longer be linked to any address, even by someone who has the address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from newswire.audience import WINDOW_DAYS
+
+#: Bytes kept of each hash.
+DIGEST_BYTES = 8
+#: Bytes of a key.
+KEY_BYTES = 32
+
+#: Digests of one reader, by the tag (a day) of the set each belongs in.
+Hasher = Callable[[date, str], dict[date, bytes]]
+
+
+def digest(key: bytes, identity: str) -> bytes:
+    """The kept hash of ``identity`` under ``key``."""
+    return hmac.new(key, identity.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()[
+        :DIGEST_BYTES
+    ]
+
+
+def new_key() -> bytes:
+    """A fresh random key."""
+    return secrets.token_bytes(KEY_BYTES)
+
+
+class RunKey:
+    """One key for one run of ``newswire stats``, never written anywhere.
+
+    Every day's readers are hashed with it, tagged by their day, so any span of days can be
+    counted by uniting the days' sets.
+    """
+
+    def __init__(self, key: bytes | None = None) -> None:
+        self._key = key or new_key()
+
+    def __call__(self, day: date, identity: str) -> dict[date, bytes]:
+        return {day: digest(self._key, identity)}
+
+
+class WindowKeys:
+    """A key per seven-day window, named by its last day: what the AWS pipeline keeps.
+
+    Args:
+        key_for: the key of the window ending on a day (made on first use, by the store).
+        first_open: the last day of the earliest window not yet counted: a request logged
+            late is not hashed for windows already counted, whose keys are gone.
+    """
+
+    def __init__(self, key_for: Callable[[date], bytes], first_open: date | None = None) -> None:
+        self._key_for = key_for
+        self._first_open = first_open
+        self._keys: dict[date, bytes] = {}
+
+    def __call__(self, day: date, identity: str) -> dict[date, bytes]:
+        digests = {}
+        for offset in range(WINDOW_DAYS):
+            end = day + timedelta(days=offset)
+            if self._first_open is not None and end < self._first_open:
+                continue
+            key = self._keys.get(end)
+            if key is None:
+                key = self._keys[end] = self._key_for(end)
+            digests[end] = digest(key, identity)
+        return digests

@@ -1,0 +1,142 @@
+"""Audience handlers: count each CloudFront log file as it lands, and roll up each day.
+
+``process_log``
+    Trigger: S3 ``ObjectCreated`` on the log bucket (prefix ``cloudfront/``), invoked
+    asynchronously (Lambda retries twice, then the dead-letter queue keeps the event). Reads
+    the gzipped log as a stream, a line at a time, so memory does not grow with the file;
+    readers are hashed under each window key they count for
+    (:class:`~newswire.audience.hashing.WindowKeys`) and one partial aggregate per day of
+    requests is written (``partials/``). A malformed line is logged and skipped.
+    Metrics (unit Count): ``LogLinesRead``, ``LogLinesMalformed``, ``FeedRequestsCounted``.
+
+``rollup``
+    Trigger: an EventBridge schedule once a day (02:30 UTC). Counts the seven days ending the
+    day before the event's time (or ``{"day": "YYYY-MM-DD"}`` in the event to count another
+    whose partials have not expired; counting needs no key),
+    writes ``snapshots/<day>.json`` and ``snapshots/latest.json``, publishes metrics for the
+    feeds with most subscribers and for all feeds together (namespace ``Newswire/Audience``,
+    dimension ``Feed``) and deletes the window's key.
+
+Environment:
+    AUDIENCE_BUCKET: the private aggregates bucket (keys, partials, snapshots).
+    AUDIENCE_METRIC_FEEDS: optional, how many feeds get metrics of their own (default 20).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from newswire.adapters.audience import AudienceStore, put_feed_metrics
+from newswire.audience import WINDOW_DAYS
+from newswire.audience.counting import DayAggregate, Tally, WindowCounter
+from newswire.audience.hashing import WindowKeys
+from newswire.audience.logformat import Malformed, read_log
+from newswire.handlers.observability import logger, metrics, tracer
+from newswire.runtime import aws_client
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+#: Malformed lines logged one by one per file; the rest are only counted.
+MALFORMED_LOGGED = 10
+#: The feeds with most subscribers that get CloudWatch metrics of their own.
+DEFAULT_METRIC_FEEDS = 20
+#: When the rollup runs, in UTC (``infra/`` schedules it): a window is counted then, the day
+#: after its last day, and its key deleted.
+ROLLUP_HOUR, ROLLUP_MINUTE = 2, 30
+
+
+def first_open_window(now: datetime) -> date:
+    """The last day of the earliest window whose count the rollup has not taken at ``now``."""
+    counted_by = timedelta(days=1, hours=ROLLUP_HOUR, minutes=ROLLUP_MINUTE)
+    return (now - counted_by).date() + timedelta(days=1)
+
+
+def _store() -> AudienceStore:
+    return AudienceStore(aws_client("s3"), os.environ["AUDIENCE_BUCKET"])
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def process_log(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Count the requests of each log object in an S3 event; return what was read."""
+    store = _store()
+    summary: dict[str, int] = defaultdict(int)
+    for record in event.get("Records", []):
+        bucket = record["s3"]["bucket"]["name"]
+        key = unquote_plus(record["s3"]["object"]["key"])
+        landed = datetime.fromisoformat(record.get("eventTime") or datetime.now(UTC).isoformat())
+        for name, value in count_log_object(store, bucket, key, landed).items():
+            summary[name] += value
+    for name in ("LogLinesRead", "LogLinesMalformed", "FeedRequestsCounted"):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=summary[name])
+    return dict(summary)
+
+
+def count_log_object(
+    store: AudienceStore, bucket: str, key: str, landed: datetime
+) -> dict[str, int]:
+    """Stream one log object, write its partial aggregates per day, and return its counts.
+
+    Args:
+        store: the aggregates bucket.
+        bucket: the log bucket.
+        key: the log object's key.
+        landed: when it was written (the event's time): windows counted before are closed.
+    """
+    body = aws_client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+    lines: Iterable[bytes] = (
+        gzip.GzipFile(fileobj=body) if key.endswith(".gz") else body.iter_lines(keepends=True)
+    )
+    tally = Tally(WindowKeys(store.window_key, first_open_window(landed)))
+    read = malformed = counted = 0
+    for item in read_log(lines, key):
+        read += 1
+        if isinstance(item, Malformed):
+            malformed += 1
+            if malformed <= MALFORMED_LOGGED:
+                logger.warning("malformed log line skipped", extra={"line": str(item)})
+        elif tally.add(item):
+            counted += 1
+    by_day: dict[date, dict[str, DayAggregate]] = defaultdict(dict)
+    for (path, day), aggregate in tally.aggregates.items():
+        by_day[day][path] = aggregate
+    for day, feeds in by_day.items():
+        store.put_partial(day, f"{bucket}/{key}", feeds)
+    logger.info(
+        "log counted",
+        extra={"key": key, "lines": read, "malformed": malformed, "counted": counted},
+    )
+    return {"LogLinesRead": read, "LogLinesMalformed": malformed, "FeedRequestsCounted": counted}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def rollup(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Count the window ending yesterday (or the event's ``day``); return its snapshot key."""
+    if event.get("day"):
+        last = date.fromisoformat(event["day"])
+    else:
+        last = datetime.fromisoformat(event["time"]).date() - timedelta(days=1)
+    first = last - timedelta(days=WINDOW_DAYS - 1)
+    store = _store()
+    counter = WindowCounter([last])  # every day's partial holds this window's hashes
+    for offset in range(WINDOW_DAYS):
+        for path, aggregate in store.partials(first + timedelta(days=offset)):
+            counter.add(path, aggregate)
+    counts = counter.counts()
+    snapshot = store.put_snapshot(first, last, counts)
+    top = int(os.environ.get("AUDIENCE_METRIC_FEEDS") or DEFAULT_METRIC_FEEDS)
+    values = put_feed_metrics(aws_client("cloudwatch"), last, counts, top=top)
+    store.drop_window_key(last)
+    logger.info("audience rolled up", extra={"last": str(last), "feeds": len(counts)})
+    return {"snapshot": snapshot, "feeds": len(counts), "metrics": values}

@@ -1,0 +1,251 @@
+"""Who reads the feeds: CloudFront's logs counted privately into per-feed subscriber metrics.
+
+CloudFront writes its standard logs to a private log bucket that deletes them after
+:data:`LOG_RETENTION` (they hold readers' addresses). Each new log object invokes the
+processor, which streams it and writes per-day partial aggregates (hashed readers only) to
+the aggregates bucket; once a day the rollup counts the last seven days, writes a JSON
+snapshot there, publishes per-feed metrics and deletes the window's hashing key
+(``newswire.handlers.audience``). A dashboard shows the metrics.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as events_targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from newswire.adapters.audience import (
+    KEYS_PREFIX,
+    METRICS_NAMESPACE,
+    PARTIALS_PREFIX,
+    SNAPSHOTS_PREFIX,
+)
+from newswire.handlers.audience import ROLLUP_HOUR, ROLLUP_MINUTE
+from newswire_infra.checkov import skip_checks
+from newswire_infra.feed_function import METRICS_NAMESPACE as PIPELINE_NAMESPACE
+from newswire_infra.feed_function import SERVICE_NAME, FeedFunction
+from newswire_infra.pipeline import Pipeline
+from newswire_infra.storage import Storage
+
+PROCESS_HANDLER = "newswire.handlers.audience.process_log"
+ROLLUP_HANDLER = "newswire.handlers.audience.rollup"
+#: Where CloudFront writes its logs in the log bucket.
+LOG_PREFIX = "cloudfront/"
+#: Raw logs hold addresses: kept long enough to be processed (and retried), no longer.
+LOG_RETENTION = Duration.days(2)
+#: A partial holds hashes for the windows ending on its day and the six after; a key is
+#: deleted by the rollup the day after its window, or expires here if no rollup ran.
+PARTIALS_RETENTION = Duration.days(9)
+KEYS_RETENTION = Duration.days(9)
+SNAPSHOT_RETENTION = Duration.days(400)
+#: A log file of a busy hour streams through in seconds; the margin covers a slow S3.
+PROCESS_TIMEOUT = Duration.minutes(5)
+ROLLUP_TIMEOUT = Duration.minutes(10)
+#: The rollup counts the day before; CloudFront delivers most of a day's logs within an hour.
+ROLLUP_SCHEDULE = events.Schedule.cron(minute=str(ROLLUP_MINUTE), hour=str(ROLLUP_HOUR))
+
+
+class Audience(Construct):
+    """The log bucket, the aggregates bucket, the processor, the daily rollup, a dashboard.
+
+    Args:
+        scope: parent construct.
+        construct_id: construct id.
+        storage: where the buckets' own access logs go.
+        pipeline: makes the functions (shared code, layer, alarms on errors).
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, storage: Storage, pipeline: Pipeline
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_bucket = _private_bucket(
+            self,
+            "Logs",
+            # CloudFront standard logs are delivered with an ACL grant.
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            server_access_logs_bucket=storage.access_logs,
+            server_access_logs_prefix="s3/cloudfront-logs/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=LOG_RETENTION,
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+        )
+        self.aggregates_bucket = _private_bucket(
+            self,
+            "Aggregates",
+            server_access_logs_bucket=storage.access_logs,
+            server_access_logs_prefix="s3/audience/",
+            lifecycle_rules=[
+                s3.LifecycleRule(prefix=PARTIALS_PREFIX, expiration=PARTIALS_RETENTION),
+                s3.LifecycleRule(prefix=KEYS_PREFIX, expiration=KEYS_RETENTION),
+                s3.LifecycleRule(prefix=SNAPSHOTS_PREFIX, expiration=SNAPSHOT_RETENTION),
+            ],
+        )
+        for bucket in (self.log_bucket, self.aggregates_bucket):
+            skip_checks(
+                bucket,
+                {
+                    "CKV_AWS_21": "Short-lived logs and derived aggregates, expired by lifecycle "
+                    "rule: old versions would keep what must expire.",
+                },
+            )
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            retention_period=Duration.days(14),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+        self.processor = self._processor(pipeline)
+        self.rollup = self._rollup(pipeline)
+        self.dashboard = self._dashboard()
+
+    def _processor(self, pipeline: Pipeline) -> FeedFunction:
+        function = pipeline.add_feed_function(
+            "AudienceProcessor",
+            handler=PROCESS_HANDLER,
+            timeout=PROCESS_TIMEOUT,
+            memory_size=512,
+            description="Counts each new CloudFront log object into private per-day aggregates.",
+            builds_feeds=False,
+            alarm_on_errors=False,  # counts, not publishing: the dashboard shows its errors
+            retry_attempts=2,
+            dead_letter_queue=self.dead_letter_queue,
+        )
+        function.add_environment("AUDIENCE_BUCKET", self.aggregates_bucket.bucket_name)
+        self.log_bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED,
+            s3n.LambdaDestination(function),
+            s3.NotificationKeyFilter(prefix=LOG_PREFIX),
+        )
+        _allow(function, ("s3:GetObject",), [self.log_bucket.arn_for_objects(f"{LOG_PREFIX}*")])
+        _allow(function, ("s3:ListBucket",), [self.aggregates_bucket.bucket_arn])
+        _allow(
+            function,
+            ("s3:GetObject", "s3:PutObject"),
+            [self.aggregates_bucket.arn_for_objects(f"{KEYS_PREFIX}*")],
+        )
+        _allow(
+            function,
+            ("s3:PutObject",),
+            [self.aggregates_bucket.arn_for_objects(f"{PARTIALS_PREFIX}*")],
+        )
+        return function
+
+    def _rollup(self, pipeline: Pipeline) -> FeedFunction:
+        function = pipeline.add_feed_function(
+            "AudienceRollup",
+            handler=ROLLUP_HANDLER,
+            timeout=ROLLUP_TIMEOUT,
+            memory_size=1024,
+            description="Counts each feed's subscribers of the last seven days, once a day.",
+            builds_feeds=False,
+            alarm_on_errors=False,  # counts, not publishing: the dashboard shows its errors
+            retry_attempts=2,
+            dead_letter_queue=self.dead_letter_queue,
+        )
+        function.add_environment("AUDIENCE_BUCKET", self.aggregates_bucket.bucket_name)
+        events.Rule(
+            self,
+            "Daily",
+            description="Rolls up newswire's feed subscribers of the last seven days.",
+            schedule=ROLLUP_SCHEDULE,
+            targets=[events_targets.LambdaFunction(function, retry_attempts=2)],
+        )
+        bucket = self.aggregates_bucket
+        _allow(function, ("s3:ListBucket",), [bucket.bucket_arn])
+        _allow(function, ("s3:GetObject",), [bucket.arn_for_objects(f"{PARTIALS_PREFIX}*")])
+        _allow(function, ("s3:PutObject",), [bucket.arn_for_objects(f"{SNAPSHOTS_PREFIX}*")])
+        _allow(function, ("s3:DeleteObject",), [bucket.arn_for_objects(f"{KEYS_PREFIX}*")])
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],  # PutMetricData has no resource type; the namespace is pinned
+                conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}},
+            )
+        )
+        return function
+
+    def _dashboard(self) -> cloudwatch.Dashboard:
+        """Per-feed counts (found by search: feeds come and go) and the functions' health."""
+        day = Duration.days(1)
+
+        def per_feed(metric: str, label: str) -> cloudwatch.GraphWidget:
+            search = cloudwatch.MathExpression(
+                expression=(
+                    f"SEARCH('{{{METRICS_NAMESPACE},Feed}} MetricName=\"{metric}\"', "
+                    f"'Maximum', {int(day.to_seconds())})"
+                ),
+                label="",
+                period=day,
+            )
+            return cloudwatch.GraphWidget(title=label, left=[search], width=12, height=6)
+
+        def lines(name: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=PIPELINE_NAMESPACE,
+                metric_name=name,
+                dimensions_map={"service": SERVICE_NAME},
+                statistic="Sum",
+                period=Duration.hours(1),
+            )
+
+        dashboard = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            default_interval=Duration.days(35),
+        )
+        dashboard.add_widgets(
+            per_feed("Subscribers", "Subscribers per feed (last 7 days)"),
+            per_feed("IndividualReaders", "Individual readers per feed"),
+        )
+        dashboard.add_widgets(per_feed("Requests", "Feed requests per feed (last 7 days)"))
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Log lines read and malformed (per hour)",
+                left=[lines("LogLinesRead"), lines("FeedRequestsCounted")],
+                right=[lines("LogLinesMalformed")],
+                width=12,
+                height=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Processor and rollup errors",
+                left=[
+                    self.processor.metric_errors(period=Duration.hours(1)),
+                    self.rollup.metric_errors(period=Duration.hours(1)),
+                    self.dead_letter_queue.metric_approximate_number_of_messages_visible(),
+                ],
+                right=[self.processor.metric_duration(period=Duration.hours(1))],
+                width=12,
+                height=6,
+            ),
+        )
+        return dashboard
+
+
+def _private_bucket(scope: Construct, construct_id: str, **kwargs: Any) -> s3.Bucket:
+    """A bucket as every newswire bucket is: no public access, SSE-S3, TLS only, retained."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        removal_policy=RemovalPolicy.RETAIN,
+        **kwargs,
+    )
+
+
+def _allow(grantee: iam.IGrantable, actions: tuple[str, ...], resources: list[str]) -> None:
+    iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=resources)

@@ -1,0 +1,149 @@
+"""The audience Lambdas on moto: logs counted as they land, a day rolled up, nothing raw kept."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from newswire import runtime
+from newswire.handlers import audience
+from tests.handlers.conftest import FakeLambdaContext
+from tests.support import cloudfront as cf
+from tests.support.cloudfront import HEADER, line
+
+EVENTS = Path(__file__).parent.parent / "events"
+LOGS = "newswire-cloudfront-logs"
+AGGREGATES = "newswire-audience"
+READER_ADDRESS = "192.0.2.77"
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "AUDIENCE_BUCKET": AGGREGATES,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    runtime.clear_clients()
+    with mock_aws():
+        client = boto3.client("s3")
+        client.create_bucket(Bucket=LOGS)
+        client.create_bucket(Bucket=AGGREGATES)
+        yield client
+    runtime.clear_clients()
+
+
+def deliver(s3: Any, key: str, text: str) -> dict[str, Any]:
+    """Put a gzipped log object, as CloudFront does, and process its S3 event."""
+    s3.put_object(Bucket=LOGS, Key=key, Body=gzip.compress(text.encode()))
+    event = json.loads((EVENTS / "s3-put-cloudfront-log.json").read_text())
+    event = copy.deepcopy(event)
+    event["Records"][0]["s3"]["object"]["key"] = key
+    return audience.process_log(event, FakeLambdaContext())
+
+
+def rollup() -> dict[str, Any]:
+    event = json.loads((EVENTS / "eventbridge-audience-rollup.json").read_text())
+    return audience.rollup(event, FakeLambdaContext())
+
+
+FIRST = (
+    HEADER
+    + line("2026-12-01 10:00:00", "/rss.xml", cf.NETNEWSWIRE, READER_ADDRESS)
+    + line("2026-12-01 10:00:00", "/rss.xml", cf.FEEDLY.format(n=100), "54.1.1.1")
+    + line("2026-12-01 10:00:00", "/rss.xml", cf.FEEDBIN.format(id=1, n=10), "54.2.2.2")
+    + line("2026-12-01 10:00:00", "/rss.xml", cf.FEEDBIN.format(id=2, n=4), "54.2.2.2")
+    + "this line is not a log line\n"
+)
+SECOND = (
+    HEADER
+    + line("2026-12-06 10:00:00", "/rss.xml", cf.NETNEWSWIRE, READER_ADDRESS)
+    + line("2026-12-06 10:00:01", "/rss.xml", cf.NEWSBOAT, "198.51.100.3")
+    + line("2026-12-06 10:00:02", "/rss.xml", cf.FEEDLY.format(n=120), "54.1.1.1")
+    + line("2026-12-06 10:00:03", "/rss.xml", cf.CHROME, "198.51.100.4")
+    + line("2026-12-06 10:00:04", "/rss.xml", cf.GOOGLEBOT, "66.249.66.1")
+    + line("2026-12-07 23:59:59", "/atom.xml", cf.INOREADER.format(n=7), "35.1.1.1")
+)
+
+
+def test_logs_are_counted_as_they_land_and_the_day_rolled_up(s3: Any) -> None:
+    first = deliver(s3, "cloudfront/E2EXAMPLE.2026-12-01-10.aaaa.gz", FIRST)
+    assert first == {"LogLinesRead": 5, "LogLinesMalformed": 1, "FeedRequestsCounted": 4}
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)  # redelivered
+
+    assert rollup() == {"snapshot": "snapshots/2026-12-07.json", "feeds": 2, "metrics": 9}
+
+    snapshot = json.loads(
+        s3.get_object(Bucket=AGGREGATES, Key="snapshots/latest.json")["Body"].read()
+    )
+    assert snapshot == {
+        "window": {"first": "2026-12-01", "last": "2026-12-07"},
+        "feeds": {
+            "/atom.xml": {
+                "subscribers": 7, "hosted": {"Inoreader": 7}, "individual": 0, "browsers": 0,
+                "bots": 0, "requests": 1,
+            },
+            "/rss.xml": {
+                "subscribers": 120 + 10 + 4 + 2, "hosted": {"Feedbin": 14, "Feedly": 120},
+                "individual": 2, "browsers": 1, "bots": 1, "requests": 9,
+            },
+        },
+    }  # fmt: skip
+    cloudwatch = boto3.client("cloudwatch")
+    found = cloudwatch.list_metrics(Namespace="Newswire/Audience", MetricName="Subscribers")
+    assert {m["Dimensions"][0]["Value"] for m in found["Metrics"]} == {
+        "/rss.xml", "/atom.xml", "(all feeds)",
+    }  # fmt: skip
+
+
+def test_only_the_most_followed_feeds_get_metrics_of_their_own(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUDIENCE_METRIC_FEEDS", "1")
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
+    assert rollup()["metrics"] == 6
+    found = boto3.client("cloudwatch").list_metrics(Namespace="Newswire/Audience")
+    assert {m["Dimensions"][0]["Value"] for m in found["Metrics"]} == {"/rss.xml", "(all feeds)"}
+
+
+def test_no_address_is_kept_and_the_window_key_is_dropped_once_counted(s3: Any) -> None:
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=AGGREGATES)["Contents"]}
+    assert "keys/2026-12-07.key" in keys
+    assert {k for k in keys if k.startswith("keys/")} == {
+        f"keys/2026-12-{day:02d}.key" for day in range(6, 13)
+    }  # readers of Dec 6 count for the windows ending Dec 6 to Dec 12
+    for key in keys:
+        body = s3.get_object(Bucket=AGGREGATES, Key=key)["Body"].read()
+        text = gzip.decompress(body) if key.endswith(".gz") else body
+        assert READER_ADDRESS.encode() not in text and b"198.51.100" not in text
+    rollup()
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=AGGREGATES)["Contents"]}
+    assert "keys/2026-12-07.key" not in keys
+    assert "keys/2026-12-08.key" in keys
+
+
+def test_a_late_log_is_not_hashed_for_windows_already_counted(s3: Any) -> None:
+    rollup()  # the window ending Dec 7 is counted, its key dropped
+    s3.put_object(Bucket=LOGS, Key="cloudfront/late.gz", Body=gzip.compress(SECOND.encode()))
+    event = json.loads((EVENTS / "s3-put-cloudfront-log.json").read_text())
+    event["Records"][0]["s3"]["object"]["key"] = "cloudfront/late.gz"
+    event["Records"][0]["eventTime"] = "2026-12-08T03:00:00.000Z"
+    audience.process_log(event, FakeLambdaContext())
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=AGGREGATES)["Contents"]}
+    assert {k for k in keys if k.startswith("keys/")} == {
+        f"keys/2026-12-{day:02d}.key" for day in range(8, 13)
+    }
