@@ -67,3 +67,16 @@ class IOPool:
 def _in_pool(call: Callable[[T], R], item: T) -> R:
     _inside.set(True)
     return call(item)
+
+
+def settled(call: Callable[[T], R]) -> Callable[[T], R | Exception]:
+    """``call`` returning its error instead of raising it: one item's failure (a document,
+    a read) must not stop the others of a batch."""
+
+    def settled(item: T) -> R | Exception:
+        try:
+            return call(item)
+        except Exception as e:  # handed back, and raised by whoever needed that document
+            return e
+
+    return settled

@@ -19,9 +19,7 @@ indexed after that has a writer that reads the document after it.
 
 from __future__ import annotations
 
-import sys
 import threading
-from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,23 +40,22 @@ from newswire.domain.feeds import (
     named_after,
 )
 from newswire.domain.model import Entry, SiteConfig
-from newswire.domain.partners import Partner, PartnerFeed
+from newswire.domain.partners import PartnerFeed
 from newswire.errors import ConcurrentUpdateError
-from newswire.pipeline.concurrency import IOPool
-from newswire.pipeline.kept import Kept
+from newswire.pipeline.concurrency import IOPool, settled
+from newswire.pipeline.indexreads import IndexReads
+from newswire.pipeline.items import columns, partner_item_of
 from newswire.pipeline.ports import (
     ArticleIndex,
     FeedObject,
     FeedStore,
     HubNotifier,
     Listing,
-    StoredEntry,
     feed_digest,
 )
 from newswire.rendering.base import FeedFile
 from newswire.rendering.files import render_feed_files
-from newswire.rendering.partners import render_partner_files, render_partner_item
-from newswire.rendering.registry import render_items
+from newswire.rendering.partners import render_partner_files
 from newswire.rendering.sitemap import (
     MAX_NEWS_URLS,
     NEWS_SITEMAP_CONTENT_TYPE,
@@ -75,14 +72,9 @@ from newswire.rendering.sitemap import (
 from newswire.rendering.stylesheet import STYLESHEET_PATH, stylesheet_file
 
 T = TypeVar("T")
-R = TypeVar("R")
 
 #: How often a feed is re-rendered after losing a write race before the change is retried.
 MAX_ATTEMPTS = 8
-#: Entries read in one request: DynamoDB's BatchGetItem takes at most 100 keys.
-ENTRIES_PER_READ = 100
-#: Bytes of rendered items a process keeps (:func:`_items_of`).
-RENDERED_BUDGET = 96 * 1024 * 1024
 
 
 def paths_of(feeds: Iterable[FeedKey], partners: Iterable[PartnerFeed] = ()) -> set[str]:
@@ -117,126 +109,13 @@ class Rebuilt:
         return self.written
 
 
-class _Reads:
-    """What an attempt's feeds read from the index, each read once however many feeds need
-    it: the months (the main feed and the archives link them, the sitemap index lists them),
-    and the entries of the articles they show (an article is in the main feed, its month's,
-    its section's, its tags' and its authors'). An entry is dropped once the last feed
-    showing it is rendered: a reindex renders dozens of archives at once.
-    """
-
-    def __init__(self, index: ArticleIndex, months: dict[str, int] | Exception | None) -> None:
-        self._index = index
-        self._lock = threading.Lock()
-        self._months = months  # read with the listings (``None``: not read, none links them)
-        self._entries: dict[str, StoredEntry] = {}
-        self._failed: dict[str, Exception] = {}  # keys whose read failed, and why
-        self._uses: Counter[str] = Counter()  # feeds still to render, per key
-
-    def months(self) -> list[str]:
-        return sorted(self.month_counts())
-
-    def month_counts(self) -> dict[str, int]:
-        """Live articles per month (months with none left out).
-
-        Raises:
-            TransientStorageError, StorageError: reading them failed.
-        """
-        with self._lock:
-            if self._months is None:
-                self._months = self._index.months()
-        if isinstance(self._months, Exception):
-            raise self._months
-        return self._months
-
-    def read(self, pool: IOPool, shown: Iterable[Sequence[str]]) -> None:
-        """Read the entries of the articles the feeds show (the keys each shows),
-        :data:`ENTRIES_PER_READ` to a request, at once."""
-        for keys in shown:
-            self._uses.update(keys)
-        wanted = sorted(self._uses)
-        groups = [wanted[i : i + ENTRIES_PER_READ] for i in range(0, len(wanted), ENTRIES_PER_READ)]
-        found = pool.map(_settled(self._index.entries), groups)
-        for group, entries in zip(groups, found, strict=True):
-            if isinstance(entries, Exception):
-                self._failed.update(dict.fromkeys(group, entries))
-            else:
-                self._entries.update(entries)
-
-    def rendered(self, keys: Sequence[str]) -> Listing:
-        """``keys`` with the revisions of the entries read for them (:data:`_UNREAD` for an
-        article whose entry was gone): what a feed of them is rendered from, to compare with
-        a later listing. Asked before :meth:`render`, which forgets entries."""
-        with self._lock:
-            found = [self._entries.get(key) for key in keys]
-        revisions = tuple(_UNREAD if e is None else e.revision for e in found)
-        return Listing(tuple(keys), revisions)
-
-    def render(self, keys: Sequence[str], render: Callable[[list[Entry]], T]) -> T:
-        """``render`` given the entries of ``keys`` (in their order; articles in no feed left
-        out); then forget those no other feed shows.
-
-        Raises:
-            TransientStorageError, StorageError: reading one of the entries failed.
-        """
-        try:
-            for key in keys:
-                if key in self._failed:
-                    raise self._failed[key]
-            return render([self._entries[key].entry for key in keys if key in self._entries])
-        finally:
-            with self._lock:
-                self._uses.subtract(keys)
-                for key in keys:
-                    if self._uses[key] <= 0:
-                        self._entries.pop(key, None)
-
-
-def _items_of(entry: Entry) -> list[bytes]:
-    """:func:`render_items`; the items rendered last are kept (:mod:`newswire.pipeline.kept`):
-    an entry equal to one rendered before has the same items."""
-    return _rendered.get(entry, render_items)
-
-
-def _items_bytes(entry: Entry, items: list[bytes]) -> int:
-    """About what kept items take: their bytes, and the entry they are kept by."""
-    return sum(map(len, items)) + sys.getsizeof(entry.content_html) + 4096
-
-
-_rendered: Kept[Entry, list[bytes]] = Kept(RENDERED_BUDGET, _items_bytes)
-
-
-def _partner_item_of(entry: Entry, partner: Partner) -> bytes:
-    """:func:`render_partner_item`, kept like :func:`_items_of`: every change rebuilds the
-    main feed, and so the partner feeds of the same newest entries."""
-    return _partner_rendered.get((entry, partner), _render_partner_item)
-
-
-def _render_partner_item(key: tuple[Entry, Partner]) -> bytes:
-    return render_partner_item(*key)
-
-
-_partner_rendered: Kept[tuple[Entry, Partner], bytes] = Kept(
-    RENDERED_BUDGET // 4, lambda key, item: len(item) + 1024
-)
-
-
-def _columns(entries: Sequence[Entry]) -> dict[FeedFormat, list[bytes]]:
-    """Every format's items of ``entries``, in their order."""
-    columns: dict[FeedFormat, list[bytes]] = {fmt: [] for fmt in FeedFormat}
-    for entry in entries:
-        for fmt, item in zip(FeedFormat, _items_of(entry), strict=True):
-            columns[fmt].append(item)
-    return columns
-
-
 @dataclass(frozen=True, slots=True)
 class _Job:
     """One document set to rewrite: the paths it owns, the articles it shows (``None``: a
     document of no articles) and how to render it from them."""
 
     paths: tuple[str, ...]
-    render: Callable[[_Reads, Sequence[str]], list[FeedFile]]
+    render: Callable[[IndexReads, Sequence[str]], list[FeedFile]]
     shows: Callable[[], Listing] | None = None  # one index query
     #: What it takes of the months (their counts): the main feed and the archives link
     #: the months there are, the sitemap index lists each month's parts.
@@ -391,18 +270,18 @@ class FeedWriter:
         # Only the main feed and the archives link months: no index query for the others.
         linked = key == MAIN_FEED or key.kind is FeedKind.ARCHIVE
 
-        def render(reads: _Reads, keys: Sequence[str]) -> list[FeedFile]:
+        def render(reads: IndexReads, keys: Sequence[str]) -> list[FeedFile]:
             history = history_of(key, reads.months() if linked else [])
             return reads.render(keys, partial(files, history))
 
         def files(history: History | None, entries: list[Entry]) -> list[FeedFile]:
             named = named_after(key, entries[0]) if entries else key
             feed = build_feed(named, entries, self.site, history)
-            files = render_feed_files(feed, self.site.max_feed_bytes, _columns(feed.entries))
+            files = render_feed_files(feed, self.site.max_feed_bytes, columns(feed.entries))
             if key.kind is FeedKind.ARCHIVE:  # an emptied month's sitemap stays, empty
                 files += render_month_sitemaps(key.slug, feed.entries)
             elif key == MAIN_FEED:  # from the entries the main feed just read
-                files += render_partner_files(self.site, feed.entries, _partner_item_of)
+                files += render_partner_files(self.site, feed.entries, partner_item_of)
             return files
 
         paths = _formats(key)
@@ -418,7 +297,7 @@ class FeedWriter:
         def shows() -> Listing:
             return self.index.newest(MAIN_FEED, MAX_NEWS_URLS, since=news_window_start(now))
 
-        def render(reads: _Reads, keys: Sequence[str]) -> list[FeedFile]:
+        def render(reads: IndexReads, keys: Sequence[str]) -> list[FeedFile]:
             return reads.render(keys, files)
 
         def files(entries: list[Entry]) -> list[FeedFile]:
@@ -432,7 +311,7 @@ class FeedWriter:
         change rebuilds (every article is in it), so a month's new part or its emptying is
         listed by the change that made it."""
 
-        def render(reads: _Reads, _keys: Sequence[str]) -> list[FeedFile]:
+        def render(reads: IndexReads, _keys: Sequence[str]) -> list[FeedFile]:
             body = render_sitemap_index(reads.month_counts(), self.site)
             return [FeedFile(SITEMAP_INDEX_PATH, SITEMAP_CONTENT_TYPE, body)]
 
@@ -484,7 +363,7 @@ class FeedWriter:
                     and not isinstance(before := current[file.path], Exception)
                     and _changed(before, file.body)
                 ]
-            outcomes = self.pool.map(_settled(self._put), [write[1:] for write in writes])
+            outcomes = self.pool.map(settled(self._put), [write[1:] for write in writes])
             wrote: set[int] = set()
             for (number, file, _before), won in zip(writes, outcomes, strict=True):
                 if isinstance(won, Exception):
@@ -508,7 +387,7 @@ class FeedWriter:
 
     def _heads(self, paths: Sequence[str]) -> dict[str, FeedObject | Exception | None]:
         """Each object as it is now (``None``: absent), or why it could not be read."""
-        heads = self.pool.map(_settled(self.feeds.head), paths)
+        heads = self.pool.map(settled(self.feeds.head), paths)
         return dict(zip(paths, heads, strict=True))
 
     def _render(
@@ -518,7 +397,7 @@ class FeedWriter:
         together: what each shows (and the months, for those that link them), the entries
         of all, read once each, then the documents; with each, what it was rendered from."""
         months, shown = self._list(jobs)
-        reads = _Reads(self.index, months)
+        reads = IndexReads(self.index, months)
         reads.read(self.pool, [listed.keys for listed in shown if isinstance(listed, Listing)])
 
         def render(
@@ -532,7 +411,7 @@ class FeedWriter:
             view = job.months_view(reads.month_counts()) if job.months_view else None
             return files, _RenderedFrom(rendered, view)
 
-        return self.pool.map(_settled(render), list(zip(jobs, shown, strict=True)))
+        return self.pool.map(settled(render), list(zip(jobs, shown, strict=True)))
 
     def _list(
         self, jobs: Sequence[_Job]
@@ -544,7 +423,7 @@ class FeedWriter:
         ]
         if any(job.links_months for job in jobs):
             calls.append(self.index.months)
-        listed = self.pool.map(_settled(_call), calls)
+        listed = self.pool.map(settled(_call), calls)
         months = listed.pop() if len(listed) > len(jobs) else None
         # the jobs' calls give listings, the last one the counts: sorted apart by type
         counts = None if isinstance(months, Listing) else months
@@ -577,30 +456,12 @@ class FeedWriter:
         return True
 
 
-def _settled(call: Callable[[T], R]) -> Callable[[T], R | Exception]:
-    """``call`` returning its error instead of raising it: one document's failure must not
-    stop the others of a batch."""
-
-    def settled(item: T) -> R | Exception:
-        try:
-            return call(item)
-        except Exception as e:  # handed back, and raised by whoever needed that document
-            return e
-
-    return settled
-
-
 def _call(call: Callable[[], T]) -> T:
     return call()
 
 
 def _no_articles() -> Listing:
     return Listing()
-
-
-#: The revision a rendered listing gives an article whose entry was gone when read: no
-#: listing holds it, so a feed rendered without the article never matches one with it.
-_UNREAD = "-"
 
 
 def _view(
