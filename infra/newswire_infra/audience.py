@@ -107,6 +107,13 @@ class Audience(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
         )
+        skip_checks(
+            self.dead_letter_queue,
+            {
+                "CKV_AWS_27": "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), "
+                "which this check does not recognize.",
+            },
+        )
         self.processor = self._processor(pipeline)
         self.rollup = self._rollup(pipeline)
         self.dashboard = self._dashboard()
