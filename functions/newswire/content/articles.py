@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -21,7 +22,7 @@ import yaml
 
 from newswire.content.fields import FieldReader, has_white_space, kind
 from newswire.content.yamlio import describe_yaml_error, load_yaml
-from newswire.domain.model import Article, BodyFormat, SiteConfig, Tag
+from newswire.domain.model import Article, BodyFormat, Correction, SiteConfig, Tag, rfc3339
 from newswire.domain.slugs import is_valid_slug
 from newswire.errors import InvalidArticleError, quoted
 
@@ -57,6 +58,7 @@ _COMMON_FIELDS = frozenset(
         "id",
         "sources",
         "draft",
+        "corrections",
     }
 )
 _JSON_FIELDS = _COMMON_FIELDS | {"body_markdown", "body_html"}
@@ -384,6 +386,8 @@ def _build_article(
     image = reader.image(fields)
     sources = reader.items(fields, "sources", reader.source)
     draft = reader.boolean(fields, "draft")
+    corrections = reader.items(fields, "corrections", reader.correction)
+    _check_corrections(reader, corrections, published)
     if reader.problems:
         raise reader.rejection()
     assert title is not None and published is not None  # else a problem was reported
@@ -404,7 +408,24 @@ def _build_article(
         draft=draft,
         body=body,
         body_format=body_format,
+        corrections=corrections,
     )
+
+
+def _check_corrections(
+    reader: FieldReader, corrections: tuple[Correction, ...], published: datetime | None
+) -> None:
+    """A correction dated before the article was published is a mistyped date. (Numbered as
+    written only when none was dropped for a problem of its own.)"""
+    if any(problem.field.startswith("corrections") for problem in reader.problems):
+        return
+    for number, correction in enumerate(corrections):
+        if published is not None and correction.date < published:
+            reader.report(
+                f"corrections[{number}].date",
+                f"{rfc3339(correction.date)} is before published ({rfc3339(published)})",
+                "the date of the correction, at or after published",
+            )
 
 
 def _check_id(reader: FieldReader, article_id: str) -> None:

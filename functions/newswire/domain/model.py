@@ -6,6 +6,7 @@ shared by every feed it belongs to, and nothing may change it behind another fee
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import operator
 from collections.abc import Callable
@@ -135,6 +136,18 @@ class Source:
     url: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """A dated correction notice shown at the end of the content; ``day`` is ``date`` in the
+    site's time zone, as the notice names it."""
+
+    __reduce__ = pickle_by_fields
+
+    date: datetime
+    text: str
+    day: dt.date
+
+
 class BodyFormat(enum.StrEnum):
     """How an article's body is written."""
 
@@ -167,6 +180,7 @@ class Article:
     draft: bool
     body: str
     body_format: BodyFormat
+    corrections: tuple[Correction, ...] = ()
 
     @property
     def sort_key(self) -> tuple[datetime, str]:
@@ -175,9 +189,10 @@ class Article:
 
     @property
     def shown_updated(self) -> datetime:
-        """The entry's ``updated``: the writer's, never before ``published``, because readers
-        treat an entry updated before it appeared as broken."""
-        return max(self.updated or self.published, self.published)
+        """The entry's ``updated``: the writer's or the latest correction's, never before
+        ``published``, because readers treat an entry updated before it appeared as broken."""
+        latest = max((c.date for c in self.corrections), default=self.published)
+        return max(self.updated or self.published, self.published, latest)
 
     def is_live(self, now: datetime) -> bool:
         """Say whether the article belongs in feeds at ``now`` (not a draft, not scheduled)."""
