@@ -210,6 +210,11 @@ def _print_report(report: BuildReport, pruned: Pruned, out: Path, *, has_manifes
         if report.drafts or report.scheduled
         else ""
     )
+    waiting += "".join(
+        f", {count} {what}"
+        for count, what in ((report.withdrawn, "withdrawn"), (report.expired, "expired"))
+        if count
+    )
     unchanged = len(report.paths) - written - len(refused)
     print(
         f"newswire: {report.published} articles published, {len(report.rejected)} rejected"

@@ -24,6 +24,7 @@ from newswire.content.fields import FieldReader, has_white_space, kind
 from newswire.content.yamlio import describe_yaml_error, load_yaml
 from newswire.domain.model import Article, BodyFormat, Correction, SiteConfig, Tag, rfc3339
 from newswire.domain.slugs import is_valid_slug
+from newswire.domain.text import clean_plain_text
 from newswire.errors import InvalidArticleError, quoted
 
 #: A body larger than this is refused: no feed reader wants it and it would blow feed budgets.
@@ -59,6 +60,8 @@ _COMMON_FIELDS = frozenset(
         "sources",
         "draft",
         "corrections",
+        "withdrawn",
+        "expires",
     }
 )
 _JSON_FIELDS = _COMMON_FIELDS | {"body_markdown", "body_html"}
@@ -388,6 +391,14 @@ def _build_article(
     draft = reader.boolean(fields, "draft")
     corrections = reader.items(fields, "corrections", reader.correction)
     _check_corrections(reader, corrections, published)
+    withdrawn = _withdrawal(reader, fields)
+    expires = reader.datetime(fields, "expires", required=False)
+    if expires is not None and published is not None and expires <= published:
+        reader.report(
+            "expires",
+            f"{rfc3339(expires)} is not after published ({rfc3339(published)})",
+            "the time the article leaves its feeds, after published",
+        )
     if reader.problems:
         raise reader.rejection()
     assert title is not None and published is not None  # else a problem was reported
@@ -409,7 +420,23 @@ def _build_article(
         body=body,
         body_format=body_format,
         corrections=corrections,
+        withdrawn=withdrawn,
+        expires=expires,
     )
+
+
+def _withdrawal(reader: FieldReader, fields: Mapping[str, Any]) -> str | None:
+    """The reason the article is withdrawn, as one line of plain text (its tombstone's
+    comment); ``None`` when it is not."""
+    if fields.get("withdrawn") is None:
+        return None
+    found = len(reader.problems)
+    reason = reader.text(fields, "withdrawn", required=False)
+    if reason is None:
+        if len(reader.problems) == found:
+            reader.report("withdrawn", "is empty", "the reason the article is withdrawn")
+        return None
+    return clean_plain_text(reason)
 
 
 def _check_corrections(
