@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         "--now",
         type=_parse_now,
         default=None,
-        help="judge drafts and scheduled articles at this time (default: now)",
+        help="judge scheduled and expiring articles and tombstones at this time (default: now)",
     )
     build.add_argument(
         "--jobs",

@@ -693,14 +693,16 @@ class Publisher:
         for due in self.index.due(self.clock(), limit):
             old = self.index.state(due.key)
             run.done.append(due)
-            if old is not None and old.status is ArticleStatus.LIVE and old.expires == due.at:
-                pass  # its expiry: read again, it leaves its feeds unless edited since
-            elif old is None or old.status is not ArticleStatus.SCHEDULED:
+            if old is None:
+                continue  # never indexed: nothing to write
+            # its expiry: read again, it leaves its feeds (unless edited since)
+            expiring = old.status is ArticleStatus.LIVE and old.expires == due.at
+            if not expiring and old.status is not ArticleStatus.SCHEDULED:
                 # published (or expired) by a run that died before its feeds were written,
                 # or edited since: its feeds are written again (unchanged ones are left)
-                run.left |= self._touched(old) if old is not None else set()
+                run.left |= self._touched(old)
                 continue
-            elif old.published != due.at:
+            if not expiring and old.published != due.at:
                 continue  # scheduled again, for another time: listed for that one too
             change = ArticleChange(due.key, False, forced_sequencer(old.sequencer))
             step = self._transition(change, old, keep_due=True)
