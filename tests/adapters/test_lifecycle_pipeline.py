@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import feedparser
 import pytest
 from lxml import etree
 
+from newswire.adapters.s3 import S3FeedStore
 from newswire.domain.feeds import FeedFormat
 from newswire.domain.model import Tombstone
 from newswire.pipeline.changes import ArticleChange, PublishAction, normalise_sequencer
@@ -263,3 +266,38 @@ def test_a_tombstone_round_trips_through_the_state(live: Stack, seq: Sequencer) 
     assert state.tombstone == Tombstone(
         URL, datetime(2026, 3, 2, 9, tzinfo=UTC), "A & B", datetime(2026, 3, 2, 9, tzinfo=UTC)
     )
+
+
+def test_a_tombstone_change_whose_writer_found_nothing_to_write_is_not_lost(
+    live: Stack, seq: Sequencer
+) -> None:
+    """A slow publisher renders a withdrawal's new reason and stalls before writing; the
+    reason is then changed back, and that change's publisher finds the feeds as they should
+    be: nothing to write. No membership moved (a withdrawn article is in no feed), so the
+    slow publisher must see from the tombstones listed again that the index moved."""
+    first = article("Story", extra="withdrawn: First\n")
+    publish(live, seq, "articles/story.md", first)
+    live.put_article("articles/story.md", article("Story", extra="withdrawn: Second\n"))
+    slow_client = boto3.client("s3", region_name="us-east-1")
+    stalled, resume = threading.Event(), threading.Event()
+
+    def stall_writes(**_: Any) -> None:
+        stalled.set()
+        resume.wait(10)
+
+    slow_client.meta.events.register("before-call.s3.PutObject", stall_writes)
+    slow = live.publisher(clock=lambda: NOW)
+    slow.feeds = S3FeedStore(slow_client, live.feeds_bucket)
+    change = ArticleChange("articles/story.md", False, seq())
+    thread = threading.Thread(target=lambda: slow.publish(change))
+    thread.start()
+    assert stalled.wait(10)  # indexed, its feeds rendered, not written yet
+    try:
+        publish(live, seq, "articles/story.md", first)
+    finally:
+        resume.set()
+        thread.join(10)
+
+    assert not thread.is_alive()
+    for path in ("atom.xml", "archive/2026-03/atom.xml"):
+        assert [c for _r, _w, c in tombstones(live, path)] == ["First"], path
