@@ -301,3 +301,19 @@ def test_a_tombstone_change_whose_writer_found_nothing_to_write_is_not_lost(
     assert not thread.is_alive()
     for path in ("atom.xml", "archive/2026-03/atom.xml"):
         assert [c for _r, _w, c in tombstones(live, path)] == ["First"], path
+
+
+def test_a_withdrawn_article_scheduled_for_later_leaves_its_tombstone_when_due(
+    live: Stack, seq: Sequencer
+) -> None:
+    due = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
+    later = article("Later", due.isoformat(), extra="withdrawn: Cancelled\n")
+    assert publish(live, seq, "articles/later.md", later).action is PublishAction.HIDDEN
+    assert tombstones(live, "atom.xml") == []
+
+    outcomes = live.publisher(clock=lambda: due).publish_due()
+
+    assert [o.action for o in outcomes] == [PublishAction.WITHDRAWN]
+    later_url = "https://englishnews.example/articles/later/"
+    assert tombstones(live, "atom.xml") == [(later_url, "2026-03-20T09:00:00+00:00", "Cancelled")]
+    assert b"Later" not in live.feed("rss.xml")
