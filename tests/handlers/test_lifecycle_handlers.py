@@ -110,6 +110,13 @@ def titles(stack: Stack, path: str) -> list[str]:
     return [entry.title for entry in parsed.entries]
 
 
+def partner_feeds(stack: Stack) -> dict[str, bytes]:
+    """Every partner feed ``site.yaml`` enables, by path."""
+    listing = stack.s3.list_objects_v2(Bucket=stack.feeds_bucket, Prefix="partners/")["Contents"]
+    assert len(listing) == 5
+    return {item["Key"]: stack.feed(item["Key"]) for item in listing}
+
+
 def tombstones(stack: Stack, path: str) -> list[tuple[str | None, str | None, str | None]]:
     return [
         (t.get("ref"), t.get("when"), t.findtext(f"{AT}comment"))
@@ -142,6 +149,8 @@ def bucket(lambda_stack: Stack, clock: Clock) -> Bucket:
             "Council publishes its budget",
             "Council delays budget vote by a week",
         ]
+    for path, body in partner_feeds(lambda_stack).items():
+        assert COUNCIL_ID.encode() in body, path
     return bucket
 
 
@@ -150,6 +159,8 @@ def test_a_correction_reaches_the_main_feed_and_the_archive(bucket: Bucket) -> N
 
     for path in FEEDS:
         assert b"Correction (24 June 2024):" in bucket.stack.feed(path), path
+    for path, body in partner_feeds(bucket.stack).items():
+        assert b"Correction (24 June 2024):" in body, path
     for path in ("atom.xml", "archive/2024-06/atom.xml"):
         entry = feedparser.parse(bucket.stack.feed(path)).entries[1]
         assert entry.updated == "2024-06-24T08:30:00+00:00"  # 09:30 BST
@@ -174,6 +185,8 @@ def test_a_withdrawal_reaches_the_main_feed_the_archive_and_their_tombstones(
     assert tombstones(bucket.stack, "atom.xml") == expected
     assert tombstones(bucket.stack, "archive/2024-06/atom.xml") == expected
     assert COUNCIL_ID.encode() not in bucket.stack.feed("sitemaps/2024-06.xml")
+    for path, body in partner_feeds(bucket.stack).items():
+        assert COUNCIL_ID.encode() not in body, path
 
 
 def test_a_deletion_reaches_the_main_feed_the_archive_and_their_tombstones(
@@ -214,3 +227,5 @@ def test_an_expiry_reaches_the_main_feed_and_the_archive_by_the_schedule(
         assert titles(bucket.stack, path) == ["Council publishes its budget"], path
     assert tombstones(bucket.stack, "atom.xml") == []
     assert COUNCIL_ID.encode() not in bucket.stack.feed("sitemaps/2024-06.xml")
+    for path, body in partner_feeds(bucket.stack).items():
+        assert COUNCIL_ID.encode() not in body, path
