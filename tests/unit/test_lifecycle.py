@@ -11,12 +11,14 @@ import pytest
 from lxml import etree
 
 from newswire.build import build_site
+from newswire.buildpartners import build_findings
 from newswire.content.articles import parse_article
 from newswire.domain.feeds import MAIN_FEED, FeedFormat, build_feed
 from newswire.domain.model import Entry, SiteConfig
 from newswire.errors import InvalidArticleError
 from newswire.rendering.entry import render_entry
 from newswire.rendering.registry import RENDERERS
+from tests.support.factories import content_site
 from tests.support.feedcheck import assert_valid, check_atom
 
 VALID = 'title: "Council vote"\npublished: 2024-06-14T10:00:00+01:00'
@@ -360,3 +362,20 @@ def test_expires_must_come_after_published(site: SiteConfig) -> None:
         "expires: 2024-06-14T09:00:00+00:00 is not after published (2024-06-14T09:00:00+00:00), "
         "expected the time the article leaves its feeds, after published"
     ]
+
+
+def test_partners_are_not_checked_for_what_they_will_never_get() -> None:
+    site = content_site()
+    live = parse_article("articles/s.md", story("S", "2026-03-01T09:00:00Z"), site)
+    withdrawn = parse_article(
+        "articles/w.md", story("W", "2026-03-01T09:00:00Z", "withdrawn: x\n"), site
+    )
+    expired = parse_article(
+        "articles/e.md", story("E", "2026-03-01T09:00:00Z", "expires: 2026-03-02T00:00:00Z\n"), site
+    )
+
+    def files_with_findings(articles: list[Any]) -> set[str]:
+        return {str(f).split(":", 1)[0] for f in build_findings(articles, site, NOW)}
+
+    assert "articles/s.md" in files_with_findings([live])  # no image: Flipboard wants one
+    assert files_with_findings([live, withdrawn, expired]) == files_with_findings([live])
