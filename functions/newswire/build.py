@@ -42,13 +42,13 @@ from newswire.domain.feeds import (
     MAIN_FEED,
     FeedFormat,
     FeedKey,
-    History,
     feed_head,
     history_of,
     plan_archives,
     plan_feeds,
+    tombstones_of,
 )
-from newswire.domain.model import Article, SiteConfig
+from newswire.domain.model import Article, SiteConfig, Tombstone
 from newswire.errors import InvalidArticleError
 from newswire.itemfiles import ItemFiles, ItemRef
 from newswire.rendering.base import FeedFile
@@ -78,6 +78,8 @@ class BuildReport:
     published: int = 0
     drafts: int = 0
     scheduled: int = 0
+    withdrawn: int = 0
+    expired: int = 0
     rejected: list[InvalidArticleError] = field(default_factory=list)
     files: list[FeedFile] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
@@ -216,6 +218,8 @@ class _Build:
         if self.site.partners:
             report.partner_findings = len(build_findings(articles, self.site, now))
         live = _live_articles(articles, now, report)
+        # withdrawn articles' (RFC 6721), for the main feed's and the archives' Atom documents
+        tombstones = [t for a in articles if a.published <= now and (t := a.tombstone)]
         # newest first, as plans take them
         live.sort(key=lambda article: article.sort_key, reverse=True)
         # The archives first: quick to plan and most of the output, they are rendered by the
@@ -224,7 +228,10 @@ class _Build:
         months = [key.slug for key, _ in archives]
         feed_ids: set[str] = set()
         rendering = _FeedRendering(self.pool, self.jobs, self.local, self.batching.feeds)
-        rendering.start(archives, lambda plan: self._feed_jobs(plan, months, report, feed_ids))
+        rendering.start(
+            archives,
+            lambda plan: self._feed_jobs(plan, months, report, feed_ids, (tombstones, now)),
+        )
         plan = sorted(plan_feeds(live, self.site).items())
         # lazily: only the articles the sitemap's window holds are made entries
         sitemap = render_news_sitemap(map(entry_head, live), self.site, now)
@@ -234,7 +241,7 @@ class _Build:
             documents += partner_files(main, self.sources, self.site)
             self.sources = None
         del articles, live
-        todo = self._feed_jobs(plan, months, report, feed_ids)
+        todo = self._feed_jobs(plan, months, report, feed_ids, (tombstones, now))
         if self.cache is not None:
             self.cache.keep_feeds(feed_ids)
         self.entries.clear()
@@ -273,26 +280,29 @@ class _Build:
         months: list[str],
         report: BuildReport,
         feed_ids: set[str],
+        tombstones: tuple[list[Tombstone], datetime],
     ) -> list[FeedJob]:
         """The feeds to render (those the cache cannot vouch for), with their items' places;
-        every feed's paths go to ``report``, their ids to ``feed_ids``."""
+        every feed's paths go to ``report``, their ids to ``feed_ids``. ``tombstones``: every
+        withdrawn article's, and the time they are judged at."""
         jobs: list[FeedJob] = []
         for key, shown in plan:
             paths = tuple(key.path(fmt) for fmt in FeedFormat)
             report.paths.extend(paths)
             feed_ids.add(key.id)
             history = history_of(key, months)
+            carried = tombstones_of(key, *tombstones)
             entries = [self.entries[a.key] for a in shown]
             if self.cache is not None:
                 files = [(a.key, entry[1]) for a, entry in zip(shown, entries, strict=True)]
-                digest = _feed_digest(key, history, files)
+                digest = _feed_digest(key, (history, carried), files)
                 if self.cache.feed_is_current(key.id, digest, paths):
                     report.reused.extend(paths)
                     continue
                 self.cache.feed_rendered(key.id, digest, paths)
             jobs.append(
                 FeedJob(
-                    feed_head(key, self.site, history),
+                    feed_head(key, self.site, history, carried),
                     tuple(a.shown_updated for a in shown),
                     tuple(ref[:] for ref, _ in entries),  # plain: see ItemPlace
                 )
@@ -479,13 +489,17 @@ def _sitemap_files(
 def _live_articles(
     articles: Iterable[Article], now: datetime, report: BuildReport
 ) -> list[Article]:
-    """The articles feeds show at ``now``; drafts and scheduled ones are counted in ``report``."""
+    """The articles feeds show at ``now``; the others are counted in ``report``."""
     live: list[Article] = []
     for article in articles:
         if article.draft:
             report.drafts += 1
-        elif not article.is_live(now):
+        elif article.published > now:
             report.scheduled += 1
+        elif article.withdrawn is not None:
+            report.withdrawn += 1
+        elif not article.is_live(now):
+            report.expired += 1
         else:
             live.append(article)
     report.published = len(live)
@@ -496,13 +510,13 @@ def _live_articles(
 _MAX_JOBS = 8
 
 
-def _feed_digest(key: FeedKey, history: History | None, files: list[tuple[str, str]]) -> str:
+def _feed_digest(key: FeedKey, head: object, files: list[tuple[str, str]]) -> str:
     """What a feed's files are rendered from besides the site and the code (in the cache
-    stamp): its name, its archive links and its articles' files (key and digest), newest
-    first.
+    stamp): its name, what its head holds beyond the site's (archive links, tombstones) and
+    its articles' files (key and digest), newest first.
 
     An entry's items are a function of its file's key and bytes, the site and the code alone,
     so these stand for them: no item is hashed.
     """
-    parts = [key.id, key.name, repr(history), *(f"{path} {digest}" for path, digest in files)]
+    parts = [key.id, key.name, repr(head), *(f"{path} {digest}" for path, digest in files)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()

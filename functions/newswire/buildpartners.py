@@ -45,9 +45,16 @@ def partner_files(
 
 
 def build_findings(articles: Sequence[Article], site: SiteConfig, now: datetime) -> list[Finding]:
-    """What the enabled partners would refuse or downgrade among ``articles`` (drafts left
-    out), judged at ``now``, with each partner feed holding the main feed's item count."""
-    seen = [article for article in articles if not article.draft]
+    """What the enabled partners would refuse or downgrade among ``articles`` (drafts, and
+    articles withdrawn or expired, which no partner gets, left out), judged at ``now``, with
+    each partner feed holding the main feed's item count."""
+    seen = [
+        article
+        for article in articles
+        if not article.draft
+        and article.withdrawn is None
+        and (article.expires is None or now < article.expires)
+    ]
     live = sum(1 for article in seen if article.is_live(now))
     items = min(live, site.items_per_feed)
     return site_findings(seen, (feed.partner for feed in site.partners), now, items)

@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         "--now",
         type=_parse_now,
         default=None,
-        help="judge drafts and scheduled articles at this time (default: now)",
+        help="judge scheduled and expiring articles and tombstones at this time (default: now)",
     )
     build.add_argument(
         "--jobs",
@@ -209,6 +209,11 @@ def _print_report(report: BuildReport, pruned: Pruned, out: Path, *, has_manifes
         f", {report.drafts} drafts, {report.scheduled} scheduled"
         if report.drafts or report.scheduled
         else ""
+    )
+    waiting += "".join(
+        f", {count} {what}"
+        for count, what in ((report.withdrawn, "withdrawn"), (report.expired, "expired"))
+        if count
     )
     unchanged = len(report.paths) - written - len(refused)
     print(

@@ -10,6 +10,8 @@ One difference is by design: the pipeline never deletes a feed object. A feed it
 tag nobody uses any more, a month whose only article moved) is rewritten with no items, so a
 subscriber sees an empty feed instead of an error; the build, which owns its output folder,
 leaves such a feed out. Those are the only paths the pipeline may have beyond the build's.
+Another is in the documents: a deleted file leaves a tombstone (RFC 6721) in the pipeline's
+main and archive Atom feeds, where the build, which never saw the file, has none.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from tests.support.aws import Stack, moto_stack
 from tests.support.corpus import generate_corpus
 from tests.support.factories import CONTENT, content_sources, make_entry, make_feed
 from tests.support.quickmoto import quicker_dynamodb
+from tests.support.tombstones import without_deletion_tombstones
 
 #: The clock of both paths: after the generated corpus's last article (2025-12-31).
 NOW = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
@@ -318,7 +321,52 @@ def test_a_generated_archive_reindexed() -> None:
 def test_a_generated_archive_published_one_by_one() -> None:
     uploads = generated_uploads(80)
     build, feeds = run("publish_each", uploads, generated_site_yaml())
+    feeds, deleted = without_deletion_tombstones(feeds)
+    assert deleted == {"https://englishnews.example/articles/edge-deleted/"}
     assert_same_feeds(build, feeds, emptied=GENERATED_EMPTIED)
+
+
+def lifecycle_uploads() -> list[Upload]:
+    """A correction, withdrawals (one live first, one whose tombstone's 30 days are over, a
+    scheduled one), expiries (past and to come), in upload order."""
+    hour, day = timedelta(hours=1), timedelta(days=1)
+    withdrawn = {"updated": (NOW - hour).isoformat(), "withdrawn": "Legal reasons & more"}
+    correction = {"date": (NOW - 2 * hour).isoformat(), "text": "The fare is £3 <not £2>."}
+    return [
+        Upload("articles/kept.md", article("Kept", NOW - 20 * hour, tags=["Life"])),
+        Upload("articles/withdrawn.md", article("Withdrawn", NOW - 30 * hour, tags=["Life"])),
+        Upload(
+            "articles/withdrawn.md",
+            article("Withdrawn", NOW - 30 * hour, tags=["Life"], **withdrawn),
+        ),
+        Upload("articles/long-ago.md", article("Long ago", NOW - 40 * day, withdrawn="Old")),
+        Upload("articles/to-come.md", article("To come", NOW + hour, withdrawn="Not yet")),
+        Upload(
+            "articles/corrected.md",
+            article("Corrected", NOW - 10 * hour, corrections=[correction]),
+        ),
+        Upload("articles/expired.md", article("Expired", NOW - 5 * hour, expires=NOW.isoformat())),
+        Upload(
+            "articles/expiring.md",
+            article("Expiring", NOW - 4 * hour, expires=(NOW + hour).isoformat()),
+        ),
+    ]
+
+
+@PATHS
+def test_corrections_withdrawals_and_expiries(path: str) -> None:
+    build, feeds = run(path, lifecycle_uploads(), generated_site_yaml())
+
+    assert_same_feeds(build, feeds)
+    tombstone = b'<at:deleted-entry ref="https://englishnews.example/articles/withdrawn/"'
+    assert tombstone in build["atom.xml"]
+    assert tombstone in build["archive/2026-01/atom.xml"]
+    assert b"Long ago" not in build["atom.xml"] and b"long-ago" not in build["atom.xml"]
+    assert (
+        b"Correction (2 January 2026):</strong> The fare is \xc2\xa33 &lt;not" in build["feed.json"]
+    )
+    assert b"Expiring" in build["rss.xml"]
+    assert b"articles/expired/" not in build["sitemaps/2026-01.xml"]
 
 
 @PATHS

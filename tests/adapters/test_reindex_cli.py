@@ -43,7 +43,7 @@ def test_reindex_publishes_every_feed_from_the_bucket(
     assert len(titles) == 6 and titles[-1].startswith("Putin urges")
     assert feedparser.parse(uploaded.feed("archive/2022-02/atom.xml")).entries
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("newswire: reindexed 8 articles, 0 rejected;")
+    assert err[-1].startswith("newswire: reindexed 10 articles, 0 rejected;")
 
 
 def test_reindex_reports_bad_articles_and_exits_1(

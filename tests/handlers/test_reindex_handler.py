@@ -17,7 +17,8 @@ from tests.support.aws import Stack
 from tests.support.factories import CONTENT
 from tests.support.hub import Hub
 
-#: The live articles of content/ (the other two are a draft and a scheduled one).
+#: The live articles of content/ (the other four: a draft, a scheduled, a withdrawn and an
+#: expired one).
 LIVE_TITLES = {
     "Café owners adapt to higher energy bills",
     "Council delays budget vote by a week",
@@ -62,7 +63,7 @@ def test_reindex_builds_every_feed_from_the_bucket(
     summary = run_reindex(stack)
 
     assert summary["rejected"] == 0
-    assert summary["articles"] == 8  # live, draft and scheduled are all indexed
+    assert summary["articles"] == 10  # live, draft, scheduled, withdrawn, expired: all indexed
     assert summary["feeds_written"] > 0
     for fmt in FeedFormat:
         assert titles(stack, fmt.filename) == LIVE_TITLES
@@ -71,7 +72,7 @@ def test_reindex_builds_every_feed_from_the_bucket(
     assert json.loads(json.dumps(summary)) == summary
     metrics = metric_values(capsys.readouterr().out)
     assert metrics["ArticlesRejected"] == 0
-    assert metrics["ArticlesIndexed"] == 8
+    assert metrics["ArticlesIndexed"] == 10
     assert stack.s3.head_object(Bucket=stack.content_bucket, Key="_reindex/run-1/feeds.json")
 
 
@@ -151,7 +152,7 @@ def test_a_batch_skips_what_is_not_an_article(stack: Stack) -> None:
     summary = run_reindex(stack)
 
     assert summary["skipped"] == 1
-    assert summary["articles"] == 8
+    assert summary["articles"] == 10
     assert titles(stack, "rss.xml") == LIVE_TITLES
 
 

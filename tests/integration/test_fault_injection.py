@@ -7,8 +7,9 @@ cancels some transactions on a ``TransactionConflict``, and the queue delivers t
 order, and redelivers every failed record later in other batches (see tests/support/faults.py).
 When every record has succeeded, the feeds bucket must hold exactly what a clean
 ``newswire build`` of the content bucket's final articles writes, byte for byte: every object,
-``feed.xsl`` and ``news-sitemap.xml`` included. The one allowance: a feed left with no
-article stays in the bucket, empty, where a build writes none. The reports under
+``feed.xsl`` and ``news-sitemap.xml`` included. The allowances: a feed left with no
+article stays in the bucket, empty, where a build writes none; a deleted article leaves a
+tombstone in the main and archive Atom feeds, which a build never saw. The reports under
 ``_reports/`` and the WebSub pings must have survived the faults too.
 
 Both paths judge the articles at one fixed ``NOW``: the publisher gets it as its ``clock``
@@ -48,6 +49,7 @@ from tests.support.faults import (
 )
 from tests.support.hub import Hub, running_hub
 from tests.support.quickmoto import quicker_dynamodb
+from tests.support.tombstones import without_deletion_tombstones
 
 pytestmark = pytest.mark.slow
 
@@ -471,7 +473,8 @@ def archived_urls(files: dict[str, bytes]) -> set[str]:
 
 def assert_feeds_match_a_clean_build(run: Run, tmp_path: Path) -> None:
     built = built_tree(run.content, tmp_path)
-    published = run.feeds
+    published, deleted = without_deletion_tombstones(run.feeds)
+    assert not deleted & archived_urls(built), "a tombstone of a live article"
 
     shown, expected = archived_urls(published), archived_urls(built)
     only_published, only_built = sorted(shown - expected), sorted(expected - shown)
@@ -575,6 +578,8 @@ def test_a_feed_whose_articles_are_all_gone_stays_empty_where_a_build_writes_non
         published = bucket_objects(stack, stack.feeds_bucket)
         runtime.clear_clients()
     built = built_tree(content, tmp_path)
+    published, deleted = without_deletion_tombstones(published)
+    assert deleted == {"https://faultline.example/articles/lonely/"}
 
     emptied = sorted(set(published) - set(built))
     assert emptied == sorted(

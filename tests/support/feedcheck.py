@@ -41,6 +41,8 @@ MEDIA_NS: Final = "http://search.yahoo.com/mrss/"
 JSON_FEED_VERSION: Final = "https://jsonfeed.org/version/1.1"
 
 _A: Final = f"{{{ATOM_NS}}}"
+#: RFC 6721 (Atom tombstones)
+_AT: Final = "{http://purl.org/atompub/tombstones/1.0}"
 
 # --------------------------------------------------------------------------------------------
 # Shared rules
@@ -504,7 +506,35 @@ def check_atom(data: bytes) -> list[str]:
             problems.append(f"{where}: no <author>, and the feed has none to inherit")
         ids.update(_text(element).strip() for element in _children(entry, f"{_A}id"))
     problems.extend(f"id {value!r} is used by {n} entries" for value, n in ids.items() if n > 1)
+    problems.extend(_check_tombstones(root, ids))
     return problems
+
+
+def _check_tombstones(root: Any, live_ids: Counter[str]) -> Iterator[str]:
+    """RFC 6721: each ``at:deleted-entry`` has an absolute IRI ``ref`` (of no entry the
+    document still holds), an RFC 3339 ``when``, at most one ``at:comment`` of a known text
+    type; none is nested in an entry (a feed-level tombstone is what readers look for)."""
+    seen: Counter[str] = Counter()
+    for number, tombstone in enumerate(_children(root, f"{_AT}deleted-entry"), start=1):
+        where = f"deleted-entry {number}"
+        ref = tombstone.get("ref")
+        if not _is_absolute_iri(ref):
+            yield f"{where}: ref {ref!r} is not an absolute IRI"
+        elif ref in live_ids:
+            yield f"{where}: ref {ref!r} is still an entry of the document"
+        seen[ref or ""] += 1
+        if problem := _rfc3339_problem(tombstone.get("when")):
+            yield f"{where}: when {problem}"
+        comments = _children(tombstone, f"{_AT}comment")
+        if len(comments) > 1:
+            yield f"{where}: has {len(comments)} <at:comment> elements, expected at most 1"
+        for comment in comments:
+            if comment.get("type", "text") not in _TEXT_TYPES:
+                yield f"{where}: <at:comment type={comment.get('type')!r}>"
+    yield from (f"ref {ref!r} has {n} tombstones" for ref, n in seen.items() if n > 1)
+    for entry in _children(root, f"{_A}entry"):
+        if entry.find(f".//{_AT}deleted-entry") is not None:
+            yield "an <entry> holds an <at:deleted-entry>, expected it under <feed>"
 
 
 def _check_atom_common(where: str, element: Any) -> Iterator[str]:

@@ -43,6 +43,16 @@ def record(message: str, level: int = logging.INFO, **extra: Any) -> logging.Log
             "newswire: deleted articles/a.md -> 2 feeds",
             id="removed",
         ),
+        pytest.param(
+            record(
+                "article change applied",
+                key="articles/a.md",
+                action=PublishAction.WITHDRAWN,
+                feeds_written=["rss.xml", "atom.xml", "feed.json"],
+            ),
+            "newswire: withdrawn articles/a.md -> 3 feeds",
+            id="withdrawn",
+        ),
         pytest.param(record("scheduled articles published", published=["a"]), None, id="info"),
         pytest.param(
             record("hub unreachable: http://hub/", logging.WARNING),

@@ -15,7 +15,10 @@ Layout (partition key ``pk``, sort key ``sk``, both strings):
 - ``due`` / ``<published>#<key>``: scheduled articles, so the ones that have come due are one
   Query with ``sk <= now``;
 - ``months`` / ``YYYY-MM``: how many live articles each month has, for the monthly archives
-  (RFC 5005): one small Query lists the months a reader can walk back through.
+  (RFC 5005): one small Query lists the months a reader can walk back through;
+- ``tombstones`` / ``<article id>``: what a withdrawn or deleted article leaves in the Atom
+  feeds (RFC 6721) for 30 days: one small Query, beside the main feed's, finds them all
+  (the schedule handler deletes them once their time is over).
 
 All reads are strongly consistent: a publisher must see every change indexed before it. Every
 call is tried again after a short jittered pause while AWS answers "try again" (throttling, a
@@ -43,7 +46,8 @@ from newswire.adapters.aws_errors import (
     translate,
 )
 from newswire.domain.feeds import FeedKey
-from newswire.domain.model import Entry
+from newswire.domain.model import Entry, Tombstone
+from newswire.domain.text import clean_xml_text
 from newswire.errors import InvalidArticleError, TransientStorageError
 from newswire.pipeline.ports import (
     ArticleState,
@@ -65,8 +69,12 @@ STATE_SK = "state"
 CLAIM_SK = "claim"
 DUE_PK = "due"
 MONTHS_PK = "months"
+TOMBSTONES_PK = "tombstones"
 WAITERS_PREFIX = "waiters#"
-_STATE_FIELDS = "#k, seq, #s, article_id, feeds, previous_feeds, published, has_report, waiting_on"
+_STATE_FIELDS = (
+    "#k, seq, #s, article_id, feeds, previous_feeds, published, has_report, waiting_on, "
+    "tombstone, expires"
+)
 
 
 def index_time(moment: datetime) -> str:
@@ -206,6 +214,43 @@ class DynamoArticleIndex:
             self._request("delete_item", **self._delete(DUE_PK, sort_key)["Delete"])
         except (ClientError, BotoCoreError) as e:
             raise translate(e, f"DeleteItem {self.table} due {due.key}") from e
+
+    def tombstones(self) -> Sequence[Tombstone]:
+        """Every tombstone listed: one Query (a page per MB)."""
+        try:
+            return [
+                _tombstone_of(item)
+                for page in self._pages(
+                    "query",
+                    TableName=self.table,
+                    KeyConditionExpression="pk = :pk",
+                    ExpressionAttributeValues={":pk": {"S": TOMBSTONES_PK}},
+                    ConsistentRead=True,
+                )
+                for item in page.get("Items", [])
+            ]
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"Query {self.table} tombstones") from e
+
+    def forget_tombstone(self, tombstone: Tombstone) -> None:
+        """Delete the tombstone's item if it is still that one (gone: nothing to do)."""
+        attributes = _tombstone_attributes(tombstone)
+        same = [f"{name} = :{name}" for name in attributes]
+        if "reason" not in attributes:
+            same.append("attribute_not_exists(reason)")
+        try:
+            self._request(
+                "delete_item",
+                TableName=self.table,
+                Key={"pk": {"S": TOMBSTONES_PK}, "sk": {"S": tombstone.ref}},
+                ConditionExpression=f"attribute_not_exists(pk) OR ({' AND '.join(same)})",
+                ExpressionAttributeValues={f":{name}": v for name, v in attributes.items()},
+            )
+        except ClientError as e:
+            if error_code(e) != "ConditionalCheckFailedException":  # left another since
+                raise translate(e, f"DeleteItem {self.table} tombstone {tombstone.ref}") from e
+        except BotoCoreError as e:
+            raise translate(e, f"DeleteItem {self.table} tombstone {tombstone.ref}") from e
 
     def owner(self, article_id: str) -> str | None:
         """The key holding ``article_id``, or ``None``."""
@@ -418,6 +463,7 @@ class DynamoArticleIndex:
             *self._waiter_items(new, old, woken_by),
             *self._month_items(new, old),
             *self._due_items(new, old, keep_due=keep_due),
+            *self._tombstone_items(new, old),
             *self._membership_items(new, old, stored),
         ]
 
@@ -472,6 +518,29 @@ class DynamoArticleIndex:
             items.append(self._put(DUE_PK, new_due, new.key))
         return items
 
+    def _tombstone_items(self, new: ArticleState, old: ArticleState | None) -> list[dict[str, Any]]:
+        """List the new tombstone in place of the old; an article that goes live under an
+        id takes that id's tombstone away (each item written at most once: a transaction
+        refuses two writes of one item)."""
+        writes: dict[str, dict[str, Any]] = {}
+        old_tombstone = old.tombstone if old else None
+        went_live = old is None or old.status is not ArticleStatus.LIVE
+        if new.status is ArticleStatus.LIVE and new.article_id:
+            ref = clean_xml_text(new.article_id)  # as entries and tombstones show it
+            if went_live or old is None or old.article_id != new.article_id:
+                writes[ref] = self._delete(TOMBSTONES_PK, ref)
+        if old_tombstone is not None and old_tombstone != new.tombstone:
+            writes[old_tombstone.ref] = self._delete(TOMBSTONES_PK, old_tombstone.ref)
+        if new.tombstone is not None and new.tombstone != old_tombstone:
+            item = {
+                "pk": {"S": TOMBSTONES_PK},
+                "sk": {"S": new.tombstone.ref},
+                "key": {"S": new.key},
+                **_tombstone_attributes(new.tombstone),
+            }
+            writes[new.tombstone.ref] = {"Put": {"TableName": self.table, "Item": item}}
+        return list(writes.values())
+
     def _membership_items(
         self, new: ArticleState, old: ArticleState | None, stored: bytes | None
     ) -> list[dict[str, Any]]:
@@ -523,6 +592,7 @@ class DynamoArticleIndex:
             "article_id": new.article_id,
             "published": index_time(new.published) if new.published else None,
             "waiting_on": new.waiting_on,
+            "expires": index_time(new.expires) if new.expires else None,
         }
         for name, value in optional.items():
             if value:
@@ -530,6 +600,11 @@ class DynamoArticleIndex:
                 values[f":{name}"] = {"S": value}
             else:
                 removes.append(name)
+        if new.tombstone is not None:
+            sets.append("tombstone = :tombstone")
+            values[":tombstone"] = {"M": _tombstone_attributes(new.tombstone, ref=True)}
+        else:
+            removes.append("tombstone")
         if stored is not None:
             sets.append("entry = :entry")
             values[":entry"] = {"B": stored}
@@ -582,11 +657,40 @@ class DynamoArticleIndex:
 
 
 def _due_sort_key(state: ArticleState | None) -> str | None:
-    """The ``due`` item of a scheduled state (``None`` for any other state); it fits the
-    1,024 bytes of a sort key as articles refuse longer keys (``MAX_KEY_BYTES``)."""
-    if state is None or state.status is not ArticleStatus.SCHEDULED or not state.published:
+    """The ``due`` item of a scheduled state, or of a live one that expires (``None`` for any
+    other state); it fits the 1,024 bytes of a sort key as articles refuse longer keys
+    (``MAX_KEY_BYTES``)."""
+    if state is None:
         return None
-    return f"{index_time(state.published)}#{state.key}"
+    if state.status is ArticleStatus.SCHEDULED and state.published:
+        return f"{index_time(state.published)}#{state.key}"
+    if state.status is ArticleStatus.LIVE and state.expires:
+        return f"{index_time(state.expires)}#{state.key}"
+    return None
+
+
+def _tombstone_attributes(tombstone: Tombstone, *, ref: bool = False) -> dict[str, Any]:
+    """A tombstone's attributes (its ``ref`` is the sort key of its item: in a state's
+    copy with ``ref``)."""
+    attributes: dict[str, Any] = {
+        "deleted_at": {"S": index_time(tombstone.when)},
+        "entry_published": {"S": index_time(tombstone.published)},
+    }
+    if tombstone.comment:
+        attributes["reason"] = {"S": tombstone.comment}
+    if ref:
+        attributes["entry_id"] = {"S": tombstone.ref}
+    return attributes
+
+
+def _tombstone_of(item: dict[str, Any]) -> Tombstone:
+    """A tombstone from its item, or from a state's copy (a map with ``entry_id``)."""
+    return Tombstone(
+        ref=item["entry_id"]["S"] if "entry_id" in item else item["sk"]["S"],
+        when=_time_of(item["deleted_at"]["S"]),
+        comment=item.get("reason", {}).get("S"),
+        published=_time_of(item["entry_published"]["S"]),
+    )
 
 
 def _entry_of(item: dict[str, Any]) -> StoredEntry | None:
@@ -610,4 +714,6 @@ def _state_from_item(item: dict[str, Any]) -> ArticleState:
         published=_time_of(item["published"]["S"]) if "S" in item.get("published", {}) else None,
         has_report=item.get("has_report", {}).get("BOOL", False),
         waiting_on=item.get("waiting_on", {}).get("S"),
+        tombstone=_tombstone_of(item["tombstone"]["M"]) if "tombstone" in item else None,
+        expires=_time_of(item["expires"]["S"]) if "S" in item.get("expires", {}) else None,
     )

@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -21,8 +22,9 @@ import yaml
 
 from newswire.content.fields import FieldReader, has_white_space, kind
 from newswire.content.yamlio import describe_yaml_error, load_yaml
-from newswire.domain.model import Article, BodyFormat, SiteConfig, Tag
+from newswire.domain.model import Article, BodyFormat, Correction, SiteConfig, Tag, rfc3339
 from newswire.domain.slugs import is_valid_slug
+from newswire.domain.text import clean_plain_text
 from newswire.errors import InvalidArticleError, quoted
 
 #: A body larger than this is refused: no feed reader wants it and it would blow feed budgets.
@@ -57,6 +59,9 @@ _COMMON_FIELDS = frozenset(
         "id",
         "sources",
         "draft",
+        "corrections",
+        "withdrawn",
+        "expires",
     }
 )
 _JSON_FIELDS = _COMMON_FIELDS | {"body_markdown", "body_html"}
@@ -384,6 +389,16 @@ def _build_article(
     image = reader.image(fields)
     sources = reader.items(fields, "sources", reader.source)
     draft = reader.boolean(fields, "draft")
+    corrections = reader.items(fields, "corrections", reader.correction)
+    _check_corrections(reader, corrections, published)
+    withdrawn = _withdrawal(reader, fields)
+    expires = reader.datetime(fields, "expires", required=False)
+    if expires is not None and published is not None and expires <= published:
+        reader.report(
+            "expires",
+            f"{rfc3339(expires)} is not after published ({rfc3339(published)})",
+            "the time the article leaves its feeds, after published",
+        )
     if reader.problems:
         raise reader.rejection()
     assert title is not None and published is not None  # else a problem was reported
@@ -404,7 +419,40 @@ def _build_article(
         draft=draft,
         body=body,
         body_format=body_format,
+        corrections=corrections,
+        withdrawn=withdrawn,
+        expires=expires,
     )
+
+
+def _withdrawal(reader: FieldReader, fields: Mapping[str, Any]) -> str | None:
+    """The reason the article is withdrawn, as one line of plain text (its tombstone's
+    comment); ``None`` when it is not."""
+    if fields.get("withdrawn") is None:
+        return None
+    found = len(reader.problems)
+    reason = reader.text(fields, "withdrawn", required=False)
+    if reason is None:
+        if len(reader.problems) == found:
+            reader.report("withdrawn", "is empty", "the reason the article is withdrawn")
+        return None
+    return clean_plain_text(reason)
+
+
+def _check_corrections(
+    reader: FieldReader, corrections: tuple[Correction, ...], published: datetime | None
+) -> None:
+    """A correction dated before the article was published is a mistyped date. (Numbered as
+    written only when none was dropped for a problem of its own.)"""
+    if any(problem.field.startswith("corrections") for problem in reader.problems):
+        return
+    for number, correction in enumerate(corrections):
+        if published is not None and correction.date < published:
+            reader.report(
+                f"corrections[{number}].date",
+                f"{rfc3339(correction.date)} is before published ({rfc3339(published)})",
+                "the date of the correction, at or after published",
+            )
 
 
 def _check_id(reader: FieldReader, article_id: str) -> None:

@@ -14,13 +14,14 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from newswire.domain.model import Image, Person, Source, Tag
-from newswire.domain.text import clean_xml_text
+from newswire.domain.model import Correction, Image, Person, Source, Tag
+from newswire.domain.text import clean_plain_text, clean_xml_text
 from newswire.errors import MAX_QUOTED_CHARS, InvalidArticleError, Problem, quoted, shortened
 
 #: An article is indexed in one DynamoDB transaction (at most 100 items): one membership per
-#: feed it is in, and as many again when it moves. These bounds keep every article within it.
-MAX_ITEMS = {"tags": 30, "authors": 10}
+#: feed it is in, and as many again when it moves. These bounds keep every article within it
+#: (corrections' is the most a reader would read at the end of one article).
+MAX_ITEMS = {"tags": 30, "authors": 10, "corrections": 50}
 #: The largest image length an article may give: the largest whole number every JSON reader
 #: holds exactly (JavaScript's), and far beyond any real file.
 MAX_IMAGE_LENGTH = 2**53 - 1
@@ -228,6 +229,27 @@ class FieldReader:
             return None
         assert name is not None
         return Source(name=name, url=url)
+
+    def correction(self, where: str, value: object) -> Correction | None:
+        """One ``{date, text}`` of ``corrections``: the date read as ``updated`` is, the text
+        plain and non-empty."""
+        raw = self._mapping(where, value, frozenset({"date", "text"}))
+        if raw is None:
+            return None
+        found = len(self.problems)
+        if "date" not in raw:
+            self.report(f"{where}.date", "is missing", _EXPECTED_DATE)
+        when = self.datetime(raw, "date", required=False)
+        text = self.text(raw, "text", required=False)
+        if text is None and len(self.problems) == found:
+            self.report(f"{where}.text", "is missing or empty", "what was corrected, as text")
+        self.problems[found:] = [  # named by their place in the list
+            p if p.field.startswith(where) else Problem(f"{where}.{p.field}", p.problem, p.expected)
+            for p in self.problems[found:]
+        ]
+        if len(self.problems) > found or when is None or text is None:
+            return None
+        return Correction(when, clean_plain_text(text), when.astimezone(self.timezone).date())
 
     def image(self, fields: Mapping[str, Any]) -> Image | None:
         value = fields.get("image")

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Protocol, TypeVar
 from urllib.parse import quote
 
-from newswire.domain.model import Entry, Person, SiteConfig, Tag, pickle_by_fields
+from newswire.domain.model import Entry, Person, SiteConfig, Tag, Tombstone, pickle_by_fields
 from newswire.domain.slugs import slugify
 from newswire.domain.text import clean_plain_text
 
@@ -309,6 +309,9 @@ class Feed:
     #: What :attr:`updated` gives, for a feed that carries only its head (no ``entries``):
     #: documents are assembled around items rendered beforehand (see ``rendering.files``).
     updated_at: datetime | None = None
+    #: RFC 6721 tombstones of withdrawn and deleted articles (Atom only: see
+    #: :func:`tombstones_of`)
+    tombstones: tuple[Tombstone, ...] = ()
 
     @property
     def updated(self) -> datetime:
@@ -326,8 +329,29 @@ class Feed:
         return self.feeds_url + quote(key.path(fmt))
 
 
+def tombstones_of(
+    key: FeedKey, tombstones: Iterable[Tombstone], now: datetime
+) -> tuple[Tombstone, ...]:
+    """The tombstones feed ``key`` carries at ``now``, newest first: every one shown (see
+    :meth:`Tombstone.shown_at`) in the main feed, those of its month in an archive, none
+    elsewhere (a tag's subscribers get the main feed's, and no reader is known to read
+    them there)."""
+    if key.kind is FeedKind.ARCHIVE:
+        carried = [t for t in tombstones if month_of(t.published) == key.slug]
+    elif key == MAIN_FEED:
+        carried = list(tombstones)
+    else:
+        return ()
+    shown = (t for t in carried if t.shown_at(now))
+    return tuple(sorted(shown, key=lambda t: (t.when, t.ref), reverse=True))
+
+
 def build_feed(
-    key: FeedKey, entries: Iterable[Entry], site: SiteConfig, history: History | None = None
+    key: FeedKey,
+    entries: Iterable[Entry],
+    site: SiteConfig,
+    history: History | None = None,
+    tombstones: tuple[Tombstone, ...] = (),
 ) -> Feed:
     """Make the feed ``key`` from entries that belong to it.
 
@@ -338,6 +362,7 @@ def build_feed(
             whole month (an archive that dropped items would break the walk back in time).
         site: the site configuration.
         history: RFC 5005 links, for the main feed and its archives.
+        tombstones: what :func:`tombstones_of` gives for it.
 
     Returns:
         The feed, entries newest first.
@@ -346,10 +371,15 @@ def build_feed(
         shown = sorted(entries, key=lambda e: e.sort_key, reverse=True)
     else:
         shown = newest(entries, site.items_per_feed)
-    return dataclasses.replace(feed_head(key, site, history), entries=tuple(shown))
+    return dataclasses.replace(feed_head(key, site, history, tombstones), entries=tuple(shown))
 
 
-def feed_head(key: FeedKey, site: SiteConfig, history: History | None = None) -> Feed:
+def feed_head(
+    key: FeedKey,
+    site: SiteConfig,
+    history: History | None = None,
+    tombstones: tuple[Tombstone, ...] = (),
+) -> Feed:
     """The feed ``key`` without entries: its title, description, links and author.
 
     A build plans feeds on article metadata and sends workers only this, with the items of
@@ -382,4 +412,5 @@ def feed_head(key: FeedKey, site: SiteConfig, history: History | None = None) ->
         entries=(),
         hubs=site.hubs,
         history=history,
+        tombstones=tombstones,
     )

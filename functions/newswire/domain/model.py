@@ -6,17 +6,19 @@ shared by every feed it belongs to, and nothing may change it behind another fee
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from newswire.domain.partners import PartnerFeed
 from newswire.domain.slugs import slugify
+from newswire.domain.text import clean_xml_text
 
 
 def pickle_by_fields(self: Any) -> tuple[type, tuple[Any, ...]]:
@@ -135,6 +137,39 @@ class Source:
     url: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """A dated correction notice shown at the end of the content; ``day`` is ``date`` in the
+    site's time zone, as the notice names it."""
+
+    __reduce__ = pickle_by_fields
+
+    date: datetime
+    text: str
+    day: dt.date
+
+
+#: How long a withdrawn or deleted article's tombstone stays in the Atom feeds.
+TOMBSTONE_DAYS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Tombstone:
+    """An RFC 6721 ``at:deleted-entry``: readers that honour it remove their copy of the
+    entry ``ref``. ``published`` is the entry's, so its month's archive carries it too."""
+
+    __reduce__ = pickle_by_fields
+
+    ref: str
+    when: datetime
+    comment: str | None
+    published: datetime
+
+    def shown_at(self, now: datetime) -> bool:
+        """Whether feeds still carry it at ``now``: for :data:`TOMBSTONE_DAYS` after ``when``."""
+        return now < self.when + timedelta(days=TOMBSTONE_DAYS)
+
+
 class BodyFormat(enum.StrEnum):
     """How an article's body is written."""
 
@@ -167,6 +202,10 @@ class Article:
     draft: bool
     body: str
     body_format: BodyFormat
+    corrections: tuple[Correction, ...] = ()
+    #: why the article was withdrawn (``None``: it is not)
+    withdrawn: str | None = None
+    expires: datetime | None = None
 
     @property
     def sort_key(self) -> tuple[datetime, str]:
@@ -175,13 +214,30 @@ class Article:
 
     @property
     def shown_updated(self) -> datetime:
-        """The entry's ``updated``: the writer's, never before ``published``, because readers
-        treat an entry updated before it appeared as broken."""
-        return max(self.updated or self.published, self.published)
+        """The entry's ``updated``: the writer's or the latest correction's, never before
+        ``published``, because readers treat an entry updated before it appeared as broken."""
+        latest = max((c.date for c in self.corrections), default=self.published)
+        return max(self.updated or self.published, self.published, latest)
 
     def is_live(self, now: datetime) -> bool:
-        """Say whether the article belongs in feeds at ``now`` (not a draft, not scheduled)."""
-        return not self.draft and self.published <= now
+        """Say whether the article belongs in feeds at ``now`` (not a draft, not scheduled,
+        not withdrawn, not expired)."""
+        return (
+            not self.draft
+            and self.published <= now
+            and self.withdrawn is None
+            and (self.expires is None or now < self.expires)
+        )
+
+    @property
+    def tombstone(self) -> Tombstone | None:
+        """The tombstone of a withdrawn article (not of a draft), dated by its ``updated``:
+        the file says when, so every executor writes the same one."""
+        if self.withdrawn is None or self.draft:
+            return None
+        return Tombstone(
+            clean_xml_text(self.id), self.shown_updated, self.withdrawn, self.published
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +263,8 @@ class Entry:
     tags: tuple[Tag, ...]
     section: str | None = None
     image: Image | None = None
+    #: when the article leaves its feeds by itself (partner feeds may say so)
+    expires: datetime | None = None
 
     @property
     def sort_key(self) -> tuple[datetime, str]:
@@ -229,6 +287,7 @@ class Entry:
             "tags": [{"name": t.name, "slug": t.slug} for t in self.tags],
             "section": self.section,
             "image": None if self.image is None else self.image.to_dict(),
+            **({} if self.expires is None else {"expires": rfc3339(self.expires)}),
         }
 
     @classmethod
@@ -249,6 +308,7 @@ class Entry:
             tags=tuple(Tag(**t) for t in data["tags"]),
             section=data.get("section"),
             image=None if image is None else Image(**image),
+            expires=datetime.fromisoformat(data["expires"]) if data.get("expires") else None,
         )
 
 

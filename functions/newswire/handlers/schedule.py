@@ -4,7 +4,9 @@ Trigger:
     An EventBridge rule every minute (``infra/``), or the timer of ``newswire serve``. The
     event's content is ignored. Articles whose ``published`` time is now past enter their
     feeds in the order they were scheduled, each exactly once (the index's compare-and-set
-    lets one run win). Storage failures raise; the next minute's run picks up what is left.
+    lets one run win); those whose ``expires`` time is past leave them, and tombstones older
+    than 30 days leave the Atom feeds. Storage failures raise; the next minute's run picks
+    up what is left.
     While the content bucket has no ``site.yaml`` (a fresh deploy) a run does nothing; it says
     so in one info line per cold start, and again only if ``site.yaml`` appears and vanishes.
 
@@ -15,7 +17,8 @@ Environment:
     SITE_CONFIG_KEY: optional, the site configuration's key (default ``site.yaml``).
     POWERTOOLS_METRICS_NAMESPACE: optional, CloudWatch namespace (default ``Newswire``).
 
-Returns ``{"published": [key, ...], "rejected": [message, ...]}``; metrics (unit Count):
+Returns ``{"published": [key, ...], "rejected": [message, ...]}`` (and ``"expired": [key,
+...]`` when articles expired); metrics (unit Count):
 ``ArticlesPublished``, ``ArticlesRejected``, ``FeedsWritten``.
 """
 
@@ -84,6 +87,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:  # a run that fails (its feeds not all written) is finished by the next minute's
         outcomes = publisher.publish_due()
         published = [o.key for o in outcomes if o.action is PublishAction.PUBLISHED]
+        expired = [o.key for o in outcomes if o.action is PublishAction.EXPIRED]
         rejected = [o.error for o in outcomes if o.error is not None]
         for error in rejected:
             log_rejected(error)
@@ -93,6 +97,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         log_announced(publisher)
         add_counts(counts)
     summary = {"published": published, "rejected": [str(e) for e in rejected]}
-    if published or rejected:
+    if expired:
+        summary["expired"] = expired
+    if published or rejected or expired:
         logger.info("scheduled articles published", extra=summary)
     return summary

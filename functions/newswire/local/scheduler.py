@@ -62,3 +62,5 @@ class ScheduleTimer:
             self._on_site_valid()
             for key in result["published"]:
                 self._say(f"newswire: published scheduled article {key}")
+            for key in result.get("expired", ()):
+                self._say(f"newswire: expired {key}")

@@ -42,6 +42,8 @@ def event_line(record: logging.LogRecord) -> str | None:
             return f"newswire: published {key} -> {feeds} feeds"
         if action == PublishAction.REMOVED:
             return f"newswire: deleted {key} -> {feeds} feeds"
+        if action in (PublishAction.WITHDRAWN, PublishAction.EXPIRED):
+            return f"newswire: {action} {key} -> {feeds} feeds"
         if action == PublishAction.HIDDEN:
             return f"newswire: held back {key} (a draft, or scheduled for later) -> {feeds} feeds"
         if action not in _SILENT_ACTIONS:

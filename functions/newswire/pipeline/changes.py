@@ -55,6 +55,8 @@ class PublishAction(enum.StrEnum):
     PUBLISHED = "published"
     REMOVED = "removed"
     HIDDEN = "hidden"  # a draft, or scheduled for later
+    WITHDRAWN = "withdrawn"  # out of every feed, a tombstone in Atom's
+    EXPIRED = "expired"  # its ``expires`` time has come
     REJECTED = "rejected"  # ``error`` says why; a redelivered rejection is told again
     STALE = "stale"  # older than what is indexed
     REDELIVERED = "redelivered"  # already applied; report and feeds re-checked

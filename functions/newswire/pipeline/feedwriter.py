@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import NamedTuple, Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar, cast
 from urllib.parse import quote
 
 from newswire.domain.feeds import (
@@ -38,8 +38,9 @@ from newswire.domain.feeds import (
     history_of,
     is_feed_path,
     named_after,
+    tombstones_of,
 )
-from newswire.domain.model import Entry, SiteConfig
+from newswire.domain.model import Entry, SiteConfig, Tombstone
 from newswire.domain.partners import PartnerFeed
 from newswire.errors import ConcurrentUpdateError
 from newswire.pipeline.concurrency import IOPool, settled
@@ -53,7 +54,7 @@ from newswire.pipeline.ports import (
     Listing,
     feed_digest,
 )
-from newswire.rendering.base import FeedFile
+from newswire.rendering.base import FeedFile, ReplaceOnly
 from newswire.rendering.files import render_feed_files
 from newswire.rendering.partners import render_partner_files
 from newswire.rendering.sitemap import (
@@ -120,6 +121,7 @@ class _Job:
     #: What it takes of the months (their counts): the main feed and the archives link
     #: the months there are, the sitemap index lists each month's parts.
     months_view: Callable[[Mapping[str, int]], object] | None = None
+    carries_tombstones: bool = False  # the main feed and the archives (in Atom)
 
     @property
     def links_months(self) -> bool:
@@ -132,11 +134,12 @@ class _Job:
 
 
 class _RenderedFrom(NamedTuple):
-    """What a job was rendered from: the entries it showed (by revision), and what it took
-    of the months."""
+    """What a job was rendered from: the entries it showed (by revision), what it took of
+    the months, and the tombstones if it carries them."""
 
     shown: Listing
     months: object
+    tombstones: object = None
 
 
 class Linking(Protocol):
@@ -267,19 +270,25 @@ class FeedWriter:
                 return self.index.month(MAIN_FEED, key.slug)
             return self.index.newest(key, self.site.items_per_feed)
 
-        # Only the main feed and the archives link months: no index query for the others.
+        # Only the main feed and the archives link months and carry tombstones.
         linked = key == MAIN_FEED or key.kind is FeedKind.ARCHIVE
+        now = self.clock()
 
         def render(reads: IndexReads, keys: Sequence[str]) -> list[FeedFile]:
             history = history_of(key, reads.months() if linked else [])
-            return reads.render(keys, partial(files, history))
+            carried = tombstones_of(key, reads.tombstones(), now) if linked else ()
+            return reads.render(keys, partial(files, history, carried))
 
-        def files(history: History | None, entries: list[Entry]) -> list[FeedFile]:
+        def files(
+            history: History | None, carried: tuple[Tombstone, ...], entries: list[Entry]
+        ) -> list[FeedFile]:
             named = named_after(key, entries[0]) if entries else key
-            feed = build_feed(named, entries, self.site, history)
+            feed = build_feed(named, entries, self.site, history, carried)
             files = render_feed_files(feed, self.site.max_feed_bytes, columns(feed.entries))
             if key.kind is FeedKind.ARCHIVE:  # an emptied month's sitemap stays, empty
                 files += render_month_sitemaps(key.slug, feed.entries)
+                if not entries:  # never made: a build has no archive of a month with none
+                    files = [ReplaceOnly(f.path, f.content_type, f.body) for f in files]
             elif key == MAIN_FEED:  # from the entries the main feed just read
                 files += render_partner_files(self.site, feed.entries, partner_item_of)
             return files
@@ -289,7 +298,7 @@ class FeedWriter:
             paths += (month_sitemap_path(key.slug),)
         elif key == MAIN_FEED:
             paths += tuple(feed.partner.path for feed in self.site.partners)
-        return _Job(paths, render, shows, _month_list if linked else None)
+        return _Job(paths, render, shows, _month_list if linked else None, linked)
 
     def _news_sitemap_job(self) -> _Job:
         now = self.clock()
@@ -362,6 +371,7 @@ class FeedWriter:
                     if file.path in wanted
                     and not isinstance(before := current[file.path], Exception)
                     and _changed(before, file.body)
+                    and not (before is None and isinstance(file, ReplaceOnly))
                 ]
             outcomes = self.pool.map(settled(self._put), [write[1:] for write in writes])
             wrote: set[int] = set()
@@ -396,8 +406,8 @@ class FeedWriter:
         """Render each job (or say why it could not be), in three steps of requests in flight
         together: what each shows (and the months, for those that link them), the entries
         of all, read once each, then the documents; with each, what it was rendered from."""
-        months, shown = self._list(jobs)
-        reads = IndexReads(self.index, months)
+        months, tombstones, shown = self._list(jobs)
+        reads = IndexReads(self.index, months, tombstones)
         reads.read(self.pool, [listed.keys for listed in shown if isinstance(listed, Listing)])
 
         def render(
@@ -409,25 +419,30 @@ class FeedWriter:
             rendered = reads.rendered(listed.keys)
             files = job.render(reads, listed.keys)
             view = job.months_view(reads.month_counts()) if job.months_view else None
-            return files, _RenderedFrom(rendered, view)
+            carried = reads.tombstones() if job.carries_tombstones else None
+            return files, _RenderedFrom(rendered, view, carried)
 
         return self.pool.map(settled(render), list(zip(jobs, shown, strict=True)))
 
     def _list(
         self, jobs: Sequence[_Job]
-    ) -> tuple[dict[str, int] | Exception | None, list[Listing | Exception]]:
-        """What each job shows and, when one of them links months, the months' counts: read
-        at once (or why they could not be)."""
-        calls: list[Callable[[], Listing | dict[str, int]]] = [
-            job.shows or _no_articles for job in jobs
-        ]
-        if any(job.links_months for job in jobs):
-            calls.append(self.index.months)
+    ) -> tuple[
+        dict[str, int] | Exception | None,
+        Sequence[Tombstone] | Exception | None,
+        list[Listing | Exception],
+    ]:
+        """What each job shows and, when one of them links months (carries tombstones), the
+        months' counts (the tombstones): read at once (or why they could not be)."""
+        calls: list[Callable[[], object]] = [job.shows or _no_articles for job in jobs]
+        months = any(job.links_months for job in jobs)
+        tombstones = any(job.carries_tombstones for job in jobs)
+        calls += [self.index.months] if months else []
+        calls += [self.index.tombstones] if tombstones else []
         listed = self.pool.map(settled(_call), calls)
-        months = listed.pop() if len(listed) > len(jobs) else None
-        # the jobs' calls give listings, the last one the counts: sorted apart by type
-        counts = None if isinstance(months, Listing) else months
-        return counts, [result for result in listed if not isinstance(result, dict)]
+        rest = iter(listed[len(jobs) :])
+        counts = cast("dict[str, int] | Exception", next(rest)) if months else None
+        carried = cast("Sequence[Tombstone] | Exception", next(rest)) if tombstones else None
+        return counts, carried, cast("list[Listing | Exception]", listed[: len(jobs)])
 
     def _moved(self, read: Mapping[int, tuple[_Job, _RenderedFrom]]) -> set[int]:
         """The jobs whose articles, their entries or the months they take the index lists
@@ -436,11 +451,13 @@ class FeedWriter:
         checked = [(number, job, was) for number, (job, was) in read.items() if job.reads_index]
         if not checked:
             return set()
-        months, listed = self._list([job for _n, job, _w in checked])
+        months, tombstones, listed = self._list([job for _n, job, _w in checked])
         moved = set()
         for (number, job, was), shown in zip(checked, listed, strict=True):
-            if shown != was.shown or (
-                job.months_view and _view(job.months_view, months) != was.months
+            if (
+                shown != was.shown
+                or (job.months_view and _view(job.months_view, months) != was.months)
+                or (job.carries_tombstones and tombstones != was.tombstones)
             ):
                 moved.add(number)  # an error is never equal to what was read
         return moved

@@ -1,5 +1,5 @@
-"""What one attempt of a rebuild reads from the index, each thing read once: the months,
-and the entries of the articles its feeds show, with their revisions."""
+"""What one attempt of a rebuild reads from the index, each thing read once: the months, the
+tombstones, and the entries of the articles its feeds show, with their revisions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from newswire.domain.model import Entry
+from newswire.domain.model import Entry, Tombstone
 from newswire.pipeline.concurrency import IOPool, settled
 from newswire.pipeline.ports import ArticleIndex, Listing, StoredEntry
 
@@ -29,10 +29,16 @@ class IndexReads:
     showing it is rendered: a reindex renders dozens of archives at once.
     """
 
-    def __init__(self, index: ArticleIndex, months: dict[str, int] | Exception | None) -> None:
+    def __init__(
+        self,
+        index: ArticleIndex,
+        months: dict[str, int] | Exception | None,
+        tombstones: Sequence[Tombstone] | Exception | None = None,
+    ) -> None:
         self._index = index
         self._lock = threading.Lock()
         self._months = months  # read with the listings (``None``: not read, none links them)
+        self._tombstones = tombstones  # likewise (none carries them)
         self._entries: dict[str, StoredEntry] = {}
         self._failed: dict[str, Exception] = {}  # keys whose read failed, and why
         self._uses: Counter[str] = Counter()  # feeds still to render, per key
@@ -52,6 +58,20 @@ class IndexReads:
         if isinstance(self._months, Exception):
             raise self._months
         return self._months
+
+    def tombstones(self) -> Sequence[Tombstone]:
+        """Every tombstone listed (the main feed's and the archives' Atom documents carry
+        them).
+
+        Raises:
+            TransientStorageError, StorageError: reading them failed.
+        """
+        with self._lock:
+            if self._tombstones is None:
+                self._tombstones = self._index.tombstones()
+        if isinstance(self._tombstones, Exception):
+            raise self._tombstones
+        return self._tombstones
 
     def read(self, pool: IOPool, shown: Iterable[Sequence[str]]) -> None:
         """Read the entries of the articles the feeds show (the keys each shows),

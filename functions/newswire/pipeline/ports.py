@@ -22,7 +22,7 @@ from typing import NamedTuple, Protocol
 import orjson
 
 from newswire.domain.feeds import FeedKey, month_of
-from newswire.domain.model import Entry
+from newswire.domain.model import Entry, Tombstone
 from newswire.errors import InvalidArticleError
 from newswire.pipeline.kept import Kept
 
@@ -181,6 +181,8 @@ class ArticleStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
     REJECTED = "rejected"  # no good version yet: a rejected edit keeps the last good status
     DELETED = "deleted"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +196,8 @@ class ArticleState:
     redelivered event can still rebuild a feed the article just left. ``waiting_on`` is the
     key of the article that holds the id this one wants: when that article gives the id up,
     this one is published again (a rename with an explicit id, whichever event comes first).
+    ``tombstone``: what a withdrawn or deleted article leaves in the Atom feeds; ``expires``:
+    when a live article leaves its feeds by itself.
     """
 
     key: str
@@ -205,6 +209,8 @@ class ArticleState:
     published: datetime | None = None
     has_report: bool = False
     waiting_on: str | None = None
+    tombstone: Tombstone | None = None
+    expires: datetime | None = None
 
     @property
     def archive_month(self) -> str | None:
@@ -287,9 +293,15 @@ class ArticleIndex(Protocol):
         article then stays among that key's :meth:`waiters` (until :meth:`forget_waiter`),
         so a retry of the change that woke it finds it and finishes what it left undone.
 
-        ``keep_due``: ``old`` was scheduled and this is its publication; it stays listed by
-        :meth:`due` (until :meth:`forget_due`), so that a run that dies before the feeds are
-        written is finished by the next.
+        ``keep_due``: ``old`` was scheduled and this is its publication (or its expiry); it
+        stays listed by :meth:`due` (until :meth:`forget_due`), so that a run that dies
+        before the feeds are written is finished by the next. A
+        :attr:`~ArticleStatus.LIVE` state with ``expires`` is listed by :meth:`due` from that
+        time on, as a scheduled one is from its ``published`` time.
+
+        ``new.tombstone`` is listed by :meth:`tombstones` (in place of ``old.tombstone``);
+        an article that goes live takes the tombstone of its id away (a deleted article
+        brought back, or renamed).
 
         Raises:
             InvalidArticleError: ``new.article_id`` is already claimed by another key.
@@ -351,6 +363,16 @@ class ArticleIndex(Protocol):
 
     def states(self) -> Iterator[ArticleState]:
         """Every article state (a full scan: for reindexing only)."""
+        ...
+
+    def tombstones(self) -> Sequence[Tombstone]:
+        """Every tombstone listed (see :meth:`apply`), in no particular order: the main
+        feed's and the archives' Atom documents carry them for a while."""
+        ...
+
+    def forget_tombstone(self, tombstone: Tombstone) -> None:
+        """Take ``tombstone`` off :meth:`tombstones` (its time is over), unless its article
+        left another one since."""
         ...
 
     def states_of(self, keys: Sequence[str]) -> dict[str, ArticleState]:

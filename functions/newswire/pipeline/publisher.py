@@ -62,8 +62,10 @@ from newswire.domain.feeds import (
     FeedKind,
     archive_key,
     feed_keys_for,
+    month_of,
 )
-from newswire.domain.model import Article, Entry, SiteConfig
+from newswire.domain.model import Article, Entry, SiteConfig, Tombstone
+from newswire.domain.text import clean_xml_text
 from newswire.errors import (
     ArticleNotFoundError,
     ConcurrentUpdateError,
@@ -372,10 +374,7 @@ class Publisher:
         redelivered change rebuilds the same): the article's feeds now and before, archives
         included. (The feeds that link a month it filled or emptied are added once per batch:
         :meth:`FeedWriter.linking`.)"""
-        touched = set(state.feeds | state.previous_feeds)
-        if state.archive_month:
-            touched.add(archive_key(state.archive_month))
-        return touched
+        return set(_shown_in(state) | state.previous_feeds)
 
     def _transition(
         self,
@@ -526,7 +525,11 @@ class Publisher:
         removed_again = old is not None and old.status is ArticleStatus.DELETED
         left = old.previous_feeds if old is not None and removed_again else old_feeds
         gone = ArticleState(
-            change.key, change.sequencer, ArticleStatus.DELETED, previous_feeds=left
+            change.key,
+            change.sequencer,
+            ArticleStatus.DELETED,
+            previous_feeds=left,
+            tombstone=self._tombstone_left(old),
         )
         try:  # a removal event too: in a versioned bucket another version may be current
             article, entry = self._read(change.key)
@@ -534,16 +537,18 @@ class Publisher:
             return NextState(gone, None, PublishAction.REMOVED, None)
         except InvalidArticleError as e:
             return NextState(self._rejected(change, old, e), None, PublishAction.REJECTED, e)
-        if not article.is_live(self.clock()):
+        now = self.clock()
+        if not article.is_live(now):
             hidden = ArticleState(
                 change.key,
                 change.sequencer,
-                ArticleStatus.DRAFT if article.draft else ArticleStatus.SCHEDULED,
+                _hidden_status(article, now),
                 article_id=article.id,
                 previous_feeds=old_feeds,
                 published=article.published,
+                tombstone=article.tombstone if article.published <= now else None,
             )
-            return NextState(hidden, None, PublishAction.HIDDEN, None)
+            return NextState(hidden, None, _ACTION_OF[hidden.status], None)
         live = ArticleState(
             change.key,
             change.sequencer,
@@ -552,8 +557,18 @@ class Publisher:
             feeds=feed_keys_for(entry),
             previous_feeds=old_feeds,
             published=article.published,
+            expires=article.expires,
         )
         return NextState(live, entry, PublishAction.PUBLISHED, None)
+
+    def _tombstone_left(self, old: ArticleState | None) -> Tombstone | None:
+        """The tombstone a removed article leaves: a withdrawn one's stays as it is, a live
+        one's is dated now (the file says nothing any more) and gives no reason."""
+        if old is None:
+            return None
+        if old.status is ArticleStatus.LIVE and old.article_id and old.published:
+            return Tombstone(clean_xml_text(old.article_id), self.clock(), None, old.published)
+        return old.tombstone
 
     def read(self, key: str) -> Read:
         """The current version of ``key``, parsed and rendered, or why it cannot be published
@@ -610,6 +625,8 @@ class Publisher:
             published=old.published,
             has_report=True,
             waiting_on=waiting_on,
+            tombstone=old.tombstone,
+            expires=old.expires,
         )
 
     def _report(
@@ -627,7 +644,8 @@ class Publisher:
             self.index.forget_waiter(holder, key)
 
     def publish_due(self, limit: int = 100) -> list[PublishOutcome]:
-        """Publish the scheduled articles whose time has come, oldest first, each once.
+        """Publish the scheduled articles whose time has come, oldest first, each once; take
+        out those whose ``expires`` time has come, and the tombstones whose time is over.
 
         Run every minute (EventBridge in AWS, a timer in ``newswire serve``). The article is
         read again from the content bucket, so the version published is the latest one. Two
@@ -650,10 +668,16 @@ class Publisher:
         with_neighbours = self.writer.linking({month: len(applied) for month in entered})
         # a run that died may have filled or emptied a month: relinked whatever the counts
         touched = with_neighbours(due.touched) | with_neighbours(due.left, relink=True)
+        now = self.clock()
+        over = [t for t in self.index.tombstones() if not t.shown_at(now)]
+        if over:  # out of the Atom documents now, off the list once they are written
+            touched |= {MAIN_FEED, *(archive_key(month_of(t.published)) for t in over)}
         written = self.writer.rebuild(touched).or_raise()
         self._forget_woken(run.woken)
         for done in due.done:
             self.index.forget_due(done)
+        for tombstone in over:
+            self.index.forget_tombstone(tombstone)
         if MAIN_FEED not in touched:  # articles age out of it even when nothing is published
             written += self.writer.refresh_news_sitemap()
         published = {key for key, _action, _error in applied}
@@ -669,12 +693,16 @@ class Publisher:
         for due in self.index.due(self.clock(), limit):
             old = self.index.state(due.key)
             run.done.append(due)
-            if old is None or old.status is not ArticleStatus.SCHEDULED:
-                # published by a run that died before its feeds were written, or edited
-                # since: its feeds are written again (unchanged ones are left)
-                run.left |= self._touched(old) if old is not None else set()
+            if old is None:
+                continue  # never indexed: nothing to write
+            # its expiry: read again, it leaves its feeds (unless edited since)
+            expiring = old.status is ArticleStatus.LIVE and old.expires == due.at
+            if not expiring and old.status is not ArticleStatus.SCHEDULED:
+                # published (or expired) by a run that died before its feeds were written,
+                # or edited since: its feeds are written again (unchanged ones are left)
+                run.left |= self._touched(old)
                 continue
-            if old.published != due.at:
+            if not expiring and old.published != due.at:
                 continue  # scheduled again, for another time: listed for that one too
             change = ArticleChange(due.key, False, forced_sequencer(old.sequencer))
             step = self._transition(change, old, keep_due=True)
@@ -742,7 +770,20 @@ _ACTION_OF = {
     ArticleStatus.DRAFT: PublishAction.HIDDEN,
     ArticleStatus.SCHEDULED: PublishAction.HIDDEN,
     ArticleStatus.DELETED: PublishAction.REMOVED,
+    ArticleStatus.WITHDRAWN: PublishAction.WITHDRAWN,
+    ArticleStatus.EXPIRED: PublishAction.EXPIRED,
 }
+
+
+def _hidden_status(article: Article, now: datetime) -> ArticleStatus:
+    """Why an article that is not live at ``now`` is kept out of its feeds."""
+    if article.draft:
+        return ArticleStatus.DRAFT
+    if article.published > now:  # withdrawn or not: judged again when it comes due
+        return ArticleStatus.SCHEDULED
+    if article.withdrawn is not None:
+        return ArticleStatus.WITHDRAWN
+    return ArticleStatus.EXPIRED
 
 
 def _call(call: Callable[[], object]) -> object:
@@ -821,11 +862,15 @@ def _id_taken(key: str, article_id: str, holder: str) -> InvalidArticleError:
 
 
 def _shown_in(state: ArticleState | None) -> frozenset[FeedKey]:
-    """Every feed the article of ``state`` is shown in, its month's archive included."""
+    """Every feed the article of ``state`` is shown in, its month's archive included, or
+    whose Atom document carries its tombstone."""
     if state is None:
         return frozenset()
     month = state.archive_month
-    return state.feeds | {archive_key(month)} if month else state.feeds
+    shown = state.feeds | {archive_key(month)} if month else state.feeds
+    if state.tombstone is not None:  # Atom's main feed and archive carry it
+        shown |= {MAIN_FEED, archive_key(month_of(state.tombstone.published))}
+    return shown
 
 
 @dataclass(slots=True)

@@ -16,7 +16,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from newswire.domain.feeds import Feed, FeedFormat
-from newswire.domain.model import Entry, Person, rfc3339
+from newswire.domain.model import Entry, Person, Tombstone, rfc3339
 from newswire.rendering.base import FeedRenderer
 from newswire.rendering.jsonfeed import image_media_type
 from newswire.rendering.xmlfeed import (
@@ -32,6 +32,8 @@ from newswire.rendering.xmlfeed import (
     xml_text,
 )
 
+#: RFC 6721's namespace, for ``<at:deleted-entry>``.
+AT_NS: Final = "http://purl.org/atompub/tombstones/1.0"
 #: The end of every Atom document: entries go right before it.
 _FEED_END: Final = b"</feed>\n"
 #: Indentation of an entry's elements, and of an author's (entries are inside <feed>).
@@ -73,7 +75,22 @@ class AtomRenderer(FeedRenderer):
         root = etree.fromstring(_generator(feed).atom_str(pretty=False), HEAD_PARSER)
         # Entries use no prefix (theirs is the default namespace): none to keep for them.
         mark_archive(root, feed, 0)
+        _add_tombstones(root, feed.tombstones)
         return splice_items(serialise(root, feed, FeedFormat.ATOM), _FEED_END, items)
+
+
+def _add_tombstones(root: Any, tombstones: Sequence[Tombstone]) -> None:
+    """RFC 6721 ``<at:deleted-entry ref="…" when="…">`` (with ``<at:comment>`` when a reason
+    is known) after the feed's head, ``at`` declared on the root as readers look for it."""
+    if not tombstones:
+        return
+    for tombstone in tombstones:
+        deleted = etree.SubElement(root, f"{{{AT_NS}}}deleted-entry", nsmap={"at": AT_NS})
+        deleted.set("ref", tombstone.ref)
+        deleted.set("when", rfc3339(tombstone.when))
+        if tombstone.comment:
+            etree.SubElement(deleted, f"{{{AT_NS}}}comment").text = tombstone.comment
+    etree.cleanup_namespaces(root, top_nsmap={"at": AT_NS})
 
 
 def _generator(feed: Feed) -> Any:

@@ -29,6 +29,12 @@ class FeedFile:
     body: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class ReplaceOnly(FeedFile):
+    """A document to write only over one already there (an archive emptied stays, empty, but
+    a month with no article gets none, as from a build, even for a tombstone of that month)."""
+
+
 class FeedRenderer(ABC):
     """Turns entries and feeds into the bytes of one format.
 

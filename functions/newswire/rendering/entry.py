@@ -56,6 +56,7 @@ def _entry(article: Article, summary: str, content_html: str) -> Entry:
         tags=tuple(Tag(name=clean_plain_text(tag.name), slug=tag.slug) for tag in article.tags),
         section=None if article.section is None else clean_plain_text(article.section),
         image=None if image is None else _absolute_image(image, article.canonical_url),
+        expires=article.expires,
     )
 
 

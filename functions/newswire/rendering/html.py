@@ -24,7 +24,7 @@ from typing import Final, NamedTuple
 from cmarkgfm import _cmark  # type: ignore[import-untyped]
 from cmarkgfm.cmark import Options as _CmarkOptions  # type: ignore[import-untyped]
 
-from newswire.domain.model import Article, BodyFormat, Source
+from newswire.domain.model import Article, BodyFormat, Correction, Source
 from newswire.domain.text import clean_plain_text, clean_utf8, clean_xml_text
 from newswire.errors import InvalidArticleError
 from newswire.rendering.nesting import MAX_NESTING, cmark_tree_depth, nests_deeper_than
@@ -134,6 +134,8 @@ def _finish_html(rendered: str, source: str, article: Article, *, markup_free: b
     content = content.strip()
     if article.sources:
         content = f"{content}\n{_sources_paragraph(article.sources)}".lstrip()
+    if article.corrections:
+        content = f"{content}\n{correction_notices(article.corrections)}".lstrip()
     return content
 
 
@@ -215,3 +217,34 @@ def _sources_paragraph(sources: Iterable[Source]) -> str:
         else:
             parts.append(name)
     return f"<p>Sources: {', '.join(parts)}</p>"
+
+
+_MONTHS: Final = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def correction_notices(corrections: Iterable[Correction]) -> str:
+    """One ``<p><strong>Correction (2 June 2026):</strong> …</p>`` per correction, oldest
+    first (as written, for one date), dated by the day in the site's time zone; every part
+    escaped: a correction is plain text."""
+    notices = []
+    for correction in sorted(corrections, key=lambda c: c.date):
+        day = correction.day
+        text = html.escape(correction.text, quote=False)
+        notices.append(
+            f"<p><strong>Correction ({day.day} {_MONTHS[day.month - 1]} {day.year}):</strong>"
+            f" {text}</p>"
+        )
+    return "\n".join(notices)

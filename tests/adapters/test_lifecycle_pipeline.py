@@ -1,0 +1,319 @@
+"""Corrections, withdrawal and expiry through the pipeline on moto: S3, the DynamoDB index."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import feedparser
+import pytest
+from lxml import etree
+
+from newswire.adapters.s3 import S3FeedStore
+from newswire.domain.feeds import FeedFormat
+from newswire.domain.model import Tombstone
+from newswire.pipeline.changes import ArticleChange, PublishAction, normalise_sequencer
+from newswire.pipeline.ports import ArticleStatus
+from tests.support.aws import Stack
+from tests.support.feedcheck import assert_valid
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+AT = "{http://purl.org/atompub/tombstones/1.0}"
+#: Every document an article of March 2026, tagged world, is in.
+ITS_FEEDS = [
+    folder + fmt.filename
+    for folder in ("", "tags/world/", "authors/english-news-desk/", "archive/2026-03/")
+    for fmt in FeedFormat
+]
+
+
+def article(title: str, published: str = "2026-03-02T09:00:00Z", extra: str = "") -> bytes:
+    front = f'title: "{title}"\npublished: {published}\ntags: [world]\n{extra}'
+    return f"---\n{front}---\n\nBody.\n".encode()
+
+
+class Sequencer:
+    def __init__(self) -> None:
+        self.value = 0x100
+
+    def __call__(self) -> str:
+        self.value += 1
+        return normalise_sequencer(f"{self.value:X}")
+
+
+@pytest.fixture
+def seq() -> Sequencer:
+    return Sequencer()
+
+
+def publish(
+    stack: Stack, seq: Callable[[], str], key: str, body: bytes | None, now: datetime = NOW
+) -> Any:
+    """Write (or delete, when ``body`` is None) an article and publish the change."""
+    if body is None:
+        stack.s3.delete_object(Bucket=stack.content_bucket, Key=key)
+    else:
+        stack.put_article(key, body)
+    return stack.publisher(clock=lambda: now).publish(ArticleChange(key, body is None, seq()))
+
+
+def titles(stack: Stack, path: str) -> list[str]:
+    parsed = feedparser.parse(stack.feed(path))
+    assert not parsed.bozo, parsed.bozo_exception
+    return [entry.title for entry in parsed.entries]
+
+
+def tombstones(stack: Stack, path: str) -> list[tuple[str | None, str | None, str | None]]:
+    root = etree.fromstring(stack.feed(path))
+    return [
+        (t.get("ref"), t.get("when"), t.findtext(f"{AT}comment"))
+        for t in root.iter(f"{AT}deleted-entry")
+    ]
+
+
+def shown_anywhere(stack: Stack, text: bytes) -> list[str]:
+    listing = stack.s3.list_objects_v2(Bucket=stack.feeds_bucket)["Contents"]
+    return [o["Key"] for o in listing if text in stack.feed(o["Key"])]
+
+
+URL = "https://englishnews.example/articles/story/"
+
+
+@pytest.fixture
+def live(stack: Stack, seq: Sequencer) -> Stack:
+    """A month with two live articles: ``story`` and ``other``."""
+    publish(stack, seq, "articles/other.md", article("Other", "2026-03-01T09:00:00Z"))
+    publish(stack, seq, "articles/story.md", article("Story"))
+    assert titles(stack, "rss.xml") == ["Story", "Other"]
+    return stack
+
+
+def test_a_correction_reaches_every_feed(live: Stack, seq: Sequencer) -> None:
+    corrected = article(
+        "Story", extra="corrections: [{date: 2026-03-03T10:00:00Z, text: The vote is on Friday.}]\n"
+    )
+
+    publish(live, seq, "articles/story.md", corrected)
+
+    for path in ITS_FEEDS:
+        assert b"Correction (3 March 2026):" in live.feed(path), path
+    atom = feedparser.parse(live.feed("atom.xml"))
+    assert atom.entries[0].updated == "2026-03-03T10:00:00+00:00"
+
+
+def test_a_withdrawal_takes_it_out_and_leaves_a_tombstone(live: Stack, seq: Sequencer) -> None:
+    withdrawn = article(
+        "Story", extra='updated: 2026-03-09T08:00:00Z\nwithdrawn: "Legal reasons"\n'
+    )
+
+    outcome = publish(live, seq, "articles/story.md", withdrawn)
+
+    assert outcome.action is PublishAction.WITHDRAWN
+    for path in ITS_FEEDS:
+        assert b"Other" in live.feed(path), path
+    assert shown_anywhere(live, b"Story") == []  # its title: in no feed, sitemap or JSON
+    assert URL.encode() not in live.feed("sitemaps/2026-03.xml")
+    expected = [(URL, "2026-03-09T08:00:00+00:00", "Legal reasons")]
+    assert tombstones(live, "atom.xml") == expected
+    assert tombstones(live, "archive/2026-03/atom.xml") == expected
+    assert tombstones(live, "tags/world/atom.xml") == []
+    for path in ("atom.xml", "archive/2026-03/atom.xml"):
+        assert_valid(live.feed(path), FeedFormat.ATOM)
+
+
+def test_deleting_a_live_file_leaves_a_tombstone_dated_by_the_deletion(
+    live: Stack, seq: Sequencer
+) -> None:
+    deleted_at = NOW + timedelta(hours=2)
+
+    outcome = publish(live, seq, "articles/story.md", None, now=deleted_at)
+
+    assert outcome.action is PublishAction.REMOVED
+    assert titles(live, "atom.xml") == ["Other"]
+    assert tombstones(live, "atom.xml") == [(URL, "2026-03-10T14:00:00+00:00", None)]
+    assert tombstones(live, "archive/2026-03/atom.xml") == tombstones(live, "atom.xml")
+
+
+def test_deleting_a_withdrawn_file_keeps_its_tombstone(live: Stack, seq: Sequencer) -> None:
+    publish(live, seq, "articles/story.md", article("Story", extra="withdrawn: Wrong\n"))
+    before = live.feed("atom.xml")
+
+    publish(live, seq, "articles/story.md", None, now=NOW + timedelta(days=1))
+
+    assert live.feed("atom.xml") == before
+    assert tombstones(live, "atom.xml") == [(URL, "2026-03-02T09:00:00+00:00", "Wrong")]
+
+
+def test_an_article_brought_back_takes_its_tombstone_away(live: Stack, seq: Sequencer) -> None:
+    publish(live, seq, "articles/story.md", article("Story", extra="withdrawn: Wrong\n"))
+    publish(live, seq, "articles/story.md", article("Story, again"))
+    assert titles(live, "atom.xml") == ["Story, again", "Other"]
+    assert tombstones(live, "atom.xml") == []
+
+    publish(live, seq, "articles/story.md", None)
+    publish(live, seq, "articles/story.md", article("Story, undeleted"))
+    assert tombstones(live, "atom.xml") == []
+    assert live.publisher().index.tombstones() == []
+
+
+def test_a_rename_that_keeps_its_id_leaves_no_tombstone(stack: Stack, seq: Sequencer) -> None:
+    publish(stack, seq, "articles/old-name.md", article("Story", extra="id: urn:story:1\n"))
+
+    publish(stack, seq, "articles/old-name.md", None)
+    assert [ref for ref, _w, _c in tombstones(stack, "atom.xml")] == ["urn:story:1"]
+    publish(stack, seq, "articles/new-name.md", article("Story", extra="id: urn:story:1\n"))
+
+    assert titles(stack, "atom.xml") == ["Story"]
+    assert tombstones(stack, "atom.xml") == []
+
+
+def test_tombstones_leave_after_thirty_days_by_the_schedule(live: Stack, seq: Sequencer) -> None:
+    publish(live, seq, "articles/story.md", None)
+    month = "archive/2026-03/atom.xml"
+    assert len(tombstones(live, "atom.xml")) == len(tombstones(live, month)) == 1
+
+    day_before = live.publisher(clock=lambda: NOW + timedelta(days=29, hours=23))
+    day_before.publish_due()
+    assert len(tombstones(live, "atom.xml")) == 1
+    publisher = live.publisher(clock=lambda: NOW + timedelta(days=30))
+    publisher.publish_due()
+
+    assert tombstones(live, "atom.xml") == tombstones(live, month) == []
+    assert b"xmlns:at" not in live.feed("atom.xml")
+    assert publisher.index.tombstones() == []
+
+
+def test_the_index_keeps_a_tombstone_a_withdrawal_replaced(live: Stack, seq: Sequencer) -> None:
+    """An expired tombstone is forgotten only if it is still the one listed."""
+    publish(live, seq, "articles/story.md", article("Story", extra="withdrawn: First\n"))
+    index = live.publisher().index
+    (first,) = index.tombstones()
+    publish(live, seq, "articles/story.md", article("Story", extra="withdrawn: Second\n"))
+
+    index.forget_tombstone(first)
+
+    assert [t.comment for t in index.tombstones()] == ["Second"]
+    assert index.state("articles/story.md").status is ArticleStatus.WITHDRAWN  # type: ignore[union-attr]
+
+
+def test_an_article_expires_by_itself_through_the_schedule(live: Stack, seq: Sequencer) -> None:
+    expires = datetime(2026, 3, 11, 6, 0, tzinfo=UTC)
+    publish(
+        live, seq, "articles/story.md", article("Story", extra=f"expires: {expires.isoformat()}\n")
+    )
+    early = live.publisher(clock=lambda: expires - timedelta(seconds=1))
+    assert early.publish_due() == []
+    assert titles(live, "rss.xml") == ["Story", "Other"]
+
+    publisher = live.publisher(clock=lambda: expires)
+    outcomes = publisher.publish_due()
+
+    assert [(o.key, o.action) for o in outcomes] == [("articles/story.md", PublishAction.EXPIRED)]
+    assert shown_anywhere(live, b"Story") == []
+    assert URL.encode() not in live.feed("sitemaps/2026-03.xml")
+    assert tombstones(live, "atom.xml") == []  # an expiry is no withdrawal
+    assert publisher.publish_due() == []  # exactly once
+    assert publisher.index.due(expires + timedelta(days=1), 10) == []
+
+
+def test_an_expiry_moved_by_an_edit_fires_at_the_new_time(live: Stack, seq: Sequencer) -> None:
+    publish(
+        live, seq, "articles/story.md", article("Story", extra="expires: 2026-03-11T06:00:00Z\n")
+    )
+    publish(
+        live, seq, "articles/story.md", article("Story", extra="expires: 2026-03-12T06:00:00Z\n")
+    )
+
+    assert live.publisher(clock=lambda: datetime(2026, 3, 11, 7, tzinfo=UTC)).publish_due() == []
+    assert titles(live, "rss.xml") == ["Story", "Other"]
+    later = live.publisher(clock=lambda: datetime(2026, 3, 12, 6, tzinfo=UTC)).publish_due()
+    assert [o.action for o in later] == [PublishAction.EXPIRED]
+
+
+def test_an_article_already_expired_is_never_shown(stack: Stack, seq: Sequencer) -> None:
+    outcome = publish(
+        stack, seq, "articles/story.md", article("Story", extra="expires: 2026-03-03T00:00:00Z\n")
+    )
+
+    assert outcome.action is PublishAction.EXPIRED
+    assert titles(stack, "rss.xml") == []
+
+
+def test_tombstones_cost_a_query_per_render_of_the_feeds(live: Stack, seq: Sequencer) -> None:
+    """One to render the main feed and its archive, one to check after writing them that
+    the index did not move (as their listings are checked)."""
+    queries: list[str] = []
+    live.dynamodb.meta.events.register(
+        "before-parameter-build.dynamodb.Query",
+        lambda params, **_: queries.append(json.dumps(params["ExpressionAttributeValues"])),
+    )
+
+    publish(live, seq, "articles/story.md", article("Story, edited"))
+
+    assert sum('"tombstones"' in q for q in queries) == 2
+
+
+def test_a_tombstone_round_trips_through_the_state(live: Stack, seq: Sequencer) -> None:
+    publish(live, seq, "articles/story.md", article("Story", extra='withdrawn: "A & B"\n'))
+
+    state = live.publisher().index.state("articles/story.md")
+
+    assert state is not None
+    assert state.tombstone == Tombstone(
+        URL, datetime(2026, 3, 2, 9, tzinfo=UTC), "A & B", datetime(2026, 3, 2, 9, tzinfo=UTC)
+    )
+
+
+def test_a_tombstone_change_whose_writer_found_nothing_to_write_is_not_lost(
+    live: Stack, seq: Sequencer
+) -> None:
+    """A slow publisher renders a withdrawal's new reason and stalls before writing; the
+    reason is then changed back, and that change's publisher finds the feeds as they should
+    be: nothing to write. No membership moved (a withdrawn article is in no feed), so the
+    slow publisher must see from the tombstones listed again that the index moved."""
+    first = article("Story", extra="withdrawn: First\n")
+    publish(live, seq, "articles/story.md", first)
+    live.put_article("articles/story.md", article("Story", extra="withdrawn: Second\n"))
+    slow_client = boto3.client("s3", region_name="us-east-1")
+    stalled, resume = threading.Event(), threading.Event()
+
+    def stall_writes(**_: Any) -> None:
+        stalled.set()
+        resume.wait(10)
+
+    slow_client.meta.events.register("before-call.s3.PutObject", stall_writes)
+    slow = live.publisher(clock=lambda: NOW)
+    slow.feeds = S3FeedStore(slow_client, live.feeds_bucket)
+    change = ArticleChange("articles/story.md", False, seq())
+    thread = threading.Thread(target=lambda: slow.publish(change))
+    thread.start()
+    assert stalled.wait(10)  # indexed, its feeds rendered, not written yet
+    try:
+        publish(live, seq, "articles/story.md", first)
+    finally:
+        resume.set()
+        thread.join(10)
+
+    assert not thread.is_alive()
+    for path in ("atom.xml", "archive/2026-03/atom.xml"):
+        assert [c for _r, _w, c in tombstones(live, path)] == ["First"], path
+
+
+def test_a_withdrawn_article_scheduled_for_later_leaves_its_tombstone_when_due(
+    live: Stack, seq: Sequencer
+) -> None:
+    due = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
+    later = article("Later", due.isoformat(), extra="withdrawn: Cancelled\n")
+    assert publish(live, seq, "articles/later.md", later).action is PublishAction.HIDDEN
+    assert tombstones(live, "atom.xml") == []
+
+    outcomes = live.publisher(clock=lambda: due).publish_due()
+
+    assert [o.action for o in outcomes] == [PublishAction.WITHDRAWN]
+    later_url = "https://englishnews.example/articles/later/"
+    assert tombstones(live, "atom.xml") == [(later_url, "2026-03-20T09:00:00+00:00", "Cancelled")]
+    assert b"Later" not in live.feed("rss.xml")
