@@ -102,6 +102,14 @@ def test_each_partner_reads_an_update_where_its_spec_says() -> None:
     assert google.find("dcterms:modified", NS) is None
 
 
+@pytest.mark.parametrize("partner", list(Partner))
+def test_every_partner_reads_the_summary_as_the_plain_text_written(partner: Partner) -> None:
+    (item, *_) = items(documents(summary="Harbour & Maritime <Festival>")[partner])
+
+    # Escaped once for XML: the partner shows the text, not "&amp;".
+    assert item.findtext("description") == "Harbour & Maritime <Festival>"
+
+
 def test_smartnews_has_its_logo_and_thumbnail() -> None:
     root = etree.fromstring(documents()[Partner.SMARTNEWS])
 

@@ -2,8 +2,10 @@
 
 Every partner takes RSS 2.0 with the full body in ``content:encoded``, bylines as
 ``dc:creator``, a stable ``guid`` and the lead image as Media RSS (url, type, width, height,
-``media:credit``, ``media:description``); what differs, each partner's rules say
-(:mod:`newswire.domain.partners`, where every rule names its source):
+``media:credit``, ``media:description``), and the summary as a plain-text ``description``,
+escaped once (a partner shows it as text, where feed readers take RSS's for HTML); what
+differs, each partner's rules say (:mod:`newswire.domain.partners`, where every rule names
+its source):
 
 - MSN reads an update from ``dcterms:modified`` (the entry's ``updated``);
 - Google News reads an update from ``pubDate``, so its ``pubDate`` is the entry's
@@ -20,7 +22,6 @@ every other feed's (:mod:`newswire.rendering.xmlfeed`).
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Final
@@ -63,10 +64,8 @@ def render_partner_item(entry: Entry, partner: Partner) -> bytes:
     if entry.title:
         parts.append(xml_element(_INDENT, b"title", entry.title))
     parts.append(xml_element(_INDENT, b"link", entry.url))
-    # Plain text, escaped once more since readers take a description for HTML.
-    parts.append(
-        xml_element(_INDENT, b"description", html.escape(entry.summary or entry.title, quote=False))
-    )
+    # Plain text escaped once: partners read a description as text, unlike feed readers.
+    parts.append(xml_element(_INDENT, b"description", entry.summary or entry.title))
     if entry.content_html:
         parts.append(
             b"%s<content:encoded>%s</content:encoded>\n"
