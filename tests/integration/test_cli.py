@@ -691,7 +691,10 @@ def test_check_names_each_rule_broken(content: Path, capsys: pytest.CaptureFixtu
     mine = [line.split(": ", 2)[1:] for line in out if "short.md" in line]
     assert mine == [
         ["msn", "title: 11 characters, expected 21–150 (MSN)"],
-        ["msn", "image.width: 640 px, expected at least 720 px wide (MSN)"],
+        [
+            "msn",
+            "image: 640×360 px, expected at least 720 px in height or width (MSN recommends it)",
+        ],
         [
             "google-news",
             "image: 640×360 px, expected at least 800 px on the shortest side (Google News)",

@@ -193,3 +193,31 @@ def test_an_image_of_unknown_size_is_judged_by_no_size_rule() -> None:
     found = {p: [f.field for f in article_findings(article, p, now)] for p in Partner}
 
     assert found == {p: ["image.credit"] if p is Partner.NEWSBREAK else [] for p in Partner}
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "found"),
+    [
+        (400, 900, []),  # a portrait image: its long side is what MSN judges
+        (None, 1000, []),
+        (640, None, ["image: 640 px wide, expected at least 720 px in height or width"]),
+        (640, 360, ["image: 640×360 px, expected at least 720 px in height or width"]),
+    ],
+)
+def test_msn_recommends_720_px_on_the_long_side(
+    width: int | None, height: int | None, found: list[str]
+) -> None:
+    from newswire.content.articles import parse_article
+
+    now = datetime(2024, 3, 2, tzinfo=UTC)
+    size = "".join(
+        f", {name}: {value}" for name, value in (("width", width), ("height", height)) if value
+    )
+    front = b'---\ntitle: "A title long enough for MSN"\npublished: 2024-03-01T10:00:00Z\n'
+    image = f"image: {{url: a.jpg{size}}}\n---\n\nBody.\n".encode()
+    article = parse_article("articles/a.md", front + image, make_site())
+
+    messages = [str(f).split(": ", 2)[2] for f in article_findings(article, Partner.MSN, now)]
+
+    assert [m.removesuffix(" (MSN recommends it)") for m in messages] == found
+    assert all(m.endswith("(MSN recommends it)") for m in messages)

@@ -8,7 +8,8 @@ the table below names the source of each rule, so a rule can be checked against 
 |---|---|---|
 | msn | title more than 20 and at most 150 characters | [1] |
 | msn | published within the last 365 days, else not ingested | [1] |
-| msn | only articles with an image publish automatically; images at least 720 px wide | [2] |
+| msn | only articles with an image publish automatically | [2] |
+| msn | recommended: images at least 720 px in height or width (a downgrade, not a refusal) | [2] |
 | msn | an update is read from ``dcterms:modified``, under the same id | [3] |
 | google-news | at most 2 MB per feed (1 MB per article); ``guid`` identifies an article | [4] |
 | google-news | an update is read from ``pubDate`` | [4] |
@@ -81,7 +82,8 @@ class PartnerRules:
         title_chars: the shortest and longest title it takes, if it says.
         image_required: it refuses, or does not publish by itself, an article with no image.
         image_note: what it does with an article without one, for messages.
-        min_width: the narrowest lead image it takes, in pixels.
+        min_long_side: the smallest longer side of a lead image it recommends, in pixels
+            (a downgrade: it still takes a smaller one).
         min_short_side: the smallest shortest side of a lead image it takes, in pixels.
         credit_required: it wants every image credited.
         max_age: the oldest article it ingests.
@@ -95,7 +97,7 @@ class PartnerRules:
     min_items: int | None = None
     title_chars: tuple[int, int] | None = None
     image_required: bool = False
-    min_width: int | None = None
+    min_long_side: int | None = None
     min_short_side: int | None = None
     credit_required: bool = False
     max_age: timedelta | None = None
@@ -111,7 +113,7 @@ RULES: Final[dict[Partner, PartnerRules]] = {
         title_chars=(21, 150),
         image_required=True,
         image_note="publishes only articles with one by itself",
-        min_width=720,
+        min_long_side=720,
         max_age=timedelta(days=365),
         modified_element=True,
     ),
@@ -191,22 +193,30 @@ def article_findings(article: Article, partner: Partner, now: datetime) -> Itera
         if rules.image_required:
             yield finding("image", "missing", f"a lead image ({rules.label} {rules.image_note})")
         return
-    if rules.min_width is not None and image.width is not None and image.width < rules.min_width:
+    known = [side for side in (image.width, image.height) if side is not None]
+    if rules.min_long_side is not None and known and max(known) < rules.min_long_side:
         yield finding(
-            "image.width",
-            f"{image.width} px",
-            f"at least {rules.min_width} px wide ({rules.label})",
+            "image",
+            _image_size(image.width, image.height),
+            f"at least {rules.min_long_side} px in height or width ({rules.label} recommends it)",
         )
     if rules.min_short_side is not None and image.width is not None and image.height is not None:
         short = min(image.width, image.height)
         if short < rules.min_short_side:
             yield finding(
                 "image",
-                f"{image.width}×{image.height} px",
+                _image_size(image.width, image.height),
                 f"at least {rules.min_short_side} px on the shortest side ({rules.label})",
             )
     if rules.credit_required and not image.credit:
         yield finding("image.credit", "missing", f"who took the image ({rules.label} asks)")
+
+
+def _image_size(width: int | None, height: int | None) -> str:
+    """An image's size as far as known, for messages: ``640×360 px``, ``640 px wide``."""
+    if width is not None and height is not None:
+        return f"{width}×{height} px"
+    return f"{width} px wide" if width is not None else f"{height} px high"
 
 
 def feed_findings(partner: Partner, items: int) -> Iterator[Finding]:
