@@ -215,8 +215,6 @@ class _Build:
         articles, rejected = claim_ids(self.results[k] for k in keys)
         self.results.clear()
         report = BuildReport(rejected=rejected)
-        if self.site.partners:
-            report.partner_findings = len(build_findings(articles, self.site, now))
         live = _live_articles(articles, now, report)
         # withdrawn articles' (RFC 6721), for the main feed's and the archives' Atom documents
         tombstones = [t for a in articles if a.published <= now and (t := a.tombstone)]
@@ -238,7 +236,9 @@ class _Build:
         documents = _sitemap_files(archives, self.site)
         if self.sources is not None:
             main = next(shown for key, shown in plan if key == MAIN_FEED)
-            documents += partner_files(main, self.sources, self.site)
+            partners = partner_files(main, self.sources, self.site)
+            documents += partners.files
+            report.partner_findings = len(build_findings(articles, self.site, now, partners))
             self.sources = None
         del articles, live
         todo = self._feed_jobs(plan, months, report, feed_ids, (tombstones, now))

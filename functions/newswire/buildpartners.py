@@ -8,30 +8,60 @@ renders them from the index. Nothing of this runs for a site with no partner.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from newswire.content.articles import ArticleFile
+from newswire.domain.feeds import MAIN_FEED, plan_feeds
 from newswire.domain.model import Article, Entry, SiteConfig
-from newswire.domain.partners import Finding, site_findings
+from newswire.domain.partners import Finding, feed_findings, item_finding, site_findings
 from newswire.errors import InvalidArticleError
 from newswire.pipeline.prepare import prepare_article
 from newswire.rendering.base import FeedFile
-from newswire.rendering.partners import render_partner_files
+from newswire.rendering.partners import PartnerDocument, render_partner_documents
 
 #: An article file as a build is given it: ``(key, bytes)``, or a file read when needed.
 Source = tuple[str, bytes] | ArticleFile
 
 
+@dataclass(frozen=True, slots=True)
+class PartnerFeeds:
+    """The partner feeds of a build, and the key of each article they were offered.
+
+    Attributes:
+        documents: each enabled partner's feed, as rendered.
+        keys: the key of each entry the feeds were offered, in their order.
+    """
+
+    documents: list[PartnerDocument]
+    keys: list[str]
+
+    @property
+    def files(self) -> list[FeedFile]:
+        """The documents to write."""
+        return [document.file for document in self.documents]
+
+
+def main_feed_articles(
+    articles: Iterable[Article], site: SiteConfig, now: datetime
+) -> list[Article]:
+    """The articles the main feed shows at ``now``, newest first, as a build plans it."""
+    live = [article for article in articles if article.is_live(now)]
+    live.sort(key=lambda article: article.sort_key, reverse=True)
+    return next(shown for key, shown in plan_feeds(live, site).items() if key == MAIN_FEED)
+
+
 def partner_files(
     shown: Sequence[Article], sources: Mapping[str, Source], site: SiteConfig
-) -> list[FeedFile]:
+) -> PartnerFeeds:
     """Every enabled partner's feed of ``shown`` (the main feed's articles, newest first).
 
     An article whose file can no longer be read or parsed (changed during the build) is left
     out, as the next build would leave it.
     """
     entries: list[Entry] = []
+    keys: list[str] = []
     for article in shown:
         source = sources[article.key]
         data = source.read() if isinstance(source, ArticleFile) else source[1]
@@ -41,13 +71,21 @@ def partner_files(
             entries.append(prepare_article(article.key, data, site)[1])
         except InvalidArticleError:
             continue
-    return render_partner_files(site, entries)
+        keys.append(article.key)
+    return PartnerFeeds(render_partner_documents(site, entries), keys)
 
 
-def build_findings(articles: Sequence[Article], site: SiteConfig, now: datetime) -> list[Finding]:
+def build_findings(
+    articles: Sequence[Article], site: SiteConfig, now: datetime, feeds: PartnerFeeds
+) -> list[Finding]:
     """What the enabled partners would refuse or downgrade among ``articles`` (drafts, and
-    articles withdrawn or expired, which no partner gets, left out), judged at ``now``, with
-    each partner feed holding the main feed's item count."""
+    articles withdrawn or expired, which no partner gets, left out), judged at ``now``, and
+    in their ``feeds`` as rendered (an item too big, a feed trimmed by its byte limit below
+    a partner's item floor).
+
+    Returns:
+        The findings, by article key, then partner order; the feeds' last.
+    """
     seen = [
         article
         for article in articles
@@ -55,6 +93,15 @@ def build_findings(articles: Sequence[Article], site: SiteConfig, now: datetime)
         and article.withdrawn is None
         and (article.expires is None or now < article.expires)
     ]
-    live = sum(1 for article in seen if article.is_live(now))
-    items = min(live, site.items_per_feed)
-    return site_findings(seen, (feed.partner for feed in site.partners), now, items)
+    found = site_findings(seen, (feed.partner for feed in site.partners), now)
+    for document in feeds.documents:
+        partner = document.feed.partner
+        for key, size in zip(feeds.keys, document.item_bytes, strict=True):
+            finding = item_finding(key, partner, size, document.room, document.limit)
+            if finding is not None:
+                found.append(finding)
+    found.sort(key=lambda finding: finding.where)  # stable: partner order within an article
+    for document in feeds.documents:
+        partner = document.feed.partner
+        found += feed_findings(partner, document.offered, document.shown, document.limit)
+    return found

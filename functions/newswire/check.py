@@ -1,8 +1,10 @@
 """``newswire check CONTENT``: what each enabled partner would refuse or downgrade.
 
-Every article of the folder is read as ``newswire build`` reads it; each finding is one line
-on stdout, ``<file>: <partner>: <field>: <problem>, expected <rule>`` (and one per partner
-feed, such as Flipboard's item floor), a rejected article as the build reports it. Exit
+Every article of the folder is read as ``newswire build`` reads it, and each partner feed
+rendered as the build renders it, so a feed is judged on what it would hold (its items after
+its byte limit, each item's size). Each finding is one line on stdout, ``<file>: <partner>:
+<field>: <problem>, expected <rule>`` (and one per partner feed, such as Flipboard's item
+floor), a rejected article as the build reports it. Exit
 status: 0 when nothing is listed, 1 when anything is, 2 when ``site.yaml`` or the folder
 cannot be read.
 """
@@ -14,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from newswire.adapters.local import LocalContent
-from newswire.buildpartners import build_findings
+from newswire.buildpartners import Source, build_findings, main_feed_articles, partner_files
 from newswire.content.articles import read_articles
 from newswire.content.site import parse_site
 from newswire.errors import InvalidArticleError, NewswireError
@@ -48,7 +50,9 @@ def check_command(content: Path, now: datetime) -> int:
             sources.append((file.key, data))
     articles, rejected = read_articles(sources, site)
     rejected = sorted([*unreadable, *rejected], key=lambda error: error.key)
-    findings = build_findings(articles, site, now)
+    by_key: dict[str, Source] = {source[0]: source for source in sources}
+    feeds = partner_files(main_feed_articles(articles, site, now), by_key, site)
+    findings = build_findings(articles, site, now, feeds)
     for error in rejected:
         print(error)
     for finding in findings:

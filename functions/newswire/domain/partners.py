@@ -78,6 +78,7 @@ class PartnerRules:
     Attributes:
         label: the partner's name as people write it, for messages.
         max_bytes: the largest feed it reads, if it says (else the site's ``max_feed_bytes``).
+        max_item_bytes: the largest article it reads, if it says.
         min_items: the fewest items it takes a feed with, if it says.
         title_chars: the shortest and longest title it takes, if it says.
         image_required: it refuses, or does not publish by itself, an article with no image.
@@ -94,6 +95,7 @@ class PartnerRules:
 
     label: str
     max_bytes: int | None = None
+    max_item_bytes: int | None = None
     min_items: int | None = None
     title_chars: tuple[int, int] | None = None
     image_required: bool = False
@@ -118,7 +120,11 @@ RULES: Final[dict[Partner, PartnerRules]] = {
         modified_element=True,
     ),
     Partner.GOOGLE_NEWS: PartnerRules(
-        "Google News", max_bytes=2_000_000, min_short_side=800, updated_by_pub_date=True
+        "Google News",
+        max_bytes=2_000_000,
+        max_item_bytes=1_000_000,
+        min_short_side=800,
+        updated_by_pub_date=True,
     ),
     Partner.FLIPBOARD: PartnerRules(
         "Flipboard", min_items=30, image_required=True, min_short_side=400
@@ -219,40 +225,66 @@ def _image_size(width: int | None, height: int | None) -> str:
     return f"{width} px wide" if width is not None else f"{height} px high"
 
 
-def feed_findings(partner: Partner, items: int) -> Iterator[Finding]:
-    """What ``partner`` would say of its whole feed, holding ``items`` items."""
+def feed_findings(partner: Partner, offered: int, shown: int, limit: int) -> Iterator[Finding]:
+    """What ``partner`` would say of its whole feed, as rendered.
+
+    Args:
+        partner: the partner.
+        offered: how many items the feed was given (the main feed's).
+        shown: how many it holds within its byte limit.
+        limit: that byte limit, for the message.
+    """
     rules = partner.rules
-    if rules.min_items is not None and items < rules.min_items:
+    if rules.min_items is not None and shown < rules.min_items:
+        trimmed = f", trimmed from {offered} to fit {limit} bytes" if shown < offered else ""
         yield Finding(
             partner.path,
             partner,
             "items",
-            f"{items} items",
+            f"{shown} items{trimmed}",
             f"at least {rules.min_items} ({rules.label} features no smaller feed)",
         )
 
 
+def item_finding(key: str, partner: Partner, size: int, room: int, limit: int) -> Finding | None:
+    """What ``partner`` would say of one article's item of ``size`` bytes, if it is too big.
+
+    Args:
+        key: the article's key.
+        partner: the partner.
+        size: the item's size in bytes.
+        room: the most an item may take for its feed to hold it alone within ``limit``.
+        limit: the feed's byte limit (the partner's, else the site's ``max_feed_bytes``).
+    """
+    rules = partner.rules
+    if rules.max_item_bytes is not None and size > rules.max_item_bytes:
+        expected = f"at most {rules.max_item_bytes} per article ({rules.label})"
+    elif size > room:
+        whose = f"{rules.label}'s" if rules.max_bytes is not None else "max_feed_bytes,"
+        expected = f"at most {room}, for a feed of it alone to fit {whose} {limit} bytes"
+    else:
+        return None
+    return Finding(key, partner, "size", f"{size} bytes as a feed item", expected)
+
+
 def site_findings(
-    articles: Iterable[Article], partners: Iterable[Partner], now: datetime, items: int
+    articles: Iterable[Article], partners: Iterable[Partner], now: datetime
 ) -> list[Finding]:
-    """Every finding of every partner on the site: each article's, then each feed's.
+    """Every finding of every partner on each of ``articles``'s metadata.
 
     Args:
         articles: the articles partners will see (live or scheduled; no drafts).
         partners: the partners enabled.
         now: when the partners would read them.
-        items: how many items each partner feed carries.
 
     Returns:
-        The findings, by article key, then partner order; the feeds' last.
+        The findings, by article key, then partner order.
     """
     enabled = list(partners)
     ordered = sorted(articles, key=lambda article: article.key)
-    found = [
+    return [
         finding
         for article in ordered
         for partner in enabled
         for finding in article_findings(article, partner, now)
     ]
-    found += [finding for partner in enabled for finding in feed_findings(partner, items)]
-    return found

@@ -23,6 +23,7 @@ every other feed's (:mod:`newswire.rendering.xmlfeed`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
@@ -47,6 +48,7 @@ DCTERMS_NS: Final = b"http://purl.org/dc/terms/"
 #: SmartNews Format, for ``snf:logo``.
 SNF_NS: Final = b"http://www.smartnews.be/snf"
 _END: Final = b"  </channel>\n</rss>\n"
+_ITEM_START: Final = b"    <item>\n"
 
 
 def render_partner_item(entry: Entry, partner: Partner) -> bytes:
@@ -60,7 +62,7 @@ def render_partner_item(entry: Entry, partner: Partner) -> bytes:
         UTF-8 XML ending with a line end: the same for the entry wherever it is rendered.
     """
     rules = partner.rules
-    parts = [b"    <item>\n"]
+    parts = [_ITEM_START]
     if entry.title:
         parts.append(xml_element(_INDENT, b"title", entry.title))
     parts.append(xml_element(_INDENT, b"link", entry.url))
@@ -135,11 +137,34 @@ def render_partner_document(
     return b"".join((*head, *items, _END))
 
 
-def render_partner_files(
+@dataclass(frozen=True, slots=True)
+class PartnerDocument:
+    """A partner feed as rendered, with what a check of it reads (:mod:`newswire.check`).
+
+    Attributes:
+        feed: the partner and its settings.
+        file: the document.
+        offered: how many entries it was given (the main feed's).
+        shown: how many items it holds within its byte limit.
+        limit: its byte limit (the partner's, else the site's ``max_feed_bytes``).
+        room: the most bytes one item may take for the document holding it alone to fit.
+        item_bytes: the size of each entry's item, in the order given.
+    """
+
+    feed: PartnerFeed
+    file: FeedFile
+    offered: int
+    shown: int
+    limit: int
+    room: int
+    item_bytes: tuple[int, ...]
+
+
+def render_partner_documents(
     site: SiteConfig,
     entries: Sequence[Entry],
     item_of: Callable[[Entry, Partner], bytes] = render_partner_item,
-) -> list[FeedFile]:
+) -> list[PartnerDocument]:
     """Every enabled partner's feed of ``entries`` (the main feed's, newest first), each
     within its partner's byte limit.
 
@@ -149,7 +174,7 @@ def render_partner_files(
         item_of: renders an entry's item for a partner (a cache of them, in the pipeline).
     """
     updated = [entry.updated for entry in entries]
-    files = []
+    documents = []
     for feed in site.partners:
         items = [item_of(entry, feed.partner) for entry in entries]
         limit = feed.partner.rules.max_bytes or site.max_feed_bytes
@@ -159,5 +184,28 @@ def render_partner_files(
             return render_partner_document(feed, site, items[:count], newest)
 
         body = largest_fitting(first, len(items), limit)
-        files.append(FeedFile(feed.partner.path, FeedFormat.RSS.content_type, body))
-    return files
+        head = len(
+            render_partner_document(feed, site, (), max(updated, default=EMPTY_FEED_UPDATED))
+        )
+        documents.append(
+            PartnerDocument(
+                feed,
+                FeedFile(feed.partner.path, FeedFormat.RSS.content_type, body),
+                offered=len(items),
+                # Every item opens on a line of its own; text inside one is escaped.
+                shown=body.count(_ITEM_START),
+                limit=limit,
+                room=limit - head,
+                item_bytes=tuple(map(len, items)),
+            )
+        )
+    return documents
+
+
+def render_partner_files(
+    site: SiteConfig,
+    entries: Sequence[Entry],
+    item_of: Callable[[Entry, Partner], bytes] = render_partner_item,
+) -> list[FeedFile]:
+    """The documents of :func:`render_partner_documents`."""
+    return [document.file for document in render_partner_documents(site, entries, item_of)]
