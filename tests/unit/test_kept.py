@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
+from newswire.domain.partners import Partner
+from newswire.pipeline import items
 from newswire.pipeline.kept import Kept
+from tests.support.factories import make_entry
 
 
 def sized(key: str, value: bytes) -> int:
@@ -40,3 +45,15 @@ def test_a_value_too_large_for_its_share_is_made_each_time_and_never_kept() -> N
     for _ in range(3):
         assert kept.get("huge", lambda k: b"x" * 1000) == b"x" * 1000
     assert kept.total == 0
+
+
+def test_a_kept_partner_item_counts_the_entry_it_keeps_alive() -> None:
+    # The key holds the whole entry, body and all: a budget of items alone would let a warm
+    # function keep twice the memory it means to.
+    entry = make_entry(1, slug="kept-partner-item", content_html="<p>" + "ferry " * 16_000 + "</p>")
+    before = items._partner_rendered.total
+
+    item = items.partner_item_of(entry, Partner.FLIPBOARD)
+
+    kept = items._partner_rendered.total - before
+    assert kept >= len(item) + sys.getsizeof(entry.content_html)

@@ -41,8 +41,14 @@ def _render_partner_item(key: tuple[Entry, Partner]) -> bytes:
     return render_partner_item(*key)
 
 
+def _partner_item_bytes(key: tuple[Entry, Partner], item: bytes) -> int:
+    """About what a kept partner item takes: its bytes, and the entry it is kept by (as
+    :func:`_items_bytes` counts it)."""
+    return _items_bytes(key[0], [item])
+
+
 _partner_rendered: Kept[tuple[Entry, Partner], bytes] = Kept(
-    RENDERED_BUDGET // 4, lambda key, item: len(item) + 1024
+    RENDERED_BUDGET // 4, _partner_item_bytes
 )
 
 
