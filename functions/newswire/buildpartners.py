@@ -75,6 +75,18 @@ def partner_files(
     return PartnerFeeds(render_partner_documents(site, entries), keys)
 
 
+def judged_articles(articles: Iterable[Article], now: datetime) -> list[Article]:
+    """The articles partners are judged on at ``now``: live or scheduled (drafts, and
+    articles withdrawn or expired, which no partner gets, left out)."""
+    return [
+        article
+        for article in articles
+        if not article.draft
+        and article.withdrawn is None
+        and (article.expires is None or now < article.expires)
+    ]
+
+
 def build_findings(
     articles: Sequence[Article], site: SiteConfig, now: datetime, feeds: PartnerFeeds
 ) -> list[Finding]:
@@ -86,13 +98,7 @@ def build_findings(
     Returns:
         The findings, by article key, then partner order; the feeds' last.
     """
-    seen = [
-        article
-        for article in articles
-        if not article.draft
-        and article.withdrawn is None
-        and (article.expires is None or now < article.expires)
-    ]
+    seen = judged_articles(articles, now)
     found = site_findings(seen, (feed.partner for feed in site.partners), now)
     for document in feeds.documents:
         partner = document.feed.partner

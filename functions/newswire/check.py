@@ -4,9 +4,9 @@ Every article of the folder is read as ``newswire build`` reads it, and each par
 rendered as the build renders it, so a feed is judged on what it would hold (its items after
 its byte limit, each item's size). Each finding is one line on stdout, ``<file>: <partner>:
 <field>: <problem>, expected <rule>`` (and one per partner feed, such as Flipboard's item
-floor), a rejected article as the build reports it. Exit
-status: 0 when nothing is listed, 1 when anything is, 2 when ``site.yaml`` or the folder
-cannot be read.
+floor), a rejected article as the build reports it; what is not a finding (the summary, a
+site with no partner) goes to stderr, so stdout holds findings alone. Exit status: 0 when
+nothing is listed, 1 when anything is, 2 when ``site.yaml`` or the folder cannot be read.
 """
 
 from __future__ import annotations
@@ -16,9 +16,16 @@ from datetime import datetime
 from pathlib import Path
 
 from newswire.adapters.local import LocalContent
-from newswire.buildpartners import Source, build_findings, main_feed_articles, partner_files
+from newswire.buildpartners import (
+    Source,
+    build_findings,
+    judged_articles,
+    main_feed_articles,
+    partner_files,
+)
 from newswire.content.articles import read_articles
 from newswire.content.site import parse_site
+from newswire.domain.text import counted
 from newswire.errors import InvalidArticleError, NewswireError
 
 
@@ -38,7 +45,10 @@ def check_command(content: Path, now: datetime) -> int:
         print(f"newswire: {e}", file=sys.stderr)
         return 2
     if not site.partners:
-        print("newswire: no partner enabled (partners: in site.yaml), nothing to check")
+        print(
+            "newswire: no partner enabled (partners: in site.yaml), nothing to check",
+            file=sys.stderr,
+        )
         return 0
     sources: list[tuple[str, bytes]] = []
     unreadable: list[InvalidArticleError] = []
@@ -58,9 +68,10 @@ def check_command(content: Path, now: datetime) -> int:
     for finding in findings:
         print(finding)
     names = ", ".join(feed.partner for feed in site.partners)
+    judged = len(judged_articles(articles, now))
     print(
-        f"newswire: {len(findings)} partner findings ({names}) in {len(articles)} articles, "
-        f"{len(rejected)} rejected",
+        f"newswire: {counted(len(findings), 'partner finding')} ({names}) in "
+        f"{counted(judged, 'article')}, {len(rejected)} rejected",
         file=sys.stderr,
     )
     return 1 if findings or rejected else 0

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from newswire import __version__, deployed, redrive
 from newswire.audience import command as audience_command
+from newswire.domain.text import counted
 from newswire.errors import NewswireError, StorageError
 
 if TYPE_CHECKING:
@@ -200,7 +201,8 @@ def _print_report(report: BuildReport, pruned: Pruned, out: Path, *, has_manifes
         )
     if report.partner_findings is not None:
         print(
-            f"newswire: {report.partner_findings} things partners would refuse or downgrade "
+            f"newswire: {counted(report.partner_findings, 'thing')} partners would refuse or "
+            "downgrade "
             "(newswire check lists them)",
             file=sys.stderr,
         )

@@ -93,3 +93,27 @@ def test_one_article_too_big_for_a_partner_is_a_finding(
         "bytes as a feed item, expected at most 1000000 per article (Google News)"
     )
     assert smartnews.endswith("for a feed of it alone to fit SmartNews's 1000000 bytes")
+
+
+def test_the_summary_counts_the_articles_judged_in_the_singular_for_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    content = write_content(tmp_path / "content", 1_000_000, {"only": "A short story."})
+    draft = "---\ntitle: Not yet\npublished: 2026-10-01T10:00:00Z\ndraft: true\n---\n\nBody.\n"
+    (content / "articles" / "draft.md").write_text(draft, encoding="utf-8")
+
+    status, out, err = check(content, capsys)
+    build_err = build(content, tmp_path / "out", capsys)
+
+    assert status == 1
+    assert out == [
+        "partners/flipboard/rss.xml: flipboard: items: 1 item, expected at least 30 "
+        "(Flipboard features no smaller feed)"
+    ]
+    # The draft is not judged, so not counted.
+    assert err == [
+        "newswire: 1 partner finding (google-news, flipboard, smartnews) in 1 article, 0 rejected"
+    ]
+    assert build_err[0] == (
+        "newswire: 1 thing partners would refuse or downgrade (newswire check lists them)"
+    )

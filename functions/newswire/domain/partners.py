@@ -47,6 +47,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
+from newswire.domain.text import counted
+
 if TYPE_CHECKING:  # the model imports this module for SiteConfig.partners
     from newswire.domain.model import Article
 
@@ -241,7 +243,7 @@ def feed_findings(partner: Partner, offered: int, shown: int, limit: int) -> Ite
             partner.path,
             partner,
             "items",
-            f"{shown} items{trimmed}",
+            f"{counted(shown, 'item')}{trimmed}",
             f"at least {rules.min_items} ({rules.label} features no smaller feed)",
         )
 

@@ -75,3 +75,14 @@ def clean_utf8(text: str) -> bytes | None:
     if 0xEF in data or len(data.translate(None, _ILLEGAL_C0)) != len(data):
         return None
     return data
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``count`` and ``noun``, plural unless it is one: ``1 item``, ``7 items``.
+
+    Args:
+        count: how many.
+        noun: the noun for one.
+        plural: the noun for several, when it is not ``noun`` + ``s``.
+    """
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
