@@ -89,6 +89,7 @@ class Reindex(Construct):
         self.plan = self._step(pipeline, "ReindexPlan", PLAN_HANDLER, WHOLE_INDEX_TIMEOUT)
         self.render = self._step(pipeline, "ReindexRender", RENDER_HANDLER, BATCH_TIMEOUT)
         storage.grant_reindex_plan(self.plan)
+        storage.grant_partner_feed_removal(self.render)
 
         index_articles = sfn.DistributedMap(
             self,

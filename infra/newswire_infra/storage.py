@@ -38,6 +38,8 @@ OBJECT_READ = ("s3:GetObject",)
 BUCKET_LIST = ("s3:ListBucket",)
 REPORT_WRITE = ("s3:PutObject", "s3:DeleteObject")
 FEED_WRITE = ("s3:GetObject", "s3:PutObject")
+#: The feeds of syndication partners, the only feeds ever deleted (a partner disabled).
+PARTNER_FEEDS = "partners/*/rss.xml"
 #: The index's reads and the Put/Update/Delete/ConditionCheck items of its transactions.
 INDEX_ITEMS = (
     "dynamodb:GetItem",
@@ -173,7 +175,8 @@ class Storage(Construct):
         Only the actions the code calls, since CDK's ``grant_read_write`` would add deletes,
         object-lock and tagging actions nothing here uses. Content bucket: read ``articles/*``
         and ``site.yaml``; write and delete reports under ``_reports/`` only (versioning keeps
-        deleted ones). Feeds bucket: read and (conditionally) write feeds, never delete.
+        deleted ones). Feeds bucket: read and (conditionally) write feeds, never delete (but
+        see :meth:`grant_partner_feed_removal`).
         Index table: read items and write them in transactions.
 
         Args:
@@ -196,6 +199,14 @@ class Storage(Construct):
         self._allow(grantee, FEED_WRITE, [self.feeds_bucket.arn_for_objects("*")])
         table_actions = INDEX_ITEMS + (INDEX_SCAN if scans_index else ())
         self._allow(grantee, table_actions, [self.index_table.table_arn])
+
+    def grant_partner_feed_removal(self, grantee: iam.IGrantable) -> None:
+        """Let the reindex's render step delete partner feeds (``partners/*/rss.xml``): a
+        partner taken out of ``site.yaml`` would otherwise read its last feed forever. No
+        other feed may be deleted."""
+        self._allow(
+            grantee, ("s3:DeleteObject",), [self.feeds_bucket.arn_for_objects(PARTNER_FEEDS)]
+        )
 
     def grant_reindex_plan(self, grantee: iam.IGrantable) -> None:
         """Let the reindex's plan step write its feed list under ``_reindex/``."""

@@ -552,6 +552,27 @@ def test_reindex_rebuilds_everything_from_the_bucket(stack: Stack, seq: Sequence
     assert titles(stack, "tags/sport/rss.xml") == ["B"]
 
 
+def test_a_partner_taken_out_of_site_yaml_loses_its_feed_at_the_reindex(
+    stack: Stack, seq: Sequencer
+) -> None:
+    publish(stack, seq, "articles/a.md", article("A"))
+    site = stack.s3.get_object(Bucket=stack.content_bucket, Key="site.yaml")["Body"].read()
+    only_msn = site.split(b"partners:")[0] + b"partners:\n  msn:\n"
+    stack.s3.put_object(Bucket=stack.content_bucket, Key="site.yaml", Body=only_msn)
+
+    stack.publisher(clock=lambda: NOW).reindex()
+
+    listed = stack.s3.list_objects_v2(Bucket=stack.feeds_bucket, Prefix="partners/")
+    assert [o["Key"] for o in listed.get("Contents", [])] == ["partners/msn/rss.xml"]
+    # Deleted once: a reindex with nothing left to remove deletes nothing.
+    deletes: list[str] = []
+    stack.s3.meta.events.register(
+        "provide-client-params.s3.DeleteObject", lambda params, **_: deletes.append(params["Key"])
+    )
+    stack.publisher(clock=lambda: NOW).reindex()
+    assert deletes == []
+
+
 def test_scheduled_articles_publish_when_due_in_order_once(stack: Stack, seq: Sequencer) -> None:
     times = {"b": "2031-01-01T09:00:00Z", "a": "2031-01-01T08:00:00Z", "c": "2031-06-01T08:00:00Z"}
     for name, when in times.items():

@@ -187,3 +187,10 @@ class S3FeedStore:
             )
         except (ClientError, BotoCoreError) as e:
             raise translate(e, f"PutObject s3://{self.bucket}/{path}") from e
+
+    def delete(self, path: str) -> None:
+        """Remove the object at ``path``; a missing one is fine."""
+        try:
+            self._s3.delete_object(Bucket=self.bucket, Key=path)
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"DeleteObject s3://{self.bucket}/{path}") from e

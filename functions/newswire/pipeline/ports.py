@@ -172,6 +172,11 @@ class FeedStore(Protocol):
         """
         ...
 
+    def delete(self, path: str) -> None:
+        """Remove the object at ``path``; a missing one is fine. Only for a feed no longer
+        published (a partner taken out of ``site.yaml``), which no writer writes any more."""
+        ...
+
 
 class ArticleStatus(enum.StrEnum):
     """Where an article stands; the value is the string the index stores."""

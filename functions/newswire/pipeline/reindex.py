@@ -6,7 +6,8 @@ The content bucket is the source of truth; a reindex recovers from lost events a
 1. :func:`sweep`: index states whose article is gone from the bucket are removed;
 2. :func:`index_articles`: each batch of keys is read, validated and indexed again;
 3. :func:`feeds_to_render`: every feed an article is in, or was in before this reindex;
-4. :func:`render_feeds`: each group of feeds rendered and written (unchanged bytes are left).
+4. :func:`render_feeds`: each group of feeds rendered and written (unchanged bytes are left);
+   with the main feed, the feed of each partner no longer in ``site.yaml`` is deleted.
 
 In AWS a Step Functions Distributed Map runs phases 2 and 4 over batches
 (:mod:`newswire.handlers.reindex`, ``infra/``); :func:`reindex` runs them all in this process
@@ -23,6 +24,7 @@ from itertools import chain, islice
 
 from newswire.content.articles import is_published_key
 from newswire.domain.feeds import ALWAYS_PUBLISHED, MAIN_FEED, FeedKey, archive_key
+from newswire.domain.partners import Partner
 from newswire.errors import InvalidArticleError
 from newswire.pipeline.outcomes import ReindexReport
 from newswire.pipeline.ports import ArticleState, ArticleStatus
@@ -118,10 +120,31 @@ def feeds_to_render(publisher: Publisher) -> list[str]:
 
 
 def render_feeds(publisher: Publisher, feed_ids: Sequence[str]) -> int:
-    """Render and write the feeds ``feed_ids`` name; how many objects were written. The main
-    feed brings the news sitemap, the sitemap index and the stylesheet with it, each month's
-    archive its sitemap."""
-    return len(publisher.writer.rebuild(FeedKey.from_id(f) for f in feed_ids).or_raise())
+    """Render and write the feeds ``feed_ids`` name; how many objects were written or
+    deleted. The main feed brings the news sitemap, the sitemap index, the stylesheet and the
+    partner feeds with it (and the removal of disabled partners' feeds), each month's archive
+    its sitemap."""
+    written = len(publisher.writer.rebuild(FeedKey.from_id(f) for f in feed_ids).or_raise())
+    if MAIN_FEED.id in feed_ids:
+        written += remove_disabled_partner_feeds(publisher)
+    return written
+
+
+def remove_disabled_partner_feeds(publisher: Publisher) -> int:
+    """Delete the feed of every partner not in ``site.yaml`` that the feeds bucket still holds;
+    how many were deleted.
+
+    A partner taken out of ``partners:`` would otherwise read its last feed forever; the
+    ``site.yaml`` change starts a reindex, whose render phase brings this with the main feed.
+    Only a feed that exists is deleted, so a site that never had the partner deletes nothing.
+    """
+    enabled = {feed.partner for feed in publisher.site.partners}
+    paths = [partner.path for partner in Partner if partner not in enabled]
+    found = publisher.pool.map(publisher.feeds.head, paths)
+    stale = [path for path, head in zip(paths, found, strict=True) if head is not None]
+    for path in stale:
+        publisher.feeds.delete(path)
+    return len(stale)
 
 
 def reindex(publisher: Publisher) -> ReindexReport:
