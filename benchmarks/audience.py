@@ -62,7 +62,7 @@ READER_AGENTS = [
 ]
 HOSTED_AGENTS = [
     "Feedly/1.0 (+http://www.feedly.com/fetcher.html; {n} subscribers; )",
-    "Mozilla/5.0 (compatible; inoreader.com; {n} subscribers)",
+    "Inoreader/1.0 (+http://www.inoreader.com/feed-fetcher; {n} subscribers; )",
     "Feedbin feed-id:{i} - {n} subscribers",
     "NewsBlur Feed Fetcher - {n} subscribers - https://www.newsblur.com/site/{i}/news",
 ]

@@ -262,3 +262,39 @@ def test_lines_under_a_fields_header_that_cannot_be_counted_say_why() -> None:
         "sc-status, cs(User-Agent)",
         "test.log:3: the #Fields: line 2 lacks a field counting needs",
     ]
+
+
+def test_user_agents_encoded_twice_as_cloudfront_logs_them_are_decoded() -> None:
+    found = requests(
+        HEADER + cf.VERBATIM_FEEDLY + cf.VERBATIM_BINGBOT + cf.VERBATIM_INOREADER
+        + cf.VERBATIM_QUOTED
+    )  # fmt: skip
+    agents = [item.user_agent for item in found if isinstance(item, Request)]
+    assert agents == [
+        "Feedly/1.0 (+http://www.feedly.com/fetcher.html; 462 subscribers; )",
+        "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+        "Inoreader/1.0 (+http://www.inoreader.com/feed-fetcher; 3 subscribers; )",
+        'NetNewsWire (RSS Reader; "beta"\\mac)',
+    ]
+    tally = Tally(RunKey())
+    for item in found:
+        assert isinstance(item, Request)
+        tally.add(item)
+    counter = WindowCounter([date(2026, 12, 1)])
+    for (path, _day), aggregate in tally.aggregates.items():
+        counter.add(path, aggregate)
+    assert counter.counts()["/rss.xml"].to_json() == {
+        "subscribers": 462 + 3 + 1, "hosted": {"Feedly": 462, "Inoreader": 3}, "individual": 1,
+        "browsers": 0, "bots": 1, "requests": 4,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        "Feedly/1.0%20(+http://www.feedly.com/fetcher.html;%20462%20subscribers;%20)",
+        "Feedly/1.0 (+http://www.feedly.com/fetcher.html; 462%20subscribers; )",
+    ],
+)
+def test_a_count_is_not_read_from_the_tail_of_a_percent_escape(agent: str) -> None:
+    assert classify(agent).subscribers == 0  # not 20: no whole number before "subscribers"
