@@ -140,7 +140,8 @@ class Audience(Construct):
         _allow(function, ("s3:ListBucket",), [self.aggregates_bucket.bucket_arn])
         _allow(
             function,
-            ("s3:GetObject", "s3:PutObject"),
+            # DeleteObject: a key it made as the rollup closed the window is deleted again
+            ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
             [self.aggregates_bucket.arn_for_objects(f"{KEYS_PREFIX}*")],
         )
         _allow(
@@ -174,7 +175,11 @@ class Audience(Construct):
         _allow(function, ("s3:ListBucket",), [bucket.bucket_arn])
         _allow(function, ("s3:GetObject",), [bucket.arn_for_objects(f"{PARTIALS_PREFIX}*")])
         _allow(function, ("s3:PutObject",), [bucket.arn_for_objects(f"{SNAPSHOTS_PREFIX}*")])
-        _allow(function, ("s3:DeleteObject",), [bucket.arn_for_objects(f"{KEYS_PREFIX}*")])
+        _allow(  # the closed marker written, then the key deleted
+            function,
+            ("s3:PutObject", "s3:DeleteObject"),
+            [bucket.arn_for_objects(f"{KEYS_PREFIX}*")],
+        )
         function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["cloudwatch:PutMetricData"],

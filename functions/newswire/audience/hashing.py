@@ -61,15 +61,18 @@ class WindowKeys:
     """A key per seven-day window, named by its last day: what the AWS pipeline keeps.
 
     Args:
-        key_for: the key of the window ending on a day (made on first use, by the store).
+        key_for: the key of the window ending on a day (made on first use, by the store), or
+            None when that window is closed.
         first_open: the last day of the earliest window not yet counted: a request logged
             late is not hashed for windows already counted, whose keys are gone.
     """
 
-    def __init__(self, key_for: Callable[[date], bytes], first_open: date | None = None) -> None:
+    def __init__(
+        self, key_for: Callable[[date], bytes | None], first_open: date | None = None
+    ) -> None:
         self._key_for = key_for
         self._first_open = first_open
-        self._keys: dict[date, bytes] = {}
+        self._keys: dict[date, bytes | None] = {}
 
     def __call__(self, day: date, identity: str) -> dict[date, bytes]:
         digests = {}
@@ -77,8 +80,10 @@ class WindowKeys:
             end = day + timedelta(days=offset)
             if self._first_open is not None and end < self._first_open:
                 continue
-            key = self._keys.get(end)
-            if key is None:
+            if end in self._keys:
+                key = self._keys[end]
+            else:
                 key = self._keys[end] = self._key_for(end)
-            digests[end] = digest(key, identity)
+            if key is not None:  # None: the window is closed, its count taken
+                digests[end] = digest(key, identity)
         return digests

@@ -5,8 +5,10 @@
     asynchronously (Lambda retries twice, then the dead-letter queue keeps the event). Reads
     the gzipped log as a stream, a line at a time, so memory does not grow with the file;
     readers are hashed under each window key they count for
-    (:class:`~newswire.audience.hashing.WindowKeys`) and one partial aggregate per day of
-    requests is written (``partials/``). A malformed line is logged and skipped.
+    (:class:`~newswire.audience.hashing.WindowKeys`), never under a window already counted
+    (by the time of the run, not the event's, and the rollup's closed marker), and one
+    partial aggregate per day of requests is written (``partials/``). A malformed line is
+    logged and skipped.
     Metrics (unit Count): ``LogLinesRead``, ``LogLinesMalformed``, ``FeedRequestsCounted``.
 
 ``rollup``
@@ -15,7 +17,7 @@
     whose partials have not expired; counting needs no key),
     writes ``snapshots/<day>.json`` and ``snapshots/latest.json``, publishes metrics for the
     feeds with most subscribers and for all feeds together (namespace ``Newswire/Audience``,
-    dimension ``Feed``) and deletes the window's key.
+    dimension ``Feed``) and closes the window: a marker, then its key deleted.
 
 Environment:
     AUDIENCE_BUCKET: the private aggregates bucket (keys, partials, snapshots).
@@ -60,6 +62,11 @@ def first_open_window(now: datetime) -> date:
     return (now - counted_by).date() + timedelta(days=1)
 
 
+def clock() -> datetime:
+    """Now, in UTC: when a processor runs decides which windows are still open."""
+    return datetime.now(UTC)
+
+
 def _store() -> AudienceStore:
     return AudienceStore(aws_client("s3"), os.environ["AUDIENCE_BUCKET"])
 
@@ -70,11 +77,12 @@ def _store() -> AudienceStore:
 def process_log(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Count the requests of each log object in an S3 event; return what was read."""
     store = _store()
+    now = clock()
     summary: dict[str, int] = defaultdict(int)
     for record in event.get("Records", []):
         bucket = record["s3"]["bucket"]["name"]
         key = unquote_plus(record["s3"]["object"]["key"])
-        landed = datetime.fromisoformat(record.get("eventTime") or datetime.now(UTC).isoformat())
+        landed = max(datetime.fromisoformat(record.get("eventTime") or now.isoformat()), now)
         for name, value in count_log_object(store, bucket, key, landed).items():
             summary[name] += value
     for name in ("LogLinesRead", "LogLinesMalformed", "FeedRequestsCounted"):
@@ -91,7 +99,8 @@ def count_log_object(
         store: the aggregates bucket.
         bucket: the log bucket.
         key: the log object's key.
-        landed: when it was written (the event's time): windows counted before are closed.
+        landed: when it is counted: the later of the event's time and now, so a retried or
+            late event does not reopen a window counted since it was sent.
     """
     body = aws_client("s3").get_object(Bucket=bucket, Key=key)["Body"]
     lines: Iterable[bytes] = (
