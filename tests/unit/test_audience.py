@@ -298,3 +298,26 @@ def test_user_agents_encoded_twice_as_cloudfront_logs_them_are_decoded() -> None
 )
 def test_a_count_is_not_read_from_the_tail_of_a_percent_escape(agent: str) -> None:
     assert classify(agent).subscribers == 0  # not 20: no whole number before "subscribers"
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "truncated"])
+def test_a_gzip_log_failing_partway_is_reported_and_none_of_its_lines_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    lines = "".join(
+        line(f"2026-12-05 10:{n // 60:02d}:{n % 60:02d}", "/rss.xml", cf.NEWSBOAT, f"192.0.2.{n}")
+        for n in range(200)
+    )
+    packed = gzip.compress((HEADER + lines).encode())
+    broken = tmp_path / "broken.gz"
+    if damage == "corrupt":  # the deflate stream damaged after its first lines
+        broken.write_bytes(packed[:600] + bytes(b ^ 0xFF for b in packed[600:900]) + packed[900:])
+    else:
+        broken.write_bytes(packed[: len(packed) // 2])
+    good = tmp_path / "good.log"
+    good.write_text(HEADER + line("2026-12-05 11:00:00", "/rss.xml", cf.NETNEWSWIRE))
+    status = main(["stats", str(broken), str(good), "--json", "--now", "2026-12-06T00:00:00Z"])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert "broken.gz: cannot be read" in err
+    assert json.loads(out)["feeds"]["/rss.xml"]["individual"] == 1  # the good log's reader only

@@ -123,6 +123,15 @@ class Tally:
         self._until = until
         self._digests: dict[tuple[date, str], dict[date, bytes]] = {}
 
+    def merge(self, other: Tally) -> None:
+        """Add the aggregates of ``other``, a tally hashed with the same key."""
+        for where, aggregate in other.aggregates.items():
+            kept = self.aggregates.get(where)
+            if kept is None:
+                self.aggregates[where] = aggregate
+            else:
+                kept.merge(aggregate)
+
     def add(self, request: Request) -> bool:
         """Count ``request``; return whether it was a counted fetch in the span kept."""
         if not is_counted(request) or (self._until is not None and request.time > self._until):
