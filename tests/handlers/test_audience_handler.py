@@ -173,3 +173,19 @@ def test_a_window_rolled_up_early_is_not_reopened_by_a_later_log(s3: Any) -> Non
     deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
     assert "keys/2026-12-07.key" not in keys_kept(s3)
     assert "keys/2026-12-06.key" in keys_kept(s3)
+
+
+def test_lines_dated_far_outside_the_logs_period_are_skipped_not_fatal(s3: Any) -> None:
+    text = (
+        SECOND
+        + line("9999-12-30 10:00:00", "/rss.xml", cf.NETNEWSWIRE, "192.0.2.90")
+        + line("2026-12-09 12:00:00", "/rss.xml", cf.NETNEWSWIRE, "192.0.2.91")  # 3 days ahead
+        + line("2026-11-01 10:00:00", "/rss.xml", cf.NETNEWSWIRE, "192.0.2.92")  # long closed
+    )
+    found = deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.cccc.gz", text)
+    assert found == {"LogLinesRead": 9, "LogLinesMalformed": 3, "FeedRequestsCounted": 6}
+    days = {
+        o["Key"].split("/")[1]
+        for o in s3.list_objects_v2(Bucket=AGGREGATES, Prefix="partials/")["Contents"]
+    }
+    assert days == {"2026-12-06", "2026-12-07"}

@@ -69,12 +69,17 @@ class Malformed(NamedTuple):
         return f"{self.source}:{self.line_number}: {self.reason}"
 
 
-def read_log(lines: Iterable[bytes], source: str) -> Iterator[Request | Malformed]:
+def read_log(
+    lines: Iterable[bytes], source: str, *, period: tuple[datetime, datetime] | None = None
+) -> Iterator[Request | Malformed]:
     """Each request of a log file, or why a line was skipped.
 
     Args:
         lines: the file's lines, as bytes (a file object opened in binary mode).
         source: the file's name, for the reports of malformed lines.
+        period: the first and last time (UTC) a request of this file can have: a line dated
+            outside it is malformed (a damaged date such as 9999-12-30 would overflow the
+            date arithmetic of counting).
 
     Returns:
         An iterator of requests and malformed-line reports, in file order.
@@ -102,6 +107,11 @@ def read_log(lines: Iterable[bytes], source: str) -> Iterator[Request | Malforme
             yield Malformed(source, number, no_columns)
             continue
         parsed = _request(line.split("\t"), columns)
+        if isinstance(parsed, Request) and period and not period[0] <= parsed.time <= period[1]:
+            parsed = (
+                f"dated {parsed.time:%Y-%m-%d %H:%M:%S}, expected from "
+                f"{period[0]:%Y-%m-%d %H:%M} to {period[1]:%Y-%m-%d %H:%M}"
+            )
         if isinstance(parsed, str):
             yield Malformed(source, number, parsed)
         else:

@@ -8,7 +8,8 @@
     (:class:`~newswire.audience.hashing.WindowKeys`), never under a window already counted
     (by the time of the run, not the event's, and the rollup's closed marker), and one
     partial aggregate per day of requests is written (``partials/``). A malformed line is
-    logged and skipped.
+    logged and skipped, as is a line dated outside the log's period (before the earliest open
+    window, or over two days after the log landed).
     Metrics (unit Count): ``LogLinesRead``, ``LogLinesMalformed``, ``FeedRequestsCounted``.
 
 ``rollup``
@@ -30,7 +31,7 @@ import gzip
 import os
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
@@ -106,9 +107,11 @@ def count_log_object(
     lines: Iterable[bytes] = (
         gzip.GzipFile(fileobj=body) if key.endswith(".gz") else body.iter_lines(keepends=True)
     )
-    tally = Tally(WindowKeys(store.window_key, first_open_window(landed)))
+    first_open = first_open_window(landed)
+    tally = Tally(WindowKeys(store.window_key, first_open))
+    period = _period(first_open, landed)
     read = malformed = counted = 0
-    for item in read_log(lines, key):
+    for item in read_log(lines, key, period=period):
         read += 1
         if isinstance(item, Malformed):
             malformed += 1
@@ -126,6 +129,14 @@ def count_log_object(
         extra={"key": key, "lines": read, "malformed": malformed, "counted": counted},
     )
     return {"LogLinesRead": read, "LogLinesMalformed": malformed, "FeedRequestsCounted": counted}
+
+
+def _period(first_open: date, landed: datetime) -> tuple[datetime, datetime]:
+    """The times a log's requests can have: from the first day of the earliest window still
+    open to two days after the log landed (CloudFront writes a log within hours; the margin
+    is for clocks)."""
+    first_day = first_open - timedelta(days=WINDOW_DAYS - 1)
+    return datetime.combine(first_day, time(), tzinfo=UTC), landed + timedelta(days=2)
 
 
 @logger.inject_lambda_context(clear_state=True)
