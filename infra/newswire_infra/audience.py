@@ -48,6 +48,9 @@ KEYS_RETENTION = Duration.days(9)
 SNAPSHOT_RETENTION = Duration.days(400)
 #: A log file of a busy hour streams through in seconds; the margin covers a slow S3.
 PROCESS_TIMEOUT = Duration.minutes(5)
+#: Memory follows a log object's distinct readers (about 1 KB each: seven hashes): room for a
+#: few hundred thousand in one object.
+PROCESS_MEMORY_MB = 1024
 ROLLUP_TIMEOUT = Duration.minutes(10)
 #: The rollup counts the day before; CloudFront delivers most of a day's logs within an hour.
 ROLLUP_SCHEDULE = events.Schedule.cron(minute=str(ROLLUP_MINUTE), hour=str(ROLLUP_HOUR))
@@ -123,7 +126,7 @@ class Audience(Construct):
             "AudienceProcessor",
             handler=PROCESS_HANDLER,
             timeout=PROCESS_TIMEOUT,
-            memory_size=512,
+            memory_size=PROCESS_MEMORY_MB,
             description="Counts each new CloudFront log object into private per-day aggregates.",
             builds_feeds=False,
             alarm_on_errors=False,  # counts, not publishing: the dashboard shows its errors

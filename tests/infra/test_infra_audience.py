@@ -118,6 +118,7 @@ def test_each_new_log_object_invokes_the_processor(
     props = default_stack.resources("AWS::Lambda::Function")[processor]["Properties"]
     assert "AUDIENCE_BUCKET" in props["Environment"]["Variables"]
     assert "DeadLetterConfig" in props
+    assert props["MemorySize"] == 1024  # a log object of a few hundred thousand readers fits
     template.has_resource_properties(
         "AWS::Lambda::EventInvokeConfig",
         {"FunctionName": {"Ref": processor}, "MaximumRetryAttempts": 2},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import tracemalloc
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -321,3 +322,34 @@ def test_a_gzip_log_failing_partway_is_reported_and_none_of_its_lines_counted(
     assert status == 1
     assert "broken.gz: cannot be read" in err
     assert json.loads(out)["feeds"]["/rss.xml"]["individual"] == 1  # the good log's reader only
+
+
+def test_a_tallys_memory_per_distinct_reader_stays_small() -> None:
+    keys: dict[date, bytes] = {}
+    tally = Tally(WindowKeys(lambda end: keys.setdefault(end, new_key())))
+    when = datetime(2026, 12, 6, 10, tzinfo=UTC)
+    readers = 20_000
+    found = [
+        Request(when, f"10.0.{n >> 8}.{n & 255}", "GET", "/rss.xml", 200, cf.NETNEWSWIRE)
+        for n in range(readers)
+    ]
+    tracemalloc.start()
+    try:
+        for request in found:
+            tally.add(request)
+        used, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert used / readers < 1200  # seven 8-byte hashes a reader, in sets: no cache that grows
+
+
+def test_a_partial_is_decoded_for_the_windows_asked_only() -> None:
+    keys: dict[date, bytes] = {}
+    tally = Tally(WindowKeys(lambda end: keys.setdefault(end, new_key())))
+    (request,) = requests(HEADER + line("2026-12-01 10:00:00", "/rss.xml", cf.NETNEWSWIRE))
+    assert isinstance(request, Request)
+    tally.add(request)
+    document = json.loads(json.dumps(tally.aggregates[("/rss.xml", date(2026, 12, 1))].to_json()))
+    assert len(DayAggregate.from_json(document).visitors[ClientKind.READER]) == 7
+    only = DayAggregate.from_json(document, tags={date(2026, 12, 7)})
+    assert list(only.visitors[ClientKind.READER]) == [date(2026, 12, 7)]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
@@ -112,8 +112,11 @@ class AudienceStore:
         except ClientError as e:
             raise StorageError(f"s3://{self._bucket}/{name}: {e}") from e
 
-    def partials(self, day: date) -> Iterator[tuple[str, DayAggregate]]:
-        """Each (feed path, aggregate) of every log file's partial of ``day``."""
+    def partials(
+        self, day: date, tags: Collection[date] | None = None
+    ) -> Iterator[tuple[str, DayAggregate]]:
+        """Each (feed path, aggregate) of every log file's partial of ``day``, with the visitor
+        sets of ``tags`` only (all when None)."""
         prefix = f"{PARTIALS_PREFIX}{day.isoformat()}/"
         try:
             pages = self._s3.get_paginator("list_objects_v2").paginate(
@@ -126,7 +129,7 @@ class AudienceStore:
                         continue  # expired between the listing and the read
                     document = json.loads(gzip.decompress(body))
                     for path, data in document["feeds"].items():
-                        yield path, DayAggregate.from_json(data)
+                        yield path, DayAggregate.from_json(data, tags)
         except ClientError as e:
             raise StorageError(f"s3://{self._bucket}/{prefix}: {e}") from e
 

@@ -151,7 +151,7 @@ def rollup(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     store = _store()
     counter = WindowCounter([last])  # every day's partial holds this window's hashes
     for offset in range(WINDOW_DAYS):
-        for path, aggregate in store.partials(first + timedelta(days=offset)):
+        for path, aggregate in store.partials(first + timedelta(days=offset), tags={last}):
             counter.add(path, aggregate)
     counts = counter.counts()
     snapshot = store.put_snapshot(first, last, counts)
