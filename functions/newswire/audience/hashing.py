@@ -2,7 +2,9 @@
 
 A reader is the pair (reader name, address) — for a browser or bot, (User-Agent, address).
 It is never stored: only an HMAC-SHA256 of it, cut to 8 bytes (enough to tell a million
-readers apart, too short to be worth a dictionary attack even with the key).
+readers apart). The hash does not protect an address from someone who holds the key: IPv4
+addresses are few enough to hash them all and match. The protection is that the key is
+deleted (below), after which no one can.
 
 Counting distinct readers over a rolling week needs the same reader to hash the same way on
 each of its seven days, yet a key kept for ever would make a hash a permanent pseudonym. So
