@@ -189,3 +189,9 @@ def test_lines_dated_far_outside_the_logs_period_are_skipped_not_fatal(s3: Any) 
         for o in s3.list_objects_v2(Bucket=AGGREGATES, Prefix="partials/")["Contents"]
     }
     assert days == {"2026-12-06", "2026-12-07"}
+
+
+def test_a_rollup_invoked_without_a_day_or_time_counts_yesterday(s3: Any) -> None:
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
+    found = audience.rollup({}, FakeLambdaContext())  # NOW is Dec 6: the window ending Dec 5
+    assert found["snapshot"] == "snapshots/2026-12-05.json"

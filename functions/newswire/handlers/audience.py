@@ -14,8 +14,8 @@
 
 ``rollup``
     Trigger: an EventBridge schedule once a day (02:30 UTC). Counts the seven days ending the
-    day before the event's time (or ``{"day": "YYYY-MM-DD"}`` in the event to count another
-    whose partials have not expired; counting needs no key),
+    day before the event's time (or now, for an event without one; or ``{"day": "YYYY-MM-DD"}``
+    in the event to count another whose partials have not expired; counting needs no key),
     writes ``snapshots/<day>.json`` and ``snapshots/latest.json``, publishes metrics for the
     feeds with most subscribers and for all feeds together (namespace ``Newswire/Audience``,
     dimension ``Feed``) and closes the window: a marker, then its key deleted.
@@ -145,8 +145,9 @@ def rollup(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Count the window ending yesterday (or the event's ``day``); return its snapshot key."""
     if event.get("day"):
         last = date.fromisoformat(event["day"])
-    else:
-        last = datetime.fromisoformat(event["time"]).date() - timedelta(days=1)
+    else:  # a scheduled event has its time; one invoked by hand without it counts yesterday
+        when = datetime.fromisoformat(event["time"]) if event.get("time") else clock()
+        last = when.date() - timedelta(days=1)
     first = last - timedelta(days=WINDOW_DAYS - 1)
     store = _store()
     counter = WindowCounter([last])  # every day's partial holds this window's hashes
