@@ -6,7 +6,8 @@ counting path runs on it in a fresh process: the gzip streamed a line at a time,
 parsed and classified, readers hashed under the key of every window they count for, and the
 per-day partials serialised as the processor writes them (the S3 reads and writes left out:
 they are a few requests per log object, not per line). Peak RSS is the process's, baseline
-(after imports) shown apart.
+(resident after imports) shown apart; a case with 400,000 distinct readers shows memory
+following them.
 
 Lambda bills GB-seconds; below 1,769 MB a function gets that share of one vCPU, so a second
 of CPU costs 1,769/1,024 GB-s whatever the memory. The cost of a day at 10 million requests
@@ -29,6 +30,16 @@ from typing import Any
 #: Lines of the day measured, and a smaller one to show memory does not follow lines.
 DAY_LINES = 1_000_000
 SMALL_LINES = 100_000
+#: Individual readers of a log: one for every 30 lines, or many more in the high-cardinality
+#: case, where memory follows the distinct readers.
+LINES_PER_READER = 30
+MANY_READERS = 400_000
+#: The logs measured: (lines, distinct readers polling them).
+CASES = (
+    (SMALL_LINES, SMALL_LINES // LINES_PER_READER),
+    (DAY_LINES, DAY_LINES // LINES_PER_READER),
+    (DAY_LINES, MANY_READERS),
+)
 #: The day of requests the issue prices.
 PRICED_REQUESTS = 10_000_000
 #: Lambda arm64, us-east-1, first tier: per GB-second and per million requests.
@@ -36,7 +47,7 @@ GB_SECOND_USD = 0.0000133334
 REQUEST_USD = 0.20 / 1_000_000
 #: A vCPU's worth of memory: below it, a function's CPU share is memory / 1,769 MB.
 FULL_VCPU_MB = 1769
-PROCESSOR_MB = 512
+PROCESSOR_MB = 1024
 PROCESSOR_TIMEOUT_S = 300
 #: Log objects CloudFront delivers in a day (several an hour per edge that served requests).
 LOG_OBJECTS_PER_DAY = 2_000
@@ -62,7 +73,7 @@ READER_AGENTS = [
 ]
 HOSTED_AGENTS = [
     "Feedly/1.0 (+http://www.feedly.com/fetcher.html; {n} subscribers; )",
-    "Mozilla/5.0 (compatible; inoreader.com; {n} subscribers)",
+    "Inoreader/1.0 (+http://www.inoreader.com/feed-fetcher; {n} subscribers; )",
     "Feedbin feed-id:{i} - {n} subscribers",
     "NewsBlur Feed Fetcher - {n} subscribers - https://www.newsblur.com/site/{i}/news",
 ]
@@ -76,8 +87,9 @@ OTHER_AGENTS = [
 DAY = date(2026, 12, 6)
 
 
-def generate(path: Path, lines: int, seed: int = 19) -> None:
-    """Write a gzipped CloudFront log of ``lines`` requests spread over :data:`DAY`."""
+def generate(path: Path, lines: int, seed: int = 19, readers: int | None = None) -> None:
+    """Write a gzipped CloudFront log of ``lines`` requests spread over :data:`DAY`, by
+    ``readers`` individual readers (default: one for every 30 lines) and services and bots."""
     from urllib.parse import quote
 
     from newswire.audience.logformat import CLOUDFRONT_FIELDS, header
@@ -85,7 +97,7 @@ def generate(path: Path, lines: int, seed: int = 19) -> None:
     rng = random.Random(seed)
     readers = [
         (f"10.{n >> 16}.{n >> 8 & 255}.{n & 255}", rng.choice(READER_AGENTS), rng.choice(FEEDS))
-        for n in range(lines // 30)
+        for n in range(readers or max(1, lines // LINES_PER_READER))
     ]
     index = {name: position for position, name in enumerate(CLOUDFRONT_FIELDS)}
     template = ["-"] * len(CLOUDFRONT_FIELDS)
@@ -126,7 +138,7 @@ def measure(path: Path) -> dict[str, Any]:
     from newswire.audience.hashing import WindowKeys, new_key
     from newswire.audience.logformat import Malformed, read_log
 
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    baseline = _memory_mb("VmRSS:")
     keys: dict[date, bytes] = {}
     cpu, wall = time.process_time(), time.perf_counter()
     tally = Tally(WindowKeys(lambda end: keys.setdefault(end, new_key())))
@@ -145,31 +157,52 @@ def measure(path: Path) -> dict[str, Any]:
         "cpu_s": time.process_time() - cpu,
         "wall_s": time.perf_counter() - wall,
         "baseline_mb": baseline,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_mb": _memory_mb("VmHWM:"),
         "partial_kb": written / 1024,
         "log_mb": path.stat().st_size / 2**20,
     }
 
 
-def bench_audience(work: Path, sizes: tuple[int, ...] | None = None) -> dict[str, Any]:
-    """Generate each size once (kept in ``work``) and measure it in a fresh process.
+def _memory_mb(field: str) -> float:
+    """This process's resident memory (``VmRSS:``) or its peak (``VmHWM:``), in MB.
+
+    Read from ``/proc/self/status``: getrusage's ``ru_maxrss`` survives ``exec``, so in a child
+    it would report the parent's peak.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for text in status.read_text().splitlines():
+            if text.startswith(field):
+                return int(text.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_audience(work: Path, cases: tuple[tuple[int, int], ...] | None = None) -> dict[str, Any]:
+    """Generate each case once (kept in ``work``) and measure it in a fresh process.
 
     Args:
         work: where the generated logs are kept between runs.
-        sizes: lines of each log (default: 100,000 and the 1,000,000-line day).
+        cases: (lines, distinct readers) of each log (default: :data:`CASES`).
     """
     runs = []
-    for lines in sizes or (SMALL_LINES, DAY_LINES):
-        log = work / f"audience-{lines}.log.gz"
+    for lines, readers in cases or CASES:
+        log = work / f"audience-{lines}-{readers}.log.gz"
         if not log.exists():
-            print(f"benchmarks: generating a CloudFront log of {lines:,} lines", flush=True)
-            generate(log, lines)
+            print(
+                f"benchmarks: generating a CloudFront log of {lines:,} lines, {readers:,} readers",
+                flush=True,
+            )
+            generate(log, lines, readers=readers)
         out = subprocess.run(
             [sys.executable, "-m", "benchmarks.audience", "--measure", str(log)],
             capture_output=True, text=True, check=True,
         )  # fmt: skip
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-        print(f"  audience {lines:>9,} lines: {runs[-1]['cpu_s']:.1f} s CPU", flush=True)
+        runs.append({**json.loads(out.stdout.strip().splitlines()[-1]), "readers": readers})
+        print(
+            f"  audience {lines:>9,} lines, {readers:>7,} readers: {runs[-1]['cpu_s']:.1f} s CPU, "
+            f"{runs[-1]['peak_mb']:.0f} MB",
+            flush=True,
+        )
     return {"runs": runs}
 
 
@@ -178,7 +211,8 @@ def section(result: dict[str, Any]) -> list[str]:
     runs = result.get("runs") or []
     if not runs:
         return []
-    day = runs[-1]
+    most = max(run["lines"] for run in runs)
+    day = next(run for run in runs if run["lines"] == most)  # the ordinary day prices it
     per_line = day["cpu_s"] / day["lines"]
     cpu_day = per_line * PRICED_REQUESTS
     gb_s = cpu_day * FULL_VCPU_MB / 1024
@@ -190,10 +224,12 @@ def section(result: dict[str, Any]) -> list[str]:
         "",
         "## Audience (CloudFront log processor)",
         "",
-        "| log lines | gzip | CPU | lines/s (CPU) | peak RSS | after imports | partials (gzip) |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| log lines | readers | gzip | CPU | lines/s (CPU) | peak RSS | after imports "
+        "| partials (gzip) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
         *(
-            f"| {r['lines']:,} | {r['log_mb']:.1f} MB | {r['cpu_s']:.1f} s | "
+            f"| {r['lines']:,} | {r.get('readers', 0):,} | {r['log_mb']:.1f} MB | "
+            f"{r['cpu_s']:.1f} s | "
             f"{r['lines'] / r['cpu_s']:,.0f} | {r['peak_mb']:.0f} MB | {r['baseline_mb']:.0f} MB | "
             f"{r['partial_kb']:,.0f} KB |"
             for r in runs
@@ -201,7 +237,8 @@ def section(result: dict[str, Any]) -> list[str]:
         "",
         f"The processor's path (`benchmarks/audience.py`): stream, parse, classify, hash under "
         f"each window key, serialise the partials. Memory follows the distinct readers "
-        f"({runs[-1]['lines'] // 30:,} in the largest log), not the lines. A day of "
+        f"(up to {max(r.get('readers', 0) for r in runs):,} in one log), not the lines: "
+        f"the processor has {PROCESSOR_MB} MB. A day of "
         f"{PRICED_REQUESTS:,} feed requests: {cpu_day / 60:,.1f} min of CPU, "
         f"{gb_s:,.0f} GB-s, **${lambda_usd:.3f}** of Lambda a day (arm64 list price, "
         f"{LOG_OBJECTS_PER_DAY:,} invocations), ${s3_usd:.3f} of S3 requests; the rollup's "
@@ -218,8 +255,10 @@ def main(argv: list[str]) -> int:
         return 0
     work = Path("/tmp/newswire-bench")
     work.mkdir(parents=True, exist_ok=True)
-    sizes = tuple(int(n) for n in argv[0].split(",")) if argv else None
-    print("\n".join(section(bench_audience(work, sizes))))
+    cases = (
+        tuple((int(n), int(n) // LINES_PER_READER) for n in argv[0].split(",")) if argv else None
+    )
+    print("\n".join(section(bench_audience(work, cases))))
     return 0
 
 

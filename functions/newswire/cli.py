@@ -87,12 +87,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("content", type=Path, help="folder with site.yaml and articles/")
     serve.add_argument("--host", default="127.0.0.1", help="address to serve feeds on")
     serve.add_argument("--port", type=int, default=8080, help="port to serve feeds on")
-    serve.add_argument(
+    logging = serve.add_mutually_exclusive_group()
+    logging.add_argument(
         "--access-log",
         type=Path,
         default=None,
         help="log requests here in CloudFront's format (default: "
         "$XDG_STATE_HOME/newswire/access.log)",
+    )
+    logging.add_argument(
+        "--no-access-log",
+        action="store_true",
+        help="log no requests (the access log holds readers' addresses)",
     )
     reindex = commands.add_parser(
         "reindex",
@@ -342,7 +348,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from newswire.local.serve import serve_command
 
-        return serve_command(args.content, args.host, args.port, args.access_log)
+        return serve_command(
+            args.content, args.host, args.port, args.access_log, log_requests=not args.no_access_log
+        )
     raise AssertionError(args.command)  # argparse rejects unknown commands first
 
 

@@ -48,6 +48,9 @@ KEYS_RETENTION = Duration.days(9)
 SNAPSHOT_RETENTION = Duration.days(400)
 #: A log file of a busy hour streams through in seconds; the margin covers a slow S3.
 PROCESS_TIMEOUT = Duration.minutes(5)
+#: Memory follows a log object's distinct readers (about 1 KB each: seven hashes): room for a
+#: few hundred thousand in one object.
+PROCESS_MEMORY_MB = 1024
 ROLLUP_TIMEOUT = Duration.minutes(10)
 #: The rollup counts the day before; CloudFront delivers most of a day's logs within an hour.
 ROLLUP_SCHEDULE = events.Schedule.cron(minute=str(ROLLUP_MINUTE), hour=str(ROLLUP_HOUR))
@@ -123,7 +126,7 @@ class Audience(Construct):
             "AudienceProcessor",
             handler=PROCESS_HANDLER,
             timeout=PROCESS_TIMEOUT,
-            memory_size=512,
+            memory_size=PROCESS_MEMORY_MB,
             description="Counts each new CloudFront log object into private per-day aggregates.",
             builds_feeds=False,
             alarm_on_errors=False,  # counts, not publishing: the dashboard shows its errors
@@ -140,7 +143,8 @@ class Audience(Construct):
         _allow(function, ("s3:ListBucket",), [self.aggregates_bucket.bucket_arn])
         _allow(
             function,
-            ("s3:GetObject", "s3:PutObject"),
+            # DeleteObject: a key it made as the rollup closed the window is deleted again
+            ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
             [self.aggregates_bucket.arn_for_objects(f"{KEYS_PREFIX}*")],
         )
         _allow(
@@ -174,7 +178,11 @@ class Audience(Construct):
         _allow(function, ("s3:ListBucket",), [bucket.bucket_arn])
         _allow(function, ("s3:GetObject",), [bucket.arn_for_objects(f"{PARTIALS_PREFIX}*")])
         _allow(function, ("s3:PutObject",), [bucket.arn_for_objects(f"{SNAPSHOTS_PREFIX}*")])
-        _allow(function, ("s3:DeleteObject",), [bucket.arn_for_objects(f"{KEYS_PREFIX}*")])
+        _allow(  # the closed marker written, then the key deleted
+            function,
+            ("s3:PutObject", "s3:DeleteObject"),
+            [bucket.arn_for_objects(f"{KEYS_PREFIX}*")],
+        )
         function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["cloudwatch:PutMetricData"],

@@ -27,6 +27,11 @@ CONTENT_VERSION_RETENTION = Duration.days(90)
 #: Feeds are derived data; old versions only serve to roll back a bad render.
 FEEDS_VERSION_RETENTION = Duration.days(7)
 ACCESS_LOG_RETENTION = Duration.days(365)
+#: CloudFront wrote its standard logs (readers' addresses) under this prefix of the access-log
+#: bucket before they got a bucket of their own (``audience.py``): what is left there expires
+#: as fast as in that bucket.
+FORMER_CLOUDFRONT_PREFIX = "cloudfront/"
+FORMER_CLOUDFRONT_RETENTION = Duration.days(2)
 ABORT_INCOMPLETE_UPLOADS = Duration.days(7)
 #: A reindex reads its work files within the hour it may run; a few days leave time to look.
 REINDEX_FILES_RETENTION = Duration.days(3)
@@ -86,21 +91,26 @@ class Storage(Construct):
         self.access_logs = _private_bucket(
             self,
             "AccessLogs",
-            # CloudFront standard logs are delivered with an ACL grant; S3 server access logs
-            # use the bucket policy (feature flag serverAccessLogsUseBucketPolicy).
+            # S3 server access logs use the bucket policy (feature flag
+            # serverAccessLogsUseBucketPolicy); the ACL-friendly ownership is kept from when
+            # CloudFront (which writes with an ACL grant) logged here.
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     expiration=ACCESS_LOG_RETENTION,
                     abort_incomplete_multipart_upload_after=ABORT_INCOMPLETE_UPLOADS,
-                )
+                ),
+                s3.LifecycleRule(
+                    prefix=FORMER_CLOUDFRONT_PREFIX, expiration=FORMER_CLOUDFRONT_RETENTION
+                ),
             ],
         )
         skip_checks(
             self.access_logs,
             {
                 "CKV_AWS_18": "This is the access-log bucket; logging it into itself would loop.",
-                "CKV_AWS_21": "Access logs are written once and expire after a year; versions "
+                "CKV_AWS_21": "Access logs are written once and expire (a year; CloudFront's "
+                "former logs two days); versions "
                 "would add nothing.",
             },
         )

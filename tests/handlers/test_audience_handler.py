@@ -6,6 +6,7 @@ import copy
 import gzip
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ EVENTS = Path(__file__).parent.parent / "events"
 LOGS = "newswire-cloudfront-logs"
 AGGREGATES = "newswire-audience"
 READER_ADDRESS = "192.0.2.77"
+#: When the processors run: just after the test event's log landed.
+NOW = datetime(2026, 12, 6, 11, 5, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -36,6 +39,7 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setattr(audience, "clock", lambda: NOW)
     runtime.clear_clients()
     with mock_aws():
         client = boto3.client("s3")
@@ -143,7 +147,51 @@ def test_a_late_log_is_not_hashed_for_windows_already_counted(s3: Any) -> None:
     event["Records"][0]["s3"]["object"]["key"] = "cloudfront/late.gz"
     event["Records"][0]["eventTime"] = "2026-12-08T03:00:00.000Z"
     audience.process_log(event, FakeLambdaContext())
-    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=AGGREGATES)["Contents"]}
-    assert {k for k in keys if k.startswith("keys/")} == {
-        f"keys/2026-12-{day:02d}.key" for day in range(8, 13)
+    assert keys_kept(s3) == {f"keys/2026-12-{day:02d}.key" for day in range(8, 13)}
+
+
+def keys_kept(s3: Any) -> set[str]:
+    found = s3.list_objects_v2(Bucket=AGGREGATES, Prefix="keys/").get("Contents", [])
+    return {o["Key"] for o in found if o["Key"].endswith(".key")}
+
+
+def test_a_retried_event_does_not_bring_back_a_key_the_rollup_deleted(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 8, 2, 31, tzinfo=UTC))
+    rollup()  # the window ending Dec 7 is counted, its key deleted
+    assert "keys/2026-12-07.key" not in keys_kept(s3)
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 8, 3, 0, tzinfo=UTC))
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)  # retried, its old time
+    assert "keys/2026-12-07.key" not in keys_kept(s3)
+
+
+def test_a_window_rolled_up_early_is_not_reopened_by_a_later_log(s3: Any) -> None:
+    rollup_event = {"day": "2026-12-07"}
+    audience.rollup(rollup_event, FakeLambdaContext())  # by hand, before the window ends
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
+    assert "keys/2026-12-07.key" not in keys_kept(s3)
+    assert "keys/2026-12-06.key" in keys_kept(s3)
+
+
+def test_lines_dated_far_outside_the_logs_period_are_skipped_not_fatal(s3: Any) -> None:
+    text = (
+        SECOND
+        + line("9999-12-30 10:00:00", "/rss.xml", cf.NETNEWSWIRE, "192.0.2.90")
+        + line("2026-12-09 12:00:00", "/rss.xml", cf.NETNEWSWIRE, "192.0.2.91")  # 3 days ahead
+        + line("2026-11-01 10:00:00", "/rss.xml", cf.NETNEWSWIRE, "192.0.2.92")  # long closed
+    )
+    found = deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.cccc.gz", text)
+    assert found == {"LogLinesRead": 9, "LogLinesMalformed": 3, "FeedRequestsCounted": 6}
+    days = {
+        o["Key"].split("/")[1]
+        for o in s3.list_objects_v2(Bucket=AGGREGATES, Prefix="partials/")["Contents"]
     }
+    assert days == {"2026-12-06", "2026-12-07"}
+
+
+def test_a_rollup_invoked_without_a_day_or_time_counts_yesterday(s3: Any) -> None:
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
+    found = audience.rollup({}, FakeLambdaContext())  # NOW is Dec 6: the window ending Dec 5
+    assert found["snapshot"] == "snapshots/2026-12-05.json"

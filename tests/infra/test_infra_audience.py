@@ -40,6 +40,22 @@ def policy_statements(stack: Synthesized, function: str) -> list[dict[str, Any]]
     ]
 
 
+def object_actions(stack: Synthesized, function: str) -> dict[str, set[str]]:
+    """Each S3 action of a function's role, with the key patterns it is allowed on."""
+    found: dict[str, set[str]] = {}
+    for statement in policy_statements(stack, function):
+        actions = statement["Action"]
+        resources = statement["Resource"]
+        for action in actions if isinstance(actions, list) else [actions]:
+            for resource in resources if isinstance(resources, list) else [resources]:
+                parts = (
+                    resource.get("Fn::Join", ["", [""]])[1] if isinstance(resource, dict) else []
+                )
+                pattern = parts[-1] if parts and isinstance(parts[-1], str) else str(resource)
+                found.setdefault(action, set()).add(pattern)
+    return found
+
+
 def test_cloudfront_logs_to_a_private_bucket_that_deletes_them_after_two_days(
     default_stack: Synthesized, template: Template
 ) -> None:
@@ -102,6 +118,7 @@ def test_each_new_log_object_invokes_the_processor(
     props = default_stack.resources("AWS::Lambda::Function")[processor]["Properties"]
     assert "AUDIENCE_BUCKET" in props["Environment"]["Variables"]
     assert "DeadLetterConfig" in props
+    assert props["MemorySize"] == 1024  # a log object of a few hundred thousand readers fits
     template.has_resource_properties(
         "AWS::Lambda::EventInvokeConfig",
         {"FunctionName": {"Ref": processor}, "MaximumRetryAttempts": 2},
@@ -113,7 +130,9 @@ def test_each_new_log_object_invokes_the_processor(
             statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         )
     }
-    assert "s3:DeleteObject" not in actions and "cloudwatch:PutMetricData" not in actions
+    assert "cloudwatch:PutMetricData" not in actions
+    # it may delete only a window key (one it made as the rollup closed the window)
+    assert object_actions(default_stack, processor)["s3:DeleteObject"] == {"/keys/*"}
 
 
 def test_the_rollup_runs_daily_and_may_only_write_its_own_metrics(
@@ -133,6 +152,9 @@ def test_the_rollup_runs_daily_and_may_only_write_its_own_metrics(
         if s["Action"] == "cloudwatch:PutMetricData"
     ]
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Newswire/Audience"}}
+    allowed = object_actions(default_stack, rollup)
+    assert "/keys/*" in allowed["s3:PutObject"]  # the closed marker
+    assert allowed["s3:DeleteObject"] == {"/keys/*"}
 
 
 def test_the_dashboard_charts_each_feed_and_the_processor(default_stack: Synthesized) -> None:

@@ -103,15 +103,17 @@ def test_feeds_bucket_is_private_and_keeps_old_feeds_a_week(template: Template) 
     )
 
 
-def test_access_log_bucket_accepts_cloudfront_logs_and_expires_them(template: Template) -> None:
-    template.has_resource_properties(
-        "AWS::S3::Bucket",
-        {
-            # CloudFront standard logging writes with an ACL grant.
-            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerPreferred"}]},
-            "LifecycleConfiguration": {"Rules": [Match.object_like({"ExpirationInDays": 365})]},
-        },
-    )
+def test_access_log_bucket_expires_its_logs_and_cloudfronts_former_ones_in_two_days(
+    default_stack: Synthesized,
+) -> None:
+    bucket = default_stack.resources("AWS::S3::Bucket")[
+        default_stack.logical_id("AWS::S3::Bucket", "StorageAccessLogs")
+    ]
+    rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert {(rule.get("Prefix"), rule["ExpirationInDays"]) for rule in rules} == {
+        (None, 365),  # S3 server access logs
+        ("cloudfront/", 2),  # CloudFront's logs from before they had their own bucket: addresses
+    }
 
 
 def test_article_events_only_for_articles_prefix(default_stack: Synthesized) -> None:

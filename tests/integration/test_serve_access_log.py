@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
 import urllib.request
 from pathlib import Path
 
@@ -35,6 +36,7 @@ def test_stats_counts_the_readers_of_a_local_server(
         fetch(f"{stack.url}atom.xml", cf.CHROME)
         fetch(stack.url, cf.CHROME)  # the list of feeds: not a feed
     capsys.readouterr()
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600  # readers' addresses: the owner's only
     assert log.read_text().startswith("#Version: 1.0\n#Fields: date time x-edge-location")
     assert main(["stats", str(log), "--json"]) == 0
     out, err = capsys.readouterr()
@@ -51,3 +53,13 @@ def test_stats_counts_the_readers_of_a_local_server(
             },
         }
     }  # fmt: skip
+
+
+def test_serve_takes_no_access_log_or_a_file_not_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = str(tmp_path / "access.log")
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", str(tmp_path), "--access-log", log, "--no-access-log"])
+    assert exited.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err

@@ -1,4 +1,9 @@
-"""CloudFront standard log lines as CloudFront writes them, for the audience tests."""
+"""CloudFront standard log lines as CloudFront writes them, for the audience tests.
+
+:func:`line` encodes a User-Agent by CloudFront's rules, written out here rather than taken
+from the code under test; the ``VERBATIM_*`` lines are whole lines in the shape CloudFront
+writes, not built by any code.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from newswire.audience.logformat import CLOUDFRONT_FIELDS
 HEADER = f"#Version: 1.0\n#Fields: {' '.join(CLOUDFRONT_FIELDS)}\n"
 
 FEEDLY = "Feedly/1.0 (+http://www.feedly.com/fetcher.html; {n} subscribers; )"
-INOREADER = "Mozilla/5.0 (compatible; inoreader.com; {n} subscribers)"
+INOREADER = "Inoreader/1.0 (+http://www.inoreader.com/feed-fetcher; {n} subscribers; )"
 NEWSBLUR = (
     "NewsBlur Feed Fetcher - {n} subscribers - https://www.newsblur.com/site/{id}/news "
     '("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like '
@@ -27,6 +32,52 @@ CHROME = (
 )
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 SLACKBOT = "Slackbot 1.0 (+https://api.slack.com/robots)"
+
+
+def cloudfront_encoded(agent: str) -> str:
+    """A User-Agent as CloudFront logs it: percent-encoded, space, ``"`` and ``\\`` twice."""
+    if not agent:
+        return "-"
+    once = quote(agent, safe="/:;()+,=.~-_*!'@?&")
+    return once.replace("%20", "%2520").replace("%22", "%2522").replace("%5C", "%255C")
+
+
+#: Feedly's fetch as CloudFront logs it, its spaces encoded twice: 462 subscribers.
+VERBATIM_FEEDLY = (
+    "2026-12-01\t06:12:44\tIAD89-P1\t48213\t52.4.18.7\tGET\td111111abcdef8.cloudfront.net"
+    "\t/rss.xml\t200\t-"
+    "\tFeedly/1.0%2520(+http://www.feedly.com/fetcher.html;%2520462%2520subscribers;%2520)"
+    "\t-\t-\tHit\tSOX4xwn4XV6Q4rgb7XiVGOHms_BGlTAC4KyHmureZmBNrjGdRLiNIQ==\tnews.example.org"
+    "\thttps\t312\t0.001\t-\tTLSv1.3\tTLS_AES_128_GCM_SHA256\tHit\tHTTP/1.1\t-\t-\t53764"
+    "\t0.001\tHit\tapplication/rss+xml\t48213\t-\t-\n"
+)
+#: Bingbot as CloudFront logs it, spaces encoded twice: a crawler.
+VERBATIM_BINGBOT = (
+    "2026-12-01\t06:13:02\tORD58-P3\t48213\t40.77.167.9\tGET\td111111abcdef8.cloudfront.net"
+    "\t/rss.xml\t200\t-"
+    "\tMozilla/5.0%2520(compatible;%2520bingbot/2.0;%2520+http://www.bing.com/bingbot.htm)"
+    "\t-\t-\tHit\tq5jP1eG9h3bXnN0y3l3bZ8Qy7mTnq0cKxq6Jd0r3vVb2m1WZf4n6Qw==\tnews.example.org"
+    "\thttps\t297\t0.002\t-\tTLSv1.3\tTLS_AES_128_GCM_SHA256\tHit\tHTTP/1.1\t-\t-\t40122"
+    "\t0.002\tHit\tapplication/rss+xml\t48213\t-\t-\n"
+)
+#: Inoreader's fetch with its spaces encoded once (as older logs and other tools write).
+VERBATIM_INOREADER = (
+    "2026-12-01\t06:14:10\tFRA56-P1\t48213\t3.120.44.2\tGET\td111111abcdef8.cloudfront.net"
+    "\t/rss.xml\t304\t-"
+    "\tInoreader/1.0%20(+http://www.inoreader.com/feed-fetcher;%203%20subscribers;%20)"
+    "\t-\t-\tRefreshHit\tb1Yk3Jm0Lr8qW2cF9xZt7Gv4Hn6Ps5Ad0Ee1Ui2Oo3Ll4Kk5Jj6A==\tnews.example.org"
+    "\thttps\t305\t0.001\t-\tTLSv1.3\tTLS_AES_128_GCM_SHA256\tRefreshHit\tHTTP/2.0\t-\t-"
+    "\t61022\t0.001\tRefreshHit\t-\t-\t-\t-\n"
+)
+#: NetNewsWire with a quote and a backslash in its User-Agent, each encoded twice.
+VERBATIM_QUOTED = (
+    "2026-12-01\t06:15:00\tFRA56-P1\t48213\t192.0.2.44\tGET\td111111abcdef8.cloudfront.net"
+    "\t/rss.xml\t200\t-"
+    "\tNetNewsWire%2520(RSS%2520Reader;%2520%2522beta%2522%255Cmac)"
+    "\t-\t-\tHit\tc2Zl4Kn1Ms9rX3dG0yAu8Hw5Io7Qt6Be1Ff2Vj3Pp4Mm5Ll6Kk7B==\tnews.example.org"
+    "\thttps\t280\t0.001\t-\tTLSv1.3\tTLS_AES_128_GCM_SHA256\tHit\tHTTP/1.1\t-\t-\t50110"
+    "\t0.001\tHit\tapplication/rss+xml\t48213\t-\t-\n"
+)
 
 
 def line(
@@ -50,7 +101,7 @@ def line(
         "cs(Host)": "d111111abcdef8.cloudfront.net",
         "cs-uri-stem": path,
         "sc-status": str(status),
-        "cs(User-Agent)": quote(agent, safe="/:;()+,=.~-_*!'@?&") if agent else "-",
+        "cs(User-Agent)": cloudfront_encoded(agent),
         "x-edge-result-type": "Hit",
         "x-host-header": "news.example.org",
         "cs-protocol": "https",

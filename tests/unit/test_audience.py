@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import tracemalloc
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -262,3 +263,93 @@ def test_lines_under_a_fields_header_that_cannot_be_counted_say_why() -> None:
         "sc-status, cs(User-Agent)",
         "test.log:3: the #Fields: line 2 lacks a field counting needs",
     ]
+
+
+def test_user_agents_encoded_twice_as_cloudfront_logs_them_are_decoded() -> None:
+    found = requests(
+        HEADER + cf.VERBATIM_FEEDLY + cf.VERBATIM_BINGBOT + cf.VERBATIM_INOREADER
+        + cf.VERBATIM_QUOTED
+    )  # fmt: skip
+    agents = [item.user_agent for item in found if isinstance(item, Request)]
+    assert agents == [
+        "Feedly/1.0 (+http://www.feedly.com/fetcher.html; 462 subscribers; )",
+        "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+        "Inoreader/1.0 (+http://www.inoreader.com/feed-fetcher; 3 subscribers; )",
+        'NetNewsWire (RSS Reader; "beta"\\mac)',
+    ]
+    tally = Tally(RunKey())
+    for item in found:
+        assert isinstance(item, Request)
+        tally.add(item)
+    counter = WindowCounter([date(2026, 12, 1)])
+    for (path, _day), aggregate in tally.aggregates.items():
+        counter.add(path, aggregate)
+    assert counter.counts()["/rss.xml"].to_json() == {
+        "subscribers": 462 + 3 + 1, "hosted": {"Feedly": 462, "Inoreader": 3}, "individual": 1,
+        "browsers": 0, "bots": 1, "requests": 4,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        "Feedly/1.0%20(+http://www.feedly.com/fetcher.html;%20462%20subscribers;%20)",
+        "Feedly/1.0 (+http://www.feedly.com/fetcher.html; 462%20subscribers; )",
+    ],
+)
+def test_a_count_is_not_read_from_the_tail_of_a_percent_escape(agent: str) -> None:
+    assert classify(agent).subscribers == 0  # not 20: no whole number before "subscribers"
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "truncated"])
+def test_a_gzip_log_failing_partway_is_reported_and_none_of_its_lines_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    lines = "".join(
+        line(f"2026-12-05 10:{n // 60:02d}:{n % 60:02d}", "/rss.xml", cf.NEWSBOAT, f"192.0.2.{n}")
+        for n in range(200)
+    )
+    packed = gzip.compress((HEADER + lines).encode())
+    broken = tmp_path / "broken.gz"
+    if damage == "corrupt":  # the deflate stream damaged after its first lines
+        broken.write_bytes(packed[:600] + bytes(b ^ 0xFF for b in packed[600:900]) + packed[900:])
+    else:
+        broken.write_bytes(packed[: len(packed) // 2])
+    good = tmp_path / "good.log"
+    good.write_text(HEADER + line("2026-12-05 11:00:00", "/rss.xml", cf.NETNEWSWIRE))
+    status = main(["stats", str(broken), str(good), "--json", "--now", "2026-12-06T00:00:00Z"])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert "broken.gz: cannot be read" in err
+    assert json.loads(out)["feeds"]["/rss.xml"]["individual"] == 1  # the good log's reader only
+
+
+def test_a_tallys_memory_per_distinct_reader_stays_small() -> None:
+    keys: dict[date, bytes] = {}
+    tally = Tally(WindowKeys(lambda end: keys.setdefault(end, new_key())))
+    when = datetime(2026, 12, 6, 10, tzinfo=UTC)
+    readers = 20_000
+    found = [
+        Request(when, f"10.0.{n >> 8}.{n & 255}", "GET", "/rss.xml", 200, cf.NETNEWSWIRE)
+        for n in range(readers)
+    ]
+    tracemalloc.start()
+    try:
+        for request in found:
+            tally.add(request)
+        used, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert used / readers < 1200  # seven 8-byte hashes a reader, in sets: no cache that grows
+
+
+def test_a_partial_is_decoded_for_the_windows_asked_only() -> None:
+    keys: dict[date, bytes] = {}
+    tally = Tally(WindowKeys(lambda end: keys.setdefault(end, new_key())))
+    (request,) = requests(HEADER + line("2026-12-01 10:00:00", "/rss.xml", cf.NETNEWSWIRE))
+    assert isinstance(request, Request)
+    tally.add(request)
+    document = json.loads(json.dumps(tally.aggregates[("/rss.xml", date(2026, 12, 1))].to_json()))
+    assert len(DayAggregate.from_json(document).visitors[ClientKind.READER]) == 7
+    only = DayAggregate.from_json(document, tags={date(2026, 12, 7)})
+    assert list(only.visitors[ClientKind.READER]) == [date(2026, 12, 7)]

@@ -4,7 +4,9 @@ Bucket layout (all private; ``infra/`` expires each prefix by lifecycle rule):
 
 - ``keys/<day>.key``: the hashing key of the seven-day window ending on that day, made by the
   first log processor that needs it (a conditional write, so concurrent processors agree on
-  one) and deleted by the rollup once the window's count is taken;
+  one) and deleted by the rollup once the window's count is taken; ``keys/<day>.closed``, an
+  empty marker the rollup writes first, so a late or retried processor never makes the key of
+  a window already counted again;
 - ``partials/<day>/<hash of the log key>.json.gz``: one log file's aggregates of that day per
   feed (:class:`~newswire.audience.counting.DayAggregate`); named after the log object, so a
   redelivered event rewrites the same partial instead of counting a file twice;
@@ -16,7 +18,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
@@ -50,28 +52,48 @@ class AudienceStore:
         self._s3 = s3
         self._bucket = bucket
 
-    def window_key(self, end: date) -> bytes:
+    def window_key(self, end: date) -> bytes | None:
         """The key of the window ending on ``end``, made now if no processor made it yet.
+
+        Returns:
+            The key, or None when the window is closed: the rollup counted it and dropped its
+            key, and a key made again would link that week's hashes to addresses anew.
 
         Raises:
             StorageError: S3 failed.
         """
-        name = f"{KEYS_PREFIX}{end.isoformat()}.key"
+        name = _key_name(end)
         for _attempt in range(3):
             key = self._read(name)
             if key is not None and len(key) == KEY_BYTES:
                 return key
+            if self._read(_closed_name(end)) is not None:
+                return None
             try:
                 self._s3.put_object(Bucket=self._bucket, Key=name, Body=new_key(), IfNoneMatch="*")
             except ClientError as e:
                 if _code(e) not in {"PreconditionFailed", "ConditionalRequestConflict"}:
                     raise StorageError(f"s3://{self._bucket}/{name}: {e}") from e
                 continue  # another processor made it first: read theirs
+            if self._read(_closed_name(end)) is not None:  # the rollup closed it meanwhile
+                self._delete(name)
+                return None
         raise StorageError(f"s3://{self._bucket}/{name}: the window key could not be agreed on")
 
     def drop_window_key(self, end: date) -> None:
-        """Delete the key of the window ending on ``end``: its hashes become unlinkable."""
-        name = f"{KEYS_PREFIX}{end.isoformat()}.key"
+        """Close the window ending on ``end`` and delete its key: its hashes become unlinkable.
+
+        The closed marker is written before the key is deleted, so a processor that made the
+        key in between sees the marker and deletes the key itself.
+        """
+        closed = _closed_name(end)
+        try:
+            self._s3.put_object(Bucket=self._bucket, Key=closed, Body=b"")
+        except ClientError as e:
+            raise StorageError(f"s3://{self._bucket}/{closed}: {e}") from e
+        self._delete(_key_name(end))
+
+    def _delete(self, name: str) -> None:
         try:
             self._s3.delete_object(Bucket=self._bucket, Key=name)
         except ClientError as e:
@@ -90,8 +112,11 @@ class AudienceStore:
         except ClientError as e:
             raise StorageError(f"s3://{self._bucket}/{name}: {e}") from e
 
-    def partials(self, day: date) -> Iterator[tuple[str, DayAggregate]]:
-        """Each (feed path, aggregate) of every log file's partial of ``day``."""
+    def partials(
+        self, day: date, tags: Collection[date] | None = None
+    ) -> Iterator[tuple[str, DayAggregate]]:
+        """Each (feed path, aggregate) of every log file's partial of ``day``, with the visitor
+        sets of ``tags`` only (all when None)."""
         prefix = f"{PARTIALS_PREFIX}{day.isoformat()}/"
         try:
             pages = self._s3.get_paginator("list_objects_v2").paginate(
@@ -104,7 +129,7 @@ class AudienceStore:
                         continue  # expired between the listing and the read
                     document = json.loads(gzip.decompress(body))
                     for path, data in document["feeds"].items():
-                        yield path, DayAggregate.from_json(data)
+                        yield path, DayAggregate.from_json(data, tags)
         except ClientError as e:
             raise StorageError(f"s3://{self._bucket}/{prefix}: {e}") from e
 
@@ -136,6 +161,14 @@ class AudienceStore:
             if _code(e) in {"NoSuchKey", "404"}:
                 return None
             raise StorageError(f"s3://{self._bucket}/{name}: {e}") from e
+
+
+def _key_name(end: date) -> str:
+    return f"{KEYS_PREFIX}{end.isoformat()}.key"
+
+
+def _closed_name(end: date) -> str:
+    return f"{KEYS_PREFIX}{end.isoformat()}.closed"
 
 
 def partial_key(day: date, source: str) -> str:

@@ -62,7 +62,7 @@ class HostedService:
 HOSTED_SERVICES: tuple[HostedService, ...] = (
     # Feedly/1.0 (+http://www.feedly.com/fetcher.html; 462 subscribers; )
     HostedService("Feedly", re.compile(r"\bFeedly\b", re.I)),
-    # Mozilla/5.0 (compatible; inoreader.com; 114 subscribers)
+    # Inoreader/1.0 (+http://www.inoreader.com/feed-fetcher; 3 subscribers; )
     HostedService("Inoreader", re.compile(r"inoreader\.com", re.I)),
     # NewsBlur Feed Fetcher - 27 subscribers - https://www.newsblur.com/site/7704055/name (…)
     HostedService(
@@ -86,9 +86,11 @@ HOSTED_SERVICES: tuple[HostedService, ...] = (
     HostedService("Dreamwidth", re.compile(r"^Dreamwidth\b", re.I)),
 )
 
-#: A count of subscribers, as services write it.
+#: A count of subscribers, as services write it: a whole number, not the tail of a
+#: percent-escape left undecoded (``%20subscribers``) or of another number.
 _COUNT = re.compile(
-    r"(\d+)\s*(?:subscribers?|readers)\b|subscribers?(?: count)?\s*[:=]\s*(\d+)", re.I
+    r"(?<![\w%])(\d+)\s*(?:subscribers?|readers)\b|subscribers?(?: count)?\s*[:=]\s*(\d+)",
+    re.I,
 )
 
 #: Individual readers: apps and self-hosted aggregators, by the name their User-Agent gives.

@@ -2,14 +2,15 @@
 
 Reads plain or gzipped logs one line at a time, hashes readers with a key made for the run
 (never written), and prints a table, ``--json`` or an ``--html`` page. A malformed line is
-reported on stderr and skipped; a file that cannot be read is reported and the others are
-still counted (exit status 1).
+reported on stderr and skipped; a file that cannot be read (missing, truncated or corrupt
+gzip) is reported, none of its lines counted, and the others are still counted (exit status 1).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -67,17 +68,23 @@ def stats_command(
     end = now or datetime.now(UTC)
     last = end.date()
     first = last - timedelta(days=days - 1)
-    tally = Tally(RunKey(), first_day=first - timedelta(days=WINDOW_DAYS - 1), until=end)
+    key = RunKey()
+    first_day = first - timedelta(days=WINDOW_DAYS - 1)
+    tally = Tally(key, first_day=first_day, until=end)
     unreadable = 0
     for path in logs:
+        of_file = Tally(key, first_day=first_day, until=end)  # merged only if read to the end
         try:
-            _count_file(path, tally)
-        except (OSError, EOFError) as e:
+            _count_file(path, of_file)
+        except (OSError, EOFError, zlib.error) as e:
             print(
-                f"newswire: {path}: cannot be read ({e}); the other logs are counted",
+                f"newswire: {path}: cannot be read ({e}); its lines are not counted, "
+                "the other logs are",
                 file=sys.stderr,
             )
             unreadable += 1
+            continue
+        tally.merge(of_file)
     counts = window_counts(tally.aggregates.items(), _days(first, last))
     print(report.as_json(counts) if as_json else report.as_table(counts, first, last), end="")
     if html is not None:

@@ -10,15 +10,15 @@ Rules (see :mod:`~newswire.audience.agents` for who is who):
 - requests = every counted fetch in the window.
 
 A :class:`Tally` keeps, per (feed, day), a request count, each service's latest report per
-feed id and sets of hashed readers (:mod:`~newswire.audience.hashing`): its memory grows with
-distinct feeds, days and readers, never with the number of lines.
+feed id and sets of hashed readers (:mod:`~newswire.audience.hashing`), as ints: its memory
+grows with distinct feeds, days and readers, never with the number of lines.
 """
 
 from __future__ import annotations
 
 import base64
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -54,7 +54,7 @@ class DayAggregate:
 
     requests: int = 0
     hosted: dict[tuple[str, str], tuple[datetime, int]] = field(default_factory=dict)
-    visitors: dict[ClientKind, dict[date, set[bytes]]] = field(
+    visitors: dict[ClientKind, dict[date, set[int]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(set))
     )
 
@@ -83,7 +83,7 @@ class DayAggregate:
             ],
             "visitors": {
                 str(kind): {
-                    tag.isoformat(): base64.b64encode(b"".join(sorted(digests))).decode()
+                    tag.isoformat(): base64.b64encode(_packed(digests)).decode()
                     for tag, digests in sorted(tags.items())
                 }
                 for kind, tags in self.visitors.items()
@@ -91,18 +91,34 @@ class DayAggregate:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> DayAggregate:
-        """The aggregate :meth:`to_json` wrote."""
+    def from_json(cls, data: dict[str, Any], tags: Collection[date] | None = None) -> DayAggregate:
+        """The aggregate :meth:`to_json` wrote, with the visitor sets of ``tags`` only (all
+        when None): a rollup counts one window, and decoding the six others costs memory."""
         aggregate = cls(requests=int(data["requests"]))
         for service, feed_id, when, subscribers in data["hosted"]:
             aggregate.hosted[(service, feed_id)] = (datetime.fromisoformat(when), subscribers)
-        for kind, tags in data["visitors"].items():
-            for tag, packed in tags.items():
-                raw = base64.b64decode(packed)
-                aggregate.visitors[ClientKind(kind)][date.fromisoformat(tag)] = {
-                    raw[i : i + DIGEST_BYTES] for i in range(0, len(raw), DIGEST_BYTES)
-                }
+        for kind, by_tag in data["visitors"].items():
+            for tag, packed in by_tag.items():
+                day = date.fromisoformat(tag)
+                if tags is None or day in tags:
+                    aggregate.visitors[ClientKind(kind)][day] = _unpacked(packed)
         return aggregate
+
+
+def _packed(digests: set[int]) -> bytes:
+    return b"".join(d.to_bytes(DIGEST_BYTES, "big") for d in sorted(digests))
+
+
+def _unpacked(packed: str) -> set[int]:
+    raw = base64.b64decode(packed)
+    return {
+        int.from_bytes(raw[i : i + DIGEST_BYTES], "big") for i in range(0, len(raw), DIGEST_BYTES)
+    }
+
+
+#: Visitors whose digests a tally keeps at hand: a reader polls a feed a few times in a row,
+#: and each is hashed under up to seven keys; bounded, so memory follows the aggregates only.
+RECENT_VISITORS = 1024
 
 
 class Tally:
@@ -121,7 +137,16 @@ class Tally:
         self._hasher = hasher
         self._first_day = first_day
         self._until = until
-        self._digests: dict[tuple[date, str], dict[date, bytes]] = {}
+        self._recent: dict[tuple[date, str], dict[date, int]] = {}
+
+    def merge(self, other: Tally) -> None:
+        """Add the aggregates of ``other``, a tally hashed with the same key."""
+        for where, aggregate in other.aggregates.items():
+            kept = self.aggregates.get(where)
+            if kept is None:
+                self.aggregates[where] = aggregate
+            else:
+                kept.merge(aggregate)
 
     def add(self, request: Request) -> bool:
         """Count ``request``; return whether it was a counted fetch in the span kept."""
@@ -140,9 +165,11 @@ class Tally:
             return True
         who = client.name if client.kind is ClientKind.READER else request.user_agent
         identity = f"{client.kind}\0{who}\0{request.address}"
-        digests = self._digests.get((day, identity))
+        digests = self._recent.get((day, identity))
         if digests is None:
-            digests = self._digests[(day, identity)] = self._hasher(day, identity)
+            if len(self._recent) >= RECENT_VISITORS:
+                self._recent.clear()
+            digests = self._recent[(day, identity)] = self._hasher(day, identity)
         for tag, digest in digests.items():
             aggregate.visitors[client.kind][tag].add(digest)
         return True
@@ -183,7 +210,7 @@ class WindowCounter:
         self._tags = frozenset(tags)
         self._requests: dict[str, int] = defaultdict(int)
         self._hosted: dict[str, dict[tuple[str, str], tuple[datetime, int]]] = defaultdict(dict)
-        self._visitors: dict[str, dict[ClientKind, set[bytes]]] = defaultdict(
+        self._visitors: dict[str, dict[ClientKind, set[int]]] = defaultdict(
             lambda: defaultdict(set)
         )
 

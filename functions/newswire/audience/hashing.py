@@ -2,7 +2,9 @@
 
 A reader is the pair (reader name, address) — for a browser or bot, (User-Agent, address).
 It is never stored: only an HMAC-SHA256 of it, cut to 8 bytes (enough to tell a million
-readers apart, too short to be worth a dictionary attack even with the key).
+readers apart). The hash does not protect an address from someone who holds the key: IPv4
+addresses are few enough to hash them all and match. The protection is that the key is
+deleted (below), after which no one can.
 
 Counting distinct readers over a rolling week needs the same reader to hash the same way on
 each of its seven days, yet a key kept for ever would make a hash a permanent pseudonym. So
@@ -28,14 +30,14 @@ DIGEST_BYTES = 8
 KEY_BYTES = 32
 
 #: Digests of one reader, by the tag (a day) of the set each belongs in.
-Hasher = Callable[[date, str], dict[date, bytes]]
+Hasher = Callable[[date, str], dict[date, int]]
 
 
-def digest(key: bytes, identity: str) -> bytes:
-    """The kept hash of ``identity`` under ``key``."""
-    return hmac.new(key, identity.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()[
-        :DIGEST_BYTES
-    ]
+def digest(key: bytes, identity: str) -> int:
+    """The kept hash of ``identity`` under ``key``: its first bytes as an int (an int in a set
+    takes less memory than a bytes object)."""
+    mac = hmac.new(key, identity.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+    return int.from_bytes(mac[:DIGEST_BYTES], "big")
 
 
 def new_key() -> bytes:
@@ -53,7 +55,7 @@ class RunKey:
     def __init__(self, key: bytes | None = None) -> None:
         self._key = key or new_key()
 
-    def __call__(self, day: date, identity: str) -> dict[date, bytes]:
+    def __call__(self, day: date, identity: str) -> dict[date, int]:
         return {day: digest(self._key, identity)}
 
 
@@ -61,24 +63,29 @@ class WindowKeys:
     """A key per seven-day window, named by its last day: what the AWS pipeline keeps.
 
     Args:
-        key_for: the key of the window ending on a day (made on first use, by the store).
+        key_for: the key of the window ending on a day (made on first use, by the store), or
+            None when that window is closed.
         first_open: the last day of the earliest window not yet counted: a request logged
             late is not hashed for windows already counted, whose keys are gone.
     """
 
-    def __init__(self, key_for: Callable[[date], bytes], first_open: date | None = None) -> None:
+    def __init__(
+        self, key_for: Callable[[date], bytes | None], first_open: date | None = None
+    ) -> None:
         self._key_for = key_for
         self._first_open = first_open
-        self._keys: dict[date, bytes] = {}
+        self._keys: dict[date, bytes | None] = {}
 
-    def __call__(self, day: date, identity: str) -> dict[date, bytes]:
+    def __call__(self, day: date, identity: str) -> dict[date, int]:
         digests = {}
         for offset in range(WINDOW_DAYS):
             end = day + timedelta(days=offset)
             if self._first_open is not None and end < self._first_open:
                 continue
-            key = self._keys.get(end)
-            if key is None:
+            if end in self._keys:
+                key = self._keys[end]
+            else:
                 key = self._keys[end] = self._key_for(end)
-            digests[end] = digest(key, identity)
+            if key is not None:  # None: the window is closed, its count taken
+                digests[end] = digest(key, identity)
         return digests

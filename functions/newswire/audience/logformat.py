@@ -2,13 +2,15 @@
 
 A file starts with ``#Version:`` and ``#Fields:`` lines; the field list decides the column
 order, so a file with fields added, removed or moved is still read. Values are tab-separated,
-``-`` when empty, and URL-encoded as CloudFront writes them (a User-Agent's spaces are
-``%20``). Lines are read one at a time: memory does not grow with the file.
+``-`` when empty, and URL-encoded as CloudFront writes them: a User-Agent's space, ``"`` and
+``\\`` are encoded twice (``%2520``, ``%2522``, ``%255C``), other characters once, so both
+forms are decoded. Lines are read one at a time: memory does not grow with the file.
 """
 
 from __future__ import annotations
 
 import gzip
+import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +39,10 @@ REQUIRED_FIELDS = (
     "cs(User-Agent)",
 )
 
+#: The characters CloudFront encodes twice in a header value (space, ``"``, ``\\``): decoded to
+#: their single encoding before the value is unquoted once.
+_TWICE_ENCODED = re.compile(r"%25(20|22|5C)", re.I)
+
 #: The longest line read; a longer one is malformed (CloudFront caps a URL at 8 KB).
 MAX_LINE_BYTES = 64 * 1024
 
@@ -63,12 +69,17 @@ class Malformed(NamedTuple):
         return f"{self.source}:{self.line_number}: {self.reason}"
 
 
-def read_log(lines: Iterable[bytes], source: str) -> Iterator[Request | Malformed]:
+def read_log(
+    lines: Iterable[bytes], source: str, *, period: tuple[datetime, datetime] | None = None
+) -> Iterator[Request | Malformed]:
     """Each request of a log file, or why a line was skipped.
 
     Args:
         lines: the file's lines, as bytes (a file object opened in binary mode).
         source: the file's name, for the reports of malformed lines.
+        period: the first and last time (UTC) a request of this file can have: a line dated
+            outside it is malformed (a damaged date such as 9999-12-30 would overflow the
+            date arithmetic of counting).
 
     Returns:
         An iterator of requests and malformed-line reports, in file order.
@@ -96,6 +107,11 @@ def read_log(lines: Iterable[bytes], source: str) -> Iterator[Request | Malforme
             yield Malformed(source, number, no_columns)
             continue
         parsed = _request(line.split("\t"), columns)
+        if isinstance(parsed, Request) and period and not period[0] <= parsed.time <= period[1]:
+            parsed = (
+                f"dated {parsed.time:%Y-%m-%d %H:%M:%S}, expected from "
+                f"{period[0]:%Y-%m-%d %H:%M} to {period[1]:%Y-%m-%d %H:%M}"
+            )
         if isinstance(parsed, str):
             yield Malformed(source, number, parsed)
         else:
@@ -126,8 +142,13 @@ def _request(values: list[str], columns: dict[str, int]) -> Request | str:
         method=values[columns["cs-method"]],
         path=unquote(values[columns["cs-uri-stem"]]),
         status=int(status),
-        user_agent="" if agent == "-" else unquote(agent),
+        user_agent="" if agent == "-" else decode_header(agent),
     )
+
+
+def decode_header(value: str) -> str:
+    """A header value as sent, from its logged form: CloudFront encodes some characters twice."""
+    return unquote(_TWICE_ENCODED.sub(r"%\1", value))
 
 
 def open_log(path: Path) -> IO[bytes]:
@@ -168,5 +189,8 @@ def format_line(request: Request, *, host: str, size: int, elapsed: float) -> st
 
 
 def _encoded(value: str) -> str:
-    """A header value as CloudFront logs it: percent-encoded, but keeping what it keeps."""
-    return quote(value, safe="/:;()+,=.~-_*!'@?&") if value else "-"
+    """A header value as CloudFront logs it: percent-encoded, space, ``"`` and ``\\`` twice."""
+    if not value:
+        return "-"
+    once = quote(value, safe="/:;()+,=.~-_*!'@?&")
+    return once.replace("%20", "%2520").replace("%22", "%2522").replace("%5C", "%255C")

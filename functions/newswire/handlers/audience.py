@@ -5,17 +5,20 @@
     asynchronously (Lambda retries twice, then the dead-letter queue keeps the event). Reads
     the gzipped log as a stream, a line at a time, so memory does not grow with the file;
     readers are hashed under each window key they count for
-    (:class:`~newswire.audience.hashing.WindowKeys`) and one partial aggregate per day of
-    requests is written (``partials/``). A malformed line is logged and skipped.
+    (:class:`~newswire.audience.hashing.WindowKeys`), never under a window already counted
+    (by the time of the run, not the event's, and the rollup's closed marker), and one
+    partial aggregate per day of requests is written (``partials/``). A malformed line is
+    logged and skipped, as is a line dated outside the log's period (before the earliest open
+    window, or over two days after the log landed).
     Metrics (unit Count): ``LogLinesRead``, ``LogLinesMalformed``, ``FeedRequestsCounted``.
 
 ``rollup``
     Trigger: an EventBridge schedule once a day (02:30 UTC). Counts the seven days ending the
-    day before the event's time (or ``{"day": "YYYY-MM-DD"}`` in the event to count another
-    whose partials have not expired; counting needs no key),
+    day before the event's time (or now, for an event without one; or ``{"day": "YYYY-MM-DD"}``
+    in the event to count another whose partials have not expired; counting needs no key),
     writes ``snapshots/<day>.json`` and ``snapshots/latest.json``, publishes metrics for the
     feeds with most subscribers and for all feeds together (namespace ``Newswire/Audience``,
-    dimension ``Feed``) and deletes the window's key.
+    dimension ``Feed``) and closes the window: a marker, then its key deleted.
 
 Environment:
     AUDIENCE_BUCKET: the private aggregates bucket (keys, partials, snapshots).
@@ -28,7 +31,7 @@ import gzip
 import os
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
@@ -60,6 +63,11 @@ def first_open_window(now: datetime) -> date:
     return (now - counted_by).date() + timedelta(days=1)
 
 
+def clock() -> datetime:
+    """Now, in UTC: when a processor runs decides which windows are still open."""
+    return datetime.now(UTC)
+
+
 def _store() -> AudienceStore:
     return AudienceStore(aws_client("s3"), os.environ["AUDIENCE_BUCKET"])
 
@@ -70,11 +78,12 @@ def _store() -> AudienceStore:
 def process_log(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Count the requests of each log object in an S3 event; return what was read."""
     store = _store()
+    now = clock()
     summary: dict[str, int] = defaultdict(int)
     for record in event.get("Records", []):
         bucket = record["s3"]["bucket"]["name"]
         key = unquote_plus(record["s3"]["object"]["key"])
-        landed = datetime.fromisoformat(record.get("eventTime") or datetime.now(UTC).isoformat())
+        landed = max(datetime.fromisoformat(record.get("eventTime") or now.isoformat()), now)
         for name, value in count_log_object(store, bucket, key, landed).items():
             summary[name] += value
     for name in ("LogLinesRead", "LogLinesMalformed", "FeedRequestsCounted"):
@@ -91,15 +100,18 @@ def count_log_object(
         store: the aggregates bucket.
         bucket: the log bucket.
         key: the log object's key.
-        landed: when it was written (the event's time): windows counted before are closed.
+        landed: when it is counted: the later of the event's time and now, so a retried or
+            late event does not reopen a window counted since it was sent.
     """
     body = aws_client("s3").get_object(Bucket=bucket, Key=key)["Body"]
     lines: Iterable[bytes] = (
         gzip.GzipFile(fileobj=body) if key.endswith(".gz") else body.iter_lines(keepends=True)
     )
-    tally = Tally(WindowKeys(store.window_key, first_open_window(landed)))
+    first_open = first_open_window(landed)
+    tally = Tally(WindowKeys(store.window_key, first_open))
+    period = _period(first_open, landed)
     read = malformed = counted = 0
-    for item in read_log(lines, key):
+    for item in read_log(lines, key, period=period):
         read += 1
         if isinstance(item, Malformed):
             malformed += 1
@@ -119,19 +131,28 @@ def count_log_object(
     return {"LogLinesRead": read, "LogLinesMalformed": malformed, "FeedRequestsCounted": counted}
 
 
+def _period(first_open: date, landed: datetime) -> tuple[datetime, datetime]:
+    """The times a log's requests can have: from the first day of the earliest window still
+    open to two days after the log landed (CloudFront writes a log within hours; the margin
+    is for clocks)."""
+    first_day = first_open - timedelta(days=WINDOW_DAYS - 1)
+    return datetime.combine(first_day, time(), tzinfo=UTC), landed + timedelta(days=2)
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def rollup(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Count the window ending yesterday (or the event's ``day``); return its snapshot key."""
     if event.get("day"):
         last = date.fromisoformat(event["day"])
-    else:
-        last = datetime.fromisoformat(event["time"]).date() - timedelta(days=1)
+    else:  # a scheduled event has its time; one invoked by hand without it counts yesterday
+        when = datetime.fromisoformat(event["time"]) if event.get("time") else clock()
+        last = when.date() - timedelta(days=1)
     first = last - timedelta(days=WINDOW_DAYS - 1)
     store = _store()
     counter = WindowCounter([last])  # every day's partial holds this window's hashes
     for offset in range(WINDOW_DAYS):
-        for path, aggregate in store.partials(first + timedelta(days=offset)):
+        for path, aggregate in store.partials(first + timedelta(days=offset), tags={last}):
             counter.add(path, aggregate)
     counts = counter.counts()
     snapshot = store.put_snapshot(first, last, counts)

@@ -2,7 +2,8 @@
 
 So ``newswire stats`` counts the readers of a laptop's feeds as it counts a distribution's.
 The file is appended to (its header written when it is new) and flushed a line at a time; it
-holds readers' addresses as CloudFront's logs do, and stays on the machine that served them.
+holds readers' addresses as CloudFront's logs do, so it is made readable by its owner only
+(0600) and stays on the machine that served them.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ class AccessLog:
         self.path = path
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("a", encoding="utf-8")
+        # 0600: it holds readers' addresses, for the user who served them only
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._file = os.fdopen(descriptor, "a", encoding="utf-8")
         if self._file.tell() == 0:
             self._file.write(header())
             self._file.flush()

@@ -305,9 +305,20 @@ def _reindex(say: Callable[[str], None], site_problems: SiteProblems) -> None:
     )
 
 
-def serve_command(content: Path, host: str, port: int, access_log: Path | None = None) -> int:
-    """Run ``newswire serve`` until Ctrl-C or SIGTERM; return the exit status."""
-    stack = LocalStack(content, host, port, access_log=access_log or default_path())
+def serve_command(
+    content: Path,
+    host: str,
+    port: int,
+    access_log: Path | None = None,
+    *,
+    log_requests: bool = True,
+) -> int:
+    """Run ``newswire serve`` until Ctrl-C or SIGTERM; return the exit status.
+
+    ``log_requests=False`` (``--no-access-log``) writes no access log at all.
+    """
+    log = (access_log or default_path()) if log_requests else None
+    stack = LocalStack(content, host, port, access_log=log)
     try:
         stack.start()
     except NewswireError as e:
