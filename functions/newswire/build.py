@@ -52,6 +52,7 @@ from newswire.domain.model import Article, SiteConfig, Tombstone
 from newswire.errors import InvalidArticleError
 from newswire.itemfiles import ItemFiles, ItemRef
 from newswire.rendering.base import FeedFile
+from newswire.rendering.directory import directory_files, planned_listings
 from newswire.rendering.entry import entry_head, sitemap_url_of
 from newswire.rendering.sitemap import (
     NEWS_SITEMAP_CONTENT_TYPE,
@@ -240,6 +241,7 @@ class _Build:
             documents += partners.files
             report.partner_findings = len(build_findings(articles, self.site, now, partners))
             self.sources = None
+        documents += directory_files(planned_listings(plan), self.site)
         del articles, live
         todo = self._feed_jobs(plan, months, report, feed_ids, (tombstones, now))
         if self.cache is not None:
@@ -260,7 +262,7 @@ class _Build:
         return report
 
     def _emit(self, report: BuildReport, file: FeedFile) -> None:
-        """Publish a file that is not a feed (a sitemap, the stylesheet)."""
+        """Publish a file that is not a feed (a sitemap, the stylesheet, the directory)."""
         report.paths.append(file.path)
         if self.sink is not None:
             self._count(report, file.path, self.sink(file.path, file.body))

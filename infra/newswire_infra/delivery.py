@@ -168,6 +168,8 @@ class Delivery(Construct):
                     )
                 ],
             ),
+            # "/" is the feed directory the publisher writes at the bucket's root
+            # (newswire.rendering.directory.PAGE_PATH; tests/infra checks they agree).
             default_root_object="index.html",
             error_responses=[
                 cloudfront.ErrorResponse(

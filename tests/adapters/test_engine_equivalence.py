@@ -4,7 +4,8 @@ The same articles are built by :func:`build_site` at a fixed ``now`` and publish
 through the pipeline with a clock stopped at that ``now``: once by a reindex of the content
 bucket, once article by article as S3 events would bring them (sequencers in upload order).
 Every object of the feeds bucket must then be the build's file of that path, byte for byte,
-and the two must publish the same paths.
+and the two must publish the same paths: the feed directory (``index.html``, ``feeds.opml``,
+``directory.json``) too, which the pipeline updates feed by feed.
 
 One difference is by design: the pipeline never deletes a feed object. A feed it emptied (a
 tag nobody uses any more, a month whose only article moved) is rewritten with no items, so a
@@ -33,6 +34,7 @@ from newswire.domain.feeds import FeedFormat
 from newswire.domain.model import SiteConfig
 from newswire.pipeline.changes import ArticleChange, normalise_sequencer
 from newswire.pipeline.publisher import Publisher
+from newswire.rendering.directory import DIRECTORY_PATHS, OPML_PATH, PAGE_PATH
 from newswire.rendering.registry import RENDERERS
 from newswire.rendering.sitemap import SITEMAP_INDEX_PATH
 from tests.support.aws import Stack, moto_stack
@@ -311,6 +313,11 @@ def test_the_edge_cases(path: str) -> None:
     assert (
         b"<loc>https://englishnews.example/feeds/sitemaps/2026-01.xml</loc>" in build["sitemap.xml"]
     )
+    # the front door: every subscription feed, named as the feeds are, in both paths alike
+    for document in DIRECTORY_PATHS:
+        assert feeds[document] == build[document], document
+    assert b'text="English News: CAF\xc3\x89 society"' in build[OPML_PATH]
+    assert b"Tie " in build[PAGE_PATH] and b"archive/" not in build[PAGE_PATH]
 
 
 def test_a_generated_archive_reindexed() -> None:

@@ -184,8 +184,10 @@ def test_scheduled_article_stays_out_until_due(stack: Stack, seq: Sequencer) -> 
             "sitemap.xml",
             "feed.xsl",
             *partners,
+            *("directory.json", "feeds.opml", "index.html"),
         ]
     )
+    assert b"No articles yet." in stack.feed("index.html")
     assert titles(stack) == []
 
 
@@ -224,7 +226,7 @@ def test_two_files_cannot_share_an_id(stack: Stack, seq: Sequencer) -> None:
 
 def test_concurrent_publishers_lose_no_update(server: Stack) -> None:
     """Many invocations at once, each publishing its own article: none fails (lost races are
-    rendered again) and the feeds show every article.
+    rendered again), the feeds show every article, and the directory every feed.
 
     Runs against moto's server, one request at a time like AWS's per-request atomicity. Which
     interleavings happen is up to the threads; the race the conditional writes close is pinned
@@ -233,7 +235,9 @@ def test_concurrent_publishers_lose_no_update(server: Stack) -> None:
     stack = server
     count = 24
     keys = [
-        stack.put_article(f"articles/story-{i:02d}.md", article(f"Story {i:02d}", tags="[world]"))
+        stack.put_article(
+            f"articles/story-{i:02d}.md", article(f"Story {i:02d}", tags=f"[world, desk {i:02d}]")
+        )
         for i in range(count)
     ]
     barrier = threading.Barrier(count)
@@ -256,6 +260,9 @@ def test_concurrent_publishers_lose_no_update(server: Stack) -> None:
     expected = sorted(f"Story {i:02d}" for i in range(count))
     assert sorted(titles(stack)) == expected
     assert sorted(titles(stack, "tags/world/atom.xml")) == expected
+    listed = {f["id"]: f for f in json.loads(stack.feed("directory.json"))["feeds"]}
+    assert listed["main"]["articles"] == listed["tag:world"]["articles"] == count
+    assert {f"tag:desk-{i:02d}" for i in range(count)} <= listed.keys()
 
 
 def test_a_stale_render_is_never_written_last(stack: Stack, seq: Sequencer) -> None:
@@ -480,6 +487,65 @@ def test_listings_name_each_entry_by_its_revision(stack: Stack, seq: Sequencer) 
     )
 
 
+def test_the_directory_loses_no_feed_to_a_race(stack: Stack, seq: Sequencer) -> None:
+    """Publisher A stalls just before writing the directory; B publishes all through; A's
+    directory write then loses and A writes it again: both new tags are listed, and the
+    main feed as B, who rendered it last, counts it."""
+    import boto3
+
+    from newswire.adapters.s3 import S3FeedStore
+
+    publish(stack, seq, "articles/first.md", article("First"))
+    stack.put_article("articles/a.md", article("A", tags="[Alpha]"))
+    stack.put_article("articles/b.md", article("B", tags="[Beta]"))
+    slow_client = boto3.client("s3", region_name="us-east-1")
+    stalled, resume = threading.Event(), threading.Event()
+
+    def stall_directory(params: dict[str, Any], **_: Any) -> None:
+        if params.get("Key") == "directory.json" and not stalled.is_set():
+            stalled.set()
+            resume.wait(10)
+
+    slow_client.meta.events.register("before-parameter-build.s3.PutObject", stall_directory)
+    slow = stack.publisher(clock=lambda: NOW)
+    slow.feeds = S3FeedStore(slow_client, stack.feeds_bucket)
+    change_a, change_b = (
+        ArticleChange("articles/a.md", False, seq()),
+        ArticleChange("articles/b.md", False, seq()),
+    )
+    outcomes: list[Any] = []
+    thread = threading.Thread(target=lambda: outcomes.append(slow.publish(change_a)))
+    thread.start()
+    assert stalled.wait(10)  # A has rendered a directory without B and is about to write it
+    stack.publisher(clock=lambda: NOW).publish(change_b)
+    resume.set()
+    thread.join(10)
+
+    assert not thread.is_alive()
+    assert [o.action for o in outcomes] == [PublishAction.PUBLISHED]
+    listed = {f["id"]: f for f in json.loads(stack.feed("directory.json"))["feeds"]}
+    assert {"main", "tag:alpha", "tag:beta", "tag:world"} <= listed.keys()
+    assert listed["main"]["articles"] == 3
+    page = stack.feed("index.html")
+    assert b'href="tags/alpha/rss.xml"' in page and b'href="tags/beta/rss.xml"' in page
+    opml = etree.fromstring(stack.feed("feeds.opml"))
+    urls = {o.get("xmlUrl") for o in opml.iter("outline")}
+    assert "https://englishnews.example/feeds/tags/alpha/rss.xml" in urls
+    assert "https://englishnews.example/feeds/tags/beta/rss.xml" in urls
+
+
+def test_a_feed_emptied_leaves_the_directory(stack: Stack, seq: Sequencer) -> None:
+    publish(stack, seq, "articles/a.md", article("A", tags="[Passing Fad]"))
+    assert b"tags/passing-fad/rss.xml" in stack.feed("feeds.opml")
+    publish(stack, seq, "articles/a.md", article("A", tags="[world]"))
+    assert b"tags/passing-fad/" not in stack.feed("feeds.opml")
+    assert b"tags/passing-fad/" not in stack.feed("index.html")
+    assert b"tags/world/rss.xml" in stack.feed("feeds.opml")
+    assert stack.s3.head_object(Bucket=stack.feeds_bucket, Key="feeds.opml")["ContentType"] == (
+        "text/x-opml; charset=utf-8"
+    )
+
+
 def test_requests_per_publish_do_not_grow_with_the_index(stack: Stack, seq: Sequencer) -> None:
     """One publish costs the same AWS requests with 5 or 60 articles already indexed."""
     calls: Counter[str] = Counter()
@@ -512,8 +578,9 @@ def test_requests_per_publish_do_not_grow_with_the_index(stack: Stack, seq: Sequ
     # 1 GET; the article's state, its waiters, the index write; for 3 feeds, 2 archives, the
     # sitemaps and the 5 partner feeds (rendered from the main feed's read): the HEADs, the
     # listings and the months, the entries (one BatchGet), the PUTs, then the listings and
-    # the months again for the jobs that wrote
-    assert sum(small.values()) <= 70
+    # the months again for the jobs that wrote; the feed directory's GET, 2 HEADs and 3 PUTs
+    # (no index request: it is updated from its own data)
+    assert sum(small.values()) <= 76
 
 
 def test_a_rebuild_reads_each_entry_once_however_many_feeds_show_it(

@@ -154,8 +154,11 @@ class TestSqsBatch:
         # main feed; 2 tags and 2 authors of the council, 3 tags and 1 author of the café;
         # their 2 sections and 2 monthly archives (3 formats each); the news sitemap, the
         # sitemap index and the 2 months' sitemaps, feed.xsl, the browser view's
-        # stylesheet, and the 5 partner feeds content/site.yaml enables.
-        assert metrics["FeedsWritten"] == [(1 + 5 + 3 + 2 + 2) * len(FeedFormat) + 1 + 3 + 1 + 5]
+        # stylesheet, the 5 partner feeds content/site.yaml enables, and the feed directory
+        # (its data, OPML and page).
+        assert metrics["FeedsWritten"] == [
+            (1 + 5 + 3 + 2 + 2) * len(FeedFormat) + 1 + 3 + 1 + 5 + 3
+        ]
 
     def test_the_hub_is_pinged_once_for_the_whole_batch(
         self, stack: Stack, invoke: Invoke, hub: Hub

@@ -10,6 +10,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 from newswire_infra import CustomDomain, Settings
 
+from newswire.rendering.directory import PAGE_PATH
 from tests.infra.stacks import Synthesized
 
 
@@ -250,3 +251,17 @@ def test_cloudfront_names_include_the_region_so_two_regions_can_deploy(
             for key in path:
                 name = name[key]
             assert {"Ref": "AWS::Region"} in name["Fn::Join"][1], logical_id
+
+
+def test_the_cdn_root_is_the_feed_directory_the_pipeline_writes(
+    default_stack: Synthesized,
+) -> None:
+    """``/`` at the CDN is ``index.html`` at the feeds bucket's root: the page the pipeline
+    writes there, where ``feeds_url`` (the distribution's root) puts it."""
+    config = default_stack.properties("AWS::CloudFront::Distribution", "Delivery")[
+        "DistributionConfig"
+    ]
+    assert config["DefaultRootObject"] == PAGE_PATH
+    (origin,) = config["Origins"]
+    assert origin.get("OriginPath", "") == ""  # the bucket's root is the CDN's
+    assert config["DefaultCacheBehavior"]["AllowedMethods"] == ["GET", "HEAD"]

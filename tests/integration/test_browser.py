@@ -87,9 +87,10 @@ def feed_site() -> Iterator[FeedSite]:
     class Handler(QuietHandler):
         def do_GET(self) -> None:
             served.requested.append(self.path)
-            content_type, body = files.get(self.path, ("text/plain", b""))
+            path = "/index.html" if self.path == "/" else self.path  # the CDN's root object
+            content_type, body = files.get(path, ("text/plain", b""))
             content_type = browser_content_type(content_type, self.headers.get("Accept"))
-            self.send_response(HTTPStatus.OK if self.path in files else HTTPStatus.NOT_FOUND)
+            self.send_response(HTTPStatus.OK if path in files else HTTPStatus.NOT_FOUND)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -100,13 +101,16 @@ def feed_site() -> Iterator[FeedSite]:
         yield served
 
 
-def _open(url: str, workdir: Path, *, screenshot: Path | None = None) -> str:
-    """Open ``url`` in headless Chromium: the rendered DOM, or a screenshot of the page."""
+def _open(url: str, workdir: Path, *, screenshot: Path | None = None, phone: bool = False) -> str:
+    """Open ``url`` in headless Chromium (``phone``: at a phone's width): the rendered DOM,
+    or a screenshot of the page."""
     output = [f"--screenshot={screenshot}"] if screenshot else ["--dump-dom"]
+    size = ["--window-size=390,844"] if phone else []
     result = subprocess.run(
         [
             _chromium(),
             *CHROMIUM_FLAGS,
+            *size,
             f"--user-data-dir={workdir / 'profile'}",
             *output,
             url,
@@ -167,3 +171,31 @@ def test_browser_shows_summaries_as_text_written(feed_site: FeedSite, tmp_path: 
     # In the serialised DOM a text "&" is written "&amp;"; a double escape would be "&amp;amp;".
     assert "The Harbour &amp; Maritime Festival returns" in dom
     assert "&amp;amp;" not in dom
+
+
+def test_browser_opens_the_feed_directory_at_the_root(feed_site: FeedSite, tmp_path: Path) -> None:
+    """``/`` is the directory: every feed of the site with its three formats and the address
+    to copy, and the OPML and sitemap linked; on a phone's screen too."""
+    _chromium()
+    dom = _open(feed_site.url, tmp_path, phone=True)
+
+    assert '<h1><a href="https://englishnews.example/">English News</a></h1>' in dom
+    feeds = [p for p in feed_site.content_types if p.endswith("/rss.xml") or p == "rss.xml"]
+    listed = [p for p in feeds if not p.startswith(("archive/", "partners/"))]
+    assert listed, "the build published no feeds"
+    for rss in listed:
+        folder = rss.removesuffix("rss.xml")
+        assert f"<code>https://englishnews.example/feeds/{rss}</code>" in dom, rss
+        for name in ("rss.xml", "atom.xml", "feed.json"):
+            assert f'href="{folder}{name}"' in dom, f"{folder}{name} is not linked"
+    assert "archive/" not in dom and "partners/" not in dom
+    assert 'href="feeds.opml"' in dom
+    assert 'href="sitemap.xml"' in dom
+    assert SEED_TITLE in dom  # what a feed carries: its latest headline (the tag "russia")
+    assert "<h2>Tags</h2>" in dom and "<h2>Authors</h2>" in dom
+
+    screenshot = tmp_path / "directory.png"
+    _open(feed_site.url, tmp_path, screenshot=screenshot, phone=True)
+    image = screenshot.read_bytes()
+    assert image.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(image) > 10_000, "the screenshot is (nearly) blank"

@@ -67,8 +67,8 @@ VALID_IN_CONTENT = 6
 HELD_IN_CONTENT = "1 drafts, 1 scheduled, 1 withdrawn, 1 expired"
 #: What content/ publishes: 30 feeds in 3 formats (main, 14 tags, 3 authors, 6 sections and
 #: 6 monthly archives), the news sitemap, the sitemap index, 6 monthly sitemaps, feed.xsl and
-#: the 5 partner feeds.
-FILES_IN_CONTENT = 30 * 3 + 1 + 1 + 6 + 1 + 5
+#: the 5 partner feeds and the feed directory (index.html, feeds.opml, directory.json).
+FILES_IN_CONTENT = 30 * 3 + 1 + 1 + 6 + 1 + 5 + 3
 #: What ``newswire check content`` lists at NOW (see test_check_lists_each_partner_finding).
 FINDINGS_IN_CONTENT = 24
 
@@ -227,7 +227,7 @@ def test_files_and_folders_the_build_did_not_write_are_kept(
 ) -> None:
     site = tmp_path / "site"
     theirs = {
-        "index.html": b"<h1>Our site</h1>",
+        "about.html": b"<h1>Our site</h1>",
         "assets/feed.json": b'{"not": "a newswire feed"}',
         "blog/rss.xml": b"<rss>another tool's feed</rss>",
     }
@@ -245,6 +245,23 @@ def test_files_and_folders_the_build_did_not_write_are_kept(
     assert (site / "uploads" / "2024").is_dir()
     assert not (site / "tags" / "cafe-society").exists()  # its own stale feeds still go
     assert ", 16 removed)" in err[-1]  # its month's sitemap too
+
+
+def test_a_site_page_where_the_directory_goes_is_kept_and_named(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A site's own ``index.html`` in the output folder is not the feed directory: it is
+    kept, named, and the build says so with status 2 (the feeds are still written)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_bytes(b"<h1>Our site</h1>")
+
+    status, err = run(content, site, capsys)
+
+    assert status == 2
+    assert (site / "index.html").read_bytes() == b"<h1>Our site</h1>"
+    assert f"newswire: {site / 'index.html'}: not written: " in "\n".join(err)
+    assert (site / "feeds.opml").is_file() and (site / "rss.xml").is_file()
 
 
 def test_a_stale_feed_someone_changed_since_is_kept(
@@ -283,8 +300,9 @@ def test_without_a_manifest_nothing_is_removed_or_replaced(
         f"newswire: {out} has no {'.newswire-manifest.json'}: files an older newswire wrote "
         "there count as someone else's; delete them (or the folder) once"
     )
-    # main, section, month, news sitemap, sitemap index, the partner feeds
-    assert err[-1].endswith(", 0 removed, 17 refused)")
+    # main, section, month, news sitemap, sitemap index, the partner feeds, the directory's
+    # three documents
+    assert err[-1].endswith(", 0 removed, 20 refused)")
 
 
 def test_a_manifest_that_cannot_be_read_removes_nothing_and_says_so(
@@ -301,7 +319,7 @@ def test_a_manifest_that_cannot_be_read_removes_nothing_and_says_so(
 
     assert status == 2  # the feeds that changed are no longer known to be newswire's
     assert err[0].startswith(f"newswire: {manifest}: ignored, not a list of files newswire can")
-    assert err[-1].endswith(", 0 removed, 15 refused)")
+    assert err[-1].endswith(", 0 removed, 18 refused)")  # the directory's three documents too
     del before[".newswire-manifest.json"]  # written anew
     assert files_under(out).items() >= before.items()
 
@@ -343,12 +361,12 @@ def test_a_manifest_never_makes_a_build_delete_outside_its_feeds(
     outside = tmp_path / "outside" / "rss.xml"
     outside.parent.mkdir()
     outside.write_text("keep")
-    page = out / "index.html"
+    page = out / "about.html"
     run(content, out, capsys)
     page.write_text("keep")
     manifest = out / ".newswire-manifest.json"
     recorded = json.loads(manifest.read_bytes())
-    for path, target in (("../outside/rss.xml", outside), ("index.html", page)):
+    for path, target in (("../outside/rss.xml", outside), ("about.html", page)):
         stat = target.stat()
         recorded["files"][path] = [stat.st_size, stat.st_mtime_ns]
     manifest.write_text(json.dumps(recorded))

@@ -111,15 +111,22 @@ def test_main_feed_lists_the_live_articles(stack: LocalStack) -> None:
     assert shown == [item["title"] for item in main_feed["items"]]  # the live ones, in order
 
 
-def test_index_page_links_every_feed_with_autodiscovery(stack: LocalStack) -> None:
+def test_root_is_the_feed_directory_the_pipeline_published(stack: LocalStack) -> None:
+    """``/`` serves the feeds bucket's ``index.html`` (as CloudFront's default root object
+    does), with its own headers: the directory of every feed, not a file listing."""
     status, headers, body = get(stack.url)
     page = body.decode()
     assert status == 200
-    assert headers["Content-Type"].startswith("text/html")
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert headers["Cache-Control"] == "public, max-age=60, s-maxage=0"
+    built = build_site(content_sources(), content_site(), datetime.now(UTC)).files
+    assert body == next(f.body for f in built if f.path == "index.html")
     assert '<link rel="alternate" type="application/rss+xml"' in page
-    assert 'type="application/atom+xml"' in page
-    assert 'type="application/feed+json"' in page
-    assert 'href="/tags/' in page
+    assert 'href="tags/russia/atom.xml" type="application/atom+xml"' in page
+    assert 'href="feeds.opml"' in page
+    assert "archive/" not in page  # no file listing
+    status, headers, _ = get(stack.url + "feeds.opml")
+    assert (status, headers["Content-Type"]) == (200, "text/x-opml; charset=utf-8")
 
 
 def test_unchanged_feed_answers_304(stack: LocalStack) -> None:

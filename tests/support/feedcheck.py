@@ -33,6 +33,7 @@ from lxml import etree
 from reader import make_reader
 
 from newswire.domain.feeds import FeedFormat
+from tests.support.directorycheck import check_directory_data, check_directory_page, check_opml
 
 ATOM_NS: Final = "http://www.w3.org/2005/Atom"
 CONTENT_NS: Final = "http://purl.org/rss/1.0/modules/content/"
@@ -957,7 +958,8 @@ def check_sitemap(data: bytes, *, index: bool = False) -> list[str]:
 
 
 def check_published(path: str, data: bytes) -> list[str]:
-    """Check any file a build publishes: feeds by format, the sitemaps, the XSLT stylesheet."""
+    """Check any file a build publishes: feeds by format, the sitemaps, the XSLT stylesheet,
+    the feed directory."""
     fmt = feed_format_of(path)
     if fmt is not None:
         return check_feed(data, fmt)
@@ -970,4 +972,11 @@ def check_published(path: str, data: bytes) -> list[str]:
     if path.endswith(".xsl"):
         root = etree.fromstring(data, _PARSER)
         return [] if root.tag == f"{{{_XSL_NS}}}stylesheet" else [f"{path}: not XSLT"]
+    directory = {
+        "feeds.opml": check_opml,
+        "index.html": check_directory_page,
+        "directory.json": check_directory_data,
+    }
+    if path in directory:
+        return directory[path](data)
     return [f"{path}: not a file newswire publishes"]

@@ -15,6 +15,7 @@ from newswire.content.articles import ArticleFile, is_article_key
 from newswire.content.site import MAX_SITE_BYTES, SITE_CONFIG_KEY, oversized_site
 from newswire.domain.feeds import is_feed_path
 from newswire.errors import StorageError
+from newswire.rendering.directory import DIRECTORY_PATHS
 from newswire.rendering.sitemap import NEWS_SITEMAP_PATH, is_sitemap_path
 from newswire.rendering.stylesheet import STYLESHEET_PATH
 
@@ -277,7 +278,9 @@ def _parse_manifest(data: bytes) -> dict[str, tuple[int, int]]:
 def _is_output_path(path: str) -> bool:
     parts = path.split("/")
     return all(part not in ("", ".", "..") for part in parts) and (
-        is_feed_path(path) or is_sitemap_path(path) or path in (NEWS_SITEMAP_PATH, STYLESHEET_PATH)
+        is_feed_path(path)
+        or is_sitemap_path(path)
+        or path in (NEWS_SITEMAP_PATH, STYLESHEET_PATH, *DIRECTORY_PATHS)
     )
 
 

@@ -170,6 +170,21 @@ class S3FeedStore:
             etag=response["ETag"], digest=response.get("Metadata", {}).get(DIGEST_METADATA, "")
         )
 
+    def read(self, path: str) -> tuple[FeedObject, bytes] | None:
+        """The current object at ``path`` (ETag and stored digest) and its bytes, or
+        ``None``."""
+        try:
+            response = self._s3.get_object(Bucket=self.bucket, Key=path)
+            body = response["Body"].read()
+        except ClientError as e:
+            if error_code(e) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise translate(e, f"GetObject s3://{self.bucket}/{path}") from e
+        except BotoCoreError as e:
+            raise translate(e, f"GetObject s3://{self.bucket}/{path}") from e
+        digest = response.get("Metadata", {}).get(DIGEST_METADATA, "")
+        return FeedObject(etag=response["ETag"], digest=digest), body
+
     def put(
         self, path: str, body: bytes, content_type: str, *, expected: FeedObject | None
     ) -> None:

@@ -1,10 +1,11 @@
 """The feeds bucket over HTTP, with the headers a CDN in front of S3 would give.
 
 ``ETag``, ``Last-Modified``, ``Cache-Control``, 304s and gzip, as werkzeug's responses make
-them; ``feed.xsl`` (the feeds' browser view) comes from the package while the bucket has none;
-WebSub ``Link`` headers when ``site.yaml`` names hubs. The server (the standard library's, which
-queues a burst of readers and closes connections that stay silent past their idle timeout)
-hands werkzeug each request's method and headers, and sends what it answers.
+them; ``/`` is the feed directory (``index.html``), as CloudFront serves it; ``feed.xsl``
+(the feeds' browser view) comes from the package while the bucket has none; WebSub ``Link``
+headers when ``site.yaml`` names hubs. The server (the standard library's, which queues a
+burst of readers and closes connections that stay silent past their idle timeout) hands
+werkzeug each request's method and headers, and sends what it answers.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from werkzeug.http import unquote_etag
 from werkzeug.wrappers import Request, Response
 
 from newswire.content.site import SITE_CONFIG_KEY
-from newswire.domain.feeds import FeedFormat, is_feed_path
+from newswire.domain.feeds import is_feed_path
 from newswire.errors import NewswireError
 from newswire.local.resources import ResourceNames
+from newswire.rendering.directory import PAGE_PATH
 from newswire.rendering.stylesheet import (
     STYLESHEET_CONTENT_TYPE,
     STYLESHEET_PATH,
@@ -58,7 +60,7 @@ _HTML = "text/html; charset=utf-8"
 
 
 class FeedsBucket:
-    """What the feed server reads: the feeds bucket's objects, and the site's title and hubs.
+    """What the feed server reads: the feeds bucket's objects, and the site's hubs.
 
     Args:
         s3: the client every read goes through, shared by the server's threads.
@@ -98,27 +100,6 @@ class FeedsBucket:
                     return None
                 raise
             return {**response, "Body": response["Body"].read()}
-
-    def feed_keys(self) -> list[str]:
-        """Every object in the feeds bucket, in key order."""
-        keys: list[str] = []
-        with self._reads:
-            paginator = self._s3.get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=self._names.feeds_bucket):
-                keys.extend(item["Key"] for item in page.get("Contents", []))
-        return keys
-
-    def site_title(self) -> str:
-        """The site's title from ``site.yaml`` (``newswire`` while it cannot be read)."""
-        from newswire.content.site import parse_site
-
-        try:
-            with self._reads:
-                body = self._s3.get_object(Bucket=self._names.content_bucket, Key=SITE_CONFIG_KEY)
-                config = body["Body"].read()
-            return parse_site(SITE_CONFIG_KEY, config).title
-        except (NewswireError, ClientError, BotoCoreError):
-            return "newswire"
 
 
 class FeedServer(ThreadingHTTPServer):
@@ -180,11 +161,9 @@ class _FeedRequestHandler(BaseHTTPRequestHandler):
         request = Request(self._environ())
         path = unquote(urlsplit(self.path).path)
         try:
-            if path == "/":
-                self._send(request, Response(_index_page(bucket), content_type=_HTML))
-                return
-            key = path.lstrip("/")
-            found = bucket.feed_object(key) if not path.endswith("/") else None
+            # "/" is the feed directory, as CloudFront's default root object makes it
+            key = PAGE_PATH if path == "/" else path.lstrip("/")
+            found = bucket.feed_object(key) if not key.endswith("/") else None
             if found is None and key == STYLESHEET_PATH:
                 found = _packaged_stylesheet()  # until the pipeline has published its own
         except (ClientError, BotoCoreError) as e:
@@ -192,7 +171,10 @@ class _FeedRequestHandler(BaseHTTPRequestHandler):
             self._send(request, Response(page, HTTPStatus.BAD_GATEWAY, content_type=_HTML))
             return
         if found is None:
-            page = _page("Not found", f"No feed at {path}. The feeds are listed at /.")
+            text = f"No feed at {path}. The feeds are listed at /."
+            if key == PAGE_PATH:
+                text = "No feed directory yet: it is written with the first feeds."
+            page = _page("Not found", text)
             self._send(request, Response(page, HTTPStatus.NOT_FOUND, content_type=_HTML))
             return
         response = _object_response(found, request, xsl=key.endswith(".xsl"))
@@ -272,21 +254,3 @@ def _page(title: str, text: str, extra_head: str = "", body_html: str = "") -> b
         f"<title>{html.escape(title)}</title>{extra_head}</head>\n<body>"
         f"<h1>{html.escape(title)}</h1>\n<p>{html.escape(text)}</p>\n{body_html}</body></html>\n"
     ).encode()
-
-
-def _index_page(bucket: FeedsBucket) -> bytes:
-    """Every feed, linked, with autodiscovery tags for the main feeds."""
-    title = bucket.site_title()
-    discovery = "".join(
-        f'\n<link rel="alternate" type="{fmt.content_type.split(";")[0]}" '
-        f'title="{html.escape(title)} ({name})" href="/{fmt.filename}">'
-        for fmt, name in zip(FeedFormat, ("RSS", "Atom", "JSON Feed"), strict=True)
-    )
-    keys = bucket.feed_keys()
-    items = "".join(
-        f'<li><a href="/{html.escape(key)}">{html.escape(key)}</a></li>\n' for key in keys
-    )
-    listing = f"<ul>\n{items}</ul>\n" if keys else "<p>No feeds yet.</p>\n"
-    return _page(
-        title, f"{len(keys)} feed files, served from the local feeds bucket.", discovery, listing
-    )

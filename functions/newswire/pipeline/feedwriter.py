@@ -27,6 +27,7 @@ from functools import partial
 from typing import NamedTuple, Protocol, TypeVar, cast
 from urllib.parse import quote
 
+from newswire.domain.directory import LISTED_KINDS, listed_feed
 from newswire.domain.feeds import (
     MAIN_FEED,
     FeedFormat,
@@ -44,6 +45,11 @@ from newswire.domain.model import Entry, SiteConfig, Tombstone
 from newswire.domain.partners import PartnerFeed
 from newswire.errors import ConcurrentUpdateError
 from newswire.pipeline.concurrency import IOPool, settled
+from newswire.pipeline.directory import (
+    DIRECTORY_ATTEMPTS,
+    DirectoryDraft,
+    pause_before_directory,
+)
 from newswire.pipeline.indexreads import IndexReads
 from newswire.pipeline.items import columns, partner_item_of
 from newswire.pipeline.ports import (
@@ -55,6 +61,7 @@ from newswire.pipeline.ports import (
     feed_digest,
 )
 from newswire.rendering.base import FeedFile, ReplaceOnly
+from newswire.rendering.directory import DATA_PATH, DIRECTORY_PATHS
 from newswire.rendering.files import render_feed_files
 from newswire.rendering.partners import render_partner_files
 from newswire.rendering.sitemap import (
@@ -80,11 +87,14 @@ MAX_ATTEMPTS = 8
 
 def paths_of(feeds: Iterable[FeedKey], partners: Iterable[PartnerFeed] = ()) -> set[str]:
     """Every object a rebuild of ``feeds`` may write: their formats, with an archive its
-    month's sitemap, and with the main feed the news sitemap, the sitemap index, the
-    stylesheet and the feeds of the ``partners`` enabled. (A month too big for one sitemap
-    has more parts, found as it is rendered.)"""
+    month's sitemap, with the main feed the news sitemap, the sitemap index, the stylesheet
+    and the feeds of the ``partners`` enabled, and with any feed the directory lists the
+    directory's documents. (A month too big for one sitemap has more parts, found as it is
+    rendered.)"""
     keys = set(feeds)
     paths = {key.path(fmt) for key in keys for fmt in FeedFormat}
+    if any(key.kind in LISTED_KINDS for key in keys):
+        paths |= set(DIRECTORY_PATHS)
     paths |= {month_sitemap_path(key.slug) for key in keys if key.kind is FeedKind.ARCHIVE}
     if MAIN_FEED in keys:
         paths |= {NEWS_SITEMAP_PATH, SITEMAP_INDEX_PATH, STYLESHEET_PATH}
@@ -122,6 +132,7 @@ class _Job:
     #: the months there are, the sitemap index lists each month's parts.
     months_view: Callable[[Mapping[str, int]], object] | None = None
     carries_tombstones: bool = False  # the main feed and the archives (in Atom)
+    deferred: bool = False  # rendered after the attempt's other jobs, from what they rendered
 
     @property
     def links_months(self) -> bool:
@@ -212,7 +223,9 @@ class FeedWriter:
 
         With the main feed come the news sitemap (which may change with it), the sitemap index
         and ``feed.xsl`` (written once, then only HEAD-checked), so a fresh bucket gets its
-        stylesheet too; with an archive, its month's sitemap.
+        stylesheet too; with an archive, its month's sitemap; with any feed the directory
+        lists, the directory, its listings of those feeds replaced
+        (:mod:`newswire.pipeline.directory`).
 
         Args:
             feeds: the feeds to rebuild.
@@ -225,12 +238,16 @@ class FeedWriter:
         """
         keys = sorted(set(feeds))
         self.queue_announce(announce)
-        jobs = [self._feed_job(key) for key in keys]
+        listed = any(key.kind in LISTED_KINDS for key in keys)
+        draft = DirectoryDraft(self.site) if listed else None
+        jobs = [self._feed_job(key, draft) for key in keys]
         if MAIN_FEED in keys:
             jobs.append(self._news_sitemap_job())
             jobs.append(self._sitemap_index_job())
             jobs.append(_Job((STYLESHEET_PATH,), lambda _reads, _keys: [stylesheet_file()]))
-        return self._write_latest(jobs)
+        if draft is not None:
+            jobs.append(_Job(draft.paths, lambda _reads, _keys: draft.render(), deferred=True))
+        return self._write_latest(jobs, draft)
 
     def refresh_news_sitemap(self) -> tuple[str, ...]:
         """Rewrite ``news-sitemap.xml`` if the last two days' articles changed.
@@ -264,7 +281,7 @@ class FeedWriter:
             with self._lock:
                 self._changed |= urls
 
-    def _feed_job(self, key: FeedKey) -> _Job:
+    def _feed_job(self, key: FeedKey, draft: DirectoryDraft | None = None) -> _Job:
         def shows() -> Listing:
             if key.kind is FeedKind.ARCHIVE:
                 return self.index.month(MAIN_FEED, key.slug)
@@ -285,6 +302,10 @@ class FeedWriter:
             named = named_after(key, entries[0]) if entries else key
             feed = build_feed(named, entries, self.site, history, carried)
             files = render_feed_files(feed, self.site.max_feed_bytes, columns(feed.entries))
+            if draft is not None and key.kind in LISTED_KINDS:
+                latest = feed.entries[0] if feed.entries else None
+                listed = listed_feed(named, len(feed.entries), latest, feed.updated)
+                draft.record(key, listed, files)
             if key.kind is FeedKind.ARCHIVE:  # an emptied month's sitemap stays, empty
                 files += render_month_sitemaps(key.slug, feed.entries)
                 if not entries:  # never made: a build has no archive of a month with none
@@ -326,25 +347,30 @@ class FeedWriter:
 
         return _Job((SITEMAP_INDEX_PATH,), render, months_view=_month_parts)
 
-    def _write_latest(self, jobs: Sequence[_Job]) -> Rebuilt:
+    def _write_latest(self, jobs: Sequence[_Job], draft: DirectoryDraft | None = None) -> Rebuilt:
         """Write what each job renders for its paths, so that no concurrent update is lost.
 
         Every object is read (HEAD) *before* the jobs query the index, and written only if
         it is still that object; a job that wrote lists its articles again, and if the index
         moved since its render, its paths are read, rendered and written again (see the
         module docstring), as are the paths that lost a race and those a render gave that
-        its job did not name (a month's sitemap grown a part). Objects whose bytes did not
-        change are left alone. A path that fails (AWS, races lost too often) fails alone:
-        the others are still written.
+        its job did not name (a month's sitemap grown a part); with any of them, the
+        directory (``draft``: its listing of a feed rendered again may change), which, when
+        it alone is left, is tried again after a random pause, up to
+        :data:`~newswire.pipeline.directory.DIRECTORY_ATTEMPTS` times. Objects whose bytes
+        did not change are left alone. A path that fails (AWS, races lost too often) fails
+        alone: the others are still written.
         """
         written: set[str] = set()
         failed: dict[str, Exception] = {}
         owned = [set(job.paths) for job in jobs]  # grows by the parts a render finds
         pending = [(number, set(job.paths)) for number, job in enumerate(jobs)]
-        for _attempt in range(MAX_ATTEMPTS):
-            current = self._heads(sorted(path for _n, wanted in pending for path in wanted))
-            for path, head in current.items():
-                if isinstance(head, Exception):
+        for attempt in range(DIRECTORY_ATTEMPTS):
+            watched = draft.begin_attempt() if draft is not None else []
+            paths = sorted(path for _n, wanted in pending for path in wanted)
+            current = self._heads(paths, watched, draft)
+            for path in paths:
+                if isinstance(head := current[path], Exception):
                     failed[path] = head
             pending = [
                 (number, {p for p in wanted if p not in failed}) for number, wanted in pending
@@ -385,9 +411,15 @@ class FeedWriter:
                     again.setdefault(number, set()).add(file.path)
             for number in self._moved({n: (jobs[n], read[n]) for n in wrote}):
                 again.setdefault(number, set()).update(owned[number] - failed.keys())
+            for number, job in enumerate(jobs):
+                if job.deferred and draft is not None and draft.retried(again, failed):
+                    again[number] = set(job.paths)
             pending = sorted((number, paths) for number, paths in again.items() if paths)
-            if not pending:
+            alone = bool(pending) and all(jobs[number].deferred for number, _p in pending)
+            if not pending or (attempt + 1 >= MAX_ATTEMPTS and not alone):
                 break
+            if alone:
+                pause_before_directory()
         for _number, wanted in pending:
             for path in wanted:
                 failed[path] = ConcurrentUpdateError(
@@ -395,17 +427,31 @@ class FeedWriter:
                 )
         return Rebuilt(tuple(sorted(written)), failed)
 
-    def _heads(self, paths: Sequence[str]) -> dict[str, FeedObject | Exception | None]:
-        """Each object as it is now (``None``: absent), or why it could not be read."""
-        heads = self.pool.map(settled(self.feeds.head), paths)
-        return dict(zip(paths, heads, strict=True))
+    def _heads(
+        self, paths: Sequence[str], watched: Sequence[str] = (), draft: DirectoryDraft | None = None
+    ) -> dict[str, FeedObject | Exception | None]:
+        """Each object of ``paths`` and ``watched`` as it is now (``None``: absent), or why it
+        could not be read; the directory's data read whole, for ``draft``, which is told
+        what was found."""
+
+        def look(path: str) -> FeedObject | None:
+            if draft is not None and path == DATA_PATH:
+                return draft.read(self.feeds)
+            return self.feeds.head(path)
+
+        looked = [*paths, *sorted(set(watched) - set(paths))]
+        current = dict(zip(looked, self.pool.map(settled(look), looked), strict=True))
+        if draft is not None:
+            draft.observe(current)
+        return current
 
     def _render(
         self, jobs: Sequence[_Job]
     ) -> list[tuple[list[FeedFile], _RenderedFrom] | Exception]:
         """Render each job (or say why it could not be), in three steps of requests in flight
         together: what each shows (and the months, for those that link them), the entries
-        of all, read once each, then the documents; with each, what it was rendered from."""
+        of all, read once each, then the documents (the deferred ones last: the directory,
+        from what the others rendered); with each, what it was rendered from."""
         months, tombstones, shown = self._list(jobs)
         reads = IndexReads(self.index, months, tombstones)
         reads.read(self.pool, [listed.keys for listed in shown if isinstance(listed, Listing)])
@@ -422,7 +468,10 @@ class FeedWriter:
             carried = reads.tombstones() if job.carries_tombstones else None
             return files, _RenderedFrom(rendered, view, carried)
 
-        return self.pool.map(settled(render), list(zip(jobs, shown, strict=True)))
+        pairs = list(zip(jobs, shown, strict=True))
+        first = iter(self.pool.map(settled(render), [p for p in pairs if not p[0].deferred]))
+        last = iter([settled(render)(p) for p in pairs if p[0].deferred])  # the directory
+        return [next(last) if job.deferred else next(first) for job, _listed in pairs]
 
     def _list(
         self, jobs: Sequence[_Job]

@@ -162,6 +162,11 @@ class FeedStore(Protocol):
         """The current object at ``path``, or ``None`` when there is none."""
         ...
 
+    def read(self, path: str) -> tuple[FeedObject, bytes] | None:
+        """The current object at ``path`` and its bytes, or ``None`` when there is none: a
+        document that is updated from what it holds (the feed directory's data)."""
+        ...
+
     def put(
         self, path: str, body: bytes, content_type: str, *, expected: FeedObject | None
     ) -> None:
