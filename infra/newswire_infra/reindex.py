@@ -28,7 +28,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from newswire.deployed import ReindexPhase
-from newswire.errors import TransientStorageError
+from newswire.errors import ConcurrentUpdateError, TransientStorageError
 from newswire.pipeline.reindex import INDEX_BATCH, MAP_CONCURRENCY, RENDER_BATCH
 from newswire.runtime import STATE_MACHINE_VARIABLE
 from newswire_infra.checkov import skip_checks
@@ -254,6 +254,15 @@ class Reindex(Construct):
             interval=Duration.seconds(5),
             backoff_rate=2,
             max_attempts=1,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        # render groups running together all rewrite the feed directory: one that kept
+        # losing that race runs again (its written feeds are then found unchanged)
+        task.add_retry(
+            errors=[ConcurrentUpdateError.__name__],
+            interval=Duration.seconds(1),
+            backoff_rate=2,
+            max_attempts=3,
             jitter_strategy=sfn.JitterType.FULL,
         )
         return task

@@ -129,11 +129,13 @@ def test_every_step_retries_lambda_service_errors_with_jittered_backoff(
         for task in states[name]["ItemProcessor"]["States"].values()
     ]
     for task in tasks:
-        service, transient = task["Retry"]
+        service, transient, race = task["Retry"]
         assert set(service["ErrorEquals"]) >= LAMBDA_SERVICE_ERRORS
         assert service["BackoffRate"] == 2 and service["JitterStrategy"] == "FULL"
         assert service["MaxAttempts"] >= 3
         assert transient["ErrorEquals"] == ["TransientStorageError"]
+        assert race["ErrorEquals"] == ["ConcurrentUpdateError"]
+        assert race["MaxAttempts"] >= 2 and race["JitterStrategy"] == "FULL"
         assert "States.ALL" not in json.dumps(task["Retry"])  # a bad article is no retry
 
 
