@@ -66,6 +66,20 @@ def test_every_partner_feed_is_strictly_valid_and_parses_cleanly(partner: Partne
     assert len(parsed.entries) == 3
 
 
+def test_msn_is_told_when_an_article_expires_and_the_others_are_not() -> None:
+    expires = datetime(2021, 4, 1, 6, 0, tzinfo=UTC)
+    feeds = documents(expires=expires)
+    msn = items(feeds[Partner.MSN])[0]
+
+    # MSN takes the item down by itself at its dcterms:valid time
+    assert msn.findtext("dcterms:valid", namespaces=NS) == "2021-04-01T06:00:00+00:00"
+    for partner in set(Partner) - {Partner.MSN}:
+        assert items(feeds[partner])[0].find("dcterms:valid", NS) is None, partner
+    assert check_rss(feeds[Partner.MSN]) == []
+    assert feedparser.parse(feeds[Partner.MSN]).bozo == 0
+    assert items(documents()[Partner.MSN])[0].find("dcterms:valid", NS) is None
+
+
 @pytest.mark.parametrize("partner", list(Partner))
 def test_every_partner_gets_full_body_bylines_guid_and_described_image(partner: Partner) -> None:
     (item, *_) = items(documents()[partner])

@@ -11,6 +11,7 @@ the table below names the source of each rule, so a rule can be checked against 
 | msn | only articles with an image publish automatically | [2] |
 | msn | recommended: images at least 720 px in height or width (a downgrade, not a refusal) | [2] |
 | msn | an update is read from ``dcterms:modified``, under the same id | [3] |
+| msn | an item is taken down at its ``dcterms:valid`` (expiry) time | [3] |
 | google-news | at most 2 MB per feed (1 MB per article); ``guid`` identifies an article | [4] |
 | google-news | an update is read from ``pubDate`` | [4] |
 | google-news | an image's shortest side at least 800 px | [5] |
@@ -92,6 +93,8 @@ class PartnerRules:
         max_age: the oldest article it ingests.
         updated_by_pub_date: it reads an update from ``pubDate``, so that carries ``updated``.
         modified_element: it reads an update from ``dcterms:modified``.
+        valid_element: it takes an article down at its ``dcterms:valid`` time (the
+            article's ``expires``).
         settings: the settings ``site.yaml`` may give it.
     """
 
@@ -108,6 +111,7 @@ class PartnerRules:
     image_note: str = "requires one"
     updated_by_pub_date: bool = False
     modified_element: bool = False
+    valid_element: bool = False
     settings: frozenset[str] = frozenset()
 
 
@@ -120,6 +124,7 @@ RULES: Final[dict[Partner, PartnerRules]] = {
         min_long_side=720,
         max_age=timedelta(days=365),
         modified_element=True,
+        valid_element=True,
     ),
     Partner.GOOGLE_NEWS: PartnerRules(
         "Google News",

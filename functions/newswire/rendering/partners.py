@@ -7,7 +7,8 @@ escaped once (a partner shows it as text, where feed readers take RSS's for HTML
 differs, each partner's rules say (:mod:`newswire.domain.partners`, where every rule names
 its source):
 
-- MSN reads an update from ``dcterms:modified`` (the entry's ``updated``);
+- MSN reads an update from ``dcterms:modified`` (the entry's ``updated``), and takes an
+  article down by itself at its ``dcterms:valid`` (the entry's ``expires``, if any);
 - Google News reads an update from ``pubDate``, so its ``pubDate`` is the entry's
   ``updated``; every other partner's is ``published``;
 - SmartNews (SmartFormat) shows ``snf:logo`` above each article, when the site gives one, and
@@ -91,6 +92,8 @@ def render_partner_item(entry: Entry, partner: Partner) -> bytes:
     )
     if rules.modified_element:
         parts.append(xml_element(_INDENT, b"dcterms:modified", rfc3339(entry.updated)))
+    if rules.valid_element and entry.expires is not None:
+        parts.append(xml_element(_INDENT, b"dcterms:valid", rfc3339(entry.expires)))
     if image is not None:
         parts.append(media_content(image, media_type, _INDENT))
         if partner is Partner.SMARTNEWS:
