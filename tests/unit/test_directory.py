@@ -217,6 +217,16 @@ def test_directory_data_reads_back_what_it_wrote_and_ignores_a_stranger() -> Non
     assert parse_directory_data(b"not json") == []
     assert parse_directory_data(json.dumps({"version": 99, "feeds": []}).encode()) == []
     assert parse_directory_data(None) == []
+    assert parse_directory_data(b"[1, 2]") == []
+
+
+def test_one_unreadable_listing_costs_the_directory_that_listing_alone() -> None:
+    ordered = merged(LISTINGS, {})
+    data = json.loads(render_directory_data(ordered))
+    data["feeds"].insert(1, {"key": "not a listing"})
+    data["feeds"].append(["nor", "this"])
+
+    assert parse_directory_data(json.dumps(data).encode()) == ordered
 
 
 def test_archives_and_emptied_feeds_are_not_listed() -> None:

@@ -70,16 +70,27 @@ def render_directory_data(listings: Sequence[ListedFeed]) -> bytes:
 
 def parse_directory_data(body: bytes | None) -> list[ListedFeed]:
     """The listings of a ``directory.json``; none when there is no file or it is not one of
-    ours (a fresh bucket, or an edited file: a reindex lists every feed again)."""
+    ours (a fresh bucket, or an edited file: a reindex lists every feed again). A listing
+    that cannot be read is left out alone: the next publish must not shrink the directory
+    to the feeds it touched because of one."""
     if body is None:
         return []
     try:
         data = json.loads(body)
-        if data.get("version") != _DATA_FORMAT:
-            return []
-        return [ListedFeed.from_dict(item) for item in data["feeds"]]
-    except (ValueError, TypeError, KeyError, AttributeError):
+    except ValueError:
         return []
+    if not isinstance(data, dict) or data.get("version") != _DATA_FORMAT:
+        return []
+    feeds = data.get("feeds")
+    if not isinstance(feeds, list):
+        return []
+    listings = []
+    for item in feeds:
+        try:
+            listings.append(ListedFeed.from_dict(item))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue  # the feed is listed again when a change next touches it
+    return listings
 
 
 def render_opml(listings: Sequence[ListedFeed], site: SiteConfig) -> bytes:
