@@ -220,6 +220,27 @@ def test_an_article_expires_by_itself_through_the_schedule(live: Stack, seq: Seq
     assert publisher.index.due(expires + timedelta(days=1), 10) == []
 
 
+def test_an_article_whose_file_turned_invalid_still_expires(live: Stack, seq: Sequencer) -> None:
+    """The last good version stays published after an invalid edit; it expires all the same,
+    once, and the file's problem is still reported."""
+    expires = datetime(2026, 3, 11, 6, 0, tzinfo=UTC)
+    publish(
+        live, seq, "articles/story.md", article("Story", extra=f"expires: {expires.isoformat()}\n")
+    )
+    rejected = publish(live, seq, "articles/story.md", b"---\ntitle: [\n---\nBody.\n")
+    assert rejected.action is PublishAction.REJECTED
+    assert titles(live, "rss.xml") == ["Story", "Other"]
+
+    publisher = live.publisher(clock=lambda: expires + timedelta(minutes=1))
+    outcomes = publisher.publish_due()
+
+    assert [(o.key, o.action) for o in outcomes] == [("articles/story.md", PublishAction.REJECTED)]
+    assert shown_anywhere(live, b"Story") == []
+    assert publisher.index.state("articles/story.md").status is ArticleStatus.EXPIRED  # type: ignore[union-attr]
+    assert publisher.publish_due() == []
+    assert publisher.index.due(expires + timedelta(days=1), 10) == []
+
+
 def test_an_expiry_moved_by_an_edit_fires_at_the_new_time(live: Stack, seq: Sequencer) -> None:
     publish(
         live, seq, "articles/story.md", article("Story", extra="expires: 2026-03-11T06:00:00Z\n")

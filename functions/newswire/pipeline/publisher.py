@@ -536,7 +536,11 @@ class Publisher:
         except ArticleNotFoundError:
             return NextState(gone, None, PublishAction.REMOVED, None)
         except InvalidArticleError as e:
-            return NextState(self._rejected(change, old, e), None, PublishAction.REJECTED, e)
+            kept = self._rejected(change, old, e)
+            expires = kept.expires if kept.status is ArticleStatus.LIVE else None
+            if expires is not None and expires <= self.clock():  # the version kept expired
+                kept = dataclasses.replace(kept, status=ArticleStatus.EXPIRED, feeds=frozenset())
+            return NextState(kept, None, PublishAction.REJECTED, e)
         now = self.clock()
         if not article.is_live(now):
             hidden = ArticleState(
