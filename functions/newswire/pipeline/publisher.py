@@ -8,8 +8,10 @@ publishers running at once:
 - **ordered and idempotent**: a change older than the indexed one is ignored; the same
   change again only re-runs the (idempotent) feed rebuild, in case the first run died midway;
 - **no lost update**: each feed object is read (HEAD) *before* the index is queried, then
-  written with ``IfMatch``/``IfNoneMatch``; a lost race re-reads and re-renders, so the last
-  feed written contains every article indexed before it;
+  written with ``IfMatch``/``IfNoneMatch``; a lost race re-reads and re-renders, and a writer
+  lists its feed again after writing and renders again if the index moved meanwhile (a
+  change whose own writer found nothing to write), so the last feed written shows what the
+  index holds;
 - **O(feed), not O(corpus)**: a rebuild reads the newest N entries of that feed only;
 - **nothing rewritten for nothing**: a feed whose bytes are unchanged is not written, so its
   ETag and Last-Modified stay put and readers get 304s;
