@@ -33,8 +33,7 @@ from newswire.domain.model import Entry, SiteConfig, rfc3339
 from newswire.domain.partners import Partner, PartnerFeed
 from newswire.rendering.base import FeedFile
 from newswire.rendering.files import largest_fitting
-from newswire.rendering.jsonfeed import image_media_type
-from newswire.rendering.rss import RSS_DOCS, media_content, rfc822
+from newswire.rendering.rss import RSS_DOCS, image_enclosure, media_content, rfc822
 from newswire.rendering.xmlfeed import GENERATOR, xml_attribute, xml_content, xml_element, xml_text
 
 _INDENT: Final = b"      "
@@ -82,11 +81,8 @@ def render_partner_item(entry: Entry, partner: Partner) -> bytes:
     image = entry.image
     media_type = b""
     if image is not None:
-        media_type = xml_attribute(image_media_type(image))
-        parts.append(
-            b'      <enclosure url="%s" length="%d" type="%s"/>\n'
-            % (xml_attribute(image.url), image.length or 0, media_type)
-        )
+        enclosure, media_type = image_enclosure(image)
+        parts.append(enclosure)
     parts.extend(
         xml_element(_INDENT, b"dc:creator", person.name) for person in entry.authors if person.name
     )
