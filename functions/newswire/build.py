@@ -232,6 +232,12 @@ class _Build:
             lambda plan: self._feed_jobs(plan, months, report, feed_ids, (tombstones, now)),
         )
         plan = sorted(plan_feeds(live, self.site).items())
+        # The other feeds go to the workers before the sitemaps and the directory are written
+        # here, so that no worker waits for this process once the archives are done.
+        rendering.send(self._feed_jobs(plan, months, report, feed_ids, (tombstones, now)))
+        if self.cache is not None:
+            self.cache.keep_feeds(feed_ids)
+        self.entries.clear()
         # lazily: only the articles the sitemap's window holds are made entries
         sitemap = render_news_sitemap(map(entry_head, live), self.site, now)
         documents = _sitemap_files(archives, self.site)
@@ -243,15 +249,11 @@ class _Build:
             self.sources = None
         documents += directory_files(planned_listings(plan), self.site)
         del articles, live
-        todo = self._feed_jobs(plan, months, report, feed_ids, (tombstones, now))
-        if self.cache is not None:
-            self.cache.keep_feeds(feed_ids)
-        self.entries.clear()
         self._emit(report, FeedFile(NEWS_SITEMAP_PATH, NEWS_SITEMAP_CONTENT_TYPE, sitemap))
         for document in documents:
             self._emit(report, document)
         self._emit(report, stylesheet_file())
-        for file in rendering.finish(todo):
+        for file in rendering.finish():
             self._count(report, file.path, file.written)
             if file.body is not None:
                 report.files.append(FeedFile(file.path, file.content_type, file.body))
@@ -401,9 +403,9 @@ class _Build:
 
 class _FeedRendering:
     """Feed jobs handed to the workers in two rounds: :meth:`start` shares the first jobs out
-    at once, to keep the workers busy while the parent plans the rest; :meth:`finish` sends
+    at once, to keep the workers busy while the parent plans the rest; :meth:`send` sends
     the rest, largest first (by bytes), in small batches that whichever worker is free takes,
-    so the work is balanced as it goes, and returns every file.
+    so the work is balanced as it goes; :meth:`finish` returns every file.
 
     Without workers, or with too little to share, everything is rendered here in
     :meth:`finish`.
@@ -430,7 +432,7 @@ class _FeedRendering:
         jobs_of: Callable[[list[tuple[FeedKey, list[Article]]]], list[FeedJob]],
     ) -> None:
         """Share the feeds of ``plan`` out among the workers, one request each, or keep
-        their jobs (``jobs_of``) for :meth:`finish`.
+        their jobs (``jobs_of``) for :meth:`send`.
 
         All of them at once: planning the other feeds keeps the parent from sending more for
         a while, longer than a small first batch would keep a worker busy. Dealt out largest
@@ -446,15 +448,25 @@ class _FeedRendering:
         for index in range(self.workers):
             self._send(jobs_of(dealt[index :: self.workers]))
 
-    def finish(self, jobs: list[FeedJob]) -> list[RenderedFile]:
-        """Render the jobs :meth:`start` kept and ``jobs``; return every file rendered."""
+    def send(self, jobs: list[FeedJob]) -> None:
+        """Hand ``jobs`` and those :meth:`start` kept to the workers, without waiting for
+        them; or keep them all for :meth:`finish` when there are too few to share."""
         todo = self.waiting + _largest_first(jobs)
         if self.requests is None or (not self.sent and len(todo) < 2 * self.workers):
-            return self.local.render_feeds(todo)
+            self.waiting = todo
+            return
+        self.waiting = []
         for start in range(0, len(todo), self.feeds_per_batch):
             self._send(todo[start : start + self.feeds_per_batch])
-        for files in self.requests.results():
-            self.files.extend(files)
+
+    def finish(self) -> list[RenderedFile]:
+        """Render the jobs kept here, wait for the workers'; return every file rendered."""
+        if self.waiting:
+            self.files.extend(self.local.render_feeds(self.waiting))
+            self.waiting = []
+        if self.requests is not None:
+            for files in self.requests.results():
+                self.files.extend(files)
         return self.files
 
     def _send(self, batch: list[FeedJob]) -> None:
