@@ -14,7 +14,7 @@ import pickle
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sized
+from collections.abc import Iterable, Sized
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,15 +26,14 @@ from newswire.buildstore import CachedArticle, Parsed
 from newswire.buildworkers import (
     BuildWorker,
     FeedJob,
+    FeedRendering,
     FeedSink,
     ParseJob,
-    RenderedFile,
     Requests,
     Written,
     can_fork,
     fork_workers,
     parse_in_worker,
-    render_in_worker,
     spool_error,
 )
 from newswire.content.articles import ArticleFile, claim_ids
@@ -226,7 +225,7 @@ class _Build:
         archives = sorted(plan_archives(live).items())
         months = [key.slug for key, _ in archives]
         feed_ids: set[str] = set()
-        rendering = _FeedRendering(self.pool, self.jobs, self.local, self.batching.feeds)
+        rendering = FeedRendering(self.pool, self.jobs, self.local, self.batching.feeds)
         rendering.start(
             archives,
             lambda plan: self._feed_jobs(plan, months, report, feed_ids, (tombstones, now)),
@@ -399,91 +398,6 @@ class _Build:
                 self.entries[parsed.key] = (parsed.items, parsed.digest)
         if self.cache is not None:
             self.cache.store_batch(results, batch)
-
-
-class _FeedRendering:
-    """Feed jobs handed to the workers in two rounds: :meth:`start` shares the first jobs out
-    at once, to keep the workers busy while the parent plans the rest; :meth:`send` sends
-    the rest, largest first (by bytes), in small batches that whichever worker is free takes,
-    so the work is balanced as it goes; :meth:`finish` returns every file.
-
-    Without workers, or with too little to share, everything is rendered here in
-    :meth:`finish`.
-    """
-
-    def __init__(
-        self,
-        pool: ProcessPoolExecutor | None,
-        workers: int,
-        local: BuildWorker,
-        feeds_per_batch: int,
-    ) -> None:
-        self.requests = None if pool is None else Requests(pool, render_in_worker, _UNLIMITED)
-        self.workers = workers
-        self.local = local
-        self.feeds_per_batch = feeds_per_batch
-        self.waiting: list[FeedJob] = []
-        self.sent = False
-        self.files: list[RenderedFile] = []
-
-    def start(
-        self,
-        plan: list[tuple[FeedKey, list[Article]]],
-        jobs_of: Callable[[list[tuple[FeedKey, list[Article]]]], list[FeedJob]],
-    ) -> None:
-        """Share the feeds of ``plan`` out among the workers, one request each, or keep
-        their jobs (``jobs_of``) for :meth:`send`.
-
-        All of them at once: planning the other feeds keeps the parent from sending more for
-        a while, longer than a small first batch would keep a worker busy. Dealt out largest
-        first in turn (by article count, articles being of a size), the shares come out nearly
-        even, and :meth:`finish`'s small batches even out the rest. Each share is made into
-        jobs and sent as soon as it is dealt, so the first worker starts before the last
-        share's jobs are made.
-        """
-        if self.requests is None or len(plan) < 2 * self.workers:
-            self.waiting = _largest_first(jobs_of(plan))
-            return
-        dealt = sorted(plan, key=lambda feed: (-len(feed[1]), feed[0]))
-        for index in range(self.workers):
-            self._send(jobs_of(dealt[index :: self.workers]))
-
-    def send(self, jobs: list[FeedJob]) -> None:
-        """Hand ``jobs`` and those :meth:`start` kept to the workers, without waiting for
-        them; or keep them all for :meth:`finish` when there are too few to share."""
-        todo = self.waiting + _largest_first(jobs)
-        if self.requests is None or (not self.sent and len(todo) < 2 * self.workers):
-            self.waiting = todo
-            return
-        self.waiting = []
-        for start in range(0, len(todo), self.feeds_per_batch):
-            self._send(todo[start : start + self.feeds_per_batch])
-
-    def finish(self) -> list[RenderedFile]:
-        """Render the jobs kept here, wait for the workers'; return every file rendered."""
-        if self.waiting:
-            self.files.extend(self.local.render_feeds(self.waiting))
-            self.waiting = []
-        if self.requests is not None:
-            for files in self.requests.results():
-                self.files.extend(files)
-        return self.files
-
-    def _send(self, batch: list[FeedJob]) -> None:
-        assert self.requests is not None
-        if batch:
-            self.sent = True
-            for files in self.requests.send(batch):
-                self.files.extend(files)
-
-
-#: Feed requests are small and their results are files already written (or their bodies,
-#: which the report holds anyway): every one is queued at once.
-_UNLIMITED = 1 << 30
-
-
-def _largest_first(jobs: list[FeedJob]) -> list[FeedJob]:
-    return sorted(jobs, key=lambda j: (-sum(sum(lengths) for _, _, lengths in j.items), j.feed.key))
 
 
 def _sitemap_files(

@@ -52,6 +52,22 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newswire", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"newswire {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_build(commands)
+    check = commands.add_parser(
+        "check", help="list what each enabled partner would refuse or downgrade"
+    )
+    check.add_argument("content", type=Path, help="folder with site.yaml and articles/")
+    check.add_argument(
+        "--now", type=_parse_now, default=None, help="judge the articles at this time"
+    )
+    _add_serve(commands)
+    _add_reindex(commands)
+    redrive.add_parser(commands)
+    audience_command.add_parser(commands, _parse_now)
+    return parser
+
+
+def _add_build(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     build = commands.add_parser("build", help="build every feed from a content folder")
     build.add_argument("content", type=Path, help="folder with site.yaml and articles/")
     build.add_argument("--out", type=Path, required=True, help="folder to write the feeds into")
@@ -76,13 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--no-cache", action="store_true", help="parse and render everything, keep no cache"
     )
-    check = commands.add_parser(
-        "check", help="list what each enabled partner would refuse or downgrade"
-    )
-    check.add_argument("content", type=Path, help="folder with site.yaml and articles/")
-    check.add_argument(
-        "--now", type=_parse_now, default=None, help="judge the articles at this time"
-    )
+
+
+def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser("serve", help="run the whole pipeline locally on moto")
     serve.add_argument("content", type=Path, help="folder with site.yaml and articles/")
     serve.add_argument("--host", default="127.0.0.1", help="address to serve feeds on")
@@ -100,6 +112,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="log no requests (the access log holds readers' addresses)",
     )
+
+
+def _add_reindex(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     reindex = commands.add_parser(
         "reindex",
         help="rebuild the index and every feed from the content bucket (AWS credentials from "
@@ -119,9 +134,6 @@ def _parser() -> argparse.ArgumentParser:
         help="key of site.yaml in the content bucket",
     )
     deployed.add_arguments(reindex)
-    redrive.add_parser(commands)
-    audience_command.add_parser(commands, _parse_now)
-    return parser
 
 
 def build_command(
