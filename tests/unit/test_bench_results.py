@@ -11,15 +11,10 @@ from typing import Any
 import pytest
 
 from benchmarks import hostile
-from benchmarks.__main__ import (
-    KEPT_HEADING,
-    RESULTS,
-    engine_section,
-    hostile_section,
-    kept_section,
-)
+from benchmarks.__main__ import RESULTS
 from benchmarks.engine import makespan
 from benchmarks.latency import Usage, capacity, cost
+from benchmarks.report import KEPT_HEADING, engine_section, hostile_section, kept_section
 from newswire.content.articles import MAX_BODY_BYTES, parse_article
 from newswire.rendering.html import MAX_NESTING
 
