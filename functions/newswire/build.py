@@ -36,7 +36,7 @@ from newswire.buildworkers import (
     parse_in_worker,
     spool_error,
 )
-from newswire.content.articles import ArticleFile, claim_ids
+from newswire.content.articles import ArticleFile, ArticleInput, claim_ids
 from newswire.domain.feeds import (
     MAIN_FEED,
     FeedFormat,
@@ -88,11 +88,6 @@ class BuildReport:
     refused: list[str] = field(default_factory=list)
     #: What the enabled partners would refuse or downgrade (``newswire check`` lists them).
     partner_findings: int | None = None  # ``None``: no partner enabled
-
-
-#: An article file: ``(key, bytes)``, or an :class:`ArticleFile` read only if the cache
-#: cannot vouch for it.
-ArticleInput = tuple[str, bytes] | ArticleFile
 
 
 def build_site(

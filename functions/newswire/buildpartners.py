@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from newswire.content.articles import ArticleFile
+from newswire.content.articles import ArticleFile, ArticleInput
 from newswire.domain.feeds import MAIN_FEED, plan_feeds
 from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.domain.partners import Finding, feed_findings, item_finding, site_findings
@@ -20,9 +20,6 @@ from newswire.errors import InvalidArticleError
 from newswire.pipeline.prepare import prepare_article
 from newswire.rendering.base import FeedFile
 from newswire.rendering.partners import PartnerDocument, render_partner_documents
-
-#: An article file as a build is given it: ``(key, bytes)``, or a file read when needed.
-Source = tuple[str, bytes] | ArticleFile
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +50,7 @@ def main_feed_articles(
 
 
 def partner_files(
-    shown: Sequence[Article], sources: Mapping[str, Source], site: SiteConfig
+    shown: Sequence[Article], sources: Mapping[str, ArticleInput], site: SiteConfig
 ) -> PartnerFeeds:
     """Every enabled partner's feed of ``shown`` (the main feed's articles, newest first).
 

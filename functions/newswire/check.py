@@ -17,13 +17,12 @@ from pathlib import Path
 
 from newswire.adapters.local import LocalContent
 from newswire.buildpartners import (
-    Source,
     build_findings,
     judged_articles,
     main_feed_articles,
     partner_files,
 )
-from newswire.content.articles import read_articles
+from newswire.content.articles import ArticleInput, read_articles
 from newswire.content.site import parse_site
 from newswire.domain.text import counted
 from newswire.errors import InvalidArticleError, NewswireError
@@ -60,7 +59,7 @@ def check_command(content: Path, now: datetime) -> int:
             sources.append((file.key, data))
     articles, rejected = read_articles(sources, site)
     rejected = sorted([*unreadable, *rejected], key=lambda error: error.key)
-    by_key: dict[str, Source] = {source[0]: source for source in sources}
+    by_key: dict[str, ArticleInput] = {source[0]: source for source in sources}
     feeds = partner_files(main_feed_articles(articles, site, now), by_key, site)
     findings = build_findings(articles, site, now, feeds)
     for error in rejected:

@@ -122,6 +122,11 @@ class ArticleFile:
         return read_article_file(self.key)
 
 
+#: An article file as a build is given it: ``(key, bytes)``, or an :class:`ArticleFile` read
+#: only when needed (not at all if the build cache can vouch for it).
+ArticleInput = tuple[str, bytes] | ArticleFile
+
+
 def read_article_file(path: str) -> bytes | InvalidArticleError:
     """The bytes of the article file at ``path``, or why they cannot be read.
 
