@@ -172,7 +172,13 @@ class Audience(Construct):
             "Daily",
             description="Rolls up newswire's feed subscribers of the last seven days.",
             schedule=ROLLUP_SCHEDULE,
-            targets=[events_targets.LambdaFunction(function, retry_attempts=2)],
+            # A delivery EventBridge gave up on lands beside the function's own failures, so
+            # the one alarm on the dead-letter queue covers a rollup that never ran.
+            targets=[
+                events_targets.LambdaFunction(
+                    function, retry_attempts=2, dead_letter_queue=self.dead_letter_queue
+                )
+            ],
         )
         bucket = self.aggregates_bucket
         _allow(function, ("s3:ListBucket",), [bucket.bucket_arn])

@@ -84,7 +84,12 @@ class NewswireStack(Stack):
             custom_domain=custom_domain,
         )
         monitoring = Monitoring(
-            self, "Monitoring", pipeline=pipeline, reindex=reindex, alarm_email=alarm_email
+            self,
+            "Monitoring",
+            pipeline=pipeline,
+            reindex=reindex,
+            audience=audience,
+            alarm_email=alarm_email,
         )
         self._explain_cdk_internals()
 
@@ -124,6 +129,9 @@ class NewswireStack(Stack):
             value=audience.aggregates_bucket.bucket_name,
             description="Private: subscriber snapshots (snapshots/latest.json)",
         )
+        CfnOutput(self, "AudienceDeadLetterQueueUrl", value=audience.dead_letter_queue.queue_url)
+        CfnOutput(self, "AudienceProcessorFunctionName", value=audience.processor.function_name)
+        CfnOutput(self, "AudienceRollupFunctionName", value=audience.rollup.function_name)
         if base_url:
             CfnOutput(self, "SiteBaseUrl", value=base_url, description="base_url of site.yaml")
         if monitoring.topic is not None:
