@@ -16,7 +16,6 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
@@ -32,6 +31,7 @@ from newswire.handlers.audience import ROLLUP_HOUR, ROLLUP_MINUTE
 from newswire_infra.checkov import skip_checks
 from newswire_infra.feed_function import METRICS_NAMESPACE as PIPELINE_NAMESPACE
 from newswire_infra.feed_function import SERVICE_NAME, FeedFunction
+from newswire_infra.grants import BUCKET_LIST, OBJECT_READ, allow
 from newswire_infra.pipeline import Pipeline
 from newswire_infra.storage import Storage
 
@@ -52,6 +52,9 @@ PROCESS_TIMEOUT = Duration.minutes(5)
 #: few hundred thousand in one object.
 PROCESS_MEMORY_MB = 1024
 ROLLUP_TIMEOUT = Duration.minutes(10)
+#: A window key is read, made (conditionally) and, when the rollup closed its window meanwhile,
+#: deleted again by the processor.
+KEY_WRITE = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
 #: The rollup counts the day before; CloudFront delivers most of a day's logs within an hour.
 ROLLUP_SCHEDULE = events.Schedule.cron(minute=str(ROLLUP_MINUTE), hour=str(ROLLUP_HOUR))
 
@@ -139,19 +142,12 @@ class Audience(Construct):
             s3n.LambdaDestination(function),
             s3.NotificationKeyFilter(prefix=LOG_PREFIX),
         )
-        _allow(function, ("s3:GetObject",), [self.log_bucket.arn_for_objects(f"{LOG_PREFIX}*")])
-        _allow(function, ("s3:ListBucket",), [self.aggregates_bucket.bucket_arn])
-        _allow(
-            function,
-            # DeleteObject: a key it made as the rollup closed the window is deleted again
-            ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
-            [self.aggregates_bucket.arn_for_objects(f"{KEYS_PREFIX}*")],
-        )
-        _allow(
-            function,
-            ("s3:PutObject",),
-            [self.aggregates_bucket.arn_for_objects(f"{PARTIALS_PREFIX}*")],
-        )
+        logs, aggregates = self.log_bucket, self.aggregates_bucket
+        allow(function, OBJECT_READ, [logs.arn_for_objects(f"{LOG_PREFIX}*")])
+        allow(function, BUCKET_LIST, [aggregates.bucket_arn])
+        # DeleteObject: a key it made as the rollup closed the window is deleted again
+        allow(function, KEY_WRITE, [aggregates.arn_for_objects(f"{KEYS_PREFIX}*")])
+        allow(function, ("s3:PutObject",), [aggregates.arn_for_objects(f"{PARTIALS_PREFIX}*")])
         return function
 
     def _rollup(self, pipeline: Pipeline) -> FeedFunction:
@@ -181,20 +177,20 @@ class Audience(Construct):
             ],
         )
         bucket = self.aggregates_bucket
-        _allow(function, ("s3:ListBucket",), [bucket.bucket_arn])
-        _allow(function, ("s3:GetObject",), [bucket.arn_for_objects(f"{PARTIALS_PREFIX}*")])
-        _allow(function, ("s3:PutObject",), [bucket.arn_for_objects(f"{SNAPSHOTS_PREFIX}*")])
-        _allow(  # the closed marker written, then the key deleted
+        allow(function, BUCKET_LIST, [bucket.bucket_arn])
+        allow(function, OBJECT_READ, [bucket.arn_for_objects(f"{PARTIALS_PREFIX}*")])
+        allow(function, ("s3:PutObject",), [bucket.arn_for_objects(f"{SNAPSHOTS_PREFIX}*")])
+        # the closed marker written, then the key deleted
+        allow(
             function,
             ("s3:PutObject", "s3:DeleteObject"),
             [bucket.arn_for_objects(f"{KEYS_PREFIX}*")],
         )
-        function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],  # PutMetricData has no resource type; the namespace is pinned
-                conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}},
-            )
+        allow(
+            function,
+            ("cloudwatch:PutMetricData",),
+            ["*"],  # PutMetricData has no resource type; the namespace is pinned
+            conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}},
         )
         return function
 
@@ -266,7 +262,3 @@ def _private_bucket(scope: Construct, construct_id: str, **kwargs: Any) -> s3.Bu
         removal_policy=RemovalPolicy.RETAIN,
         **kwargs,
     )
-
-
-def _allow(grantee: iam.IGrantable, actions: tuple[str, ...], resources: list[str]) -> None:
-    iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=resources)

@@ -164,3 +164,63 @@ def test_the_dashboard_charts_each_feed_and_the_processor(default_stack: Synthes
     for metric in ("Subscribers", "IndividualReaders", "Requests"):
         assert f'SEARCH(\'{{Newswire/Audience,Feed}} MetricName=\\"{metric}\\"' in body
     assert "LogLinesMalformed" in body
+
+
+def audience_grants(stack: Synthesized, function: str) -> dict[str, set[str]]:
+    """What a function's role may do, by target: ``logs/cloudfront/*``, ``aggregates``,
+    ``aggregates/keys/*``, ``dead letters``, ``*`` (with its condition, if any)."""
+    targets = {
+        stack.logical_id("AWS::S3::Bucket", "AudienceLogs"): "logs",
+        stack.logical_id("AWS::S3::Bucket", "AudienceAggregates"): "aggregates",
+        stack.logical_id("AWS::SQS::Queue", "AudienceDeadLetterQueue"): "dead letters",
+    }
+    found: dict[str, set[str]] = {}
+    for statement in policy_statements(stack, function):
+        assert statement["Effect"] == "Allow"
+        resources = statement["Resource"]
+        for resource in resources if isinstance(resources, list) else [resources]:
+            if isinstance(resource, str):
+                target = resource + str(statement.get("Condition", ""))
+            elif "Fn::GetAtt" in resource:
+                target = targets[resource["Fn::GetAtt"][0]]
+            else:
+                bucket, suffix = resource["Fn::Join"][1]
+                target = targets[bucket["Fn::GetAtt"][0]] + suffix
+            actions = statement["Action"]
+            found.setdefault(target, set()).update(
+                actions if isinstance(actions, list) else [actions]
+            )
+    return found
+
+
+#: Lambda's active tracing and the dead-letter queue of failed invocations (CDK's own grants).
+LAMBDA_OWN = {
+    "*": {"xray:PutTelemetryRecords", "xray:PutTraceSegments"},
+    "dead letters": {"sqs:SendMessage"},
+}
+
+
+def test_the_processor_may_call_only_what_its_code_calls(default_stack: Synthesized) -> None:
+    """Exact grants: CDK's ``grant_read``/``grant_put`` would add ``GetObject*``,
+    ``GetBucket*``, ``List*``, object lock and tagging on a bucket of readers' addresses."""
+    processor = function_id(default_stack, "newswire.handlers.audience.process_log")
+    assert audience_grants(default_stack, processor) == {
+        **LAMBDA_OWN,
+        "logs/cloudfront/*": {"s3:GetObject"},
+        "aggregates": {"s3:ListBucket"},
+        "aggregates/keys/*": {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+        "aggregates/partials/*": {"s3:PutObject"},
+    }
+
+
+def test_the_rollup_may_call_only_what_its_code_calls(default_stack: Synthesized) -> None:
+    rollup = function_id(default_stack, "newswire.handlers.audience.rollup")
+    namespace = {"StringEquals": {"cloudwatch:namespace": "Newswire/Audience"}}
+    assert audience_grants(default_stack, rollup) == {
+        **LAMBDA_OWN,
+        f"*{namespace}": {"cloudwatch:PutMetricData"},
+        "aggregates": {"s3:ListBucket"},
+        "aggregates/partials/*": {"s3:GetObject"},
+        "aggregates/snapshots/*": {"s3:PutObject"},
+        "aggregates/keys/*": {"s3:PutObject", "s3:DeleteObject"},
+    }
