@@ -27,7 +27,7 @@ from newswire.adapters.audience import (
     PARTIALS_PREFIX,
     SNAPSHOTS_PREFIX,
 )
-from newswire.handlers.audience import ROLLUP_HOUR, ROLLUP_MINUTE
+from newswire.handlers.audience import DEFAULT_METRIC_FEEDS, ROLLUP_HOUR, ROLLUP_MINUTE
 from newswire_infra.checkov import skip_checks
 from newswire_infra.feed_function import METRICS_NAMESPACE as PIPELINE_NAMESPACE
 from newswire_infra.feed_function import SERVICE_NAME, FeedFunction
@@ -67,10 +67,17 @@ class Audience(Construct):
         construct_id: construct id.
         storage: where the buckets' own access logs go.
         pipeline: makes the functions (shared code, layer, alarms on errors).
+        metric_feeds: at most this many feeds get metrics of their own (None: the default).
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, storage: Storage, pipeline: Pipeline
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: Storage,
+        pipeline: Pipeline,
+        metric_feeds: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_bucket = _private_bucket(
@@ -122,6 +129,10 @@ class Audience(Construct):
         )
         self.processor = self._processor(pipeline)
         self.rollup = self._rollup(pipeline)
+        self.rollup.add_environment(
+            "AUDIENCE_METRIC_FEEDS",
+            str(DEFAULT_METRIC_FEEDS if metric_feeds is None else metric_feeds),
+        )
         self.dashboard = self._dashboard()
 
     def _processor(self, pipeline: Pipeline) -> FeedFunction:

@@ -113,14 +113,59 @@ def test_logs_are_counted_as_they_land_and_the_day_rolled_up(s3: Any) -> None:
     }  # fmt: skip
 
 
-def test_only_the_most_followed_feeds_get_metrics_of_their_own(
+def feeds_with_metrics() -> set[str]:
+    found = boto3.client("cloudwatch").list_metrics(Namespace="Newswire/Audience")["Metrics"]
+    return {m["Dimensions"][0]["Value"] for m in found}
+
+
+def subscribers_charted(feed: str) -> float:
+    """The largest Subscribers value of the feed in early December (one value a window)."""
+    points = boto3.client("cloudwatch").get_metric_statistics(
+        Namespace="Newswire/Audience",
+        MetricName="Subscribers",
+        Dimensions=[{"Name": "Feed", "Value": feed}],
+        StartTime=datetime(2026, 12, 1, tzinfo=UTC),
+        EndTime=datetime(2026, 12, 10, tzinfo=UTC),
+        Period=86400,
+        Statistics=["Maximum"],
+    )["Datapoints"]
+    return max(p["Maximum"] for p in points)
+
+
+#: Feeds of tags and authors with a reader or two, and one only a crawler fetches.
+MANY_FEEDS = (
+    HEADER
+    + "".join(
+        line("2026-12-06 10:00:00", f"/tags/t{n}/rss.xml", cf.NETNEWSWIRE, f"192.0.2.{n}")
+        for n in range(1, 26)
+    )
+    + line("2026-12-06 10:00:00", "/tags/crawled/rss.xml", cf.GOOGLEBOT, "66.249.66.1")
+)
+
+
+def test_every_feed_with_readers_gets_metrics_of_its_own(s3: Any) -> None:
+    """Not only the 20 most followed: each of 27 feeds with readers, but not a crawled one."""
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.dddd.gz", MANY_FEEDS)
+    rollup()
+    tags = {f"/tags/t{n}/rss.xml" for n in range(1, 26)}
+    assert feeds_with_metrics() == {"/rss.xml", "/atom.xml", "(all feeds)"} | tags
+    assert subscribers_charted("/rss.xml") == 120 + 2
+    assert subscribers_charted("/tags/t25/rss.xml") == 1
+    assert subscribers_charted("(all feeds)") == 120 + 2 + 7 + 25
+
+
+def test_past_the_cap_only_the_most_followed_feeds_get_metrics_of_their_own(
     s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AUDIENCE_METRIC_FEEDS", "1")
     deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
     assert rollup()["metrics"] == 6
-    found = boto3.client("cloudwatch").list_metrics(Namespace="Newswire/Audience")
-    assert {m["Dimensions"][0]["Value"] for m in found["Metrics"]} == {"/rss.xml", "(all feeds)"}
+    assert feeds_with_metrics() == {"/rss.xml", "(all feeds)"}
+    snapshot = json.loads(
+        s3.get_object(Bucket=AGGREGATES, Key="snapshots/latest.json")["Body"].read()
+    )
+    assert set(snapshot["feeds"]) == {"/rss.xml", "/atom.xml"}  # the snapshot has them all
 
 
 def test_no_address_is_kept_and_the_window_key_is_dropped_once_counted(s3: Any) -> None:

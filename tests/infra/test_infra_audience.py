@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import aws_cdk as cdk
+import pytest
 from aws_cdk.assertions import Match, Template
+from newswire_infra import Settings
 
-from tests.infra.stacks import Synthesized
+from tests.infra.stacks import AUDIENCE_METRIC_FEEDS, Synthesized
 
 BLOCK_ALL = {
     "BlockPublicAcls": True,
@@ -155,6 +158,26 @@ def test_the_rollup_runs_daily_and_may_only_write_its_own_metrics(
     allowed = object_actions(default_stack, rollup)
     assert "/keys/*" in allowed["s3:PutObject"]  # the closed marker
     assert allowed["s3:DeleteObject"] == {"/keys/*"}
+
+
+def test_how_many_feeds_get_metrics_is_a_stack_setting(
+    default_stack: Synthesized, full_stack: Synthesized
+) -> None:
+    """Every feed with readers, up to a cap: 100 by default, ``-c audience_metric_feeds=N``."""
+    for stack, cap in ((default_stack, "100"), (full_stack, str(AUDIENCE_METRIC_FEEDS))):
+        rollup = function_id(stack, "newswire.handlers.audience.rollup")
+        props = stack.resources("AWS::Lambda::Function")[rollup]["Properties"]
+        assert props["Environment"]["Variables"]["AUDIENCE_METRIC_FEEDS"] == cap
+
+
+def test_the_metric_cap_is_read_from_context() -> None:
+    app = cdk.App(context={"audience_metric_feeds": "250"})
+    assert Settings.from_context(app.node).audience_metric_feeds == 250
+    assert Settings.from_context(cdk.App().node).audience_metric_feeds is None
+    for wrong in ("-1", "lots", "2.5"):
+        app = cdk.App(context={"audience_metric_feeds": wrong})
+        with pytest.raises(ValueError, match="audience_metric_feeds"):
+            Settings.from_context(app.node)
 
 
 def test_the_dashboard_charts_each_feed_and_the_processor(default_stack: Synthesized) -> None:

@@ -19,6 +19,7 @@ import gzip
 import hashlib
 import json
 from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
@@ -185,22 +186,42 @@ def _code(error: ClientError) -> str:
 ALL_FEEDS = "(all feeds)"
 
 
+@dataclass(frozen=True, slots=True)
+class MetricsSent:
+    """What :func:`put_feed_metrics` published.
+
+    Attributes:
+        values: metric values sent.
+        feeds: feeds with metrics of their own.
+        left_out: feeds with readers past the cap: in the snapshot only.
+    """
+
+    values: int
+    feeds: int
+    left_out: int
+
+
 def put_feed_metrics(
-    cloudwatch: Any, last: date, counts: Mapping[str, FeedCounts], *, top: int
-) -> int:
-    """Publish the window's counts as CloudWatch metrics: the ``top`` feeds and the total.
+    cloudwatch: Any, last: date, counts: Mapping[str, FeedCounts], *, cap: int
+) -> MetricsSent:
+    """Publish the window's counts as CloudWatch metrics: each feed with readers, and the total.
 
     Metrics (unit Count, dimension ``Feed``, the feed's path or :data:`ALL_FEEDS`):
     ``Subscribers``, ``IndividualReaders``, ``Requests``, timestamped at the end of ``last``
-    (UTC). Only the feeds with most subscribers get metrics of their own: each custom metric
-    is billed by the month, and a site has a feed per tag, author and format; the snapshot
-    has them all.
+    (UTC). A feed gets metrics of its own when it has subscribers, up to ``cap`` feeds (those
+    with most first): each custom metric is billed by the month, a site has a feed per tag,
+    author and format, and a feed no one follows has nothing to chart; the snapshot has them
+    all.
 
     Returns:
-        The number of values sent.
+        What was sent, and how many feeds with readers the cap left out.
     """
     stamp = datetime.combine(last, time(23, 59, 59), tzinfo=UTC)
-    ranked = sorted(counts.items(), key=lambda item: (-item[1].subscribers, item[0]))[:top]
+    followed = sorted(
+        ((path, feed) for path, feed in counts.items() if feed.subscribers > 0),
+        key=lambda item: (-item[1].subscribers, item[0]),
+    )
+    ranked = followed[: max(cap, 0)]
     totals = {
         "Subscribers": sum(feed.subscribers for feed in counts.values()),
         "IndividualReaders": sum(feed.individual for feed in counts.values()),
@@ -224,4 +245,4 @@ def put_feed_metrics(
             )
         except ClientError as e:
             raise StorageError(f"CloudWatch {METRICS_NAMESPACE}: {e}") from e
-    return len(data)
+    return MetricsSent(values=len(data), feeds=len(ranked), left_out=len(followed) - len(ranked))

@@ -22,7 +22,8 @@
 
 Environment:
     AUDIENCE_BUCKET: the private aggregates bucket (keys, partials, snapshots).
-    AUDIENCE_METRIC_FEEDS: optional, how many feeds get metrics of their own (default 20).
+    AUDIENCE_METRIC_FEEDS: optional, the most feeds with readers that get metrics of their own
+        (default :data:`DEFAULT_METRIC_FEEDS`; ``infra/`` sets it from its setting).
 """
 
 from __future__ import annotations
@@ -50,8 +51,10 @@ if TYPE_CHECKING:
 
 #: Malformed lines logged one by one per file; the rest are only counted.
 MALFORMED_LOGGED = 10
-#: The feeds with most subscribers that get CloudWatch metrics of their own.
-DEFAULT_METRIC_FEEDS = 20
+#: At most this many feeds (those with most subscribers) get CloudWatch metrics of their own:
+#: every feed with readers on most sites, and a bound on the bill (three metrics a feed, each
+#: billed by the month) on a site where many tag feeds have a reader or two.
+DEFAULT_METRIC_FEEDS = 100
 #: When the rollup runs, in UTC (``infra/`` schedules it): a window is counted then, the day
 #: after its last day, and its key deleted.
 ROLLUP_HOUR, ROLLUP_MINUTE = 2, 30
@@ -156,8 +159,13 @@ def rollup(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             counter.add(path, aggregate)
     counts = counter.counts()
     snapshot = store.put_snapshot(first, last, counts)
-    top = int(os.environ.get("AUDIENCE_METRIC_FEEDS") or DEFAULT_METRIC_FEEDS)
-    values = put_feed_metrics(aws_client("cloudwatch"), last, counts, top=top)
+    cap = int(os.environ.get("AUDIENCE_METRIC_FEEDS") or DEFAULT_METRIC_FEEDS)
+    sent = put_feed_metrics(aws_client("cloudwatch"), last, counts, cap=cap)
+    if sent.left_out:
+        logger.warning(
+            "feeds with readers left without metrics of their own (AUDIENCE_METRIC_FEEDS)",
+            extra={"cap": cap, "left_out": sent.left_out, "snapshot": snapshot},
+        )
     store.drop_window_key(last)
     logger.info("audience rolled up", extra={"last": str(last), "feeds": len(counts)})
-    return {"snapshot": snapshot, "feeds": len(counts), "metrics": values}
+    return {"snapshot": snapshot, "feeds": len(counts), "metrics": sent.values}
