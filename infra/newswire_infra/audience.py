@@ -3,9 +3,11 @@
 CloudFront writes its standard logs to a private log bucket that deletes them after
 :data:`LOG_RETENTION` (they hold readers' addresses). Each new log object invokes the
 processor, which streams it and writes per-day partial aggregates (hashed readers only) to
-the aggregates bucket; once a day the rollup counts the last seven days, writes a JSON
-snapshot there, publishes per-feed metrics and deletes the window's hashing key
-(``newswire.handlers.audience``). A dashboard shows the metrics.
+the aggregates bucket; once a day the rollup counts the last seven days (and again the
+windows of the two days before, if late logs changed them), writes a JSON snapshot there,
+publishes per-feed metrics and deletes the hashing keys of the windows whose count is final
+(``newswire.handlers.audience``). A dashboard shows the metrics; the audience's dead-letter
+queue raises an alarm (``monitoring.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,13 @@ from newswire.adapters.audience import (
     PARTIALS_PREFIX,
     SNAPSHOTS_PREFIX,
 )
-from newswire.handlers.audience import DEFAULT_METRIC_FEEDS, ROLLUP_HOUR, ROLLUP_MINUTE
+from newswire.audience import WINDOW_DAYS
+from newswire.handlers.audience import (
+    DEFAULT_METRIC_FEEDS,
+    LATE_DAYS,
+    ROLLUP_HOUR,
+    ROLLUP_MINUTE,
+)
 from newswire_infra.checkov import skip_checks
 from newswire_infra.feed_function import METRICS_NAMESPACE as PIPELINE_NAMESPACE
 from newswire_infra.feed_function import SERVICE_NAME, FeedFunction
@@ -41,10 +49,11 @@ ROLLUP_HANDLER = "newswire.handlers.audience.rollup"
 LOG_PREFIX = "cloudfront/"
 #: Raw logs hold addresses: kept long enough to be processed (and retried), no longer.
 LOG_RETENTION = Duration.days(2)
-#: A partial holds hashes for the windows ending on its day and the six after; a key is
-#: deleted by the rollup the day after its window, or expires here if no rollup ran.
-PARTIALS_RETENTION = Duration.days(9)
-KEYS_RETENTION = Duration.days(9)
+#: A partial holds hashes for the windows ending on its day and the six after, each counted
+#: until :data:`LATE_DAYS` after it ends (a day more for S3's clock); a key is deleted by the
+#: rollup then, or expires here if no rollup ran.
+PARTIALS_RETENTION = Duration.days(WINDOW_DAYS + LATE_DAYS + 1)
+KEYS_RETENTION = Duration.days(WINDOW_DAYS + LATE_DAYS + 1)
 SNAPSHOT_RETENTION = Duration.days(400)
 #: A log file of a busy hour streams through in seconds; the margin covers a slow S3.
 PROCESS_TIMEOUT = Duration.minutes(5)
@@ -190,7 +199,9 @@ class Audience(Construct):
         bucket = self.aggregates_bucket
         allow(function, BUCKET_LIST, [bucket.bucket_arn])
         allow(function, OBJECT_READ, [bucket.arn_for_objects(f"{PARTIALS_PREFIX}*")])
-        allow(function, ("s3:PutObject",), [bucket.arn_for_objects(f"{SNAPSHOTS_PREFIX}*")])
+        # GetObject: a snapshot's HEAD says which partials it was counted from
+        snapshots = bucket.arn_for_objects(f"{SNAPSHOTS_PREFIX}*")
+        allow(function, ("s3:GetObject", "s3:PutObject"), [snapshots])
         # the closed marker written, then the key deleted
         allow(
             function,
