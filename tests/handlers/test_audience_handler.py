@@ -307,3 +307,8 @@ def test_a_rollup_invoked_without_a_day_or_time_counts_yesterday(s3: Any) -> Non
     found = audience.rollup({}, FakeLambdaContext())  # NOW is Dec 6: the window ending Dec 5
     assert found["counted"][-1] == "2026-12-05"
     assert snapshot_of(s3, "latest")["window"]["last"] == "2026-12-05"
+
+
+def test_a_stray_object_under_keys_does_not_stop_the_rollup(s3: Any) -> None:
+    s3.put_object(Bucket=AGGREGATES, Key="keys/copy-of-2026-12-01.key", Body=b"kept by hand")
+    assert rollup()["closed"] == ["2026-12-05"]

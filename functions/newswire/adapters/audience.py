@@ -163,19 +163,23 @@ class AudienceStore:
         return dict(head.get("Metadata", {}))
 
     def open_windows(self) -> list[date]:
-        """The last days of the windows whose key exists, oldest first."""
+        """The last days of the windows whose key exists, oldest first (an object of another
+        name under ``keys/`` is no window's, and left alone)."""
         ends = []
         try:
             pages = self._s3.get_paginator("list_objects_v2").paginate(
                 Bucket=self._bucket, Prefix=KEYS_PREFIX
             )
-            for page in pages:
-                for item in page.get("Contents", []):
-                    name = item["Key"].removeprefix(KEYS_PREFIX)
-                    if name.endswith(".key"):
-                        ends.append(date.fromisoformat(name.removesuffix(".key")))
-        except (ClientError, ValueError) as e:
+            names = [item["Key"] for page in pages for item in page.get("Contents", [])]
+        except ClientError as e:
             raise StorageError(f"s3://{self._bucket}/{KEYS_PREFIX}: {e}") from e
+        for name in names:
+            if not name.endswith(".key"):
+                continue  # a closed marker
+            try:
+                ends.append(date.fromisoformat(name.removeprefix(KEYS_PREFIX)[: -len(".key")]))
+            except ValueError:
+                continue
         return sorted(ends)
 
     def put_snapshot(
