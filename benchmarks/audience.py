@@ -54,15 +54,17 @@ LOG_OBJECTS_PER_DAY = 2_000
 #: S3 requests per log object: GET the log, GET the window keys (eight), PUT one partial.
 S3_GET_USD = 0.0004 / 1000
 S3_PUT_USD = 0.005 / 1000
-#: CloudWatch: a custom metric a month; the rollup sends 3 for each of 20 feeds and the total.
+#: CloudWatch: a custom metric a month.
 METRIC_MONTH_USD = 0.30
-METRICS = 3 * 21
 
 FEEDS = [
     f"/{prefix}{name}"
     for prefix in ("", *(f"tags/topic-{n}/" for n in range(12)), "authors/desk/", "authors/ed/")
     for name in ("rss.xml", "atom.xml", "feed.json")
 ][:60]
+#: The rollup sends 3 for each feed with readers (every one of this day's, under the default
+#: cap) and for the total.
+METRICS = 3 * (len(FEEDS) + 1)
 READER_AGENTS = [
     "NetNewsWire (RSS Reader; https://netnewswire.com/)",
     "Newsboat/2.36.0 (Linux x86_64)",

@@ -5,9 +5,10 @@ Run by the CDK CLI (``npx aws-cdk@2 synth|deploy``, see ``cdk.json``) or directl
 writes the cloud assembly to ``infra/cdk.out/``.
 
 Context (``-c key=value``; all optional): ``base_url``, ``domain_name`` + ``certificate_arn``,
-``alarm_email``, ``layer_dir`` (a ready layer folder; otherwise ``infra/build_layer.py`` builds
-or reuses ``infra/build/layer``). The stack is environment-agnostic: it deploys to the account
-and region of the credentials the CLI uses, and synthesizing makes no AWS call.
+``alarm_email``, ``audience_metric_feeds``, ``layer_dir`` (a ready layer folder; otherwise
+``infra/build_layer.py`` builds or reuses ``infra/build/layer``). The stack is
+environment-agnostic: it deploys to the account and region of the credentials the CLI uses,
+and synthesizing makes no AWS call.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         base_url=settings.base_url,
         custom_domain=settings.custom_domain,
         alarm_email=settings.alarm_email,
+        audience_metric_feeds=settings.audience_metric_feeds,
         tags={"project": "newswire"},
     )
     app.synth()

@@ -3,9 +3,11 @@
 CloudFront writes its standard logs to a private log bucket that deletes them after
 :data:`LOG_RETENTION` (they hold readers' addresses). Each new log object invokes the
 processor, which streams it and writes per-day partial aggregates (hashed readers only) to
-the aggregates bucket; once a day the rollup counts the last seven days, writes a JSON
-snapshot there, publishes per-feed metrics and deletes the window's hashing key
-(``newswire.handlers.audience``). A dashboard shows the metrics.
+the aggregates bucket; once a day the rollup counts the last seven days (and again the
+windows of the two days before, if late logs changed them), writes a JSON snapshot there,
+publishes per-feed metrics and deletes the hashing keys of the windows whose count is final
+(``newswire.handlers.audience``). A dashboard shows the metrics; the audience's dead-letter
+queue raises an alarm (``monitoring.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
@@ -28,10 +29,17 @@ from newswire.adapters.audience import (
     PARTIALS_PREFIX,
     SNAPSHOTS_PREFIX,
 )
-from newswire.handlers.audience import ROLLUP_HOUR, ROLLUP_MINUTE
+from newswire.audience import WINDOW_DAYS
+from newswire.handlers.audience import (
+    DEFAULT_METRIC_FEEDS,
+    LATE_DAYS,
+    ROLLUP_HOUR,
+    ROLLUP_MINUTE,
+)
 from newswire_infra.checkov import skip_checks
 from newswire_infra.feed_function import METRICS_NAMESPACE as PIPELINE_NAMESPACE
 from newswire_infra.feed_function import SERVICE_NAME, FeedFunction
+from newswire_infra.grants import BUCKET_LIST, OBJECT_READ, allow
 from newswire_infra.pipeline import Pipeline
 from newswire_infra.storage import Storage
 
@@ -41,10 +49,11 @@ ROLLUP_HANDLER = "newswire.handlers.audience.rollup"
 LOG_PREFIX = "cloudfront/"
 #: Raw logs hold addresses: kept long enough to be processed (and retried), no longer.
 LOG_RETENTION = Duration.days(2)
-#: A partial holds hashes for the windows ending on its day and the six after; a key is
-#: deleted by the rollup the day after its window, or expires here if no rollup ran.
-PARTIALS_RETENTION = Duration.days(9)
-KEYS_RETENTION = Duration.days(9)
+#: A partial holds hashes for the windows ending on its day and the six after, each counted
+#: until :data:`LATE_DAYS` after it ends (a day more for S3's clock); a key is deleted by the
+#: rollup then, or expires here if no rollup ran.
+PARTIALS_RETENTION = Duration.days(WINDOW_DAYS + LATE_DAYS + 1)
+KEYS_RETENTION = Duration.days(WINDOW_DAYS + LATE_DAYS + 1)
 SNAPSHOT_RETENTION = Duration.days(400)
 #: A log file of a busy hour streams through in seconds; the margin covers a slow S3.
 PROCESS_TIMEOUT = Duration.minutes(5)
@@ -52,6 +61,9 @@ PROCESS_TIMEOUT = Duration.minutes(5)
 #: few hundred thousand in one object.
 PROCESS_MEMORY_MB = 1024
 ROLLUP_TIMEOUT = Duration.minutes(10)
+#: A window key is read, made (conditionally) and, when the rollup closed its window meanwhile,
+#: deleted again by the processor.
+KEY_WRITE = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
 #: The rollup counts the day before; CloudFront delivers most of a day's logs within an hour.
 ROLLUP_SCHEDULE = events.Schedule.cron(minute=str(ROLLUP_MINUTE), hour=str(ROLLUP_HOUR))
 
@@ -64,10 +76,17 @@ class Audience(Construct):
         construct_id: construct id.
         storage: where the buckets' own access logs go.
         pipeline: makes the functions (shared code, layer, alarms on errors).
+        metric_feeds: at most this many feeds get metrics of their own (None: the default).
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, storage: Storage, pipeline: Pipeline
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: Storage,
+        pipeline: Pipeline,
+        metric_feeds: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_bucket = _private_bucket(
@@ -119,6 +138,10 @@ class Audience(Construct):
         )
         self.processor = self._processor(pipeline)
         self.rollup = self._rollup(pipeline)
+        self.rollup.add_environment(
+            "AUDIENCE_METRIC_FEEDS",
+            str(DEFAULT_METRIC_FEEDS if metric_feeds is None else metric_feeds),
+        )
         self.dashboard = self._dashboard()
 
     def _processor(self, pipeline: Pipeline) -> FeedFunction:
@@ -139,19 +162,12 @@ class Audience(Construct):
             s3n.LambdaDestination(function),
             s3.NotificationKeyFilter(prefix=LOG_PREFIX),
         )
-        _allow(function, ("s3:GetObject",), [self.log_bucket.arn_for_objects(f"{LOG_PREFIX}*")])
-        _allow(function, ("s3:ListBucket",), [self.aggregates_bucket.bucket_arn])
-        _allow(
-            function,
-            # DeleteObject: a key it made as the rollup closed the window is deleted again
-            ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
-            [self.aggregates_bucket.arn_for_objects(f"{KEYS_PREFIX}*")],
-        )
-        _allow(
-            function,
-            ("s3:PutObject",),
-            [self.aggregates_bucket.arn_for_objects(f"{PARTIALS_PREFIX}*")],
-        )
+        logs, aggregates = self.log_bucket, self.aggregates_bucket
+        allow(function, OBJECT_READ, [logs.arn_for_objects(f"{LOG_PREFIX}*")])
+        allow(function, BUCKET_LIST, [aggregates.bucket_arn])
+        # DeleteObject: a key it made as the rollup closed the window is deleted again
+        allow(function, KEY_WRITE, [aggregates.arn_for_objects(f"{KEYS_PREFIX}*")])
+        allow(function, ("s3:PutObject",), [aggregates.arn_for_objects(f"{PARTIALS_PREFIX}*")])
         return function
 
     def _rollup(self, pipeline: Pipeline) -> FeedFunction:
@@ -172,23 +188,31 @@ class Audience(Construct):
             "Daily",
             description="Rolls up newswire's feed subscribers of the last seven days.",
             schedule=ROLLUP_SCHEDULE,
-            targets=[events_targets.LambdaFunction(function, retry_attempts=2)],
+            # A delivery EventBridge gave up on lands beside the function's own failures, so
+            # the one alarm on the dead-letter queue covers a rollup that never ran.
+            targets=[
+                events_targets.LambdaFunction(
+                    function, retry_attempts=2, dead_letter_queue=self.dead_letter_queue
+                )
+            ],
         )
         bucket = self.aggregates_bucket
-        _allow(function, ("s3:ListBucket",), [bucket.bucket_arn])
-        _allow(function, ("s3:GetObject",), [bucket.arn_for_objects(f"{PARTIALS_PREFIX}*")])
-        _allow(function, ("s3:PutObject",), [bucket.arn_for_objects(f"{SNAPSHOTS_PREFIX}*")])
-        _allow(  # the closed marker written, then the key deleted
+        allow(function, BUCKET_LIST, [bucket.bucket_arn])
+        allow(function, OBJECT_READ, [bucket.arn_for_objects(f"{PARTIALS_PREFIX}*")])
+        # GetObject: a snapshot's HEAD says which partials it was counted from
+        snapshots = bucket.arn_for_objects(f"{SNAPSHOTS_PREFIX}*")
+        allow(function, ("s3:GetObject", "s3:PutObject"), [snapshots])
+        # the closed marker written, then the key deleted
+        allow(
             function,
             ("s3:PutObject", "s3:DeleteObject"),
             [bucket.arn_for_objects(f"{KEYS_PREFIX}*")],
         )
-        function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],  # PutMetricData has no resource type; the namespace is pinned
-                conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}},
-            )
+        allow(
+            function,
+            ("cloudwatch:PutMetricData",),
+            ["*"],  # PutMetricData has no resource type; the namespace is pinned
+            conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}},
         )
         return function
 
@@ -260,7 +284,3 @@ def _private_bucket(scope: Construct, construct_id: str, **kwargs: Any) -> s3.Bu
         removal_policy=RemovalPolicy.RETAIN,
         **kwargs,
     )
-
-
-def _allow(grantee: iam.IGrantable, actions: tuple[str, ...], resources: list[str]) -> None:
-    iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=resources)

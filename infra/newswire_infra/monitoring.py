@@ -10,6 +10,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from newswire.handlers.site_changed import SITE_REJECTED
+from newswire_infra.audience import Audience
 from newswire_infra.checkov import skip_checks
 from newswire_infra.feed_function import METRICS_NAMESPACE, SERVICE_NAME
 from newswire_infra.pipeline import Pipeline
@@ -29,6 +30,8 @@ class Monitoring(Construct):
     """One alarm per failure a person must look at, each firing on the first occurrence.
 
     - a message in the dead-letter queue: an article event failed five times;
+    - a message in the audience's dead-letter queue: a log file or a daily rollup failed every
+      retry, so a day's counts miss it (a count, not a feed: one notice, no emergency);
     - an error of a pipeline function (the reindex's steps excepted: they fail their run);
     - a reindex run failed or timed out;
     - ``ArticlesRejected`` > 0: an article was refused (its report is under ``_reports/``);
@@ -42,6 +45,7 @@ class Monitoring(Construct):
         construct_id: construct id.
         pipeline: the queue and functions to watch.
         reindex: the reindex state machine to watch.
+        audience: the audience functions' dead-letter queue to watch.
         alarm_email: optional address to notify.
     """
 
@@ -52,6 +56,7 @@ class Monitoring(Construct):
         *,
         pipeline: Pipeline,
         reindex: Reindex,
+        audience: Audience,
         alarm_email: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -63,6 +68,14 @@ class Monitoring(Construct):
                 period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM
             ),
             "Article events in the dead-letter queue: they failed every retry.",
+        )
+        self._alarm(
+            "AudienceDeadLetters",
+            audience.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+            ),
+            "A CloudFront log file or a daily audience rollup failed every retry: subscriber "
+            "counts miss it until it is processed again.",
         )
         for function in pipeline.alarmed_functions:
             self._alarm(

@@ -32,20 +32,25 @@ class Settings:
             site's own settings live in ``site.yaml`` in the content bucket.
         custom_domain: context ``domain_name`` and ``certificate_arn`` (both or neither).
         alarm_email: context ``alarm_email``: subscribe this address to the alarms.
+        audience_metric_feeds: context ``audience_metric_feeds``: at most this many feeds (those
+            with most subscribers) get CloudWatch metrics of their own, each feed three custom
+            metrics billed by the month; None keeps the default.
     """
 
     layer_dir: Path | None = None
     base_url: str | None = None
     custom_domain: CustomDomain | None = None
     alarm_email: str | None = None
+    audience_metric_feeds: int | None = None
 
     @classmethod
     def from_context(cls, node: Node) -> Settings:
         """Read the options from a construct's context.
 
         Raises:
-            ValueError: if only one of ``domain_name`` and ``certificate_arn`` is given, or
-                the certificate is not an ACM certificate in us-east-1.
+            ValueError: if only one of ``domain_name`` and ``certificate_arn`` is given, the
+                certificate is not an ACM certificate in us-east-1, or
+                ``audience_metric_feeds`` is not a whole number of 0 or more.
         """
 
         def get(key: str) -> str | None:
@@ -67,4 +72,14 @@ class Settings:
                 else None
             ),
             alarm_email=get("alarm_email"),
+            audience_metric_feeds=_count("audience_metric_feeds", get("audience_metric_feeds")),
         )
+
+
+def _count(key: str, value: str | None) -> int | None:
+    """A context value that must be a whole number of 0 or more, or absent."""
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise ValueError(f"-c {key}=... must be a whole number of 0 or more, not {value!r}")
+    return int(value)

@@ -38,6 +38,8 @@ class NewswireStack(Stack):
         base_url: public site root, shown in the outputs.
         custom_domain: serve the feeds on a domain of one's own.
         alarm_email: send alarms to this address.
+        audience_metric_feeds: at most this many feeds get CloudWatch metrics of their own
+            (None: the rollup's default, ``newswire.handlers.audience.DEFAULT_METRIC_FEEDS``).
         **kwargs: further ``Stack`` properties.
 
     Raises:
@@ -54,6 +56,7 @@ class NewswireStack(Stack):
         base_url: str | None = None,
         custom_domain: CustomDomain | None = None,
         alarm_email: str | None = None,
+        audience_metric_feeds: int | None = None,
         **kwargs: Any,
     ) -> None:
         if not (layer_dir / "python").is_dir():
@@ -75,7 +78,13 @@ class NewswireStack(Stack):
             self, "Pipeline", storage=storage, functions_dir=functions_dir, layer_dir=layer_dir
         )
         reindex = Reindex(self, "Reindex", pipeline=pipeline, storage=storage)
-        audience = Audience(self, "Audience", storage=storage, pipeline=pipeline)
+        audience = Audience(
+            self,
+            "Audience",
+            storage=storage,
+            pipeline=pipeline,
+            metric_feeds=audience_metric_feeds,
+        )
         delivery = Delivery(
             self,
             "Delivery",
@@ -84,7 +93,12 @@ class NewswireStack(Stack):
             custom_domain=custom_domain,
         )
         monitoring = Monitoring(
-            self, "Monitoring", pipeline=pipeline, reindex=reindex, alarm_email=alarm_email
+            self,
+            "Monitoring",
+            pipeline=pipeline,
+            reindex=reindex,
+            audience=audience,
+            alarm_email=alarm_email,
         )
         self._explain_cdk_internals()
 
@@ -124,6 +138,9 @@ class NewswireStack(Stack):
             value=audience.aggregates_bucket.bucket_name,
             description="Private: subscriber snapshots (snapshots/latest.json)",
         )
+        CfnOutput(self, "AudienceDeadLetterQueueUrl", value=audience.dead_letter_queue.queue_url)
+        CfnOutput(self, "AudienceProcessorFunctionName", value=audience.processor.function_name)
+        CfnOutput(self, "AudienceRollupFunctionName", value=audience.rollup.function_name)
         if base_url:
             CfnOutput(self, "SiteBaseUrl", value=base_url, description="base_url of site.yaml")
         if monitoring.topic is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
@@ -15,6 +14,7 @@ from newswire.adapters.s3 import REINDEX_PREFIX, REPORTS_PREFIX
 from newswire.content.articles import ARTICLES_PREFIX
 from newswire.content.site import SITE_CONFIG_KEY
 from newswire_infra.checkov import skip_checks
+from newswire_infra.grants import BUCKET_LIST, OBJECT_READ, allow
 
 #: Content bucket layout, the application's own names: articles, ``site.yaml``; error reports
 #: (never public, outside ``articles/`` so writing one never triggers the pipeline again); and
@@ -36,11 +36,8 @@ ABORT_INCOMPLETE_UPLOADS = Duration.days(7)
 #: A reindex reads its work files within the hour it may run; a few days leave time to look.
 REINDEX_FILES_RETENTION = Duration.days(3)
 
-#: What the functions call, action by action (``newswire.adapters``): GetObject also covers
-#: HeadObject, and ListBucket makes S3 answer a missing key with 404 (what the adapters expect)
-#: instead of 403. A new AWS call in an adapter needs its action here.
-OBJECT_READ = ("s3:GetObject",)
-BUCKET_LIST = ("s3:ListBucket",)
+#: What the functions call, action by action (``newswire.adapters``; reads and listing in
+#: :mod:`newswire_infra.grants`). A new AWS call in an adapter needs its action here.
 REPORT_WRITE = ("s3:PutObject", "s3:DeleteObject")
 FEED_WRITE = ("s3:GetObject", "s3:PutObject")
 #: The feeds of syndication partners, the only feeds ever deleted (a partner disabled).
@@ -194,8 +191,8 @@ class Storage(Construct):
             scans_index: also allow a full scan of the index (the reindex function).
         """
         buckets = (self.content_bucket, self.feeds_bucket)
-        self._allow(grantee, BUCKET_LIST, [bucket.bucket_arn for bucket in buckets])
-        self._allow(
+        allow(grantee, BUCKET_LIST, [bucket.bucket_arn for bucket in buckets])
+        allow(
             grantee,
             OBJECT_READ,
             [
@@ -203,37 +200,29 @@ class Storage(Construct):
                 self.content_bucket.arn_for_objects(SITE_CONFIG_KEY),
             ],
         )
-        self._allow(
-            grantee, REPORT_WRITE, [self.content_bucket.arn_for_objects(f"{REPORTS_PREFIX}*")]
-        )
-        self._allow(grantee, FEED_WRITE, [self.feeds_bucket.arn_for_objects("*")])
+        allow(grantee, REPORT_WRITE, [self.content_bucket.arn_for_objects(f"{REPORTS_PREFIX}*")])
+        allow(grantee, FEED_WRITE, [self.feeds_bucket.arn_for_objects("*")])
         table_actions = INDEX_ITEMS + (INDEX_SCAN if scans_index else ())
-        self._allow(grantee, table_actions, [self.index_table.table_arn])
+        allow(grantee, table_actions, [self.index_table.table_arn])
 
     def grant_partner_feed_removal(self, grantee: iam.IGrantable) -> None:
         """Let the reindex's render step delete partner feeds (``partners/*/rss.xml``): a
         partner taken out of ``site.yaml`` would otherwise read its last feed forever. No
         other feed may be deleted."""
-        self._allow(
-            grantee, ("s3:DeleteObject",), [self.feeds_bucket.arn_for_objects(PARTNER_FEEDS)]
-        )
+        allow(grantee, ("s3:DeleteObject",), [self.feeds_bucket.arn_for_objects(PARTNER_FEEDS)])
 
     def grant_reindex_plan(self, grantee: iam.IGrantable) -> None:
         """Let the reindex's plan step write its feed list under ``_reindex/``."""
-        self._allow(
+        allow(
             grantee, ("s3:PutObject",), [self.content_bucket.arn_for_objects(f"{REINDEX_PREFIX}*")]
         )
 
     def grant_site_check(self, grantee: iam.IGrantable) -> None:
         """Let a function read ``site.yaml`` and write or remove its report, nothing else."""
-        self._allow(grantee, BUCKET_LIST, [self.content_bucket.bucket_arn])
-        self._allow(grantee, OBJECT_READ, [self.content_bucket.arn_for_objects(SITE_CONFIG_KEY)])
-        self._allow(
+        allow(grantee, BUCKET_LIST, [self.content_bucket.bucket_arn])
+        allow(grantee, OBJECT_READ, [self.content_bucket.arn_for_objects(SITE_CONFIG_KEY)])
+        allow(
             grantee,
             REPORT_WRITE,
             [self.content_bucket.arn_for_objects(f"{REPORTS_PREFIX}{SITE_CONFIG_KEY}.json")],
         )
-
-    @staticmethod
-    def _allow(grantee: iam.IGrantable, actions: Sequence[str], resources: list[str]) -> None:
-        iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=resources)

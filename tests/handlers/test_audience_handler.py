@@ -58,9 +58,18 @@ def deliver(s3: Any, key: str, text: str) -> dict[str, Any]:
     return audience.process_log(event, FakeLambdaContext())
 
 
-def rollup() -> dict[str, Any]:
+def rollup(at: str | None = None) -> dict[str, Any]:
+    """The scheduled rollup, at the test event's time (2026-12-08T02:30Z) or ``at``."""
     event = json.loads((EVENTS / "eventbridge-audience-rollup.json").read_text())
+    if at:
+        event["time"] = at
     return audience.rollup(event, FakeLambdaContext())
+
+
+def snapshot_of(s3: Any, name: str) -> dict[str, Any]:
+    body = s3.get_object(Bucket=AGGREGATES, Key=f"snapshots/{name}.json")["Body"].read()
+    document: dict[str, Any] = json.loads(body)
+    return document
 
 
 FIRST = (
@@ -88,7 +97,14 @@ def test_logs_are_counted_as_they_land_and_the_day_rolled_up(s3: Any) -> None:
     deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
     deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)  # redelivered
 
-    assert rollup() == {"snapshot": "snapshots/2026-12-07.json", "feeds": 2, "metrics": 9}
+    # the first rollup counts the window ending Dec 7 and the two before it, never counted;
+    # it closes those whose time is up (Dec 5: two days after it ended)
+    assert rollup() == {
+        "counted": ["2026-12-05", "2026-12-06", "2026-12-07"],
+        "closed": ["2026-12-04", "2026-12-05"],
+        "feeds": 2,
+        "metrics": 6 + 6 + 9,  # /rss.xml and the totals; /atom.xml's line is of Dec 7
+    }
 
     snapshot = json.loads(
         s3.get_object(Bucket=AGGREGATES, Key="snapshots/latest.json")["Body"].read()
@@ -113,17 +129,63 @@ def test_logs_are_counted_as_they_land_and_the_day_rolled_up(s3: Any) -> None:
     }  # fmt: skip
 
 
-def test_only_the_most_followed_feeds_get_metrics_of_their_own(
+def feeds_with_metrics() -> set[str]:
+    found = boto3.client("cloudwatch").list_metrics(Namespace="Newswire/Audience")["Metrics"]
+    return {m["Dimensions"][0]["Value"] for m in found}
+
+
+def subscribers_charted(feed: str, day: int = 7) -> float:
+    """The feed's Subscribers of the window ending on that day of December 2026, as a
+    dashboard shows it (the day's Maximum: a window counted again adds a value)."""
+    points = boto3.client("cloudwatch").get_metric_statistics(
+        Namespace="Newswire/Audience",
+        MetricName="Subscribers",
+        Dimensions=[{"Name": "Feed", "Value": feed}],
+        StartTime=datetime(2026, 12, day, tzinfo=UTC),
+        EndTime=datetime(2026, 12, day + 1, tzinfo=UTC),
+        Period=86400,
+        Statistics=["Maximum"],
+    )["Datapoints"]
+    return max(p["Maximum"] for p in points)
+
+
+#: Feeds of tags and authors with a reader or two, and one only a crawler fetches.
+MANY_FEEDS = (
+    HEADER
+    + "".join(
+        line("2026-12-06 10:00:00", f"/tags/t{n}/rss.xml", cf.NETNEWSWIRE, f"192.0.2.{n}")
+        for n in range(1, 26)
+    )
+    + line("2026-12-06 10:00:00", "/tags/crawled/rss.xml", cf.GOOGLEBOT, "66.249.66.1")
+)
+
+
+def test_every_feed_with_readers_gets_metrics_of_its_own(s3: Any) -> None:
+    """Not only the 20 most followed: each of 27 feeds with readers, but not a crawled one."""
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.dddd.gz", MANY_FEEDS)
+    rollup()
+    tags = {f"/tags/t{n}/rss.xml" for n in range(1, 26)}
+    assert feeds_with_metrics() == {"/rss.xml", "/atom.xml", "(all feeds)"} | tags
+    assert subscribers_charted("/rss.xml") == 120 + 2
+    assert subscribers_charted("/tags/t25/rss.xml") == 1
+    assert subscribers_charted("(all feeds)") == 120 + 2 + 7 + 25
+
+
+def test_past_the_cap_only_the_most_followed_feeds_get_metrics_of_their_own(
     s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AUDIENCE_METRIC_FEEDS", "1")
     deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
-    assert rollup()["metrics"] == 6
-    found = boto3.client("cloudwatch").list_metrics(Namespace="Newswire/Audience")
-    assert {m["Dimensions"][0]["Value"] for m in found["Metrics"]} == {"/rss.xml", "(all feeds)"}
+    assert audience.rollup({"day": "2026-12-07"}, FakeLambdaContext())["metrics"] == 6
+    assert feeds_with_metrics() == {"/rss.xml", "(all feeds)"}
+    snapshot = json.loads(
+        s3.get_object(Bucket=AGGREGATES, Key="snapshots/latest.json")["Body"].read()
+    )
+    assert set(snapshot["feeds"]) == {"/rss.xml", "/atom.xml"}  # the snapshot has them all
 
 
-def test_no_address_is_kept_and_the_window_key_is_dropped_once_counted(s3: Any) -> None:
+def test_no_address_is_kept_and_the_window_key_is_dropped_once_final(s3: Any) -> None:
     deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=AGGREGATES)["Contents"]}
     assert "keys/2026-12-07.key" in keys
@@ -134,19 +196,9 @@ def test_no_address_is_kept_and_the_window_key_is_dropped_once_counted(s3: Any) 
         body = s3.get_object(Bucket=AGGREGATES, Key=key)["Body"].read()
         text = gzip.decompress(body) if key.endswith(".gz") else body
         assert READER_ADDRESS.encode() not in text and b"198.51.100" not in text
-    rollup()
-    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=AGGREGATES)["Contents"]}
-    assert "keys/2026-12-07.key" not in keys
-    assert "keys/2026-12-08.key" in keys
-
-
-def test_a_late_log_is_not_hashed_for_windows_already_counted(s3: Any) -> None:
-    rollup()  # the window ending Dec 7 is counted, its key dropped
-    s3.put_object(Bucket=LOGS, Key="cloudfront/late.gz", Body=gzip.compress(SECOND.encode()))
-    event = json.loads((EVENTS / "s3-put-cloudfront-log.json").read_text())
-    event["Records"][0]["s3"]["object"]["key"] = "cloudfront/late.gz"
-    event["Records"][0]["eventTime"] = "2026-12-08T03:00:00.000Z"
-    audience.process_log(event, FakeLambdaContext())
+    rollup()  # Dec 8: the window ending Dec 7 is counted, and stays open for late lines
+    assert "keys/2026-12-07.key" in keys_kept(s3)
+    rollup("2026-12-10T02:30:00Z")  # two days later its count is final
     assert keys_kept(s3) == {f"keys/2026-12-{day:02d}.key" for day in range(8, 13)}
 
 
@@ -155,24 +207,83 @@ def keys_kept(s3: Any) -> set[str]:
     return {o["Key"] for o in found if o["Key"].endswith(".key")}
 
 
+def process_at(s3: Any, key: str, text: str, when: datetime) -> None:
+    """Deliver a log object whose S3 event is sent, and processed, at ``when``."""
+    s3.put_object(Bucket=LOGS, Key=key, Body=gzip.compress(text.encode()))
+    event = json.loads((EVENTS / "s3-put-cloudfront-log.json").read_text())
+    event["Records"][0]["s3"]["object"]["key"] = key
+    event["Records"][0]["eventTime"] = when.isoformat()
+    audience.process_log(event, FakeLambdaContext())
+
+
+#: Lines of Dec 6, 03:00 and 04:00, that CloudFront delivers on Dec 7 at 20:00: 41 hours late.
+LATE = (
+    HEADER
+    + line("2026-12-06 03:00:00", "/rss.xml", cf.NEWSBOAT, "198.51.100.3")
+    + line("2026-12-06 04:00:00", "/rss.xml", cf.NETNEWSWIRE, READER_ADDRESS)  # seen again
+)
+
+
+def test_a_log_delivered_a_day_late_is_counted_in_the_windows_already_counted(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on_time = HEADER + line("2026-12-06 10:00:00", "/rss.xml", cf.NETNEWSWIRE, READER_ADDRESS)
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.aaaa.gz", on_time)
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 7, 2, 30, tzinfo=UTC))
+    rollup("2026-12-07T02:30:00Z")
+    assert snapshot_of(s3, "2026-12-06")["feeds"]["/rss.xml"]["individual"] == 1
+
+    process_at(s3, "cloudfront/E2EXAMPLE.2026-12-06-03.late.gz", LATE, NOW.replace(day=7, hour=20))
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 8, 2, 30, tzinfo=UTC))
+    found = rollup("2026-12-08T02:30:00Z")
+
+    assert found["counted"] == ["2026-12-06", "2026-12-07"]  # Dec 6 again: its partials changed
+    for window in ("2026-12-06", "2026-12-07"):
+        rss = snapshot_of(s3, window)["feeds"]["/rss.xml"]
+        assert (rss["individual"], rss["requests"]) == (2, 3), window  # one reader seen twice
+    assert snapshot_of(s3, "latest")["window"]["last"] == "2026-12-07"
+    assert subscribers_charted("/rss.xml", day=6) == 2
+
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 9, 2, 30, tzinfo=UTC))
+    found = rollup("2026-12-09T02:30:00Z")
+    assert found["counted"] == ["2026-12-08"]  # nothing new for Dec 6 and Dec 7: not recounted
+    assert found["closed"] == ["2026-12-06"]  # final: its key deleted
+    assert "keys/2026-12-06.key" not in keys_kept(s3)
+    assert snapshot_of(s3, "2026-12-06")["feeds"]["/rss.xml"]["individual"] == 2
+
+
+def test_a_log_later_than_that_is_hashed_only_for_windows_still_open(s3: Any) -> None:
+    rollup("2026-12-10T02:30:00Z")  # the windows ending up to Dec 7 are closed
+    process_at(s3, "cloudfront/late.gz", SECOND, datetime(2026, 12, 10, 3, tzinfo=UTC))
+    assert keys_kept(s3) == {f"keys/2026-12-{day:02d}.key" for day in range(8, 13)}
+
+
 def test_a_retried_event_does_not_bring_back_a_key_the_rollup_deleted(
     s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
-    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 8, 2, 31, tzinfo=UTC))
-    rollup()  # the window ending Dec 7 is counted, its key deleted
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 10, 2, 31, tzinfo=UTC))
+    rollup("2026-12-10T02:30:00Z")  # the window ending Dec 7 is final, its key deleted
     assert "keys/2026-12-07.key" not in keys_kept(s3)
-    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 8, 3, 0, tzinfo=UTC))
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 10, 3, 0, tzinfo=UTC))
     deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)  # retried, its old time
     assert "keys/2026-12-07.key" not in keys_kept(s3)
 
 
-def test_a_window_rolled_up_early_is_not_reopened_by_a_later_log(s3: Any) -> None:
-    rollup_event = {"day": "2026-12-07"}
-    audience.rollup(rollup_event, FakeLambdaContext())  # by hand, before the window ends
+def test_a_window_closed_early_is_not_reopened_by_a_later_log(s3: Any) -> None:
+    rollup("2026-12-10T02:30:00Z")  # by hand, with a time ahead of the clock (Dec 6)
     deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
     assert "keys/2026-12-07.key" not in keys_kept(s3)
-    assert "keys/2026-12-06.key" in keys_kept(s3)
+    assert "keys/2026-12-08.key" in keys_kept(s3)
+
+
+def test_a_window_counted_by_hand_is_counted_again_with_later_logs(s3: Any) -> None:
+    audience.rollup({"day": "2026-12-07"}, FakeLambdaContext())  # before the window ends
+    assert snapshot_of(s3, "2026-12-07")["feeds"] == {}
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
+    assert "keys/2026-12-07.key" in keys_kept(s3)  # still open: its time is not up
+    assert "2026-12-07" in rollup()["counted"]
+    assert snapshot_of(s3, "2026-12-07")["feeds"]["/rss.xml"]["individual"] == 2
 
 
 def test_lines_dated_far_outside_the_logs_period_are_skipped_not_fatal(s3: Any) -> None:
@@ -194,4 +305,10 @@ def test_lines_dated_far_outside_the_logs_period_are_skipped_not_fatal(s3: Any) 
 def test_a_rollup_invoked_without_a_day_or_time_counts_yesterday(s3: Any) -> None:
     deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
     found = audience.rollup({}, FakeLambdaContext())  # NOW is Dec 6: the window ending Dec 5
-    assert found["snapshot"] == "snapshots/2026-12-05.json"
+    assert found["counted"][-1] == "2026-12-05"
+    assert snapshot_of(s3, "latest")["window"]["last"] == "2026-12-05"
+
+
+def test_a_stray_object_under_keys_does_not_stop_the_rollup(s3: Any) -> None:
+    s3.put_object(Bucket=AGGREGATES, Key="keys/copy-of-2026-12-01.key", Body=b"kept by hand")
+    assert rollup()["closed"] == ["2026-12-05"]

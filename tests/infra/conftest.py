@@ -14,6 +14,7 @@ import pytest
 # First import of the CDK: tests.infra.stacks quiets jsii before aws_cdk starts Node.
 from tests.infra.stacks import (
     ALARM_EMAIL,
+    AUDIENCE_METRIC_FEEDS,
     BASE_URL,
     CUSTOM_DOMAIN,
     Synthesized,
@@ -42,11 +43,12 @@ def template(default_stack: Synthesized) -> Template:
 
 @pytest.fixture(scope="session")
 def full_stack(stub_layer: Path, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """The stack with every option: custom domain, alarm e-mail, base URL."""
+    """The stack with every option: custom domain, alarm e-mail, base URL, metric cap."""
     return synthesize(
         stub_layer,
         tmp_path_factory.mktemp("cdk.out"),
         custom_domain=CUSTOM_DOMAIN,
         alarm_email=ALARM_EMAIL,
         base_url=BASE_URL,
+        audience_metric_feeds=AUDIENCE_METRIC_FEEDS,
     )

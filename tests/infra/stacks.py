@@ -25,6 +25,7 @@ from newswire_infra import CustomDomain, NewswireStack, cdk_json_context  # noqa
 
 __all__ = [
     "ALARM_EMAIL",
+    "AUDIENCE_METRIC_FEEDS",
     "BASE_URL",
     "CUSTOM_DOMAIN",
     "Synthesized",
@@ -38,6 +39,7 @@ CUSTOM_DOMAIN = CustomDomain(
 )
 ALARM_EMAIL = "newsroom-ops@example.com"
 BASE_URL = "https://englishnews.example/"
+AUDIENCE_METRIC_FEEDS = 5
 
 
 class Synthesized:

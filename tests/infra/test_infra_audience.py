@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import aws_cdk as cdk
+import pytest
 from aws_cdk.assertions import Match, Template
+from newswire_infra import Settings
 
-from tests.infra.stacks import Synthesized
+from tests.infra.stacks import AUDIENCE_METRIC_FEEDS, Synthesized
 
 BLOCK_ALL = {
     "BlockPublicAcls": True,
@@ -91,7 +94,8 @@ def test_aggregates_are_private_and_expire_with_their_window(default_stack: Synt
     assert props["PublicAccessBlockConfiguration"] == BLOCK_ALL
     assert props["BucketEncryption"] == SSE_S3
     expiry = {r["Prefix"]: r["ExpirationInDays"] for r in props["LifecycleConfiguration"]["Rules"]}
-    assert expiry == {"partials/": 9, "keys/": 9, "snapshots/": 400}
+    # a window is counted until two days after it ends, from partials up to 7 days older
+    assert expiry == {"partials/": 10, "keys/": 10, "snapshots/": 400}
 
 
 def test_each_new_log_object_invokes_the_processor(
@@ -157,6 +161,26 @@ def test_the_rollup_runs_daily_and_may_only_write_its_own_metrics(
     assert allowed["s3:DeleteObject"] == {"/keys/*"}
 
 
+def test_how_many_feeds_get_metrics_is_a_stack_setting(
+    default_stack: Synthesized, full_stack: Synthesized
+) -> None:
+    """Every feed with readers, up to a cap: 100 by default, ``-c audience_metric_feeds=N``."""
+    for stack, cap in ((default_stack, "100"), (full_stack, str(AUDIENCE_METRIC_FEEDS))):
+        rollup = function_id(stack, "newswire.handlers.audience.rollup")
+        props = stack.resources("AWS::Lambda::Function")[rollup]["Properties"]
+        assert props["Environment"]["Variables"]["AUDIENCE_METRIC_FEEDS"] == cap
+
+
+def test_the_metric_cap_is_read_from_context() -> None:
+    app = cdk.App(context={"audience_metric_feeds": "250"})
+    assert Settings.from_context(app.node).audience_metric_feeds == 250
+    assert Settings.from_context(cdk.App().node).audience_metric_feeds is None
+    for wrong in ("-1", "lots", "2.5"):
+        app = cdk.App(context={"audience_metric_feeds": wrong})
+        with pytest.raises(ValueError, match="audience_metric_feeds"):
+            Settings.from_context(app.node)
+
+
 def test_the_dashboard_charts_each_feed_and_the_processor(default_stack: Synthesized) -> None:
     (dashboard,) = default_stack.resources("AWS::CloudWatch::Dashboard").values()
     parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"][1]
@@ -164,3 +188,63 @@ def test_the_dashboard_charts_each_feed_and_the_processor(default_stack: Synthes
     for metric in ("Subscribers", "IndividualReaders", "Requests"):
         assert f'SEARCH(\'{{Newswire/Audience,Feed}} MetricName=\\"{metric}\\"' in body
     assert "LogLinesMalformed" in body
+
+
+def audience_grants(stack: Synthesized, function: str) -> dict[str, set[str]]:
+    """What a function's role may do, by target: ``logs/cloudfront/*``, ``aggregates``,
+    ``aggregates/keys/*``, ``dead letters``, ``*`` (with its condition, if any)."""
+    targets = {
+        stack.logical_id("AWS::S3::Bucket", "AudienceLogs"): "logs",
+        stack.logical_id("AWS::S3::Bucket", "AudienceAggregates"): "aggregates",
+        stack.logical_id("AWS::SQS::Queue", "AudienceDeadLetterQueue"): "dead letters",
+    }
+    found: dict[str, set[str]] = {}
+    for statement in policy_statements(stack, function):
+        assert statement["Effect"] == "Allow"
+        resources = statement["Resource"]
+        for resource in resources if isinstance(resources, list) else [resources]:
+            if isinstance(resource, str):
+                target = resource + str(statement.get("Condition", ""))
+            elif "Fn::GetAtt" in resource:
+                target = targets[resource["Fn::GetAtt"][0]]
+            else:
+                bucket, suffix = resource["Fn::Join"][1]
+                target = targets[bucket["Fn::GetAtt"][0]] + suffix
+            actions = statement["Action"]
+            found.setdefault(target, set()).update(
+                actions if isinstance(actions, list) else [actions]
+            )
+    return found
+
+
+#: Lambda's active tracing and the dead-letter queue of failed invocations (CDK's own grants).
+LAMBDA_OWN = {
+    "*": {"xray:PutTelemetryRecords", "xray:PutTraceSegments"},
+    "dead letters": {"sqs:SendMessage"},
+}
+
+
+def test_the_processor_may_call_only_what_its_code_calls(default_stack: Synthesized) -> None:
+    """Exact grants: CDK's ``grant_read``/``grant_put`` would add ``GetObject*``,
+    ``GetBucket*``, ``List*``, object lock and tagging on a bucket of readers' addresses."""
+    processor = function_id(default_stack, "newswire.handlers.audience.process_log")
+    assert audience_grants(default_stack, processor) == {
+        **LAMBDA_OWN,
+        "logs/cloudfront/*": {"s3:GetObject"},
+        "aggregates": {"s3:ListBucket"},
+        "aggregates/keys/*": {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+        "aggregates/partials/*": {"s3:PutObject"},
+    }
+
+
+def test_the_rollup_may_call_only_what_its_code_calls(default_stack: Synthesized) -> None:
+    rollup = function_id(default_stack, "newswire.handlers.audience.rollup")
+    namespace = {"StringEquals": {"cloudwatch:namespace": "Newswire/Audience"}}
+    assert audience_grants(default_stack, rollup) == {
+        **LAMBDA_OWN,
+        f"*{namespace}": {"cloudwatch:PutMetricData"},
+        "aggregates": {"s3:ListBucket"},
+        "aggregates/partials/*": {"s3:GetObject"},
+        "aggregates/snapshots/*": {"s3:GetObject", "s3:PutObject"},
+        "aggregates/keys/*": {"s3:PutObject", "s3:DeleteObject"},
+    }

@@ -9,9 +9,9 @@ from aws_cdk.assertions import Match, Template
 
 from tests.infra.stacks import ALARM_EMAIL, BASE_URL, Synthesized
 
-#: Dead letters, rejected articles, a rejected site.yaml, a failed reindex run, and errors of
-#: publish, schedule and site-changed.
-ALARMS = 7
+#: Dead letters (articles' and the audience's), rejected articles, a rejected site.yaml, a
+#: failed reindex run, and errors of publish, schedule and site-changed.
+ALARMS = 8
 FIRST_OCCURRENCE = {
     "ComparisonOperator": "GreaterThanThreshold",
     "Threshold": 0,
@@ -32,6 +32,42 @@ def test_alarm_on_messages_in_the_dead_letter_queue(
             "MetricName": "ApproximateNumberOfMessagesVisible",
             "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}],
         },
+    )
+
+
+def test_alarm_on_log_files_and_rollups_in_the_audience_dead_letter_queue(
+    default_stack: Synthesized, template: Template
+) -> None:
+    dlq_id = default_stack.logical_id("AWS::SQS::Queue", "AudienceDeadLetterQueue")
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            **FIRST_OCCURRENCE,
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Statistic": "Maximum",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}],
+        },
+    )
+
+
+def test_every_failure_of_the_audience_ends_in_its_dead_letter_queue(
+    default_stack: Synthesized, template: Template
+) -> None:
+    """The processor's and the rollup's last failed retries, and a schedule EventBridge could
+    not deliver: the alarm on that queue then covers a day whose counts went missing."""
+    dlq_arn = {
+        "Fn::GetAtt": [
+            default_stack.logical_id("AWS::SQS::Queue", "AudienceDeadLetterQueue"),
+            "Arn",
+        ]
+    }
+    for prefix in ("PipelineAudienceProcessor", "PipelineAudienceRollup"):
+        props = default_stack.properties("AWS::Lambda::Function", prefix)
+        assert props["DeadLetterConfig"] == {"TargetArn": dlq_arn}, prefix
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {"Targets": [Match.object_like({"DeadLetterConfig": {"Arn": dlq_arn}})]},
     )
 
 
@@ -120,6 +156,9 @@ def test_outputs_name_everything_an_operator_needs(template: Template) -> None:
         "DistributionId",
         "FeedsUrl",
         "UploadContentCommand",
+        "AudienceDeadLetterQueueUrl",  # the audience runbook entry's commands need these
+        "AudienceProcessorFunctionName",
+        "AudienceRollupFunctionName",
     ):
         template.has_output(output, Match.any_value())
 

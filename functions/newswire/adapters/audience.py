@@ -4,13 +4,15 @@ Bucket layout (all private; ``infra/`` expires each prefix by lifecycle rule):
 
 - ``keys/<day>.key``: the hashing key of the seven-day window ending on that day, made by the
   first log processor that needs it (a conditional write, so concurrent processors agree on
-  one) and deleted by the rollup once the window's count is taken; ``keys/<day>.closed``, an
+  one) and deleted by the rollup once the window's count is final; ``keys/<day>.closed``, an
   empty marker the rollup writes first, so a late or retried processor never makes the key of
   a window already counted again;
 - ``partials/<day>/<hash of the log key>.json.gz``: one log file's aggregates of that day per
   feed (:class:`~newswire.audience.counting.DayAggregate`); named after the log object, so a
   redelivered event rewrites the same partial instead of counting a file twice;
-- ``snapshots/<day>.json`` and ``snapshots/latest.json``: the rollup's counts.
+- ``snapshots/<day>.json`` and ``snapshots/latest.json``: the rollup's counts, with the
+  fingerprint of the partials they were counted from in their metadata (a late log changes it,
+  and the window is counted again).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +39,8 @@ PARTIALS_PREFIX = "partials/"
 SNAPSHOTS_PREFIX = "snapshots/"
 #: CloudWatch namespace of the per-feed counts; dimension ``Feed`` (the feed's URI path).
 METRICS_NAMESPACE = "Newswire/Audience"
+#: A snapshot's metadata: the fingerprint of the partials counted, and the window's last day.
+_FINGERPRINT, _LAST = "partials", "window-last"
 #: CloudWatch takes at most this many values per ``PutMetricData``.
 _METRICS_PER_CALL = 1000
 
@@ -112,29 +117,89 @@ class AudienceStore:
         except ClientError as e:
             raise StorageError(f"s3://{self._bucket}/{name}: {e}") from e
 
-    def partials(
-        self, day: date, tags: Collection[date] | None = None
-    ) -> Iterator[tuple[str, DayAggregate]]:
-        """Each (feed path, aggregate) of every log file's partial of ``day``, with the visitor
-        sets of ``tags`` only (all when None)."""
-        prefix = f"{PARTIALS_PREFIX}{day.isoformat()}/"
+    def partial_versions(self, days: Iterable[date]) -> dict[date, dict[str, str]]:
+        """Each partial of ``days``, by day: its key and ETag (what a window's count read)."""
+        found: dict[date, dict[str, str]] = {}
+        for day in days:
+            prefix = f"{PARTIALS_PREFIX}{day.isoformat()}/"
+            versions = found[day] = {}
+            try:
+                pages = self._s3.get_paginator("list_objects_v2").paginate(
+                    Bucket=self._bucket, Prefix=prefix
+                )
+                for page in pages:
+                    for item in page.get("Contents", []):
+                        versions[item["Key"]] = item["ETag"]
+            except ClientError as e:
+                raise StorageError(f"s3://{self._bucket}/{prefix}: {e}") from e
+        return found
+
+    def read_partial(self, name: str) -> dict[str, Any] | None:
+        """One partial's aggregates by feed path, as JSON (decoded by
+        :meth:`DayAggregate.from_json`), or None if it expired since it was listed."""
+        body = self._read(name)
+        if body is None:
+            return None
+        feeds: dict[str, Any] = json.loads(gzip.decompress(body))["feeds"]
+        return feeds
+
+    def counted_version(self, last: date) -> str | None:
+        """The fingerprint of the partials the window ending ``last`` was last counted from
+        (:func:`fingerprint`), or None if it never was."""
+        return self._metadata(f"{SNAPSHOTS_PREFIX}{last.isoformat()}.json").get(_FINGERPRINT)
+
+    def latest_window(self) -> date | None:
+        """The last day of the window ``snapshots/latest.json`` holds, if there is one."""
+        last = self._metadata(f"{SNAPSHOTS_PREFIX}latest.json").get(_LAST)
+        return date.fromisoformat(last) if last else None
+
+    def _metadata(self, name: str) -> dict[str, str]:
+        try:
+            head = self._s3.head_object(Bucket=self._bucket, Key=name)
+        except ClientError as e:
+            if _code(e) in {"NoSuchKey", "404"}:
+                return {}
+            raise StorageError(f"s3://{self._bucket}/{name}: {e}") from e
+        return dict(head.get("Metadata", {}))
+
+    def open_windows(self) -> list[date]:
+        """The last days of the windows whose key exists, oldest first (an object of another
+        name under ``keys/`` is no window's, and left alone)."""
+        ends = []
         try:
             pages = self._s3.get_paginator("list_objects_v2").paginate(
-                Bucket=self._bucket, Prefix=prefix
+                Bucket=self._bucket, Prefix=KEYS_PREFIX
             )
-            for page in pages:
-                for item in page.get("Contents", []):
-                    body = self._read(item["Key"])
-                    if body is None:
-                        continue  # expired between the listing and the read
-                    document = json.loads(gzip.decompress(body))
-                    for path, data in document["feeds"].items():
-                        yield path, DayAggregate.from_json(data, tags)
+            names = [item["Key"] for page in pages for item in page.get("Contents", [])]
         except ClientError as e:
-            raise StorageError(f"s3://{self._bucket}/{prefix}: {e}") from e
+            raise StorageError(f"s3://{self._bucket}/{KEYS_PREFIX}: {e}") from e
+        for name in names:
+            if not name.endswith(".key"):
+                continue  # a closed marker
+            try:
+                ends.append(date.fromisoformat(name.removeprefix(KEYS_PREFIX)[: -len(".key")]))
+            except ValueError:
+                continue
+        return sorted(ends)
 
-    def put_snapshot(self, first: date, last: date, counts: Mapping[str, FeedCounts]) -> str:
-        """Write the window's counts as ``snapshots/<last>.json`` and ``latest.json``.
+    def put_snapshot(
+        self,
+        first: date,
+        last: date,
+        counts: Mapping[str, FeedCounts],
+        *,
+        version: str,
+        latest: bool,
+    ) -> str:
+        """Write the window's counts as ``snapshots/<last>.json`` (and ``latest.json``).
+
+        Args:
+            first: the window's first day.
+            last: its last day.
+            counts: each feed's counts.
+            version: the fingerprint of the partials counted, kept with the snapshot so a
+                later rollup can tell whether late log lines changed them.
+            latest: also write ``latest.json``.
 
         Returns:
             The dated snapshot's key.
@@ -144,12 +209,15 @@ class AudienceStore:
             "feeds": {path: feed.to_json() for path, feed in counts.items()},
         }
         body = json.dumps(document, indent=2).encode()
-        names = (f"{SNAPSHOTS_PREFIX}{last.isoformat()}.json", f"{SNAPSHOTS_PREFIX}latest.json")
+        names = [f"{SNAPSHOTS_PREFIX}{last.isoformat()}.json"]
+        if latest:
+            names.append(f"{SNAPSHOTS_PREFIX}latest.json")
         for name in names:
             try:
                 self._s3.put_object(
-                    Bucket=self._bucket, Key=name, Body=body, ContentType="application/json"
-                )
+                    Bucket=self._bucket, Key=name, Body=body, ContentType="application/json",
+                    Metadata={_FINGERPRINT: version, _LAST: last.isoformat()},
+                )  # fmt: skip
             except ClientError as e:
                 raise StorageError(f"s3://{self._bucket}/{name}: {e}") from e
         return names[0]
@@ -171,6 +239,14 @@ def _closed_name(end: date) -> str:
     return f"{KEYS_PREFIX}{end.isoformat()}.closed"
 
 
+def fingerprint(versions: Mapping[str, str]) -> str:
+    """One digest of a set of partials' keys and ETags: it changes when a log lands late (a
+    new partial) or a partial is rewritten with other counts, not when an event redelivered
+    rewrites the same bytes."""
+    listing = "\n".join(f"{name} {etag}" for name, etag in sorted(versions.items()))
+    return hashlib.sha256(listing.encode()).hexdigest()
+
+
 def partial_key(day: date, source: str) -> str:
     """Where one log object's aggregates of ``day`` go: the same for the same object."""
     digest = hashlib.sha256(source.encode()).hexdigest()[:32]
@@ -185,22 +261,42 @@ def _code(error: ClientError) -> str:
 ALL_FEEDS = "(all feeds)"
 
 
+@dataclass(frozen=True, slots=True)
+class MetricsSent:
+    """What :func:`put_feed_metrics` published.
+
+    Attributes:
+        values: metric values sent.
+        feeds: feeds with metrics of their own.
+        left_out: feeds with readers past the cap: in the snapshot only.
+    """
+
+    values: int
+    feeds: int
+    left_out: int
+
+
 def put_feed_metrics(
-    cloudwatch: Any, last: date, counts: Mapping[str, FeedCounts], *, top: int
-) -> int:
-    """Publish the window's counts as CloudWatch metrics: the ``top`` feeds and the total.
+    cloudwatch: Any, last: date, counts: Mapping[str, FeedCounts], *, cap: int
+) -> MetricsSent:
+    """Publish the window's counts as CloudWatch metrics: each feed with readers, and the total.
 
     Metrics (unit Count, dimension ``Feed``, the feed's path or :data:`ALL_FEEDS`):
     ``Subscribers``, ``IndividualReaders``, ``Requests``, timestamped at the end of ``last``
-    (UTC). Only the feeds with most subscribers get metrics of their own: each custom metric
-    is billed by the month, and a site has a feed per tag, author and format; the snapshot
-    has them all.
+    (UTC). A feed gets metrics of its own when it has subscribers, up to ``cap`` feeds (those
+    with most first): each custom metric is billed by the month, a site has a feed per tag,
+    author and format, and a feed no one follows has nothing to chart; the snapshot has them
+    all.
 
     Returns:
-        The number of values sent.
+        What was sent, and how many feeds with readers the cap left out.
     """
     stamp = datetime.combine(last, time(23, 59, 59), tzinfo=UTC)
-    ranked = sorted(counts.items(), key=lambda item: (-item[1].subscribers, item[0]))[:top]
+    followed = sorted(
+        ((path, feed) for path, feed in counts.items() if feed.subscribers > 0),
+        key=lambda item: (-item[1].subscribers, item[0]),
+    )
+    ranked = followed[: max(cap, 0)]
     totals = {
         "Subscribers": sum(feed.subscribers for feed in counts.values()),
         "IndividualReaders": sum(feed.individual for feed in counts.values()),
@@ -224,4 +320,4 @@ def put_feed_metrics(
             )
         except ClientError as e:
             raise StorageError(f"CloudWatch {METRICS_NAMESPACE}: {e}") from e
-    return len(data)
+    return MetricsSent(values=len(data), feeds=len(ranked), left_out=len(followed) - len(ranked))

@@ -9,9 +9,10 @@ deleted (below), after which no one can.
 Counting distinct readers over a rolling week needs the same reader to hash the same way on
 each of its seven days, yet a key kept for ever would make a hash a permanent pseudonym. So
 each window of seven days has its own key, made when the window's first day begins and
-dropped when the window's count is taken: a request on day D is hashed once under the key of
-each window it falls in (those ending D … D+6). When a key is dropped, the hashes made with
-it can no longer be linked to any address, even by someone who has the address.
+dropped when the window's count is final (a few days after it ends, for late logs): a request
+on day D is hashed once under the key of each window it falls in (those ending D … D+6). When
+a key is dropped, the hashes made with it can no longer be linked to any address, even by
+someone who has the address.
 """
 
 from __future__ import annotations
@@ -65,8 +66,8 @@ class WindowKeys:
     Args:
         key_for: the key of the window ending on a day (made on first use, by the store), or
             None when that window is closed.
-        first_open: the last day of the earliest window not yet counted: a request logged
-            late is not hashed for windows already counted, whose keys are gone.
+        first_open: the last day of the earliest window not yet closed: a request logged
+            late is not hashed for windows already closed, whose keys are gone.
     """
 
     def __init__(

@@ -14,15 +14,19 @@
 
 ``rollup``
     Trigger: an EventBridge schedule once a day (02:30 UTC). Counts the seven days ending the
-    day before the event's time (or now, for an event without one; or ``{"day": "YYYY-MM-DD"}``
-    in the event to count another whose partials have not expired; counting needs no key),
-    writes ``snapshots/<day>.json`` and ``snapshots/latest.json``, publishes metrics for the
-    feeds with most subscribers and for all feeds together (namespace ``Newswire/Audience``,
-    dimension ``Feed``) and closes the window: a marker, then its key deleted.
+    day before the event's time (or now, for an event without one), and again each of the
+    :data:`LATE_DAYS` windows before it whose partials changed since they were counted (log
+    lines CloudFront delivered late); ``{"day": "YYYY-MM-DD"}`` in the event counts that
+    window, changed or not, while its partials are kept (counting needs no key). Each count
+    writes ``snapshots/<day>.json`` (and ``snapshots/latest.json`` for the newest) and
+    publishes metrics for the feeds with readers and for all feeds together (namespace
+    ``Newswire/Audience``, dimension ``Feed``). Then it closes every window whose time is up:
+    a marker, then its key deleted.
 
 Environment:
     AUDIENCE_BUCKET: the private aggregates bucket (keys, partials, snapshots).
-    AUDIENCE_METRIC_FEEDS: optional, how many feeds get metrics of their own (default 20).
+    AUDIENCE_METRIC_FEEDS: optional, the most feeds with readers that get metrics of their own
+        (default :data:`DEFAULT_METRIC_FEEDS`; ``infra/`` sets it from its setting).
 """
 
 from __future__ import annotations
@@ -37,30 +41,39 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from newswire.adapters.audience import AudienceStore, put_feed_metrics
+from newswire.adapters.audience import AudienceStore, fingerprint, put_feed_metrics
 from newswire.audience import WINDOW_DAYS
-from newswire.audience.counting import DayAggregate, Tally, WindowCounter
+from newswire.audience.counting import DayAggregate, FeedCounts, Tally, WindowCounter
 from newswire.audience.hashing import WindowKeys
 from newswire.audience.logformat import Malformed, read_log
 from newswire.handlers.observability import logger, metrics, tracer
-from newswire.runtime import aws_client
+from newswire.runtime import aws_client, io_pool
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 #: Malformed lines logged one by one per file; the rest are only counted.
 MALFORMED_LOGGED = 10
-#: The feeds with most subscribers that get CloudWatch metrics of their own.
-DEFAULT_METRIC_FEEDS = 20
-#: When the rollup runs, in UTC (``infra/`` schedules it): a window is counted then, the day
-#: after its last day, and its key deleted.
+#: At most this many feeds (those with most subscribers) get CloudWatch metrics of their own:
+#: every feed with readers on most sites, and a bound on the bill (three metrics a feed, each
+#: billed by the month) on a site where many tag feeds have a reader or two.
+DEFAULT_METRIC_FEEDS = 100
+#: When the rollup runs, in UTC (``infra/`` schedules it): a window is first counted then, the
+#: day after its last day.
 ROLLUP_HOUR, ROLLUP_MINUTE = 2, 30
+#: Days a window stays open after that first count, for the log lines CloudFront delivers late
+#: (it documents up to 24 hours; the second day is for its bad days): each rollup of those
+#: days counts it again if late lines changed its partials, and the last one closes it (its
+#: key deleted). A line later still counts only in the windows still open.
+LATE_DAYS = 2
+#: Partials read at once by the rollup: bounded, so memory holds a few dozen at a time.
+READ_AHEAD = 64
 
 
 def first_open_window(now: datetime) -> date:
-    """The last day of the earliest window whose count the rollup has not taken at ``now``."""
-    counted_by = timedelta(days=1, hours=ROLLUP_HOUR, minutes=ROLLUP_MINUTE)
-    return (now - counted_by).date() + timedelta(days=1)
+    """The last day of the earliest window the rollup has not closed at ``now``."""
+    closed_by = timedelta(days=1 + LATE_DAYS, hours=ROLLUP_HOUR, minutes=ROLLUP_MINUTE)
+    return (now - closed_by).date() + timedelta(days=1)
 
 
 def clock() -> datetime:
@@ -142,22 +155,93 @@ def _period(first_open: date, landed: datetime) -> tuple[datetime, datetime]:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def rollup(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Count the window ending yesterday (or the event's ``day``); return its snapshot key."""
+    """Count the windows that are new or changed, and close those whose time is up.
+
+    A scheduled event counts the window ending the day before its time, and the
+    :data:`LATE_DAYS` windows before it again if late log lines changed their partials; an
+    event with ``{"day": "YYYY-MM-DD"}`` counts that window, changed or not (counting needs
+    no key: any window whose partials have not expired). Then every window whose time is up
+    by the clock is closed. Returns what was counted and closed.
+    """
+    # a scheduled event has its time; one invoked by hand without it counts yesterday
+    sent_at = datetime.fromisoformat(event["time"]) if event.get("time") else clock()
+    now = max(clock(), sent_at)  # windows close by the later of the two, as in the processor
     if event.get("day"):
-        last = date.fromisoformat(event["day"])
-    else:  # a scheduled event has its time; one invoked by hand without it counts yesterday
-        when = datetime.fromisoformat(event["time"]) if event.get("time") else clock()
-        last = when.date() - timedelta(days=1)
-    first = last - timedelta(days=WINDOW_DAYS - 1)
+        last, ends = date.fromisoformat(event["day"]), [date.fromisoformat(event["day"])]
+    else:
+        last = sent_at.date() - timedelta(days=1)
+        ends = [last - timedelta(days=LATE_DAYS - n) for n in range(LATE_DAYS + 1)]
     store = _store()
-    counter = WindowCounter([last])  # every day's partial holds this window's hashes
-    for offset in range(WINDOW_DAYS):
-        for path, aggregate in store.partials(first + timedelta(days=offset), tags={last}):
-            counter.add(path, aggregate)
-    counts = counter.counts()
-    snapshot = store.put_snapshot(first, last, counts)
-    top = int(os.environ.get("AUDIENCE_METRIC_FEEDS") or DEFAULT_METRIC_FEEDS)
-    values = put_feed_metrics(aws_client("cloudwatch"), last, counts, top=top)
-    store.drop_window_key(last)
-    logger.info("audience rolled up", extra={"last": str(last), "feeds": len(counts)})
-    return {"snapshot": snapshot, "feeds": len(counts), "metrics": values}
+    days = {end - timedelta(days=n) for end in ends for n in range(WINDOW_DAYS)}
+    versions = store.partial_versions(sorted(days))
+    stale = [end for end in ends if event.get("day") or _changed(store, end, versions)]
+    counts = _count_windows(store, stale, versions)
+    latest = store.latest_window()
+    cap = int(os.environ.get("AUDIENCE_METRIC_FEEDS") or DEFAULT_METRIC_FEEDS)
+    sent = 0
+    for end in stale:
+        snapshot = store.put_snapshot(
+            end - timedelta(days=WINDOW_DAYS - 1), end, counts[end],
+            version=fingerprint(_window_versions(end, versions)),
+            latest=latest is None or end >= latest,
+        )  # fmt: skip
+        sent += _publish(end, counts[end], cap, snapshot)
+    first_open = first_open_window(now)
+    closing = sorted({e for e in [*ends, *store.open_windows()] if e < first_open})
+    for end in closing:
+        store.drop_window_key(end)
+    logger.info(
+        "audience rolled up",
+        extra={"counted": [str(e) for e in stale], "closed": [str(e) for e in closing]},
+    )
+    return {
+        "counted": [str(end) for end in stale],
+        "closed": [str(end) for end in closing],
+        "feeds": len(counts.get(last, {})),
+        "metrics": sent,
+    }
+
+
+def _window_versions(end: date, versions: dict[date, dict[str, str]]) -> dict[str, str]:
+    """The partials of the window ending ``end``, by key, with their ETags."""
+    days = (end - timedelta(days=n) for n in range(WINDOW_DAYS))
+    return {name: etag for day in days for name, etag in versions.get(day, {}).items()}
+
+
+def _changed(store: AudienceStore, end: date, versions: dict[date, dict[str, str]]) -> bool:
+    """Whether the window was never counted, or its partials changed since (a late log)."""
+    return store.counted_version(end) != fingerprint(_window_versions(end, versions))
+
+
+def _count_windows(
+    store: AudienceStore, ends: list[date], versions: dict[date, dict[str, str]]
+) -> dict[date, dict[str, FeedCounts]]:
+    """Each window's counts, each day's partials read once for every window it is in."""
+    counters = {end: WindowCounter([end]) for end in ends}  # a partial holds each window's hashes
+    windows_of: dict[date, list[date]] = defaultdict(list)
+    for end in ends:
+        for n in range(WINDOW_DAYS):
+            windows_of[end - timedelta(days=n)].append(end)
+    names = [(day, name) for day in sorted(windows_of) for name in sorted(versions.get(day, {}))]
+    pool = io_pool()
+    for start in range(0, len(names), READ_AHEAD):
+        chunk = names[start : start + READ_AHEAD]
+        for (day, _name), feeds in zip(
+            chunk, pool.map(store.read_partial, [name for _day, name in chunk]), strict=True
+        ):
+            for path, data in (feeds or {}).items():  # None: expired since it was listed
+                aggregate = DayAggregate.from_json(data, set(windows_of[day]))
+                for end in windows_of[day]:
+                    counters[end].add(path, aggregate)
+    return {end: counter.counts() for end, counter in counters.items()}
+
+
+def _publish(end: date, counts: dict[str, FeedCounts], cap: int, snapshot: str) -> int:
+    """Send a window's metrics; return how many values."""
+    sent = put_feed_metrics(aws_client("cloudwatch"), end, counts, cap=cap)
+    if sent.left_out:
+        logger.warning(
+            "feeds with readers left without metrics of their own (AUDIENCE_METRIC_FEEDS)",
+            extra={"cap": cap, "left_out": sent.left_out, "snapshot": snapshot},
+        )
+    return sent.values
