@@ -15,7 +15,13 @@ from datetime import datetime
 from newswire.content.articles import ArticleFile
 from newswire.domain.feeds import MAIN_FEED, plan_feeds
 from newswire.domain.model import Article, Entry, SiteConfig
-from newswire.domain.partners import Finding, feed_findings, item_finding, site_findings
+from newswire.domain.partners import (
+    Finding,
+    feed_findings,
+    item_finding,
+    site_findings,
+    site_rule_findings,
+)
 from newswire.errors import InvalidArticleError
 from newswire.pipeline.prepare import prepare_article
 from newswire.rendering.base import FeedFile
@@ -93,7 +99,7 @@ def build_findings(
     """What the enabled partners would refuse or downgrade among ``articles`` (drafts, and
     articles withdrawn or expired, which no partner gets, left out), judged at ``now``, and
     in their ``feeds`` as rendered (an item too big, a feed trimmed by its byte limit below
-    a partner's item floor).
+    a partner's item floor), and in what ``site.yaml`` gives each feed's channel.
 
     Returns:
         The findings, by article key, then partner order; the feeds' last.
@@ -110,4 +116,5 @@ def build_findings(
     for document in feeds.documents:
         partner = document.feed.partner
         found += feed_findings(partner, document.offered, document.shown, document.limit)
+        found += site_rule_findings(partner, site)
     return found
