@@ -12,7 +12,8 @@ its source):
 - Google News reads an update from ``pubDate``, so its ``pubDate`` is the entry's
   ``updated``; every other partner's is ``published``;
 - SmartNews (SmartFormat) shows ``snf:logo`` above each article, when the site gives one, and
-  takes the item's ``media:thumbnail``.
+  gets the item's ``media:thumbnail`` (unconfirmed: SmartNews' item table could not be read,
+  and SmartFormat feeds carry it; see :mod:`newswire.domain.partners`).
 
 A partner feed shows the main feed's articles, newest first; one past the partner's byte
 limit (the site's ``max_feed_bytes`` for a partner that states none) carries fewer, as every
