@@ -17,6 +17,7 @@ from newswire.domain.feeds import MAIN_FEED, plan_feeds
 from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.domain.partners import (
     Finding,
+    excerpt_finding,
     feed_findings,
     item_finding,
     site_findings,
@@ -25,7 +26,11 @@ from newswire.domain.partners import (
 from newswire.errors import InvalidArticleError
 from newswire.pipeline.prepare import prepare_article
 from newswire.rendering.base import FeedFile
-from newswire.rendering.partners import PartnerDocument, render_partner_documents
+from newswire.rendering.partners import (
+    PartnerDocument,
+    partner_description,
+    render_partner_documents,
+)
 
 #: An article file as a build is given it: ``(key, bytes)``, or a file read when needed.
 Source = tuple[str, bytes] | ArticleFile
@@ -38,10 +43,12 @@ class PartnerFeeds:
     Attributes:
         documents: each enabled partner's feed, as rendered.
         keys: the key of each entry the feeds were offered, in their order.
+        excerpts: the ``description`` of each entry's item, in the same order.
     """
 
     documents: list[PartnerDocument]
     keys: list[str]
+    excerpts: list[str]
 
     @property
     def files(self) -> list[FeedFile]:
@@ -78,7 +85,8 @@ def partner_files(
         except InvalidArticleError:
             continue
         keys.append(article.key)
-    return PartnerFeeds(render_partner_documents(site, entries), keys)
+    excerpts = [partner_description(entry) for entry in entries]
+    return PartnerFeeds(render_partner_documents(site, entries), keys, excerpts)
 
 
 def judged_articles(articles: Iterable[Article], now: datetime) -> list[Article]:
@@ -97,9 +105,10 @@ def build_findings(
     articles: Sequence[Article], site: SiteConfig, now: datetime, feeds: PartnerFeeds
 ) -> list[Finding]:
     """What the enabled partners would refuse or downgrade among ``articles`` (drafts, and
-    articles withdrawn or expired, which no partner gets, left out), judged at ``now``, and
-    in their ``feeds`` as rendered (an item too big, a feed trimmed by its byte limit below
-    a partner's item floor), and in what ``site.yaml`` gives each feed's channel.
+    articles withdrawn or expired, which no partner gets, left out), judged at ``now``; in
+    their ``feeds`` as rendered (an item too big or its excerpt too short, a feed trimmed by
+    its byte limit below a partner's item floor); and in what ``site.yaml`` gives each
+    feed's channel.
 
     Returns:
         The findings, by article key, then partner order; the feeds' last.
@@ -110,6 +119,10 @@ def build_findings(
         partner = document.feed.partner
         for key, size in zip(feeds.keys, document.item_bytes, strict=True):
             finding = item_finding(key, partner, size, document.room, document.limit)
+            if finding is not None:
+                found.append(finding)
+        for key, excerpt in zip(feeds.keys, feeds.excerpts, strict=True):
+            finding = excerpt_finding(key, partner, excerpt)
             if finding is not None:
                 found.append(finding)
     found.sort(key=lambda finding: finding.where)  # stable: partner order within an article

@@ -15,11 +15,16 @@ from newswire.domain.partners import (
     Partner,
     PartnerFeed,
     article_findings,
+    excerpt_finding,
     feed_findings,
     site_rule_findings,
 )
 from newswire.errors import SiteConfigError
-from newswire.rendering.partners import render_partner_files, render_partner_item
+from newswire.rendering.partners import (
+    partner_description,
+    render_partner_files,
+    render_partner_item,
+)
 from tests.support.factories import make_entry, make_site
 from tests.support.feedcheck import check_rss
 
@@ -212,12 +217,7 @@ def test_an_image_of_unknown_size_is_judged_by_no_size_rule() -> None:
 
     found = {p: [f.field for f in article_findings(article, p, now)] for p in Partner}
 
-    # Only what needs no size: NewsBreak's credit, Flipboard's excerpt (no summary given).
-    assert found == {
-        **{p: [] for p in Partner},
-        Partner.NEWSBREAK: ["image.credit"],
-        Partner.FLIPBOARD: ["summary"],
-    }
+    assert found == {p: ["image.credit"] if p is Partner.NEWSBREAK else [] for p in Partner}
 
 
 @pytest.mark.parametrize(
@@ -324,28 +324,37 @@ def test_google_news_recommends_800_px_on_the_short_side_and_flipboard_requires_
     assert messages(Partner.FLIPBOARD, image, "image") == [
         "image: 1600×450 px, expected at least 500 px on the shortest side (Flipboard)"
     ]
-    assert messages(Partner.FLIPBOARD, "image: {url: a.jpg, width: 900, height: 500}\n") == [
-        "summary: missing, expected at least 300 characters "
-        "(Flipboard recommends it for the excerpt it shows)"
-    ]
+    assert messages(Partner.FLIPBOARD, "image: {url: a.jpg, width: 900, height: 500}\n") == []
 
 
 @pytest.mark.parametrize(
-    ("length", "found"),
+    ("excerpt", "found"),
     [
-        (299, ["summary: 299 characters, expected at least 300 characters"]),
-        (300, []),
+        (
+            "s" * 299,
+            "articles/a.md: flipboard: summary: 299 characters in the item, expected at least "
+            "300 (Flipboard recommends it for the excerpt it shows)",
+        ),
+        ("s" * 300, None),
+        # A first paragraph newswire cut at its summary length: only a summary makes it longer.
+        ("word " * 58 + "word…", None),
     ],
 )
-def test_flipboard_recommends_an_excerpt_of_300_characters(length: int, found: list[str]) -> None:
-    summary = f'summary: "{"s" * length}"\n'
+def test_flipboard_recommends_an_excerpt_of_300_characters(excerpt: str, found: str | None) -> None:
+    said = excerpt_finding("articles/a.md", Partner.FLIPBOARD, excerpt)
 
-    said = messages(Partner.FLIPBOARD, summary, "summary")
+    assert (None if said is None else str(said)) == found
+    assert excerpt_finding("articles/a.md", Partner.MSN, "short") is None
 
-    assert [
-        m.removesuffix(" (Flipboard recommends it for the excerpt it shows)") for m in said
-    ] == (found)
-    assert messages(Partner.MSN, summary, "summary") == []
+
+def test_the_excerpt_judged_is_the_items_description() -> None:
+    # A summary the writer did not give is taken from the body: the item carries it.
+    entry = make_entry(1, summary="")
+
+    assert partner_description(entry) == entry.title
+    assert f"<description>{entry.title}</description>".encode() in render_partner_item(
+        entry, Partner.FLIPBOARD
+    )
 
 
 @pytest.mark.parametrize(

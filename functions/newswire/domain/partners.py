@@ -278,17 +278,6 @@ def article_findings(article: Article, partner: Partner, now: datetime) -> Itera
         length = len(article.title)
         if not low <= length <= high:
             yield finding("title", f"{length} characters", f"{low}–{high} ({rules.label})")
-    if rules.min_summary_chars is not None:
-        # The partner's description is the summary, else the title (rendering.partners).
-        excerpt = article.summary or article.title
-        if len(excerpt) < rules.min_summary_chars:
-            problem = f"{len(excerpt)} characters" if article.summary else "missing"
-            yield finding(
-                "summary",
-                problem,
-                f"at least {rules.min_summary_chars} characters "
-                f"({rules.label} recommends it for the excerpt it shows)",
-            )
     if rules.max_age is not None and now - article.published > rules.max_age:
         days = (now - article.published).days
         yield finding(
@@ -416,6 +405,31 @@ def feed_findings(partner: Partner, offered: int, shown: int, limit: int) -> Ite
             f"at most {rules.max_new_items} new ones at a time "
             f"({rules.label} reads no more per fetch; the rest wait for the next)",
         )
+
+
+def excerpt_finding(key: str, partner: Partner, excerpt: str) -> Finding | None:
+    """What ``partner`` would say of the excerpt (``description``) an article's item carries.
+
+    Judged on the item as rendered, since a summary the writer did not give is taken from the
+    body. One that newswire cut at its summary length (ending in "…") is as long as a taken
+    summary gets: only giving a ``summary`` makes it longer, so it is not listed.
+
+    Args:
+        key: the article's key.
+        partner: the partner.
+        excerpt: the item's ``description``.
+    """
+    rules = partner.rules
+    shortest = rules.min_summary_chars
+    if shortest is None or len(excerpt) >= shortest or excerpt.endswith("…"):
+        return None
+    return Finding(
+        key,
+        partner,
+        "summary",
+        f"{len(excerpt)} characters in the item",
+        f"at least {shortest} ({rules.label} recommends it for the excerpt it shows)",
+    )
 
 
 def item_finding(key: str, partner: Partner, size: int, room: int, limit: int) -> Finding | None:

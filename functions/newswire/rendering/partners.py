@@ -52,6 +52,11 @@ _END: Final = b"  </channel>\n</rss>\n"
 _ITEM_START: Final = b"    <item>\n"
 
 
+def partner_description(entry: Entry) -> str:
+    """The plain-text ``description`` of ``entry``'s item: its summary, else its title."""
+    return entry.summary or entry.title
+
+
 def render_partner_item(entry: Entry, partner: Partner) -> bytes:
     """The ``<item>`` of ``entry`` in ``partner``'s feed, indented as inside ``<channel>``.
 
@@ -68,7 +73,7 @@ def render_partner_item(entry: Entry, partner: Partner) -> bytes:
         parts.append(xml_element(_INDENT, b"title", entry.title))
     parts.append(xml_element(_INDENT, b"link", entry.url))
     # Plain text escaped once: partners read a description as text, unlike feed readers.
-    parts.append(xml_element(_INDENT, b"description", entry.summary or entry.title))
+    parts.append(xml_element(_INDENT, b"description", partner_description(entry)))
     if entry.content_html:
         parts.append(
             b"%s<content:encoded>%s</content:encoded>\n"
