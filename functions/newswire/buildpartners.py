@@ -15,11 +15,22 @@ from datetime import datetime
 from newswire.content.articles import ArticleFile, ArticleInput
 from newswire.domain.feeds import MAIN_FEED, plan_feeds
 from newswire.domain.model import Article, Entry, SiteConfig
-from newswire.domain.partners import Finding, feed_findings, item_finding, site_findings
+from newswire.domain.partners import (
+    Finding,
+    excerpt_finding,
+    feed_findings,
+    item_finding,
+    site_findings,
+    site_rule_findings,
+)
 from newswire.errors import InvalidArticleError
 from newswire.pipeline.prepare import prepare_article
 from newswire.rendering.base import FeedFile
-from newswire.rendering.partners import PartnerDocument, render_partner_documents
+from newswire.rendering.partners import (
+    PartnerDocument,
+    partner_description,
+    render_partner_documents,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +40,12 @@ class PartnerFeeds:
     Attributes:
         documents: each enabled partner's feed, as rendered.
         keys: the key of each entry the feeds were offered, in their order.
+        excerpts: the ``description`` of each entry's item, in the same order.
     """
 
     documents: list[PartnerDocument]
     keys: list[str]
+    excerpts: list[str]
 
     @property
     def files(self) -> list[FeedFile]:
@@ -69,7 +82,8 @@ def partner_files(
         except InvalidArticleError:
             continue
         keys.append(article.key)
-    return PartnerFeeds(render_partner_documents(site, entries), keys)
+    excerpts = [partner_description(entry) for entry in entries]
+    return PartnerFeeds(render_partner_documents(site, entries), keys, excerpts)
 
 
 def judged_articles(articles: Iterable[Article], now: datetime) -> list[Article]:
@@ -88,9 +102,10 @@ def build_findings(
     articles: Sequence[Article], site: SiteConfig, now: datetime, feeds: PartnerFeeds
 ) -> list[Finding]:
     """What the enabled partners would refuse or downgrade among ``articles`` (drafts, and
-    articles withdrawn or expired, which no partner gets, left out), judged at ``now``, and
-    in their ``feeds`` as rendered (an item too big, a feed trimmed by its byte limit below
-    a partner's item floor).
+    articles withdrawn or expired, which no partner gets, left out), judged at ``now``; in
+    their ``feeds`` as rendered (an item too big or its excerpt too short, a feed trimmed by
+    its byte limit below a partner's item floor); and in what ``site.yaml`` gives each
+    feed's channel.
 
     Returns:
         The findings, by article key, then partner order; the feeds' last.
@@ -103,8 +118,13 @@ def build_findings(
             finding = item_finding(key, partner, size, document.room, document.limit)
             if finding is not None:
                 found.append(finding)
+        for key, excerpt in zip(feeds.keys, feeds.excerpts, strict=True):
+            finding = excerpt_finding(key, partner, excerpt)
+            if finding is not None:
+                found.append(finding)
     found.sort(key=lambda finding: finding.where)  # stable: partner order within an article
     for document in feeds.documents:
         partner = document.feed.partner
         found += feed_findings(partner, document.offered, document.shown, document.limit)
+        found += site_rule_findings(partner, site)
     return found

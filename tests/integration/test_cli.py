@@ -70,7 +70,7 @@ HELD_IN_CONTENT = "1 drafts, 1 scheduled, 1 withdrawn, 1 expired"
 #: the 5 partner feeds and the feed directory (index.html, feeds.opml, directory.json).
 FILES_IN_CONTENT = 30 * 3 + 1 + 1 + 6 + 1 + 5 + 3
 #: What ``newswire check content`` lists at NOW (see test_check_lists_each_partner_finding).
-FINDINGS_IN_CONTENT = 24
+FINDINGS_IN_CONTENT = 31
 
 
 @pytest.fixture
@@ -684,9 +684,14 @@ def test_check_lists_each_partner_finding_with_its_rule(
     assert (
         f"{rail}: newsbreak: image: missing, expected a lead image (NewsBreak requires one)" in out
     )
+    assert out[-2] == (
+        "partners/flipboard/rss.xml: flipboard: items: 6 items, expected at least 20 "
+        "(Flipboard asks for a site's most recent ones)"
+    )
+    # What site.yaml gives the channel is judged too: SmartNews wants a short description.
     assert out[-1] == (
-        "partners/flipboard/rss.xml: flipboard: items: 6 items, expected at least 30 "
-        "(Flipboard features no smaller feed)"
+        "partners/smartnews/rss.xml: smartnews: description: 56 characters (site.yaml), "
+        "expected at most 30 (SmartNews)"
     )
     # The draft is no partner's business.
     assert not [line for line in out if "ferry-service-review" in line]
@@ -718,13 +723,20 @@ def test_check_names_each_rule_broken(content: Path, capsys: pytest.CaptureFixtu
         ],
         [
             "google-news",
-            "image: 640×360 px, expected at least 800 px on the shortest side (Google News)",
+            "image: 640×360 px, expected at least 800 px on the shortest side "
+            "(Google News recommends it)",
         ],
         [
             "flipboard",
-            "image: 640×360 px, expected at least 400 px on the shortest side (Flipboard)",
+            "image: 640×360 px, expected at least 500 px on the shortest side (Flipboard)",
         ],
         ["newsbreak", "image.credit: missing, expected who took the image (NewsBreak asks)"],
+        # Judged on the item: its description is the summary taken from the body, "Body."
+        [
+            "flipboard",
+            "summary: 5 characters in the item, expected at least 300 "
+            "(Flipboard recommends it for the excerpt it shows)",
+        ],
     ]
 
 
@@ -732,6 +744,7 @@ def test_check_of_a_clean_site_exits_zero(
     content: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     site = (content / "site.yaml").read_text(encoding="utf-8")
+    site = site.replace("News from the UK and around the world, in plain English.", "UK news")
     (content / "site.yaml").write_text(site.split("partners:")[0] + "partners:\n  smartnews:\n")
 
     status, out, _err = check(content, capsys)

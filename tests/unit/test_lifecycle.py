@@ -375,7 +375,7 @@ def test_partners_are_not_checked_for_what_they_will_never_get() -> None:
     )
 
     def files_with_findings(articles: list[Any]) -> set[str]:
-        no_feeds = PartnerFeeds([], [])  # the articles' own findings
+        no_feeds = PartnerFeeds([], [], [])  # the articles' own findings
         return {str(f).split(":", 1)[0] for f in build_findings(articles, site, NOW, no_feeds)}
 
     assert "articles/s.md" in files_with_findings([live])  # no image: Flipboard wants one

@@ -11,9 +11,20 @@ from lxml import etree
 
 from newswire.content.site import parse_site
 from newswire.domain.model import Image, Person
-from newswire.domain.partners import Partner, PartnerFeed, article_findings
+from newswire.domain.partners import (
+    Partner,
+    PartnerFeed,
+    article_findings,
+    excerpt_finding,
+    feed_findings,
+    site_rule_findings,
+)
 from newswire.errors import SiteConfigError
-from newswire.rendering.partners import render_partner_files, render_partner_item
+from newswire.rendering.partners import (
+    partner_description,
+    render_partner_files,
+    render_partner_item,
+)
 from tests.support.factories import make_entry, make_site
 from tests.support.feedcheck import check_rss
 
@@ -212,7 +223,7 @@ def test_an_image_of_unknown_size_is_judged_by_no_size_rule() -> None:
 @pytest.mark.parametrize(
     ("width", "height", "found"),
     [
-        (400, 900, []),  # a portrait image: its long side is what MSN judges
+        (600, 900, []),  # a portrait image: its long side is what MSN judges
         (None, 1000, []),
         (640, None, ["image: 640 px wide, expected at least 720 px in height or width"]),
         (640, 360, ["image: 640×360 px, expected at least 720 px in height or width"]),
@@ -235,3 +246,180 @@ def test_msn_recommends_720_px_on_the_long_side(
 
     assert [m.removesuffix(" (MSN recommends it)") for m in messages] == found
     assert all(m.endswith("(MSN recommends it)") for m in messages)
+
+
+NOW = datetime(2024, 3, 2, tzinfo=UTC)
+
+
+def article(front: str = "", title: str = "A title long enough for MSN") -> Any:
+    """An article published the day before NOW, with ``front`` added to its front matter."""
+    from newswire.content.articles import parse_article
+
+    data = f'---\ntitle: "{title}"\npublished: 2024-03-01T10:00:00Z\n{front}---\n\nBody.\n'
+    return parse_article("articles/a.md", data.encode(), make_site())
+
+
+def messages(partner: Partner, front: str = "", field: str | None = None) -> list[str]:
+    """What ``partner`` says of an article with ``front``, without ``<key>: <partner>: ``."""
+    found = article_findings(article(front), partner, NOW)
+    return [str(f).split(": ", 2)[2] for f in found if field is None or f.field == field]
+
+
+@pytest.mark.parametrize(
+    ("size", "found"),
+    [
+        ("width: 1600, height: 900", []),  # 1.78
+        ("width: 900, height: 1800", []),  # 0.5 exactly
+        (
+            "width: 2000, height: 800",
+            [
+                "image: 2000×800 px, a ratio of 2.50, expected a width-to-height ratio of "
+                "0.5–1.89 (MSN may not display it correctly)"
+            ],
+        ),
+        (
+            "width: 800, height: 2000",
+            [
+                "image: 800×2000 px, a ratio of 0.40, expected a width-to-height ratio of "
+                "0.5–1.89 (MSN may not display it correctly)"
+            ],
+        ),
+        ("width: 2000", []),  # a ratio needs both sides
+    ],
+)
+def test_msn_says_an_image_outside_its_aspect_ratios_may_not_display(
+    size: str, found: list[str]
+) -> None:
+    assert messages(Partner.MSN, f"image: {{url: a.jpg, {size}}}\n", "image") == found
+
+
+@pytest.mark.parametrize(
+    ("expires", "found"),
+    [
+        ("2024-03-01T12:00:00Z", []),
+        (
+            "2024-03-01T11:00:00Z",
+            [
+                "expires: 60 minutes after published, expected at least 2 hours after "
+                "(MSN takes no nearer expiration date)"
+            ],
+        ),
+    ],
+)
+def test_msn_takes_an_expiration_date_at_least_two_hours_ahead(
+    expires: str, found: list[str]
+) -> None:
+    assert messages(Partner.MSN, f"expires: {expires}\n", "expires") == found
+    # No other partner reads an expiration date.
+    assert messages(Partner.GOOGLE_NEWS, f"expires: {expires}\n", "expires") == []
+
+
+def test_google_news_recommends_800_px_on_the_short_side_and_flipboard_requires_500() -> None:
+    image = "image: {url: a.jpg, width: 1600, height: 450}\n"
+
+    assert messages(Partner.GOOGLE_NEWS, image, "image") == [
+        "image: 1600×450 px, expected at least 800 px on the shortest side "
+        "(Google News recommends it)"
+    ]
+    assert messages(Partner.FLIPBOARD, image, "image") == [
+        "image: 1600×450 px, expected at least 500 px on the shortest side (Flipboard)"
+    ]
+    assert messages(Partner.FLIPBOARD, "image: {url: a.jpg, width: 900, height: 500}\n") == []
+
+
+@pytest.mark.parametrize(
+    ("excerpt", "found"),
+    [
+        (
+            "s" * 299,
+            "articles/a.md: flipboard: summary: 299 characters in the item, expected at least "
+            "300 (Flipboard recommends it for the excerpt it shows)",
+        ),
+        ("s" * 300, None),
+        # A first paragraph newswire cut at its summary length: only a summary makes it longer.
+        ("word " * 58 + "word…", None),
+    ],
+)
+def test_flipboard_recommends_an_excerpt_of_300_characters(excerpt: str, found: str | None) -> None:
+    said = excerpt_finding("articles/a.md", Partner.FLIPBOARD, excerpt)
+
+    assert (None if said is None else str(said)) == found
+    assert excerpt_finding("articles/a.md", Partner.MSN, "short") is None
+
+
+def test_the_excerpt_judged_is_the_items_description() -> None:
+    # A summary the writer did not give is taken from the body: the item carries it.
+    entry = make_entry(1, summary="")
+
+    assert partner_description(entry) == entry.title
+    assert f"<description>{entry.title}</description>".encode() in render_partner_item(
+        entry, Partner.FLIPBOARD
+    )
+
+
+@pytest.mark.parametrize(
+    ("partner", "shown", "found"),
+    [
+        (Partner.FLIPBOARD, 20, []),
+        (
+            Partner.FLIPBOARD,
+            19,
+            [
+                "items: 19 items, expected at least 20 "
+                "(Flipboard asks for a site's most recent ones)"
+            ],
+        ),
+        (Partner.GOOGLE_NEWS, 60, []),
+        (
+            Partner.GOOGLE_NEWS,
+            61,
+            [
+                "items: 61 items, expected at most 60 new ones at a time "
+                "(Google News reads no more per fetch; the rest wait for the next)"
+            ],
+        ),
+        (Partner.MSN, 200, []),
+    ],
+)
+def test_item_counts_each_partner_states(partner: Partner, shown: int, found: list[str]) -> None:
+    said = [str(f) for f in feed_findings(partner, shown, shown, 1_000_000)]
+
+    assert said == [f"partners/{partner}/rss.xml: {partner}: {line}" for line in found]
+
+
+@pytest.mark.parametrize(
+    ("changes", "found"),
+    [
+        ({}, []),
+        (
+            {"description": "News from the harbour, every day of the year"},
+            [
+                "partners/smartnews/rss.xml: smartnews: description: 44 characters (site.yaml), "
+                "expected at most 30 (SmartNews)"
+            ],
+        ),
+        (
+            {"feeds_url": "http://news.example/feeds/"},
+            [
+                "partners/msn/rss.xml: msn: feeds_url: http://news.example/feeds/ (site.yaml), "
+                "expected an https:// address (MSN reads HTTPS feeds only)"
+            ],
+        ),
+        (
+            {"language": "fr-FR"},
+            [
+                "partners/newsbreak/rss.xml: newsbreak: language: fr-FR (site.yaml), "
+                "expected English (NewsBreak fails the rest)"
+            ],
+        ),
+        ({"language": "en-GB"}, []),
+    ],
+)
+def test_what_site_yaml_gives_a_feed_is_judged_by_its_partner(
+    changes: dict[str, str], found: list[str]
+) -> None:
+    site = make_site(**{"description": "News from the harbour", **changes})
+
+    said = [str(f) for p in Partner for f in site_rule_findings(p, site)]
+
+    assert said == found

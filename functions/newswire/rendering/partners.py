@@ -12,7 +12,8 @@ its source):
 - Google News reads an update from ``pubDate``, so its ``pubDate`` is the entry's
   ``updated``; every other partner's is ``published``;
 - SmartNews (SmartFormat) shows ``snf:logo`` above each article, when the site gives one, and
-  takes the item's ``media:thumbnail``.
+  gets the item's ``media:thumbnail`` (unconfirmed: SmartNews' item table could not be read,
+  and SmartFormat feeds carry it; see :mod:`newswire.domain.partners`).
 
 A partner feed shows the main feed's articles, newest first; one past the partner's byte
 limit (the site's ``max_feed_bytes`` for a partner that states none) carries fewer, as every
@@ -51,6 +52,11 @@ _END: Final = b"  </channel>\n</rss>\n"
 _ITEM_START: Final = b"    <item>\n"
 
 
+def partner_description(entry: Entry) -> str:
+    """The plain-text ``description`` of ``entry``'s item: its summary, else its title."""
+    return entry.summary or entry.title
+
+
 def render_partner_item(entry: Entry, partner: Partner) -> bytes:
     """The ``<item>`` of ``entry`` in ``partner``'s feed, indented as inside ``<channel>``.
 
@@ -67,7 +73,7 @@ def render_partner_item(entry: Entry, partner: Partner) -> bytes:
         parts.append(xml_element(_INDENT, b"title", entry.title))
     parts.append(xml_element(_INDENT, b"link", entry.url))
     # Plain text escaped once: partners read a description as text, unlike feed readers.
-    parts.append(xml_element(_INDENT, b"description", entry.summary or entry.title))
+    parts.append(xml_element(_INDENT, b"description", partner_description(entry)))
     if entry.content_html:
         parts.append(
             b"%s<content:encoded>%s</content:encoded>\n"
