@@ -16,10 +16,11 @@ from lxml import etree
 from newswire.adapters.s3 import S3FeedStore
 from newswire.domain.feeds import FeedFormat
 from newswire.domain.model import Tombstone
-from newswire.pipeline.changes import ArticleChange, PublishAction, normalise_sequencer
+from newswire.pipeline.changes import ArticleChange, PublishAction
 from newswire.pipeline.ports import ArticleStatus
 from tests.support.aws import Stack
 from tests.support.feedcheck import assert_valid
+from tests.support.sequencing import Sequencer
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 AT = "{http://purl.org/atompub/tombstones/1.0}"
@@ -34,20 +35,6 @@ ITS_FEEDS = [
 def article(title: str, published: str = "2026-03-02T09:00:00Z", extra: str = "") -> bytes:
     front = f'title: "{title}"\npublished: {published}\ntags: [world]\n{extra}'
     return f"---\n{front}---\n\nBody.\n".encode()
-
-
-class Sequencer:
-    def __init__(self) -> None:
-        self.value = 0x100
-
-    def __call__(self) -> str:
-        self.value += 1
-        return normalise_sequencer(f"{self.value:X}")
-
-
-@pytest.fixture
-def seq() -> Sequencer:
-    return Sequencer()
 
 
 def publish(
