@@ -13,7 +13,7 @@ from lxml import etree
 from newswire.build import build_site
 from newswire.buildpartners import PartnerFeeds, build_findings
 from newswire.content.articles import parse_article
-from newswire.domain.feeds import MAIN_FEED, FeedFormat, build_feed
+from newswire.domain.feeds import MAIN_FEED, MAX_MAIN_FEED_TOMBSTONES, FeedFormat, build_feed
 from newswire.domain.model import Entry, SiteConfig
 from newswire.errors import InvalidArticleError
 from newswire.rendering.entry import render_entry
@@ -285,6 +285,26 @@ def test_the_tombstone_stays_thirty_days_after_when(site: SiteConfig) -> None:
     assert tombstones(gone["atom.xml"]) == []
     assert b"deleted-entry" not in gone["archive/2026-03/atom.xml"]
     assert b"xmlns:at" not in gone["atom.xml"]
+
+
+def test_the_main_feed_carries_the_newest_tombstones_only(site: SiteConfig) -> None:
+    """A mass withdrawal cannot crowd the live entries out of the main feed; the month's
+    archive still carries every tombstone."""
+
+    def withdrawn(n: int) -> bytes:
+        day = datetime(2026, 3, 3, tzinfo=UTC) + timedelta(minutes=n)
+        return story(f"W{n}", "2026-03-02T09:00:00Z", f"updated: {day}\nwithdrawn: r{n}\n")
+
+    count = MAX_MAIN_FEED_TOMBSTONES + 10
+    sources = [SOURCES[0]] + [(f"articles/w{n:02}.md", withdrawn(n)) for n in range(count)]
+
+    files = files_of(build(sources, site))
+
+    carried = tombstones(files["atom.xml"])
+    assert len(carried) == MAX_MAIN_FEED_TOMBSTONES
+    assert carried[0][2] == f"r{count - 1}" and carried[-1][2] == "r10"  # the newest
+    assert len(tombstones(files["archive/2026-03/atom.xml"])) == count
+    assert [e.title for e in feedparser.parse(files["atom.xml"]).entries] == ["Kept"]
 
 
 def test_a_withdrawn_draft_or_scheduled_article_leaves_no_tombstone(site: SiteConfig) -> None:
