@@ -325,3 +325,39 @@ def test_a_withdrawn_article_scheduled_for_later_leaves_its_tombstone_when_due(
     later_url = "https://englishnews.example/articles/later/"
     assert tombstones(live, "atom.xml") == [(later_url, "2026-03-20T09:00:00+00:00", "Cancelled")]
     assert b"Later" not in live.feed("rss.xml")
+
+
+# --- a withdrawal always leaves a tombstone; a tombstone stays its article's --------------------
+
+OLD = "2026-01-05T09:00:00Z"  # over 30 days before NOW
+OLD_URL = "https://englishnews.example/articles/old/"
+
+
+def test_an_undated_withdrawal_of_an_old_article_is_dated_when_first_seen(
+    live: Stack, seq: Sequencer
+) -> None:
+    """Its ``updated`` is its publication, 64 days back: dated by it, its tombstone would be
+    over before it was written. The index remembers when it first saw the withdrawal, so a
+    later edit and a reindex keep that date."""
+    publish(live, seq, "articles/old.md", article("Old", OLD))
+
+    publish(live, seq, "articles/old.md", article("Old", OLD, extra="withdrawn: Wrong\n"))
+    expected = [(OLD_URL, "2026-03-10T12:00:00+00:00", "Wrong")]
+    assert tombstones(live, "atom.xml") == tombstones(live, "archive/2026-01/atom.xml") == expected
+
+    edited = article("Old, edited", OLD, extra="withdrawn: Wrong\n")
+    publish(live, seq, "articles/old.md", edited, now=NOW + timedelta(days=3))
+    live.publisher(clock=lambda: NOW + timedelta(days=4)).reindex()
+    assert tombstones(live, "atom.xml") == expected
+
+    live.publisher(clock=lambda: NOW + timedelta(days=30)).publish_due()
+    assert tombstones(live, "atom.xml") == []
+
+
+def test_a_dated_withdrawal_is_dated_as_its_file_says(live: Stack, seq: Sequencer) -> None:
+    publish(live, seq, "articles/old.md", article("Old", OLD))
+    dated = "withdrawn: {reason: Wrong, date: 2026-03-09T18:00:00Z}\n"
+
+    publish(live, seq, "articles/old.md", article("Old", OLD, extra=dated))
+
+    assert tombstones(live, "atom.xml") == [(OLD_URL, "2026-03-09T18:00:00+00:00", "Wrong")]
