@@ -361,3 +361,36 @@ def test_a_dated_withdrawal_is_dated_as_its_file_says(live: Stack, seq: Sequence
     publish(live, seq, "articles/old.md", article("Old", OLD, extra=dated))
 
     assert tombstones(live, "atom.xml") == [(OLD_URL, "2026-03-09T18:00:00+00:00", "Wrong")]
+
+
+def test_a_tombstone_another_file_took_over_is_not_deleted(stack: Stack, seq: Sequencer) -> None:
+    """a.md leaves a tombstone of urn:x:1 when deleted; b.md then takes that id and is
+    withdrawn, its own tombstone in the same item. a.md's next change must leave it."""
+    transactions: list[dict[str, Any]] = []
+    stack.dynamodb.meta.events.register(
+        "before-parameter-build.dynamodb.TransactWriteItems",
+        lambda params, **_: transactions.append(params),
+    )
+    publish(stack, seq, "articles/a.md", article("A", extra="id: urn:x:1\n"))
+    publish(stack, seq, "articles/a.md", None)
+    taken = article("B", extra='id: urn:x:1\nwithdrawn: "B was wrong"\n')
+    publish(stack, seq, "articles/b.md", taken, now=NOW + timedelta(hours=1))
+    b_tombstone = [("urn:x:1", "2026-03-02T09:00:00+00:00", "B was wrong")]
+    assert tombstones(stack, "atom.xml") == b_tombstone
+    transactions.clear()
+
+    outcome = publish(stack, seq, "articles/a.md", article("A again", extra="draft: true\n"))
+
+    assert outcome.action is PublishAction.HIDDEN
+    assert tombstones(stack, "atom.xml") == b_tombstone
+    assert [t.comment for t in stack.publisher().index.tombstones()] == ["B was wrong"]
+    # what AWS is asked: the delete is conditioned on the item still being a.md's
+    deletes = [
+        item["Delete"]
+        for params in transactions
+        for item in params["TransactItems"]
+        if item.get("Delete", {}).get("Key", {}).get("sk") == {"S": "urn:x:1"}
+    ]
+    assert deletes, "a.md's old tombstone was never asked to go"
+    assert deletes[0]["ConditionExpression"] == "attribute_not_exists(pk) OR #k = :key"
+    assert deletes[0]["ExpressionAttributeValues"] == {":key": {"S": "articles/a.md"}}

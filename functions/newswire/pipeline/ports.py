@@ -309,9 +309,11 @@ class ArticleIndex(Protocol):
         :attr:`~ArticleStatus.LIVE` state with ``expires`` is listed by :meth:`due` from that
         time on, as a scheduled one is from its ``published`` time.
 
-        ``new.tombstone`` is listed by :meth:`tombstones` (in place of ``old.tombstone``);
-        an article that goes live takes the tombstone of its id away (a deleted article
-        brought back, or renamed).
+        ``new.tombstone`` is listed by :meth:`tombstones` in place of ``old.tombstone``,
+        which is taken off only while it is still this key's (another article may have
+        taken the id since, and left a tombstone of its own); an article that goes live
+        takes the tombstone of its id away, whoever left it (a deleted article brought back,
+        or renamed).
 
         Raises:
             InvalidArticleError: ``new.article_id`` is already claimed by another key.
