@@ -394,3 +394,33 @@ def test_a_tombstone_another_file_took_over_is_not_deleted(stack: Stack, seq: Se
     assert deletes, "a.md's old tombstone was never asked to go"
     assert deletes[0]["ConditionExpression"] == "attribute_not_exists(pk) OR #k = :key"
     assert deletes[0]["ExpressionAttributeValues"] == {":key": {"S": "articles/a.md"}}
+
+
+def test_an_id_change_leaves_a_tombstone_of_the_old_id(stack: Stack, seq: Sequencer) -> None:
+    publish(stack, seq, "articles/story.md", article("Story", extra="id: urn:story:1\n"))
+
+    publish(stack, seq, "articles/story.md", article("Story", extra="id: urn:story:2\n"))
+
+    atom = feedparser.parse(stack.feed("atom.xml"))
+    assert [entry.id for entry in atom.entries] == ["urn:story:2"]
+    old_id = [("urn:story:1", "2026-03-10T12:00:00+00:00", None)]
+    assert tombstones(stack, "atom.xml") == old_id
+    assert tombstones(stack, "archive/2026-03/atom.xml") == old_id
+    for path in ("atom.xml", "archive/2026-03/atom.xml"):
+        assert_valid(stack.feed(path), FeedFormat.ATOM)
+
+    edit = article("Story, edited", extra="id: urn:story:2\n")
+    publish(stack, seq, "articles/story.md", edit, now=NOW + timedelta(days=1))
+    assert tombstones(stack, "atom.xml") == old_id  # kept by later changes
+    stack.publisher(clock=lambda: NOW + timedelta(days=30)).publish_due()
+    assert tombstones(stack, "atom.xml") == []
+
+
+def test_an_id_changed_back_takes_its_tombstone_away(stack: Stack, seq: Sequencer) -> None:
+    publish(stack, seq, "articles/story.md", article("Story", extra="id: urn:story:1\n"))
+    publish(stack, seq, "articles/story.md", article("Story", extra="id: urn:story:2\n"))
+
+    publish(stack, seq, "articles/story.md", article("Story", extra="id: urn:story:1\n"))
+
+    assert tombstones(stack, "atom.xml") == [("urn:story:2", "2026-03-10T12:00:00+00:00", None)]
+    assert [t.ref for t in stack.publisher().index.tombstones()] == ["urn:story:2"]

@@ -206,7 +206,8 @@ class ArticleState:
     redelivered event can still rebuild a feed the article just left. ``waiting_on`` is the
     key of the article that holds the id this one wants: when that article gives the id up,
     this one is published again (a rename with an explicit id, whichever event comes first).
-    ``tombstone``: what a withdrawn or deleted article leaves in the Atom feeds; ``expires``:
+    ``tombstone``: what a withdrawn or deleted article leaves in the Atom feeds (a live one:
+    of the id it gave up, while feeds carry it); ``expires``:
     when a live article leaves its feeds by itself.
     """
 

@@ -104,7 +104,7 @@ from newswire.pipeline.ports import (
     HubNotifier,
 )
 from newswire.pipeline.prepare import prepare_article
-from newswire.pipeline.tombstones import tombstone_left, withdrawal_tombstone
+from newswire.pipeline.tombstones import id_left, tombstone_left, withdrawal_tombstone
 from newswire.rendering.sitemap import first_part_of
 
 T = TypeVar("T")
@@ -564,6 +564,7 @@ class Publisher:
             previous_feeds=old_feeds,
             published=article.published,
             expires=article.expires,
+            tombstone=id_left(old, article.id, now),
         )
         return NextState(live, entry, PublishAction.PUBLISHED, None)
 

@@ -1,7 +1,8 @@
 """The tombstone an article's change leaves in the index (RFC 6721, in the main and archive
 Atom feeds), judged from its state before and the file now.
 
-One slot per article key (:attr:`ArticleState.tombstone`): a withdrawal's or a deletion's.
+One slot per article key (:attr:`ArticleState.tombstone`): a withdrawal's, a deletion's, or
+the id a live article gave up.
 """
 
 from __future__ import annotations
@@ -36,3 +37,17 @@ def withdrawal_tombstone(
     same = earlier is not None and earlier.ref == clean_xml_text(article.id)
     seen = min(earlier.when, now) if earlier is not None and same else now
     return article.tombstone_at(seen)
+
+
+def id_left(old: ArticleState | None, article_id: str, now: datetime) -> Tombstone | None:
+    """The tombstone of the id a live article (now ``article_id``) gave up: readers holding
+    the old id must drop it, as they get the article under the new one. Dated ``now``, it
+    has no reason; one left so earlier is kept while feeds carry it."""
+    if old is None:
+        return None
+    moved = old.article_id and old.article_id != article_id
+    if old.status is ArticleStatus.LIVE and old.article_id and old.published and moved:
+        return Tombstone(clean_xml_text(old.article_id), now, None, old.published)
+    kept = old.tombstone
+    ours = kept is not None and kept.ref == clean_xml_text(article_id)
+    return kept if kept is not None and not ours and kept.shown_at(now) else None
