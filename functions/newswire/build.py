@@ -37,6 +37,7 @@ from newswire.buildworkers import (
     spool_error,
 )
 from newswire.content.articles import ArticleFile, ArticleInput, claim_ids
+from newswire.content.warnings import article_warnings
 from newswire.domain.feeds import (
     MAIN_FEED,
     FeedFormat,
@@ -86,6 +87,9 @@ class BuildReport:
     written: int = 0
     reused: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    #: What valid articles publish unlike their writer would expect (see
+    #: :func:`~newswire.content.warnings.article_warnings`).
+    warnings: list[str] = field(default_factory=list)
     #: What the enabled partners would refuse or downgrade (``newswire check`` lists them).
     partner_findings: int | None = None  # ``None``: no partner enabled
 
@@ -212,7 +216,8 @@ class _Build:
         report = BuildReport(rejected=rejected)
         live = _live_articles(articles, now, report)
         # withdrawn articles' (RFC 6721), for the main feed's and the archives' Atom documents
-        tombstones = [t for a in articles if a.published <= now and (t := a.tombstone)]
+        tombstones = [t for a in articles if a.published <= now and (t := a.tombstone_at(now))]
+        report.warnings = article_warnings(articles, now)
         # newest first, as plans take them
         live.sort(key=lambda article: article.sort_key, reverse=True)
         # The archives first: quick to plan and most of the output, they are rendered by the

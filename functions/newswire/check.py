@@ -1,12 +1,15 @@
-"""``newswire check CONTENT``: what each enabled partner would refuse or downgrade.
+"""``newswire check CONTENT``: what each enabled partner would refuse or downgrade, and
+what valid articles publish unlike their writer would expect (a withdrawal with no date:
+see :mod:`newswire.content.warnings`).
 
 Every article of the folder is read as ``newswire build`` reads it, and each partner feed
 rendered as the build renders it, so a feed is judged on what it would hold (its items after
 its byte limit, each item's size). Each finding is one line on stdout, ``<file>: <partner>:
 <field>: <problem>, expected <rule>`` (and one per partner feed, such as Flipboard's item
-floor), a rejected article as the build reports it; what is not a finding (the summary, a
-site with no partner) goes to stderr, so stdout holds findings alone. Exit status: 0 when
-nothing is listed, 1 when anything is, 2 when ``site.yaml`` or the folder cannot be read.
+floor), a rejected article as the build reports it, a warning as ``<file>: <field>: …``;
+what is not a finding (the summary, a site with no partner) goes to stderr, so stdout holds
+findings alone. Exit status: 0 when nothing is listed, 1 when anything is, 2 when
+``site.yaml`` or the folder cannot be read.
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ from newswire.buildpartners import (
 )
 from newswire.content.articles import ArticleInput, read_articles
 from newswire.content.site import parse_site
+from newswire.content.warnings import article_warnings
 from newswire.domain.text import counted
 from newswire.errors import InvalidArticleError, NewswireError
 
 
 def check_command(content: Path, now: datetime) -> int:
-    """List what the partners enabled in ``content``'s ``site.yaml`` would refuse; return
-    the exit status (see the module docstring).
+    """List what the partners enabled in ``content``'s ``site.yaml`` would refuse, and the
+    articles' warnings; return the exit status (see the module docstring).
 
     Args:
         content: the content folder.
@@ -43,12 +47,6 @@ def check_command(content: Path, now: datetime) -> int:
     except NewswireError as e:
         print(f"newswire: {e}", file=sys.stderr)
         return 2
-    if not site.partners:
-        print(
-            "newswire: no partner enabled (partners: in site.yaml), nothing to check",
-            file=sys.stderr,
-        )
-        return 0
     sources: list[tuple[str, bytes]] = []
     unreadable: list[InvalidArticleError] = []
     for file in files:
@@ -58,19 +56,30 @@ def check_command(content: Path, now: datetime) -> int:
         else:
             sources.append((file.key, data))
     articles, rejected = read_articles(sources, site)
+    warnings = article_warnings(articles, now)
+    if not site.partners:
+        for warning in warnings:
+            print(warning)
+        print(
+            "newswire: no partner enabled (partners: in site.yaml), nothing to check"
+            + (f" but {counted(len(warnings), 'warning')}" if warnings else ""),
+            file=sys.stderr,
+        )
+        return 1 if warnings else 0
     rejected = sorted([*unreadable, *rejected], key=lambda error: error.key)
     by_key: dict[str, ArticleInput] = {source[0]: source for source in sources}
     feeds = partner_files(main_feed_articles(articles, site, now), by_key, site)
     findings = build_findings(articles, site, now, feeds)
     for error in rejected:
         print(error)
-    for finding in findings:
-        print(finding)
+    for line in [*warnings, *map(str, findings)]:
+        print(line)
     names = ", ".join(feed.partner for feed in site.partners)
     judged = len(judged_articles(articles, now))
     print(
         f"newswire: {counted(len(findings), 'partner finding')} ({names}) in "
-        f"{counted(judged, 'article')}, {len(rejected)} rejected",
+        f"{counted(judged, 'article')}, {len(rejected)} rejected"
+        + (f", {counted(len(warnings), 'warning')}" if warnings else ""),
         file=sys.stderr,
     )
-    return 1 if findings or rejected else 0
+    return 1 if findings or rejected or warnings else 0

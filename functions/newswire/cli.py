@@ -203,6 +203,8 @@ def _print_report(report: BuildReport, pruned: Pruned, out: Path, *, has_manifes
     refused = set(report.refused)
     for error in report.rejected:
         print(error, file=sys.stderr)
+    for warning in report.warnings:
+        print(warning, file=sys.stderr)
     for path in pruned.kept:
         print(f"newswire: kept {out / path}: changed since newswire wrote it", file=sys.stderr)
     for path in report.refused:

@@ -9,6 +9,7 @@ import pytest
 from newswire.local.moto_server import LocalAws
 from tests.support.aws import Stack, moto_stack, server_stack
 from tests.support.factories import CONTENT
+from tests.support.sequencing import Sequencer
 
 
 @pytest.fixture
@@ -28,6 +29,12 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def stack(aws_env: None) -> Iterator[Stack]:
     with moto_stack((CONTENT / "site.yaml").read_bytes()) as created:
         yield created
+
+
+@pytest.fixture
+def seq() -> Sequencer:
+    """A fresh sequencer per test: its first change is older than any a test makes later."""
+    return Sequencer()
 
 
 @pytest.fixture(scope="session")

@@ -334,11 +334,13 @@ def test_a_generated_archive_published_one_by_one() -> None:
 
 
 def lifecycle_uploads() -> list[Upload]:
-    """A correction, withdrawals (one live first, one whose tombstone's 30 days are over, a
-    scheduled one), expiries (past and to come), in upload order."""
+    """A correction, withdrawals (one live first, one undated whose ``updated`` is over 30
+    days old, one dated whose tombstone's 30 days are over, a scheduled one), expiries (past
+    and to come), in upload order."""
     hour, day = timedelta(hours=1), timedelta(days=1)
     withdrawn = {"updated": (NOW - hour).isoformat(), "withdrawn": "Legal reasons & more"}
     correction = {"date": (NOW - 2 * hour).isoformat(), "text": "The fare is £3 <not £2>."}
+    old_date = (NOW - 31 * day).isoformat()
     return [
         Upload("articles/kept.md", article("Kept", NOW - 20 * hour, tags=["Life"])),
         Upload("articles/withdrawn.md", article("Withdrawn", NOW - 30 * hour, tags=["Life"])),
@@ -347,6 +349,10 @@ def lifecycle_uploads() -> list[Upload]:
             article("Withdrawn", NOW - 30 * hour, tags=["Life"], **withdrawn),
         ),
         Upload("articles/long-ago.md", article("Long ago", NOW - 40 * day, withdrawn="Old")),
+        Upload(
+            "articles/dated.md",
+            article("Dated", NOW - 40 * day, withdrawn={"reason": "Over", "date": old_date}),
+        ),
         Upload("articles/to-come.md", article("To come", NOW + hour, withdrawn="Not yet")),
         Upload(
             "articles/corrected.md",
@@ -368,7 +374,12 @@ def test_corrections_withdrawals_and_expiries(path: str) -> None:
     tombstone = b'<at:deleted-entry ref="https://englishnews.example/articles/withdrawn/"'
     assert tombstone in build["atom.xml"]
     assert tombstone in build["archive/2026-01/atom.xml"]
-    assert b"Long ago" not in build["atom.xml"] and b"long-ago" not in build["atom.xml"]
+    # withdrawn undated, over 30 days after its updated: dated when first seen, as both see it
+    long_ago = (
+        b'ref="https://englishnews.example/articles/long-ago/" when="2026-01-02T12:00:00+00:00"'
+    )
+    assert long_ago in build["atom.xml"] and b"Long ago" not in build["atom.xml"]
+    assert b"articles/dated/" not in build["atom.xml"]  # dated by its file: 30 days over
     assert (
         b"Correction (2 January 2026):</strong> The fare is \xc2\xa33 &lt;not" in build["feed.json"]
     )

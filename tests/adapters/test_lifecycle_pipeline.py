@@ -16,10 +16,11 @@ from lxml import etree
 from newswire.adapters.s3 import S3FeedStore
 from newswire.domain.feeds import FeedFormat
 from newswire.domain.model import Tombstone
-from newswire.pipeline.changes import ArticleChange, PublishAction, normalise_sequencer
+from newswire.pipeline.changes import ArticleChange, PublishAction
 from newswire.pipeline.ports import ArticleStatus
 from tests.support.aws import Stack
 from tests.support.feedcheck import assert_valid
+from tests.support.sequencing import Sequencer
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 AT = "{http://purl.org/atompub/tombstones/1.0}"
@@ -34,20 +35,6 @@ ITS_FEEDS = [
 def article(title: str, published: str = "2026-03-02T09:00:00Z", extra: str = "") -> bytes:
     front = f'title: "{title}"\npublished: {published}\ntags: [world]\n{extra}'
     return f"---\n{front}---\n\nBody.\n".encode()
-
-
-class Sequencer:
-    def __init__(self) -> None:
-        self.value = 0x100
-
-    def __call__(self) -> str:
-        self.value += 1
-        return normalise_sequencer(f"{self.value:X}")
-
-
-@pytest.fixture
-def seq() -> Sequencer:
-    return Sequencer()
 
 
 def publish(
@@ -338,3 +325,102 @@ def test_a_withdrawn_article_scheduled_for_later_leaves_its_tombstone_when_due(
     later_url = "https://englishnews.example/articles/later/"
     assert tombstones(live, "atom.xml") == [(later_url, "2026-03-20T09:00:00+00:00", "Cancelled")]
     assert b"Later" not in live.feed("rss.xml")
+
+
+# --- a withdrawal always leaves a tombstone; a tombstone stays its article's --------------------
+
+OLD = "2026-01-05T09:00:00Z"  # over 30 days before NOW
+OLD_URL = "https://englishnews.example/articles/old/"
+
+
+def test_an_undated_withdrawal_of_an_old_article_is_dated_when_first_seen(
+    live: Stack, seq: Sequencer
+) -> None:
+    """Its ``updated`` is its publication, 64 days back: dated by it, its tombstone would be
+    over before it was written. The index remembers when it first saw the withdrawal, so a
+    later edit and a reindex keep that date."""
+    publish(live, seq, "articles/old.md", article("Old", OLD))
+
+    publish(live, seq, "articles/old.md", article("Old", OLD, extra="withdrawn: Wrong\n"))
+    expected = [(OLD_URL, "2026-03-10T12:00:00+00:00", "Wrong")]
+    assert tombstones(live, "atom.xml") == tombstones(live, "archive/2026-01/atom.xml") == expected
+
+    edited = article("Old, edited", OLD, extra="withdrawn: Wrong\n")
+    publish(live, seq, "articles/old.md", edited, now=NOW + timedelta(days=3))
+    live.publisher(clock=lambda: NOW + timedelta(days=4)).reindex()
+    assert tombstones(live, "atom.xml") == expected
+
+    live.publisher(clock=lambda: NOW + timedelta(days=30)).publish_due()
+    assert tombstones(live, "atom.xml") == []
+
+
+def test_a_dated_withdrawal_is_dated_as_its_file_says(live: Stack, seq: Sequencer) -> None:
+    publish(live, seq, "articles/old.md", article("Old", OLD))
+    dated = "withdrawn: {reason: Wrong, date: 2026-03-09T18:00:00Z}\n"
+
+    publish(live, seq, "articles/old.md", article("Old", OLD, extra=dated))
+
+    assert tombstones(live, "atom.xml") == [(OLD_URL, "2026-03-09T18:00:00+00:00", "Wrong")]
+
+
+def test_a_tombstone_another_file_took_over_is_not_deleted(stack: Stack, seq: Sequencer) -> None:
+    """a.md leaves a tombstone of urn:x:1 when deleted; b.md then takes that id and is
+    withdrawn, its own tombstone in the same item. a.md's next change must leave it."""
+    transactions: list[dict[str, Any]] = []
+    stack.dynamodb.meta.events.register(
+        "before-parameter-build.dynamodb.TransactWriteItems",
+        lambda params, **_: transactions.append(params),
+    )
+    publish(stack, seq, "articles/a.md", article("A", extra="id: urn:x:1\n"))
+    publish(stack, seq, "articles/a.md", None)
+    taken = article("B", extra='id: urn:x:1\nwithdrawn: "B was wrong"\n')
+    publish(stack, seq, "articles/b.md", taken, now=NOW + timedelta(hours=1))
+    b_tombstone = [("urn:x:1", "2026-03-02T09:00:00+00:00", "B was wrong")]
+    assert tombstones(stack, "atom.xml") == b_tombstone
+    transactions.clear()
+
+    outcome = publish(stack, seq, "articles/a.md", article("A again", extra="draft: true\n"))
+
+    assert outcome.action is PublishAction.HIDDEN
+    assert tombstones(stack, "atom.xml") == b_tombstone
+    assert [t.comment for t in stack.publisher().index.tombstones()] == ["B was wrong"]
+    # what AWS is asked: the delete is conditioned on the item still being a.md's
+    deletes = [
+        item["Delete"]
+        for params in transactions
+        for item in params["TransactItems"]
+        if item.get("Delete", {}).get("Key", {}).get("sk") == {"S": "urn:x:1"}
+    ]
+    assert deletes, "a.md's old tombstone was never asked to go"
+    assert deletes[0]["ConditionExpression"] == "attribute_not_exists(pk) OR #k = :key"
+    assert deletes[0]["ExpressionAttributeValues"] == {":key": {"S": "articles/a.md"}}
+
+
+def test_an_id_change_leaves_a_tombstone_of_the_old_id(stack: Stack, seq: Sequencer) -> None:
+    publish(stack, seq, "articles/story.md", article("Story", extra="id: urn:story:1\n"))
+
+    publish(stack, seq, "articles/story.md", article("Story", extra="id: urn:story:2\n"))
+
+    atom = feedparser.parse(stack.feed("atom.xml"))
+    assert [entry.id for entry in atom.entries] == ["urn:story:2"]
+    old_id = [("urn:story:1", "2026-03-10T12:00:00+00:00", None)]
+    assert tombstones(stack, "atom.xml") == old_id
+    assert tombstones(stack, "archive/2026-03/atom.xml") == old_id
+    for path in ("atom.xml", "archive/2026-03/atom.xml"):
+        assert_valid(stack.feed(path), FeedFormat.ATOM)
+
+    edit = article("Story, edited", extra="id: urn:story:2\n")
+    publish(stack, seq, "articles/story.md", edit, now=NOW + timedelta(days=1))
+    assert tombstones(stack, "atom.xml") == old_id  # kept by later changes
+    stack.publisher(clock=lambda: NOW + timedelta(days=30)).publish_due()
+    assert tombstones(stack, "atom.xml") == []
+
+
+def test_an_id_changed_back_takes_its_tombstone_away(stack: Stack, seq: Sequencer) -> None:
+    publish(stack, seq, "articles/story.md", article("Story", extra="id: urn:story:1\n"))
+    publish(stack, seq, "articles/story.md", article("Story", extra="id: urn:story:2\n"))
+
+    publish(stack, seq, "articles/story.md", article("Story", extra="id: urn:story:1\n"))
+
+    assert tombstones(stack, "atom.xml") == [("urn:story:2", "2026-03-10T12:00:00+00:00", None)]
+    assert [t.ref for t in stack.publisher().index.tombstones()] == ["urn:story:2"]

@@ -29,6 +29,7 @@ from newswire.rendering import sitemap
 from tests.support.aws import Stack
 from tests.support.feedcheck import assert_valid, check_sitemap
 from tests.support.hub import Hub
+from tests.support.sequencing import Sequencer
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -40,22 +41,6 @@ def article(
         f'---\ntitle: "{title}"\npublished: {published}\ntags: {tags}\n{extra}---\n\n'
         f"Body of {title}.\n"
     ).encode()
-
-
-class Sequencer:
-    """Hands out increasing S3-style sequencers, like S3 does for one bucket."""
-
-    def __init__(self) -> None:
-        self.value = 0x100
-
-    def __call__(self) -> str:
-        self.value += 1
-        return normalise_sequencer(f"{self.value:X}")
-
-
-@pytest.fixture
-def seq() -> Sequencer:
-    return Sequencer()
 
 
 def publish(

@@ -119,3 +119,34 @@ def test_the_summary_counts_the_articles_judged_in_the_singular_for_one(
     assert build_err[0] == (
         "newswire: 1 thing partners would refuse or downgrade (newswire check lists them)"
     )
+
+
+def test_an_undated_withdrawal_of_an_old_article_is_warned_of_by_check_and_build(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its tombstone can only be dated when it is first seen, which a build does anew every
+    time: both name the file and the field, and say what to write."""
+    content = write_content(tmp_path / "content", 1_000_000, {"only": "A short story."})
+    old = "---\ntitle: Old\npublished: 2026-08-01T10:00:00Z\nwithdrawn: Wrong\n---\n\nBody.\n"
+    (content / "articles" / "old.md").write_text(old, encoding="utf-8")
+    warning = (
+        f"{content}/articles/old.md: withdrawn: no date, and updated (2026-08-01T10:00:00+00:00) "
+        "is over 30 days old, so its tombstone is dated when it is first seen (this build: "
+        "2026-11-01T00:00:00+00:00), anew by every build, expected withdrawn: "
+        "{reason: …, date: <when it was withdrawn>}"
+    )
+
+    status, out, err = check(content, capsys)
+    build_err = build(content, tmp_path / "out", capsys)
+
+    assert status == 1
+    assert out[0] == warning
+    assert err[-1].endswith(", 0 rejected, 1 warning")
+    assert warning in build_err
+    atom = (tmp_path / "out" / "atom.xml").read_bytes()
+    assert b'articles/old/" when="2026-11-01T00:00:00+00:00"' in atom
+
+    dated = old.replace("withdrawn: Wrong", "withdrawn: {reason: Wrong, date: 2026-10-30}")
+    (content / "articles" / "old.md").write_text(dated, encoding="utf-8")
+    _status, out, _err = check(content, capsys)
+    assert not [line for line in out if "old.md" in line]

@@ -13,8 +13,8 @@ from lxml import etree
 from newswire.build import build_site
 from newswire.buildpartners import PartnerFeeds, build_findings
 from newswire.content.articles import parse_article
-from newswire.domain.feeds import MAIN_FEED, FeedFormat, build_feed
-from newswire.domain.model import Entry, SiteConfig
+from newswire.domain.feeds import MAIN_FEED, MAX_MAIN_FEED_TOMBSTONES, FeedFormat, build_feed
+from newswire.domain.model import MAX_REASON_CHARS, Entry, SiteConfig
 from newswire.errors import InvalidArticleError
 from newswire.rendering.entry import render_entry
 from newswire.rendering.registry import RENDERERS
@@ -277,14 +277,64 @@ def test_the_validator_refuses_a_broken_tombstone() -> None:
 
 def test_the_tombstone_stays_thirty_days_after_when(site: SiteConfig) -> None:
     when = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
+    dated = story(
+        "Withdrawn", "2026-03-02T09:00:00Z", f"withdrawn: {{reason: Wrong, date: {when}}}\n"
+    )
+    sources = [SOURCES[0], ("articles/withdrawn.md", dated)]
 
-    last = files_of(build(SOURCES, site, when + timedelta(days=30, microseconds=-1)))
-    gone = files_of(build(SOURCES, site, when + timedelta(days=30)))
+    last = files_of(build(sources, site, when + timedelta(days=30, microseconds=-1)))
+    gone = files_of(build(sources, site, when + timedelta(days=30)))
 
     assert len(tombstones(last["atom.xml"])) == 1
     assert tombstones(gone["atom.xml"]) == []
     assert b"deleted-entry" not in gone["archive/2026-03/atom.xml"]
     assert b"xmlns:at" not in gone["atom.xml"]
+
+
+def test_an_undated_withdrawal_too_old_for_its_updated_is_dated_by_the_build_and_warned(
+    site: SiteConfig,
+) -> None:
+    """Withdrawn with no date, its ``updated`` over 30 days old: still a tombstone readers
+    see (dated when first seen: by a build, its ``now``), and a warning naming the field."""
+    later = datetime(2026, 4, 20, 12, 0, tzinfo=UTC)  # updated (9 March) + 42 days
+
+    report = build(SOURCES, site, later)
+
+    assert tombstones(files_of(report)["atom.xml"]) == [
+        (
+            "https://news.example/articles/withdrawn/",
+            "2026-04-20T12:00:00+00:00",
+            "Legal reasons: the court ordered it & we agreed",
+        )
+    ]
+    (warning,) = report.warnings
+    assert warning.startswith(
+        "articles/withdrawn.md: withdrawn: no date, and updated (2026-03-09T08:00:00+00:00) "
+        "is over 30 days old, so its tombstone is dated when it is first seen "
+        "(this build: 2026-04-20T12:00:00+00:00)"
+    )
+    assert warning.endswith("expected withdrawn: {reason: …, date: <when it was withdrawn>}")
+    assert build(SOURCES, site).warnings == []  # within 30 days of updated: dated by it
+
+
+def test_the_main_feed_carries_the_newest_tombstones_only(site: SiteConfig) -> None:
+    """A mass withdrawal cannot crowd the live entries out of the main feed; the month's
+    archive still carries every tombstone."""
+
+    def withdrawn(n: int) -> bytes:
+        day = datetime(2026, 3, 3, tzinfo=UTC) + timedelta(minutes=n)
+        return story(f"W{n}", "2026-03-02T09:00:00Z", f"updated: {day}\nwithdrawn: r{n}\n")
+
+    count = MAX_MAIN_FEED_TOMBSTONES + 10
+    sources = [SOURCES[0]] + [(f"articles/w{n:02}.md", withdrawn(n)) for n in range(count)]
+
+    files = files_of(build(sources, site))
+
+    carried = tombstones(files["atom.xml"])
+    assert len(carried) == MAX_MAIN_FEED_TOMBSTONES
+    assert carried[0][2] == f"r{count - 1}" and carried[-1][2] == "r10"  # the newest
+    assert len(tombstones(files["archive/2026-03/atom.xml"])) == count
+    assert [e.title for e in feedparser.parse(files["atom.xml"]).entries] == ["Kept"]
 
 
 def test_a_withdrawn_draft_or_scheduled_article_leaves_no_tombstone(site: SiteConfig) -> None:
@@ -319,16 +369,51 @@ def test_tombstones_come_newest_first(site: SiteConfig) -> None:
     assert "archive/2026-02/atom.xml" not in files  # a month with no live article has none
 
 
+EXPECTED_WITHDRAWAL = "the reason as text, or a mapping with reason and date"
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ('""', "withdrawn: is empty, expected the reason the article is withdrawn"),
-        ("true", "withdrawn: is a boolean, expected a text"),
-        ("[a]", "withdrawn: is a list, expected a text"),
+        ('""', "withdrawn: is missing or empty, expected the reason the article is withdrawn"),
+        ("true", f"withdrawn: is a boolean, expected {EXPECTED_WITHDRAWAL}"),
+        ("[a]", f"withdrawn: is a list, expected {EXPECTED_WITHDRAWAL}"),
+        ("{date: 2024-06-15}", "withdrawn.reason: is missing or empty, expected the reason"),
+        ("{reason: x, date: soon}", "withdrawn.date: 'soon' is not a date, expected an ISO"),
+        ("{reason: x, when: 2024-06-15}", "withdrawn.when: unknown field, expected one of date"),
+        (
+            "{reason: x, date: 2024-06-13}",
+            "withdrawn.date: 2024-06-12T23:00:00+00:00 is before published "
+            "(2024-06-14T09:00:00+00:00), expected the time the article was withdrawn",
+        ),
     ],
 )
-def test_a_withdrawal_needs_a_reason(site: SiteConfig, value: str, expected: str) -> None:
-    assert problems("articles/v.md", md(VALID + f"\nwithdrawn: {value}"), site) == [expected]
+def test_a_withdrawal_needs_a_reason_and_a_date_if_any(
+    site: SiteConfig, value: str, expected: str
+) -> None:
+    (found,) = problems("articles/v.md", md(VALID + f"\nwithdrawn: {value}"), site)
+    assert found.startswith(expected)
+
+
+def test_a_dated_withdrawal_dates_its_tombstone(site: SiteConfig) -> None:
+    data = md(VALID + "\nwithdrawn: {reason: Wrong town, date: 2024-07-01T10:00:00Z}")
+
+    article = parse_article("articles/v.md", data, site)
+
+    assert (article.withdrawn, article.withdrawn_at) == (
+        "Wrong town",
+        datetime(2024, 7, 1, 10, tzinfo=UTC),
+    )
+    tombstone = article.tombstone_at(datetime(2026, 1, 1, tzinfo=UTC))  # seen much later
+    assert tombstone is not None and tombstone.when == datetime(2024, 7, 1, 10, tzinfo=UTC)
+
+
+def test_a_long_reason_is_cut_not_refused(site: SiteConfig) -> None:
+    data = md(VALID + "\nwithdrawn: " + "Legal reasons. " * 100)
+
+    reason = parse_article("articles/v.md", data, site).withdrawn
+
+    assert reason is not None and len(reason) == MAX_REASON_CHARS and reason.endswith("…")
 
 
 # --- expiry ----------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ Layout (partition key ``pk``, sort key ``sk``, both strings):
   (RFC 5005): one small Query lists the months a reader can walk back through;
 - ``tombstones`` / ``<article id>``: what a withdrawn or deleted article leaves in the Atom
   feeds (RFC 6721) for 30 days: one small Query, beside the main feed's, finds them all
-  (the schedule handler deletes them once their time is over).
+  (the schedule handler deletes them once their time is over). Each names the key that left
+  it, and an article's transaction deletes its old one only while it is still that key's.
 
 All reads are strongly consistent: a publisher must see every change indexed before it. Every
 call is tried again after a short jittered pause while AWS answers "try again" (throttling, a
@@ -398,27 +399,44 @@ class DynamoArticleIndex:
             # Checked in the transaction: a holder that let the id go before the wait is
             # written has found no waiter to wake, so the wait must not be written then.
             items.append(self._still_held(waiting_for, new.waiting_on))
-        try:
-            self._request("transact_write_items", TransactItems=items)
-        except ClientError as e:
-            if error_code(e) != "TransactionCanceledException":
+        while True:  # twice at most: the second time with no tombstone to leave out
+            try:
+                self._request("transact_write_items", TransactItems=items)
+                return True
+            except ClientError as e:
+                if error_code(e) != "TransactionCanceledException":
+                    raise translate(e, f"TransactWriteItems {self.table} {new.key}") from e
+                reasons = cancellation_reasons(e)
+                if reasons and reasons[0] == "ConditionalCheckFailed":
+                    return False
+                others = _others_tombstones(items, reasons)
+                if not others:
+                    return self._refused(new, items, reasons, e)
+                # another article's tombstone by now: left to it, the rest written as planned
+                items = [item for n, item in enumerate(items) if n not in others]
+            except BotoCoreError as e:
                 raise translate(e, f"TransactWriteItems {self.table} {new.key}") from e
-            reasons = cancellation_reasons(e)
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                return False
-            if "ConditionCheck" in items[-1] and reasons[-1:] == ["ConditionalCheckFailed"]:
-                return False
-            if "ConditionalCheckFailed" in reasons[1:]:
-                raise InvalidArticleError(
-                    new.key,
-                    "id",
-                    f"{new.article_id!r} is already the id of another article",
-                    "an id (or, without one, a slug) that no other article has",
-                ) from e
-            raise translate(e, f"TransactWriteItems {self.table} {new.key}") from e
-        except BotoCoreError as e:
-            raise translate(e, f"TransactWriteItems {self.table} {new.key}") from e
-        return True
+
+    def _refused(
+        self, new: ArticleState, items: list[dict[str, Any]], reasons: list[str], e: ClientError
+    ) -> bool:
+        """What a cancelled transaction of ``new`` means besides a stale state: a holder that
+        let the id go (``False``: judged again), or an id taken.
+
+        Raises:
+            InvalidArticleError: another article holds the id.
+            StorageError: any other cause.
+        """
+        if "ConditionCheck" in items[-1] and reasons[-1:] == ["ConditionalCheckFailed"]:
+            return False
+        if "ConditionalCheckFailed" in reasons[1:]:
+            raise InvalidArticleError(
+                new.key,
+                "id",
+                f"{new.article_id!r} is already the id of another article",
+                "an id (or, without one, a slug) that no other article has",
+            ) from e
+        raise translate(e, f"TransactWriteItems {self.table} {new.key}") from e
 
     def forget_waiter(self, holder: str, key: str) -> None:
         """Remove ``key``'s waiters item of ``holder`` unless its state waits on ``holder``
@@ -519,18 +537,21 @@ class DynamoArticleIndex:
         return items
 
     def _tombstone_items(self, new: ArticleState, old: ArticleState | None) -> list[dict[str, Any]]:
-        """List the new tombstone in place of the old; an article that goes live under an
-        id takes that id's tombstone away (each item written at most once: a transaction
-        refuses two writes of one item)."""
+        """List the new tombstone in place of the old (deleted only while it is the
+        article's own); an article that goes live under an id takes that id's tombstone
+        away, whoever left it (each item written at most once: a transaction refuses two
+        writes of one item, and the last written here wins)."""
         writes: dict[str, dict[str, Any]] = {}
         old_tombstone = old.tombstone if old else None
-        went_live = old is None or old.status is not ArticleStatus.LIVE
-        if new.status is ArticleStatus.LIVE and new.article_id:
-            ref = clean_xml_text(new.article_id)  # as entries and tombstones show it
-            if went_live or old is None or old.article_id != new.article_id:
-                writes[ref] = self._delete(TOMBSTONES_PK, ref)
         if old_tombstone is not None and old_tombstone != new.tombstone:
-            writes[old_tombstone.ref] = self._delete(TOMBSTONES_PK, old_tombstone.ref)
+            # only if it is still ours: another file may have taken the id and left its own
+            delete = self._delete(TOMBSTONES_PK, old_tombstone.ref)
+            delete["Delete"] |= {
+                "ConditionExpression": _OURS,
+                "ExpressionAttributeNames": {"#k": "key"},
+                "ExpressionAttributeValues": {":key": {"S": new.key}},
+            }
+            writes[old_tombstone.ref] = delete
         if new.tombstone is not None and new.tombstone != old_tombstone:
             item = {
                 "pk": {"S": TOMBSTONES_PK},
@@ -539,6 +560,11 @@ class DynamoArticleIndex:
                 **_tombstone_attributes(new.tombstone),
             }
             writes[new.tombstone.ref] = {"Put": {"TableName": self.table, "Item": item}}
+        went_live = old is None or old.status is not ArticleStatus.LIVE
+        if new.status is ArticleStatus.LIVE and new.article_id:
+            ref = clean_xml_text(new.article_id)  # as entries and tombstones show it
+            if went_live or old is None or old.article_id != new.article_id:
+                writes[ref] = self._delete(TOMBSTONES_PK, ref)  # whoever's: the id is live
         return list(writes.values())
 
     def _membership_items(
@@ -667,6 +693,21 @@ def _due_sort_key(state: ArticleState | None) -> str | None:
     if state.status is ArticleStatus.LIVE and state.expires:
         return f"{index_time(state.expires)}#{state.key}"
     return None
+
+
+#: The condition on deleting a tombstone an article left: it is still that article's.
+_OURS = "attribute_not_exists(pk) OR #k = :key"
+
+
+def _others_tombstones(items: list[dict[str, Any]], reasons: list[str]) -> set[int]:
+    """Which of a cancelled transaction's ``items`` failed only because the tombstone they
+    delete is another article's by now (see :data:`_OURS`)."""
+    return {
+        n
+        for n, (item, reason) in enumerate(zip(items, reasons, strict=False))
+        if reason == "ConditionalCheckFailed"
+        and item.get("Delete", {}).get("ConditionExpression") == _OURS
+    }
 
 
 def _tombstone_attributes(tombstone: Tombstone, *, ref: bool = False) -> dict[str, Any]:

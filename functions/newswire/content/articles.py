@@ -24,7 +24,6 @@ from newswire.content.fields import FieldReader, has_white_space, kind
 from newswire.content.yamlio import describe_yaml_error, load_yaml
 from newswire.domain.model import Article, BodyFormat, Correction, SiteConfig, Tag, rfc3339
 from newswire.domain.slugs import is_valid_slug
-from newswire.domain.text import clean_plain_text
 from newswire.errors import InvalidArticleError, quoted
 
 #: A body larger than this is refused: no feed reader wants it and it would blow feed budgets.
@@ -396,7 +395,9 @@ def _build_article(
     draft = reader.boolean(fields, "draft")
     corrections = reader.items(fields, "corrections", reader.correction)
     _check_corrections(reader, corrections, published)
-    withdrawn = _withdrawal(reader, fields)
+    withdrawn = reader.withdrawal(fields)
+    if withdrawn is not None:
+        _check_after_published(reader, "withdrawn.date", withdrawn.date, published)
     expires = reader.datetime(fields, "expires", required=False)
     if expires is not None and published is not None and expires <= published:
         reader.report(
@@ -425,23 +426,22 @@ def _build_article(
         body=body,
         body_format=body_format,
         corrections=corrections,
-        withdrawn=withdrawn,
+        withdrawn=withdrawn.reason if withdrawn else None,
         expires=expires,
+        withdrawn_at=withdrawn.date if withdrawn else None,
     )
 
 
-def _withdrawal(reader: FieldReader, fields: Mapping[str, Any]) -> str | None:
-    """The reason the article is withdrawn, as one line of plain text (its tombstone's
-    comment); ``None`` when it is not."""
-    if fields.get("withdrawn") is None:
-        return None
-    found = len(reader.problems)
-    reason = reader.text(fields, "withdrawn", required=False)
-    if reason is None:
-        if len(reader.problems) == found:
-            reader.report("withdrawn", "is empty", "the reason the article is withdrawn")
-        return None
-    return clean_plain_text(reason)
+def _check_after_published(
+    reader: FieldReader, field: str, when: datetime | None, published: datetime | None
+) -> None:
+    """A withdrawal dated before the article was published is a mistyped date."""
+    if when is not None and published is not None and when < published:
+        reader.report(
+            field,
+            f"{rfc3339(when)} is before published ({rfc3339(published)})",
+            "the time the article was withdrawn, at or after published",
+        )
 
 
 def _check_corrections(

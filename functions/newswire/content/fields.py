@@ -10,11 +10,11 @@ import difflib
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from newswire.domain.model import Correction, Image, Person, Source, Tag
+from newswire.domain.model import MAX_REASON_CHARS, Correction, Image, Person, Source, Tag
 from newswire.domain.text import clean_plain_text, clean_xml_text
 from newswire.errors import MAX_QUOTED_CHARS, InvalidArticleError, Problem, quoted, shortened
 
@@ -32,6 +32,14 @@ _ISO_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d
 _EXPECTED_DATE = "an ISO 8601 date such as 2022-02-25T14:30:00+03:00"
 
 T = TypeVar("T")
+
+
+class Withdrawal(NamedTuple):
+    """``withdrawn`` as read: why, and when if its writer says (see
+    :meth:`~newswire.domain.model.Article.withdrawal_date`)."""
+
+    reason: str
+    date: datetime | None
 
 
 def kind(value: object) -> str:
@@ -251,6 +259,33 @@ class FieldReader:
             return None
         return Correction(when, clean_plain_text(text), when.astimezone(self.timezone).date())
 
+    def withdrawal(self, fields: Mapping[str, Any]) -> Withdrawal | None:
+        """``withdrawn``: the reason, or ``{reason, date}``. The reason becomes one line of
+        plain text (the tombstone's comment), cut to :data:`MAX_REASON_CHARS`: a withdrawal
+        is never refused for its wording. ``None`` when the article is not withdrawn."""
+        value = fields.get("withdrawn")
+        if value is None:
+            return None
+        if isinstance(value, bool | list):
+            self.report("withdrawn", f"is a {kind(value)}", _EXPECTED_WITHDRAWAL)
+            return None
+        plain = not isinstance(value, dict)
+        raw = self._mapping("withdrawn", {"reason": value} if plain else value, _WITHDRAWAL)
+        if raw is None:
+            return None
+        found = len(self.problems)
+        reason = self.text(raw, "reason", required=False)
+        if reason is None and len(self.problems) == found:
+            self.report("reason", "is missing or empty", "the reason the article is withdrawn")
+        when = self.datetime(raw, "date", required=False)
+        self.problems[found:] = [  # named as written: the field, or the mapping's part
+            Problem("withdrawn" if plain else f"withdrawn.{p.field}", p.problem, p.expected)
+            for p in self.problems[found:]
+        ]
+        if reason is None or len(self.problems) > found:
+            return None
+        return Withdrawal(shortened(clean_plain_text(reason), MAX_REASON_CHARS), when)
+
     def image(self, fields: Mapping[str, Any]) -> Image | None:
         value = fields.get("image")
         if value is None:
@@ -328,6 +363,8 @@ class FieldReader:
         return value
 
 
+_WITHDRAWAL = frozenset({"reason", "date"})
+_EXPECTED_WITHDRAWAL = "the reason as text, or a mapping with reason and date"
 _IMAGE_FIELDS = frozenset({"url", "alt", "type", "length", "width", "height", "credit", "caption"})
 _EMAIL = re.compile(r"[^@\s<>()]+@[^@\s<>()]+\.[^@\s<>()]+")
 _MEDIA_TYPE = re.compile(r"[a-z]+/[a-z0-9.+-]+")

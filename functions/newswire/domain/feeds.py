@@ -329,21 +329,29 @@ class Feed:
         return self.feeds_url + quote(key.path(fmt))
 
 
+#: The most tombstones the main feed carries, the newest: as many as the entries a feed shows
+#: by default, so a mass withdrawal cannot crowd its live entries out under
+#: ``max_feed_bytes``. Each month's archive still carries every tombstone of its month.
+MAX_MAIN_FEED_TOMBSTONES = 50
+
+
 def tombstones_of(
     key: FeedKey, tombstones: Iterable[Tombstone], now: datetime
 ) -> tuple[Tombstone, ...]:
-    """The tombstones feed ``key`` carries at ``now``, newest first: every one shown (see
-    :meth:`Tombstone.shown_at`) in the main feed, those of its month in an archive, none
-    elsewhere (a tag's subscribers get the main feed's, and no reader is known to read
-    them there)."""
+    """The tombstones feed ``key`` carries at ``now``, newest first: those shown (see
+    :meth:`Tombstone.shown_at`) in the main feed (at most :data:`MAX_MAIN_FEED_TOMBSTONES`),
+    those of its month in an archive, none elsewhere (a tag's subscribers get the main
+    feed's, and no reader is known to read them there)."""
     if key.kind is FeedKind.ARCHIVE:
         carried = [t for t in tombstones if month_of(t.published) == key.slug]
     elif key == MAIN_FEED:
         carried = list(tombstones)
     else:
         return ()
-    shown = (t for t in carried if t.shown_at(now))
-    return tuple(sorted(shown, key=lambda t: (t.when, t.ref), reverse=True))
+    shown = sorted(
+        (t for t in carried if t.shown_at(now)), key=lambda t: (t.when, t.ref), reverse=True
+    )
+    return tuple(shown[:MAX_MAIN_FEED_TOMBSTONES] if key == MAIN_FEED else shown)
 
 
 def build_feed(

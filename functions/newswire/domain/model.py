@@ -151,6 +151,9 @@ class Correction:
 
 #: How long a withdrawn or deleted article's tombstone stays in the Atom feeds.
 TOMBSTONE_DAYS = 30
+#: The longest withdrawal reason a tombstone carries (a longer one is cut, marked "…"): a
+#: reason is a sentence or two, and the main feed carries many tombstones beside its entries.
+MAX_REASON_CHARS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +209,8 @@ class Article:
     #: why the article was withdrawn (``None``: it is not)
     withdrawn: str | None = None
     expires: datetime | None = None
+    #: when it was withdrawn, as its writer dated it (``None``: not dated)
+    withdrawn_at: datetime | None = None
 
     @property
     def sort_key(self) -> tuple[datetime, str]:
@@ -229,14 +234,31 @@ class Article:
             and (self.expires is None or now < self.expires)
         )
 
-    @property
-    def tombstone(self) -> Tombstone | None:
-        """The tombstone of a withdrawn article (not of a draft), dated by its ``updated``:
-        the file says when, so every executor writes the same one."""
+    def tombstone_at(self, seen: datetime) -> Tombstone | None:
+        """The tombstone of a withdrawn article (not of a draft) whose withdrawal was first
+        seen at ``seen``, dated by :meth:`withdrawal_date`."""
         if self.withdrawn is None or self.draft:
             return None
-        return Tombstone(
-            clean_xml_text(self.id), self.shown_updated, self.withdrawn, self.published
+        when = self.withdrawal_date(seen)
+        return Tombstone(clean_xml_text(self.id), when, self.withdrawn, self.published)
+
+    def withdrawal_date(self, seen: datetime) -> datetime:
+        """When the article was withdrawn: the date its writer gave, else its
+        :attr:`shown_updated`, unless that is too old for a tombstone (see
+        :meth:`withdrawal_needs_date`): then ``seen``, so a withdrawal always leaves a
+        tombstone readers see."""
+        if self.withdrawn_at is not None:
+            return self.withdrawn_at
+        return seen if self.withdrawal_needs_date(seen) else self.shown_updated
+
+    def withdrawal_needs_date(self, seen: datetime) -> bool:
+        """Whether the file dates the withdrawal too vaguely for a tombstone first seen at
+        ``seen`` (no date given, and ``updated`` over :data:`TOMBSTONE_DAYS` before it): it is
+        then dated when it is first seen, which a build, seeing it anew every run, moves."""
+        return (
+            self.withdrawn is not None
+            and self.withdrawn_at is None
+            and seen >= self.shown_updated + timedelta(days=TOMBSTONE_DAYS)
         )
 
 

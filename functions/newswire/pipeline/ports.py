@@ -206,7 +206,8 @@ class ArticleState:
     redelivered event can still rebuild a feed the article just left. ``waiting_on`` is the
     key of the article that holds the id this one wants: when that article gives the id up,
     this one is published again (a rename with an explicit id, whichever event comes first).
-    ``tombstone``: what a withdrawn or deleted article leaves in the Atom feeds; ``expires``:
+    ``tombstone``: what a withdrawn or deleted article leaves in the Atom feeds (a live one:
+    of the id it gave up, while feeds carry it); ``expires``:
     when a live article leaves its feeds by itself.
     """
 
@@ -309,9 +310,11 @@ class ArticleIndex(Protocol):
         :attr:`~ArticleStatus.LIVE` state with ``expires`` is listed by :meth:`due` from that
         time on, as a scheduled one is from its ``published`` time.
 
-        ``new.tombstone`` is listed by :meth:`tombstones` (in place of ``old.tombstone``);
-        an article that goes live takes the tombstone of its id away (a deleted article
-        brought back, or renamed).
+        ``new.tombstone`` is listed by :meth:`tombstones` in place of ``old.tombstone``,
+        which is taken off only while it is still this key's (another article may have
+        taken the id since, and left a tombstone of its own); an article that goes live
+        takes the tombstone of its id away, whoever left it (a deleted article brought back,
+        or renamed).
 
         Raises:
             InvalidArticleError: ``new.article_id`` is already claimed by another key.

@@ -66,8 +66,7 @@ from newswire.domain.feeds import (
     feed_keys_for,
     month_of,
 )
-from newswire.domain.model import Article, Entry, SiteConfig, Tombstone
-from newswire.domain.text import clean_xml_text
+from newswire.domain.model import Article, Entry, SiteConfig
 from newswire.errors import (
     ArticleNotFoundError,
     ConcurrentUpdateError,
@@ -105,6 +104,7 @@ from newswire.pipeline.ports import (
     HubNotifier,
 )
 from newswire.pipeline.prepare import prepare_article
+from newswire.pipeline.tombstones import id_left, tombstone_left, withdrawal_tombstone
 from newswire.rendering.sitemap import first_part_of
 
 T = TypeVar("T")
@@ -531,7 +531,7 @@ class Publisher:
             change.sequencer,
             ArticleStatus.DELETED,
             previous_feeds=left,
-            tombstone=self._tombstone_left(old),
+            tombstone=tombstone_left(old, self.clock()),
         )
         try:  # a removal event too: in a versioned bucket another version may be current
             article, entry = self._read(change.key)
@@ -552,7 +552,7 @@ class Publisher:
                 article_id=article.id,
                 previous_feeds=old_feeds,
                 published=article.published,
-                tombstone=article.tombstone if article.published <= now else None,
+                tombstone=withdrawal_tombstone(article, old, now),
             )
             return NextState(hidden, None, _ACTION_OF[hidden.status], None)
         live = ArticleState(
@@ -564,17 +564,9 @@ class Publisher:
             previous_feeds=old_feeds,
             published=article.published,
             expires=article.expires,
+            tombstone=id_left(old, article.id, now),
         )
         return NextState(live, entry, PublishAction.PUBLISHED, None)
-
-    def _tombstone_left(self, old: ArticleState | None) -> Tombstone | None:
-        """The tombstone a removed article leaves: a withdrawn one's stays as it is, a live
-        one's is dated now (the file says nothing any more) and gives no reason."""
-        if old is None:
-            return None
-        if old.status is ArticleStatus.LIVE and old.article_id and old.published:
-            return Tombstone(clean_xml_text(old.article_id), self.clock(), None, old.published)
-        return old.tombstone
 
     def read(self, key: str) -> Read:
         """The current version of ``key``, parsed and rendered, or why it cannot be published
