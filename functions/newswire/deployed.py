@@ -46,6 +46,7 @@ class ReindexPhase(StrEnum):
     INDEX = "IndexArticles"
     PLAN = "Plan"
     RENDER = "RenderFeeds"
+    DIRECTORY = "WriteDirectory"
 
 
 #: The phases that are Distributed Maps: their progress is counted in items.
