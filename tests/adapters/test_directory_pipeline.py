@@ -202,3 +202,32 @@ def test_a_directory_in_a_newer_format_is_never_overwritten(stack: Stack, seq: S
     assert stack.feed("directory.json") == newer
     assert not exists(stack, "feeds.opml") and not exists(stack, "index.html")
     assert b"<title>A</title>" in stack.feed("rss.xml")
+
+
+def test_the_directory_step_of_an_unchanged_site_heads_no_feed(stack: Stack) -> None:
+    """A listing the directory already holds needs no check that its feed is still the one
+    rendered: a reindex that changes nothing costs the directory step one GET, two HEADs."""
+    stack.put_article("articles/a.md", article("A", tags="[sport, port]"))
+    publisher = stack.publisher(clock=lambda: NOW)
+    publisher.reindex()
+    group = phases.render_feeds(publisher, phases.feeds_to_render(publisher))
+    calls: Counter[str] = Counter()
+
+    def count(event_name: str, **_: Any) -> None:
+        calls[event_name.split(".")[2]] += 1
+
+    stack.s3.meta.events.register("before-call.s3.*", count)
+    assert phases.write_directory(publisher, group.listings) == 0
+    assert dict(calls) == {"GetObject": 1, "HeadObject": 2}
+
+
+def test_a_reindex_lists_a_feed_under_its_new_name(stack: Stack, seq: Sequencer) -> None:
+    """Feed keys ignore the display name, the directory must not: a tag written differently
+    since (its event lost) is listed as its feed is now named."""
+    publish(stack, seq, "articles/a.md", article("A", tags="[Café Society]"))
+    assert listed(stack)["tag:cafe-society"]["name"] == "Café Society"
+    stack.put_article("articles/a.md", article("A", tags="[CAFÉ society]"))
+    stack.publisher(clock=lambda: NOW).reindex()
+    assert listed(stack)["tag:cafe-society"]["name"] == "CAFÉ society"
+    assert b"CAF\xc3\x89 society" in stack.feed("feeds.opml")
+    assert_documents_agree(stack)

@@ -124,7 +124,7 @@ def render(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         publisher = publisher_from_env(settings)
         rendered = phases.render_feeds(publisher, feed_ids)
         written = rendered.written
-        if items:
+        if items and "execution" in items[0]:  # a plan written before the directory step
             _keep_listings(settings, str(items[0]["execution"]), feed_ids, rendered.listings)
         logger.info("feeds rendered", extra={"feeds": len(feed_ids), "written": written})
         return {"feeds_written": written}

@@ -129,6 +129,7 @@ class DirectoryDraft:
         self._lock = threading.Lock()
         self._rendered = {item.key: item for item in rendered}
         self._published: bytes | None = None
+        self._listed: dict[FeedKey, ListedFeed] = {}  # what the published data lists
 
     def read(self, feeds: FeedStore) -> FeedObject | None:
         """Read the published ``directory.json`` whole (what the directory is updated from),
@@ -138,9 +139,10 @@ class DirectoryDraft:
             DirectoryFormatError: it is in a newer format (never overwritten).
         """
         found = feeds.read(DATA_PATH)
-        parse_directory_data(found[1] if found else None)  # a newer format fails here
+        listed = parse_directory_data(found[1] if found else None)  # a newer format fails
         with self._lock:
             self._published = found[1] if found else None
+            self._listed = {listing.key: listing for listing in listed}
         return found[0] if found else None
 
     def record(self, key: FeedKey, listed: ListedFeed | None, files: list[FeedFile]) -> None:
@@ -158,9 +160,14 @@ class DirectoryDraft:
     def to_confirm(self, writing: Collection[str]) -> list[str]:
         """The RSS paths to HEAD after the read, beside the attempt's writes (``writing``):
         those of the feeds rendered and not being written, whose listing holds only while
-        their object is the one rendered."""
+        their object is the one rendered; not those the published data already lists as
+        rendered (nothing to change: a reindex of an unchanged site HEADs none)."""
         with self._lock:
-            paths = {key.path(FeedFormat.RSS) for key in self._rendered}
+            paths = {
+                key.path(FeedFormat.RSS)
+                for key, item in self._rendered.items()
+                if _as_published(self._listed.get(key)) != _as_published(item.listed)
+            }
         return sorted(paths - set(writing))
 
     def render(
@@ -231,6 +238,11 @@ def _put(feeds: FeedStore) -> Callable[[tuple[FeedFile, FeedObject | None]], boo
         return True
 
     return put
+
+
+def _as_published(listing: ListedFeed | None) -> dict[str, Any] | None:
+    """A listing as ``directory.json`` holds it (its feed's name too, which keys ignore)."""
+    return listing.to_dict() if listing is not None else None
 
 
 def _digest(head: FeedObject | Exception | None) -> str | None:
