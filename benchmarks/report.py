@@ -172,8 +172,8 @@ def _reindex_method(largest: dict[str, Any], sample: int) -> str:
     eb = engine_bench
     return (
         "Each invocation (`begin`, `index` per batch of keys, `plan`, `render` per group of "
-        "feeds, `directory`, from `newswire.handlers.reindex`) runs on moto under the latency model and "
-        "is timed. The Distributed Maps are simulated: their invocations run "
+        "feeds, `directory`, from `newswire.handlers.reindex`) runs on moto under the "
+        "latency model and is timed. The Distributed Maps are simulated: their invocations run "
         f"{largest['concurrency']} at a time, each started as soon as one ends (a greedy "
         "list schedule of the measured durations), in batches of "
         f"{largest['index_batch']} keys and {largest['render_batch']} feeds. Modelled "
