@@ -246,7 +246,8 @@ class _Build:
             documents += partners.files
             report.partner_findings = len(build_findings(articles, self.site, now, partners))
             self.sources = None
-        documents += directory_files(planned_listings(plan), self.site)
+        # written after every feed, as a reindex writes it after its render groups
+        directory = directory_files(planned_listings(plan), self.site)
         del articles, live
         self._emit(report, FeedFile(NEWS_SITEMAP_PATH, NEWS_SITEMAP_CONTENT_TYPE, sitemap))
         for document in documents:
@@ -256,6 +257,8 @@ class _Build:
             self._count(report, file.path, file.written)
             if file.body is not None:
                 report.files.append(FeedFile(file.path, file.content_type, file.body))
+        for document in directory:
+            self._emit(report, document)
         report.files.sort(key=lambda f: f.path)
         report.paths.sort()
         report.reused.sort()

@@ -2,8 +2,9 @@
 
 The reindex runs in AWS as a Step Functions state machine (``infra/newswire_infra/reindex.py``):
 ``Begin``, then ``IndexArticles`` (a Distributed Map over the articles), ``Plan``, then
-``RenderFeeds`` (a Distributed Map over the feeds). This command starts it and prints a line
-each time what it would say changes: the phase, and in a map phase how many items are done.
+``RenderFeeds`` (a Distributed Map over the feeds), then ``WriteDirectory``. This command
+starts it and prints a line each time what it would say changes: the phase, and in a map
+phase how many items are done.
 It exits 0 when the run succeeds, 1 when it fails (with AWS's error and cause), 2 when it could
 not be started or followed.
 
@@ -46,6 +47,7 @@ class ReindexPhase(StrEnum):
     INDEX = "IndexArticles"
     PLAN = "Plan"
     RENDER = "RenderFeeds"
+    DIRECTORY = "WriteDirectory"
 
 
 #: The phases that are Distributed Maps: their progress is counted in items.

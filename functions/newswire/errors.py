@@ -180,3 +180,9 @@ class TransientStorageError(StorageError):
 
 class ConcurrentUpdateError(StorageError):
     """A conditional write lost a race: re-read, re-render and try again."""
+
+
+class DirectoryFormatError(StorageError):
+    """The published ``directory.json`` is in a format newer than this code writes: it is
+    left as it is (rewriting it would drop what this code cannot read) until the newer
+    newswire runs again, or the file is removed and a reindex lists every feed."""

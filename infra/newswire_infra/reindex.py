@@ -6,7 +6,10 @@ function on the shared code (``newswire.handlers.reindex``):
 ``Begin`` (read ``site.yaml``, sweep index states whose article is gone) → ``IndexArticles``,
 a Distributed Map over the listing of ``articles/`` in batches of :data:`INDEX_BATCH` →
 ``Plan`` (write the feed list to ``_reindex/<execution>/feeds.json``) → ``RenderFeeds``, a
-Distributed Map over that list in batches of :data:`RENDER_BATCH`.
+Distributed Map over that list in batches of :data:`RENDER_BATCH`, each batch leaving the feed
+directory alone and its listings under ``_reindex/<execution>/listings/`` →
+``WriteDirectory`` (the feed directory written once, from those listings: were each batch to
+write it, all would race for the same three objects).
 
 The maps' child workflows are EXPRESS: each is one idempotent Lambda call (indexing an article
 again, or rendering a feed again, changes nothing), so Express's at-least-once start is
@@ -40,10 +43,12 @@ BEGIN_HANDLER = "newswire.handlers.reindex.begin"
 INDEX_HANDLER = "newswire.handlers.reindex.index"
 PLAN_HANDLER = "newswire.handlers.reindex.plan"
 RENDER_HANDLER = "newswire.handlers.reindex.render"
+DIRECTORY_HANDLER = "newswire.handlers.reindex.directory"
 SITE_CHANGED_HANDLER = "newswire.handlers.site_changed.handler"
 
 
-#: Begin and Plan each read the whole index once; a map's batch is small. Every step stays
+#: Begin and Plan each read the whole index once, WriteDirectory every feed's listing; a
+#: map's batch is small. Every step stays
 #: within the longest we let one invocation run, and a map's step within half an EXPRESS
 #: child's limit, so one retry after a slow failure still fits.
 WHOLE_INDEX_TIMEOUT = Duration.minutes(5)
@@ -66,7 +71,7 @@ LAMBDA_SERVICE_ERRORS = [
 
 
 class Reindex(Construct):
-    """The reindex state machine, its four step functions and the ``site.yaml`` trigger.
+    """The reindex state machine, its five step functions and the ``site.yaml`` trigger.
 
     The ``site.yaml`` trigger is an S3 event notification of the content bucket (prefix
     ``site.yaml``, object created) invoking the site-changed function, which validates the
@@ -88,7 +93,12 @@ class Reindex(Construct):
         self.index = self._step(pipeline, "ReindexIndex", INDEX_HANDLER, BATCH_TIMEOUT)
         self.plan = self._step(pipeline, "ReindexPlan", PLAN_HANDLER, WHOLE_INDEX_TIMEOUT)
         self.render = self._step(pipeline, "ReindexRender", RENDER_HANDLER, BATCH_TIMEOUT)
-        storage.grant_reindex_plan(self.plan)
+        self.directory = self._step(
+            pipeline, "ReindexDirectory", DIRECTORY_HANDLER, WHOLE_INDEX_TIMEOUT
+        )
+        storage.grant_reindex_write(self.plan)
+        storage.grant_reindex_write(self.render)
+        storage.grant_reindex_read(self.directory)
         storage.grant_partner_feed_removal(self.render)
 
         index_articles = sfn.DistributedMap(
@@ -135,6 +145,16 @@ class Reindex(Construct):
                 )
             )
             .next(render_feeds)
+            .next(
+                self._invoke(
+                    ReindexPhase.DIRECTORY,
+                    self.directory,
+                    payload=sfn.TaskInput.from_object(
+                        {"execution": sfn.JsonPath.string_at("$$.Execution.Name")}
+                    ),
+                    result_path=sfn.JsonPath.DISCARD,
+                )
+            )
             .next(sfn.Succeed(self, "Done"))
         )
 
@@ -256,8 +276,8 @@ class Reindex(Construct):
             max_attempts=1,
             jitter_strategy=sfn.JitterType.FULL,
         )
-        # render groups running together all rewrite the feed directory: one that kept
-        # losing that race runs again (its written feeds are then found unchanged)
+        # a step that kept losing write races to publishes (the directory step: every
+        # publish updates the directory too) runs again; what it wrote is found unchanged
         task.add_retry(
             errors=[ConcurrentUpdateError.__name__],
             interval=Duration.seconds(1),

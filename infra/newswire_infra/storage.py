@@ -211,11 +211,17 @@ class Storage(Construct):
         other feed may be deleted."""
         allow(grantee, ("s3:DeleteObject",), [self.feeds_bucket.arn_for_objects(PARTNER_FEEDS)])
 
-    def grant_reindex_plan(self, grantee: iam.IGrantable) -> None:
-        """Let the reindex's plan step write its feed list under ``_reindex/``."""
+    def grant_reindex_write(self, grantee: iam.IGrantable) -> None:
+        """Let a reindex step write its files under ``_reindex/`` (the plan its feed list,
+        a render batch its directory listings)."""
         allow(
             grantee, ("s3:PutObject",), [self.content_bucket.arn_for_objects(f"{REINDEX_PREFIX}*")]
         )
+
+    def grant_reindex_read(self, grantee: iam.IGrantable) -> None:
+        """Let the reindex's directory step read the listings under ``_reindex/`` (it may
+        list the content bucket as every feed builder may)."""
+        allow(grantee, OBJECT_READ, [self.content_bucket.arn_for_objects(f"{REINDEX_PREFIX}*")])
 
     def grant_site_check(self, grantee: iam.IGrantable) -> None:
         """Let a function read ``site.yaml`` and write or remove its report, nothing else."""

@@ -325,6 +325,19 @@ def test_a_generated_archive_reindexed() -> None:
     assert_same_feeds(*run("reindex", uploads, generated_site_yaml()))
 
 
+def test_a_reindex_in_many_render_groups_writes_the_builds_directory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each group hands its listings on and one step writes the directory: with a group per
+    three feeds, the three documents are still the build's, byte for byte."""
+    from newswire.pipeline import reindex as phases
+
+    monkeypatch.setattr(phases, "RENDER_BATCH", 3)
+    build, feeds = run("reindex", edge_cases(), generated_site_yaml())
+    for document in DIRECTORY_PATHS:
+        assert feeds[document] == build[document], document
+
+
 def test_a_generated_archive_published_one_by_one() -> None:
     uploads = generated_uploads(80)
     build, feeds = run("publish_each", uploads, generated_site_yaml())

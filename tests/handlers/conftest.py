@@ -64,7 +64,8 @@ def lambda_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
 def run_reindex(stack: Stack, execution: str = "run-1") -> dict[str, Any]:
     """One run of the state machine, as Step Functions makes it: ``begin``; ``index`` over the
     listing of ``articles/`` in batches (the Distributed Map's S3 item reader and batcher);
-    ``plan``; ``render`` over the plan's JSON array in batches. The summed summaries."""
+    ``plan``; ``render`` over the plan's JSON array in batches; ``directory``. The summed
+    summaries."""
     context = FakeLambdaContext()
     summary = dict(reindex.begin({}, context))
     listing = stack.s3.get_paginator("list_objects_v2").paginate(
@@ -86,6 +87,9 @@ def run_reindex(stack: Stack, execution: str = "run-1") -> dict[str, Any]:
     for start in range(0, len(feeds), RENDER_BATCH):
         batch = reindex.render({"Items": feeds[start : start + RENDER_BATCH]}, context)
         summary["feeds_written"] += batch["feeds_written"]
+    listed = reindex.directory({"execution": execution}, context)
+    summary["feeds_listed"] = listed["feeds_listed"]
+    summary["feeds_written"] += listed["written"]
     return summary
 
 

@@ -76,6 +76,30 @@ def test_reindex_builds_every_feed_from_the_bucket(
     assert stack.s3.head_object(Bucket=stack.content_bucket, Key="_reindex/run-1/feeds.json")
 
 
+def test_render_batches_leave_the_directory_to_one_step_after_them(stack: Stack) -> None:
+    """Each render batch hands its feeds' listings on (under the run's folder) instead of
+    writing the directory; the directory step writes it once, listing every feed."""
+    context = FakeLambdaContext()
+    reindex.begin({}, context)
+    listing = stack.s3.list_objects_v2(Bucket=stack.content_bucket, Prefix="articles/")
+    reindex.index({"Items": [{"Key": o["Key"]} for o in listing["Contents"]]}, context)
+    where = reindex.plan({"execution": "run-2"}, context)
+    feeds = json.loads(stack.s3.get_object(**where)["Body"].read())
+    assert {item["execution"] for item in feeds} == {"run-2"}
+    for start in range(0, len(feeds), 3):
+        reindex.render({"Items": feeds[start : start + 3]}, context)
+    found = stack.s3.list_objects_v2(Bucket=stack.feeds_bucket, Prefix="directory.json")
+    assert "Contents" not in found  # no batch wrote it
+    kept = stack.s3.list_objects_v2(Bucket=stack.content_bucket, Prefix="_reindex/run-2/listings/")
+    assert len(kept["Contents"]) == -(-len(feeds) // 3)
+
+    summary = reindex.directory({"execution": "run-2"}, context)
+    listed = {f["id"] for f in json.loads(stack.feed("directory.json"))["feeds"]}
+    planned = {item["feed"] for item in feeds if not item["feed"].startswith("archive:")}
+    assert listed == planned
+    assert summary == {"feeds_listed": len(planned), "written": 3}
+
+
 def test_reindex_reports_bad_articles_and_publishes_the_rest(
     stack: Stack, capsys: pytest.CaptureFixture[str]
 ) -> None:

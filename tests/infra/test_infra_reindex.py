@@ -19,6 +19,7 @@ STEPS = {
     "Index": "newswire.handlers.reindex.index",
     "Plan": "newswire.handlers.reindex.plan",
     "Render": "newswire.handlers.reindex.render",
+    "Directory": "newswire.handlers.reindex.directory",
 }
 LAMBDA_SERVICE_ERRORS = {
     "Lambda.ServiceException",
@@ -59,12 +60,15 @@ def invokes(task: dict[str, Any]) -> str:
     return str(task["Parameters"]["FunctionName"])
 
 
-def test_phases_run_begin_index_plan_render_in_order(default_stack: Synthesized) -> None:
+def test_phases_run_begin_index_plan_render_directory_in_order(
+    default_stack: Synthesized,
+) -> None:
     machine = definition(default_stack)
     order = [machine["StartAt"]]
     while "Next" in machine["States"][order[-1]]:
         order.append(machine["States"][order[-1]]["Next"])
     assert order == [*(phase.value for phase in deployed.ReindexPhase), "Done"]
+    assert order[-3:] == ["RenderFeeds", "WriteDirectory", "Done"]
     assert machine["States"]["Done"]["Type"] == "Succeed"
     assert machine["TimeoutSeconds"] == 3600
     assert invokes(machine["States"]["Begin"]) == function_ref(default_stack, "Begin")
@@ -72,6 +76,22 @@ def test_phases_run_begin_index_plan_render_in_order(default_stack: Synthesized)
     assert invokes(plan) == function_ref(default_stack, "Plan")
     assert plan["Parameters"]["Payload"] == {"execution.$": "$$.Execution.Name"}
     assert plan["OutputPath"] == "$.Payload"  # {"Bucket", "Key"} for the render map's reader
+
+
+def test_the_directory_is_written_once_after_the_render_map_from_its_listings(
+    default_stack: Synthesized,
+) -> None:
+    """Render groups leave the feed directory alone (they would all race for its three
+    objects); one step after the map writes it, told the run so it finds the listings."""
+    states = definition(default_stack)["States"]
+    assert states["RenderFeeds"]["Next"] == "WriteDirectory"
+    step = states["WriteDirectory"]
+    assert invokes(step) == function_ref(default_stack, "Directory")
+    assert step["Parameters"]["Payload"] == {"execution.$": "$$.Execution.Name"}
+    assert step["ResultPath"] is None
+    assert step["Next"] == "Done"
+    race = [r for r in step["Retry"] if r["ErrorEquals"] == ["ConcurrentUpdateError"]]
+    assert race and race[0]["MaxAttempts"] >= 2  # a publish may win the directory meanwhile
 
 
 def test_index_map_reads_the_article_listing_in_batches_with_bounded_concurrency(
@@ -123,7 +143,7 @@ def test_every_step_retries_lambda_service_errors_with_jittered_backoff(
     default_stack: Synthesized,
 ) -> None:
     states = definition(default_stack)["States"]
-    tasks = [states["Begin"], states["Plan"]] + [
+    tasks = [states["Begin"], states["Plan"], states["WriteDirectory"]] + [
         task
         for name in ("IndexArticles", "RenderFeeds")
         for task in states[name]["ItemProcessor"]["States"].values()
@@ -254,12 +274,15 @@ def test_state_machine_may_run_its_own_map_children_only(default_stack: Synthesi
         }
 
 
-def test_only_the_plan_step_writes_feed_lists(default_stack: Synthesized) -> None:
+def test_plan_and_render_write_the_runs_files_and_the_directory_step_reads_them(
+    default_stack: Synthesized,
+) -> None:
     content = default_stack.logical_id("AWS::S3::Bucket", "StorageContent")
+    expected = {"Plan": {"s3:PutObject"}, "Render": {"s3:PutObject"}, "Directory": {"s3:GetObject"}}
     for step in STEPS:
         granted = grants(default_stack, f"PipelineReindex{step}ServiceRole")
-        writes = granted.get(f"<{content}.Arn>/_reindex/*", set())
-        assert writes == ({"s3:PutObject"} if step == "Plan" else set()), step
+        found = granted.get(f"<{content}.Arn>/_reindex/*", set())
+        assert found == expected.get(step, set()), step
 
 
 def test_site_yaml_uploads_invoke_the_site_changed_function(

@@ -169,6 +169,7 @@ CONSUME = {
         ("PipelineReindexBeginServiceRole", ITEMS | {"dynamodb:Scan"}, None),
         ("PipelineReindexIndexServiceRole", ITEMS, None),
         ("PipelineReindexRenderServiceRole", ITEMS, None),
+        ("PipelineReindexDirectoryServiceRole", ITEMS, None),
     ],
 )
 def test_each_function_may_call_only_what_its_code_calls(
@@ -191,6 +192,9 @@ def test_each_function_may_call_only_what_its_code_calls(
         expected["queue"] = queue_actions
     if role == "PipelineReindexRenderServiceRole":  # a partner taken out of site.yaml
         expected["feeds/partners/*/rss.xml"] = {"s3:DeleteObject"}
+        expected["content/_reindex/*"] = {"s3:PutObject"}  # its directory listings
+    if role == "PipelineReindexDirectoryServiceRole":  # the render groups' listings
+        expected["content/_reindex/*"] = {"s3:GetObject"}
     assert granted(default_stack, role) == expected
 
 

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from newswire.adapters.aws_errors import OutOfTimeError, check_deadline, time_limit
-from newswire.pipeline.concurrency import IOPool
+from newswire.pipeline.concurrency import IOPool, run_beside
 
 
 def test_the_deadline_holds_in_every_thread_of_the_pool() -> None:
@@ -52,3 +52,27 @@ def test_a_map_inside_the_pool_runs_inline_so_a_full_pool_never_waits_on_itself(
     pool.close()
 
     assert inner == [[(i, j) for j in range(3)] for i in range(4)]
+
+
+def test_two_steps_run_beside_each_other_each_mapping_on_the_pool() -> None:
+    """Run beside, both steps are in flight at once (neither waits for the other) and each
+    map still uses the pool's threads, not one request after another."""
+    pool = IOPool(4)
+    met = threading.Barrier(4, timeout=5)  # two threads of each step's map at once
+
+    def step(name: str) -> list[str]:
+        return pool.map(lambda i: f"{name}{i}" if met.wait() >= 0 else "", range(2))
+
+    assert run_beside(lambda: step("a"), lambda: step("b")) == (["a0", "a1"], ["b0", "b1"])
+    pool.close()
+
+
+def test_a_failure_beside_is_raised_once_both_steps_are_done() -> None:
+    done = threading.Event()
+
+    def side() -> None:
+        raise OutOfTimeError("out of time")
+
+    with pytest.raises(OutOfTimeError):
+        run_beside(done.set, side)
+    assert done.is_set()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import listparser
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
@@ -16,6 +17,8 @@ from lxml import etree
 from newswire.build import build_site
 from newswire.domain.directory import ListedFeed, listed_feed, merged
 from newswire.domain.feeds import MAIN_FEED, FeedKey, FeedKind, archive_key
+from newswire.errors import DirectoryFormatError
+from newswire.pipeline.directory import RenderedListing, decode_listings, encode_listings
 from newswire.rendering.base import FeedFile
 from newswire.rendering.directory import (
     DATA_PATH,
@@ -215,9 +218,29 @@ def test_directory_data_reads_back_what_it_wrote_and_ignores_a_stranger() -> Non
     assert again == ordered
     assert [lst.key.name for lst in again] == [lst.key.name for lst in ordered]
     assert parse_directory_data(b"not json") == []
-    assert parse_directory_data(json.dumps({"version": 99, "feeds": []}).encode()) == []
+    assert parse_directory_data(json.dumps({"version": 0, "feeds": []}).encode()) == []
+    assert parse_directory_data(json.dumps({"version": "2", "feeds": []}).encode()) == []
     assert parse_directory_data(None) == []
     assert parse_directory_data(b"[1, 2]") == []
+
+
+def test_directory_data_in_a_newer_format_is_refused_not_read_as_empty() -> None:
+    """Read as empty, a newer file would be overwritten with the feeds one change touched."""
+    newer = json.dumps({"version": 2, "feeds": [{"id": "main", "shown": 3}]}).encode()
+    with pytest.raises(DirectoryFormatError) as raised:
+        parse_directory_data(newer)
+    assert str(raised.value).startswith("directory.json: version: 2, expected 1 (written by a")
+
+
+def test_listings_handed_from_render_groups_to_the_directory_step_read_back() -> None:
+    handed = [
+        RenderedListing(MAIN_FEED, LISTINGS[-1], "d1"),
+        RenderedListing(FeedKey(FeedKind.TAG, "gone"), None, "d2"),  # the feed left
+        RenderedListing(LISTINGS[2].key, LISTINGS[2], "d3"),
+    ]
+    again = decode_listings(encode_listings(handed))
+    assert again == handed
+    assert again[2].listed is not None and again[2].listed.key.name == HOSTILE
 
 
 def test_one_unreadable_listing_costs_the_directory_that_listing_alone() -> None:

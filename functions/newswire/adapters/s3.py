@@ -35,6 +35,8 @@ DIGEST_METADATA = "sha256"
 REPORTS_PREFIX = "_reports/"
 #: Where a deployed reindex keeps the list of feeds its render phase maps over.
 REINDEX_PREFIX = "_reindex/"
+#: Under a reindex's folder, the listings its render groups hand on to its directory step.
+LISTINGS_FOLDER = "listings/"
 
 
 #: The longest S3 key, in UTF-8 bytes.
@@ -123,6 +125,35 @@ class S3ContentStore:
         except (ClientError, BotoCoreError) as e:
             raise translate(e, f"PutObject s3://{self.bucket}/{where}") from e
         return where
+
+    def put_reindex_listings(self, execution: str, group: str, body: bytes) -> str:
+        """Write the directory listings one render group of reindex ``execution`` rendered
+        (``group``: a name of its own, the same when the group runs again); its key."""
+        where = f"{REINDEX_PREFIX}{execution}/{LISTINGS_FOLDER}{group}.json"
+        try:
+            self._s3.put_object(
+                Bucket=self.bucket, Key=where, Body=body, ContentType="application/json"
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"PutObject s3://{self.bucket}/{where}") from e
+        return where
+
+    def reindex_listings(self, execution: str) -> list[str]:
+        """The keys of the listings the render groups of reindex ``execution`` wrote."""
+        prefix = f"{REINDEX_PREFIX}{execution}/{LISTINGS_FOLDER}"
+        paginator = self._s3.get_paginator("list_objects_v2")
+        try:
+            pages = list(paginator.paginate(Bucket=self.bucket, Prefix=prefix))
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"ListObjectsV2 s3://{self.bucket}/{prefix}") from e
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+    def read_reindex_file(self, key: str) -> bytes:
+        """The bytes of a reindex's own file ``key`` (under ``_reindex/``)."""
+        try:
+            return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, f"GetObject s3://{self.bucket}/{key}") from e
 
     def put_report(self, key: str, body: bytes) -> None:
         """Write an error report (private: the content bucket is never public)."""

@@ -9,6 +9,7 @@ thread-safe; each task runs in a copy of the caller's context, so the deadline o
 from __future__ import annotations
 
 import contextvars
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
@@ -80,3 +81,28 @@ def settled(call: Callable[[T], R]) -> Callable[[T], R | Exception]:
             return e
 
     return settled
+
+
+def run_beside(main: Callable[[], T], side: Callable[[], R]) -> tuple[T, R]:
+    """``(main(), side())``, ``side`` run in a thread of its own meanwhile: two steps that
+    each map on the pool (a pool task would map inline, one request after another). The
+    first failure, ``main``'s then ``side``'s, is raised once both are done."""
+    context = contextvars.copy_context()
+    done: list[R] = []
+    failed: list[BaseException] = []
+
+    def run_side() -> None:
+        try:
+            done.append(context.run(side))
+        except BaseException as e:  # raised in the caller's thread below
+            failed.append(e)
+
+    thread = threading.Thread(target=run_side, name="newswire-beside")
+    thread.start()
+    try:
+        first = main()
+    finally:
+        thread.join()
+    if failed:
+        raise failed[0]
+    return first, done[0]

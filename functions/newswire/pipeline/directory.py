@@ -6,26 +6,40 @@ not rendered from every feed: the rebuild reads the published ``directory.json``
 with the HEADs it makes anyway; no index request), replaces the listings of the feeds it
 rendered, and writes the three documents conditionally, like every feed. Keeping per-feed
 counts in the index instead would add an item per feed to an article's transaction, which
-an article at its tag and author limits would take past DynamoDB's 100 items.
+an article at its tag and author limits would take past DynamoDB's 100 items. A reindex
+renders its feeds in groups that leave the directory alone (they would all race for it) and
+writes it once after the last group, from the listings they rendered
+(:class:`RenderedListing`, :func:`encode_listings`).
 
-Why no update is lost: a listing is only put in the directory while the feed object it was
-rendered with is still the published one (rendered in this attempt, or HEAD-checked
-again), and the directory is written only if it is still the one read. A writer that
-rendered a feed after another finds the other's directory (or has it fail its condition),
-and the last writer of each feed keeps trying until its listing is in.
+Why no update is lost: the directory is read at the start of each attempt, and written only
+after that attempt's feed writes, with the listing of a feed only while the feed object it
+was rendered with is the published one: written in this attempt, or found by a HEAD made
+after the read. The data is written only if it is still the one read; so a writer that
+rendered a feed after another finds the other's directory, or has it fail its condition, and
+the last writer of each feed keeps trying until its listing is in. A feed whose write failed
+is not listed as it was rendered.
+
+Why the three documents agree: each is written conditionally, then all three are read
+(HEAD) again; if any is not what this writer rendered, it lost a race and tries again. The
+last writer of any of them therefore finds, after its last write, all three rendered from
+one ``directory.json``.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from newswire.domain.directory import ListedFeed, merged
 from newswire.domain.feeds import FeedFormat, FeedKey
 from newswire.domain.model import SiteConfig
+from newswire.errors import ConcurrentUpdateError
+from newswire.pipeline.concurrency import IOPool, settled
 from newswire.pipeline.ports import FeedObject, FeedStore, feed_digest
 from newswire.rendering.base import FeedFile
 from newswire.rendering.directory import (
@@ -35,99 +49,212 @@ from newswire.rendering.directory import (
     parse_directory_data,
 )
 
+#: How often a rebuild tries to write the directory in all, when it alone is left (a feed
+#: gives up after ``feedwriter.MAX_ATTEMPTS``): publishers running together race for it; a
+#: try is a GET, a few HEADs and up to three PUTs, with no render.
+DIRECTORY_ATTEMPTS = 24
+#: The most a rebuild waits (at random, up to it) before trying the directory again, so
+#: that writers that lost to each other do not meet again.
+DIRECTORY_PAUSE = 0.2
+
 
 @dataclass(frozen=True, slots=True)
-class _Rendered:
-    """A feed's listing, the digest of the RSS document it came with, and the attempt."""
+class RenderedListing:
+    """A feed's listing as a rebuild rendered it (``None``: the feed leaves the directory),
+    with the :func:`~newswire.pipeline.ports.feed_digest` of the RSS document it came with:
+    the listing holds only while that document is the published one."""
 
+    key: FeedKey
     listed: ListedFeed | None
     digest: str
-    attempt: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe form (a reindex keeps its render groups' listings so)."""
+        listed = self.listed.to_dict() if self.listed is not None else None
+        return {"id": self.key.id, "digest": self.digest, "listing": listed}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RenderedListing:
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            KeyError, TypeError, ValueError: ``data`` is not one.
+        """
+        listed = data["listing"]
+        return cls(
+            key=FeedKey.from_id(str(data["id"])),
+            listed=ListedFeed.from_dict(listed) if listed is not None else None,
+            digest=str(data["digest"]),
+        )
+
+
+def encode_listings(listings: Iterable[RenderedListing]) -> bytes:
+    """What a reindex's render group hands on to the directory step."""
+    return json.dumps([item.to_dict() for item in listings], separators=(",", ":")).encode()
+
+
+def decode_listings(body: bytes) -> list[RenderedListing]:
+    """Inverse of :func:`encode_listings` (our own file: a bad one raises ``ValueError``)."""
+    return [RenderedListing.from_dict(item) for item in json.loads(body)]
+
+
+@dataclass(slots=True)
+class DirectoryOutcome:
+    """What one attempt at the directory did: the paths written, those that failed for good
+    (with why), and whether it lost a race (and is to be tried again)."""
+
+    written: set[str] = field(default_factory=set)
+    failed: dict[str, Exception] = field(default_factory=dict)
+    lost: bool = False
 
 
 class DirectoryDraft:
-    """The directory one rebuild writes (:data:`DIRECTORY_PATHS`): the listings of the feeds
-    it renders, kept over its attempts (a feed that lost a write race is rendered again in
-    the next one), and what each attempt read of the bucket.
+    """The directory one rebuild writes (:data:`DIRECTORY_PATHS`), from the listings of the
+    feeds it renders, kept over its attempts (a feed that lost a write race is rendered again
+    in the next one).
 
-    In each attempt the writer calls :meth:`begin_attempt`, reads every object it may
-    write (the directory's data with :meth:`read`), tells :meth:`observe` what it found,
-    renders its feeds (each calls :meth:`record`) and then the directory (:meth:`render`).
+    In each attempt the writer reads the directory's data with :meth:`read` along with its
+    other HEADs, renders its feeds (each calls :meth:`record`), writes them with HEADs of
+    :meth:`to_confirm` beside, then writes what :meth:`render` gives with :meth:`commit`.
+
+    Args:
+        site: the site configuration.
+        rendered: listings rendered before (a reindex's render groups).
     """
 
     paths = DIRECTORY_PATHS
 
-    def __init__(self, site: SiteConfig) -> None:
+    def __init__(self, site: SiteConfig, rendered: Iterable[RenderedListing] = ()) -> None:
         self.site = site
         self._lock = threading.Lock()
-        self._rendered: dict[FeedKey, _Rendered] = {}
-        self._attempt = 0
-        self._current: Mapping[str, FeedObject | Exception | None] = {}
+        self._rendered = {item.key: item for item in rendered}
         self._published: bytes | None = None
-
-    def begin_attempt(self) -> list[str]:
-        """Start an attempt; the RSS paths to HEAD in it besides those written: those of
-        feeds rendered in an earlier attempt, whose listing holds only while their object
-        is unchanged."""
-        with self._lock:
-            self._attempt += 1
-            self._published = None
-            return sorted(key.path(FeedFormat.RSS) for key in self._rendered)
+        self._listed: dict[FeedKey, ListedFeed] = {}  # what the published data lists
 
     def read(self, feeds: FeedStore) -> FeedObject | None:
         """Read the published ``directory.json`` whole (what the directory is updated from),
-        as a HEAD would give it."""
+        as a HEAD would give it.
+
+        Raises:
+            DirectoryFormatError: it is in a newer format (never overwritten).
+        """
         found = feeds.read(DATA_PATH)
+        listed = parse_directory_data(found[1] if found else None)  # a newer format fails
         with self._lock:
             self._published = found[1] if found else None
+            self._listed = {listing.key: listing for listing in listed}
         return found[0] if found else None
-
-    def observe(self, current: Mapping[str, FeedObject | Exception | None]) -> None:
-        """What this attempt read of the objects (each, or why it could not be read)."""
-        with self._lock:
-            self._current = current
 
     def record(self, key: FeedKey, listed: ListedFeed | None, files: list[FeedFile]) -> None:
         """Remember what the feed ``key`` was just rendered as (its listing and documents)."""
         rss = key.path(FeedFormat.RSS)
         body = next(file.body for file in files if file.path == rss)
         with self._lock:
-            self._rendered[key] = _Rendered(listed, feed_digest(body), self._attempt)
+            self._rendered[key] = RenderedListing(key, listed, feed_digest(body))
 
-    def render(self) -> list[FeedFile]:
+    def rendered(self) -> list[RenderedListing]:
+        """Every listing rendered, by feed id (what a reindex's group hands on)."""
+        with self._lock:
+            return sorted(self._rendered.values(), key=lambda item: item.key.id)
+
+    def to_confirm(self, writing: Collection[str]) -> list[str]:
+        """The RSS paths to HEAD after the read, beside the attempt's writes (``writing``):
+        those of the feeds rendered and not being written, whose listing holds only while
+        their object is the one rendered; not those the published data already lists as
+        rendered (nothing to change: a reindex of an unchanged site HEADs none)."""
+        with self._lock:
+            paths = {
+                key.path(FeedFormat.RSS)
+                for key, item in self._rendered.items()
+                if _as_published(self._listed.get(key)) != _as_published(item.listed)
+            }
+        return sorted(paths - set(writing))
+
+    def render(
+        self, written: Collection[str], confirmed: Mapping[str, FeedObject | Exception | None]
+    ) -> list[FeedFile]:
         """The directory's documents: the published data (read at the start of this attempt)
-        with the listing of every feed rendered in this attempt, or in an earlier one whose
-        RSS object is, by this attempt's HEADs, still the one it was rendered as. Any other
-        feed keeps its published listing: whoever wrote it since writes the directory too."""
+        with the listing of every feed whose RSS document was ``written`` in this attempt or
+        is, by the HEADs ``confirmed``, the one rendered. Any other feed keeps its published
+        listing: whoever wrote it since writes the directory too, and a feed whose write
+        failed is not listed as new."""
         with self._lock:
             fresh = {
-                key: rendered.listed
-                for key, rendered in self._rendered.items()
-                if rendered.attempt == self._attempt
-                or _digest(self._current.get(key.path(FeedFormat.RSS))) == rendered.digest
+                key: item.listed
+                for key, item in self._rendered.items()
+                if (rss := key.path(FeedFormat.RSS)) in written
+                or _digest(confirmed.get(rss)) == item.digest
             }
             published = self._published
         return directory_files(merged(parse_directory_data(published), fresh), self.site)
 
-    def retried(self, again: Mapping[int, set[str]], failed: Mapping[str, Exception]) -> bool:
-        """Whether the directory is to be written again: whenever anything is (a feed
-        rendered again may list differently), or one of its documents is (they are kept in
-        step), unless one of them failed for good."""
-        return any(again.values()) and not failed.keys() & set(self.paths)
+    def commit(
+        self,
+        feeds: FeedStore,
+        pool: IOPool,
+        current: Mapping[str, FeedObject | Exception | None],
+        rendered: Sequence[FeedFile],
+    ) -> DirectoryOutcome:
+        """Write the directory's documents ``rendered`` that changed, each only if it is
+        still what this attempt read (``current``), then read all three again: the attempt
+        is lost unless each is what was rendered (see the module docstring)."""
+        outcome = DirectoryOutcome()
+        heads = {path: current[path] for path in self.paths}
+        outcome.failed = {p: head for p, head in heads.items() if isinstance(head, Exception)}
+        if outcome.failed:
+            return outcome
+        writes = [
+            (file, head)
+            for file in rendered
+            if _changed(head := _object(heads[file.path]), file.body)
+        ]
+        if not writes:
+            return outcome
+        for (file, _head), won in zip(writes, pool.map(settled(_put(feeds)), writes), strict=True):
+            if isinstance(won, Exception):
+                outcome.failed[file.path] = won
+            elif won:
+                outcome.written.add(file.path)
+            else:
+                outcome.lost = True
+        if outcome.lost or outcome.failed:
+            return outcome
+        again = pool.map(settled(feeds.head), [file.path for file in rendered])
+        outcome.lost = any(
+            _digest(head) != feed_digest(file.body)
+            for file, head in zip(rendered, again, strict=True)
+        )
+        return outcome
+
+
+def _put(feeds: FeedStore) -> Callable[[tuple[FeedFile, FeedObject | None]], bool]:
+    def put(write: tuple[FeedFile, FeedObject | None]) -> bool:
+        """Write one document if it is still what was read; ``False``: the race was lost."""
+        file, before = write
+        try:
+            feeds.put(file.path, file.body, file.content_type, expected=before)
+        except ConcurrentUpdateError:
+            return False
+        return True
+
+    return put
+
+
+def _as_published(listing: ListedFeed | None) -> dict[str, Any] | None:
+    """A listing as ``directory.json`` holds it (its feed's name too, which keys ignore)."""
+    return listing.to_dict() if listing is not None else None
 
 
 def _digest(head: FeedObject | Exception | None) -> str | None:
     return head.digest if isinstance(head, FeedObject) else None
 
 
-#: How often a rebuild tries to write the directory in all, when it alone is left (a feed
-#: gives up after ``feedwriter.MAX_ATTEMPTS``): every writer of a listed feed writes it,
-#: so a reindex's groups, rendered at once, race for it; a try is a GET, a few HEADs and
-#: three PUTs, with no render.
-DIRECTORY_ATTEMPTS = 24
-#: The most a rebuild waits (at random, up to it) before trying the directory again, so
-#: that writers that lost to each other do not meet again.
-DIRECTORY_PAUSE = 0.2
+def _object(head: FeedObject | Exception | None) -> FeedObject | None:
+    return head if isinstance(head, FeedObject) else None
+
+
+def _changed(before: FeedObject | None, body: bytes) -> bool:
+    return before is None or before.digest != feed_digest(body)
 
 
 def pause_before_directory() -> None:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import NamedTuple, Protocol, TypeVar, cast
+from typing import Protocol, TypeVar, cast
 from urllib.parse import quote
 
 from newswire.domain.directory import LISTED_KINDS, listed_feed
@@ -44,10 +44,12 @@ from newswire.domain.feeds import (
 from newswire.domain.model import Entry, SiteConfig, Tombstone
 from newswire.domain.partners import PartnerFeed
 from newswire.errors import ConcurrentUpdateError
-from newswire.pipeline.concurrency import IOPool, settled
+from newswire.pipeline.concurrency import IOPool, run_beside, settled
 from newswire.pipeline.directory import (
     DIRECTORY_ATTEMPTS,
     DirectoryDraft,
+    DirectoryOutcome,
+    RenderedListing,
     pause_before_directory,
 )
 from newswire.pipeline.indexreads import IndexReads
@@ -58,7 +60,16 @@ from newswire.pipeline.ports import (
     FeedStore,
     HubNotifier,
     Listing,
-    feed_digest,
+)
+from newswire.pipeline.writejobs import (
+    Job,
+    Progress,
+    Rendered,
+    RenderedFrom,
+    Write,
+    formats,
+    month_list,
+    month_parts,
 )
 from newswire.rendering.base import FeedFile, ReplaceOnly
 from newswire.rendering.directory import DATA_PATH, DIRECTORY_PATHS
@@ -75,7 +86,6 @@ from newswire.rendering.sitemap import (
     render_month_sitemaps,
     render_news_sitemap,
     render_sitemap_index,
-    sitemap_parts,
 )
 from newswire.rendering.stylesheet import STYLESHEET_PATH, stylesheet_file
 
@@ -108,6 +118,8 @@ class Rebuilt:
 
     written: tuple[str, ...] = ()
     failed: Mapping[str, Exception] = field(default_factory=dict)
+    #: The directory listing of each listed feed rendered (for a reindex's directory step).
+    listings: tuple[RenderedListing, ...] = ()
 
     def or_raise(self) -> tuple[str, ...]:
         """The paths written, once every document was: else the first failure (by path).
@@ -118,39 +130,6 @@ class Rebuilt:
         if self.failed:
             raise self.failed[min(self.failed)]
         return self.written
-
-
-@dataclass(frozen=True, slots=True)
-class _Job:
-    """One document set to rewrite: the paths it owns, the articles it shows (``None``: a
-    document of no articles) and how to render it from them."""
-
-    paths: tuple[str, ...]
-    render: Callable[[IndexReads, Sequence[str]], list[FeedFile]]
-    shows: Callable[[], Listing] | None = None  # one index query
-    #: What it takes of the months (their counts): the main feed and the archives link
-    #: the months there are, the sitemap index lists each month's parts.
-    months_view: Callable[[Mapping[str, int]], object] | None = None
-    carries_tombstones: bool = False  # the main feed and the archives (in Atom)
-    deferred: bool = False  # rendered after the attempt's other jobs, from what they rendered
-
-    @property
-    def links_months(self) -> bool:
-        return self.months_view is not None
-
-    @property
-    def reads_index(self) -> bool:
-        """Whether what it renders depends on the index (the stylesheet does not)."""
-        return self.shows is not None or self.links_months
-
-
-class _RenderedFrom(NamedTuple):
-    """What a job was rendered from: the entries it showed (by revision), what it took of
-    the months, and the tombstones if it carries them."""
-
-    shown: Listing
-    months: object
-    tombstones: object = None
 
 
 class Linking(Protocol):
@@ -218,7 +197,13 @@ class FeedWriter:
 
         return with_neighbours
 
-    def rebuild(self, feeds: Iterable[FeedKey], *, announce: Collection[FeedKey] = ()) -> Rebuilt:
+    def rebuild(
+        self,
+        feeds: Iterable[FeedKey],
+        *,
+        announce: Collection[FeedKey] = (),
+        directory: bool = True,
+    ) -> Rebuilt:
         """Re-render each feed from the index and write the documents whose bytes changed.
 
         With the main feed come the news sitemap (which may change with it), the sitemap index
@@ -231,10 +216,13 @@ class FeedWriter:
             feeds: the feeds to rebuild.
             announce: feeds to queue for WebSub written now or not (a redelivered change:
                 the run that wrote them may have died before its ping).
+            directory: whether to write the directory; without, the listings rendered are
+                only returned, for :meth:`write_directory` (a reindex's render groups, which
+                would all race for it).
 
         Returns:
             The paths written, sorted, and those that failed (each alone: the others are
-            still written).
+            still written), with the listings rendered.
         """
         keys = sorted(set(feeds))
         self.queue_announce(announce)
@@ -244,10 +232,16 @@ class FeedWriter:
         if MAIN_FEED in keys:
             jobs.append(self._news_sitemap_job())
             jobs.append(self._sitemap_index_job())
-            jobs.append(_Job((STYLESHEET_PATH,), lambda _reads, _keys: [stylesheet_file()]))
-        if draft is not None:
-            jobs.append(_Job(draft.paths, lambda _reads, _keys: draft.render(), deferred=True))
-        return self._write_latest(jobs, draft)
+            jobs.append(Job((STYLESHEET_PATH,), lambda _reads, _keys: [stylesheet_file()]))
+        written = self._write_latest(jobs, draft if directory else None)
+        listings = tuple(draft.rendered()) if draft is not None else ()
+        return Rebuilt(written.written, written.failed, listings)
+
+    def write_directory(self, listings: Iterable[RenderedListing]) -> Rebuilt:
+        """Write the directory alone, from ``listings`` rendered by earlier rebuilds (a
+        reindex's render groups): each holds while its feed's RSS document is still the one
+        it was rendered with; any other feed keeps its published listing."""
+        return self._write_latest([], DirectoryDraft(self.site, listings))
 
     def refresh_news_sitemap(self) -> tuple[str, ...]:
         """Rewrite ``news-sitemap.xml`` if the last two days' articles changed.
@@ -281,7 +275,7 @@ class FeedWriter:
             with self._lock:
                 self._changed |= urls
 
-    def _feed_job(self, key: FeedKey, draft: DirectoryDraft | None = None) -> _Job:
+    def _feed_job(self, key: FeedKey, draft: DirectoryDraft | None = None) -> Job:
         def shows() -> Listing:
             if key.kind is FeedKind.ARCHIVE:
                 return self.index.month(MAIN_FEED, key.slug)
@@ -314,14 +308,14 @@ class FeedWriter:
                 files += render_partner_files(self.site, feed.entries, partner_item_of)
             return files
 
-        paths = _formats(key)
+        paths = formats(key)
         if key.kind is FeedKind.ARCHIVE:
             paths += (month_sitemap_path(key.slug),)
         elif key == MAIN_FEED:
             paths += tuple(feed.partner.path for feed in self.site.partners)
-        return _Job(paths, render, shows, _month_list if linked else None, linked)
+        return Job(paths, render, shows, month_list if linked else None, linked)
 
-    def _news_sitemap_job(self) -> _Job:
+    def _news_sitemap_job(self) -> Job:
         now = self.clock()
 
         def shows() -> Listing:
@@ -334,9 +328,9 @@ class FeedWriter:
             body = render_news_sitemap(entries, self.site, now)
             return [FeedFile(NEWS_SITEMAP_PATH, NEWS_SITEMAP_CONTENT_TYPE, body)]
 
-        return _Job((NEWS_SITEMAP_PATH,), render, shows)
+        return Job((NEWS_SITEMAP_PATH,), render, shows)
 
-    def _sitemap_index_job(self) -> _Job:
+    def _sitemap_index_job(self) -> Job:
         """The sitemap index, from the months' counts: rebuilt with the main feed, which every
         change rebuilds (every article is in it), so a month's new part or its emptying is
         listed by the change that made it."""
@@ -345,120 +339,98 @@ class FeedWriter:
             body = render_sitemap_index(reads.month_counts(), self.site)
             return [FeedFile(SITEMAP_INDEX_PATH, SITEMAP_CONTENT_TYPE, body)]
 
-        return _Job((SITEMAP_INDEX_PATH,), render, months_view=_month_parts)
+        return Job((SITEMAP_INDEX_PATH,), render, months_view=month_parts)
 
-    def _write_latest(self, jobs: Sequence[_Job], draft: DirectoryDraft | None = None) -> Rebuilt:
+    def _write_latest(self, jobs: Sequence[Job], draft: DirectoryDraft | None = None) -> Rebuilt:
         """Write what each job renders for its paths, so that no concurrent update is lost.
 
         Every object is read (HEAD) *before* the jobs query the index, and written only if
         it is still that object; a job that wrote lists its articles again, and if the index
         moved since its render, its paths are read, rendered and written again (see the
         module docstring), as are the paths that lost a race and those a render gave that
-        its job did not name (a month's sitemap grown a part); with any of them, the
-        directory (``draft``: its listing of a feed rendered again may change), which, when
-        it alone is left, is tried again after a random pause, up to
-        :data:`~newswire.pipeline.directory.DIRECTORY_ATTEMPTS` times. Objects whose bytes
-        did not change are left alone. A path that fails (AWS, races lost too often) fails
-        alone: the others are still written.
+        its job did not name (a month's sitemap grown a part). Objects whose bytes did not
+        change are left alone. A path that fails (AWS, races lost too often) fails alone:
+        the others are still written.
+
+        With ``draft``, each attempt then writes the directory (read with the other objects,
+        written after them: :mod:`newswire.pipeline.directory`), again while any feed is
+        written again or it lost a race; when it alone is left, after a random pause, up to
+        :data:`~newswire.pipeline.directory.DIRECTORY_ATTEMPTS` times.
         """
-        written: set[str] = set()
-        failed: dict[str, Exception] = {}
-        owned = [set(job.paths) for job in jobs]  # grows by the parts a render finds
-        pending = [(number, set(job.paths)) for number, job in enumerate(jobs)]
+        run = Progress(jobs)
         for attempt in range(DIRECTORY_ATTEMPTS):
-            watched = draft.begin_attempt() if draft is not None else []
-            paths = sorted(path for _n, wanted in pending for path in wanted)
-            current = self._heads(paths, watched, draft)
-            for path in paths:
-                if isinstance(head := current[path], Exception):
-                    failed[path] = head
-            pending = [
-                (number, {p for p in wanted if p not in failed}) for number, wanted in pending
-            ]
-            pending = [(number, wanted) for number, wanted in pending if wanted]
-            rendered = self._render([jobs[number] for number, _wanted in pending])
-            again: dict[int, set[str]] = {}  # per job, the paths to read and render again
-            writes: list[tuple[int, FeedFile, FeedObject | None]] = []
-            read: dict[int, _RenderedFrom] = {}
-            for (number, wanted), result in zip(pending, rendered, strict=True):
-                if isinstance(result, Exception):
-                    failed.update(dict.fromkeys(wanted, result))
-                    continue
-                files, read[number] = result
-                # A path found by rendering was not read first: it is read, then rendered
-                # again (a month's sitemap grown to a second part).
-                found = {file.path for file in files} - owned[number]
-                if found:
-                    owned[number] |= found
-                    again[number] = found
-                writes += [
-                    (number, file, before)
-                    for file in files
-                    if file.path in wanted
-                    and not isinstance(before := current[file.path], Exception)
-                    and _changed(before, file.body)
-                    and not (before is None and isinstance(file, ReplaceOnly))
-                ]
-            outcomes = self.pool.map(settled(self._put), [write[1:] for write in writes])
-            wrote: set[int] = set()
-            for (number, file, _before), won in zip(writes, outcomes, strict=True):
-                if isinstance(won, Exception):
-                    failed[file.path] = won
-                elif won:
-                    written.add(file.path)
-                    wrote.add(number)
-                else:
-                    again.setdefault(number, set()).add(file.path)
-            for number in self._moved({n: (jobs[n], read[n]) for n in wrote}):
-                again.setdefault(number, set()).update(owned[number] - failed.keys())
-            for number, job in enumerate(jobs):
-                if job.deferred and draft is not None and draft.retried(again, failed):
-                    again[number] = set(job.paths)
-            pending = sorted((number, paths) for number, paths in again.items() if paths)
-            alone = bool(pending) and all(jobs[number].deferred for number, _p in pending)
-            if not pending or (attempt + 1 >= MAX_ATTEMPTS and not alone):
-                break
-            if alone:
-                pause_before_directory()
-        for _number, wanted in pending:
-            for path in wanted:
-                failed[path] = ConcurrentUpdateError(
-                    f"{path}: kept losing write races, will be retried"
-                )
-        return Rebuilt(tuple(sorted(written)), failed)
+            current = self._heads(run.paths(), draft)
+            run.drop_unreadable(current)
+            writes = run.writes(self._render(run.pending_jobs()), current)
+            confirm = draft.to_confirm({w.file.path for w in writes}) if draft else []
+            outcomes, confirmed = self._put_all(writes, confirm)
+            wrote = run.settle(writes, outcomes)
+            written = {w.file.path for w, won in zip(writes, outcomes, strict=True) if won is True}
+            recheck = partial(self._moved, {n: (jobs[n], run.read[n]) for n in wrote})
+            if draft is None:
+                moved, listed = recheck(), DirectoryOutcome()
+            else:  # the directory written while the written feeds are listed again
+                files = draft.render(written, confirmed)
+                commit = partial(draft.commit, self.feeds, self.pool, current, files)
+                moved, listed = run_beside(recheck, commit)
+            run.rewrite(moved)
+            run.written |= listed.written
+            run.failed |= listed.failed
+            more = run.next_attempt()
+            if draft is not None and (listed.failed or not (listed.lost or more)):
+                draft = None  # written, unchanged, or failed for good
+            if more and attempt + 1 >= MAX_ATTEMPTS:
+                break  # the feeds give up; the directory with them
+            if not more:
+                if draft is None:
+                    break
+                pause_before_directory()  # the directory alone lost a race
+        lost = [path for _number, wanted in run.pending for path in wanted]
+        lost += list(DirectoryDraft.paths) if draft is not None else []
+        for path in lost:
+            run.failed[path] = ConcurrentUpdateError(
+                f"{path}: kept losing write races, will be retried"
+            )
+        return Rebuilt(tuple(sorted(run.written)), run.failed)
+
+    def _put_all(
+        self, writes: Sequence[Write], confirm: Sequence[str]
+    ) -> tuple[list[bool | Exception], dict[str, FeedObject | Exception | None]]:
+        """Each write's outcome (``False``: the race was lost), with the HEADs of
+        ``confirm`` made beside them (after the attempt's reads)."""
+        calls: list[Callable[[], object]] = [partial(self._put, w[1:]) for w in writes]
+        calls += [partial(self.feeds.head, path) for path in confirm]
+        done = self.pool.map(settled(_call), calls)
+        outcomes = cast("list[bool | Exception]", done[: len(writes)])
+        heads = cast("list[FeedObject | Exception | None]", done[len(writes) :])
+        return outcomes, dict(zip(confirm, heads, strict=True))
 
     def _heads(
-        self, paths: Sequence[str], watched: Sequence[str] = (), draft: DirectoryDraft | None = None
+        self, paths: Sequence[str], draft: DirectoryDraft | None = None
     ) -> dict[str, FeedObject | Exception | None]:
-        """Each object of ``paths`` and ``watched`` as it is now (``None``: absent), or why it
-        could not be read; the directory's data read whole, for ``draft``, which is told
-        what was found."""
+        """Each object of ``paths`` (with ``draft``, and the directory's) as it is now
+        (``None``: absent), or why it could not be read; the directory's data read whole,
+        for ``draft``."""
 
         def look(path: str) -> FeedObject | None:
             if draft is not None and path == DATA_PATH:
                 return draft.read(self.feeds)
             return self.feeds.head(path)
 
-        looked = [*paths, *sorted(set(watched) - set(paths))]
-        current = dict(zip(looked, self.pool.map(settled(look), looked), strict=True))
-        if draft is not None:
-            draft.observe(current)
-        return current
+        looked = sorted({*paths, *(draft.paths if draft is not None else ())})
+        return dict(zip(looked, self.pool.map(settled(look), looked), strict=True))
 
-    def _render(
-        self, jobs: Sequence[_Job]
-    ) -> list[tuple[list[FeedFile], _RenderedFrom] | Exception]:
+    def _render(self, jobs: Sequence[Job]) -> list[Rendered]:
         """Render each job (or say why it could not be), in three steps of requests in flight
         together: what each shows (and the months, for those that link them), the entries
-        of all, read once each, then the documents (the deferred ones last: the directory,
-        from what the others rendered); with each, what it was rendered from."""
+        of all, read once each, then the documents; with each, what it was rendered from."""
         months, tombstones, shown = self._list(jobs)
         reads = IndexReads(self.index, months, tombstones)
         reads.read(self.pool, [listed.keys for listed in shown if isinstance(listed, Listing)])
 
         def render(
-            job_and_listing: tuple[_Job, Listing | Exception],
-        ) -> tuple[list[FeedFile], _RenderedFrom]:
+            job_and_listing: tuple[Job, Listing | Exception],
+        ) -> tuple[list[FeedFile], RenderedFrom]:
             job, listed = job_and_listing
             if isinstance(listed, Exception):
                 raise listed
@@ -466,15 +438,12 @@ class FeedWriter:
             files = job.render(reads, listed.keys)
             view = job.months_view(reads.month_counts()) if job.months_view else None
             carried = reads.tombstones() if job.carries_tombstones else None
-            return files, _RenderedFrom(rendered, view, carried)
+            return files, RenderedFrom(rendered, view, carried)
 
-        pairs = list(zip(jobs, shown, strict=True))
-        first = iter(self.pool.map(settled(render), [p for p in pairs if not p[0].deferred]))
-        last = iter([settled(render)(p) for p in pairs if p[0].deferred])  # the directory
-        return [next(last) if job.deferred else next(first) for job, _listed in pairs]
+        return self.pool.map(settled(render), list(zip(jobs, shown, strict=True)))
 
     def _list(
-        self, jobs: Sequence[_Job]
+        self, jobs: Sequence[Job]
     ) -> tuple[
         dict[str, int] | Exception | None,
         Sequence[Tombstone] | Exception | None,
@@ -493,7 +462,7 @@ class FeedWriter:
         carried = cast("Sequence[Tombstone] | Exception", next(rest)) if tombstones else None
         return counts, carried, cast("list[Listing | Exception]", listed[: len(jobs)])
 
-    def _moved(self, read: Mapping[int, tuple[_Job, _RenderedFrom]]) -> set[int]:
+    def _moved(self, read: Mapping[int, tuple[Job, RenderedFrom]]) -> set[int]:
         """The jobs whose articles, their entries or the months they take the index lists
         differently now than what they were rendered from (or that cannot be listed again:
         they had better be rendered again)."""
@@ -535,21 +504,3 @@ def _view(
 ) -> object:
     """What ``view`` takes of the months read (an error, if they could not be)."""
     return months if months is None or isinstance(months, Exception) else view(months)
-
-
-def _month_list(counts: Mapping[str, int]) -> object:
-    """What a feed takes of the months: which there are (its archive links)."""
-    return tuple(sorted(counts))
-
-
-def _month_parts(counts: Mapping[str, int]) -> object:
-    """What the sitemap index takes of the months: each one's sitemap parts."""
-    return tuple((month, sitemap_parts(count)) for month, count in sorted(counts.items()))
-
-
-def _formats(key: FeedKey) -> tuple[str, ...]:
-    return tuple(key.path(fmt) for fmt in FeedFormat)
-
-
-def _changed(before: FeedObject | None, body: bytes) -> bool:
-    return before is None or before.digest != feed_digest(body)

@@ -7,7 +7,10 @@ The content bucket is the source of truth; a reindex recovers from lost events a
 2. :func:`index_articles`: each batch of keys is read, validated and indexed again;
 3. :func:`feeds_to_render`: every feed an article is in, or was in before this reindex;
 4. :func:`render_feeds`: each group of feeds rendered and written (unchanged bytes are left);
-   with the main feed, the feed of each partner no longer in ``site.yaml`` is deleted.
+   with the main feed, the feed of each partner no longer in ``site.yaml`` is deleted. A
+   group leaves the feed directory alone (every group would race for it, the work growing
+   with the square of the feeds): it returns the listings it rendered;
+5. :func:`write_directory`: the directory written once, from every group's listings.
 
 In AWS a Step Functions Distributed Map runs phases 2 and 4 over batches
 (:mod:`newswire.handlers.reindex`, ``infra/``); :func:`reindex` runs them all in this process
@@ -26,6 +29,7 @@ from newswire.content.articles import is_published_key
 from newswire.domain.feeds import ALWAYS_PUBLISHED, MAIN_FEED, FeedKey, archive_key
 from newswire.domain.partners import Partner
 from newswire.errors import InvalidArticleError
+from newswire.pipeline.directory import RenderedListing
 from newswire.pipeline.outcomes import ReindexReport
 from newswire.pipeline.ports import ArticleState, ArticleStatus
 from newswire.pipeline.publisher import Publisher
@@ -119,15 +123,40 @@ def feeds_to_render(publisher: Publisher) -> list[str]:
     return [MAIN_FEED.id, *sorted(key.id for key in feeds if key != MAIN_FEED)]
 
 
-def render_feeds(publisher: Publisher, feed_ids: Sequence[str]) -> int:
-    """Render and write the feeds ``feed_ids`` name; how many objects were written or
-    deleted. The main feed brings the news sitemap, the sitemap index, the stylesheet and the
-    partner feeds with it (and the removal of disabled partners' feeds), each month's archive
-    its sitemap."""
-    written = len(publisher.writer.rebuild(FeedKey.from_id(f) for f in feed_ids).or_raise())
+@dataclass(frozen=True, slots=True)
+class RenderedGroup:
+    """What one group of :func:`render_feeds` did: how many objects it wrote or deleted, and
+    the directory listing of each listed feed it rendered (for :func:`write_directory`)."""
+
+    written: int
+    listings: tuple[RenderedListing, ...]
+
+
+def render_feeds(publisher: Publisher, feed_ids: Sequence[str]) -> RenderedGroup:
+    """Render and write the feeds ``feed_ids`` name, all but the feed directory. The main
+    feed brings the news sitemap, the sitemap index, the stylesheet and the partner feeds
+    with it (and the removal of disabled partners' feeds), each month's archive its sitemap.
+
+    Raises:
+        TransientStorageError, StorageError, ConcurrentUpdateError: retrying is safe.
+    """
+    rebuilt = publisher.writer.rebuild((FeedKey.from_id(f) for f in feed_ids), directory=False)
+    written = len(rebuilt.or_raise())
     if MAIN_FEED.id in feed_ids:
         written += remove_disabled_partner_feeds(publisher)
-    return written
+    return RenderedGroup(written, rebuilt.listings)
+
+
+def write_directory(publisher: Publisher, listings: Iterable[RenderedListing]) -> int:
+    """Write the feed directory once, from the ``listings`` every render group returned;
+    how many of its documents were written. A feed changed by a publish since its group
+    rendered it keeps the listing that publish gave it.
+
+    Raises:
+        TransientStorageError, StorageError, ConcurrentUpdateError: retrying is safe.
+        DirectoryFormatError: the published directory is in a newer format.
+    """
+    return len(publisher.writer.write_directory(listings).or_raise())
 
 
 def remove_disabled_partner_feeds(publisher: Publisher) -> int:
@@ -155,8 +184,12 @@ def reindex(publisher: Publisher) -> ReindexReport:
         indexed = index_articles(publisher, batch)
         report.articles += indexed.articles
         report.rejected += indexed.rejected
+    listings: list[RenderedListing] = []
     for group in _batches(feeds_to_render(publisher), RENDER_BATCH):
-        report.feeds_written += render_feeds(publisher, group)
+        rendered = render_feeds(publisher, group)
+        report.feeds_written += rendered.written
+        listings += rendered.listings
+    report.feeds_written += write_directory(publisher, listings)
     return report
 
 

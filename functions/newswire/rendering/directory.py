@@ -22,6 +22,7 @@ from lxml import etree
 from newswire.domain.directory import ListedFeed, directory_order, grouped, listed_feed
 from newswire.domain.feeds import FeedFormat, FeedKey, FeedKind, feed_head
 from newswire.domain.model import Article, SiteConfig
+from newswire.errors import DirectoryFormatError
 from newswire.rendering.base import FeedFile
 from newswire.rendering.directory_page import feed_url, render_directory_page
 from newswire.rendering.entry import entry_head
@@ -72,14 +73,27 @@ def parse_directory_data(body: bytes | None) -> list[ListedFeed]:
     """The listings of a ``directory.json``; none when there is no file or it is not one of
     ours (a fresh bucket, or an edited file: a reindex lists every feed again). A listing
     that cannot be read is left out alone: the next publish must not shrink the directory
-    to the feeds it touched because of one."""
+    to the feeds it touched because of one.
+
+    Raises:
+        DirectoryFormatError: the file is in a newer format (written by a newer newswire):
+            read as empty, it would be overwritten with the few feeds a change touched.
+    """
     if body is None:
         return []
     try:
         data = json.loads(body)
     except ValueError:
         return []
-    if not isinstance(data, dict) or data.get("version") != _DATA_FORMAT:
+    if not isinstance(data, dict):
+        return []
+    version = data.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > _DATA_FORMAT:
+        raise DirectoryFormatError(
+            f"{DATA_PATH}: version: {version}, expected {_DATA_FORMAT} (written by a newer "
+            "newswire; left unchanged: run the newer version, or delete the file and reindex)"
+        )
+    if version != _DATA_FORMAT:
         return []
     feeds = data.get("feeds")
     if not isinstance(feeds, list):

@@ -1,0 +1,166 @@
+"""What a rebuild writes, and how far its attempts have got (:mod:`newswire.pipeline.feedwriter`).
+
+A rebuild is a list of :class:`Job` (a document set, the index reads it depends on, how to
+render it), written in attempts: :class:`Progress` keeps, from one attempt to the next, the
+paths written, those failed for good, and per job the paths still to read, render and write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from newswire.domain.feeds import FeedFormat, FeedKey
+from newswire.pipeline.indexreads import IndexReads
+from newswire.pipeline.ports import FeedObject, Listing, feed_digest
+from newswire.rendering.base import FeedFile, ReplaceOnly
+from newswire.rendering.sitemap import sitemap_parts
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One document set to rewrite: the paths it owns, the articles it shows (``None``: a
+    document of no articles) and how to render it from them."""
+
+    paths: tuple[str, ...]
+    render: Callable[[IndexReads, Sequence[str]], list[FeedFile]]
+    shows: Callable[[], Listing] | None = None  # one index query
+    #: What it takes of the months (their counts): the main feed and the archives link
+    #: the months there are, the sitemap index lists each month's parts.
+    months_view: Callable[[Mapping[str, int]], object] | None = None
+    carries_tombstones: bool = False  # the main feed and the archives (in Atom)
+
+    @property
+    def links_months(self) -> bool:
+        return self.months_view is not None
+
+    @property
+    def reads_index(self) -> bool:
+        """Whether what it renders depends on the index (the stylesheet does not)."""
+        return self.shows is not None or self.links_months
+
+
+class RenderedFrom(NamedTuple):
+    """What a job was rendered from: the entries it showed (by revision), what it took of
+    the months, and the tombstones if it carries them."""
+
+    shown: Listing
+    months: object
+    tombstones: object = None
+
+
+class Write(NamedTuple):
+    """A document to write for job ``job``, if the object is still ``before``."""
+
+    job: int
+    file: FeedFile
+    before: FeedObject | None
+
+
+Rendered = tuple[list[FeedFile], RenderedFrom] | Exception
+
+
+@dataclass(slots=True)
+class Progress:
+    """How far a rebuild's attempts have got."""
+
+    jobs: Sequence[Job]
+    written: set[str] = field(default_factory=set)
+    failed: dict[str, Exception] = field(default_factory=dict)
+    #: Per job, the paths it owns: its own, and the parts a render found (a month's sitemap
+    #: grown to a second part).
+    owned: list[set[str]] = field(default_factory=list)
+    #: Per job still to write in this attempt, the paths to read, render and write.
+    pending: list[tuple[int, set[str]]] = field(default_factory=list)
+    #: Per job, the paths to read, render and write again in the next attempt.
+    again: dict[int, set[str]] = field(default_factory=dict)
+    #: Per job rendered in this attempt, what it was rendered from.
+    read: dict[int, RenderedFrom] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.owned = [set(job.paths) for job in self.jobs]
+        self.pending = [(number, set(job.paths)) for number, job in enumerate(self.jobs)]
+
+    def paths(self) -> list[str]:
+        """Every path this attempt reads, renders and writes."""
+        return sorted(path for _number, wanted in self.pending for path in wanted)
+
+    def drop_unreadable(self, current: Mapping[str, FeedObject | Exception | None]) -> None:
+        """Fail the paths that could not be read (each alone), and stop writing them."""
+        for path in self.paths():
+            if isinstance(head := current[path], Exception):
+                self.failed[path] = head
+        pending = [(n, {p for p in wanted if p not in self.failed}) for n, wanted in self.pending]
+        self.pending = [(number, wanted) for number, wanted in pending if wanted]
+        self.again, self.read = {}, {}
+
+    def pending_jobs(self) -> list[Job]:
+        return [self.jobs[number] for number, _wanted in self.pending]
+
+    def writes(
+        self, rendered: Sequence[Rendered], current: Mapping[str, FeedObject | Exception | None]
+    ) -> list[Write]:
+        """The documents of each pending job's render (``rendered``, in order) whose bytes
+        differ from the object read; a job that could not be rendered fails its paths, and a
+        path a render found (not read first) is read and rendered again."""
+        writes = []
+        for (number, wanted), result in zip(self.pending, rendered, strict=True):
+            if isinstance(result, Exception):
+                self.failed.update(dict.fromkeys(wanted, result))
+                continue
+            files, self.read[number] = result
+            if found := {file.path for file in files} - self.owned[number]:
+                self.owned[number] |= found
+                self.again[number] = found
+            writes += [
+                Write(number, file, before)
+                for file in files
+                if file.path in wanted
+                and not isinstance(before := current[file.path], Exception)
+                and changed(before, file.body)
+                and not (before is None and isinstance(file, ReplaceOnly))
+            ]
+        return writes
+
+    def settle(self, writes: Sequence[Write], outcomes: Sequence[bool | Exception]) -> set[int]:
+        """Take the outcome of each write (``False``: the race was lost, the path is written
+        again); the jobs that wrote."""
+        wrote = set()
+        for write, won in zip(writes, outcomes, strict=True):
+            if isinstance(won, Exception):
+                self.failed[write.file.path] = won
+            elif won:
+                self.written.add(write.file.path)
+                wrote.add(write.job)
+            else:
+                self.again.setdefault(write.job, set()).add(write.file.path)
+        return wrote
+
+    def rewrite(self, jobs: set[int]) -> None:
+        """Read, render and write every path of ``jobs`` again (the index moved)."""
+        for number in jobs:
+            self.again.setdefault(number, set()).update(self.owned[number] - self.failed.keys())
+
+    def next_attempt(self) -> bool:
+        """Make the paths to write again pending; whether there are any."""
+        self.pending = sorted((number, paths) for number, paths in self.again.items() if paths)
+        return bool(self.pending)
+
+
+def month_list(counts: Mapping[str, int]) -> object:
+    """What a feed takes of the months: which there are (its archive links)."""
+    return tuple(sorted(counts))
+
+
+def month_parts(counts: Mapping[str, int]) -> object:
+    """What the sitemap index takes of the months: each one's sitemap parts."""
+    return tuple((month, sitemap_parts(count)) for month, count in sorted(counts.items()))
+
+
+def formats(key: FeedKey) -> tuple[str, ...]:
+    return tuple(key.path(fmt) for fmt in FeedFormat)
+
+
+def changed(before: FeedObject | None, body: bytes) -> bool:
+    return before is None or before.digest != feed_digest(body)

@@ -1,0 +1,233 @@
+"""The feed directory (``directory.json``, ``feeds.opml``, ``index.html``) as the pipeline
+writes it, against moto: once per reindex, in agreement across its three documents, only
+with feeds actually written, and never over a newer format."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from newswire.adapters.s3 import S3FeedStore
+from newswire.errors import DirectoryFormatError, TransientStorageError
+from newswire.pipeline import reindex as phases
+from newswire.pipeline.changes import ArticleChange, PublishAction
+from newswire.pipeline.ports import FeedObject
+from newswire.rendering.directory import DIRECTORY_PATHS, directory_files, parse_directory_data
+from tests.adapters.test_pipeline import NOW, Sequencer, article, publish
+from tests.support.aws import Stack
+
+
+@pytest.fixture
+def seq() -> Sequencer:
+    return Sequencer()
+
+
+def listed(stack: Stack) -> dict[str, dict[str, Any]]:
+    return {f["id"]: f for f in json.loads(stack.feed("directory.json"))["feeds"]}
+
+
+def assert_documents_agree(stack: Stack) -> None:
+    """``feeds.opml`` and ``index.html`` are what ``directory.json`` renders to."""
+    site = stack.publisher().site
+    data = stack.feed("directory.json")
+    for file in directory_files(parse_directory_data(data), site):
+        assert stack.feed(file.path) == file.body, file.path
+
+
+def count_puts(stack: Stack) -> Counter[str]:
+    """PutObject calls into the feeds bucket by key, from now on."""
+    puts: Counter[str] = Counter()
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        puts[params["Key"]] += 1
+
+    stack.s3.meta.events.register("before-parameter-build.s3.PutObject", count)
+    return puts
+
+
+def exists(stack: Stack, path: str) -> bool:
+    listing = stack.s3.list_objects_v2(Bucket=stack.feeds_bucket, Prefix=path)
+    return any(item["Key"] == path for item in listing.get("Contents", []))
+
+
+def refuse(code: str, status: int, operation: str = "PutObject") -> ClientError:
+    return ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        operation,
+    )
+
+
+def test_a_reindex_writes_the_directory_once_however_many_render_groups(
+    stack: Stack, seq: Sequencer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Render groups leave the directory to one step after them: with a group per two
+    feeds, ``directory.json`` is still written once, listing every feed."""
+    monkeypatch.setattr(phases, "RENDER_BATCH", 2)
+    for name in ("alpha", "beta", "gamma", "delta"):
+        stack.put_article(f"articles/{name}.md", article(name.title(), tags=f"[{name}]"))
+    puts = count_puts(stack)
+    stack.publisher(clock=lambda: NOW).reindex()
+    assert puts["directory.json"] == 1
+    assert puts["feeds.opml"] == 1 and puts["index.html"] == 1
+    assert {f"tag:{n}" for n in ("alpha", "beta", "gamma", "delta")} | {"main"} <= listed(
+        stack
+    ).keys()
+    assert listed(stack)["main"]["articles"] == 4
+    assert_documents_agree(stack)
+
+
+def test_a_publish_between_the_render_groups_and_the_directory_step_keeps_its_listing(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """The reindex rendered ``tag:sport`` with one article; a publish then adds a second and
+    lists it: the directory step must not put the reindex's older listing back."""
+    stack.put_article("articles/a.md", article("A", tags="[sport]"))
+    publisher = stack.publisher(clock=lambda: NOW)
+    phases.sweep(publisher)
+    phases.index_articles(publisher, list(publisher.content.list_articles()))
+    group = phases.render_feeds(publisher, phases.feeds_to_render(publisher))
+    assert not {path for path in DIRECTORY_PATHS if exists(stack, path)}  # left to the step
+    publish(stack, seq, "articles/b.md", article("B", tags="[sport]"))
+    assert listed(stack)["tag:sport"]["articles"] == 2
+
+    phases.write_directory(stack.publisher(clock=lambda: NOW), group.listings)
+    assert listed(stack)["tag:sport"]["articles"] == 2
+    assert listed(stack)["main"]["articles"] == 2
+    assert_documents_agree(stack)
+
+
+def test_the_three_documents_agree_after_a_race(stack: Stack, seq: Sequencer) -> None:
+    """B wrote its ``directory.json`` but lost ``feeds.opml`` and ``index.html`` to another
+    writer, so it tries again: it reads its own ``directory.json`` and stalls before reading
+    the other two. A publishes all through meanwhile. B's directory data is then unchanged
+    (nothing to write), but its page and OPML differ from A's: written, they would leave
+    A's tag out of them while ``directory.json`` lists it. B must notice and try again."""
+    publish(stack, seq, "articles/first.md", article("First"))
+    stack.put_article("articles/a.md", article("A", tags="[Alpha]"))
+    stack.put_article("articles/b.md", article("B", tags="[Beta]"))
+    client = boto3.client("s3", region_name="us-east-1")
+    refused: list[str] = []
+    heads: Counter[str] = Counter()
+    stalled: list[str] = []
+    all_stalled, resume, read_again = threading.Event(), threading.Event(), threading.Event()
+
+    def lose_derived_once(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"] in ("feeds.opml", "index.html") and params["Key"] not in refused:
+            refused.append(params["Key"])  # as if another writer had just written it
+            raise refuse("PreconditionFailed", 412)
+
+    def stall_second_heads(params: dict[str, Any], **_: Any) -> None:
+        heads[params["Key"]] += 1
+        if params["Key"] in ("feeds.opml", "index.html") and heads[params["Key"]] == 2:
+            stalled.append(params["Key"])
+            if len(stalled) == 2:
+                all_stalled.set()
+            resume.wait(10)
+
+    class ReadsWatched(S3FeedStore):
+        reads = 0
+
+        def read(self, path: str) -> tuple[FeedObject, bytes] | None:
+            found = super().read(path)
+            ReadsWatched.reads += 1
+            if ReadsWatched.reads == 2:
+                read_again.set()
+            return found
+
+    client.meta.events.register("before-parameter-build.s3.PutObject", lose_derived_once)
+    client.meta.events.register("before-parameter-build.s3.HeadObject", stall_second_heads)
+    slow = stack.publisher(clock=lambda: NOW)
+    slow.feeds = ReadsWatched(client, stack.feeds_bucket)
+    outcomes: list[Any] = []
+    change_b = ArticleChange("articles/b.md", False, seq())
+    thread = threading.Thread(target=lambda: outcomes.append(slow.publish(change_b)))
+    thread.start()
+    assert all_stalled.wait(10) and read_again.wait(10)  # B's second try, data read
+    stack.publisher(clock=lambda: NOW).publish(ArticleChange("articles/a.md", False, seq()))
+    resume.set()
+    thread.join(10)
+
+    assert not thread.is_alive()
+    assert [o.action for o in outcomes] == [PublishAction.PUBLISHED]
+    assert {"main", "tag:alpha", "tag:beta", "tag:world"} <= listed(stack).keys()
+    assert_documents_agree(stack)
+
+
+def test_a_feed_whose_write_failed_is_not_listed(stack: Stack, seq: Sequencer) -> None:
+    """A new tag feed that could not be written must not be offered in the directory (its
+    address would be a 404); the change fails, to be retried."""
+    publish(stack, seq, "articles/first.md", article("First"))
+
+    def fail_alpha(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"].startswith("tags/alpha/"):
+            raise refuse("SlowDown", 503)
+
+    stack.s3.meta.events.register("before-parameter-build.s3.PutObject", fail_alpha)
+    with pytest.raises(TransientStorageError):
+        publish(stack, seq, "articles/a.md", article("A", tags="[Alpha]"))
+    assert "tag:alpha" not in listed(stack)
+    assert listed(stack)["main"]["articles"] == 2  # the feeds that were written are listed
+    assert_documents_agree(stack)
+
+
+def test_a_publish_that_changes_no_listing_leaves_the_directory_alone(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """An edit of an older article's body changes its feeds but no listing (count, newest
+    headline, newest change): the directory's three documents are not written again."""
+    publish(stack, seq, "articles/old.md", article("Old", published="2025-06-01T10:00:00Z"))
+    publish(stack, seq, "articles/new.md", article("New"))
+    before = {path: stack.feed(path) for path in DIRECTORY_PATHS}
+    puts = count_puts(stack)
+    body = article("Old", published="2025-06-01T10:00:00Z").replace(b"Body", b"New body")
+    outcome = publish(stack, seq, "articles/old.md", body)
+    assert "rss.xml" in outcome.feeds_written
+    assert not {path: n for path, n in puts.items() if path in DIRECTORY_PATHS}
+    assert {path: stack.feed(path) for path in DIRECTORY_PATHS} == before
+
+
+def test_a_directory_in_a_newer_format_is_never_overwritten(stack: Stack, seq: Sequencer) -> None:
+    """Read as empty, it would be replaced by the few feeds one change touched: the change
+    fails with a clear error instead, its feeds written, the file left as it was."""
+    newer = json.dumps({"version": 2, "feeds": [{"id": "main", "entries": 9}]}).encode()
+    stack.s3.put_object(Bucket=stack.feeds_bucket, Key="directory.json", Body=newer)
+    with pytest.raises(DirectoryFormatError, match=r"directory\.json: version: 2, expected 1"):
+        publish(stack, seq, "articles/a.md", article("A"))
+    assert stack.feed("directory.json") == newer
+    assert not exists(stack, "feeds.opml") and not exists(stack, "index.html")
+    assert b"<title>A</title>" in stack.feed("rss.xml")
+
+
+def test_the_directory_step_of_an_unchanged_site_heads_no_feed(stack: Stack) -> None:
+    """A listing the directory already holds needs no check that its feed is still the one
+    rendered: a reindex that changes nothing costs the directory step one GET, two HEADs."""
+    stack.put_article("articles/a.md", article("A", tags="[sport, port]"))
+    publisher = stack.publisher(clock=lambda: NOW)
+    publisher.reindex()
+    group = phases.render_feeds(publisher, phases.feeds_to_render(publisher))
+    calls: Counter[str] = Counter()
+
+    def count(event_name: str, **_: Any) -> None:
+        calls[event_name.split(".")[2]] += 1
+
+    stack.s3.meta.events.register("before-call.s3.*", count)
+    assert phases.write_directory(publisher, group.listings) == 0
+    assert dict(calls) == {"GetObject": 1, "HeadObject": 2}
+
+
+def test_a_reindex_lists_a_feed_under_its_new_name(stack: Stack, seq: Sequencer) -> None:
+    """Feed keys ignore the display name, the directory must not: a tag written differently
+    since (its event lost) is listed as its feed is now named."""
+    publish(stack, seq, "articles/a.md", article("A", tags="[Café Society]"))
+    assert listed(stack)["tag:cafe-society"]["name"] == "Café Society"
+    stack.put_article("articles/a.md", article("A", tags="[CAFÉ society]"))
+    stack.publisher(clock=lambda: NOW).reindex()
+    assert listed(stack)["tag:cafe-society"]["name"] == "CAFÉ society"
+    assert b"CAF\xc3\x89 society" in stack.feed("feeds.opml")
+    assert_documents_agree(stack)
