@@ -424,3 +424,27 @@ def test_an_id_changed_back_takes_its_tombstone_away(stack: Stack, seq: Sequence
 
     assert tombstones(stack, "atom.xml") == [("urn:story:2", "2026-03-10T12:00:00+00:00", None)]
     assert [t.ref for t in stack.publisher().index.tombstones()] == ["urn:story:2"]
+
+
+# --- review of lifecycle2: what the tombstones must keep ------------------------------------
+
+KEY = "articles/story.md"
+
+
+def refs(stack: Stack, path: str = "atom.xml") -> set[str | None]:
+    return {ref for ref, _when, _comment in tombstones(stack, path)}
+
+
+def test_an_invalid_file_put_back_at_a_deleted_key_keeps_the_deletions_tombstone(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """The article was deleted; a broken copy of it comes back (rejected, in no feed). Its
+    readers were told to drop it for 30 days: a rejected upload must not take that back."""
+    publish(stack, seq, KEY, article("Story", extra="id: urn:story:1\n"))
+    publish(stack, seq, KEY, None)
+    assert refs(stack) == {"urn:story:1"}
+
+    outcome = publish(stack, seq, KEY, article("Story", extra="id: urn:story:1\ntitel: x\n"))
+
+    assert outcome.action is PublishAction.REJECTED
+    assert refs(stack) == {"urn:story:1"}

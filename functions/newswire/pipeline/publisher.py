@@ -612,6 +612,9 @@ class Publisher:
                 ArticleStatus.REJECTED,
                 has_report=True,
                 waiting_on=waiting_on,
+                # a deleted article's tombstone stays its 30 days: a broken copy put back
+                # is in no feed, and must not take back the word its readers were given
+                tombstone=old.tombstone if old is not None else None,
             )
         return ArticleState(
             change.key,
