@@ -465,3 +465,17 @@ def test_partners_are_not_checked_for_what_they_will_never_get() -> None:
 
     assert "articles/s.md" in files_with_findings([live])  # no image: Flipboard wants one
     assert files_with_findings([live, withdrawn, expired]) == files_with_findings([live])
+
+
+def test_a_withdrawal_dated_in_the_future_is_warned_of(site: SiteConfig) -> None:
+    """A mistyped year (2062 for 2026): the article leaves its feeds at once, but its
+    tombstone, dated decades ahead, would head the main feed's tombstones until then."""
+    typo = story("Typo", "2026-03-02T09:00:00Z", "withdrawn: {reason: Wrong, date: 2062-03-09}\n")
+
+    report = build([SOURCES[0], ("articles/typo.md", typo)], site)
+
+    assert report.warnings == [
+        "articles/typo.md: withdrawn.date: 2062-03-09T00:00:00+00:00 is after this build's "
+        f"time ({NOW.isoformat()}), so its tombstone stays until 30 days after it, expected "
+        "the time the article was withdrawn, not later than now"
+    ]

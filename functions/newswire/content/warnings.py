@@ -15,13 +15,25 @@ def article_warnings(articles: Iterable[Article], now: datetime) -> list[str]:
 
     A withdrawal its file does not date (``withdrawn`` a plain reason, ``updated`` over
     :data:`TOMBSTONE_DAYS` old) is dated when it is first seen: the pipeline remembers that
-    time, a build cannot, so each build dates its tombstone anew and keeps it as long.
+    time, a build cannot, so each build dates its tombstone anew and keeps it as long. One
+    dated after ``now`` (a mistyped year) would head the main feed's tombstones until then.
     """
-    return [
-        f"{article.key}: withdrawn: no date, and updated ({rfc3339(article.shown_updated)}) is "
-        f"over {TOMBSTONE_DAYS} days old, so its tombstone is dated when it is first seen "
-        f"(this build: {rfc3339(now)}), anew by every build, expected withdrawn: "
-        "{reason: …, date: <when it was withdrawn>}"
-        for article in sorted(articles, key=lambda a: a.key)
-        if article.published <= now and not article.draft and article.withdrawal_needs_date(now)
-    ]
+    warnings: list[str] = []
+    for article in sorted(articles, key=lambda a: a.key):
+        if article.published > now or article.draft:
+            continue
+        if article.withdrawal_needs_date(now):
+            warnings.append(
+                f"{article.key}: withdrawn: no date, and updated "
+                f"({rfc3339(article.shown_updated)}) is over {TOMBSTONE_DAYS} days old, so its "
+                f"tombstone is dated when it is first seen (this build: {rfc3339(now)}), anew "
+                "by every build, expected withdrawn: {reason: …, date: <when it was withdrawn>}"
+            )
+        if article.withdrawn is not None and article.withdrawn_at and article.withdrawn_at > now:
+            warnings.append(
+                f"{article.key}: withdrawn.date: {rfc3339(article.withdrawn_at)} is after this "
+                f"build's time ({rfc3339(now)}), so its tombstone stays until "
+                f"{TOMBSTONE_DAYS} days after it, expected the time the article was withdrawn, "
+                "not later than now"
+            )
+    return warnings
