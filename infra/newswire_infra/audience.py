@@ -33,6 +33,7 @@ from newswire.audience import WINDOW_DAYS
 from newswire.handlers.audience import (
     DEFAULT_METRIC_FEEDS,
     LATE_DAYS,
+    PARTIALS_KEPT_DAYS,
     ROLLUP_HOUR,
     ROLLUP_MINUTE,
 )
@@ -52,7 +53,7 @@ LOG_RETENTION = Duration.days(2)
 #: A partial holds hashes for the windows ending on its day and the six after, each counted
 #: until :data:`LATE_DAYS` after it ends (a day more for S3's clock); a key is deleted by the
 #: rollup then, or expires here if no rollup ran.
-PARTIALS_RETENTION = Duration.days(WINDOW_DAYS + LATE_DAYS + 1)
+PARTIALS_RETENTION = Duration.days(PARTIALS_KEPT_DAYS)
 KEYS_RETENTION = Duration.days(WINDOW_DAYS + LATE_DAYS + 1)
 SNAPSHOT_RETENTION = Duration.days(400)
 #: A log file of a busy hour streams through in seconds; the margin covers a slow S3.
