@@ -366,3 +366,20 @@ def test_a_window_is_not_counted_by_hand_once_its_first_days_partials_may_be_gon
     with pytest.raises(ValueError, match=r"2026-12-07.*2026-12-01"):
         audience.rollup({"day": "2026-12-07"}, FakeLambdaContext())
     assert snapshot_of(s3, "2026-12-07") == counted
+
+
+def test_an_old_scheduled_event_replayed_keeps_the_counts_it_can_no_longer_take_whole(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rollup's event from the dead-letter queue, invoked again days later."""
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-01-10.aaaa.gz", FIRST)
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 8, 2, 30, tzinfo=UTC))
+    rollup()
+    counted = snapshot_of(s3, "2026-12-07")
+    listed = s3.list_objects_v2(Bucket=AGGREGATES, Prefix="partials/2026-12-01/")
+    for item in listed["Contents"]:  # expired on Dec 11 by the lifecycle rule
+        s3.delete_object(Bucket=AGGREGATES, Key=item["Key"])
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 11, 9, 0, tzinfo=UTC))
+    assert "2026-12-07" not in rollup()["counted"]
+    assert snapshot_of(s3, "2026-12-07") == counted
