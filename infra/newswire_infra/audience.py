@@ -33,6 +33,7 @@ from newswire.audience import WINDOW_DAYS
 from newswire.handlers.audience import (
     DEFAULT_METRIC_FEEDS,
     LATE_DAYS,
+    PARTIALS_KEPT_DAYS,
     ROLLUP_HOUR,
     ROLLUP_MINUTE,
 )
@@ -52,7 +53,7 @@ LOG_RETENTION = Duration.days(2)
 #: A partial holds hashes for the windows ending on its day and the six after, each counted
 #: until :data:`LATE_DAYS` after it ends (a day more for S3's clock); a key is deleted by the
 #: rollup then, or expires here if no rollup ran.
-PARTIALS_RETENTION = Duration.days(WINDOW_DAYS + LATE_DAYS + 1)
+PARTIALS_RETENTION = Duration.days(PARTIALS_KEPT_DAYS)
 KEYS_RETENTION = Duration.days(WINDOW_DAYS + LATE_DAYS + 1)
 SNAPSHOT_RETENTION = Duration.days(400)
 #: A log file of a busy hour streams through in seconds; the margin covers a slow S3.
@@ -61,9 +62,12 @@ PROCESS_TIMEOUT = Duration.minutes(5)
 #: few hundred thousand in one object.
 PROCESS_MEMORY_MB = 1024
 ROLLUP_TIMEOUT = Duration.minutes(10)
-#: A window key is read, made (conditionally) and, when the rollup closed its window meanwhile,
-#: deleted again by the processor.
-KEY_WRITE = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
+#: A window key is made (conditionally) and, when the rollup closed its window meanwhile,
+#: deleted again by the processor: on ``keys/*.key`` only, never a closed marker (deleting one
+#: would let a window be reopened); both are read.
+KEY_WRITE = ("s3:PutObject", "s3:DeleteObject")
+#: The rollup writes ``keys/*.closed`` markers and deletes ``keys/*.key``, nothing else there.
+KEY_FILES, CLOSED_MARKERS = f"{KEYS_PREFIX}*.key", f"{KEYS_PREFIX}*.closed"
 #: The rollup counts the day before; CloudFront delivers most of a day's logs within an hour.
 ROLLUP_SCHEDULE = events.Schedule.cron(minute=str(ROLLUP_MINUTE), hour=str(ROLLUP_HOUR))
 
@@ -166,7 +170,8 @@ class Audience(Construct):
         allow(function, OBJECT_READ, [logs.arn_for_objects(f"{LOG_PREFIX}*")])
         allow(function, BUCKET_LIST, [aggregates.bucket_arn])
         # DeleteObject: a key it made as the rollup closed the window is deleted again
-        allow(function, KEY_WRITE, [aggregates.arn_for_objects(f"{KEYS_PREFIX}*")])
+        allow(function, OBJECT_READ, [aggregates.arn_for_objects(f"{KEYS_PREFIX}*")])
+        allow(function, KEY_WRITE, [aggregates.arn_for_objects(KEY_FILES)])
         allow(function, ("s3:PutObject",), [aggregates.arn_for_objects(f"{PARTIALS_PREFIX}*")])
         return function
 
@@ -203,11 +208,8 @@ class Audience(Construct):
         snapshots = bucket.arn_for_objects(f"{SNAPSHOTS_PREFIX}*")
         allow(function, ("s3:GetObject", "s3:PutObject"), [snapshots])
         # the closed marker written, then the key deleted
-        allow(
-            function,
-            ("s3:PutObject", "s3:DeleteObject"),
-            [bucket.arn_for_objects(f"{KEYS_PREFIX}*")],
-        )
+        allow(function, ("s3:PutObject",), [bucket.arn_for_objects(CLOSED_MARKERS)])
+        allow(function, ("s3:DeleteObject",), [bucket.arn_for_objects(KEY_FILES)])
         allow(
             function,
             ("cloudwatch:PutMetricData",),

@@ -12,9 +12,11 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from newswire import runtime
+from newswire.errors import StorageError
 from newswire.handlers import audience
 from tests.handlers.conftest import FakeLambdaContext
 from tests.support import cloudfront as cf
@@ -312,3 +314,72 @@ def test_a_rollup_invoked_without_a_day_or_time_counts_yesterday(s3: Any) -> Non
 def test_a_stray_object_under_keys_does_not_stop_the_rollup(s3: Any) -> None:
     s3.put_object(Bucket=AGGREGATES, Key="keys/copy-of-2026-12-01.key", Body=b"kept by hand")
     assert rollup()["closed"] == ["2026-12-05"]
+
+
+def test_a_rollup_retried_after_cloudwatch_failed_still_publishes_the_window(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CloudWatch throttles the first run; Lambda retries the event: the window's metrics
+    must still be sent, though its snapshot was written before the failure."""
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 7, 2, 30, tzinfo=UTC))
+    rollup("2026-12-07T02:30:00Z")  # the windows up to Dec 6 counted
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 8, 2, 30, tzinfo=UTC))
+
+    def throttled(**_kwargs: Any) -> None:
+        raise ClientError(
+            {
+                "Error": {"Code": "Throttling", "Message": "Rate exceeded"},
+                "ResponseMetadata": {"HTTPStatusCode": 400, "RetryAttempts": 2},
+            },
+            "PutMetricData",
+        )
+
+    cloudwatch = runtime.aws_client("cloudwatch")
+    cloudwatch.meta.events.register("before-call.monitoring.PutMetricData", throttled)
+    with pytest.raises(StorageError, match="CloudWatch"):
+        rollup()
+    cloudwatch.meta.events.unregister("before-call.monitoring.PutMetricData", throttled)
+    rollup()  # Lambda's retry of the same scheduled event
+
+    assert subscribers_charted("/rss.xml", day=7) == 120 + 2
+
+
+def test_a_window_is_not_counted_by_hand_once_its_first_days_partials_may_be_gone(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runbook's manual count of an older window: once the lifecycle rule may have
+    expired its first day's partials, a count would silently miss that day (here over the
+    good count already taken): the rollup refuses, saying why."""
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-01-10.aaaa.gz", FIRST)
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 8, 2, 30, tzinfo=UTC))
+    rollup()
+    counted = snapshot_of(s3, "2026-12-07")
+    assert counted["feeds"]["/rss.xml"]["requests"] == 4 + 5
+
+    # Dec 11, 00:00: the partials written on Dec 1 expire (10 days, rounded to midnight)
+    listed = s3.list_objects_v2(Bucket=AGGREGATES, Prefix="partials/2026-12-01/")
+    for item in listed["Contents"]:
+        s3.delete_object(Bucket=AGGREGATES, Key=item["Key"])
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 11, 9, 0, tzinfo=UTC))
+    with pytest.raises(ValueError, match=r"2026-12-07.*2026-12-01"):
+        audience.rollup({"day": "2026-12-07"}, FakeLambdaContext())
+    assert snapshot_of(s3, "2026-12-07") == counted
+
+
+def test_an_old_scheduled_event_replayed_keeps_the_counts_it_can_no_longer_take_whole(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rollup's event from the dead-letter queue, invoked again days later."""
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-01-10.aaaa.gz", FIRST)
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 8, 2, 30, tzinfo=UTC))
+    rollup()
+    counted = snapshot_of(s3, "2026-12-07")
+    listed = s3.list_objects_v2(Bucket=AGGREGATES, Prefix="partials/2026-12-01/")
+    for item in listed["Contents"]:  # expired on Dec 11 by the lifecycle rule
+        s3.delete_object(Bucket=AGGREGATES, Key=item["Key"])
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 11, 9, 0, tzinfo=UTC))
+    assert "2026-12-07" not in rollup()["counted"]
+    assert snapshot_of(s3, "2026-12-07") == counted

@@ -136,7 +136,7 @@ def test_each_new_log_object_invokes_the_processor(
     }
     assert "cloudwatch:PutMetricData" not in actions
     # it may delete only a window key (one it made as the rollup closed the window)
-    assert object_actions(default_stack, processor)["s3:DeleteObject"] == {"/keys/*"}
+    assert object_actions(default_stack, processor)["s3:DeleteObject"] == {"/keys/*.key"}
 
 
 def test_the_rollup_runs_daily_and_may_only_write_its_own_metrics(
@@ -157,8 +157,8 @@ def test_the_rollup_runs_daily_and_may_only_write_its_own_metrics(
     ]
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Newswire/Audience"}}
     allowed = object_actions(default_stack, rollup)
-    assert "/keys/*" in allowed["s3:PutObject"]  # the closed marker
-    assert allowed["s3:DeleteObject"] == {"/keys/*"}
+    assert "/keys/*.closed" in allowed["s3:PutObject"]  # the closed marker, never a key
+    assert allowed["s3:DeleteObject"] == {"/keys/*.key"}  # never a closed marker
 
 
 def test_how_many_feeds_get_metrics_is_a_stack_setting(
@@ -232,7 +232,8 @@ def test_the_processor_may_call_only_what_its_code_calls(default_stack: Synthesi
         **LAMBDA_OWN,
         "logs/cloudfront/*": {"s3:GetObject"},
         "aggregates": {"s3:ListBucket"},
-        "aggregates/keys/*": {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+        "aggregates/keys/*": {"s3:GetObject"},
+        "aggregates/keys/*.key": {"s3:PutObject", "s3:DeleteObject"},
         "aggregates/partials/*": {"s3:PutObject"},
     }
 
@@ -246,5 +247,6 @@ def test_the_rollup_may_call_only_what_its_code_calls(default_stack: Synthesized
         "aggregates": {"s3:ListBucket"},
         "aggregates/partials/*": {"s3:GetObject"},
         "aggregates/snapshots/*": {"s3:GetObject", "s3:PutObject"},
-        "aggregates/keys/*": {"s3:PutObject", "s3:DeleteObject"},
+        "aggregates/keys/*.closed": {"s3:PutObject"},
+        "aggregates/keys/*.key": {"s3:DeleteObject"},
     }

@@ -17,7 +17,8 @@
     day before the event's time (or now, for an event without one), and again each of the
     :data:`LATE_DAYS` windows before it whose partials changed since they were counted (log
     lines CloudFront delivered late); ``{"day": "YYYY-MM-DD"}`` in the event counts that
-    window, changed or not, while its partials are kept (counting needs no key). Each count
+    window, changed or not, until :data:`PARTIALS_KEPT_DAYS` after its first day (counting
+    needs no key; later, a day's partials may be gone, and it refuses). Each count
     writes ``snapshots/<day>.json`` (and ``snapshots/latest.json`` for the newest) and
     publishes metrics for the feeds with readers and for all feeds together (namespace
     ``Newswire/Audience``, dimension ``Feed``). Then it closes every window whose time is up:
@@ -66,6 +67,10 @@ ROLLUP_HOUR, ROLLUP_MINUTE = 2, 30
 #: days counts it again if late lines changed its partials, and the last one closes it (its
 #: key deleted). A line later still counts only in the windows still open.
 LATE_DAYS = 2
+#: Days a day's partials are kept (``infra/`` expires them then, rounding up to a midnight):
+#: a window can be counted until its first day's partials may expire, three days after it
+#: ends; a count after that would miss that day, over a count taken whole.
+PARTIALS_KEPT_DAYS = WINDOW_DAYS + LATE_DAYS + 1
 #: Partials read at once by the rollup: bounded, so memory holds a few dozen at a time.
 READ_AHEAD = 64
 
@@ -160,8 +165,9 @@ def rollup(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     A scheduled event counts the window ending the day before its time, and the
     :data:`LATE_DAYS` windows before it again if late log lines changed their partials; an
     event with ``{"day": "YYYY-MM-DD"}`` counts that window, changed or not (counting needs
-    no key: any window whose partials have not expired). Then every window whose time is up
-    by the clock is closed. Returns what was counted and closed.
+    no key: any window whose partials are all kept, until three days after it ends). Then
+    every window whose time is up by the clock is closed. Returns what was counted and
+    closed.
     """
     # a scheduled event has its time; one invoked by hand without it counts yesterday
     sent_at = datetime.fromisoformat(event["time"]) if event.get("time") else clock()
@@ -174,18 +180,20 @@ def rollup(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     store = _store()
     days = {end - timedelta(days=n) for end in ends for n in range(WINDOW_DAYS)}
     versions = store.partial_versions(sorted(days))
-    stale = [end for end in ends if event.get("day") or _changed(store, end, versions)]
+    kept = _whole(ends, clock(), by_hand=bool(event.get("day")))
+    stale = [end for end in kept if event.get("day") or _changed(store, end, versions)]
     counts = _count_windows(store, stale, versions)
     latest = store.latest_window()
     cap = int(os.environ.get("AUDIENCE_METRIC_FEEDS") or DEFAULT_METRIC_FEEDS)
     sent = 0
     for end in stale:
-        snapshot = store.put_snapshot(
+        # metrics first: the snapshot's fingerprint tells a retry this window is done
+        sent += _publish(end, counts[end], cap)
+        store.put_snapshot(
             end - timedelta(days=WINDOW_DAYS - 1), end, counts[end],
             version=fingerprint(_window_versions(end, versions)),
             latest=latest is None or end >= latest,
         )  # fmt: skip
-        sent += _publish(end, counts[end], cap, snapshot)
     first_open = first_open_window(now)
     closing = sorted({e for e in [*ends, *store.open_windows()] if e < first_open})
     for end in closing:
@@ -200,6 +208,29 @@ def rollup(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "feeds": len(counts.get(last, {})),
         "metrics": sent,
     }
+
+
+def _whole(ends: list[date], now: datetime, *, by_hand: bool) -> list[date]:
+    """The windows of ``ends`` whose partials are all still kept at ``now``.
+
+    Raises:
+        ValueError: a window asked for by hand is past that: its count would miss a day.
+    """
+    whole = []
+    for end in ends:
+        first = end - timedelta(days=WINDOW_DAYS - 1)
+        if now.date() < first + timedelta(days=PARTIALS_KEPT_DAYS):
+            whole.append(end)
+            continue
+        reason = (
+            f"the window ending {end} is not counted: the partials of its first day, {first},"
+            f" may have expired ({PARTIALS_KEPT_DAYS} days after it); its snapshot, if any,"
+            " is kept"
+        )
+        if by_hand:
+            raise ValueError(reason)
+        logger.warning(reason)  # an old scheduled event, replayed
+    return whole
 
 
 def _window_versions(end: date, versions: dict[date, dict[str, str]]) -> dict[str, str]:
@@ -236,12 +267,12 @@ def _count_windows(
     return {end: counter.counts() for end, counter in counters.items()}
 
 
-def _publish(end: date, counts: dict[str, FeedCounts], cap: int, snapshot: str) -> int:
+def _publish(end: date, counts: dict[str, FeedCounts], cap: int) -> int:
     """Send a window's metrics; return how many values."""
     sent = put_feed_metrics(aws_client("cloudwatch"), end, counts, cap=cap)
     if sent.left_out:
         logger.warning(
             "feeds with readers left without metrics of their own (AUDIENCE_METRIC_FEEDS)",
-            extra={"cap": cap, "left_out": sent.left_out, "snapshot": snapshot},
+            extra={"cap": cap, "left_out": sent.left_out, "window": str(end)},
         )
     return sent.values
