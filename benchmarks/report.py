@@ -238,7 +238,10 @@ _PUBLISH_NOTE = (
     "cked to change no request or response (see `benchmarks/publish.py`: TransactWriteItems d"
     "eep-copies the table; Query scans the table, then sorts the whole partition, where Dynam"
     "oDB reads `Limit` items from a B-tree; during each warm-up publish every Query is also a"
-    'nswered moto\'s way and must agree). "Outside AWS" is handler time minus the time insi'
+    "nswered moto's way and must agree), and the synthetic index, held in the process as moto"
+    "'s objects, is frozen out of the garbage collector (`gc.freeze`: in AWS it is in DynamoDB"
+    ", not in the function's memory). "
+    '"Outside AWS" is handler time minus the time insi'
     "de botocore calls on the handler's clients (`before-call` to `after-call`: serialising, "
     "moto, parsing; calls under way together count once): the part that is ours whatever the"
     " backend, and the figure to hold to th"
