@@ -117,19 +117,15 @@ class S3ContentStore:
 
     def put_reindex_plan(self, execution: str, body: bytes) -> str:
         """Write the feed list of reindex ``execution`` (JSON, private); its key."""
-        where = f"{REINDEX_PREFIX}{execution}/feeds.json"
-        try:
-            self._s3.put_object(
-                Bucket=self.bucket, Key=where, Body=body, ContentType="application/json"
-            )
-        except (ClientError, BotoCoreError) as e:
-            raise translate(e, f"PutObject s3://{self.bucket}/{where}") from e
-        return where
+        return self._put_json(f"{REINDEX_PREFIX}{execution}/feeds.json", body)
 
     def put_reindex_listings(self, execution: str, group: str, body: bytes) -> str:
         """Write the directory listings one render group of reindex ``execution`` rendered
         (``group``: a name of its own, the same when the group runs again); its key."""
-        where = f"{REINDEX_PREFIX}{execution}/{LISTINGS_FOLDER}{group}.json"
+        return self._put_json(f"{REINDEX_PREFIX}{execution}/{LISTINGS_FOLDER}{group}.json", body)
+
+    def _put_json(self, where: str, body: bytes) -> str:
+        """Write a private JSON object of the reindex at ``where``; its key."""
         try:
             self._s3.put_object(
                 Bucket=self.bucket, Key=where, Body=body, ContentType="application/json"
