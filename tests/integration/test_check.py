@@ -130,8 +130,9 @@ def test_an_undated_withdrawal_of_an_old_article_is_warned_of_by_check_and_build
     old = "---\ntitle: Old\npublished: 2026-08-01T10:00:00Z\nwithdrawn: Wrong\n---\n\nBody.\n"
     (content / "articles" / "old.md").write_text(old, encoding="utf-8")
     warning = (
-        f"{content}/articles/old.md: withdrawn: no date, and updated (2026-08-01T10:00:00+00:00) "
-        "is over 30 days old, so its tombstone is dated when it is first seen (this build: "
+        f"{content}/articles/old.md: withdrawn: no date, and its last update "
+        "(2026-08-01T10:00:00+00:00) is over 30 days old, so its tombstone is dated when it is "
+        "first seen (this build: "
         "2026-11-01T00:00:00+00:00), anew by every build, expected withdrawn: "
         "{reason: …, date: <when it was withdrawn>}"
     )

@@ -309,8 +309,9 @@ def test_an_undated_withdrawal_too_old_for_its_updated_is_dated_by_the_build_and
     ]
     (warning,) = report.warnings
     assert warning.startswith(
-        "articles/withdrawn.md: withdrawn: no date, and updated (2026-03-09T08:00:00+00:00) "
-        "is over 30 days old, so its tombstone is dated when it is first seen "
+        "articles/withdrawn.md: withdrawn: no date, and its last update "
+        "(2026-03-09T08:00:00+00:00) is over 30 days old, so its tombstone is dated when it is "
+        "first seen "
         "(this build: 2026-04-20T12:00:00+00:00)"
     )
     assert warning.endswith("expected withdrawn: {reason: …, date: <when it was withdrawn>}")

@@ -24,7 +24,7 @@ def article_warnings(articles: Iterable[Article], now: datetime) -> list[str]:
             continue
         if article.withdrawal_needs_date(now):
             warnings.append(
-                f"{article.key}: withdrawn: no date, and updated "
+                f"{article.key}: withdrawn: no date, and its last update "
                 f"({rfc3339(article.shown_updated)}) is over {TOMBSTONE_DAYS} days old, so its "
                 f"tombstone is dated when it is first seen (this build: {rfc3339(now)}), anew "
                 "by every build, expected withdrawn: {reason: …, date: <when it was withdrawn>}"
