@@ -132,6 +132,10 @@ class Reindex(Construct):
             result_path=sfn.JsonPath.DISCARD,
         )
         render_feeds.item_processor(self._invoke("RenderBatch", self.render))
+        # plan and the directory step name the run their files are kept under
+        execution = sfn.TaskInput.from_object(
+            {"execution": sfn.JsonPath.string_at("$$.Execution.Name")}
+        )
         definition = (
             self._invoke(ReindexPhase.BEGIN, self.begin, result_path=sfn.JsonPath.DISCARD)
             .next(index_articles)
@@ -139,9 +143,7 @@ class Reindex(Construct):
                 self._invoke(
                     ReindexPhase.PLAN,
                     self.plan,
-                    payload=sfn.TaskInput.from_object(
-                        {"execution": sfn.JsonPath.string_at("$$.Execution.Name")}
-                    ),
+                    payload=execution,
                 )
             )
             .next(render_feeds)
@@ -149,9 +151,7 @@ class Reindex(Construct):
                 self._invoke(
                     ReindexPhase.DIRECTORY,
                     self.directory,
-                    payload=sfn.TaskInput.from_object(
-                        {"execution": sfn.JsonPath.string_at("$$.Execution.Name")}
-                    ),
+                    payload=execution,
                     result_path=sfn.JsonPath.DISCARD,
                 )
             )

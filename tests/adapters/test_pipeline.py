@@ -250,43 +250,54 @@ def test_concurrent_publishers_lose_no_update(server: Stack) -> None:
     assert {f"tag:desk-{i:02d}" for i in range(count)} <= listed.keys()
 
 
-def test_a_stale_render_is_never_written_last(stack: Stack, seq: Sequencer) -> None:
-    """Publisher A renders, stalls before writing; B publishes meanwhile; A's write must lose.
-
-    A deterministic interleaving of the race the conditional writes exist for: without
-    ``IfMatch`` A would overwrite B's feed with a render that lacks B's article.
-    """
+def publish_a_while_b_lands(
+    stack: Stack, seq: Sequencer, stall_at: Callable[[str], bool]
+) -> list[PublishOutcome]:
+    """Publish ``articles/a.md``, held just before its first S3 write of a key ``stall_at``
+    picks, while ``articles/b.md`` is published in full; A's outcomes."""
     import boto3
 
     from newswire.adapters.s3 import S3FeedStore
 
-    publish(stack, seq, "articles/first.md", article("First"))
-    stack.put_article("articles/a.md", article("A"))
-    stack.put_article("articles/b.md", article("B"))
     slow_client = boto3.client("s3", region_name="us-east-1")
     stalled, resume = threading.Event(), threading.Event()
 
-    def stall_first_write(**_: Any) -> None:
-        if not stalled.is_set():
+    def stall(params: dict[str, Any], **_: Any) -> None:
+        if stall_at(params.get("Key", "")) and not stalled.is_set():
             stalled.set()
             resume.wait(10)
 
-    slow_client.meta.events.register("before-call.s3.PutObject", stall_first_write)
+    slow_client.meta.events.register("before-parameter-build.s3.PutObject", stall)
     slow = stack.publisher(clock=lambda: NOW)
     slow.feeds = S3FeedStore(slow_client, stack.feeds_bucket)
     change_a, change_b = (
         ArticleChange("articles/a.md", False, seq()),
         ArticleChange("articles/b.md", False, seq()),
     )
-    outcomes: list[Any] = []
+    outcomes: list[PublishOutcome] = []
     thread = threading.Thread(target=lambda: outcomes.append(slow.publish(change_a)))
     thread.start()
-    assert stalled.wait(10)  # A has rendered a feed without B and is about to write it
+    assert stalled.wait(10)
     stack.publisher(clock=lambda: NOW).publish(change_b)
     resume.set()
     thread.join(10)
-
     assert not thread.is_alive()
+    return outcomes
+
+
+def test_a_stale_render_is_never_written_last(stack: Stack, seq: Sequencer) -> None:
+    """Publisher A renders, stalls before writing; B publishes meanwhile; A's write must lose.
+
+    A deterministic interleaving of the race the conditional writes exist for: without
+    ``IfMatch`` A would overwrite B's feed with a render that lacks B's article.
+    """
+
+    publish(stack, seq, "articles/first.md", article("First"))
+    stack.put_article("articles/a.md", article("A"))
+    stack.put_article("articles/b.md", article("B"))
+    # A has rendered a feed without B and is about to write it when B is published
+    outcomes = publish_a_while_b_lands(stack, seq, lambda _key: True)
+
     assert [o.action for o in outcomes] == [PublishAction.PUBLISHED]  # A re-rendered after losing
     feeds = [p for p in heads(stack) if is_feed_path(p)]
     assert "archive/2026-01/atom.xml" in feeds
@@ -476,37 +487,13 @@ def test_the_directory_loses_no_feed_to_a_race(stack: Stack, seq: Sequencer) -> 
     """Publisher A stalls just before writing the directory; B publishes all through; A's
     directory write then loses and A writes it again: both new tags are listed, and the
     main feed as B, who rendered it last, counts it."""
-    import boto3
-
-    from newswire.adapters.s3 import S3FeedStore
 
     publish(stack, seq, "articles/first.md", article("First"))
     stack.put_article("articles/a.md", article("A", tags="[Alpha]"))
     stack.put_article("articles/b.md", article("B", tags="[Beta]"))
-    slow_client = boto3.client("s3", region_name="us-east-1")
-    stalled, resume = threading.Event(), threading.Event()
+    # A has rendered a directory without B and is about to write it when B is published
+    outcomes = publish_a_while_b_lands(stack, seq, lambda key: key == "directory.json")
 
-    def stall_directory(params: dict[str, Any], **_: Any) -> None:
-        if params.get("Key") == "directory.json" and not stalled.is_set():
-            stalled.set()
-            resume.wait(10)
-
-    slow_client.meta.events.register("before-parameter-build.s3.PutObject", stall_directory)
-    slow = stack.publisher(clock=lambda: NOW)
-    slow.feeds = S3FeedStore(slow_client, stack.feeds_bucket)
-    change_a, change_b = (
-        ArticleChange("articles/a.md", False, seq()),
-        ArticleChange("articles/b.md", False, seq()),
-    )
-    outcomes: list[Any] = []
-    thread = threading.Thread(target=lambda: outcomes.append(slow.publish(change_a)))
-    thread.start()
-    assert stalled.wait(10)  # A has rendered a directory without B and is about to write it
-    stack.publisher(clock=lambda: NOW).publish(change_b)
-    resume.set()
-    thread.join(10)
-
-    assert not thread.is_alive()
     assert [o.action for o in outcomes] == [PublishAction.PUBLISHED]
     listed = {f["id"]: f for f in json.loads(stack.feed("directory.json"))["feeds"]}
     assert {"main", "tag:alpha", "tag:beta", "tag:world"} <= listed.keys()
