@@ -176,6 +176,66 @@ def test_a_feed_whose_write_failed_is_not_listed(stack: Stack, seq: Sequencer) -
     assert_documents_agree(stack)
 
 
+def test_a_failed_feed_keeps_the_listing_it_had(stack: Stack, seq: Sequencer) -> None:
+    """The directory is written beside the feeds, as if they were all written: a feed that
+    then fails must get back the listing of the document still published (one article), not
+    keep the one of the document it could not write (two)."""
+    publish(stack, seq, "articles/a.md", article("A", tags="[Sport]"))
+
+    def fail_sport(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"].startswith("tags/sport/"):
+            raise refuse("SlowDown", 503)
+
+    stack.s3.meta.events.register("before-parameter-build.s3.PutObject", fail_sport)
+    with pytest.raises(TransientStorageError):
+        publish(stack, seq, "articles/b.md", article("B", tags="[Sport]"))
+    assert listed(stack)["tag:sport"]["articles"] == 1
+    assert listed(stack)["tag:sport"]["latest"]["title"] == "A"
+    assert listed(stack)["main"]["articles"] == 2
+    assert_documents_agree(stack)
+
+
+def test_a_feed_that_lost_a_race_is_listed_once_written(stack: Stack, seq: Sequencer) -> None:
+    """A feed whose write loses a race (as if another writer had just written it) is read,
+    rendered and written again; the directory, written beside its first try, ends listing
+    what was published."""
+    publish(stack, seq, "articles/a.md", article("A", tags="[Sport]"))
+    refused: list[str] = []
+
+    def lose_once(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"] == "tags/sport/rss.xml" and not refused:
+            refused.append(params["Key"])
+            raise refuse("PreconditionFailed", 412)
+
+    stack.s3.meta.events.register("before-parameter-build.s3.PutObject", lose_once)
+    publish(stack, seq, "articles/b.md", article("B", tags="[Sport]"))
+    assert refused
+    assert listed(stack)["tag:sport"]["articles"] == 2
+    assert b"<title>B</title>" in stack.feed("tags/sport/rss.xml")
+    assert_documents_agree(stack)
+
+
+def test_a_publish_writes_the_directory_beside_its_feeds(stack: Stack, seq: Sequencer) -> None:
+    """The directory's write does not wait for the feeds' (a round trip per publish): the
+    main feed's PUT is held until ``directory.json``'s has started, which, if the directory
+    were written after the feeds, would never happen."""
+    publish(stack, seq, "articles/a.md", article("A"))
+    directory_started = threading.Event()
+    waited: list[bool] = []
+
+    def hold_main(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"] == "directory.json":
+            directory_started.set()
+        elif params["Key"] == "rss.xml":
+            waited.append(directory_started.wait(5))
+
+    stack.s3.meta.events.register("before-parameter-build.s3.PutObject", hold_main)
+    publish(stack, seq, "articles/b.md", article("B"))
+    assert waited == [True]
+    assert listed(stack)["main"]["articles"] == 2
+    assert_documents_agree(stack)
+
+
 def test_a_publish_that_changes_no_listing_leaves_the_directory_alone(
     stack: Stack, seq: Sequencer
 ) -> None:

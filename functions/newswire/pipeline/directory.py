@@ -23,6 +23,15 @@ Why the three documents agree: each is written conditionally, then all three are
 (HEAD) again; if any is not what this writer rendered, it lost a race and tries again. The
 last writer of any of them therefore finds, after its last write, all three rendered from
 one ``directory.json``.
+
+Written ahead: when every listing to change is of a feed whose RSS document the attempt is
+writing (a publish, nearly always), the directory is written beside the feeds rather than
+after them, a round trip sooner, as if those writes had all won. One that did not (a race
+lost, an error) leaves the directory listing a document that was not published, so the
+writer keeps going until it is settled: the next attempt HEADs that feed and keeps the
+listing only if the feed is now that document; otherwise, if the listing is still there,
+it puts back the one it replaced. Another writer of that feed writes the directory after
+its own feed, as above, so the listing it leaves is never undone.
 """
 
 from __future__ import annotations
@@ -108,14 +117,36 @@ class DirectoryOutcome:
     lost: bool = False
 
 
+@dataclass(slots=True)
+class DirectoryWrites:
+    """The directory's documents one attempt rendered (``rendered``), those of them that
+    changed, each with the object it replaces (``writes``), and the listings it took as
+    written ahead of their feeds (``ahead``, by RSS path)."""
+
+    rendered: list[FeedFile]
+    writes: list[tuple[FeedFile, FeedObject | None]]
+    ahead: dict[str, RenderedListing] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ahead:
+    """A listing written ahead of its feed, whose feed write did not win: ``listed`` is in
+    the directory (unless someone replaced it since), ``before`` is what it replaced."""
+
+    listed: RenderedListing
+    before: ListedFeed | None
+
+
 class DirectoryDraft:
     """The directory one rebuild writes (:data:`DIRECTORY_PATHS`), from the listings of the
     feeds it renders, kept over its attempts (a feed that lost a write race is rendered again
     in the next one).
 
     In each attempt the writer reads the directory's data with :meth:`read` along with its
-    other HEADs, renders its feeds (each calls :meth:`record`), writes them with HEADs of
-    :meth:`to_confirm` beside, then writes what :meth:`render` gives with :meth:`commit`.
+    other HEADs and renders its feeds (each calls :meth:`record`). Then either
+    :meth:`ahead` gives the directory's writes, made beside the feeds' and taken by
+    :meth:`settle`, then :meth:`agrees` reads them back; or the feeds are written with HEADs
+    of :meth:`to_confirm` beside, and :meth:`commit` writes what :meth:`render` gives.
 
     Args:
         site: the site configuration.
@@ -130,6 +161,7 @@ class DirectoryDraft:
         self._rendered = {item.key: item for item in rendered}
         self._published: bytes | None = None
         self._listed: dict[FeedKey, ListedFeed] = {}  # what the published data lists
+        self._ahead: dict[FeedKey, _Ahead] = {}  # written ahead, feed not (yet) written
 
     def read(self, feeds: FeedStore) -> FeedObject | None:
         """Read the published ``directory.json`` whole (what the directory is updated from),
@@ -157,18 +189,81 @@ class DirectoryDraft:
         with self._lock:
             return sorted(self._rendered.values(), key=lambda item: item.key.id)
 
+    def unsettled(self) -> bool:
+        """Whether a listing written ahead of its feed is still to be confirmed or undone
+        (the writer must try the directory again, even with nothing else left to do)."""
+        with self._lock:
+            return bool(self._ahead)
+
     def to_confirm(self, writing: Collection[str]) -> list[str]:
         """The RSS paths to HEAD after the read, beside the attempt's writes (``writing``):
         those of the feeds rendered and not being written, whose listing holds only while
         their object is the one rendered; not those the published data already lists as
-        rendered (nothing to change: a reindex of an unchanged site HEADs none)."""
+        rendered (nothing to change: a reindex of an unchanged site HEADs none); and those of
+        listings written ahead of a feed write that did not win."""
         with self._lock:
             paths = {
                 key.path(FeedFormat.RSS)
                 for key, item in self._rendered.items()
                 if _as_published(self._listed.get(key)) != _as_published(item.listed)
             }
+            paths |= {key.path(FeedFormat.RSS) for key in self._ahead}
         return sorted(paths - set(writing))
+
+    def ahead(
+        self, writing: Collection[str], current: Mapping[str, FeedObject | Exception | None]
+    ) -> DirectoryWrites | None:
+        """The directory to write beside the feeds ``writing`` (paths), as if they all won;
+        ``None`` when a listing to change needs a HEAD first (:meth:`to_confirm`), or a
+        document of the directory could not be read."""
+        if self.to_confirm(writing) or any(isinstance(current[p], Exception) for p in self.paths):
+            return None
+        with self._lock:
+            ahead = {
+                rss: item
+                for key, item in self._rendered.items()
+                if (rss := key.path(FeedFormat.RSS)) in writing
+            }
+        return self._writes(self.render(writing, {}), current, ahead)
+
+    def settle(
+        self,
+        prepared: DirectoryWrites,
+        outcomes: Sequence[bool | Exception],
+        written: Collection[str],
+    ) -> DirectoryOutcome:
+        """Take the outcome of each of the directory's writes (``False``: the race was
+        lost); of a directory written ahead, remember each listing whose feed's RSS document
+        was not among the feeds ``written`` (to confirm or undo it)."""
+        outcome = DirectoryOutcome()
+        for (file, _head), won in zip(prepared.writes, outcomes, strict=True):
+            if isinstance(won, Exception):
+                outcome.failed[file.path] = won
+            elif won:
+                outcome.written.add(file.path)
+            else:
+                outcome.lost = True
+        with self._lock:
+            for rss, item in prepared.ahead.items():
+                if rss in written:
+                    self._ahead.pop(item.key, None)
+                elif DATA_PATH in outcome.written:
+                    replaced = self._listed.get(item.key)
+                    earlier = self._ahead.get(item.key)
+                    if earlier and _as_published(replaced) == _as_published(earlier.listed.listed):
+                        replaced = earlier.before  # still the one we wrote ahead before
+                    self._ahead[item.key] = _Ahead(item, replaced)
+        return outcome
+
+    def agrees(self, prepared: DirectoryWrites, feeds: FeedStore, pool: IOPool) -> bool:
+        """Whether all three documents are, read again, what this attempt rendered (else a
+        race was lost); unread when this attempt wrote none of them."""
+        rendered = prepared.rendered
+        again = pool.map(settled(feeds.head), [file.path for file in rendered])
+        return all(
+            _digest(head) == feed_digest(file.body)
+            for file, head in zip(rendered, again, strict=True)
+        )
 
     def render(
         self, written: Collection[str], confirmed: Mapping[str, FeedObject | Exception | None]
@@ -176,8 +271,9 @@ class DirectoryDraft:
         """The directory's documents: the published data (read at the start of this attempt)
         with the listing of every feed whose RSS document was ``written`` in this attempt or
         is, by the HEADs ``confirmed``, the one rendered. Any other feed keeps its published
-        listing: whoever wrote it since writes the directory too, and a feed whose write
-        failed is not listed as new."""
+        listing (whoever wrote it since writes the directory too, and a feed whose write
+        failed is not listed as new), except that a listing written ahead of a feed that is
+        not the document it was rendered from is put back as it was, if still there."""
         with self._lock:
             fresh = {
                 key: item.listed
@@ -185,6 +281,14 @@ class DirectoryDraft:
                 if (rss := key.path(FeedFormat.RSS)) in written
                 or _digest(confirmed.get(rss)) == item.digest
             }
+            for key, wrote in self._ahead.items():
+                rss = key.path(FeedFormat.RSS)
+                if key in fresh or rss in written:
+                    continue
+                if _digest(confirmed.get(rss)) == wrote.listed.digest:
+                    fresh[key] = wrote.listed.listed  # the feed is that document after all
+                elif _as_published(self._listed.get(key)) == _as_published(wrote.listed.listed):
+                    fresh[key] = wrote.before
             published = self._published
         return directory_files(merged(parse_directory_data(published), fresh), self.site)
 
@@ -197,37 +301,40 @@ class DirectoryDraft:
     ) -> DirectoryOutcome:
         """Write the directory's documents ``rendered`` that changed, each only if it is
         still what this attempt read (``current``), then read all three again: the attempt
-        is lost unless each is what was rendered (see the module docstring)."""
-        outcome = DirectoryOutcome()
-        heads = {path: current[path] for path in self.paths}
-        outcome.failed = {p: head for p, head in heads.items() if isinstance(head, Exception)}
-        if outcome.failed:
-            return outcome
+        is lost unless each is what was rendered (see the module docstring). Settles every
+        listing written ahead before (:meth:`render` took them into account)."""
+        failed = {p: head for p in self.paths if isinstance(head := current[p], Exception)}
+        if failed:
+            return DirectoryOutcome(failed=failed)
+        prepared = self._writes(list(rendered), current)
+        outcome = self.settle(
+            prepared, pool.map(settled(put_directory(feeds)), prepared.writes), ()
+        )
+        if prepared.writes and not (outcome.lost or outcome.failed):
+            outcome.lost = not self.agrees(prepared, feeds, pool)
+        if not (outcome.lost or outcome.failed):
+            with self._lock:
+                self._ahead.clear()
+        return outcome
+
+    def _writes(
+        self,
+        rendered: list[FeedFile],
+        current: Mapping[str, FeedObject | Exception | None],
+        ahead: dict[str, RenderedListing] | None = None,
+    ) -> DirectoryWrites:
+        """The documents of ``rendered`` that differ from the objects read."""
         writes = [
             (file, head)
             for file in rendered
-            if _changed(head := _object(heads[file.path]), file.body)
+            if _changed(head := _object(current[file.path]), file.body)
         ]
-        if not writes:
-            return outcome
-        for (file, _head), won in zip(writes, pool.map(settled(_put(feeds)), writes), strict=True):
-            if isinstance(won, Exception):
-                outcome.failed[file.path] = won
-            elif won:
-                outcome.written.add(file.path)
-            else:
-                outcome.lost = True
-        if outcome.lost or outcome.failed:
-            return outcome
-        again = pool.map(settled(feeds.head), [file.path for file in rendered])
-        outcome.lost = any(
-            _digest(head) != feed_digest(file.body)
-            for file, head in zip(rendered, again, strict=True)
-        )
-        return outcome
+        return DirectoryWrites(rendered, writes, ahead or {})
 
 
-def _put(feeds: FeedStore) -> Callable[[tuple[FeedFile, FeedObject | None]], bool]:
+def put_directory(feeds: FeedStore) -> Callable[[tuple[FeedFile, FeedObject | None]], bool]:
+    """What writes one of the directory's documents (see :meth:`DirectoryDraft.settle`)."""
+
     def put(write: tuple[FeedFile, FeedObject | None]) -> bool:
         """Write one document if it is still what was read; ``False``: the race was lost."""
         file, before = write

@@ -49,8 +49,10 @@ from newswire.pipeline.directory import (
     DIRECTORY_ATTEMPTS,
     DirectoryDraft,
     DirectoryOutcome,
+    DirectoryWrites,
     RenderedListing,
     pause_before_directory,
+    put_directory,
 )
 from newswire.pipeline.indexreads import IndexReads
 from newswire.pipeline.items import columns, partner_item_of
@@ -352,23 +354,31 @@ class FeedWriter:
         change are left alone. A path that fails (AWS, races lost too often) fails alone:
         the others are still written.
 
-        With ``draft``, each attempt then writes the directory (read with the other objects,
-        written after them: :mod:`newswire.pipeline.directory`), again while any feed is
-        written again or it lost a race; when it alone is left, after a random pause, up to
-        :data:`~newswire.pipeline.directory.DIRECTORY_ATTEMPTS` times.
+        With ``draft``, each attempt also writes the directory (read with the other objects,
+        written beside them or after them: :mod:`newswire.pipeline.directory`), again while
+        any feed is written again, it lost a race, or a listing it wrote ahead of its feed
+        is unsettled; when it alone is left, up to
+        :data:`~newswire.pipeline.directory.DIRECTORY_ATTEMPTS` times, after a random pause
+        when it lost.
         """
         run = Progress(jobs)
         for attempt in range(DIRECTORY_ATTEMPTS):
             current = self._heads(run.paths(), draft)
             run.drop_unreadable(current)
             writes = run.writes(self._render(run.pending_jobs()), current)
-            confirm = draft.to_confirm({w.file.path for w in writes}) if draft else []
-            outcomes, confirmed = self._put_all(writes, confirm)
+            writing = {w.file.path for w in writes}
+            last = attempt + 1 >= MAX_ATTEMPTS  # never leave a listing ahead unsettled
+            ahead = draft.ahead(writing, current) if draft and writes and not last else None
+            confirm = draft.to_confirm(writing) if draft and not ahead else []
+            outcomes, confirmed, wrote_ahead = self._put_all(writes, confirm, ahead)
             wrote = run.settle(writes, outcomes)
             written = {w.file.path for w, won in zip(writes, outcomes, strict=True) if won is True}
             recheck = partial(self._moved, {n: (jobs[n], run.read[n]) for n in wrote})
             if draft is None:
                 moved, listed = recheck(), DirectoryOutcome()
+            elif ahead is not None:  # read back while the written feeds are listed again
+                listed = draft.settle(ahead, wrote_ahead, written)
+                moved, listed.lost = run_beside(recheck, partial(self._lost, draft, ahead, listed))
             else:  # the directory written while the written feeds are listed again
                 files = draft.render(written, confirmed)
                 commit = partial(draft.commit, self.feeds, self.pool, current, files)
@@ -377,14 +387,17 @@ class FeedWriter:
             run.written |= listed.written
             run.failed |= listed.failed
             more = run.next_attempt()
-            if draft is not None and (listed.failed or not (listed.lost or more)):
+            if draft is not None and (
+                listed.failed or not (listed.lost or more or draft.unsettled())
+            ):
                 draft = None  # written, unchanged, or failed for good
-            if more and attempt + 1 >= MAX_ATTEMPTS:
+            if more and last:
                 break  # the feeds give up; the directory with them
             if not more:
                 if draft is None:
                     break
-                pause_before_directory()  # the directory alone lost a race
+                if listed.lost:
+                    pause_before_directory()  # the directory alone lost a race
         lost = [path for _number, wanted in run.pending for path in wanted]
         lost += list(DirectoryDraft.paths) if draft is not None else []
         for path in lost:
@@ -393,17 +406,33 @@ class FeedWriter:
             )
         return Rebuilt(tuple(sorted(run.written)), run.failed)
 
+    def _lost(
+        self, draft: DirectoryDraft, ahead: DirectoryWrites, listed: DirectoryOutcome
+    ) -> bool:
+        """Whether the directory written ahead lost a race: a write, or its read-back."""
+        if listed.lost or listed.failed or not ahead.writes:
+            return listed.lost
+        return not draft.agrees(ahead, self.feeds, self.pool)
+
     def _put_all(
-        self, writes: Sequence[Write], confirm: Sequence[str]
-    ) -> tuple[list[bool | Exception], dict[str, FeedObject | Exception | None]]:
+        self, writes: Sequence[Write], confirm: Sequence[str], ahead: DirectoryWrites | None
+    ) -> tuple[
+        list[bool | Exception], dict[str, FeedObject | Exception | None], list[bool | Exception]
+    ]:
         """Each write's outcome (``False``: the race was lost), with the HEADs of
-        ``confirm`` made beside them (after the attempt's reads)."""
+        ``confirm`` made beside them (after the attempt's reads), and the outcome of each of
+        the directory's writes ``ahead``."""
         calls: list[Callable[[], object]] = [partial(self._put, w[1:]) for w in writes]
         calls += [partial(self.feeds.head, path) for path in confirm]
+        put = put_directory(self.feeds)
+        calls += [partial(put, write) for write in (ahead.writes if ahead else [])]
         done = self.pool.map(settled(_call), calls)
-        outcomes = cast("list[bool | Exception]", done[: len(writes)])
-        heads = cast("list[FeedObject | Exception | None]", done[len(writes) :])
-        return outcomes, dict(zip(confirm, heads, strict=True))
+        heads = done[len(writes) : len(writes) + len(confirm)]
+        return (
+            cast("list[bool | Exception]", done[: len(writes)]),
+            dict(zip(confirm, cast("list[FeedObject | Exception | None]", heads), strict=True)),
+            cast("list[bool | Exception]", done[len(writes) + len(confirm) :]),
+        )
 
     def _heads(
         self, paths: Sequence[str], draft: DirectoryDraft | None = None
