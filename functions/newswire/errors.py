@@ -178,6 +178,19 @@ class TransientStorageError(StorageError):
     """A failure that a retry may cure (throttling, 5xx, timeout)."""
 
 
+class LogObjectMissingError(StorageError, LookupError):
+    """A log object to count is gone: its lifecycle rule expired it (or someone deleted it),
+    so a retry cannot bring its lines back.
+
+    Args:
+        uri: the object, ``s3://bucket/key``.
+    """
+
+    def __init__(self, uri: str) -> None:
+        super().__init__(f"{uri}: no such log object (expired or deleted): nothing to count")
+        self.uri = uri
+
+
 class ConcurrentUpdateError(StorageError):
     """A conditional write lost a race: re-read, re-render and try again."""
 

@@ -168,7 +168,9 @@ class Audience(Construct):
         )
         logs, aggregates = self.log_bucket, self.aggregates_bucket
         allow(function, OBJECT_READ, [logs.arn_for_objects(f"{LOG_PREFIX}*")])
-        allow(function, BUCKET_LIST, [aggregates.bucket_arn])
+        # ListBucket: a log the lifecycle rule expired is then NoSuchKey, reported once as
+        # missing, not AccessDenied retried into the dead-letter queue
+        allow(function, BUCKET_LIST, [logs.bucket_arn, aggregates.bucket_arn])
         # DeleteObject: a key it made as the rollup closed the window is deleted again
         allow(function, OBJECT_READ, [aggregates.arn_for_objects(f"{KEYS_PREFIX}*")])
         allow(function, KEY_WRITE, [aggregates.arn_for_objects(KEY_FILES)])
@@ -254,9 +256,13 @@ class Audience(Construct):
         dashboard.add_widgets(per_feed("Requests", "Feed requests per feed (last 7 days)"))
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
-                title="Log lines read and malformed (per hour)",
+                title="Log lines read, malformed and late (per hour)",
                 left=[lines("LogLinesRead"), lines("FeedRequestsCounted")],
-                right=[lines("LogLinesMalformed")],
+                right=[
+                    lines("LogLinesMalformed"),
+                    lines("LateLogLines"),
+                    lines("LogObjectsMissing"),
+                ],
                 width=12,
                 height=6,
             ),

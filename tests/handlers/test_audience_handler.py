@@ -93,11 +93,19 @@ SECOND = (
 )
 
 
-def test_logs_are_counted_as_they_land_and_the_day_rolled_up(s3: Any) -> None:
+def test_logs_are_counted_as_they_land_and_the_day_rolled_up(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = deliver(s3, "cloudfront/E2EXAMPLE.2026-12-01-10.aaaa.gz", FIRST)
-    assert first == {"LogLinesRead": 5, "LogLinesMalformed": 1, "FeedRequestsCounted": 4}
-    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
+    assert first == {
+        "LogLinesRead": 5, "LogLinesMalformed": 1, "FeedRequestsCounted": 4,
+        # Dec 1 is in windows closed by Dec 6 (those ending Dec 1 to 3): counted in the others
+        "LateLogLines": 4, "LogObjectsMissing": 0,
+    }  # fmt: skip
+    second = deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
+    assert second["LateLogLines"] == 0
     deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)  # redelivered
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 8, 2, 30, tzinfo=UTC))
 
     # the first rollup counts the window ending Dec 7 and the two before it, never counted;
     # it closes those whose time is up (Dec 5: two days after it ended)
@@ -181,9 +189,7 @@ def test_past_the_cap_only_the_most_followed_feeds_get_metrics_of_their_own(
     deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
     assert audience.rollup({"day": "2026-12-07"}, FakeLambdaContext())["metrics"] == 6
     assert feeds_with_metrics() == {"/rss.xml", "(all feeds)"}
-    snapshot = json.loads(
-        s3.get_object(Bucket=AGGREGATES, Key="snapshots/latest.json")["Body"].read()
-    )
+    snapshot = snapshot_of(s3, "2026-12-07")
     assert set(snapshot["feeds"]) == {"/rss.xml", "/atom.xml"}  # the snapshot has them all
 
 
@@ -296,7 +302,10 @@ def test_lines_dated_far_outside_the_logs_period_are_skipped_not_fatal(s3: Any) 
         + line("2026-11-01 10:00:00", "/rss.xml", cf.NETNEWSWIRE, "192.0.2.92")  # long closed
     )
     found = deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.cccc.gz", text)
-    assert found == {"LogLinesRead": 9, "LogLinesMalformed": 3, "FeedRequestsCounted": 6}
+    assert found == {
+        "LogLinesRead": 9, "LogLinesMalformed": 3, "FeedRequestsCounted": 6, "LateLogLines": 0,
+        "LogObjectsMissing": 0,
+    }  # fmt: skip
     days = {
         o["Key"].split("/")[1]
         for o in s3.list_objects_v2(Bucket=AGGREGATES, Prefix="partials/")["Contents"]
@@ -383,3 +392,128 @@ def test_an_old_scheduled_event_replayed_keeps_the_counts_it_can_no_longer_take_
     monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 11, 9, 0, tzinfo=UTC))
     assert "2026-12-07" not in rollup()["counted"]
     assert snapshot_of(s3, "2026-12-07") == counted
+
+
+#: Lines of Dec 7 that CloudFront delivers on Dec 10 just before 02:30, as the window ending
+#: Dec 7 is about to be counted a last time.
+LAST_MINUTE = (
+    HEADER
+    + line("2026-12-07 22:00:00", "/rss.xml", cf.NEWSBOAT, "198.51.100.9")
+    + line("2026-12-07 22:00:05", "/rss.xml", cf.CHROME, "198.51.100.10")
+)
+
+
+def test_a_log_written_after_its_windows_final_count_is_reported_late_not_lost(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The processor starts while the window ending Dec 7 is open (02:29) and writes its
+    partials just after the final rollup listed that window's: that count is taken without
+    them, and the processor says how many lines it misses; later windows take them."""
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 10, 2, 29, tzinfo=UTC))
+    rolled: list[dict[str, Any]] = []
+
+    def final_rollup_first(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"].startswith("partials/") and not rolled:
+            monkeypatch.setattr(
+                audience, "clock", lambda: datetime(2026, 12, 10, 2, 30, 5, tzinfo=UTC)
+            )
+            rolled.append(rollup("2026-12-10T02:30:00Z"))
+
+    client = runtime.aws_client("s3")
+    client.meta.events.register("before-parameter-build.s3.PutObject", final_rollup_first)
+    try:
+        s3.put_object(
+            Bucket=LOGS, Key="cloudfront/last.gz", Body=gzip.compress(LAST_MINUTE.encode())
+        )
+        event = json.loads((EVENTS / "s3-put-cloudfront-log.json").read_text())
+        event["Records"][0]["s3"]["object"]["key"] = "cloudfront/last.gz"
+        event["Records"][0]["eventTime"] = "2026-12-10T02:28:30Z"
+        found = audience.process_log(event, FakeLambdaContext())
+    finally:
+        client.meta.events.unregister("before-parameter-build.s3.PutObject", final_rollup_first)
+
+    assert "2026-12-07" in rolled[0]["closed"]
+    final = snapshot_of(s3, "2026-12-07")["feeds"]["/rss.xml"]
+    assert (final["requests"], final["individual"]) == (5, 2)  # without the last minute's two
+    assert found["LateLogLines"] == 2  # so the processor reports both
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 11, 2, 30, tzinfo=UTC))
+    assert "2026-12-08" in rollup("2026-12-11T02:30:00Z")["counted"]  # still open: taken
+    later = snapshot_of(s3, "2026-12-08")["feeds"]["/rss.xml"]
+    assert (later["requests"], later["individual"], later["browsers"]) == (7, 3, 2)
+
+
+def test_a_log_processed_after_a_window_closed_reports_its_lines_late(s3: Any) -> None:
+    rollup("2026-12-10T02:30:00Z")  # the windows ending up to Dec 7 are closed
+    s3.put_object(Bucket=LOGS, Key="cloudfront/late.gz", Body=gzip.compress(SECOND.encode()))
+    event = json.loads((EVENTS / "s3-put-cloudfront-log.json").read_text())
+    event["Records"][0]["s3"]["object"]["key"] = "cloudfront/late.gz"
+    found = audience.process_log(event, FakeLambdaContext())
+    # Dec 6's five lines and Dec 7's one: each in a window closed early, by hand
+    assert found["FeedRequestsCounted"] == found["LateLogLines"] == 6
+
+
+def test_a_log_gone_by_lifecycle_rule_is_reported_once_not_retried(
+    s3: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The runbook's re-run of a dead-lettered event after the log bucket expired its object:
+    one error naming the object, and the invocation succeeds (a retry cannot bring it back)."""
+    event = json.loads((EVENTS / "s3-put-cloudfront-log.json").read_text())
+    found = audience.process_log(event, FakeLambdaContext())
+    assert found["LogObjectsMissing"] == 1 and found["LogLinesRead"] == 0
+    errors = [r for r in caplog.records if r.levelname in {"ERROR", "WARNING"}]
+    assert [(r.getMessage(), getattr(r, "log", None)) for r in errors] == [
+        (
+            "log object missing: nothing counted",
+            f"s3://{LOGS}/cloudfront/E2EXAMPLE12345.2026-12-06-10.a1b2c3d4.gz",
+        )
+    ]
+
+
+def latest_window(s3: Any) -> str:
+    last: str = snapshot_of(s3, "latest")["window"]["last"]
+    return last
+
+
+def test_latest_json_holds_the_newest_finished_window_only(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never a window counted by hand before it ends, never back to an older one."""
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 8, 9, 0, tzinfo=UTC))
+    rollup()
+    assert latest_window(s3) == "2026-12-07"
+    audience.rollup({"day": "2026-12-09"}, FakeLambdaContext())  # ahead: not over yet
+    assert snapshot_of(s3, "2026-12-09")["window"]["last"] == "2026-12-09"
+    assert latest_window(s3) == "2026-12-07"
+    audience.rollup({"day": "2026-12-05"}, FakeLambdaContext())  # an older one, again
+    assert latest_window(s3) == "2026-12-07"
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 10, 2, 30, tzinfo=UTC))
+    rollup("2026-12-10T02:30:00Z")
+    assert latest_window(s3) == "2026-12-09"
+
+
+def test_a_future_window_left_in_latest_json_is_replaced(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As an earlier release wrote it, from a window counted by hand before it ended."""
+    s3.put_object(
+        Bucket=AGGREGATES, Key="snapshots/latest.json", Body=b"{}",
+        Metadata={"partials": "", "window-last": "2026-12-20"},
+    )  # fmt: skip
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 8, 2, 30, tzinfo=UTC))
+    rollup()
+    assert latest_window(s3) == "2026-12-07"
+
+
+def test_a_feed_path_out_of_ascii_gets_a_percent_encoded_metric(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CloudWatch takes ASCII dimension values only: the path as a URL has it, reversibly."""
+    text = HEADER + line("2026-12-06 10:00:00", "/tags/caf%C3%A9/rss.xml", cf.NETNEWSWIRE)
+    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.eeee.gz", text)
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 8, 2, 30, tzinfo=UTC))
+    rollup()
+    assert feeds_with_metrics() == {"/tags/caf%C3%A9/rss.xml", "(all feeds)"}
+    assert subscribers_charted("/tags/caf%C3%A9/rss.xml") == 1
+    assert set(snapshot_of(s3, "2026-12-07")["feeds"]) == {"/tags/café/rss.xml"}

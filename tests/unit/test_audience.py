@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import tracemalloc
 from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from newswire.adapters.audience import dimension_value
 from newswire.audience.agents import ClientKind, classify
 from newswire.audience.counting import DayAggregate, Tally, WindowCounter
 from newswire.audience.hashing import RunKey, WindowKeys, new_key
@@ -353,3 +358,41 @@ def test_a_partial_is_decoded_for_the_windows_asked_only() -> None:
     assert len(DayAggregate.from_json(document).visitors[ClientKind.READER]) == 7
     only = DayAggregate.from_json(document, tags={date(2026, 12, 7)})
     assert list(only.visitors[ClientKind.READER]) == [date(2026, 12, 7)]
+
+
+DIMENSION_SAFE = {chr(c) for c in range(0x20, 0x7F)}
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("/rss.xml", "/rss.xml"),
+        ("/tags/café/rss.xml", "/tags/caf%C3%A9/rss.xml"),
+        ("/tags/新聞/atom.xml", "/tags/%E6%96%B0%E8%81%9E/atom.xml"),
+        ("/tags/100%/rss.xml", "/tags/100%25/rss.xml"),  # the escape escaped: reversible
+        ("/tags/a\tb/feed.json", "/tags/a%09b/feed.json"),  # no control characters
+        ("/tags/a b/rss.xml", "/tags/a b/rss.xml"),
+    ],
+)
+def test_a_feeds_metric_dimension_is_its_path_in_ascii(path: str, value: str) -> None:
+    assert dimension_value(path) == value
+    assert unquote(value) == path
+
+
+def test_a_path_too_long_for_a_dimension_is_cut_alike_and_apart() -> None:
+    base = "/tags/" + "é" * 400
+    one, other = dimension_value(base + "/rss.xml"), dimension_value(base + "/atom.xml")
+    assert 1020 <= len(one) <= 1024 and len(one) == len(other)
+    assert one != other  # the path's digest at the end keeps them apart
+    assert one == dimension_value(base + "/rss.xml")
+    kept, digest = one.split("%~")
+    assert re.fullmatch(r"/tags/(%[0-9A-F]{2})+", kept) and len(digest) == 16  # no escape cut
+
+
+@given(st.text(min_size=1, max_size=1500))
+def test_any_path_gives_a_value_cloudwatch_takes(path: str) -> None:
+    value = dimension_value("/" + path)
+    assert 1 <= len(value) <= 1024
+    assert set(value) <= DIMENSION_SAFE and value.strip()
+    if "%~" not in value:  # not cut
+        assert unquote(value, errors="surrogatepass") == "/" + path

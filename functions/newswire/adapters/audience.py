@@ -5,8 +5,9 @@ Bucket layout (all private; ``infra/`` expires each prefix by lifecycle rule):
 - ``keys/<day>.key``: the hashing key of the seven-day window ending on that day, made by the
   first log processor that needs it (a conditional write, so concurrent processors agree on
   one) and deleted by the rollup once the window's count is final; ``keys/<day>.closed``, an
-  empty marker the rollup writes first, so a late or retried processor never makes the key of
-  a window already counted again;
+  empty marker the rollup writes before it takes that final count, so a late or retried
+  processor never makes the key of a window already counted again, and one still writing
+  when it appeared knows its lines may miss that count;
 - ``partials/<day>/<hash of the log key>.json.gz``: one log file's aggregates of that day per
   feed (:class:`~newswire.audience.counting.DayAggregate`); named after the log object, so a
   redelivered event rewrites the same partial instead of counting a file twice;
@@ -24,12 +25,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
 from newswire.audience.counting import DayAggregate, FeedCounts
 from newswire.audience.hashing import KEY_BYTES, new_key
-from newswire.errors import StorageError
+from newswire.errors import LogObjectMissingError, StorageError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -85,17 +87,26 @@ class AudienceStore:
                 return None
         raise StorageError(f"s3://{self._bucket}/{name}: the window key could not be agreed on")
 
-    def drop_window_key(self, end: date) -> None:
-        """Close the window ending on ``end`` and delete its key: its hashes become unlinkable.
-
-        The closed marker is written before the key is deleted, so a processor that made the
-        key in between sees the marker and deletes the key itself.
-        """
+    def close_window(self, end: date) -> None:
+        """Mark the window ending on ``end`` closed, before its final count lists its partials:
+        a partial written before the marker is in that count, and a processor that finds the
+        marker after writing its own knows its lines may not be (:meth:`is_closed`)."""
         closed = _closed_name(end)
         try:
             self._s3.put_object(Bucket=self._bucket, Key=closed, Body=b"")
         except ClientError as e:
             raise StorageError(f"s3://{self._bucket}/{closed}: {e}") from e
+
+    def is_closed(self, end: date) -> bool:
+        """Whether the rollup closed the window ending on ``end`` (:meth:`close_window`)."""
+        return self._head(_closed_name(end)) is not None
+
+    def drop_window_key(self, end: date) -> None:
+        """Delete the key of a window :meth:`close_window` closed: its hashes become unlinkable.
+
+        The closed marker is written before, so a processor that made the key in between sees
+        the marker and deletes the key itself.
+        """
         self._delete(_key_name(end))
 
     def _delete(self, name: str) -> None:
@@ -154,13 +165,16 @@ class AudienceStore:
         return date.fromisoformat(last) if last else None
 
     def _metadata(self, name: str) -> dict[str, str]:
+        head = self._head(name)
+        return dict(head.get("Metadata", {})) if head is not None else {}
+
+    def _head(self, name: str) -> Mapping[str, Any] | None:
         try:
-            head = self._s3.head_object(Bucket=self._bucket, Key=name)
+            return self._s3.head_object(Bucket=self._bucket, Key=name)
         except ClientError as e:
             if _code(e) in {"NoSuchKey", "404"}:
-                return {}
+                return None
             raise StorageError(f"s3://{self._bucket}/{name}: {e}") from e
-        return dict(head.get("Metadata", {}))
 
     def open_windows(self) -> list[date]:
         """The last days of the windows whose key exists, oldest first (an object of another
@@ -231,6 +245,26 @@ class AudienceStore:
             raise StorageError(f"s3://{self._bucket}/{name}: {e}") from e
 
 
+def open_log_object(s3: S3Client, bucket: str, key: str) -> Iterable[bytes]:
+    """A CloudFront log object's lines, as bytes, read as a stream (gunzipped if ``.gz``).
+
+    Raises:
+        LogObjectMissingError: it is gone (expired by the log bucket's lifecycle rule, or
+            deleted): S3 says so only to a role that may list the bucket, or it says
+            AccessDenied.
+        StorageError: S3 failed otherwise.
+    """
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    except ClientError as e:
+        if _code(e) in {"NoSuchKey", "404"}:
+            raise LogObjectMissingError(f"s3://{bucket}/{key}") from e
+        raise StorageError(f"s3://{bucket}/{key}: {e}") from e
+    if key.endswith(".gz"):
+        return gzip.GzipFile(fileobj=body)
+    return body.iter_lines(keepends=True)
+
+
 def _key_name(end: date) -> str:
     return f"{KEYS_PREFIX}{end.isoformat()}.key"
 
@@ -259,6 +293,34 @@ def _code(error: ClientError) -> str:
 
 #: The feed dimension of the all-feeds totals.
 ALL_FEEDS = "(all feeds)"
+#: CloudWatch's longest dimension value, in characters (all ASCII).
+DIMENSION_VALUE_MAX = 1024
+#: Characters a dimension value keeps as they are: printable ASCII but ``%``, its escape.
+_DIMENSION_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
+#: Hex digits of the path's SHA-256 that end a value cut to :data:`DIMENSION_VALUE_MAX`.
+_CUT_DIGEST = 16
+
+
+def dimension_value(path: str) -> str:
+    """The ``Feed`` dimension value of the feed at ``path``: CloudWatch takes 1 to 1,024
+    characters of printable ASCII, and a log's path is decoded (any Unicode).
+
+    Each character that is not printable ASCII, and ``%`` itself, is percent-encoded as UTF-8
+    bytes (``/tags/café/rss.xml`` is ``/tags/caf%C3%A9/rss.xml``), so
+    :func:`urllib.parse.unquote` gives the path back. A value longer than 1,024 characters is
+    cut, never inside an escape, and ends with ``%~`` and the first 16 hex digits of the
+    path's SHA-256 (``%~`` is no escape, so no whole value ends so): two long paths never share
+    a metric, and the snapshot has the whole path.
+    """
+    value = quote(path, safe=_DIMENSION_SAFE, errors="surrogatepass")  # a path is never empty
+    if len(value) <= DIMENSION_VALUE_MAX:
+        return value
+    digest = hashlib.sha256(path.encode("utf-8", "surrogatepass")).hexdigest()[:_CUT_DIGEST]
+    kept = value[: DIMENSION_VALUE_MAX - len(digest) - 2]
+    escape = kept.rfind("%", len(kept) - 2)  # an escape cut short is dropped whole
+    if escape >= 0:
+        kept = kept[:escape]
+    return f"{kept}%~{digest}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +343,8 @@ def put_feed_metrics(
 ) -> MetricsSent:
     """Publish the window's counts as CloudWatch metrics: each feed with readers, and the total.
 
-    Metrics (unit Count, dimension ``Feed``, the feed's path or :data:`ALL_FEEDS`):
+    Metrics (unit Count, dimension ``Feed``, the feed's path as :func:`dimension_value`
+    writes it, or :data:`ALL_FEEDS`):
     ``Subscribers``, ``IndividualReaders``, ``Requests``, timestamped at the end of ``last``
     (UTC). A feed gets metrics of its own when it has subscribers, up to ``cap`` feeds (those
     with most first): each custom metric is billed by the month, a site has a feed per tag,
@@ -308,7 +371,7 @@ def put_feed_metrics(
         for path, feed in ranked
     ]  # fmt: skip
     data: list[Any] = [
-        {"MetricName": name, "Dimensions": [{"Name": "Feed", "Value": path[:1024]}],
+        {"MetricName": name, "Dimensions": [{"Name": "Feed", "Value": dimension_value(path)}],
          "Timestamp": stamp, "Value": float(value), "Unit": "Count"}
         for path, values in series
         for name, value in values.items()

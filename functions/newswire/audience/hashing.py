@@ -77,6 +77,17 @@ class WindowKeys:
         self._first_open = first_open
         self._keys: dict[date, bytes | None] = {}
 
+    @property
+    def opened(self) -> list[date]:
+        """The windows readers were hashed for: a processor checks, once its partials are
+        written, whether the rollup closed one meanwhile."""
+        return sorted(end for end, key in self._keys.items() if key is not None)
+
+    @property
+    def closed(self) -> list[date]:
+        """The windows found closed (no key) when a reader of theirs came to be hashed."""
+        return sorted(end for end, key in self._keys.items() if key is None)
+
     def __call__(self, day: date, identity: str) -> dict[date, int]:
         digests = {}
         for offset in range(WINDOW_DAYS):

@@ -9,8 +9,10 @@
     (by the time of the run, not the event's, and the rollup's closed marker), and one
     partial aggregate per day of requests is written (``partials/``). A malformed line is
     logged and skipped, as is a line dated outside the log's period (before the earliest open
-    window, or over two days after the log landed).
-    Metrics (unit Count): ``LogLinesRead``, ``LogLinesMalformed``, ``FeedRequestsCounted``.
+    window, or over two days after the log landed). Lines that miss a window's final count (it
+    was closed before their partials were written) are reported as late; a log object gone
+    (expired) is one error naming it, and the invocation succeeds: a retry cannot help.
+    Metrics (unit Count): :data:`PROCESSOR_METRICS`.
 
 ``rollup``
     Trigger: an EventBridge schedule once a day (02:30 UTC). Counts the seven days ending the
@@ -19,10 +21,11 @@
     lines CloudFront delivered late); ``{"day": "YYYY-MM-DD"}`` in the event counts that
     window, changed or not, until :data:`PARTIALS_KEPT_DAYS` after its first day (counting
     needs no key; later, a day's partials may be gone, and it refuses). Each count
-    writes ``snapshots/<day>.json`` (and ``snapshots/latest.json`` for the newest) and
-    publishes metrics for the feeds with readers and for all feeds together (namespace
-    ``Newswire/Audience``, dimension ``Feed``). Then it closes every window whose time is up:
-    a marker, then its key deleted.
+    writes ``snapshots/<day>.json`` (and ``snapshots/latest.json`` for the newest finished
+    window, never an older one) and publishes metrics for the feeds with readers and for all
+    feeds together (namespace ``Newswire/Audience``, dimension ``Feed``). Every window whose
+    time is up is closed: its marker written before the partials are listed, its key deleted
+    after the count.
 
 Environment:
     AUDIENCE_BUCKET: the private aggregates bucket (keys, partials, snapshots).
@@ -32,7 +35,6 @@ Environment:
 
 from __future__ import annotations
 
-import gzip
 import os
 from collections import defaultdict
 from collections.abc import Iterable
@@ -42,17 +44,29 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from newswire.adapters.audience import AudienceStore, fingerprint, put_feed_metrics
+from newswire.adapters.audience import (
+    AudienceStore,
+    fingerprint,
+    open_log_object,
+    put_feed_metrics,
+)
 from newswire.audience import WINDOW_DAYS
 from newswire.audience.counting import DayAggregate, FeedCounts, Tally, WindowCounter
 from newswire.audience.hashing import WindowKeys
 from newswire.audience.logformat import Malformed, read_log
+from newswire.errors import LogObjectMissingError
 from newswire.handlers.observability import logger, metrics, tracer
 from newswire.runtime import aws_client, io_pool
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+#: The processor's metrics (unit Count), each sent every run, zero or not, so a chart or an
+#: alarm sees a quiet hour as 0 rather than no data.
+PROCESSOR_METRICS = (
+    "LogLinesRead", "LogLinesMalformed", "FeedRequestsCounted", "LateLogLines",
+    "LogObjectsMissing",
+)  # fmt: skip
 #: Malformed lines logged one by one per file; the rest are only counted.
 MALFORMED_LOGGED = 10
 #: At most this many feeds (those with most subscribers) get CloudWatch metrics of their own:
@@ -97,16 +111,21 @@ def process_log(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
     """Count the requests of each log object in an S3 event; return what was read."""
     store = _store()
     now = clock()
-    summary: dict[str, int] = defaultdict(int)
+    summary = dict.fromkeys(PROCESSOR_METRICS, 0)
     for record in event.get("Records", []):
         bucket = record["s3"]["bucket"]["name"]
         key = unquote_plus(record["s3"]["object"]["key"])
         landed = max(datetime.fromisoformat(record.get("eventTime") or now.isoformat()), now)
-        for name, value in count_log_object(store, bucket, key, landed).items():
+        try:
+            counted = count_log_object(store, bucket, key, landed)
+        except LogObjectMissingError as e:  # a retry cannot bring it back: said once, here
+            logger.error("log object missing: nothing counted", extra={"log": e.uri})
+            counted = {"LogObjectsMissing": 1}
+        for name, value in counted.items():
             summary[name] += value
-    for name in ("LogLinesRead", "LogLinesMalformed", "FeedRequestsCounted"):
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=summary[name])
-    return dict(summary)
+    for name, value in summary.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    return summary
 
 
 def count_log_object(
@@ -121,12 +140,10 @@ def count_log_object(
         landed: when it is counted: the later of the event's time and now, so a retried or
             late event does not reopen a window counted since it was sent.
     """
-    body = aws_client("s3").get_object(Bucket=bucket, Key=key)["Body"]
-    lines: Iterable[bytes] = (
-        gzip.GzipFile(fileobj=body) if key.endswith(".gz") else body.iter_lines(keepends=True)
-    )
+    lines = open_log_object(aws_client("s3"), bucket, key)
     first_open = first_open_window(landed)
-    tally = Tally(WindowKeys(store.window_key, first_open))
+    keys = WindowKeys(store.window_key, first_open)
+    tally = Tally(keys)
     period = _period(first_open, landed)
     read = malformed = counted = 0
     for item in read_log(lines, key, period=period):
@@ -142,11 +159,37 @@ def count_log_object(
         by_day[day][path] = aggregate
     for day, feeds in by_day.items():
         store.put_partial(day, f"{bucket}/{key}", feeds)
+    # checked after the partials are written: a window closed later takes them in its count
+    closed = {*keys.closed, *(end for end in keys.opened if store.is_closed(end))}
+    late = late_requests(tally, first_open, closed)
     logger.info(
         "log counted",
         extra={"key": key, "lines": read, "malformed": malformed, "counted": counted},
     )
-    return {"LogLinesRead": read, "LogLinesMalformed": malformed, "FeedRequestsCounted": counted}
+    if late:
+        logger.warning(
+            "log lines processed after a window they belong in was closed: not in its count",
+            extra={"key": key, "late": late, "windows": sorted(str(end) for end in closed)},
+        )
+    return {
+        "LogLinesRead": read, "LogLinesMalformed": malformed, "FeedRequestsCounted": counted,
+        "LateLogLines": late,
+    }  # fmt: skip
+
+
+def late_requests(tally: Tally, first_open: date, closed: Iterable[date]) -> int:
+    """The counted requests of ``tally`` that may miss the final count of a window their day
+    is in: days of a window closed by the clock (before ``first_open``) or by the rollup's
+    marker (``closed``) by the time this log's partials were written. They count in the
+    windows still open; a final count is not taken again, so they are reported instead (a
+    marker that appeared while the partials were written may have let them in: reported all
+    the same, so the metric never hides a line that is missing)."""
+    ends = sorted(closed)
+    return sum(
+        aggregate.requests
+        for (_path, day), aggregate in tally.aggregates.items()
+        if day < first_open or any(day <= end < day + timedelta(days=WINDOW_DAYS) for end in ends)
+    )
 
 
 def _period(first_open: date, landed: datetime) -> tuple[datetime, datetime]:
@@ -166,8 +209,10 @@ def rollup(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     :data:`LATE_DAYS` windows before it again if late log lines changed their partials; an
     event with ``{"day": "YYYY-MM-DD"}`` counts that window, changed or not (counting needs
     no key: any window whose partials are all kept, until three days after it ends). Then
-    every window whose time is up by the clock is closed. Returns what was counted and
-    closed.
+    every window whose time is up by the clock is closed: its marker written before the
+    partials are listed (a log processed after that is reported late, not lost), its key
+    deleted after the count. ``latest.json`` only ever moves forward, to a finished window.
+    Returns what was counted and closed.
     """
     # a scheduled event has its time; one invoked by hand without it counts yesterday
     sent_at = datetime.fromisoformat(event["time"]) if event.get("time") else clock()
@@ -178,12 +223,20 @@ def rollup(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         last = sent_at.date() - timedelta(days=1)
         ends = [last - timedelta(days=LATE_DAYS - n) for n in range(LATE_DAYS + 1)]
     store = _store()
+    first_open = first_open_window(now)
+    closing = sorted({e for e in [*ends, *store.open_windows()] if e < first_open})
+    for end in closing:  # before the listing: what it misses, the processor reports late
+        store.close_window(end)
     days = {end - timedelta(days=n) for end in ends for n in range(WINDOW_DAYS)}
     versions = store.partial_versions(sorted(days))
     kept = _whole(ends, clock(), by_hand=bool(event.get("day")))
-    stale = [end for end in kept if event.get("day") or _changed(store, end, versions)]
+    newest = _LatestWindow(store.latest_window(), finished=clock().date() - timedelta(days=1))
+    stale = [
+        end
+        for end in kept
+        if event.get("day") or newest.lags(end, kept) or _changed(store, end, versions)
+    ]
     counts = _count_windows(store, stale, versions)
-    latest = store.latest_window()
     cap = int(os.environ.get("AUDIENCE_METRIC_FEEDS") or DEFAULT_METRIC_FEEDS)
     sent = 0
     for end in stale:
@@ -191,11 +244,8 @@ def rollup(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         sent += _publish(end, counts[end], cap)
         store.put_snapshot(
             end - timedelta(days=WINDOW_DAYS - 1), end, counts[end],
-            version=fingerprint(_window_versions(end, versions)),
-            latest=latest is None or end >= latest,
+            version=fingerprint(_window_versions(end, versions)), latest=newest.moves_to(end),
         )  # fmt: skip
-    first_open = first_open_window(now)
-    closing = sorted({e for e in [*ends, *store.open_windows()] if e < first_open})
     for end in closing:
         store.drop_window_key(end)
     logger.info(
@@ -208,6 +258,38 @@ def rollup(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "feeds": len(counts.get(last, {})),
         "metrics": sent,
     }
+
+
+class _LatestWindow:
+    """Which window ``latest.json`` holds: the newest finished one (its last day over by the
+    clock), so a window counted by hand before it ends, or an older one counted again, gets
+    its dated snapshot only.
+
+    Args:
+        held: the window ``latest.json`` holds, if any.
+        finished: the last day of the newest finished window.
+    """
+
+    def __init__(self, held: date | None, finished: date) -> None:
+        # a window held that is not finished (written by an earlier release) is replaced
+        self._held = held if held is not None and held <= finished else None
+        self._finished = finished
+
+    def lags(self, end: date, ends: list[date]) -> bool:
+        """Whether ``end`` is the newest finished window of ``ends`` and ``latest.json`` does
+        not hold it yet: counted again though unchanged (it may have been counted by hand
+        before it ended), so ``latest.json`` moves to it."""
+        finished = [e for e in ends if e <= self._finished]
+        newest = max(finished, default=None)
+        return end == newest and (self._held is None or self._held < end)
+
+    def moves_to(self, end: date) -> bool:
+        """Whether the window ending ``end``, just counted, goes to ``latest.json``; if so it
+        is held from now on (windows are counted oldest first)."""
+        if end > self._finished or (self._held is not None and end < self._held):
+            return False
+        self._held = end
+        return True
 
 
 def _whole(ends: list[date], now: datetime, *, by_hand: bool) -> list[date]:
