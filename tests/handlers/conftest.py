@@ -128,3 +128,11 @@ def use_hub(stack: Stack, hub: Hub) -> None:
     site_yaml = stack.s3.get_object(Bucket=stack.content_bucket, Key="site.yaml")["Body"]
     body = site_yaml.read() + f"hub: {hub.url}\n".encode()
     stack.s3.put_object(Bucket=stack.content_bucket, Key="site.yaml", Body=body)
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The audience functions' buckets in moto, with an S3 client on them."""
+    from tests.handlers.audience_moto import audience_buckets  # it imports this module
+
+    yield from audience_buckets(monkeypatch)

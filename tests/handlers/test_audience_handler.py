@@ -2,77 +2,33 @@
 
 from __future__ import annotations
 
-import copy
 import gzip
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from newswire import runtime
 from newswire.errors import StorageError
 from newswire.handlers import audience
+from tests.handlers.audience_moto import (
+    AGGREGATES,
+    READER_ADDRESS,
+    SECOND,
+    deliver,
+    feeds_with_metrics,
+    keys_kept,
+    process_at,
+    rollup,
+    snapshot_of,
+    subscribers_charted,
+)
 from tests.handlers.conftest import FakeLambdaContext
 from tests.support import cloudfront as cf
 from tests.support.cloudfront import HEADER, line
-
-EVENTS = Path(__file__).parent.parent / "events"
-LOGS = "newswire-cloudfront-logs"
-AGGREGATES = "newswire-audience"
-READER_ADDRESS = "192.0.2.77"
-#: When the processors run: just after the test event's log landed.
-NOW = datetime(2026, 12, 6, 11, 5, tzinfo=UTC)
-
-
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "AUDIENCE_BUCKET": AGGREGATES,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setattr(audience, "clock", lambda: NOW)
-    runtime.clear_clients()
-    with mock_aws():
-        client = boto3.client("s3")
-        client.create_bucket(Bucket=LOGS)
-        client.create_bucket(Bucket=AGGREGATES)
-        yield client
-    runtime.clear_clients()
-
-
-def deliver(s3: Any, key: str, text: str) -> dict[str, Any]:
-    """Put a gzipped log object, as CloudFront does, and process its S3 event."""
-    s3.put_object(Bucket=LOGS, Key=key, Body=gzip.compress(text.encode()))
-    event = json.loads((EVENTS / "s3-put-cloudfront-log.json").read_text())
-    event = copy.deepcopy(event)
-    event["Records"][0]["s3"]["object"]["key"] = key
-    return audience.process_log(event, FakeLambdaContext())
-
-
-def rollup(at: str | None = None) -> dict[str, Any]:
-    """The scheduled rollup, at the test event's time (2026-12-08T02:30Z) or ``at``."""
-    event = json.loads((EVENTS / "eventbridge-audience-rollup.json").read_text())
-    if at:
-        event["time"] = at
-    return audience.rollup(event, FakeLambdaContext())
-
-
-def snapshot_of(s3: Any, name: str) -> dict[str, Any]:
-    body = s3.get_object(Bucket=AGGREGATES, Key=f"snapshots/{name}.json")["Body"].read()
-    document: dict[str, Any] = json.loads(body)
-    return document
-
 
 FIRST = (
     HEADER
@@ -81,15 +37,6 @@ FIRST = (
     + line("2026-12-01 10:00:00", "/rss.xml", cf.FEEDBIN.format(id=1, n=10), "54.2.2.2")
     + line("2026-12-01 10:00:00", "/rss.xml", cf.FEEDBIN.format(id=2, n=4), "54.2.2.2")
     + "this line is not a log line\n"
-)
-SECOND = (
-    HEADER
-    + line("2026-12-06 10:00:00", "/rss.xml", cf.NETNEWSWIRE, READER_ADDRESS)
-    + line("2026-12-06 10:00:01", "/rss.xml", cf.NEWSBOAT, "198.51.100.3")
-    + line("2026-12-06 10:00:02", "/rss.xml", cf.FEEDLY.format(n=120), "54.1.1.1")
-    + line("2026-12-06 10:00:03", "/rss.xml", cf.CHROME, "198.51.100.4")
-    + line("2026-12-06 10:00:04", "/rss.xml", cf.GOOGLEBOT, "66.249.66.1")
-    + line("2026-12-07 23:59:59", "/atom.xml", cf.INOREADER.format(n=7), "35.1.1.1")
 )
 
 
@@ -137,26 +84,6 @@ def test_logs_are_counted_as_they_land_and_the_day_rolled_up(
     assert {m["Dimensions"][0]["Value"] for m in found["Metrics"]} == {
         "/rss.xml", "/atom.xml", "(all feeds)",
     }  # fmt: skip
-
-
-def feeds_with_metrics() -> set[str]:
-    found = boto3.client("cloudwatch").list_metrics(Namespace="Newswire/Audience")["Metrics"]
-    return {m["Dimensions"][0]["Value"] for m in found}
-
-
-def subscribers_charted(feed: str, day: int = 7) -> float:
-    """The feed's Subscribers of the window ending on that day of December 2026, as a
-    dashboard shows it (the day's Maximum: a window counted again adds a value)."""
-    points = boto3.client("cloudwatch").get_metric_statistics(
-        Namespace="Newswire/Audience",
-        MetricName="Subscribers",
-        Dimensions=[{"Name": "Feed", "Value": feed}],
-        StartTime=datetime(2026, 12, day, tzinfo=UTC),
-        EndTime=datetime(2026, 12, day + 1, tzinfo=UTC),
-        Period=86400,
-        Statistics=["Maximum"],
-    )["Datapoints"]
-    return max(p["Maximum"] for p in points)
 
 
 #: Feeds of tags and authors with a reader or two, and one only a crawler fetches.
@@ -210,20 +137,6 @@ def test_no_address_is_kept_and_the_window_key_is_dropped_once_final(s3: Any) ->
     assert keys_kept(s3) == {f"keys/2026-12-{day:02d}.key" for day in range(8, 13)}
 
 
-def keys_kept(s3: Any) -> set[str]:
-    found = s3.list_objects_v2(Bucket=AGGREGATES, Prefix="keys/").get("Contents", [])
-    return {o["Key"] for o in found if o["Key"].endswith(".key")}
-
-
-def process_at(s3: Any, key: str, text: str, when: datetime) -> None:
-    """Deliver a log object whose S3 event is sent, and processed, at ``when``."""
-    s3.put_object(Bucket=LOGS, Key=key, Body=gzip.compress(text.encode()))
-    event = json.loads((EVENTS / "s3-put-cloudfront-log.json").read_text())
-    event["Records"][0]["s3"]["object"]["key"] = key
-    event["Records"][0]["eventTime"] = when.isoformat()
-    audience.process_log(event, FakeLambdaContext())
-
-
 #: Lines of Dec 6, 03:00 and 04:00, that CloudFront delivers on Dec 7 at 20:00: 41 hours late.
 LATE = (
     HEADER
@@ -241,7 +154,12 @@ def test_a_log_delivered_a_day_late_is_counted_in_the_windows_already_counted(
     rollup("2026-12-07T02:30:00Z")
     assert snapshot_of(s3, "2026-12-06")["feeds"]["/rss.xml"]["individual"] == 1
 
-    process_at(s3, "cloudfront/E2EXAMPLE.2026-12-06-03.late.gz", LATE, NOW.replace(day=7, hour=20))
+    process_at(
+        s3,
+        "cloudfront/E2EXAMPLE.2026-12-06-03.late.gz",
+        LATE,
+        datetime(2026, 12, 7, 20, 5, tzinfo=UTC),
+    )
     monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 8, 2, 30, tzinfo=UTC))
     found = rollup("2026-12-08T02:30:00Z")
 
@@ -392,128 +310,3 @@ def test_an_old_scheduled_event_replayed_keeps_the_counts_it_can_no_longer_take_
     monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 11, 9, 0, tzinfo=UTC))
     assert "2026-12-07" not in rollup()["counted"]
     assert snapshot_of(s3, "2026-12-07") == counted
-
-
-#: Lines of Dec 7 that CloudFront delivers on Dec 10 just before 02:30, as the window ending
-#: Dec 7 is about to be counted a last time.
-LAST_MINUTE = (
-    HEADER
-    + line("2026-12-07 22:00:00", "/rss.xml", cf.NEWSBOAT, "198.51.100.9")
-    + line("2026-12-07 22:00:05", "/rss.xml", cf.CHROME, "198.51.100.10")
-)
-
-
-def test_a_log_written_after_its_windows_final_count_is_reported_late_not_lost(
-    s3: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The processor starts while the window ending Dec 7 is open (02:29) and writes its
-    partials just after the final rollup listed that window's: that count is taken without
-    them, and the processor says how many lines it misses; later windows take them."""
-    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
-    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 10, 2, 29, tzinfo=UTC))
-    rolled: list[dict[str, Any]] = []
-
-    def final_rollup_first(params: dict[str, Any], **_: Any) -> None:
-        if params["Key"].startswith("partials/") and not rolled:
-            monkeypatch.setattr(
-                audience, "clock", lambda: datetime(2026, 12, 10, 2, 30, 5, tzinfo=UTC)
-            )
-            rolled.append(rollup("2026-12-10T02:30:00Z"))
-
-    client = runtime.aws_client("s3")
-    client.meta.events.register("before-parameter-build.s3.PutObject", final_rollup_first)
-    try:
-        s3.put_object(
-            Bucket=LOGS, Key="cloudfront/last.gz", Body=gzip.compress(LAST_MINUTE.encode())
-        )
-        event = json.loads((EVENTS / "s3-put-cloudfront-log.json").read_text())
-        event["Records"][0]["s3"]["object"]["key"] = "cloudfront/last.gz"
-        event["Records"][0]["eventTime"] = "2026-12-10T02:28:30Z"
-        found = audience.process_log(event, FakeLambdaContext())
-    finally:
-        client.meta.events.unregister("before-parameter-build.s3.PutObject", final_rollup_first)
-
-    assert "2026-12-07" in rolled[0]["closed"]
-    final = snapshot_of(s3, "2026-12-07")["feeds"]["/rss.xml"]
-    assert (final["requests"], final["individual"]) == (5, 2)  # without the last minute's two
-    assert found["LateLogLines"] == 2  # so the processor reports both
-    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 11, 2, 30, tzinfo=UTC))
-    assert "2026-12-08" in rollup("2026-12-11T02:30:00Z")["counted"]  # still open: taken
-    later = snapshot_of(s3, "2026-12-08")["feeds"]["/rss.xml"]
-    assert (later["requests"], later["individual"], later["browsers"]) == (7, 3, 2)
-
-
-def test_a_log_processed_after_a_window_closed_reports_its_lines_late(s3: Any) -> None:
-    rollup("2026-12-10T02:30:00Z")  # the windows ending up to Dec 7 are closed
-    s3.put_object(Bucket=LOGS, Key="cloudfront/late.gz", Body=gzip.compress(SECOND.encode()))
-    event = json.loads((EVENTS / "s3-put-cloudfront-log.json").read_text())
-    event["Records"][0]["s3"]["object"]["key"] = "cloudfront/late.gz"
-    found = audience.process_log(event, FakeLambdaContext())
-    # Dec 6's five lines and Dec 7's one: each in a window closed early, by hand
-    assert found["FeedRequestsCounted"] == found["LateLogLines"] == 6
-
-
-def test_a_log_gone_by_lifecycle_rule_is_reported_once_not_retried(
-    s3: Any, caplog: pytest.LogCaptureFixture
-) -> None:
-    """The runbook's re-run of a dead-lettered event after the log bucket expired its object:
-    one error naming the object, and the invocation succeeds (a retry cannot bring it back)."""
-    event = json.loads((EVENTS / "s3-put-cloudfront-log.json").read_text())
-    found = audience.process_log(event, FakeLambdaContext())
-    assert found["LogObjectsMissing"] == 1 and found["LogLinesRead"] == 0
-    errors = [r for r in caplog.records if r.levelname in {"ERROR", "WARNING"}]
-    assert [(r.getMessage(), getattr(r, "log", None)) for r in errors] == [
-        (
-            "log object missing: nothing counted",
-            f"s3://{LOGS}/cloudfront/E2EXAMPLE12345.2026-12-06-10.a1b2c3d4.gz",
-        )
-    ]
-
-
-def latest_window(s3: Any) -> str:
-    last: str = snapshot_of(s3, "latest")["window"]["last"]
-    return last
-
-
-def test_latest_json_holds_the_newest_finished_window_only(
-    s3: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Never a window counted by hand before it ends, never back to an older one."""
-    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.bbbb.gz", SECOND)
-    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 8, 9, 0, tzinfo=UTC))
-    rollup()
-    assert latest_window(s3) == "2026-12-07"
-    audience.rollup({"day": "2026-12-09"}, FakeLambdaContext())  # ahead: not over yet
-    assert snapshot_of(s3, "2026-12-09")["window"]["last"] == "2026-12-09"
-    assert latest_window(s3) == "2026-12-07"
-    audience.rollup({"day": "2026-12-05"}, FakeLambdaContext())  # an older one, again
-    assert latest_window(s3) == "2026-12-07"
-    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 10, 2, 30, tzinfo=UTC))
-    rollup("2026-12-10T02:30:00Z")
-    assert latest_window(s3) == "2026-12-09"
-
-
-def test_a_future_window_left_in_latest_json_is_replaced(
-    s3: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """As an earlier release wrote it, from a window counted by hand before it ended."""
-    s3.put_object(
-        Bucket=AGGREGATES, Key="snapshots/latest.json", Body=b"{}",
-        Metadata={"partials": "", "window-last": "2026-12-20"},
-    )  # fmt: skip
-    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 8, 2, 30, tzinfo=UTC))
-    rollup()
-    assert latest_window(s3) == "2026-12-07"
-
-
-def test_a_feed_path_out_of_ascii_gets_a_percent_encoded_metric(
-    s3: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """CloudWatch takes ASCII dimension values only: the path as a URL has it, reversibly."""
-    text = HEADER + line("2026-12-06 10:00:00", "/tags/caf%C3%A9/rss.xml", cf.NETNEWSWIRE)
-    deliver(s3, "cloudfront/E2EXAMPLE.2026-12-06-10.eeee.gz", text)
-    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 8, 2, 30, tzinfo=UTC))
-    rollup()
-    assert feeds_with_metrics() == {"/tags/caf%C3%A9/rss.xml", "(all feeds)"}
-    assert subscribers_charted("/tags/caf%C3%A9/rss.xml") == 1
-    assert set(snapshot_of(s3, "2026-12-07")["feeds"]) == {"/tags/café/rss.xml"}
