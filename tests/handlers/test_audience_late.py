@@ -121,14 +121,21 @@ def test_a_log_written_while_the_final_count_is_taken_is_reported_late_not_lost(
     assert processed[1]["LateLogLines"] == 2  # and said so
 
 
-def test_a_log_processed_after_a_window_closed_reports_its_lines_late(s3: Any) -> None:
+def test_a_log_processed_after_a_window_closed_reports_its_lines_late(
+    s3: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 10, 2, 30, tzinfo=UTC))
     rollup("2026-12-10T02:30:00Z")  # the windows ending up to Dec 7 are closed
+    monkeypatch.setattr(audience, "clock", lambda: datetime(2026, 12, 10, 3, 0, tzinfo=UTC))
     s3.put_object(Bucket=LOGS, Key="cloudfront/late.gz", Body=gzip.compress(SECOND.encode()))
     event = json.loads((EVENTS / "s3-put-cloudfront-log.json").read_text())
     event["Records"][0]["s3"]["object"]["key"] = "cloudfront/late.gz"
     found = audience.process_log(event, FakeLambdaContext())
-    # Dec 6's five lines and Dec 7's one: each in a window closed early, by hand
+    # Dec 6's five lines and Dec 7's one: in the windows ending Dec 6 and 7, closed
     assert found["FeedRequestsCounted"] == found["LateLogLines"] == 6
+    (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert getattr(warning, "key", None) == "cloudfront/late.gz"
+    assert getattr(warning, "windows", None) == ["2026-12-06", "2026-12-07"]
 
 
 def test_a_log_gone_by_lifecycle_rule_is_reported_once_not_retried(

@@ -39,7 +39,7 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -166,30 +166,40 @@ def count_log_object(
         "log counted",
         extra={"key": key, "lines": read, "malformed": malformed, "counted": counted},
     )
-    if late:
+    if late.lines:
         logger.warning(
             "log lines processed after a window they belong in was closed: not in its count",
-            extra={"key": key, "late": late, "windows": sorted(str(end) for end in closed)},
+            extra={"key": key, "late": late.lines, "windows": [str(e) for e in late.windows]},
         )
     return {
         "LogLinesRead": read, "LogLinesMalformed": malformed, "FeedRequestsCounted": counted,
-        "LateLogLines": late,
+        "LateLogLines": late.lines,
     }  # fmt: skip
 
 
-def late_requests(tally: Tally, first_open: date, closed: Iterable[date]) -> int:
+class LateLines(NamedTuple):
+    """Counted lines that miss the final count of a window their day is in, and those windows."""
+
+    lines: int
+    windows: list[date]
+
+
+def late_requests(tally: Tally, first_open: date, closed: Iterable[date]) -> LateLines:
     """The counted requests of ``tally`` that may miss the final count of a window their day
-    is in: days of a window closed by the clock (before ``first_open``) or by the rollup's
-    marker (``closed``) by the time this log's partials were written. They count in the
-    windows still open; a final count is not taken again, so they are reported instead (a
-    marker that appeared while the partials were written may have let them in: reported all
-    the same, so the metric never hides a line that is missing)."""
-    ends = sorted(closed)
-    return sum(
-        aggregate.requests
-        for (_path, day), aggregate in tally.aggregates.items()
-        if day < first_open or any(day <= end < day + timedelta(days=WINDOW_DAYS) for end in ends)
-    )
+    is in: a window closed by the clock (before ``first_open``) or by the rollup's marker
+    (``closed``) by the time this log's partials were written. They count in the windows
+    still open; a final count is not taken again, so they are reported instead (a marker that
+    appeared while the partials were written may have let them in: reported all the same, so
+    the metric never hides a line that is missing)."""
+    shut = set(closed)
+    lines, windows = 0, set()
+    for (_path, day), aggregate in tally.aggregates.items():
+        ends = {day + timedelta(days=n) for n in range(WINDOW_DAYS)}
+        missed = {end for end in ends if end < first_open or end in shut}
+        if missed:
+            lines += aggregate.requests
+            windows |= missed
+    return LateLines(lines, sorted(windows))
 
 
 def _period(first_open: date, landed: datetime) -> tuple[datetime, datetime]:
