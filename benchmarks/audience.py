@@ -51,7 +51,9 @@ PROCESSOR_MB = 1024
 PROCESSOR_TIMEOUT_S = 300
 #: Log objects CloudFront delivers in a day (several an hour per edge that served requests).
 LOG_OBJECTS_PER_DAY = 2_000
-#: S3 requests per log object: GET the log, GET the window keys (eight), PUT one partial.
+#: S3 requests per log object: GET the log, GET the window keys (eight), PUT one partial,
+#: then HEAD the windows' closed markers (eight), priced as GETs.
+S3_GETS_PER_LOG = 1 + 8 + 8
 S3_GET_USD = 0.0004 / 1000
 S3_PUT_USD = 0.005 / 1000
 #: CloudWatch: a custom metric a month.
@@ -219,7 +221,7 @@ def section(result: dict[str, Any]) -> list[str]:
     cpu_day = per_line * PRICED_REQUESTS
     gb_s = cpu_day * FULL_VCPU_MB / 1024
     lambda_usd = gb_s * GB_SECOND_USD + LOG_OBJECTS_PER_DAY * REQUEST_USD
-    s3_usd = LOG_OBJECTS_PER_DAY * (9 * S3_GET_USD + S3_PUT_USD)
+    s3_usd = LOG_OBJECTS_PER_DAY * (S3_GETS_PER_LOG * S3_GET_USD + S3_PUT_USD)
     metrics_usd = METRICS * METRIC_MONTH_USD * 12 / 365
     busiest_file = PRICED_REQUESTS / 24 * per_line * FULL_VCPU_MB / PROCESSOR_MB
     return [
