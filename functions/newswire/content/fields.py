@@ -28,6 +28,8 @@ MAX_IMAGE_LENGTH = 2**53 - 1
 #: The largest image side an article may give: beyond any real image, within every reader's int.
 MAX_PIXELS = 65535
 
+#: The length of a date alone, ``2024-06-14``, which :func:`parse_datetime` reads as midnight.
+_DATE_ONLY_CHARS = 10
 _ISO_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?")
 _EXPECTED_DATE = "an ISO 8601 date such as 2022-02-25T14:30:00+03:00"
 
@@ -40,6 +42,9 @@ class Withdrawal(NamedTuple):
 
     reason: str
     date: datetime | None
+    #: Whether ``date`` was written as a date alone (midnight in the site's zone): a
+    #: withdrawal on the day of publication is then read as no earlier than ``published``.
+    day_only: bool = False
 
 
 def kind(value: object) -> str:
@@ -270,6 +275,14 @@ class FieldReader:
             self.report("withdrawn", f"is a {kind(value)}", _EXPECTED_WITHDRAWAL)
             return None
         plain = not isinstance(value, dict)
+        if isinstance(value, str) and self._is_date(value):  # "withdrawn at": not a reason
+            self.report(
+                "withdrawn",
+                f"{quoted(value)} is a date, not the reason",
+                f'withdrawn: "<reason>", or withdrawn: {{reason: "<reason>", date: '
+                f"{shortened(value.strip(), 40)}}} to date it",
+            )
+            return None
         raw = self._mapping("withdrawn", {"reason": value} if plain else value, _WITHDRAWAL)
         if raw is None:
             return None
@@ -284,7 +297,17 @@ class FieldReader:
         ]
         if reason is None or len(self.problems) > found:
             return None
-        return Withdrawal(shortened(clean_plain_text(reason), MAX_REASON_CHARS), when)
+        written = raw.get("date")
+        day_only = isinstance(written, str) and len(written.strip()) == _DATE_ONLY_CHARS
+        return Withdrawal(shortened(clean_plain_text(reason), MAX_REASON_CHARS), when, day_only)
+
+    def _is_date(self, value: str) -> bool:
+        """Whether all of ``value`` reads as a date or date-time."""
+        try:
+            parse_datetime(value, self.timezone, on_error=ValueError)
+        except ValueError:
+            return False
+        return True
 
     def image(self, fields: Mapping[str, Any]) -> Image | None:
         value = fields.get("image")
@@ -391,7 +414,7 @@ def parse_datetime(
     if not _ISO_SHAPE.match(text):
         raise on_error(f"{quoted(value)} is not a date")
     try:
-        if len(text) == 10:
+        if len(text) == _DATE_ONLY_CHARS:
             parsed = datetime.combine(date.fromisoformat(text), time())
         else:
             parsed = datetime.fromisoformat(text.replace(",", ".", 1) if "," in text else text)
