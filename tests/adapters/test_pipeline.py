@@ -6,7 +6,7 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -751,6 +751,39 @@ def test_news_sitemap_lists_the_last_two_days(stack: Stack, seq: Sequencer) -> N
     later = stack.publisher(clock=lambda: datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
     later.publish_due()
     assert etree.fromstring(stack.feed("news-sitemap.xml")).xpath("//s:url", namespaces=ns) == []
+
+
+def test_the_news_sitemap_is_not_rewritten_because_the_clock_moved(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """Its window is measured from each rebuild's now, but now is not in its bytes: a later
+    change that leaves the last two days' articles as they were, and the scheduler's runs,
+    leave the object (and its ETag, for readers' 304s) alone; an article aging out rewrites
+    it."""
+    publish(stack, seq, "articles/new.md", article("New", published="2026-11-25T10:00:00Z"))
+    publish(stack, seq, "articles/old.md", article("Old", published="2026-01-01T10:00:00Z"))
+    before = heads(stack)["news-sitemap.xml"]
+    puts: list[str] = []
+    stack.s3.meta.events.register(
+        "before-parameter-build.s3.PutObject",
+        lambda params, **_: puts.append(params["Key"]),
+    )
+
+    def at(hours: float) -> Any:
+        return stack.publisher(clock=lambda: NOW + timedelta(hours=hours))
+
+    stack.put_article("articles/old.md", article("Old, edited", published="2026-01-01T10:00:00Z"))
+    at(3).publish(ArticleChange("articles/old.md", False, seq()))  # rebuilds the main feed
+    at(6).publish_due()  # the scheduler's refresh
+
+    assert "rss.xml" in puts  # the edit was written
+    assert "news-sitemap.xml" not in puts
+    assert heads(stack)["news-sitemap.xml"] == before
+
+    at(22.5).publish_due()  # 25 November 10:00 is now over two days ago
+
+    assert puts[-1] == "news-sitemap.xml"
+    assert b"articles/new/" not in stack.feed("news-sitemap.xml")
 
 
 def walk_back(stack: Stack, path: str) -> list[list[str]]:

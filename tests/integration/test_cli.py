@@ -166,6 +166,24 @@ def test_a_second_run_leaves_unchanged_files_untouched(
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == before
 
 
+def test_a_later_build_leaves_the_news_sitemap_alone_while_its_articles_stay(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The two days are counted from ``--now``, which is not written in it: a build three
+    hours later, with the same articles in the window, does not rewrite it."""
+    fresh = b"---\ntitle: Fresh\npublished: 2026-10-31T10:00:00Z\n---\n\nNew today.\n"
+    add_articles(content, {"fresh.md": fresh})
+    out = tmp_path / "feeds"
+    run(content, out, capsys)
+    sitemap = out / "news-sitemap.xml"
+    before = sitemap.stat().st_mtime_ns
+
+    main(["build", str(content), "--out", str(out), "--now", "2026-11-01T03:00:00Z"])
+
+    assert b"articles/fresh/" in sitemap.read_bytes()
+    assert sitemap.stat().st_mtime_ns == before
+
+
 def test_missing_site_yaml_exits_2_with_a_clear_message(
     content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
