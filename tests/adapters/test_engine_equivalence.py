@@ -374,6 +374,12 @@ def lifecycle_uploads() -> list[Upload]:
             article("Dated", NOW - 40 * day, withdrawn={"reason": "Over", "date": old_date}),
         ),
         Upload("articles/to-come.md", article("To come", NOW + hour, withdrawn="Not yet")),
+        Upload(  # dated by its day of publication alone: at its published time
+            "articles/same-day.md",
+            article(
+                "Same day", NOW - 30 * hour, withdrawn={"reason": "Wrong", "date": "2026-01-01"}
+            ),
+        ),
         Upload(
             "articles/corrected.md",
             article("Corrected", NOW - 10 * hour, corrections=[correction]),
@@ -400,6 +406,8 @@ def test_corrections_withdrawals_and_expiries(path: str) -> None:
     )
     assert long_ago in build["atom.xml"] and b"Long ago" not in build["atom.xml"]
     assert b"articles/dated/" not in build["atom.xml"]  # dated by its file: 30 days over
+    same_day = b'ref="https://englishnews.example/articles/same-day/" when="2026-01-01T06:00:00'
+    assert same_day in build["atom.xml"]
     assert (
         b"Correction (2 January 2026):</strong> The fare is \xc2\xa33 &lt;not" in build["feed.json"]
     )

@@ -201,6 +201,7 @@ def empty_stale_sitemap_parts(publisher: Publisher, months: Sequence[str]) -> in
     one it writes later makes the conditional write here lose (the publisher's is newer).
     """
     empty = render_sitemap([])
+    empty_digest = feed_digest(empty)
     before = publisher.index.months()
     found: list[tuple[str, int, FeedObject]] = []
     looking = [(month, sitemap_parts(before.get(month, 0)) + 1) for month in months]
@@ -215,7 +216,7 @@ def empty_stale_sitemap_parts(publisher: Publisher, months: Sequence[str]) -> in
     stale = [
         (month_sitemap_path(month, part), head)
         for month, part, head in found
-        if part > sitemap_parts(counts.get(month, 0)) and head.digest != feed_digest(empty)
+        if part > sitemap_parts(counts.get(month, 0)) and head.digest != empty_digest
     ]
 
     def write_empty(path: str, head: FeedObject) -> bool:
