@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
 
-from newswire.content.fields import FieldReader, Withdrawal, has_white_space, kind
+from newswire.content.fields import FieldReader, has_white_space, kind
 from newswire.content.yamlio import describe_yaml_error, load_yaml
 from newswire.domain.model import Article, BodyFormat, Correction, SiteConfig, Tag, rfc3339
 from newswire.domain.slugs import is_valid_slug
@@ -399,8 +398,8 @@ def _build_article(
     draft = reader.boolean(fields, "draft")
     corrections = reader.items(fields, "corrections", reader.correction)
     _check_corrections(reader, corrections, published)
-    withdrawn = _withdrawal(reader, fields, published, site.timezone)
-    expires = _expiry(reader, fields, published)
+    withdrawn = reader.withdrawal(fields, published)
+    expires = reader.expiry(fields, published)
     if reader.problems:
         raise reader.rejection()
     assert title is not None and published is not None  # else a problem was reported
@@ -433,48 +432,6 @@ def _check_body_size(reader: FieldReader, body: str) -> None:
     # A character is at most 4 bytes in UTF-8: most bodies need no encoding to be measured.
     if len(body) > MAX_BODY_BYTES // 4 and len(body.encode("utf-8")) > MAX_BODY_BYTES:
         reader.report("body", "is larger than 1 MiB", f"at most {MAX_BODY_BYTES} bytes")
-
-
-def _withdrawal(
-    reader: FieldReader, fields: Mapping[str, Any], published: datetime | None, zone: ZoneInfo
-) -> Withdrawal | None:
-    """``withdrawn``, its date checked against ``published``.
-
-    A date alone on the day of publication (``date: 2026-10-28`` for an article published
-    at 09:00 that day) means "withdrawn that day", not at the midnight before it was
-    published: it is read as ``published``, so the tombstone is not dated before its entry.
-    """
-    withdrawn = reader.withdrawal(fields)
-    if withdrawn is None or withdrawn.date is None or published is None:
-        return withdrawn
-    if (
-        withdrawn.day_only
-        and withdrawn.date < published
-        and withdrawn.date.astimezone(zone).date() == published.astimezone(zone).date()
-    ):
-        return withdrawn._replace(date=published)
-    if withdrawn.date < published:  # a mistyped date
-        reader.report(
-            "withdrawn.date",
-            f"{rfc3339(withdrawn.date)} is before published ({rfc3339(published)})",
-            "the time the article was withdrawn, at or after published (a date alone: the "
-            "day of published or later)",
-        )
-    return withdrawn
-
-
-def _expiry(
-    reader: FieldReader, fields: Mapping[str, Any], published: datetime | None
-) -> datetime | None:
-    """``expires``, which must come after ``published``."""
-    expires = reader.datetime(fields, "expires", required=False)
-    if expires is not None and published is not None and expires <= published:
-        reader.report(
-            "expires",
-            f"{rfc3339(expires)} is not after published ({rfc3339(published)})",
-            "the time the article leaves its feeds, after published",
-        )
-    return expires
 
 
 def _check_corrections(

@@ -14,7 +14,15 @@ from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from newswire.domain.model import MAX_REASON_CHARS, Correction, Image, Person, Source, Tag
+from newswire.domain.model import (
+    MAX_REASON_CHARS,
+    Correction,
+    Image,
+    Person,
+    Source,
+    Tag,
+    rfc3339,
+)
 from newswire.domain.text import clean_plain_text, clean_xml_text
 from newswire.errors import MAX_QUOTED_CHARS, InvalidArticleError, Problem, quoted, shortened
 
@@ -34,6 +42,8 @@ _ISO_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d
 _EXPECTED_DATE = "an ISO 8601 date such as 2022-02-25T14:30:00+03:00"
 
 T = TypeVar("T")
+#: ``datetime`` as :class:`FieldReader`'s annotations name it, where ``datetime`` is its method.
+_Time = datetime
 
 
 class Withdrawal(NamedTuple):
@@ -264,7 +274,44 @@ class FieldReader:
             return None
         return Correction(when, clean_plain_text(text), when.astimezone(self.timezone).date())
 
-    def withdrawal(self, fields: Mapping[str, Any]) -> Withdrawal | None:
+    def withdrawal(self, fields: Mapping[str, Any], published: _Time | None) -> Withdrawal | None:
+        """``withdrawn`` (see :meth:`_withdrawal`), its date checked against ``published``.
+
+        A date alone on the day of publication (``date: 2026-10-28`` for an article
+        published at 09:00 that day) means "withdrawn that day", not at the midnight before
+        it was published: it is read as ``published``, so the tombstone is not dated before
+        its entry. Any other date before ``published`` is a mistyped one.
+        """
+        withdrawn = self._withdrawal(fields)
+        if withdrawn is None or withdrawn.date is None or published is None:
+            return withdrawn
+        if withdrawn.date >= published:
+            return withdrawn
+        zone = self.timezone
+        if withdrawn.day_only and (
+            withdrawn.date.astimezone(zone).date() == published.astimezone(zone).date()
+        ):
+            return withdrawn._replace(date=published)
+        self.report(
+            "withdrawn.date",
+            f"{rfc3339(withdrawn.date)} is before published ({rfc3339(published)})",
+            "the time the article was withdrawn, at or after published (a date alone: the "
+            "day of published or later)",
+        )
+        return withdrawn
+
+    def expiry(self, fields: Mapping[str, Any], published: _Time | None) -> _Time | None:
+        """``expires``, which must come after ``published``."""
+        expires = self.datetime(fields, "expires", required=False)
+        if expires is not None and published is not None and expires <= published:
+            self.report(
+                "expires",
+                f"{rfc3339(expires)} is not after published ({rfc3339(published)})",
+                "the time the article leaves its feeds, after published",
+            )
+        return expires
+
+    def _withdrawal(self, fields: Mapping[str, Any]) -> Withdrawal | None:
         """``withdrawn``: the reason, or ``{reason, date}``. The reason becomes one line of
         plain text (the tombstone's comment), cut to :data:`MAX_REASON_CHARS`: a withdrawal
         is never refused for its wording. ``None`` when the article is not withdrawn."""
