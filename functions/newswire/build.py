@@ -410,7 +410,9 @@ def _sitemap_files(
     files = [
         file
         for key, shown in archives
-        for file in render_month_sitemaps(key.slug, [sitemap_url_of(a) for a in shown])
+        for file in render_month_sitemaps(
+            key.slug, [sitemap_url_of(a) for a in shown], empty_next_part=False
+        )
     ]
     counts = {key.slug: len(shown) for key, shown in archives}
     index = render_sitemap_index(counts, site)

@@ -8,8 +8,9 @@ its byte limit, each item's size). Each finding is one line on stdout, ``<file>:
 <field>: <problem>, expected <rule>`` (and one per partner feed, such as Flipboard's item
 floor), a rejected article as the build reports it, a warning as ``<file>: <field>: …``;
 what is not a finding (the summary, a site with no partner) goes to stderr, so stdout holds
-findings alone. Exit status: 0 when nothing is listed, 1 when anything is, 2 when
-``site.yaml`` or the folder cannot be read.
+findings alone. Exit status: 0 when nothing is listed, 1 when anything is (a rejected
+article too, whether or not a partner is enabled), 2 when ``site.yaml`` or the folder cannot
+be read.
 """
 
 from __future__ import annotations
@@ -55,18 +56,20 @@ def check_command(content: Path, now: datetime) -> int:
             unreadable.append(data)
         else:
             sources.append((file.key, data))
-    articles, rejected = read_articles(sources, site)
+    articles, parsed_rejected = read_articles(sources, site)
+    rejected = sorted([*unreadable, *parsed_rejected], key=lambda error: error.key)
     warnings = article_warnings(articles, now)
     if not site.partners:
-        for warning in warnings:
-            print(warning)
+        for line in [*map(str, rejected), *warnings]:
+            print(line)
+        listed = [f"{len(rejected)} rejected"] if rejected else []
+        listed += [counted(len(warnings), "warning")] if warnings else []
         print(
             "newswire: no partner enabled (partners: in site.yaml), nothing to check"
-            + (f" but {counted(len(warnings), 'warning')}" if warnings else ""),
+            + (f" but {', '.join(listed)}" if listed else ""),
             file=sys.stderr,
         )
-        return 1 if warnings else 0
-    rejected = sorted([*unreadable, *rejected], key=lambda error: error.key)
+        return 1 if rejected or warnings else 0
     by_key: dict[str, ArticleInput] = {source[0]: source for source in sources}
     feeds = partner_files(main_feed_articles(articles, site, now), by_key, site)
     findings = build_findings(articles, site, now, feeds)

@@ -34,6 +34,7 @@ from newswire.domain.feeds import FeedFormat
 from newswire.domain.model import SiteConfig
 from newswire.pipeline.changes import ArticleChange, normalise_sequencer
 from newswire.pipeline.publisher import Publisher
+from newswire.rendering import sitemap
 from newswire.rendering.directory import DIRECTORY_PATHS, OPML_PATH, PAGE_PATH
 from newswire.rendering.registry import RENDERERS
 from newswire.rendering.sitemap import SITEMAP_INDEX_PATH
@@ -137,17 +138,23 @@ def item_count(path: str, body: bytes) -> int:
 
 
 def assert_same_feeds(
-    build: dict[str, bytes], pipeline: dict[str, bytes], *, emptied: Sequence[str] = ()
+    build: dict[str, bytes],
+    pipeline: dict[str, bytes],
+    *,
+    emptied: Sequence[str] = (),
+    emptied_parts: Sequence[str] = (),
 ) -> None:
     """The pipeline published every file of the build, byte for byte, and nothing else but
     the feeds it emptied (``emptied``: their folders; an emptied archive's month sitemap
-    too, out of the sitemap index), which hold no item."""
+    too, out of the sitemap index) and the sitemap parts a shrunk month no longer needs
+    (``emptied_parts``), which hold no item."""
     missing = sorted(set(build) - set(pipeline))
     assert not missing, f"the build has files the pipeline lacks: {missing}"
     extra = sorted(set(pipeline) - set(build))
     expected_extra = sorted(
         [folder + fmt.filename for folder in emptied for fmt in FeedFormat]
         + [f"sitemaps/{folder[8:-1]}.xml" for folder in emptied if folder.startswith("archive/")]
+        + list(emptied_parts)
     )
     assert extra == expected_extra, "the pipeline has files the build lacks"
     for path in extra:
@@ -367,6 +374,12 @@ def lifecycle_uploads() -> list[Upload]:
             article("Dated", NOW - 40 * day, withdrawn={"reason": "Over", "date": old_date}),
         ),
         Upload("articles/to-come.md", article("To come", NOW + hour, withdrawn="Not yet")),
+        Upload(  # dated by its day of publication alone: at its published time
+            "articles/same-day.md",
+            article(
+                "Same day", NOW - 30 * hour, withdrawn={"reason": "Wrong", "date": "2026-01-01"}
+            ),
+        ),
         Upload(
             "articles/corrected.md",
             article("Corrected", NOW - 10 * hour, corrections=[correction]),
@@ -393,6 +406,8 @@ def test_corrections_withdrawals_and_expiries(path: str) -> None:
     )
     assert long_ago in build["atom.xml"] and b"Long ago" not in build["atom.xml"]
     assert b"articles/dated/" not in build["atom.xml"]  # dated by its file: 30 days over
+    same_day = b'ref="https://englishnews.example/articles/same-day/" when="2026-01-01T06:00:00'
+    assert same_day in build["atom.xml"]
     assert (
         b"Correction (2 January 2026):</strong> The fare is \xc2\xa33 &lt;not" in build["feed.json"]
     )
@@ -442,6 +457,28 @@ def test_a_feed_the_pipeline_empties_is_kept_empty_and_named_by_its_slug() -> No
     build, feeds = run("publish_each", uploads, generated_site_yaml())
     assert_same_feeds(build, feeds, emptied=["tags/passing-fad/"])
     assert b"<title>English News: passing-fad</title>" in feeds["tags/passing-fad/rss.xml"]
+
+
+@PATHS
+def test_a_month_back_under_the_sitemap_url_limit(
+    path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A month split in two sitemap parts loses an article: both publish one part, the same
+    bytes, and an index without the second; the build removes that part, the pipeline (which
+    keeps what it wrote, and was never told otherwise by a reindex) empties it."""
+    monkeypatch.setattr(sitemap, "URLS_PER_SITEMAP", 2)
+    day = timedelta(days=1)
+    uploads = [
+        Upload(f"articles/dec-{n}.md", article(f"Dec {n}", NOW - (n + 3) * day)) for n in range(3)
+    ]
+    uploads.append(Upload("articles/dec-0.md", None))
+
+    build, feeds = run(path, uploads, generated_site_yaml())
+
+    feeds, _deleted = without_deletion_tombstones(feeds)
+    parts = ["sitemaps/2025-12-2.xml"] if path == "publish_each" else []
+    assert_same_feeds(build, feeds, emptied_parts=parts)
+    assert item_count("sitemaps/2025-12.xml", build["sitemaps/2025-12.xml"]) == 2
 
 
 def test_the_item_count_counts_items() -> None:

@@ -6,7 +6,7 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -753,6 +753,39 @@ def test_news_sitemap_lists_the_last_two_days(stack: Stack, seq: Sequencer) -> N
     assert etree.fromstring(stack.feed("news-sitemap.xml")).xpath("//s:url", namespaces=ns) == []
 
 
+def test_the_news_sitemap_is_not_rewritten_because_the_clock_moved(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """Its window is measured from each rebuild's now, but now is not in its bytes: a later
+    change that leaves the last two days' articles as they were, and the scheduler's runs,
+    leave the object (and its ETag, for readers' 304s) alone; an article aging out rewrites
+    it."""
+    publish(stack, seq, "articles/new.md", article("New", published="2026-11-25T10:00:00Z"))
+    publish(stack, seq, "articles/old.md", article("Old", published="2026-01-01T10:00:00Z"))
+    before = heads(stack)["news-sitemap.xml"]
+    puts: list[str] = []
+    stack.s3.meta.events.register(
+        "before-parameter-build.s3.PutObject",
+        lambda params, **_: puts.append(params["Key"]),
+    )
+
+    def at(hours: float) -> Any:
+        return stack.publisher(clock=lambda: NOW + timedelta(hours=hours))
+
+    stack.put_article("articles/old.md", article("Old, edited", published="2026-01-01T10:00:00Z"))
+    at(3).publish(ArticleChange("articles/old.md", False, seq()))  # rebuilds the main feed
+    at(6).publish_due()  # the scheduler's refresh
+
+    assert "rss.xml" in puts  # the edit was written
+    assert "news-sitemap.xml" not in puts
+    assert heads(stack)["news-sitemap.xml"] == before
+
+    at(22.5).publish_due()  # 25 November 10:00 is now over two days ago
+
+    assert puts[-1] == "news-sitemap.xml"
+    assert b"articles/new/" not in stack.feed("news-sitemap.xml")
+
+
 def walk_back(stack: Stack, path: str) -> list[list[str]]:
     """Follow prev-archive from ``path`` like an RFC 5005 reader; titles per document."""
     feeds = "https://englishnews.example/feeds/"
@@ -1466,3 +1499,78 @@ def test_a_month_past_the_url_limit_gains_a_part_and_the_index_lists_it(
     assert [loc for loc, _ in sitemap_urls(stack, "sitemaps/2026-01-2.xml")] == [
         "https://englishnews.example/articles/3/"
     ]
+
+
+def test_a_month_back_under_the_url_limit_empties_its_stale_part(
+    stack: Stack, seq: Sequencer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The part a month no longer needs is emptied (as an emptied month's sitemap is), so
+    no crawler that kept its address reads a withdrawn article in it, and the index no
+    longer lists it."""
+    monkeypatch.setattr(sitemap, "URLS_PER_SITEMAP", 2)
+    for day in (1, 2, 3):
+        publish(
+            stack,
+            seq,
+            f"articles/{day}.md",
+            article(f"{day}", published=f"2026-01-0{day}T10:00:00Z"),
+        )
+    assert len(sitemap_urls(stack, "sitemaps/2026-01-2.xml")) == 1
+
+    outcome = publish(stack, seq, "articles/1.md", None)
+
+    assert "sitemaps/2026-01-2.xml" in outcome.feeds_written
+    assert sitemap_urls(stack, "sitemaps/2026-01-2.xml") == []
+    assert [loc for loc, _ in sitemap_urls(stack, "sitemaps/2026-01.xml")] == [
+        "https://englishnews.example/articles/2/",
+        "https://englishnews.example/articles/3/",
+    ]
+    assert [loc for loc, _ in sitemap_urls(stack, "sitemap.xml")] == [
+        FEEDS_URL + "sitemaps/2026-01.xml"
+    ]
+
+
+def test_a_reindex_empties_every_stale_part_of_a_month_that_shrank_at_once(
+    stack: Stack, seq: Sequencer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More articles gone at once than a rebuild looks back for (files deleted while no
+    event reached the pipeline): the reindex empties each part the month no longer needs."""
+    monkeypatch.setattr(sitemap, "URLS_PER_SITEMAP", 2)
+    for day in (1, 2, 3, 4, 5):
+        publish(
+            stack,
+            seq,
+            f"articles/{day}.md",
+            article(f"{day}", published=f"2026-01-0{day}T10:00:00Z"),
+        )
+    assert len(sitemap_urls(stack, "sitemaps/2026-01-3.xml")) == 1
+    for day in (3, 4, 5):
+        stack.s3.delete_object(Bucket=stack.content_bucket, Key=f"articles/{day}.md")
+
+    stack.publisher(clock=lambda: NOW).reindex()
+
+    assert sitemap_urls(stack, "sitemaps/2026-01-2.xml") == []
+    assert sitemap_urls(stack, "sitemaps/2026-01-3.xml") == []
+    assert len(sitemap_urls(stack, "sitemaps/2026-01.xml")) == 2
+    assert [loc for loc, _ in sitemap_urls(stack, "sitemap.xml")] == [
+        FEEDS_URL + "sitemaps/2026-01.xml"
+    ]
+    assert "sitemaps/2026-01-4.xml" not in heads(stack)
+
+
+def test_a_month_never_split_gets_no_second_part(
+    stack: Stack, seq: Sequencer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check for a stale part writes nothing where there never was one."""
+    monkeypatch.setattr(sitemap, "URLS_PER_SITEMAP", 2)
+    for day in (1, 2):
+        publish(
+            stack,
+            seq,
+            f"articles/{day}.md",
+            article(f"{day}", published=f"2026-01-0{day}T10:00:00Z"),
+        )
+
+    publish(stack, seq, "articles/1.md", None)
+
+    assert "sitemaps/2026-01-2.xml" not in heads(stack)

@@ -19,6 +19,7 @@ import pytest
 import newswire.cli
 from newswire.build import Batching
 from newswire.cli import main
+from newswire.rendering import sitemap
 from tests.support.cli import (
     FILES_IN_CONTENT,
     FINDINGS_IN_CONTENT,
@@ -164,6 +165,56 @@ def test_a_second_run_leaves_unchanged_files_untouched(
     assert status == 0
     assert err[-1].endswith(f"(0 written, {FILES_IN_CONTENT} unchanged, 0 removed)")
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_later_build_leaves_the_news_sitemap_alone_while_its_articles_stay(
+    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The two days are counted from ``--now``, which is not written in it: a build three
+    hours later, with the same articles in the window, does not rewrite it."""
+    fresh = b"---\ntitle: Fresh\npublished: 2026-10-31T10:00:00Z\n---\n\nNew today.\n"
+    add_articles(content, {"fresh.md": fresh})
+    out = tmp_path / "feeds"
+    run(content, out, capsys)
+    sitemap = out / "news-sitemap.xml"
+    before = sitemap.stat().st_mtime_ns
+
+    main(["build", str(content), "--out", str(out), "--now", "2026-11-01T03:00:00Z"])
+
+    assert b"articles/fresh/" in sitemap.read_bytes()
+    assert sitemap.stat().st_mtime_ns == before
+
+
+def test_a_month_that_shrinks_to_fewer_sitemap_parts_loses_the_stale_part(
+    content: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A month split in two parts, back under the limit: the build removes the second part
+    (a file it wrote, as its manifest says) and the index no longer lists it."""
+    monkeypatch.setattr(sitemap, "URLS_PER_SITEMAP", 2)
+    add_articles(
+        content,
+        {
+            f"march-{day}.md": f"---\ntitle: March {day}\npublished: 2026-03-0{day}T10:00:00Z\n"
+            f"---\n\nBody.\n".encode()
+            for day in (1, 2, 3)
+        },
+    )
+    out = tmp_path / "feeds"
+    run(content, out, capsys, "--no-cache")
+    assert (out / "sitemaps/2026-03-2.xml").exists()
+
+    (content / "articles/march-3.md").unlink()
+    status, _err = run(content, out, capsys, "--no-cache")
+
+    assert status == 0
+    assert not (out / "sitemaps/2026-03-2.xml").exists()
+    assert b"articles/march-2/" in (out / "sitemaps/2026-03.xml").read_bytes()
+    index = (out / "sitemap.xml").read_bytes()
+    assert b"sitemaps/2026-03.xml" in index
+    assert b"sitemaps/2026-03-2.xml" not in index
 
 
 def test_missing_site_yaml_exits_2_with_a_clear_message(

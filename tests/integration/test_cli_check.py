@@ -116,6 +116,27 @@ def test_check_of_a_site_with_no_partner_says_so(
     assert err == ["newswire: no partner enabled (partners: in site.yaml), nothing to check"]
 
 
+def test_check_of_a_site_with_no_partner_fails_on_a_rejected_article(
+    content: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rejected article is what a newsroom runs check for, partners or not: it is listed as
+    the build lists it and the status says so."""
+    site = (content / "site.yaml").read_text(encoding="utf-8")
+    (content / "site.yaml").write_text(site.split("partners:")[0])
+    add_articles(content, {"broken.md": b"---\ntitle: Broken\n---\n\nNo date.\n"})
+
+    status, out, err = check(content, capsys)
+
+    assert status == 1
+    assert out == [
+        f"{content}/articles/broken.md: published: is missing, expected an ISO 8601 date "
+        "such as 2022-02-25T14:30:00+03:00"
+    ]
+    assert err == [
+        "newswire: no partner enabled (partners: in site.yaml), nothing to check but 1 rejected"
+    ]
+
+
 def test_check_of_an_invalid_site_exits_two(
     content: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -409,6 +409,51 @@ def test_a_dated_withdrawal_dates_its_tombstone(site: SiteConfig) -> None:
     assert tombstone is not None and tombstone.when == datetime(2024, 7, 1, 10, tzinfo=UTC)
 
 
+@pytest.mark.parametrize("value", ["2024-06-15T16:30:00Z", "2024-06-15", "'2024-06-15 16:30'"])
+def test_a_date_given_as_the_withdrawal_is_refused_not_taken_for_its_reason(
+    site: SiteConfig, value: str
+) -> None:
+    """``withdrawn: <date>`` means "withdrawn then", not a reason; a tombstone saying
+    "2024-06-15" to readers would be wrong, so the writer is shown both forms."""
+    written = value.strip("'")
+
+    assert problems("articles/v.md", md(VALID + f"\nwithdrawn: {value}"), site) == [
+        f"withdrawn: {written!r} is a date, not the reason, expected withdrawn: "
+        f'"<reason>", or withdrawn: {{reason: "<reason>", date: {written}}} to date it'
+    ]
+
+
+def test_a_reason_that_starts_with_a_date_is_a_reason(site: SiteConfig) -> None:
+    data = md(VALID + '\nwithdrawn: "2024-06-15: published in error"')
+
+    assert parse_article("articles/v.md", data, site).withdrawn == "2024-06-15: published in error"
+
+
+def test_a_withdrawal_dated_by_its_day_of_publication_is_dated_when_it_was_published(
+    site: SiteConfig,
+) -> None:
+    """``date: 2026-03-02`` for an article published at 09:00 that day: withdrawn that day,
+    so its tombstone is dated at its publication, never before its entry."""
+    same_day = story(
+        "Withdrawn", "2026-03-02T09:00:00Z", "withdrawn: {reason: Wrong, date: 2026-03-02}\n"
+    )
+
+    files = files_of(build([SOURCES[0], ("articles/withdrawn.md", same_day)], site))
+
+    expected = [("https://news.example/articles/withdrawn/", "2026-03-02T09:00:00+00:00", "Wrong")]
+    assert tombstones(files["atom.xml"]) == expected
+    assert tombstones(files["archive/2026-03/atom.xml"]) == expected
+    assert_valid(files["atom.xml"], FeedFormat.ATOM)
+
+
+def test_a_withdrawal_dated_by_a_later_day_is_dated_at_its_midnight(site: SiteConfig) -> None:
+    data = md(VALID + "\nwithdrawn: {reason: Wrong, date: 2024-06-16}")
+
+    article = parse_article("articles/v.md", data, site)
+
+    assert article.withdrawn_at == datetime(2024, 6, 15, 23, 0, tzinfo=UTC)  # London midnight
+
+
 def test_a_long_reason_is_cut_not_refused(site: SiteConfig) -> None:
     data = md(VALID + "\nwithdrawn: " + "Legal reasons. " * 100)
 

@@ -376,9 +376,12 @@ def _build_article(
     body_format: BodyFormat,
     site: SiteConfig,
 ) -> Article:
-    # A character is at most 4 bytes in UTF-8: most bodies need no encoding to be measured.
-    if len(body) > MAX_BODY_BYTES // 4 and len(body.encode("utf-8")) > MAX_BODY_BYTES:
-        reader.report("body", "is larger than 1 MiB", f"at most {MAX_BODY_BYTES} bytes")
+    """The article of ``fields`` and ``body``, once every field is read and checked.
+
+    Raises:
+        InvalidArticleError: every problem found, in this file's fields and before.
+    """
+    _check_body_size(reader, body)
     title = reader.text(fields, "title", required=True)
     published = reader.datetime(fields, "published", required=True)
     updated = reader.datetime(fields, "updated", required=False)
@@ -395,16 +398,8 @@ def _build_article(
     draft = reader.boolean(fields, "draft")
     corrections = reader.items(fields, "corrections", reader.correction)
     _check_corrections(reader, corrections, published)
-    withdrawn = reader.withdrawal(fields)
-    if withdrawn is not None:
-        _check_after_published(reader, "withdrawn.date", withdrawn.date, published)
-    expires = reader.datetime(fields, "expires", required=False)
-    if expires is not None and published is not None and expires <= published:
-        reader.report(
-            "expires",
-            f"{rfc3339(expires)} is not after published ({rfc3339(published)})",
-            "the time the article leaves its feeds, after published",
-        )
+    withdrawn = reader.withdrawal(fields, published)
+    expires = reader.expiry(fields, published)
     if reader.problems:
         raise reader.rejection()
     assert title is not None and published is not None  # else a problem was reported
@@ -432,16 +427,11 @@ def _build_article(
     )
 
 
-def _check_after_published(
-    reader: FieldReader, field: str, when: datetime | None, published: datetime | None
-) -> None:
-    """A withdrawal dated before the article was published is a mistyped date."""
-    if when is not None and published is not None and when < published:
-        reader.report(
-            field,
-            f"{rfc3339(when)} is before published ({rfc3339(published)})",
-            "the time the article was withdrawn, at or after published",
-        )
+def _check_body_size(reader: FieldReader, body: str) -> None:
+    """A body over :data:`MAX_BODY_BYTES` in UTF-8 is refused."""
+    # A character is at most 4 bytes in UTF-8: most bodies need no encoding to be measured.
+    if len(body) > MAX_BODY_BYTES // 4 and len(body.encode("utf-8")) > MAX_BODY_BYTES:
+        reader.report("body", "is larger than 1 MiB", f"at most {MAX_BODY_BYTES} bytes")
 
 
 def _check_corrections(

@@ -14,7 +14,15 @@ from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from newswire.domain.model import MAX_REASON_CHARS, Correction, Image, Person, Source, Tag
+from newswire.domain.model import (
+    MAX_REASON_CHARS,
+    Correction,
+    Image,
+    Person,
+    Source,
+    Tag,
+    rfc3339,
+)
 from newswire.domain.text import clean_plain_text, clean_xml_text
 from newswire.errors import MAX_QUOTED_CHARS, InvalidArticleError, Problem, quoted, shortened
 
@@ -28,10 +36,14 @@ MAX_IMAGE_LENGTH = 2**53 - 1
 #: The largest image side an article may give: beyond any real image, within every reader's int.
 MAX_PIXELS = 65535
 
+#: The length of a date alone, ``2024-06-14``, which :func:`parse_datetime` reads as midnight.
+_DATE_ONLY_CHARS = 10
 _ISO_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?")
 _EXPECTED_DATE = "an ISO 8601 date such as 2022-02-25T14:30:00+03:00"
 
 T = TypeVar("T")
+#: ``datetime`` as :class:`FieldReader`'s annotations name it, where ``datetime`` is its method.
+_Time = datetime
 
 
 class Withdrawal(NamedTuple):
@@ -40,6 +52,9 @@ class Withdrawal(NamedTuple):
 
     reason: str
     date: datetime | None
+    #: Whether ``date`` was written as a date alone (midnight in the site's zone): a
+    #: withdrawal on the day of publication is then read as no earlier than ``published``.
+    day_only: bool = False
 
 
 def kind(value: object) -> str:
@@ -259,7 +274,44 @@ class FieldReader:
             return None
         return Correction(when, clean_plain_text(text), when.astimezone(self.timezone).date())
 
-    def withdrawal(self, fields: Mapping[str, Any]) -> Withdrawal | None:
+    def withdrawal(self, fields: Mapping[str, Any], published: _Time | None) -> Withdrawal | None:
+        """``withdrawn`` (see :meth:`_withdrawal`), its date checked against ``published``.
+
+        A date alone on the day of publication (``date: 2026-10-28`` for an article
+        published at 09:00 that day) means "withdrawn that day", not at the midnight before
+        it was published: it is read as ``published``, so the tombstone is not dated before
+        its entry. Any other date before ``published`` is a mistyped one.
+        """
+        withdrawn = self._withdrawal(fields)
+        if withdrawn is None or withdrawn.date is None or published is None:
+            return withdrawn
+        if withdrawn.date >= published:
+            return withdrawn
+        zone = self.timezone
+        if withdrawn.day_only and (
+            withdrawn.date.astimezone(zone).date() == published.astimezone(zone).date()
+        ):
+            return withdrawn._replace(date=published)
+        self.report(
+            "withdrawn.date",
+            f"{rfc3339(withdrawn.date)} is before published ({rfc3339(published)})",
+            "the time the article was withdrawn, at or after published (a date alone: the "
+            "day of published or later)",
+        )
+        return withdrawn
+
+    def expiry(self, fields: Mapping[str, Any], published: _Time | None) -> _Time | None:
+        """``expires``, which must come after ``published``."""
+        expires = self.datetime(fields, "expires", required=False)
+        if expires is not None and published is not None and expires <= published:
+            self.report(
+                "expires",
+                f"{rfc3339(expires)} is not after published ({rfc3339(published)})",
+                "the time the article leaves its feeds, after published",
+            )
+        return expires
+
+    def _withdrawal(self, fields: Mapping[str, Any]) -> Withdrawal | None:
         """``withdrawn``: the reason, or ``{reason, date}``. The reason becomes one line of
         plain text (the tombstone's comment), cut to :data:`MAX_REASON_CHARS`: a withdrawal
         is never refused for its wording. ``None`` when the article is not withdrawn."""
@@ -270,6 +322,14 @@ class FieldReader:
             self.report("withdrawn", f"is a {kind(value)}", _EXPECTED_WITHDRAWAL)
             return None
         plain = not isinstance(value, dict)
+        if isinstance(value, str) and self._is_date(value):  # "withdrawn at": not a reason
+            self.report(
+                "withdrawn",
+                f"{quoted(value)} is a date, not the reason",
+                f'withdrawn: "<reason>", or withdrawn: {{reason: "<reason>", date: '
+                f"{shortened(value.strip(), 40)}}} to date it",
+            )
+            return None
         raw = self._mapping("withdrawn", {"reason": value} if plain else value, _WITHDRAWAL)
         if raw is None:
             return None
@@ -284,7 +344,17 @@ class FieldReader:
         ]
         if reason is None or len(self.problems) > found:
             return None
-        return Withdrawal(shortened(clean_plain_text(reason), MAX_REASON_CHARS), when)
+        written = raw.get("date")
+        day_only = isinstance(written, str) and len(written.strip()) == _DATE_ONLY_CHARS
+        return Withdrawal(shortened(clean_plain_text(reason), MAX_REASON_CHARS), when, day_only)
+
+    def _is_date(self, value: str) -> bool:
+        """Whether all of ``value`` reads as a date or date-time."""
+        try:
+            parse_datetime(value, self.timezone, on_error=ValueError)
+        except ValueError:
+            return False
+        return True
 
     def image(self, fields: Mapping[str, Any]) -> Image | None:
         value = fields.get("image")
@@ -391,7 +461,7 @@ def parse_datetime(
     if not _ISO_SHAPE.match(text):
         raise on_error(f"{quoted(value)} is not a date")
     try:
-        if len(text) == 10:
+        if len(text) == _DATE_ONLY_CHARS:
             parsed = datetime.combine(date.fromisoformat(text), time())
         else:
             parsed = datetime.fromisoformat(text.replace(",", ".", 1) if "," in text else text)

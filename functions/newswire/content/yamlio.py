@@ -145,8 +145,8 @@ def _simple_mapping(text: str) -> dict[Any, Any] | None:
     or, under an empty ``key:``, a block sequence of them. Scalars resolve as PyYAML's
     resolver says (dates stay strings); anything else (nested mappings, escapes, anchors,
     tags, floats…) is left to PyYAML, so the result never differs from its own (a
-    differential test holds them together). It stays one loop over the lines, longer than
-    our functions usually are, as a call per line would cost the speed it is kept for.
+    differential test holds them together). The lines that continue a value are read here,
+    in the loop; each ``key:`` line is read by :func:`_entry`.
     """
     if _NOT_SIMPLE_TEXT.search(text):
         return None
@@ -180,35 +180,53 @@ def _simple_mapping(text: str) -> dict[Any, Any] | None:
             continue
         if plain is not None and not _set_plain(mapping, key, plain):
             return None
-        plain = None
         if items is not None and not items:
             mapping[key] = None  # "key:" with nothing under it
-        entry = _ENTRY.fullmatch(line)
+        entry = _entry(mapping, line)
         if entry is None:
             return None
-        key = _key(entry[1])
-        if key is _UNSET:
-            return None
-        items, indent = None, None
-        if not entry[2]:
-            items = mapping[key] = []
-        elif entry[2].startswith("["):
-            if (value := _flow_sequence(entry[2])) is _UNSET:
-                return None
-            mapping[key] = value
-        elif entry[2][0] in "'\"":
-            if (value := _scalar(entry[2])) is _UNSET:
-                return None
-            mapping[key] = value
-        elif _PLAIN.fullmatch(entry[2]):
-            plain = [entry[2]]
-        else:
-            return None
+        key, items, plain = entry
+        indent = None
     if plain is not None and not _set_plain(mapping, key, plain):
         return None
     if items is not None and not items:
         mapping[key] = None
     return mapping or None
+
+
+def _entry(
+    mapping: dict[Any, Any], line: str
+) -> tuple[Any, list[Any] | None, list[str] | None] | None:
+    """Read the ``key: value`` line ``line`` into ``mapping``; ``None`` if it is not simple.
+
+    Returns:
+        Its key, with the list its block sequence's items go in (an empty ``key:``), or the
+        first line of its plain scalar (which may go on over the next lines); a quoted
+        scalar or a flow sequence is set in ``mapping`` at once.
+    """
+    entry = _ENTRY.fullmatch(line)
+    if entry is None:
+        return None
+    key = _key(entry[1])
+    if key is _UNSET:
+        return None
+    value_text = entry[2]
+    if not value_text:
+        items: list[Any] = []
+        mapping[key] = items
+        return key, items, None
+    if value_text.startswith("["):
+        value = _flow_sequence(value_text)
+    elif value_text[0] in "'\"":
+        value = _scalar(value_text)
+    elif _PLAIN.fullmatch(value_text):
+        return key, None, [value_text]
+    else:
+        return None
+    if value is _UNSET:
+        return None
+    mapping[key] = value
+    return key, None, None
 
 
 def _set_plain(mapping: dict[Any, Any], key: Any, lines: list[str]) -> bool:

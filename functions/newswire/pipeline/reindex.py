@@ -7,7 +7,8 @@ The content bucket is the source of truth; a reindex recovers from lost events a
 2. :func:`index_articles`: each batch of keys is read, validated and indexed again;
 3. :func:`feeds_to_render`: every feed an article is in, or was in before this reindex;
 4. :func:`render_feeds`: each group of feeds rendered and written (unchanged bytes are left);
-   with the main feed, the feed of each partner no longer in ``site.yaml`` is deleted. A
+   with the main feed, the feed of each partner no longer in ``site.yaml`` is deleted, with
+   each archive, the sitemap parts its month no longer needs are emptied. A
    group leaves the feed directory alone (every group would race for it, the work growing
    with the square of the feeds): it returns the listings it rendered;
 5. :func:`write_directory`: the directory written once, from every group's listings.
@@ -26,13 +27,19 @@ from functools import partial
 from itertools import chain, islice
 
 from newswire.content.articles import is_published_key
-from newswire.domain.feeds import ALWAYS_PUBLISHED, MAIN_FEED, FeedKey, archive_key
+from newswire.domain.feeds import ALWAYS_PUBLISHED, MAIN_FEED, FeedKey, FeedKind, archive_key
 from newswire.domain.partners import Partner
-from newswire.errors import InvalidArticleError
+from newswire.errors import ConcurrentUpdateError, InvalidArticleError
 from newswire.pipeline.directory import RenderedListing
 from newswire.pipeline.outcomes import ReindexReport
-from newswire.pipeline.ports import ArticleState, ArticleStatus
+from newswire.pipeline.ports import ArticleState, ArticleStatus, FeedObject, feed_digest
 from newswire.pipeline.publisher import Publisher
+from newswire.rendering.sitemap import (
+    SITEMAP_CONTENT_TYPE,
+    month_sitemap_path,
+    render_sitemap,
+    sitemap_parts,
+)
 
 #: Articles per index invocation: a batch's reads and transactions, a few at once, stay well
 #: inside a minute.
@@ -135,15 +142,20 @@ class RenderedGroup:
 def render_feeds(publisher: Publisher, feed_ids: Sequence[str]) -> RenderedGroup:
     """Render and write the feeds ``feed_ids`` name, all but the feed directory. The main
     feed brings the news sitemap, the sitemap index, the stylesheet and the partner feeds
-    with it (and the removal of disabled partners' feeds), each month's archive its sitemap.
+    with it (and the removal of disabled partners' feeds), each month's archive its sitemap
+    (and the emptying of the parts it no longer needs: :func:`empty_stale_sitemap_parts`).
 
     Raises:
         TransientStorageError, StorageError, ConcurrentUpdateError: retrying is safe.
     """
-    rebuilt = publisher.writer.rebuild((FeedKey.from_id(f) for f in feed_ids), directory=False)
+    keys = [FeedKey.from_id(f) for f in feed_ids]
+    rebuilt = publisher.writer.rebuild(keys, directory=False)
     written = len(rebuilt.or_raise())
     if MAIN_FEED.id in feed_ids:
         written += remove_disabled_partner_feeds(publisher)
+    months = [key.slug for key in keys if key.kind is FeedKind.ARCHIVE]
+    if months:
+        written += empty_stale_sitemap_parts(publisher, months)
     return RenderedGroup(written, rebuilt.listings)
 
 
@@ -174,6 +186,47 @@ def remove_disabled_partner_feeds(publisher: Publisher) -> int:
     for path in stale:
         publisher.feeds.delete(path)
     return len(stale)
+
+
+def empty_stale_sitemap_parts(publisher: Publisher, months: Sequence[str]) -> int:
+    """Empty every part of the ``months``' sitemaps that the feeds bucket holds beyond the
+    parts each month needs now; how many were emptied.
+
+    A rebuild empties the part after a month's last when the month may just have shrunk
+    (:func:`~newswire.rendering.sitemap.may_have_shrunk`); a month that lost more at once
+    (a ``timezone`` change moving thousands of articles) has its stale parts emptied here,
+    in the reindex such a change starts. Each month's next part is read (a HEAD per month,
+    all at once), and the parts after one found; the months are counted after those reads,
+    so a part a publisher wrote meanwhile for a month grown back is counted as needed, and
+    one it writes later makes the conditional write here lose (the publisher's is newer).
+    """
+    empty = render_sitemap([])
+    empty_digest = feed_digest(empty)
+    before = publisher.index.months()
+    found: list[tuple[str, int, FeedObject]] = []
+    looking = [(month, sitemap_parts(before.get(month, 0)) + 1) for month in months]
+    while looking:
+        heads = publisher.pool.map(
+            lambda wanted: publisher.feeds.head(month_sitemap_path(*wanted)), looking
+        )
+        held = [(m, part, h) for (m, part), h in zip(looking, heads, strict=True) if h]
+        found += held
+        looking = [(month, part + 1) for month, part, _head in held]
+    counts = publisher.index.months()
+    stale = [
+        (month_sitemap_path(month, part), head)
+        for month, part, head in found
+        if part > sitemap_parts(counts.get(month, 0)) and head.digest != empty_digest
+    ]
+
+    def write_empty(path: str, head: FeedObject) -> bool:
+        try:
+            publisher.feeds.put(path, empty, SITEMAP_CONTENT_TYPE, expected=head)
+        except ConcurrentUpdateError:
+            return False  # written since it was read: by a publisher, who knew the count
+        return True
+
+    return sum(publisher.pool.map(lambda item: write_empty(*item), stale))
 
 
 def reindex(publisher: Publisher) -> ReindexReport:

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from lxml import etree
 
 from newswire.domain.model import Entry, SiteConfig, rfc3339
-from newswire.rendering.base import FeedFile
+from newswire.rendering.base import FeedFile, ReplaceOnly
 
 NEWS_SITEMAP_PATH = "news-sitemap.xml"
 NEWS_SITEMAP_CONTENT_TYPE = "application/xml; charset=utf-8"
@@ -134,7 +134,9 @@ class SitemapUrl(NamedTuple):
     updated: datetime
 
 
-def render_month_sitemaps(month: str, entries: Sequence[Located]) -> list[FeedFile]:
+def render_month_sitemaps(
+    month: str, entries: Sequence[Located], *, empty_next_part: bool = True
+) -> list[FeedFile]:
     """The sitemap of ``month``: every article's URL with its ``lastmod``, in
     :func:`sitemap_parts` files of at most :data:`URLS_PER_SITEMAP` URLs.
 
@@ -144,14 +146,43 @@ def render_month_sitemaps(month: str, entries: Sequence[Located]) -> list[FeedFi
     Args:
         month: ``YYYY-MM``, the archive month the entries are of.
         entries: every live article of the month, newest first (as its archive shows them).
+        empty_next_part: with the parts, when the month may have just shrunk from one more
+            (:func:`may_have_shrunk`), that next part as an empty sitemap, to write only over
+            one already there (:class:`ReplaceOnly`): the pipeline's bucket keeps every part
+            it wrote. A build, which removes the files it no longer writes, asks for none.
     """
     oldest_first = list(reversed(entries))
-    files = []
-    for part in range(1, sitemap_parts(len(entries)) + 1):
+    parts = sitemap_parts(len(entries))
+    files: list[FeedFile] = []
+    for part in range(1, parts + 1):
         chunk = oldest_first[(part - 1) * URLS_PER_SITEMAP : part * URLS_PER_SITEMAP]
         body = render_sitemap(chunk)
         files.append(FeedFile(month_sitemap_path(month, part), SITEMAP_CONTENT_TYPE, body))
+    if empty_next_part and may_have_shrunk(len(entries)):
+        path = month_sitemap_path(month, parts + 1)
+        files.append(ReplaceOnly(path, SITEMAP_CONTENT_TYPE, render_sitemap([])))
     return files
+
+
+def may_have_shrunk(articles: int) -> bool:
+    """Whether a month of ``articles`` may have had one more sitemap part before the change
+    being rebuilt: its last part is within :func:`shrink_margin` articles of full.
+
+    A month far from full cannot have lost a part in one rebuild, so it costs no more
+    requests; one near it costs one more HEAD (and a render) per rebuild.
+    """
+    room = sitemap_parts(articles) * URLS_PER_SITEMAP - articles
+    return articles > 0 and room < shrink_margin()
+
+
+def shrink_margin() -> int:
+    """The most of a month's articles one rebuild is taken to remove, for
+    :func:`may_have_shrunk`: a twentieth of a part (1,000), far above an SQS batch (10
+    changes) or a scheduler run (100 expiries). Only a reindex removes more at once (a
+    ``timezone`` change moving thousands, files deleted while their events were lost), and
+    it empties every stale part itself
+    (:func:`newswire.pipeline.reindex.empty_stale_sitemap_parts`)."""
+    return max(1, URLS_PER_SITEMAP // 20)
 
 
 def render_sitemap(entries: Iterable[Located]) -> bytes:
