@@ -215,6 +215,63 @@ def test_a_feed_that_lost_a_race_is_listed_once_written(stack: Stack, seq: Seque
     assert_documents_agree(stack)
 
 
+def test_a_failed_feed_leaves_the_listing_another_writer_found_in_place(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """Q publishes B: ``directory.json``, written beside the feeds, lists ``tag:sport`` with
+    two articles, newest B, but Q's write of the sport feed fails. Before Q's next attempt, P
+    publishes an edit of A's body: P writes the sport feed (A edited, B) and finds its
+    listing (two articles, newest B) already in the directory, so writes none. Q must not then
+    put back the one-article listing it replaced: the sport feed is P's now, not the one Q's
+    write left unchanged, and P counted on the listing it found."""
+    publish(stack, seq, "articles/a.md", article("A", tags="[Sport]"))
+    stack.put_article(
+        "articles/b.md", article("B", tags="[Sport]", published="2026-01-02T10:00:00Z")
+    )
+    client = boto3.client("s3", region_name="us-east-1")
+    reads: list[str] = []
+    stalled, resume = threading.Event(), threading.Event()
+
+    def fail_sport(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"].startswith("tags/sport/"):
+            raise refuse("SlowDown", 503)
+
+    def stall_second_read(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"] == "directory.json":
+            reads.append(params["Key"])
+            if len(reads) == 2:  # Q's next attempt: it reads the directory again
+                stalled.set()
+                resume.wait(10)
+
+    client.meta.events.register("before-parameter-build.s3.PutObject", fail_sport)
+    client.meta.events.register("before-parameter-build.s3.GetObject", stall_second_read)
+    slow = stack.publisher(clock=lambda: NOW)
+    slow.feeds = S3FeedStore(client, stack.feeds_bucket)
+    failures: list[BaseException] = []
+
+    def publish_b() -> None:
+        try:
+            slow.publish(ArticleChange("articles/b.md", False, seq()))
+        except TransientStorageError as e:
+            failures.append(e)
+
+    thread = threading.Thread(target=publish_b)
+    thread.start()
+    assert stalled.wait(10)
+    assert listed(stack)["tag:sport"]["articles"] == 2  # written ahead of Q's failed feed
+    edited = article("A", tags="[Sport]").replace(b"Body of A", b"Edited body of A")
+    publish(stack, seq, "articles/a.md", edited)
+    resume.set()
+    thread.join(10)
+
+    assert not thread.is_alive() and len(failures) == 1  # Q's sport feed: retried
+    sport = stack.feed("tags/sport/rss.xml")
+    assert b"<title>B</title>" in sport and b"Edited body of A" in sport
+    assert listed(stack)["tag:sport"]["articles"] == 2
+    assert listed(stack)["tag:sport"]["latest"]["title"] == "B"
+    assert_documents_agree(stack)
+
+
 def test_a_publish_writes_the_directory_beside_its_feeds(stack: Stack, seq: Sequencer) -> None:
     """The directory's write does not wait for the feeds' (a round trip per publish): the
     main feed's PUT is held until ``directory.json``'s has started, which, if the directory
