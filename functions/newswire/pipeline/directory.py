@@ -12,12 +12,12 @@ writes it once after the last group, from the listings they rendered
 (:class:`RenderedListing`, :func:`encode_listings`).
 
 Why no update is lost: the directory is read at the start of each attempt, and written only
-after that attempt's feed writes, with the listing of a feed only while the feed object it
-was rendered with is the published one: written in this attempt, or found by a HEAD made
-after the read. The data is written only if it is still the one read; so a writer that
-rendered a feed after another finds the other's directory, or has it fail its condition, and
-the last writer of each feed keeps trying until its listing is in. A feed whose write failed
-is not listed as it was rendered.
+after that attempt's feed writes (or beside them: see below), with the listing of a feed
+only while the feed object it was rendered with is the published one: written in this
+attempt, or found by a HEAD made after the read. The data is written only if it is still
+the one read; so a writer that rendered a feed after another finds the other's directory, or
+has it fail its condition, and the last writer of each feed keeps trying until its listing
+is in. A feed whose write failed is not listed as it was rendered.
 
 Why the three documents agree: each is written conditionally, then all three are read
 (HEAD) again; if any is not what this writer rendered, it lost a race and tries again. The
@@ -28,10 +28,13 @@ Written ahead: when every listing to change is of a feed whose RSS document the 
 writing (a publish, nearly always), the directory is written beside the feeds rather than
 after them, a round trip sooner, as if those writes had all won. One that did not (a race
 lost, an error) leaves the directory listing a document that was not published, so the
-writer keeps going until it is settled: the next attempt HEADs that feed and keeps the
-listing only if the feed is now that document; otherwise, if the listing is still there,
-it puts back the one it replaced. Another writer of that feed writes the directory after
-its own feed, as above, so the listing it leaves is never undone.
+writer keeps going, writing the directory after the feeds, until it is settled: the next
+attempt HEADs that feed and keeps the listing if the feed is now that document; puts back
+the listing it replaced if the feed is still the object read before the write (nobody wrote
+it since) and the listing is still there; and otherwise leaves it. Whoever wrote the feed
+since lists its own document, or found it listed already: a listing is compared by its
+content, which two documents can share (an edit of an older article's body), so putting
+back the one replaced would undo theirs.
 """
 
 from __future__ import annotations
@@ -117,6 +120,17 @@ class DirectoryOutcome:
     lost: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class _Ahead:
+    """A listing written ahead of its feed, whose feed write did not win: ``listed`` is in
+    the directory (unless someone replaced it since), ``before`` is what it replaced, ``was``
+    the feed's RSS object the write was to replace (``None``: absent)."""
+
+    listed: RenderedListing
+    before: ListedFeed | None
+    was: FeedObject | None
+
+
 @dataclass(slots=True)
 class DirectoryWrites:
     """The directory's documents one attempt rendered (``rendered``), those of them that
@@ -125,16 +139,7 @@ class DirectoryWrites:
 
     rendered: list[FeedFile]
     writes: list[tuple[FeedFile, FeedObject | None]]
-    ahead: dict[str, RenderedListing] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class _Ahead:
-    """A listing written ahead of its feed, whose feed write did not win: ``listed`` is in
-    the directory (unless someone replaced it since), ``before`` is what it replaced."""
-
-    listed: RenderedListing
-    before: ListedFeed | None
+    ahead: dict[str, _Ahead] = field(default_factory=dict)
 
 
 class DirectoryDraft:
@@ -200,27 +205,29 @@ class DirectoryDraft:
         those of the feeds rendered and not being written, whose listing holds only while
         their object is the one rendered; not those the published data already lists as
         rendered (nothing to change: a reindex of an unchanged site HEADs none); and those of
-        listings written ahead of a feed write that did not win."""
+        listings written ahead of a feed write that did not win, even while written again
+        (whether someone else wrote the feed since decides what becomes of the listing)."""
         with self._lock:
             paths = {
                 key.path(FeedFormat.RSS)
                 for key, item in self._rendered.items()
                 if _as_published(self._listed.get(key)) != _as_published(item.listed)
             }
-            paths |= {key.path(FeedFormat.RSS) for key in self._ahead}
-        return sorted(paths - set(writing))
+            unsettled = {key.path(FeedFormat.RSS) for key in self._ahead}
+        return sorted((paths - set(writing)) | unsettled)
 
     def ahead(
         self, writing: Collection[str], current: Mapping[str, FeedObject | Exception | None]
     ) -> DirectoryWrites | None:
         """The directory to write beside the feeds ``writing`` (paths), as if they all won;
-        ``None`` when a listing to change needs a HEAD first (:meth:`to_confirm`), or a
-        document of the directory could not be read."""
+        ``None`` when a listing to change needs a HEAD first (:meth:`to_confirm`: so too
+        while one written ahead is unsettled), or a document of the directory could not be
+        read."""
         if self.to_confirm(writing) or any(isinstance(current[p], Exception) for p in self.paths):
             return None
         with self._lock:
             ahead = {
-                rss: item
+                rss: _Ahead(item, self._listed.get(key), _object(current[rss]))
                 for key, item in self._rendered.items()
                 if (rss := key.path(FeedFormat.RSS)) in writing
             }
@@ -243,16 +250,10 @@ class DirectoryDraft:
                 outcome.written.add(file.path)
             else:
                 outcome.lost = True
-        with self._lock:
-            for rss, item in prepared.ahead.items():
-                if rss in written:
-                    self._ahead.pop(item.key, None)
-                elif DATA_PATH in outcome.written:
-                    replaced = self._listed.get(item.key)
-                    earlier = self._ahead.get(item.key)
-                    if earlier and _as_published(replaced) == _as_published(earlier.listed.listed):
-                        replaced = earlier.before  # still the one we wrote ahead before
-                    self._ahead[item.key] = _Ahead(item, replaced)
+        with self._lock:  # none is unsettled yet (:meth:`ahead`)
+            for rss, wrote in prepared.ahead.items():
+                if rss not in written and DATA_PATH in outcome.written:
+                    self._ahead[wrote.listed.key] = wrote
         return outcome
 
     def agrees(self, prepared: DirectoryWrites, feeds: FeedStore, pool: IOPool) -> bool:
@@ -273,7 +274,8 @@ class DirectoryDraft:
         is, by the HEADs ``confirmed``, the one rendered. Any other feed keeps its published
         listing (whoever wrote it since writes the directory too, and a feed whose write
         failed is not listed as new), except that a listing written ahead of a feed that is
-        not the document it was rendered from is put back as it was, if still there."""
+        not the document it was rendered from is put back as it was, if still there and
+        nobody wrote the feed since (see the module docstring)."""
         with self._lock:
             fresh = {
                 key: item.listed
@@ -285,8 +287,10 @@ class DirectoryDraft:
                 rss = key.path(FeedFormat.RSS)
                 if key in fresh or rss in written:
                     continue
-                if _digest(confirmed.get(rss)) == wrote.listed.digest:
+                if _digest(seen := confirmed.get(rss)) == wrote.listed.digest:
                     fresh[key] = wrote.listed.listed  # the feed is that document after all
+                elif rss in confirmed and _replaced(seen, wrote.was):
+                    continue  # whoever wrote it lists it (or found it listed: not undone)
                 elif _as_published(self._listed.get(key)) == _as_published(wrote.listed.listed):
                     fresh[key] = wrote.before
             published = self._published
@@ -321,7 +325,7 @@ class DirectoryDraft:
         self,
         rendered: list[FeedFile],
         current: Mapping[str, FeedObject | Exception | None],
-        ahead: dict[str, RenderedListing] | None = None,
+        ahead: dict[str, _Ahead] | None = None,
     ) -> DirectoryWrites:
         """The documents of ``rendered`` that differ from the objects read."""
         writes = [
@@ -358,6 +362,14 @@ def _digest(head: FeedObject | Exception | None) -> str | None:
 
 def _object(head: FeedObject | Exception | None) -> FeedObject | None:
     return head if isinstance(head, FeedObject) else None
+
+
+def _replaced(seen: FeedObject | Exception | None, was: FeedObject | None) -> bool:
+    """Whether the HEAD ``seen`` finds another object than ``was`` (one that failed finds
+    none: the listing is then put back rather than left ahead of a write not known to win)."""
+    if isinstance(seen, Exception):
+        return False
+    return (seen.etag if seen else None) != (was.etag if was else None)
 
 
 def _changed(before: FeedObject | None, body: bytes) -> bool:
