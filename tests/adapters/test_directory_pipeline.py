@@ -272,6 +272,36 @@ def test_a_failed_feed_leaves_the_listing_another_writer_found_in_place(
     assert_documents_agree(stack)
 
 
+def test_a_listing_ahead_of_a_failed_feed_is_put_back_though_the_directory_fails_once(
+    stack: Stack, seq: Sequencer
+) -> None:
+    """The sport feed cannot be written (503, every time), and the directory's write that
+    would put back its listing fails once too. The change fails, and neither it nor its
+    redelivery may leave the directory listing the sport feed it could not write: the
+    redelivery finds that listing already in place, so it writes no directory to undo."""
+    publish(stack, seq, "articles/a.md", article("A", tags="[Sport]"))
+    directory_puts: list[str] = []
+
+    def fail_sport_and_the_undo(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"].startswith("tags/sport/"):
+            raise refuse("SlowDown", 503)
+        if params["Key"] == "directory.json":
+            directory_puts.append(params["Key"])
+            if len(directory_puts) == 2:  # the one that puts back the sport listing
+                raise refuse("SlowDown", 503)
+
+    stack.s3.meta.events.register("before-parameter-build.s3.PutObject", fail_sport_and_the_undo)
+    stack.put_article("articles/b.md", article("B", tags="[Sport]"))
+    change = ArticleChange("articles/b.md", False, seq())
+    for _delivery in range(2):
+        with pytest.raises(TransientStorageError):
+            stack.publisher(clock=lambda: NOW).publish(change)
+    assert b"<title>B</title>" not in stack.feed("tags/sport/rss.xml")
+    assert listed(stack)["tag:sport"]["articles"] == 1
+    assert listed(stack)["tag:sport"]["latest"]["title"] == "A"
+    assert_documents_agree(stack)
+
+
 def test_a_publish_writes_the_directory_beside_its_feeds(stack: Stack, seq: Sequencer) -> None:
     """The directory's write does not wait for the feeds' (a round trip per publish): the
     main feed's PUT is held until ``directory.json``'s has started, which, if the directory
