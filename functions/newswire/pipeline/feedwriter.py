@@ -357,9 +357,10 @@ class FeedWriter:
         With ``draft``, each attempt also writes the directory (read with the other objects,
         written beside them or after them: :mod:`newswire.pipeline.directory`), again while
         any feed is written again, it lost a race, or a listing it wrote ahead of its feed
-        is unsettled; when it alone is left, up to
+        is unsettled (even after a failure: a redelivered change would find that listing in
+        place, with nothing to undo); when it alone is left, up to
         :data:`~newswire.pipeline.directory.DIRECTORY_ATTEMPTS` times, after a random pause
-        when it lost.
+        when it lost or failed.
         """
         run = Progress(jobs)
         for attempt in range(DIRECTORY_ATTEMPTS):
@@ -387,8 +388,9 @@ class FeedWriter:
             run.written |= listed.written
             run.failed |= listed.failed
             more = run.next_attempt()
+            unsettled = draft is not None and draft.unsettled()  # tried again, even failed
             if draft is not None and (
-                listed.failed or not (listed.lost or more or draft.unsettled())
+                (listed.failed and not unsettled) or not (listed.lost or more or unsettled)
             ):
                 draft = None  # written, unchanged, or failed for good
             if more and last:
@@ -396,13 +398,13 @@ class FeedWriter:
             if not more:
                 if draft is None:
                     break
-                if listed.lost:
-                    pause_before_directory()  # the directory alone lost a race
+                if listed.lost or listed.failed:
+                    pause_before_directory()  # the directory alone lost a race, or failed
         lost = [path for _number, wanted in run.pending for path in wanted]
         lost += list(DirectoryDraft.paths) if draft is not None else []
-        for path in lost:
-            run.failed[path] = ConcurrentUpdateError(
-                f"{path}: kept losing write races, will be retried"
+        for path in lost:  # a directory that failed to the end keeps why
+            run.failed.setdefault(
+                path, ConcurrentUpdateError(f"{path}: kept losing write races, will be retried")
             )
         return Rebuilt(tuple(sorted(run.written)), run.failed)
 
