@@ -256,6 +256,25 @@ class DirectoryDraft:
                     self._ahead[wrote.listed.key] = wrote
         return outcome
 
+    def done(self, outcome: DirectoryOutcome, *, more: bool) -> bool:
+        """Whether this attempt's ``outcome`` ends the directory's attempts: it was written or
+        unchanged, with no feed to write again (``more``), or it failed for good. Not while
+        a listing written ahead of its feed is unsettled, even after a failure: a redelivered
+        change would find that listing in place, with nothing to undo."""
+        unsettled = self.unsettled()
+        if outcome.failed:
+            return not unsettled
+        return not (outcome.lost or more or unsettled)
+
+    def read_back(
+        self, ahead: DirectoryWrites, outcome: DirectoryOutcome, feeds: FeedStore, pool: IOPool
+    ) -> bool:
+        """Whether the directory written ``ahead`` (its writes' ``outcome`` settled) lost a
+        race: a write, or the read-back of all three (:meth:`agrees`)."""
+        if outcome.lost or outcome.failed or not ahead.writes:
+            return outcome.lost
+        return not self.agrees(ahead, feeds, pool)
+
     def agrees(self, prepared: DirectoryWrites, feeds: FeedStore, pool: IOPool) -> bool:
         """Whether all three documents are, read again, what this attempt rendered (else a
         race was lost); unread when this attempt wrote none of them."""

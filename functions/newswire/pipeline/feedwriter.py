@@ -379,7 +379,8 @@ class FeedWriter:
                 moved, listed = recheck(), DirectoryOutcome()
             elif ahead is not None:  # read back while the written feeds are listed again
                 listed = draft.settle(ahead, wrote_ahead, written)
-                moved, listed.lost = run_beside(recheck, partial(self._lost, draft, ahead, listed))
+                read_back = partial(draft.read_back, ahead, listed, self.feeds, self.pool)
+                moved, listed.lost = run_beside(recheck, read_back)
             else:  # the directory written while the written feeds are listed again
                 files = draft.render(written, confirmed)
                 commit = partial(draft.commit, self.feeds, self.pool, current, files)
@@ -388,11 +389,8 @@ class FeedWriter:
             run.written |= listed.written
             run.failed |= listed.failed
             more = run.next_attempt()
-            unsettled = draft is not None and draft.unsettled()  # tried again, even failed
-            if draft is not None and (
-                (listed.failed and not unsettled) or not (listed.lost or more or unsettled)
-            ):
-                draft = None  # written, unchanged, or failed for good
+            if draft is not None and draft.done(listed, more=more):
+                draft = None
             if more and last:
                 break  # the feeds give up; the directory with them
             if not more:
@@ -407,14 +405,6 @@ class FeedWriter:
                 path, ConcurrentUpdateError(f"{path}: kept losing write races, will be retried")
             )
         return Rebuilt(tuple(sorted(run.written)), run.failed)
-
-    def _lost(
-        self, draft: DirectoryDraft, ahead: DirectoryWrites, listed: DirectoryOutcome
-    ) -> bool:
-        """Whether the directory written ahead lost a race: a write, or its read-back."""
-        if listed.lost or listed.failed or not ahead.writes:
-            return listed.lost
-        return not draft.agrees(ahead, self.feeds, self.pool)
 
     def _put_all(
         self, writes: Sequence[Write], confirm: Sequence[str], ahead: DirectoryWrites | None
