@@ -235,7 +235,8 @@ def edge_cases() -> list[Upload]:
             ),
         ),
         Upload("articles/edge-huge.md", article("Huge", NOW - 8 * hour, body=huge_body())),
-        # a URL the sitemaps escape, and an edit's time as its ``lastmod``
+        # a URL the sitemaps escape, and an edit's time as its ``lastmod``; its IRIs become
+        # the URIs RSS wants (rendering.xmlfeed.rss_url) alike in both paths
         Upload(
             "articles/edge-url.md",
             article(
@@ -243,6 +244,7 @@ def edge_cases() -> list[Upload]:
                 NOW - 9 * hour,
                 updated=(NOW - hour).isoformat(),
                 canonical_url="https://elsewhere.example/café?a=1&b='2'",
+                image={"url": "https://bücher.example/straße.jpg", "alt": "A street"},
             ),
         ),
     ]

@@ -78,6 +78,12 @@ def _is_absolute_url(value: str | None) -> bool:
     return parts.scheme in {"http", "https"} and bool(parts.netloc)
 
 
+def _is_rss_url(value: str | None) -> bool:
+    """An absolute http(s) URL in ASCII: RSS 2.0 wants URLs (RFC 2396), not IRIs, and the W3C
+    validator calls a non-ASCII one invalid (``UriNotIri``, ``InvalidURLAttribute``)."""
+    return _is_absolute_url(value) and value is not None and value.isascii()
+
+
 def _is_absolute_iri(value: str | None) -> bool:
     """Any absolute IRI (``tag:``, ``urn:`` or http): what an Atom id must be."""
     if not value or any(c.isspace() for c in value) or not _SCHEME.match(value):
@@ -398,8 +404,8 @@ def _check_rss_item(where: str, item: Any, guids: Counter[str]) -> Iterator[str]
     if title is not None and not _text(title).strip():
         yield f"{where}: <title> is empty"
     link = item.find("link")
-    if link is not None and not _is_absolute_url(_text(link)):
-        yield f"{where}: <link> {_text(link)!r} is not an absolute http(s) URL"
+    if link is not None and not _is_rss_url(_text(link)):
+        yield f"{where}: <link> {_text(link)!r} is not an absolute http(s) URL in ASCII"
     yield from _check_rss_guid(where, item.find("guid"), guids)
     date = item.find("pubDate")
     if date is not None and (problem := _rfc822_problem(date.text)):
@@ -448,8 +454,8 @@ def _check_rss_guid(where: str, guid: Any, guids: Counter[str]) -> Iterator[str]
 
 
 def _check_enclosure(where: str, enclosure: Any) -> Iterator[str]:
-    if not _is_absolute_url(enclosure.get("url")):
-        yield f"{where}: <enclosure> url {enclosure.get('url')!r} is not an absolute URL"
+    if not _is_rss_url(enclosure.get("url")):
+        yield f"{where}: <enclosure> url {enclosure.get('url')!r} is not an absolute URL in ASCII"
     if not (enclosure.get("length") or "").isdigit():
         yield f"{where}: <enclosure> length {enclosure.get('length')!r} is not a byte count"
     if not _MIME_TYPE.match(enclosure.get("type") or ""):
@@ -459,8 +465,8 @@ def _check_enclosure(where: str, enclosure: Any) -> Iterator[str]:
 def _check_media(where: str, item: Any) -> Iterator[str]:
     for media in item.iter(f"{{{MEDIA_NS}}}content", f"{{{MEDIA_NS}}}thumbnail"):
         name = _name(media)
-        if not _is_absolute_url(media.get("url")):
-            yield f"{where}: <{name}> url {media.get('url')!r} is not an absolute URL"
+        if not _is_rss_url(media.get("url")):
+            yield f"{where}: <{name}> url {media.get('url')!r} is not an absolute URL in ASCII"
         media_type = media.get("type")
         if media_type is not None and not _MIME_TYPE.match(media_type):
             yield f"{where}: <{name}> type {media_type!r} is not a MIME type"

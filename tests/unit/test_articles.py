@@ -186,6 +186,9 @@ def test_seed_article_is_word_for_word() -> None:
         ("articles/x.md", md(VALID + "\ndraft: maybe"), "draft", "true or false"),
         ("articles/x.md", md(VALID + "\ncanonical_url: /a/b"), "canonical_url", "absolute"),
         ("articles/x.md", md(VALID + "\nid: has space"), "id", "white space"),
+        # Atom's <id> must be an absolute IRI (the W3C validator: InvalidFullLink).
+        ("articles/x.md", md(VALID + "\nid: story-123"), "id", "not an absolute URI"),
+        ("articles/x.md", md(VALID + "\nid: 'urn:'"), "id", "not an absolute URI"),
         ("articles/x.md", md(VALID + "\ntags: ['']"), "tags[0]", "is not a tag"),
         ("articles/x.md", md(VALID + "\nauthors: [{email: a@b.c}]"), "authors[0].name", "missing"),
         (
@@ -196,6 +199,14 @@ def test_seed_article_is_word_for_word() -> None:
         ),
         ("articles/x.md", md(VALID + "\nimage: {alt: x}"), "image.url", "is missing"),
         ("articles/x.md", md(VALID + "\nimage: {url: 'javascript:x'}"), "image.url", "scheme"),
+        # The enclosure's url would be no URL (the W3C validator: InvalidURLAttribute).
+        ("articles/x.md", md(VALID + "\nimage: {url: 'a b.jpg'}"), "image.url", "white space"),
+        (
+            "articles/x.md",
+            md(VALID + "\nimage: {url: 'https://cdn.example/a b.jpg'}"),
+            "image.url",
+            "white space",
+        ),
         ("articles/x.md", md(VALID + "\nimage: {url: a.jpg, length: -1}"), "image.length", ""),
         (  # JSON readers hold no larger whole number exactly
             "articles/x.md",

@@ -361,6 +361,26 @@ FIRST_LINK = "<link>https://news.example/articles/first/</link>"
             "holds XML elements instead of escaped HTML",
             id="html-as-xml",
         ),
+        # RSS wants URLs, which are ASCII: the W3C validator's UriNotIri and
+        # InvalidURLAttribute.
+        pytest.param(
+            FIRST_LINK,
+            "<link>https://news.example/café/</link>",
+            "<link> 'https://news.example/café/' is not an absolute http(s) URL in ASCII",
+            id="iri-link",
+        ),
+        pytest.param(
+            '<enclosure url="https://news.example/first.png"',
+            '<enclosure url="https://news.example/straße.png"',
+            "<enclosure> url 'https://news.example/straße.png' is not an absolute URL in ASCII",
+            id="iri-enclosure",
+        ),
+        pytest.param(
+            '<media:content url="https://news.example/first.png"',
+            '<media:content url="https://news.example/straße.png"',
+            "<media:content> url 'https://news.example/straße.png' is not an absolute URL in ASCII",
+            id="iri-media",
+        ),
     ],
 )
 def test_check_rss_rejects(old: str, new: str, expected: str) -> None:

@@ -44,10 +44,11 @@ ALL = tuple(PartnerFeed(p, LOGO if p is Partner.SMARTNEWS else None) for p in Pa
 
 
 def entries(count: int = 3, **changes: Any) -> list[Any]:
+    image = changes.pop("image", IMAGE)
     return [
         make_entry(
             n,
-            image=IMAGE,
+            image=image,
             authors=(Person("Ann Writer"), Person("Bob Reporter")),
             updated=make_entry(n).published + timedelta(days=1),
             **changes,
@@ -143,6 +144,21 @@ def test_smartnews_has_its_logo_and_thumbnail() -> None:
     assert thumbnail.get("url") == IMAGE.url
     # No other partner declares or uses the SmartNews namespace.
     assert b"snf" not in documents()[Partner.MSN]
+
+
+@pytest.mark.parametrize("partner", list(Partner))
+def test_every_partner_gets_an_iri_as_the_uri_rss_wants(partner: Partner) -> None:
+    image = Image("https://cdn.news.example/straße.jpg", "A street", width=1600, height=900)
+    body = documents(url="https://news.example/café/", image=image)[partner]
+
+    (item, *_) = items(body)
+    assert item.findtext("link") == "https://news.example/caf%C3%A9/"
+    uri = "https://cdn.news.example/stra%C3%9Fe.jpg"
+    assert item.find("enclosure").get("url") == uri
+    assert item.find("media:content", NS).get("url") == uri
+    for thumbnail in item.findall("media:thumbnail", NS):
+        assert thumbnail.get("url") == uri
+    assert check_rss(body) == []
 
 
 def test_one_language_and_the_self_link_per_feed() -> None:

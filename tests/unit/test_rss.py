@@ -291,6 +291,32 @@ def test_image_without_alt_text_has_no_media_description() -> None:
     assert "fileSize" not in media.attrib
 
 
+def test_an_iri_is_written_as_the_uri_rss_wants() -> None:
+    # An article's URL or image may be an IRI; RSS 2.0 wants URLs, which are ASCII (the W3C
+    # validator: "link must be a full and valid URL", UriNotIri and InvalidURLAttribute).
+    entry = make_entry(
+        url="https://news.example/café/",
+        image=Image("https://bücher.example/straße.jpg", "A shelf"),
+    )
+    feed = make_feed(entry)
+
+    item = only_item(feed)
+
+    assert item.findtext("link") == "https://news.example/caf%C3%A9/"
+    uri = "https://xn--bcher-kva.example/stra%C3%9Fe.jpg"
+    assert item.find("enclosure").get("url") == uri
+    assert item.find("media:content", NS).get("url") == uri
+    assert_valid(render(feed), FeedFormat.RSS)
+
+
+def test_an_ascii_url_is_written_as_given() -> None:
+    url = "https://news.example/a%20b/?q=caf%C3%A9&x=1"
+    item = only_item(make_feed(make_entry(url=url, image=Image(url, "x"))))
+
+    assert item.findtext("link") == url
+    assert item.find("enclosure").get("url") == url
+
+
 def test_entry_without_image_has_no_enclosure_and_no_media() -> None:
     item = only_item(make_feed(make_entry(image=None)))
 

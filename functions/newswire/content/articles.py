@@ -36,6 +36,8 @@ MAX_FILE_BYTES = 2 * MAX_BODY_BYTES
 #: in a key); a local file name has at most 255. These leave room for every prefix and suffix.
 MAX_SLUG_CHARS = 200
 MAX_ID_BYTES = 512
+#: An absolute URI: a scheme (RFC 3986, 3.1), a colon, then something.
+_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:.")
 #: The longest key (folders included) in UTF-8 bytes: a scheduled article's ``due`` item is
 #: sorted by ``<published>#<key>`` (a 27-character time, then ``#``) within those 1,024 bytes.
 MAX_KEY_BYTES = 1024 - len("2026-01-01T00:00:00.000000Z#")
@@ -451,10 +453,20 @@ def _check_corrections(
 
 
 def _check_id(reader: FieldReader, article_id: str) -> None:
-    """An id is a URI that fits the index's keys (see :data:`MAX_ID_BYTES`)."""
+    """An id is an absolute URI that fits the index's keys (see :data:`MAX_ID_BYTES`).
+
+    Atom's ``<id>`` must be an absolute IRI (RFC 4287, 4.2.6), so an id without a scheme
+    would make every Atom feed holding the article invalid.
+    """
     if has_white_space(article_id):
         reader.report(
             "id", f"{quoted(article_id)} contains white space", "a URI such as urn:uuid:… or a URL"
+        )
+    elif not _ABSOLUTE_URI.match(article_id):
+        reader.report(
+            "id",
+            f"{quoted(article_id)} is not an absolute URI (no scheme such as urn: or https:)",
+            "a URI such as urn:uuid:… or a URL",
         )
     elif (id_bytes := len(article_id.encode("utf-8", "replace"))) > MAX_ID_BYTES and not any(
         problem.field == "slug"

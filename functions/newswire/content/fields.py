@@ -376,6 +376,13 @@ class FieldReader:
             self.report(
                 "image.url", f"scheme {quoted(scheme)} is not allowed", "an http(s) or relative URL"
             )
+        elif url is not None and has_white_space(url):
+            # No URL holds white space (RFC 3986): readers and validators reject the enclosure.
+            self.report(
+                "image.url",
+                f"{quoted(url)} contains white space",
+                "an http(s) or relative URL, with a space written %20",
+            )
         media_type = self.text(raw, "type", required=False)
         if media_type is not None and not _MEDIA_TYPE.fullmatch(media_type):
             self.report(

@@ -35,7 +35,14 @@ from newswire.domain.partners import Partner, PartnerFeed
 from newswire.rendering.base import FeedFile
 from newswire.rendering.files import largest_fitting
 from newswire.rendering.rss import RSS_DOCS, image_enclosure, media_content, rfc822
-from newswire.rendering.xmlfeed import GENERATOR, xml_attribute, xml_content, xml_element, xml_text
+from newswire.rendering.xmlfeed import (
+    GENERATOR,
+    rss_url,
+    xml_attribute,
+    xml_content,
+    xml_element,
+    xml_text,
+)
 
 _INDENT: Final = b"      "
 _NAMESPACES: Final = (
@@ -71,7 +78,7 @@ def render_partner_item(entry: Entry, partner: Partner) -> bytes:
     parts = [_ITEM_START]
     if entry.title:
         parts.append(xml_element(_INDENT, b"title", entry.title))
-    parts.append(xml_element(_INDENT, b"link", entry.url))
+    parts.append(xml_element(_INDENT, b"link", rss_url(entry.url)))
     # Plain text escaped once: partners read a description as text, unlike feed readers.
     parts.append(xml_element(_INDENT, b"description", partner_description(entry)))
     if entry.content_html:
@@ -99,7 +106,8 @@ def render_partner_item(entry: Entry, partner: Partner) -> bytes:
     if image is not None:
         parts.append(media_content(image, media_type, _INDENT))
         if partner is Partner.SMARTNEWS:
-            parts.append(b'      <media:thumbnail url="%s"/>\n' % xml_attribute(image.url))
+            thumbnail = xml_attribute(rss_url(image.url))
+            parts.append(b'      <media:thumbnail url="%s"/>\n' % thumbnail)
     parts.append(b"    </item>\n")
     return b"".join(parts)
 

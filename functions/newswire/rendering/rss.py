@@ -32,6 +32,7 @@ from newswire.rendering.xmlfeed import (
     HEAD_PARSER,
     feed_links,
     mark_archive,
+    rss_url,
     serialise,
     splice_items,
     xml_attribute,
@@ -146,7 +147,7 @@ def _item_xml(entry: Entry) -> bytes:
     if entry.title:
         parts.append(xml_element(_INDENT, b"title", entry.title))
     if entry.url:
-        parts.append(xml_element(_INDENT, b"link", entry.url))
+        parts.append(xml_element(_INDENT, b"link", rss_url(entry.url)))
     if description:
         parts.append(xml_element(_INDENT, b"description", description))
         if entry.content_html:
@@ -179,7 +180,7 @@ def image_enclosure(image: Image) -> tuple[bytes, bytes]:
     it too): every RSS this package writes, partners' included, carries one alike."""
     media_type = xml_attribute(image_media_type(image))
     line = b'      <enclosure url="%s" length="%d" type="%s"/>\n' % (
-        xml_attribute(image.url),
+        xml_attribute(rss_url(image.url)),
         image.length or 0,
         media_type,
     )
@@ -196,7 +197,7 @@ def _media_content(image: Image, media_type: bytes) -> bytes:
 def media_content(image: Image, media_type: bytes, indent: bytes) -> bytes:
     """``<media:content>`` of ``image`` indented by ``indent``: shared with partner feeds, so
     every RSS document describes an image alike."""
-    url = b' url="%s"' % xml_attribute(image.url) if image.url else b""
+    url = b' url="%s"' % xml_attribute(rss_url(image.url)) if image.url else b""
     size = b' fileSize="%d"' % image.length if image.length else b""
     pixels = b"".join(
         b' %s="%d"' % (name, value)
