@@ -3,8 +3,9 @@
 Each case is an article file just under the body size limit, built to be slow for one part of
 what a publish does on our side: parse the file (``parse_article``), render its entry
 (``render_entry``: Markdown, sanitiser, summary) and encode the entry the index stores, as
-``Publisher._read`` does. Reading it from S3 and writing feeds are not counted: they do not
-depend on the body's shape. The target is the issue's: published or rejected in at most 2 s.
+``Indexer._read`` (``newswire/pipeline/indexer.py``) does. Reading it from S3 and writing feeds
+are not counted: they do not depend on the body's shape. The target is the issue's: published
+or rejected in at most 2 s.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 Run as ``python -m benchmarks.publish N`` in a fresh process per size (nothing cached between
 sizes); prints one JSON line. The index is filled with ``batch_write_item`` items shaped
-exactly as ``newswire/adapters/dynamodb.py`` writes them (state with its compressed entry, id
-claim, one membership per feed, and the per-month counts of the ``months`` partition), then a
-few new articles are published through ``newswire.handlers.publish.handler`` with S3 events.
+exactly as ``newswire/adapters/dynamodb_writes.py`` builds them (state with its compressed
+entry, id claim, one membership per feed, and the per-month counts of the ``months``
+partition), then a few new articles are published through
+``newswire.handlers.publish.handler`` with S3 events.
 
 What is measured, on the very clients the handler uses (``runtime.aws_client``):
 
@@ -101,7 +102,7 @@ def _populate(dynamodb: Any, table: str, n: int, newest: datetime) -> Counter[st
     number of live articles per month, as written to the ``months`` partition.
     """
     from benchmarks.corpus import Article as Generated
-    from newswire.adapters.dynamodb import (
+    from newswire.adapters.dynamodb_layout import (
         CLAIM_SK,
         MONTHS_PK,
         STATE_SK,

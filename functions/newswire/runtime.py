@@ -111,7 +111,8 @@ def publisher_from_env(settings: Settings | None = None, changed: Sequence[str] 
     from newswire.adapters.s3 import S3ContentStore, S3FeedStore
     from newswire.adapters.websub import WebSubNotifier
     from newswire.content.site import parse_site
-    from newswire.pipeline.publisher import Publisher, read_first_with
+    from newswire.pipeline.firstreads import read_first_with
+    from newswire.pipeline.publisher import Publisher
 
     settings = settings or Settings.from_env()
     content = S3ContentStore(aws_client("s3"), settings.content_bucket)

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from botocore.exceptions import ClientError
 from lxml import etree
 
-from newswire.adapters.dynamodb import MONTHS_PK
+from newswire.adapters.dynamodb_layout import MONTHS_PK
 from newswire.adapters.websub import WebSubNotifier
 from newswire.content.articles import MAX_KEY_BYTES
 from newswire.domain.feeds import FeedFormat, is_feed_path
@@ -450,7 +450,8 @@ def test_listings_name_each_entry_by_its_revision(stack: Stack, seq: Sequencer) 
     """The index lists a feed's articles with the revision of each one's entry, as its
     entries are read: an edit changes it (same keys), an edit back restores it, and a
     membership written before revisions were lists as ``""``."""
-    from newswire.adapters.dynamodb import DynamoArticleIndex, membership_sort_key
+    from newswire.adapters.dynamodb import DynamoArticleIndex
+    from newswire.adapters.dynamodb_layout import membership_sort_key
     from newswire.domain.feeds import MAIN_FEED
 
     index = DynamoArticleIndex(stack.dynamodb, stack.table)

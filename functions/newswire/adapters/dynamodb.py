@@ -1,39 +1,19 @@
 """The DynamoDB index: article states, id claims and per-feed membership, in one table.
 
-Layout (partition key ``pk``, sort key ``sk``, both strings):
-
-- ``article#<key>`` / ``state``: the article's sequencer, status, feeds and its rendered entry
-  (zlib-compressed JSON), stored once however many feeds show it;
-- ``id#<article id>`` / ``claim``: which key owns an id, so two files can never share one;
-- ``waiters#<key>`` / ``<waiting key>``: an article rejected because ``<key>`` holds the id it
-  wants, so it is published again once ``<key>`` lets the id go; kept after that wake until
-  the change that woke it is done, so a retry of that change can finish it;
-- ``feed#<feed id>`` / ``<published>#<article id>``: membership, newest last in key order, so
-  the newest N of a feed are one Query with ``ScanIndexForward=False`` and ``Limit=N``; each
-  holds the revision of the article's entry (``rev``), rewritten with it, so a listing
-  changes with every change to what the feed shows;
-- ``due`` / ``<published>#<key>``: scheduled articles, so the ones that have come due are one
-  Query with ``sk <= now``;
-- ``months`` / ``YYYY-MM``: how many live articles each month has, for the monthly archives
-  (RFC 5005): one small Query lists the months a reader can walk back through;
-- ``tombstones`` / ``<article id>``: what a withdrawn or deleted article leaves in the Atom
-  feeds (RFC 6721) for 30 days: one small Query, beside the main feed's, finds them all
-  (the schedule handler deletes them once their time is over). Each names the key that left
-  it, and an article's transaction deletes its old one only while it is still that key's.
+The table's items and how they are encoded are in :mod:`~newswire.adapters.dynamodb_layout`,
+the transaction that keeps them in step with an article's state in
+:mod:`~newswire.adapters.dynamodb_writes`; this module reads them and sends the writes.
 
 All reads are strongly consistent: a publisher must see every change indexed before it. Every
 call is tried again after a short jittered pause while AWS answers "try again" (throttling, a
 transaction conflict, unprocessed keys: see :class:`~newswire.adapters.aws_errors.Backoff`),
 then fails as a :class:`~newswire.errors.TransientStorageError`.
-
-The module is long because it is one table: every write must keep the items above in step,
-so their layout, reads and transactions stay side by side.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -46,54 +26,32 @@ from newswire.adapters.aws_errors import (
     error_code,
     translate,
 )
+from newswire.adapters.dynamodb_layout import (
+    CLAIM_SK,
+    DUE_PK,
+    MONTHS_PK,
+    STATE_FIELDS,
+    STATE_NAMES,
+    STATE_SK,
+    TOMBSTONES_PK,
+    WAITERS_PREFIX,
+    entry_of,
+    index_time,
+    state_from_item,
+    time_of,
+    tombstone_attributes,
+    tombstone_of,
+)
+from newswire.adapters.dynamodb_writes import TableWrites, others_tombstones
 from newswire.domain.feeds import FeedKey
 from newswire.domain.model import Entry, Tombstone
-from newswire.domain.text import clean_xml_text
 from newswire.errors import InvalidArticleError, TransientStorageError
-from newswire.pipeline.ports import (
-    ArticleState,
-    ArticleStatus,
-    Due,
-    Listing,
-    StoredEntry,
-    decode_entry,
-    encode_entry,
-    entry_revision,
-)
+from newswire.pipeline.ports import ArticleState, Due, Listing, StoredEntry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 T = TypeVar("T")
-
-STATE_SK = "state"
-CLAIM_SK = "claim"
-DUE_PK = "due"
-MONTHS_PK = "months"
-TOMBSTONES_PK = "tombstones"
-WAITERS_PREFIX = "waiters#"
-_STATE_FIELDS = (
-    "#k, seq, #s, article_id, feeds, previous_feeds, published, has_report, waiting_on, "
-    "tombstone, expires"
-)
-
-
-def index_time(moment: datetime) -> str:
-    """A time as the index's sort keys hold it: fixed-width UTC, so string order is time
-    order."""
-    return moment.astimezone(UTC).strftime(_INDEX_TIME)
-
-
-def _time_of(stored: str) -> datetime:
-    return datetime.strptime(stored, _INDEX_TIME).replace(tzinfo=UTC)
-
-
-_INDEX_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
-
-
-def membership_sort_key(published: datetime, article_id: str) -> str:
-    """Sort key of a membership item: string order is feed order (oldest first)."""
-    return f"{index_time(published)}#{article_id}"
 
 
 class DynamoArticleIndex:
@@ -105,6 +63,7 @@ class DynamoArticleIndex:
         self._db = client
         self.table = table
         self._backoff = backoff
+        self._writes = TableWrites(table)
 
     def _request(self, operation: str, **params: Any) -> dict[str, Any]:
         """Call ``operation``, tried again while AWS answers "try again"; botocore's error
@@ -133,13 +92,13 @@ class DynamoArticleIndex:
                 TableName=self.table,
                 Key={"pk": {"S": f"article#{key}"}, "sk": {"S": STATE_SK}},
                 ConsistentRead=True,
-                ProjectionExpression=_STATE_FIELDS,
-                ExpressionAttributeNames={"#k": "key", "#s": "status"},
+                ProjectionExpression=STATE_FIELDS,
+                ExpressionAttributeNames=STATE_NAMES,
             )
         except (ClientError, BotoCoreError) as e:
             raise translate(e, f"GetItem {self.table} {key}") from e
         item = response.get("Item")
-        return None if item is None else _state_from_item(item)
+        return None if item is None else state_from_item(item)
 
     def states(self) -> Iterator[ArticleState]:
         """Every article state (a full scan, for reindexing)."""
@@ -150,17 +109,17 @@ class DynamoArticleIndex:
                 ConsistentRead=True,
                 FilterExpression="sk = :state",
                 ExpressionAttributeValues={":state": {"S": STATE_SK}},
-                ProjectionExpression=_STATE_FIELDS,
-                ExpressionAttributeNames={"#k": "key", "#s": "status"},
+                ProjectionExpression=STATE_FIELDS,
+                ExpressionAttributeNames=STATE_NAMES,
             ):
                 for item in page.get("Items", []):
-                    yield _state_from_item(item)
+                    yield state_from_item(item)
         except (ClientError, BotoCoreError) as e:
             raise translate(e, f"Scan {self.table}") from e
 
     def states_of(self, keys: Sequence[str]) -> dict[str, ArticleState]:
         """The states of ``keys``: one BatchGetItem per 100 keys."""
-        return self._batch_get(keys, _STATE_FIELDS, {"#k": "key", "#s": "status"}, _state_from_item)
+        return self._batch_get(keys, STATE_FIELDS, STATE_NAMES, state_from_item)
 
     def newest(self, feed: FeedKey, limit: int, since: datetime | None = None) -> Listing:
         """The ``limit`` newest articles of ``feed`` (published after ``since``, if given):
@@ -173,7 +132,7 @@ class DynamoArticleIndex:
 
     def entries(self, keys: Sequence[str]) -> dict[str, StoredEntry]:
         """The entries of ``keys`` with their revisions, by key: one BatchGetItem per 100."""
-        return self._batch_get(keys, "#k, entry", {"#k": "key"}, _entry_of)
+        return self._batch_get(keys, "#k, entry", {"#k": "key"}, entry_of)
 
     def months(self) -> dict[str, int]:
         """Live articles per archive month (``YYYY-MM``); months with none are left out."""
@@ -206,13 +165,13 @@ class DynamoArticleIndex:
         values = {":pk": {"S": DUE_PK}, ":until": {"S": index_time(until) + "#\uffff"}}
         condition = "pk = :pk AND sk <= :until"
         items = self._items(condition, values, newest_first=False, limit=limit, what="due")
-        return [Due(item["key"]["S"], _time_of(item["sk"]["S"].split("#", 1)[0])) for item in items]
+        return [Due(item["key"]["S"], time_of(item["sk"]["S"].split("#", 1)[0])) for item in items]
 
     def forget_due(self, due: Due) -> None:
         """Delete the due item (gone already: nothing to do)."""
         sort_key = f"{index_time(due.at)}#{due.key}"
         try:
-            self._request("delete_item", **self._delete(DUE_PK, sort_key)["Delete"])
+            self._request("delete_item", **self._writes.delete(DUE_PK, sort_key)["Delete"])
         except (ClientError, BotoCoreError) as e:
             raise translate(e, f"DeleteItem {self.table} due {due.key}") from e
 
@@ -220,7 +179,7 @@ class DynamoArticleIndex:
         """Every tombstone listed: one Query (a page per MB)."""
         try:
             return [
-                _tombstone_of(item)
+                tombstone_of(item)
                 for page in self._pages(
                     "query",
                     TableName=self.table,
@@ -235,7 +194,7 @@ class DynamoArticleIndex:
 
     def forget_tombstone(self, tombstone: Tombstone) -> None:
         """Delete the tombstone's item if it is still that one (gone: nothing to do)."""
-        attributes = _tombstone_attributes(tombstone)
+        attributes = tombstone_attributes(tombstone)
         same = [f"{name} = :{name}" for name in attributes]
         if "reason" not in attributes:
             same.append("attribute_not_exists(reason)")
@@ -394,11 +353,11 @@ class DynamoArticleIndex:
         keep_due: bool = False,
     ) -> bool:
         """Move the article from ``old`` to ``new`` in one transaction (see the port)."""
-        items = self._transaction(new, old, entry, woken_by, keep_due=keep_due)
+        items = self._writes.transaction(new, old, entry, woken_by, keep_due=keep_due)
         if new.waiting_on and waiting_for:
             # Checked in the transaction: a holder that let the id go before the wait is
             # written has found no waiter to wake, so the wait must not be written then.
-            items.append(self._still_held(waiting_for, new.waiting_on))
+            items.append(self._writes.still_held(waiting_for, new.waiting_on))
         while True:  # twice at most: the second time with no tombstone to leave out
             try:
                 self._request("transact_write_items", TransactItems=items)
@@ -409,7 +368,7 @@ class DynamoArticleIndex:
                 reasons = cancellation_reasons(e)
                 if reasons and reasons[0] == "ConditionalCheckFailed":
                     return False
-                others = _others_tombstones(items, reasons)
+                others = others_tombstones(items, reasons)
                 if not others:
                     return self._refused(new, items, reasons, e)
                 # another article's tombstone by now: left to it, the rest written as planned
@@ -442,7 +401,7 @@ class DynamoArticleIndex:
         """Remove ``key``'s waiters item of ``holder`` unless its state waits on ``holder``
         (see the port); checked in the transaction, as it may have begun waiting again."""
         items = [
-            self._delete(WAITERS_PREFIX + holder, key),
+            self._writes.delete(WAITERS_PREFIX + holder, key),
             {
                 "ConditionCheck": {
                     "TableName": self.table,
@@ -462,299 +421,3 @@ class DynamoArticleIndex:
                 raise translate(e, f"TransactWriteItems {self.table} waiters of {holder}") from e
         except BotoCoreError as e:
             raise translate(e, f"TransactWriteItems {self.table} waiters of {holder}") from e
-
-    def _transaction(
-        self,
-        new: ArticleState,
-        old: ArticleState | None,
-        entry: Entry | None,
-        woken_by: str | None = None,
-        *,
-        keep_due: bool = False,
-    ) -> list[dict[str, Any]]:
-        """The writes that move an article from ``old`` to ``new`` in one transaction: its
-        state, and each item of the module docstring's layout only where it changed."""
-        stored = None if entry is None else encode_entry(entry)
-        return [
-            {"Update": self._state_update(new, old, stored)},
-            *self._claim_items(new, old),
-            *self._waiter_items(new, old, woken_by),
-            *self._month_items(new, old),
-            *self._due_items(new, old, keep_due=keep_due),
-            *self._tombstone_items(new, old),
-            *self._membership_items(new, old, stored),
-        ]
-
-    def _claim_items(self, new: ArticleState, old: ArticleState | None) -> list[dict[str, Any]]:
-        """Claim the new id (failing if another key holds it) and let the old one go."""
-        items = []
-        old_id = old.article_id if old else None
-        if new.article_id and new.article_id != old_id:
-            claim = self._put(f"id#{new.article_id}", CLAIM_SK, new.key)
-            claim["Put"] |= {
-                "ConditionExpression": "attribute_not_exists(pk) OR #k = :key",
-                "ExpressionAttributeNames": {"#k": "key"},
-                "ExpressionAttributeValues": {":key": {"S": new.key}},
-            }
-            items.append(claim)
-        if old_id and old_id != new.article_id:
-            items.append(self._delete(f"id#{old_id}", CLAIM_SK))
-        return items
-
-    def _waiter_items(
-        self, new: ArticleState, old: ArticleState | None, woken_by: str | None
-    ) -> list[dict[str, Any]]:
-        """Move the article to the waiters of the key it now waits on; the waiter item the
-        current wake came through stays until that change is done."""
-        items = []
-        old_wait = old.waiting_on if old else None
-        if old_wait and old_wait not in (new.waiting_on, woken_by):
-            items.append(self._delete(WAITERS_PREFIX + old_wait, new.key))
-        if new.waiting_on and new.waiting_on != old_wait:
-            items.append(self._put(WAITERS_PREFIX + new.waiting_on, new.key, new.key))
-        return items
-
-    def _month_items(self, new: ArticleState, old: ArticleState | None) -> list[dict[str, Any]]:
-        old_month, new_month = (old.archive_month if old else None), new.archive_month
-        if old_month == new_month:
-            return []
-        return [
-            self._count_month(month, delta)
-            for month, delta in ((old_month, -1), (new_month, 1))
-            if month is not None
-        ]
-
-    def _due_items(
-        self, new: ArticleState, old: ArticleState | None, *, keep_due: bool
-    ) -> list[dict[str, Any]]:
-        """``keep_due`` leaves the old due item until the feeds are written (see the port)."""
-        items = []
-        old_due, new_due = _due_sort_key(old), _due_sort_key(new)
-        if old_due and old_due != new_due and not keep_due:
-            items.append(self._delete(DUE_PK, old_due))
-        if new_due and new_due != old_due:
-            items.append(self._put(DUE_PK, new_due, new.key))
-        return items
-
-    def _tombstone_items(self, new: ArticleState, old: ArticleState | None) -> list[dict[str, Any]]:
-        """List the new tombstone in place of the old (deleted only while it is the
-        article's own); an article that goes live under an id takes that id's tombstone
-        away, whoever left it (each item written at most once: a transaction refuses two
-        writes of one item, and the last written here wins)."""
-        writes: dict[str, dict[str, Any]] = {}
-        old_tombstone = old.tombstone if old else None
-        if old_tombstone is not None and old_tombstone != new.tombstone:
-            # only if it is still ours: another file may have taken the id and left its own
-            delete = self._delete(TOMBSTONES_PK, old_tombstone.ref)
-            delete["Delete"] |= {
-                "ConditionExpression": _OURS,
-                "ExpressionAttributeNames": {"#k": "key"},
-                "ExpressionAttributeValues": {":key": {"S": new.key}},
-            }
-            writes[old_tombstone.ref] = delete
-        if new.tombstone is not None and new.tombstone != old_tombstone:
-            item = {
-                "pk": {"S": TOMBSTONES_PK},
-                "sk": {"S": new.tombstone.ref},
-                "key": {"S": new.key},
-                **_tombstone_attributes(new.tombstone),
-            }
-            writes[new.tombstone.ref] = {"Put": {"TableName": self.table, "Item": item}}
-        went_live = old is None or old.status is not ArticleStatus.LIVE
-        if new.status is ArticleStatus.LIVE and new.article_id:
-            ref = clean_xml_text(new.article_id)  # as entries and tombstones show it
-            if went_live or old is None or old.article_id != new.article_id:
-                writes[ref] = self._delete(TOMBSTONES_PK, ref)  # whoever's: the id is live
-        return list(writes.values())
-
-    def _membership_items(
-        self, new: ArticleState, old: ArticleState | None, stored: bytes | None
-    ) -> list[dict[str, Any]]:
-        """Leave the feeds the article left, and every feed if its sort key moved; join the
-        feeds it is in, with its entry's revision, when it has an entry (as ``stored``) to
-        show."""
-        items: list[dict[str, Any]] = []
-        old_feeds = old.feeds if old else frozenset()
-        old_sk = (
-            membership_sort_key(old.published, old.article_id)
-            if old and old.published and old.article_id
-            else None
-        )
-        new_sk = (
-            membership_sort_key(new.published, new.article_id)
-            if stored is not None and new.published and new.article_id
-            else None
-        )
-        if old_sk:
-            moved = old_feeds & new.feeds if new_sk and new_sk != old_sk else frozenset()
-            items.extend(
-                self._delete(f"feed#{f.id}", old_sk)
-                for f in sorted((old_feeds - new.feeds) | moved)
-            )
-        if new_sk and stored is not None:
-            revision = {"rev": {"S": entry_revision(stored)}}
-            for feed in sorted(new.feeds):
-                member = self._put(f"feed#{feed.id}", new_sk, new.key)
-                member["Put"]["Item"] |= revision
-                items.append(member)
-        return items
-
-    def _state_update(
-        self, new: ArticleState, old: ArticleState | None, stored: bytes | None
-    ) -> dict[str, Any]:
-        """An update, not a put: a rejected edit (no entry) keeps the last good entry."""
-        values: dict[str, Any] = {
-            ":key": {"S": new.key},
-            ":seq": {"S": new.sequencer},
-            ":status": {"S": new.status},
-            ":feeds": {"L": [{"S": f.id} for f in sorted(new.feeds)]},
-            ":prev": {"L": [{"S": f.id} for f in sorted(new.previous_feeds)]},
-            ":report": {"BOOL": new.has_report},
-        }
-        sets = ["#k = :key", "seq = :seq", "#s = :status", "feeds = :feeds"]
-        sets += ["previous_feeds = :prev", "has_report = :report"]
-        removes = []
-        optional = {
-            "article_id": new.article_id,
-            "published": index_time(new.published) if new.published else None,
-            "waiting_on": new.waiting_on,
-            "expires": index_time(new.expires) if new.expires else None,
-        }
-        for name, value in optional.items():
-            if value:
-                sets.append(f"{name} = :{name}")
-                values[f":{name}"] = {"S": value}
-            else:
-                removes.append(name)
-        if new.tombstone is not None:
-            sets.append("tombstone = :tombstone")
-            values[":tombstone"] = {"M": _tombstone_attributes(new.tombstone, ref=True)}
-        else:
-            removes.append("tombstone")
-        if stored is not None:
-            sets.append("entry = :entry")
-            values[":entry"] = {"B": stored}
-        elif not new.feeds:
-            removes.append("entry")
-        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        update: dict[str, Any] = {
-            "TableName": self.table,
-            "Key": {"pk": {"S": f"article#{new.key}"}, "sk": {"S": STATE_SK}},
-            "UpdateExpression": expression,
-            "ExpressionAttributeNames": {"#k": "key", "#s": "status"},
-            "ExpressionAttributeValues": values,
-        }
-        if old is None:
-            update["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            update["ConditionExpression"] = "seq = :old"
-            values[":old"] = {"S": old.sequencer}
-        return update
-
-    def _count_month(self, month: str, delta: int) -> dict[str, Any]:
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": {"pk": {"S": MONTHS_PK}, "sk": {"S": month}},
-                "UpdateExpression": "ADD n :delta",
-                "ExpressionAttributeValues": {":delta": {"N": str(delta)}},
-            }
-        }
-
-    def _still_held(self, article_id: str, holder: str) -> dict[str, Any]:
-        """A condition that ``holder`` still holds ``article_id``."""
-        return {
-            "ConditionCheck": {
-                "TableName": self.table,
-                "Key": {"pk": {"S": f"id#{article_id}"}, "sk": {"S": CLAIM_SK}},
-                "ConditionExpression": "#k = :holder",
-                "ExpressionAttributeNames": {"#k": "key"},
-                "ExpressionAttributeValues": {":holder": {"S": holder}},
-            }
-        }
-
-    def _put(self, pk: str, sk: str, key: str) -> dict[str, Any]:
-        """A put of an item that points at the article ``key``."""
-        item = {"pk": {"S": pk}, "sk": {"S": sk}, "key": {"S": key}}
-        return {"Put": {"TableName": self.table, "Item": item}}
-
-    def _delete(self, pk: str, sk: str) -> dict[str, Any]:
-        return {"Delete": {"TableName": self.table, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}}
-
-
-def _due_sort_key(state: ArticleState | None) -> str | None:
-    """The ``due`` item of a scheduled state, or of a live one that expires (``None`` for any
-    other state); it fits the 1,024 bytes of a sort key as articles refuse longer keys
-    (``MAX_KEY_BYTES``)."""
-    if state is None:
-        return None
-    if state.status is ArticleStatus.SCHEDULED and state.published:
-        return f"{index_time(state.published)}#{state.key}"
-    if state.status is ArticleStatus.LIVE and state.expires:
-        return f"{index_time(state.expires)}#{state.key}"
-    return None
-
-
-#: The condition on deleting a tombstone an article left: it is still that article's.
-_OURS = "attribute_not_exists(pk) OR #k = :key"
-
-
-def _others_tombstones(items: list[dict[str, Any]], reasons: list[str]) -> set[int]:
-    """Which of a cancelled transaction's ``items`` failed only because the tombstone they
-    delete is another article's by now (see :data:`_OURS`)."""
-    return {
-        n
-        for n, (item, reason) in enumerate(zip(items, reasons, strict=False))
-        if reason == "ConditionalCheckFailed"
-        and item.get("Delete", {}).get("ConditionExpression") == _OURS
-    }
-
-
-def _tombstone_attributes(tombstone: Tombstone, *, ref: bool = False) -> dict[str, Any]:
-    """A tombstone's attributes (its ``ref`` is the sort key of its item: in a state's
-    copy with ``ref``)."""
-    attributes: dict[str, Any] = {
-        "deleted_at": {"S": index_time(tombstone.when)},
-        "entry_published": {"S": index_time(tombstone.published)},
-    }
-    if tombstone.comment:
-        attributes["reason"] = {"S": tombstone.comment}
-    if ref:
-        attributes["entry_id"] = {"S": tombstone.ref}
-    return attributes
-
-
-def _tombstone_of(item: dict[str, Any]) -> Tombstone:
-    """A tombstone from its item, or from a state's copy (a map with ``entry_id``)."""
-    return Tombstone(
-        ref=item["entry_id"]["S"] if "entry_id" in item else item["sk"]["S"],
-        when=_time_of(item["deleted_at"]["S"]),
-        comment=item.get("reason", {}).get("S"),
-        published=_time_of(item["entry_published"]["S"]),
-    )
-
-
-def _entry_of(item: dict[str, Any]) -> StoredEntry | None:
-    """The entry a state item holds (``None``: the article is in no feed)."""
-    if "entry" not in item:
-        return None
-    stored = item["entry"]["B"]
-    return StoredEntry(decode_entry(stored), entry_revision(stored))
-
-
-def _state_from_item(item: dict[str, Any]) -> ArticleState:
-    return ArticleState(
-        key=item["key"]["S"],
-        sequencer=item["seq"]["S"],
-        status=ArticleStatus(item["status"]["S"]),
-        article_id=item.get("article_id", {}).get("S"),
-        feeds=frozenset(FeedKey.from_id(f["S"]) for f in item.get("feeds", {}).get("L", [])),
-        previous_feeds=frozenset(
-            FeedKey.from_id(f["S"]) for f in item.get("previous_feeds", {}).get("L", [])
-        ),
-        published=_time_of(item["published"]["S"]) if "S" in item.get("published", {}) else None,
-        has_report=item.get("has_report", {}).get("BOOL", False),
-        waiting_on=item.get("waiting_on", {}).get("S"),
-        tombstone=_tombstone_of(item["tombstone"]["M"]) if "tombstone" in item else None,
-        expires=_time_of(item["expires"]["S"]) if "S" in item.get("expires", {}) else None,
-    )

@@ -6,8 +6,9 @@ the local stack and Lambda each supply their own.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -24,7 +25,9 @@ from newswire.pipeline.ports import FeedObject, StoredObject, feed_digest
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import HeadObjectOutputTypeDef
+    from mypy_boto3_s3.type_defs import GetObjectOutputTypeDef, HeadObjectOutputTypeDef
+
+T = TypeVar("T")
 
 #: CloudFront asks S3 on every request (``s-maxage=0``: a 304 when unchanged), so a WebSub hub
 #: pinged right after a write gets the new feed; readers and browsers keep theirs a minute.
@@ -41,6 +44,9 @@ LISTINGS_FOLDER = "listings/"
 
 #: The longest S3 key, in UTF-8 bytes.
 MAX_KEY_BYTES = 1024
+#: What S3 answers for a key with no current version: ``NoSuchKey`` to a GET, a bare 404 to a
+#: HEAD (it has no body to name the error in).
+_ABSENT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
 def report_key(key: str) -> str:
@@ -57,20 +63,27 @@ def report_key(key: str) -> str:
     return f"{REPORTS_PREFIX}{start}~{feed_digest(key.encode('utf-8'))[:16]}.json"
 
 
-def _head(client: S3Client, bucket: str, key: str) -> HeadObjectOutputTypeDef | None:
-    """HEAD ``key``: its metadata, or ``None`` when it has no current version.
+def _unless_absent(call: Callable[[], T], what: str) -> T | None:
+    """``call()``, or ``None`` when S3 says its key has no current version (a delete marker
+    counts as none): absent is an answer, told apart from a failure in one place.
 
     Raises:
-        TransientStorageError, StorageError: S3 failed (translated once, here).
+        TransientStorageError, StorageError: S3 failed otherwise (translated once, here).
     """
     try:
-        return client.head_object(Bucket=bucket, Key=key)
+        return call()
     except ClientError as e:
-        if error_code(e) in ("404", "NoSuchKey", "NotFound"):
+        if error_code(e) in _ABSENT_CODES:
             return None
-        raise translate(e, f"HeadObject s3://{bucket}/{key}") from e
+        raise translate(e, what) from e
     except BotoCoreError as e:
-        raise translate(e, f"HeadObject s3://{bucket}/{key}") from e
+        raise translate(e, what) from e
+
+
+def _head(client: S3Client, bucket: str, key: str) -> HeadObjectOutputTypeDef | None:
+    """HEAD ``key``: its metadata, or ``None`` when it has no current version."""
+    head = partial(client.head_object, Bucket=bucket, Key=key)
+    return _unless_absent(head, f"HeadObject s3://{bucket}/{key}")
 
 
 class S3ContentStore:
@@ -83,22 +96,22 @@ class S3ContentStore:
     def get(self, key: str) -> StoredObject:
         """Read an object; a missing one raises ``ArticleNotFoundError``, one too large to be
         an article (or ``site.yaml``) its rejection, without its body being read."""
-        try:
-            response = self._s3.get_object(Bucket=self.bucket, Key=key)
-            size = response["ContentLength"]
-            too_large = (
-                oversized_file(key, size) if is_article_key(key) else oversized_site(key, size)
-            )
-            if too_large is not None:
-                response["Body"].close()
-                raise too_large
-            return StoredObject(body=response["Body"].read(), etag=response["ETag"])
-        except ClientError as e:
-            if error_code(e) in ("NoSuchKey", "404", "NotFound"):
-                raise ArticleNotFoundError(key) from e
-            raise translate(e, f"GetObject s3://{self.bucket}/{key}") from e
-        except BotoCoreError as e:
-            raise translate(e, f"GetObject s3://{self.bucket}/{key}") from e
+        found = _unless_absent(
+            partial(self._get_within_limits, key), f"GetObject s3://{self.bucket}/{key}"
+        )
+        if found is None:
+            raise ArticleNotFoundError(key)
+        return found
+
+    def _get_within_limits(self, key: str) -> StoredObject:
+        """GET ``key``, its body read only if it is not too large to be published."""
+        response = self._s3.get_object(Bucket=self.bucket, Key=key)
+        size = response["ContentLength"]
+        too_large = oversized_file(key, size) if is_article_key(key) else oversized_site(key, size)
+        if too_large is not None:
+            response["Body"].close()
+            raise too_large
+        return StoredObject(body=response["Body"].read(), etag=response["ETag"])
 
     def exists(self, key: str) -> bool:
         """Whether ``key`` has a current version (a delete marker counts as none)."""
@@ -200,17 +213,19 @@ class S3FeedStore:
     def read(self, path: str) -> tuple[FeedObject, bytes] | None:
         """The current object at ``path`` (ETag and stored digest) and its bytes, or
         ``None``."""
-        try:
-            response = self._s3.get_object(Bucket=self.bucket, Key=path)
-            body = response["Body"].read()
-        except ClientError as e:
-            if error_code(e) in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise translate(e, f"GetObject s3://{self.bucket}/{path}") from e
-        except BotoCoreError as e:
-            raise translate(e, f"GetObject s3://{self.bucket}/{path}") from e
+        found = _unless_absent(
+            partial(self._get_with_body, path), f"GetObject s3://{self.bucket}/{path}"
+        )
+        if found is None:
+            return None
+        response, body = found
         digest = response.get("Metadata", {}).get(DIGEST_METADATA, "")
         return FeedObject(etag=response["ETag"], digest=digest), body
+
+    def _get_with_body(self, path: str) -> tuple[GetObjectOutputTypeDef, bytes]:
+        """GET ``path``: the response and its body, read whole (a failure midway is S3's)."""
+        response = self._s3.get_object(Bucket=self.bucket, Key=path)
+        return response, response["Body"].read()
 
     def put(
         self, path: str, body: bytes, content_type: str, *, expected: FeedObject | None

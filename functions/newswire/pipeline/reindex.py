@@ -74,7 +74,9 @@ def sweep(publisher: Publisher) -> int:
 
     def remove(state: ArticleState) -> list[tuple[str, str]]:
         # the scanned state: a change since makes the compare-and-set fail, and force reads again
-        _, run = publisher.in_run(partial(publisher.force, state.key, state, deleted=True))
+        _, run = publisher.indexer.in_run(
+            partial(publisher.indexer.force, state.key, state, deleted=True)
+        )
         return run.woken
 
     _forget(publisher, publisher.pool.map(remove, gone))
@@ -97,7 +99,7 @@ def index_articles(publisher: Publisher, keys: Iterable[str]) -> IndexReport:
     states = publisher.index.states_of(articles)
     # Read (and validated) together; files sharing an id are then indexed one after another,
     # in key order, so the first holds it as in a build (unless another file held it before).
-    read = dict(zip(articles, publisher.pool.map(publisher.read, articles), strict=True))
+    read = dict(zip(articles, publisher.pool.map(publisher.indexer.read, articles), strict=True))
     by_id: dict[str, list[str]] = {}
     for key in articles:
         found = read[key]
@@ -106,8 +108,8 @@ def index_articles(publisher: Publisher, keys: Iterable[str]) -> IndexReport:
     def index(keys: list[str]) -> list[tuple[InvalidArticleError | None, list[tuple[str, str]]]]:
         done = []
         for key in keys:
-            (_old, step), run = publisher.in_run(
-                partial(publisher.force, key, states.get(key)), {key: read.pop(key)}
+            (_old, step), run = publisher.indexer.in_run(
+                partial(publisher.indexer.force, key, states.get(key)), {key: read.pop(key)}
             )
             done.append((step.error, run.woken))
         return done
