@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Protocol, TypeVar, cast
@@ -30,7 +29,6 @@ from urllib.parse import quote
 from newswire.domain.directory import LISTED_KINDS, listed_feed
 from newswire.domain.feeds import (
     MAIN_FEED,
-    FeedFormat,
     FeedKey,
     FeedKind,
     History,
@@ -42,7 +40,6 @@ from newswire.domain.feeds import (
     tombstones_of,
 )
 from newswire.domain.model import Entry, SiteConfig, Tombstone
-from newswire.domain.partners import PartnerFeed
 from newswire.errors import ConcurrentUpdateError
 from newswire.pipeline.concurrency import IOPool, run_beside, settled
 from newswire.pipeline.directory import (
@@ -66,15 +63,17 @@ from newswire.pipeline.ports import (
 from newswire.pipeline.writejobs import (
     Job,
     Progress,
+    Rebuilt,
     Rendered,
     RenderedFrom,
     Write,
     formats,
     month_list,
     month_parts,
+    paths_of,
 )
 from newswire.rendering.base import FeedFile, ReplaceOnly
-from newswire.rendering.directory import DATA_PATH, DIRECTORY_PATHS
+from newswire.rendering.directory import DATA_PATH
 from newswire.rendering.files import render_feed_files
 from newswire.rendering.partners import render_partner_files
 from newswire.rendering.sitemap import (
@@ -95,43 +94,6 @@ T = TypeVar("T")
 
 #: How often a feed is re-rendered after losing a write race before the change is retried.
 MAX_ATTEMPTS = 8
-
-
-def paths_of(feeds: Iterable[FeedKey], partners: Iterable[PartnerFeed] = ()) -> set[str]:
-    """Every object a rebuild of ``feeds`` may write: their formats, with an archive its
-    month's sitemap, with the main feed the news sitemap, the sitemap index, the stylesheet
-    and the feeds of the ``partners`` enabled, and with any feed the directory lists the
-    directory's documents. (A month too big for one sitemap has more parts, found as it is
-    rendered.)"""
-    keys = set(feeds)
-    paths = {key.path(fmt) for key in keys for fmt in FeedFormat}
-    if any(key.kind in LISTED_KINDS for key in keys):
-        paths |= set(DIRECTORY_PATHS)
-    paths |= {month_sitemap_path(key.slug) for key in keys if key.kind is FeedKind.ARCHIVE}
-    if MAIN_FEED in keys:
-        paths |= {NEWS_SITEMAP_PATH, SITEMAP_INDEX_PATH, STYLESHEET_PATH}
-        paths |= {feed.partner.path for feed in partners}
-    return paths
-
-
-@dataclass(frozen=True, slots=True)
-class Rebuilt:
-    """What a rebuild did: the paths written, and those it could not write, with why."""
-
-    written: tuple[str, ...] = ()
-    failed: Mapping[str, Exception] = field(default_factory=dict)
-    #: The directory listing of each listed feed rendered (for a reindex's directory step).
-    listings: tuple[RenderedListing, ...] = ()
-
-    def or_raise(self) -> tuple[str, ...]:
-        """The paths written, once every document was: else the first failure (by path).
-
-        Raises:
-            TransientStorageError, StorageError, ConcurrentUpdateError: retrying is safe.
-        """
-        if self.failed:
-            raise self.failed[min(self.failed)]
-        return self.written
 
 
 class Linking(Protocol):

@@ -61,7 +61,7 @@ from newswire.domain.model import SiteConfig
 from newswire.errors import ConcurrentUpdateError
 from newswire.pipeline.changes import ArticleChange
 from newswire.pipeline.concurrency import IOPool
-from newswire.pipeline.feedwriter import FeedWriter, Rebuilt, paths_of
+from newswire.pipeline.feedwriter import FeedWriter
 from newswire.pipeline.indexer import Indexer
 from newswire.pipeline.outcomes import (
     BatchOutcome,
@@ -72,6 +72,7 @@ from newswire.pipeline.outcomes import (
 )
 from newswire.pipeline.ports import ArticleIndex, ContentStore, FeedStore, HubNotifier
 from newswire.pipeline.schedule import publish_due
+from newswire.pipeline.writejobs import Rebuilt, paths_of
 from newswire.rendering.sitemap import first_part_of
 
 

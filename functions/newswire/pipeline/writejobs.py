@@ -1,21 +1,70 @@
 """What a rebuild writes, and how far its attempts have got (:mod:`newswire.pipeline.feedwriter`).
 
-A rebuild is a list of :class:`Job` (a document set, the index reads it depends on, how to
-render it), written in attempts: :class:`Progress` keeps, from one attempt to the next, the
-paths written, those failed for good, and per job the paths still to read, render and write.
+:func:`paths_of` names every object a rebuild of some feeds may write, :class:`Rebuilt` says
+what it wrote. A rebuild is a list of :class:`Job` (a document set, the index reads it
+depends on, how to render it), written in attempts: :class:`Progress` keeps, from one
+attempt to the next, the paths written, those failed for good, and per job the paths still
+to read, render and write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from newswire.domain.feeds import FeedFormat, FeedKey
+from newswire.domain.directory import LISTED_KINDS
+from newswire.domain.feeds import MAIN_FEED, FeedFormat, FeedKey, FeedKind
+from newswire.domain.partners import PartnerFeed
+from newswire.pipeline.directory import RenderedListing
 from newswire.pipeline.indexreads import IndexReads
 from newswire.pipeline.ports import FeedObject, Listing, feed_digest
 from newswire.rendering.base import FeedFile, ReplaceOnly
-from newswire.rendering.sitemap import sitemap_parts
+from newswire.rendering.directory import DIRECTORY_PATHS
+from newswire.rendering.sitemap import (
+    NEWS_SITEMAP_PATH,
+    SITEMAP_INDEX_PATH,
+    month_sitemap_path,
+    sitemap_parts,
+)
+from newswire.rendering.stylesheet import STYLESHEET_PATH
+
+
+def paths_of(feeds: Iterable[FeedKey], partners: Iterable[PartnerFeed] = ()) -> set[str]:
+    """Every object a rebuild of ``feeds`` may write: their formats, with an archive its
+    month's sitemap, with the main feed the news sitemap, the sitemap index, the stylesheet
+    and the feeds of the ``partners`` enabled, and with any feed the directory lists the
+    directory's documents. (A month too big for one sitemap has more parts, found as it is
+    rendered.)"""
+    keys = set(feeds)
+    paths = {key.path(fmt) for key in keys for fmt in FeedFormat}
+    if any(key.kind in LISTED_KINDS for key in keys):
+        paths |= set(DIRECTORY_PATHS)
+    paths |= {month_sitemap_path(key.slug) for key in keys if key.kind is FeedKind.ARCHIVE}
+    if MAIN_FEED in keys:
+        paths |= {NEWS_SITEMAP_PATH, SITEMAP_INDEX_PATH, STYLESHEET_PATH}
+        paths |= {feed.partner.path for feed in partners}
+    return paths
+
+
+@dataclass(frozen=True, slots=True)
+class Rebuilt:
+    """What a rebuild did: the paths written, and those it could not write, with why."""
+
+    written: tuple[str, ...] = ()
+    failed: Mapping[str, Exception] = field(default_factory=dict)
+    #: The directory listing of each listed feed rendered (for a reindex's directory step).
+    listings: tuple[RenderedListing, ...] = ()
+
+    def or_raise(self) -> tuple[str, ...]:
+        """The paths written, once every document was: else the first failure (by path).
+
+        Raises:
+            TransientStorageError, StorageError, ConcurrentUpdateError: retrying is safe.
+        """
+        if self.failed:
+            raise self.failed[min(self.failed)]
+        return self.written
 
 
 @dataclass(frozen=True, slots=True)
