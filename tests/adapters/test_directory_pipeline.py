@@ -63,6 +63,16 @@ def refuse(code: str, status: int, operation: str = "PutObject") -> ClientError:
     )
 
 
+def fail_puts_under(stack: Stack, prefix: str) -> None:
+    """Every PutObject under ``prefix`` fails from now on (S3 503, after botocore's retries)."""
+
+    def fail(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"].startswith(prefix):
+            raise refuse("SlowDown", 503)
+
+    stack.s3.meta.events.register("before-parameter-build.s3.PutObject", fail)
+
+
 def test_a_reindex_writes_the_directory_once_however_many_render_groups(
     stack: Stack, seq: Sequencer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -164,11 +174,7 @@ def test_a_feed_whose_write_failed_is_not_listed(stack: Stack, seq: Sequencer) -
     address would be a 404); the change fails, to be retried."""
     publish(stack, seq, "articles/first.md", article("First"))
 
-    def fail_alpha(params: dict[str, Any], **_: Any) -> None:
-        if params["Key"].startswith("tags/alpha/"):
-            raise refuse("SlowDown", 503)
-
-    stack.s3.meta.events.register("before-parameter-build.s3.PutObject", fail_alpha)
+    fail_puts_under(stack, "tags/alpha/")
     with pytest.raises(TransientStorageError):
         publish(stack, seq, "articles/a.md", article("A", tags="[Alpha]"))
     assert "tag:alpha" not in listed(stack)
@@ -182,11 +188,7 @@ def test_a_failed_feed_keeps_the_listing_it_had(stack: Stack, seq: Sequencer) ->
     keep the one of the document it could not write (two)."""
     publish(stack, seq, "articles/a.md", article("A", tags="[Sport]"))
 
-    def fail_sport(params: dict[str, Any], **_: Any) -> None:
-        if params["Key"].startswith("tags/sport/"):
-            raise refuse("SlowDown", 503)
-
-    stack.s3.meta.events.register("before-parameter-build.s3.PutObject", fail_sport)
+    fail_puts_under(stack, "tags/sport/")
     with pytest.raises(TransientStorageError):
         publish(stack, seq, "articles/b.md", article("B", tags="[Sport]"))
     assert listed(stack)["tag:sport"]["articles"] == 1

@@ -1475,10 +1475,8 @@ def test_a_month_that_empties_leaves_the_index_and_keeps_an_empty_sitemap(
     ]
 
 
-def test_a_month_past_the_url_limit_gains_a_part_and_the_index_lists_it(
-    stack: Stack, seq: Sequencer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The second part is found only by rendering: it is read first, then written."""
+def fill_a_sitemap_part(stack: Stack, seq: Sequencer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """January's sitemap part made full (two URLs a part): two articles published in it."""
     monkeypatch.setattr(sitemap, "URLS_PER_SITEMAP", 2)
     for day in (1, 2):
         publish(
@@ -1487,6 +1485,13 @@ def test_a_month_past_the_url_limit_gains_a_part_and_the_index_lists_it(
             f"articles/{day}.md",
             article(f"{day}", published=f"2026-01-0{day}T10:00:00Z"),
         )
+
+
+def test_a_month_past_the_url_limit_gains_a_part_and_the_index_lists_it(
+    stack: Stack, seq: Sequencer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second part is found only by rendering: it is read first, then written."""
+    fill_a_sitemap_part(stack, seq, monkeypatch)
     written = sitemap_puts(stack)
 
     outcome = publish(stack, seq, "articles/3.md", article("3", published="2026-01-03T10:00:00Z"))
@@ -1563,14 +1568,7 @@ def test_a_month_never_split_gets_no_second_part(
     stack: Stack, seq: Sequencer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The check for a stale part writes nothing where there never was one."""
-    monkeypatch.setattr(sitemap, "URLS_PER_SITEMAP", 2)
-    for day in (1, 2):
-        publish(
-            stack,
-            seq,
-            f"articles/{day}.md",
-            article(f"{day}", published=f"2026-01-0{day}T10:00:00Z"),
-        )
+    fill_a_sitemap_part(stack, seq, monkeypatch)
 
     publish(stack, seq, "articles/1.md", None)
 
