@@ -126,6 +126,21 @@ def test_a_json_article_takes_corrections_too(site: SiteConfig) -> None:
     )
 
 
+def test_a_correction_dated_by_its_day_of_publication_is_dated_when_it_was_published(
+    site: SiteConfig,
+) -> None:
+    """``date: 2024-06-14`` for an article published at 10:00 (BST) that day: corrected that
+    day, not at the midnight before it was published (refused as before publication)."""
+    data = md(VALID + "\ncorrections: [{date: 2024-06-14, text: Fixed the time.}]")
+
+    article = parse_article("articles/v.md", data, site)
+
+    assert [(c.date, c.day) for c in article.corrections] == [
+        (datetime(2024, 6, 14, 9, 0, tzinfo=UTC), date(2024, 6, 14))
+    ]
+    assert article.shown_updated == article.published  # not moved by it
+
+
 @pytest.mark.parametrize(
     ("corrections", "expected"),
     [

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -398,7 +399,9 @@ def _build_article(
     image = reader.image(fields)
     sources = reader.items(fields, "sources", reader.source)
     draft = reader.boolean(fields, "draft")
-    corrections = reader.items(fields, "corrections", reader.correction)
+    corrections = reader.items(
+        fields, "corrections", partial(reader.correction, published=published)
+    )
     _check_corrections(reader, corrections, published)
     withdrawn = reader.withdrawal(fields, published)
     expires = reader.expiry(fields, published)

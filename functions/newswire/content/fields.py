@@ -52,9 +52,11 @@ class Withdrawal(NamedTuple):
 
     reason: str
     date: datetime | None
-    #: Whether ``date`` was written as a date alone (midnight in the site's zone): a
-    #: withdrawal on the day of publication is then read as no earlier than ``published``.
-    day_only: bool = False
+
+
+def _date_only(written: object) -> bool:
+    """Whether a date field was written as a date alone (``2024-06-14``, read as midnight)."""
+    return isinstance(written, str) and len(written.strip()) == _DATE_ONLY_CHARS
 
 
 def kind(value: object) -> str:
@@ -253,9 +255,12 @@ class FieldReader:
         assert name is not None
         return Source(name=name, url=url)
 
-    def correction(self, where: str, value: object) -> Correction | None:
-        """One ``{date, text}`` of ``corrections``: the date read as ``updated`` is, the text
-        plain and non-empty."""
+    def correction(
+        self, where: str, value: object, published: _Time | None = None
+    ) -> Correction | None:
+        """One ``{date, text}`` of ``corrections``: the date read as ``updated`` is (a date
+        alone on the day of ``published`` read as ``published``, as a withdrawal's is), the
+        text plain and non-empty."""
         raw = self._mapping(where, value, frozenset({"date", "text"}))
         if raw is None:
             return None
@@ -263,6 +268,8 @@ class FieldReader:
         if "date" not in raw:
             self.report(f"{where}.date", "is missing", _EXPECTED_DATE)
         when = self.datetime(raw, "date", required=False)
+        if when is not None and published is not None and _date_only(raw.get("date")):
+            when = self.on_publication_day(when, published)
         text = self.text(raw, "text", required=False)
         if text is None and len(self.problems) == found:
             self.report(f"{where}.text", "is missing or empty", "what was corrected, as text")
@@ -274,24 +281,23 @@ class FieldReader:
             return None
         return Correction(when, clean_plain_text(text), when.astimezone(self.timezone).date())
 
-    def withdrawal(self, fields: Mapping[str, Any], published: _Time | None) -> Withdrawal | None:
-        """``withdrawn`` (see :meth:`_withdrawal`), its date checked against ``published``.
+    def on_publication_day(self, midnight: _Time, published: _Time) -> _Time:
+        """A date written alone (``midnight`` of that day in the site's zone): on the day of
+        ``published`` (``2026-10-28`` for an article published at 09:00 that day), it means
+        "that day", not the midnight before the article was published, and is read as
+        ``published``; any other day stays its midnight."""
+        zone = self.timezone
+        same_day = midnight.astimezone(zone).date() == published.astimezone(zone).date()
+        return published if same_day and midnight < published else midnight
 
-        A date alone on the day of publication (``date: 2026-10-28`` for an article
-        published at 09:00 that day) means "withdrawn that day", not at the midnight before
-        it was published: it is read as ``published``, so the tombstone is not dated before
-        its entry. Any other date before ``published`` is a mistyped one.
-        """
-        withdrawn = self._withdrawal(fields)
+    def withdrawal(self, fields: Mapping[str, Any], published: _Time | None) -> Withdrawal | None:
+        """``withdrawn`` (see :meth:`_withdrawal`), its date checked against ``published``: a
+        date before it is a mistyped one (so a tombstone is never dated before its entry)."""
+        withdrawn = self._withdrawal(fields, published)
         if withdrawn is None or withdrawn.date is None or published is None:
             return withdrawn
         if withdrawn.date >= published:
             return withdrawn
-        zone = self.timezone
-        if withdrawn.day_only and (
-            withdrawn.date.astimezone(zone).date() == published.astimezone(zone).date()
-        ):
-            return withdrawn._replace(date=published)
         self.report(
             "withdrawn.date",
             f"{rfc3339(withdrawn.date)} is before published ({rfc3339(published)})",
@@ -311,10 +317,11 @@ class FieldReader:
             )
         return expires
 
-    def _withdrawal(self, fields: Mapping[str, Any]) -> Withdrawal | None:
-        """``withdrawn``: the reason, or ``{reason, date}``. The reason becomes one line of
-        plain text (the tombstone's comment), cut to :data:`MAX_REASON_CHARS`: a withdrawal
-        is never refused for its wording. ``None`` when the article is not withdrawn."""
+    def _withdrawal(self, fields: Mapping[str, Any], published: _Time | None) -> Withdrawal | None:
+        """``withdrawn``: the reason, or ``{reason, date}`` (a date alone read by
+        :meth:`on_publication_day`). The reason becomes one line of plain text (the
+        tombstone's comment), cut to :data:`MAX_REASON_CHARS`: a withdrawal is never refused
+        for its wording. ``None`` when the article is not withdrawn."""
         value = fields.get("withdrawn")
         if value is None:
             return None
@@ -344,9 +351,9 @@ class FieldReader:
         ]
         if reason is None or len(self.problems) > found:
             return None
-        written = raw.get("date")
-        day_only = isinstance(written, str) and len(written.strip()) == _DATE_ONLY_CHARS
-        return Withdrawal(shortened(clean_plain_text(reason), MAX_REASON_CHARS), when, day_only)
+        if when is not None and published is not None and _date_only(raw.get("date")):
+            when = self.on_publication_day(when, published)
+        return Withdrawal(shortened(clean_plain_text(reason), MAX_REASON_CHARS), when)
 
     def _is_date(self, value: str) -> bool:
         """Whether all of ``value`` reads as a date or date-time."""
