@@ -1475,10 +1475,13 @@ def test_a_month_that_empties_leaves_the_index_and_keeps_an_empty_sitemap(
     ]
 
 
-def fill_a_sitemap_part(stack: Stack, seq: Sequencer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """January's sitemap part made full (two URLs a part): two articles published in it."""
+def fill_january(
+    stack: Stack, seq: Sequencer, monkeypatch: pytest.MonkeyPatch, days: int = 2
+) -> None:
+    """Sitemap parts of two URLs, and one article published on each of January's first
+    ``days`` days (two fill the first part exactly)."""
     monkeypatch.setattr(sitemap, "URLS_PER_SITEMAP", 2)
-    for day in (1, 2):
+    for day in range(1, days + 1):
         publish(
             stack,
             seq,
@@ -1491,7 +1494,7 @@ def test_a_month_past_the_url_limit_gains_a_part_and_the_index_lists_it(
     stack: Stack, seq: Sequencer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The second part is found only by rendering: it is read first, then written."""
-    fill_a_sitemap_part(stack, seq, monkeypatch)
+    fill_january(stack, seq, monkeypatch)
     written = sitemap_puts(stack)
 
     outcome = publish(stack, seq, "articles/3.md", article("3", published="2026-01-03T10:00:00Z"))
@@ -1513,14 +1516,7 @@ def test_a_month_back_under_the_url_limit_empties_its_stale_part(
     """The part a month no longer needs is emptied (as an emptied month's sitemap is), so
     no crawler that kept its address reads a withdrawn article in it, and the index no
     longer lists it."""
-    monkeypatch.setattr(sitemap, "URLS_PER_SITEMAP", 2)
-    for day in (1, 2, 3):
-        publish(
-            stack,
-            seq,
-            f"articles/{day}.md",
-            article(f"{day}", published=f"2026-01-0{day}T10:00:00Z"),
-        )
+    fill_january(stack, seq, monkeypatch, days=3)
     assert len(sitemap_urls(stack, "sitemaps/2026-01-2.xml")) == 1
 
     outcome = publish(stack, seq, "articles/1.md", None)
@@ -1541,14 +1537,7 @@ def test_a_reindex_empties_every_stale_part_of_a_month_that_shrank_at_once(
 ) -> None:
     """More articles gone at once than a rebuild looks back for (files deleted while no
     event reached the pipeline): the reindex empties each part the month no longer needs."""
-    monkeypatch.setattr(sitemap, "URLS_PER_SITEMAP", 2)
-    for day in (1, 2, 3, 4, 5):
-        publish(
-            stack,
-            seq,
-            f"articles/{day}.md",
-            article(f"{day}", published=f"2026-01-0{day}T10:00:00Z"),
-        )
+    fill_january(stack, seq, monkeypatch, days=5)
     assert len(sitemap_urls(stack, "sitemaps/2026-01-3.xml")) == 1
     for day in (3, 4, 5):
         stack.s3.delete_object(Bucket=stack.content_bucket, Key=f"articles/{day}.md")
@@ -1568,7 +1557,7 @@ def test_a_month_never_split_gets_no_second_part(
     stack: Stack, seq: Sequencer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The check for a stale part writes nothing where there never was one."""
-    fill_a_sitemap_part(stack, seq, monkeypatch)
+    fill_january(stack, seq, monkeypatch)
 
     publish(stack, seq, "articles/1.md", None)
 
