@@ -46,7 +46,7 @@ LISTINGS_FOLDER = "listings/"
 MAX_KEY_BYTES = 1024
 #: What S3 answers for a key with no current version: ``NoSuchKey`` to a GET, a bare 404 to a
 #: HEAD (it has no body to name the error in).
-_ABSENT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+ABSENT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
 def report_key(key: str) -> str:
@@ -73,7 +73,7 @@ def _unless_absent(call: Callable[[], T], what: str) -> T | None:
     try:
         return call()
     except ClientError as e:
-        if error_code(e) in _ABSENT_CODES:
+        if error_code(e) in ABSENT_CODES:
             return None
         raise translate(e, what) from e
     except BotoCoreError as e:

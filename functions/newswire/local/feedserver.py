@@ -28,6 +28,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from werkzeug.http import unquote_etag
 from werkzeug.wrappers import Request, Response
 
+from newswire.adapters.aws_errors import error_code
+from newswire.adapters.s3 import ABSENT_CODES
 from newswire.content.site import SITE_CONFIG_KEY
 from newswire.domain.feeds import is_feed_path
 from newswire.errors import NewswireError
@@ -96,7 +98,7 @@ class FeedsBucket:
             try:
                 response = self._s3.get_object(Bucket=self._names.feeds_bucket, Key=key)
             except ClientError as e:
-                if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                if error_code(e) in ABSENT_CODES:
                     return None
                 raise
             return {**response, "Body": response["Body"].read()}
