@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
+from newswire.adapters.aws_errors import ABSENT_CODES, error_code
 from newswire.audience.counting import DayAggregate, FeedCounts
 from newswire.audience.hashing import KEY_BYTES, new_key
 from newswire.errors import LogObjectMissingError, StorageError
@@ -79,7 +80,7 @@ class AudienceStore:
             try:
                 self._s3.put_object(Bucket=self._bucket, Key=name, Body=new_key(), IfNoneMatch="*")
             except ClientError as e:
-                if _code(e) not in {"PreconditionFailed", "ConditionalRequestConflict"}:
+                if error_code(e) not in {"PreconditionFailed", "ConditionalRequestConflict"}:
                     raise StorageError(f"s3://{self._bucket}/{name}: {e}") from e
                 continue  # another processor made it first: read theirs
             if self._read(_closed_name(end)) is not None:  # the rollup closed it meanwhile
@@ -172,7 +173,7 @@ class AudienceStore:
         try:
             return self._s3.head_object(Bucket=self._bucket, Key=name)
         except ClientError as e:
-            if _code(e) in {"NoSuchKey", "404"}:
+            if error_code(e) in ABSENT_CODES:
                 return None
             raise StorageError(f"s3://{self._bucket}/{name}: {e}") from e
 
@@ -240,7 +241,7 @@ class AudienceStore:
         try:
             return self._s3.get_object(Bucket=self._bucket, Key=name)["Body"].read()
         except ClientError as e:
-            if _code(e) in {"NoSuchKey", "404"}:
+            if error_code(e) in ABSENT_CODES:
                 return None
             raise StorageError(f"s3://{self._bucket}/{name}: {e}") from e
 
@@ -257,7 +258,7 @@ def open_log_object(s3: S3Client, bucket: str, key: str) -> Iterable[bytes]:
     try:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"]
     except ClientError as e:
-        if _code(e) in {"NoSuchKey", "404"}:
+        if error_code(e) in ABSENT_CODES:
             raise LogObjectMissingError(f"s3://{bucket}/{key}") from e
         raise StorageError(f"s3://{bucket}/{key}: {e}") from e
     if key.endswith(".gz"):
@@ -285,10 +286,6 @@ def partial_key(day: date, source: str) -> str:
     """Where one log object's aggregates of ``day`` go: the same for the same object."""
     digest = hashlib.sha256(source.encode()).hexdigest()[:32]
     return f"{PARTIALS_PREFIX}{day.isoformat()}/{digest}.json.gz"
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 #: The feed dimension of the all-feeds totals.

@@ -127,6 +127,11 @@ def bounded_client(client: T) -> T:
     return client
 
 
+#: What S3 answers for a key with no current version: ``NoSuchKey`` to a GET, a bare 404 to a
+#: HEAD (it has no body to name the error in).
+ABSENT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
 def error_code(error: ClientError) -> str:
     """The AWS error code of a ``ClientError`` ('' when absent)."""
     return str(error.response.get("Error", {}).get("Code", ""))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from newswire.adapters.aws_errors import error_code, translate
+from newswire.adapters.aws_errors import ABSENT_CODES, error_code, translate
 from newswire.content.articles import (
     ARTICLES_PREFIX,
     is_article_key,
@@ -44,9 +44,6 @@ LISTINGS_FOLDER = "listings/"
 
 #: The longest S3 key, in UTF-8 bytes.
 MAX_KEY_BYTES = 1024
-#: What S3 answers for a key with no current version: ``NoSuchKey`` to a GET, a bare 404 to a
-#: HEAD (it has no body to name the error in).
-ABSENT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
 def report_key(key: str) -> str:

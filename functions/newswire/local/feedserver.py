@@ -28,8 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from werkzeug.http import unquote_etag
 from werkzeug.wrappers import Request, Response
 
-from newswire.adapters.aws_errors import error_code
-from newswire.adapters.s3 import ABSENT_CODES
+from newswire.adapters.aws_errors import ABSENT_CODES, error_code
 from newswire.content.site import SITE_CONFIG_KEY
 from newswire.domain.feeds import is_feed_path
 from newswire.errors import NewswireError
