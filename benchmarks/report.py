@@ -14,6 +14,7 @@ from typing import Any
 
 from benchmarks import engine as engine_bench
 from benchmarks import hostile
+from benchmarks import publish as publish_bench
 from benchmarks.latency import model_table
 
 #: The corpus size the full-build targets are set for.
@@ -233,7 +234,7 @@ def _machine() -> list[str]:
 
 
 _PUBLISH_NOTE = (
-    "Each figure is the median of five publishes after a warm-up one. "
+    f"Each figure is the median of {publish_bench.PUBLISHED} publishes after a warm-up one. "
     "Publish runs on moto with three of its O(table) or O(partition) costs removed, each che"
     "cked to change no request or response (see `benchmarks/publish.py`: TransactWriteItems d"
     "eep-copies the table; Query scans the table, then sorts the whole partition, where Dynam"

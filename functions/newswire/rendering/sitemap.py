@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import NamedTuple, Protocol
 from urllib.parse import quote
 
@@ -210,13 +211,22 @@ def render_sitemap_index(months: Mapping[str, int], site: SiteConfig) -> bytes:
         months: live articles per month; months with none are left out.
         site: gives ``feeds_url``, under which the sitemaps are published.
     """
+    parts = tuple(
+        (month, sitemap_parts(count)) for month, count in sorted(months.items()) if count > 0
+    )
+    return _sitemap_index(parts, site.feeds_url)
+
+
+@lru_cache(maxsize=4)
+def _sitemap_index(parts: tuple[tuple[str, int], ...], feeds_url: str) -> bytes:
+    """:func:`render_sitemap_index` of each month's part count, kept: every publish rebuilds
+    the index, which grows with the archive (a line per month), and a new article rarely
+    changes what it lists, so a warm function renders it again only when that changes."""
     root = etree.Element(f"{{{_SITEMAP}}}sitemapindex", nsmap={None: _SITEMAP})  # type: ignore[dict-item]
-    for month in sorted(months):
-        if months[month] <= 0:
-            continue
-        for part in range(1, sitemap_parts(months[month]) + 1):
+    for month, count in parts:
+        for part in range(1, count + 1):
             sitemap = etree.SubElement(root, f"{{{_SITEMAP}}}sitemap")
-            loc = quote(site.feeds_url + month_sitemap_path(month, part), safe=_URL_SAFE)
+            loc = quote(feeds_url + month_sitemap_path(month, part), safe=_URL_SAFE)
             _set_loc(etree.SubElement(sitemap, f"{{{_SITEMAP}}}loc"), loc)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
