@@ -6,7 +6,7 @@ shared and noisy: every figure is the median of ``--repeat`` runs, builds are in
 Hugo's, and the ratios are what we quote.
 
 Options: ``--sizes 1000,10000`` (full builds), ``--publish-sizes 1000,10000,100000``,
-``--repeat 5``, ``--quick`` (1,000 only, one run each), ``--no-hugo``, ``--no-publish``,
+``--repeat 9``, ``--quick`` (1,000 only, one run each), ``--no-hugo``, ``--no-publish``,
 ``--engine-sizes 1000,10000,100000`` (reindex under the latency model), ``--no-engine``,
 ``--only hostile``, ``--only engine`` or ``--only audience`` (that section alone: printed,
 RESULTS.md left as it is; ``--quick`` applies). The audience section measures the CloudFront
@@ -334,7 +334,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--sizes", default="1000,10000", help="full-build corpus sizes")
     parser.add_argument("--publish-sizes", default="1000,10000,100000")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--quick", action="store_true", help="1,000 articles, one run each")
     parser.add_argument("--no-hugo", action="store_true")
     parser.add_argument("--no-publish", action="store_true")
