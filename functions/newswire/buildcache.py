@@ -22,6 +22,7 @@ whose packs were damaged, is made again (only what it can no longer vouch for is
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Collection, Sequence
@@ -33,7 +34,7 @@ from pathlib import Path
 from newswire import __version__
 from newswire.buildstore import BuildStore, CachedArticle, CachedFeed, Changes, Parsed
 from newswire.content.articles import SETTLED_NS
-from newswire.domain.model import Article, SiteConfig, fields_of
+from newswire.domain.model import Article, SiteConfig
 from newswire.errors import InvalidArticleError, StorageError
 from newswire.itemfiles import SUFFIX, ItemFiles, ItemRef, is_item_file
 
@@ -314,20 +315,10 @@ def file_digest(data: bytes) -> str:
 
 
 def without_body(article: Article) -> Article:
-    """The article without its body: what planning feeds needs, at a fraction of the memory.
-
-    Rebuilt from its fields in order, with an empty body: half the time of
-    ``dataclasses.replace`` (which looks every field up by name), for every article a build
-    parses.
-    """
+    """The article without its body: what planning feeds needs, at a fraction of the memory."""
     if not article.body:
         return article  # already without: not copied, so it is held once
-    fields = list(fields_of(Article)(article))
-    fields[_BODY] = ""
-    return Article(*fields)
-
-
-_BODY = Article.__slots__.index("body")
+    return dataclasses.replace(article, body="")
 
 
 def cache_stamp(site: SiteConfig) -> str:

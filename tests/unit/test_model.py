@@ -10,7 +10,7 @@ from tests.support.factories import make_article, make_entry, make_feed
 
 
 def test_articles_entries_and_feeds_survive_pickling_between_processes() -> None:
-    # Builds send them between worker processes, pickled field by field (pickle_by_fields).
+    # Builds send them between worker processes and keep them in their cache.
     entry = make_entry(1)
     feed = make_feed(entry, make_entry(2))
     article = make_article("Body *text*.", tags=(Tag("World", "world"),))

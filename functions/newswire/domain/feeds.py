@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Protocol, TypeVar
 from urllib.parse import quote
 
-from newswire.domain.model import Entry, Person, SiteConfig, Tag, Tombstone, pickle_by_fields
+from newswire.domain.model import Entry, Person, SiteConfig, Tag, Tombstone
 from newswire.domain.slugs import slugify
 from newswire.domain.text import clean_plain_text
 
@@ -62,8 +62,6 @@ class FeedKey:
 
     Equality and hashing ignore ``name``: "Café" and "cafe" are one feed in one folder.
     """
-
-    __reduce__ = pickle_by_fields
 
     kind: FeedKind
     slug: str = ""
@@ -132,8 +130,6 @@ class History:
     neighbouring months and ``current`` to the subscription feed, so a reader can walk back to
     the very first article. JSON Feed has only ``next_url`` (older items) for the same walk.
     """
-
-    __reduce__ = pickle_by_fields
 
     is_archive: bool
     prev_archive: FeedKey | None
@@ -291,8 +287,6 @@ def plan_archives(newest_first: Iterable[PlannedT]) -> dict[FeedKey, list[Planne
 @dataclass(frozen=True, slots=True)
 class Feed:
     """One feed, ready to render into any format."""
-
-    __reduce__ = pickle_by_fields
 
     key: FeedKey
     title: str

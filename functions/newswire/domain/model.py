@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import operator
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -21,16 +19,6 @@ from newswire.domain.slugs import slugify
 from newswire.domain.text import clean_xml_text
 
 
-def pickle_by_fields(self: Any) -> tuple[type, tuple[Any, ...]]:
-    """``__reduce__`` for a slotted dataclass: rebuild it from its fields, in order.
-
-    A build sends tens of thousands of articles and entries between processes and keeps them
-    in its cache; the ``__getstate__``/``__setstate__`` that ``dataclass(slots=True)`` writes
-    look the fields up on every call and cost several times as much.
-    """
-    return (type(self), fields_of(type(self))(self))
-
-
 def pickle_shared(self: Any) -> tuple[Any, tuple[Any, ...]]:
     """``__reduce__`` for small values repeated across a corpus (tags, people): loaded through
     a cache, so every copy of "World" in ten thousand articles is one object.
@@ -38,21 +26,7 @@ def pickle_shared(self: Any) -> tuple[Any, tuple[Any, ...]]:
     Frozen values can be shared safely; sharing keeps a build's memory flat and lets pickle
     write each one once (its memo is by identity).
     """
-    return (_shared, (type(self), *fields_of(type(self))(self)))
-
-
-def fields_of(cls: type) -> Callable[[Any], tuple[Any, ...]]:
-    """A function giving an instance's field values as a tuple, in C (``attrgetter``)."""
-    getter = _FIELD_GETTERS.get(cls)
-    if getter is None:
-        names: tuple[str, ...] = cls.__slots__  # type: ignore[attr-defined]
-        many = operator.attrgetter(*names)
-        getter = many if len(names) > 1 else (lambda value: (many(value),))
-        _FIELD_GETTERS[cls] = getter
-    return getter
-
-
-_FIELD_GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+    return (_shared, (type(self), *(getattr(self, name) for name in self.__slots__)))
 
 
 @lru_cache(maxsize=65536)
@@ -95,8 +69,6 @@ class Tag:
 class Image:
     """The article's lead image: Media RSS, an enclosure, JSON Feed's ``image``."""
 
-    __reduce__ = pickle_by_fields
-
     url: str
     alt: str = ""
     media_type: str | None = None
@@ -131,8 +103,6 @@ class Image:
 class Source:
     """Attribution shown at the end of the content ("Sources: RT, BBC")."""
 
-    __reduce__ = pickle_by_fields
-
     name: str
     url: str | None = None
 
@@ -141,8 +111,6 @@ class Source:
 class Correction:
     """A dated correction notice shown at the end of the content; ``day`` is ``date`` in the
     site's time zone, as the notice names it."""
-
-    __reduce__ = pickle_by_fields
 
     date: datetime
     text: str
@@ -160,8 +128,6 @@ MAX_REASON_CHARS = 300
 class Tombstone:
     """An RFC 6721 ``at:deleted-entry``: readers that honour it remove their copy of the
     entry ``ref``. ``published`` is the entry's, so its month's archive carries it too."""
-
-    __reduce__ = pickle_by_fields
 
     ref: str
     when: datetime
@@ -186,8 +152,6 @@ class Article:
 
     Rendering is left for later so that a build renders only the articles some feed shows.
     """
-
-    __reduce__ = pickle_by_fields
 
     key: str
     slug: str
@@ -269,8 +233,6 @@ class Entry:
     ``to_dict``/``from_dict`` give a JSON-safe form so an index can store entries and a feed
     can be rebuilt without reading or rendering any article again.
     """
-
-    __reduce__ = pickle_by_fields
 
     slug: str
     id: str
