@@ -9,10 +9,20 @@ from typing import Any
 
 from newswire.domain.feeds import FeedFormat
 from newswire.pipeline.tombstones import MAX_KEPT_TOMBSTONES
+from tests.adapters.test_engine_equivalence import NOW as EQUIVALENCE_NOW
+from tests.adapters.test_engine_equivalence import (
+    PATHS,
+    Upload,
+    assert_same_feeds,
+    generated_site_yaml,
+    run,
+)
+from tests.adapters.test_engine_equivalence import article as equivalence_article
 from tests.adapters.test_lifecycle_pipeline import NOW, article, publish, titles, tombstones
 from tests.support.aws import Stack
 from tests.support.feedcheck import assert_valid
 from tests.support.sequencing import Sequencer
+from tests.support.tombstones import without_deletion_tombstones
 
 KEY = "articles/story.md"
 ONE, TWO, THREE = "urn:story:1", "urn:story:2", "urn:story:3"
@@ -211,3 +221,30 @@ def test_an_article_keeps_its_newest_tombstones_and_readers_get_every_one(
 
     stack.publisher(clock=lambda: NOW + timedelta(days=30)).publish_due()
     assert [ref for ref, _w, _c in tombstones(stack, "atom.xml")] == refs[:-1]
+
+
+# --- the same feeds as a build, but for the old ids' tombstones -------------------------------
+
+
+@PATHS
+def test_an_id_changed_and_withdrawn_at_once_publishes_what_a_build_does(path: str) -> None:
+    """A build sees the file alone: the new id's tombstone. The pipeline, which saw the
+    article published under its old id, adds that id's (no reason, as a deletion's); the
+    rest is byte for byte the build's."""
+    now, hour = EQUIVALENCE_NOW, timedelta(hours=1)
+    withdrawn = {"reason": "Wrong", "date": (now - hour).isoformat()}
+    uploads = [
+        Upload("articles/kept.md", equivalence_article("Kept", now - 20 * hour)),
+        Upload("articles/moved.md", equivalence_article("Moved", now - 10 * hour, id=ONE)),
+        Upload(
+            "articles/moved.md",
+            equivalence_article("Moved", now - 10 * hour, id=TWO, withdrawn=withdrawn),
+        ),
+    ]
+
+    build, feeds = run(path, uploads, generated_site_yaml())
+
+    assert b'<at:deleted-entry ref="urn:story:2"' in build["atom.xml"]
+    feeds, old_ids = without_deletion_tombstones(feeds)
+    assert old_ids == ({ONE} if path == "publish_each" else set())
+    assert_same_feeds(build, feeds)
