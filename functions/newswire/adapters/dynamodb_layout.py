@@ -32,6 +32,7 @@ sort keys' order, is time order.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -112,6 +113,13 @@ def tombstone_of(item: dict[str, Any]) -> Tombstone:
         comment=item.get("reason", {}).get("S"),
         published=time_of(item["entry_published"]["S"]),
     )
+
+
+def tombstones_value(tombstones: Iterable[Tombstone]) -> dict[str, Any]:
+    """The ``tombstones`` attribute of a state item: a list of their copies, oldest first
+    (read back by :func:`state_tombstones`)."""
+    ordered = sorted(tombstones, key=lambda t: (t.when, t.ref))
+    return {"L": [{"M": tombstone_attributes(t, ref=True)} for t in ordered]}
 
 
 def state_tombstones(item: dict[str, Any]) -> frozenset[Tombstone]:

@@ -21,6 +21,7 @@ from newswire.adapters.dynamodb_layout import (
     index_time,
     membership_sort_key,
     tombstone_attributes,
+    tombstones_value,
 )
 from newswire.domain.model import Entry
 from newswire.domain.text import clean_xml_text
@@ -216,10 +217,7 @@ class TableWrites:
         removes.append("tombstone")  # the one an item written before kept, if any
         if new.tombstones:
             sets.append("tombstones = :tombstones")
-            ordered = sorted(new.tombstones, key=lambda t: (t.when, t.ref))
-            values[":tombstones"] = {
-                "L": [{"M": tombstone_attributes(t, ref=True)} for t in ordered]
-            }
+            values[":tombstones"] = tombstones_value(new.tombstones)
         else:
             removes.append("tombstones")
         if stored is not None:
