@@ -229,3 +229,29 @@ def test_an_expiry_reaches_the_main_feed_and_the_archive_by_the_schedule(
     assert COUNCIL_ID.encode() not in bucket.stack.feed("sitemaps/2024-06.xml")
     for path, body in partner_feeds(bucket.stack).items():
         assert COUNCIL_ID.encode() not in body, path
+
+
+def test_an_id_change_and_a_deletion_leave_tombstones_that_go_each_on_its_own_date(
+    bucket: Bucket, clock: Clock
+) -> None:
+    """The council article gets an id of its own, then is deleted five days on: readers of
+    either id are told, and the schedule handler takes each tombstone out 30 days after it."""
+    new_id = "urn:englishnews:council-vote"
+    bucket.put(COUNCIL_KEY, UNCORRECTED.replace("published:", f"id: {new_id}\npublished:"))
+    clock.now = NOW + timedelta(days=5)
+    bucket.delete(COUNCIL_KEY)
+
+    changed = (COUNCIL_ID, "2024-06-25T12:00:00+00:00", None)
+    deleted = (new_id, "2024-06-30T12:00:00+00:00", None)
+    for path in ("atom.xml", "archive/2024-06/atom.xml"):
+        assert tombstones(bucket.stack, path) == [deleted, changed], path
+
+    clock.now = NOW + timedelta(days=30)
+    assert scheduled_minute() == {"published": [], "rejected": []}
+    for path in ("atom.xml", "archive/2024-06/atom.xml"):
+        assert tombstones(bucket.stack, path) == [deleted], path
+
+    clock.now = NOW + timedelta(days=35)
+    assert scheduled_minute() == {"published": [], "rejected": []}
+    for path in ("atom.xml", "archive/2024-06/atom.xml"):
+        assert tombstones(bucket.stack, path) == [], path

@@ -1,7 +1,9 @@
-"""The pipeline's tombstones of deleted files, which a build (that never saw the file) lacks.
+"""The pipeline's tombstones of deleted files and of ids given up, which a build (that never
+saw the file, or its old id) lacks.
 
-A deletion leaves an RFC 6721 ``<at:deleted-entry>`` with no ``<at:comment>`` (a withdrawal
-always gives its reason) in the main and archive Atom documents. Tests that compare the
+A deletion or an id change leaves an RFC 6721 ``<at:deleted-entry>`` with no
+``<at:comment>`` (a withdrawal always gives its reason) in the main and archive Atom
+documents. Tests that compare the
 pipeline's feeds with a build take them out first, and check whose they were.
 """
 

@@ -5,7 +5,9 @@ writes of one change built by :mod:`~newswire.adapters.dynamodb_writes`).
 Layout (partition key ``pk``, sort key ``sk``, both strings):
 
 - ``article#<key>`` / ``state``: the article's sequencer, status, feeds and its rendered entry
-  (zlib-compressed JSON), stored once however many feeds show it;
+  (zlib-compressed JSON), stored once however many feeds show it, and a copy of the
+  tombstones it left (``tombstones``, a list; an item written before an article kept more
+  than one has ``tombstone``, a map, read as a list of one);
 - ``id#<article id>`` / ``claim``: which key owns an id, so two files can never share one;
 - ``waiters#<key>`` / ``<waiting key>``: an article rejected because ``<key>`` holds the id it
   wants, so it is published again once ``<key>`` lets the id go; kept after that wake until
@@ -21,7 +23,8 @@ Layout (partition key ``pk``, sort key ``sk``, both strings):
 - ``tombstones`` / ``<article id>``: what a withdrawn or deleted article leaves in the Atom
   feeds (RFC 6721) for 30 days: one small Query, beside the main feed's, finds them all
   (the schedule handler deletes them once their time is over). Each names the key that left
-  it, and an article's transaction deletes its old one only while it is still that key's.
+  it, and an article's transaction deletes one of its own early (the file took it back)
+  only while it is still that key's.
 
 Times are stored as fixed-width UTC strings (:func:`index_time`), so that string order, the
 sort keys' order, is time order.
@@ -29,6 +32,7 @@ sort keys' order, is time order.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,7 +56,7 @@ WAITERS_PREFIX = "waiters#"
 #: the names its placeholders stand for (``key`` and ``status`` are reserved words).
 STATE_FIELDS = (
     "#k, seq, #s, article_id, feeds, previous_feeds, published, has_report, waiting_on, "
-    "tombstone, expires"
+    "tombstone, tombstones, expires"
 )
 STATE_NAMES = {"#k": "key", "#s": "status"}
 _INDEX_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -111,6 +115,23 @@ def tombstone_of(item: dict[str, Any]) -> Tombstone:
     )
 
 
+def tombstones_value(tombstones: Iterable[Tombstone]) -> dict[str, Any]:
+    """The ``tombstones`` attribute of a state item: a list of their copies, oldest first
+    (read back by :func:`state_tombstones`)."""
+    ordered = sorted(tombstones, key=lambda t: (t.when, t.ref))
+    return {"L": [{"M": tombstone_attributes(t, ref=True)} for t in ordered]}
+
+
+def state_tombstones(item: dict[str, Any]) -> frozenset[Tombstone]:
+    """The tombstones a state item keeps: a list of maps (``tombstones``), or the one map
+    (``tombstone``) of an item written when an article kept one at a time, still read."""
+    if "tombstones" in item:
+        return frozenset(tombstone_of(t["M"]) for t in item["tombstones"]["L"])
+    if "tombstone" in item:
+        return frozenset({tombstone_of(item["tombstone"]["M"])})
+    return frozenset()
+
+
 def entry_of(item: dict[str, Any]) -> StoredEntry | None:
     """The entry a state item holds (``None``: the article is in no feed)."""
     if "entry" not in item:
@@ -133,6 +154,6 @@ def state_from_item(item: dict[str, Any]) -> ArticleState:
         published=time_of(item["published"]["S"]) if "S" in item.get("published", {}) else None,
         has_report=item.get("has_report", {}).get("BOOL", False),
         waiting_on=item.get("waiting_on", {}).get("S"),
-        tombstone=tombstone_of(item["tombstone"]["M"]) if "tombstone" in item else None,
+        tombstones=state_tombstones(item),
         expires=time_of(item["expires"]["S"]) if "S" in item.get("expires", {}) else None,
     )

@@ -21,6 +21,7 @@ from newswire.adapters.dynamodb_layout import (
     index_time,
     membership_sort_key,
     tombstone_attributes,
+    tombstones_value,
 )
 from newswire.domain.model import Entry
 from newswire.domain.text import clean_xml_text
@@ -122,34 +123,37 @@ class TableWrites:
         return items
 
     def _tombstone_items(self, new: ArticleState, old: ArticleState | None) -> list[dict[str, Any]]:
-        """List the new tombstone in place of the old (deleted only while it is the
-        article's own); an article that goes live under an id takes that id's tombstone
-        away, whoever left it (each item written at most once: a transaction refuses two
-        writes of one item, and the last written here wins)."""
+        """List each new or changed tombstone; take off the one of the article's id that it
+        no longer keeps (only while it is still the article's own); an article that goes
+        live under an id takes that id's tombstone away, whoever left it. Others it no
+        longer keeps stay listed until their time is over (see the port). Each item is
+        written at most once: a transaction refuses two writes of one item, and the last
+        written here wins."""
         writes: dict[str, dict[str, Any]] = {}
-        old_tombstone = old.tombstone if old else None
-        if old_tombstone is not None and old_tombstone != new.tombstone:
+        kept = {t.ref: t for t in old.tombstones} if old else {}
+        ref = clean_xml_text(new.article_id) if new.article_id else None  # as entries show it
+        if ref in kept and ref not in {t.ref for t in new.tombstones}:
             # only if it is still ours: another file may have taken the id and left its own
-            delete = self.delete(TOMBSTONES_PK, old_tombstone.ref)
+            delete = self.delete(TOMBSTONES_PK, ref)
             delete["Delete"] |= {
                 "ConditionExpression": OURS,
                 "ExpressionAttributeNames": {"#k": "key"},
                 "ExpressionAttributeValues": {":key": {"S": new.key}},
             }
-            writes[old_tombstone.ref] = delete
-        if new.tombstone is not None and new.tombstone != old_tombstone:
-            item = {
-                "pk": {"S": TOMBSTONES_PK},
-                "sk": {"S": new.tombstone.ref},
-                "key": {"S": new.key},
-                **tombstone_attributes(new.tombstone),
-            }
-            writes[new.tombstone.ref] = {"Put": {"TableName": self.table, "Item": item}}
-        went_live = old is None or old.status is not ArticleStatus.LIVE
-        if new.status is ArticleStatus.LIVE and new.article_id:
-            ref = clean_xml_text(new.article_id)  # as entries and tombstones show it
-            if went_live or old is None or old.article_id != new.article_id:
-                writes[ref] = self.delete(TOMBSTONES_PK, ref)  # whoever's: the id is live
+            writes[ref] = delete
+        for tombstone in sorted(new.tombstones, key=lambda t: t.ref):
+            if kept.get(tombstone.ref) != tombstone:
+                item = {
+                    "pk": {"S": TOMBSTONES_PK},
+                    "sk": {"S": tombstone.ref},
+                    "key": {"S": new.key},
+                    **tombstone_attributes(tombstone),
+                }
+                writes[tombstone.ref] = {"Put": {"TableName": self.table, "Item": item}}
+        shown_anew = old is None or old.status is not ArticleStatus.LIVE
+        shown_anew = shown_anew or old is None or old.article_id != new.article_id
+        if new.status is ArticleStatus.LIVE and ref is not None and shown_anew:
+            writes[ref] = self.delete(TOMBSTONES_PK, ref)  # whoever's: the id is live
         return list(writes.values())
 
     def _membership_items(
@@ -210,11 +214,12 @@ class TableWrites:
                 values[f":{name}"] = {"S": value}
             else:
                 removes.append(name)
-        if new.tombstone is not None:
-            sets.append("tombstone = :tombstone")
-            values[":tombstone"] = {"M": tombstone_attributes(new.tombstone, ref=True)}
+        removes.append("tombstone")  # the one an item written before kept, if any
+        if new.tombstones:
+            sets.append("tombstones = :tombstones")
+            values[":tombstones"] = tombstones_value(new.tombstones)
         else:
-            removes.append("tombstone")
+            removes.append("tombstones")
         if stored is not None:
             sets.append("entry = :entry")
             values[":entry"] = {"B": stored}

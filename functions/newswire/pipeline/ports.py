@@ -206,9 +206,10 @@ class ArticleState:
     redelivered event can still rebuild a feed the article just left. ``waiting_on`` is the
     key of the article that holds the id this one wants: when that article gives the id up,
     this one is published again (a rename with an explicit id, whichever event comes first).
-    ``tombstone``: what a withdrawn or deleted article leaves in the Atom feeds (a live one:
-    of the id it gave up, while feeds carry it); ``expires``:
-    when a live article leaves its feeds by itself.
+    ``tombstones``: what the article left in the Atom feeds, at most one per id, each while
+    feeds carry it (:mod:`~newswire.pipeline.tombstones`): a withdrawal's, a deletion's, one
+    of each id a live article gave up; ``expires``: when a live article leaves its feeds by
+    itself.
     """
 
     key: str
@@ -220,7 +221,7 @@ class ArticleState:
     published: datetime | None = None
     has_report: bool = False
     waiting_on: str | None = None
-    tombstone: Tombstone | None = None
+    tombstones: frozenset[Tombstone] = field(default_factory=frozenset)
     expires: datetime | None = None
 
     @property
@@ -310,8 +311,10 @@ class ArticleIndex(Protocol):
         :attr:`~ArticleStatus.LIVE` state with ``expires`` is listed by :meth:`due` from that
         time on, as a scheduled one is from its ``published`` time.
 
-        ``new.tombstone`` is listed by :meth:`tombstones` in place of ``old.tombstone``,
-        which is taken off only while it is still this key's (another article may have
+        Each of ``new.tombstones`` is listed by :meth:`tombstones` (in place of ``old``'s
+        of the same id). One of ``old.tombstones`` that ``new`` lacks stays listed until
+        :meth:`forget_tombstone` (its time is over), unless it is of ``new.article_id``:
+        then it is taken off, only while it is still this key's (another article may have
         taken the id since, and left a tombstone of its own); an article that goes live
         takes the tombstone of its id away, whoever left it (a deleted article brought back,
         or renamed).

@@ -16,7 +16,7 @@ from newswire.errors import InvalidArticleError
 from newswire.pipeline.changes import ArticleChange, PublishAction
 from newswire.pipeline.outcomes import NextState
 from newswire.pipeline.ports import ArticleState, ArticleStatus
-from newswire.pipeline.tombstones import id_left, tombstone_left, withdrawal_tombstone
+from newswire.pipeline.tombstones import tombstones_hidden, tombstones_live, tombstones_removed
 
 #: What a change that led to each status did: told again for a wake its run died in.
 ACTION_OF = {
@@ -40,7 +40,7 @@ def removed_state(change: ArticleChange, old: ArticleState | None, now: datetime
         change.sequencer,
         ArticleStatus.DELETED,
         previous_feeds=left,
-        tombstone=tombstone_left(old, now),
+        tombstones=tombstones_removed(old, now),
     )
 
 
@@ -60,9 +60,9 @@ def rejected_state(
             ArticleStatus.REJECTED,
             has_report=True,
             waiting_on=waiting_on,
-            # a deleted article's tombstone stays its 30 days: a broken copy put back
+            # a deleted article's tombstones stay their 30 days: a broken copy put back
             # is in no feed, and must not take back the word its readers were given
-            tombstone=old.tombstone if old is not None else None,
+            tombstones=old.tombstones if old is not None else frozenset(),
         )
     return ArticleState(
         change.key,
@@ -74,7 +74,7 @@ def rejected_state(
         published=old.published,
         has_report=True,
         waiting_on=waiting_on,
-        tombstone=old.tombstone,
+        tombstones=old.tombstones,
         expires=old.expires,
     )
 
@@ -104,7 +104,7 @@ def read_state(
             article_id=article.id,
             previous_feeds=shown_in(old),
             published=article.published,
-            tombstone=withdrawal_tombstone(article, old, now),
+            tombstones=tombstones_hidden(article, old, now),
         )
         return NextState(hidden, None, ACTION_OF[hidden.status], None)
     live = ArticleState(
@@ -116,7 +116,7 @@ def read_state(
         previous_feeds=shown_in(old),
         published=article.published,
         expires=article.expires,
-        tombstone=id_left(old, article.id, now),
+        tombstones=tombstones_live(old, article.id, now),
     )
     return NextState(live, entry, PublishAction.PUBLISHED, None)
 
@@ -134,13 +134,13 @@ def hidden_status(article: Article, now: datetime) -> ArticleStatus:
 
 def shown_in(state: ArticleState | None) -> frozenset[FeedKey]:
     """Every feed the article of ``state`` is shown in, its month's archive included, or
-    whose Atom document carries its tombstone."""
+    whose Atom document carries one of its tombstones."""
     if state is None:
         return frozenset()
     month = state.archive_month
     shown = state.feeds | {archive_key(month)} if month else state.feeds
-    if state.tombstone is not None:  # Atom's main feed and archive carry it
-        shown |= {MAIN_FEED, archive_key(month_of(state.tombstone.published))}
+    if state.tombstones:  # Atom's main feed and archives carry them
+        shown |= {MAIN_FEED, *(archive_key(month_of(t.published)) for t in state.tombstones)}
     return shown
 
 

@@ -1,53 +1,89 @@
-"""The tombstone an article's change leaves in the index (RFC 6721, in the main and archive
+"""The tombstones an article's change leaves in the index (RFC 6721, in the main and archive
 Atom feeds), judged from its state before and the file now.
 
-One slot per article key (:attr:`ArticleState.tombstone`): a withdrawal's, a deletion's, or
-the id a live article gave up.
+An article key keeps a set of them (:attr:`ArticleState.tombstones`), at most one per id: a
+withdrawal's, a deletion's, and one for each id a live article gave up. Each stays its own
+30 days, whatever the file does next, unless its id is shown again (the article brought
+back under it), so no reader is left holding a copy that never gets a tombstone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from newswire.domain.model import Article, Tombstone
 from newswire.domain.text import clean_xml_text
 from newswire.pipeline.ports import ArticleState, ArticleStatus
 
-
-def tombstone_left(old: ArticleState | None, now: datetime) -> Tombstone | None:
-    """The tombstone a removed article leaves: a withdrawn one's stays as it is, a live
-    one's is dated ``now`` (the file says nothing any more) and gives no reason."""
-    if old is None:
-        return None
-    if old.status is ArticleStatus.LIVE and old.article_id and old.published:
-        return Tombstone(clean_xml_text(old.article_id), now, None, old.published)
-    return old.tombstone
+#: The most tombstones one article's state keeps, the newest: an id changed more often than
+#: that within 30 days is no edit a newsroom makes, and the state item must fit DynamoDB's
+#: 400 KB beside its entry. One it drops stays listed until its 30 days are over.
+MAX_KEPT_TOMBSTONES = 10
 
 
-def withdrawal_tombstone(
+def tombstones_removed(old: ArticleState | None, now: datetime) -> frozenset[Tombstone]:
+    """The tombstones of an article whose file is gone at ``now``: a live one leaves one of
+    its id, dated ``now`` with no reason (the file says nothing any more); the ones it had
+    stay as they are (a withdrawal's among them)."""
+    return _kept_with(old, now, current=None, own=None)
+
+
+def tombstones_hidden(
     article: Article, old: ArticleState | None, now: datetime
-) -> Tombstone | None:
-    """The tombstone of an article kept out of its feeds at ``now`` (``None`` unless it is
-    withdrawn and published). A withdrawal its file does not date is dated when the index
-    first saw it (the tombstone already listed for its id), so a later change or a reindex
-    does not date it anew (see :meth:`Article.withdrawal_date`)."""
-    if article.published > now:
-        return None
-    earlier = old.tombstone if old is not None else None
-    same = earlier is not None and earlier.ref == clean_xml_text(article.id)
-    seen = min(earlier.when, now) if earlier is not None and same else now
-    return article.tombstone_at(seen)
+) -> frozenset[Tombstone]:
+    """The tombstones of ``article``, kept out of its feeds at ``now`` (a draft, scheduled,
+    withdrawn or expired): its withdrawal's, if it is withdrawn and published, beside those
+    it had of other ids, and one of the id it was live under if that changed.
+
+    A withdrawal its file does not date is dated when the index first saw it (the tombstone
+    already kept for its id), so a later change or a reindex does not date it anew (see
+    :meth:`Article.withdrawal_date`).
+    """
+    own = None
+    if article.published <= now:
+        earlier = _of_id(old, article.id)
+        own = article.tombstone_at(min(earlier.when, now) if earlier is not None else now)
+    return _kept_with(old, now, current=article.id, own=own)
 
 
-def id_left(old: ArticleState | None, article_id: str, now: datetime) -> Tombstone | None:
-    """The tombstone of the id a live article (now ``article_id``) gave up: readers holding
-    the old id must drop it, as they get the article under the new one. Dated ``now``, it
-    has no reason; one left so earlier is kept while feeds carry it."""
+def tombstones_live(
+    old: ArticleState | None, article_id: str, now: datetime
+) -> frozenset[Tombstone]:
+    """The tombstones of an article live under ``article_id`` at ``now``: those it had of
+    other ids, and one of the id it gave up if it changed (readers holding the old id must
+    drop it, as they get the article under the new one), dated ``now`` with no reason. Its
+    own id's goes: it is shown again."""
+    return _kept_with(old, now, current=article_id, own=None)
+
+
+def _kept_with(
+    old: ArticleState | None, now: datetime, *, current: str | None, own: Tombstone | None
+) -> frozenset[Tombstone]:
+    """``old``'s tombstones still shown at ``now``, with the one of the id a live article
+    gave up (its id is no longer ``current``) and ``own``, the tombstone of ``current``
+    (none: that id has none)."""
     if old is None:
-        return None
-    moved = old.article_id and old.article_id != article_id
-    if old.status is ArticleStatus.LIVE and old.article_id and old.published and moved:
-        return Tombstone(clean_xml_text(old.article_id), now, None, old.published)
-    kept = old.tombstone
-    ours = kept is not None and kept.ref == clean_xml_text(article_id)
-    return kept if kept is not None and not ours and kept.shown_at(now) else None
+        return frozenset({own} if own is not None else ())
+    kept = {t.ref: t for t in old.tombstones if t.shown_at(now)}
+    dropped = old.article_id and old.article_id != current
+    if old.status is ArticleStatus.LIVE and old.article_id and old.published and dropped:
+        ref = clean_xml_text(old.article_id)
+        kept[ref] = Tombstone(ref, now, None, old.published)
+    if current is not None:
+        kept.pop(clean_xml_text(current), None)
+    if own is not None:
+        kept[own.ref] = own
+    return newest_kept(kept.values())
+
+
+def newest_kept(tombstones: Iterable[Tombstone]) -> frozenset[Tombstone]:
+    """The newest :data:`MAX_KEPT_TOMBSTONES` of ``tombstones`` (by ``when``, then id)."""
+    ordered = sorted(tombstones, key=lambda t: (t.when, t.ref), reverse=True)
+    return frozenset(ordered[:MAX_KEPT_TOMBSTONES])
+
+
+def _of_id(old: ArticleState | None, article_id: str) -> Tombstone | None:
+    """The tombstone ``old`` keeps of ``article_id``, if any."""
+    ref = clean_xml_text(article_id)
+    return next((t for t in old.tombstones if t.ref == ref), None) if old else None

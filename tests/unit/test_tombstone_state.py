@@ -1,0 +1,87 @@
+"""The tombstones an article's state keeps: each its own 30 days, bounded so the state item
+fits DynamoDB's 400 KB beside the largest entry the index holds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from newswire.adapters.dynamodb_writes import TableWrites
+from newswire.content.articles import MAX_ID_BYTES
+from newswire.domain.model import MAX_REASON_CHARS, TOMBSTONE_DAYS, Tombstone
+from newswire.pipeline.ports import MAX_ENTRY_BYTES, ArticleState, ArticleStatus
+from newswire.pipeline.tombstones import MAX_KEPT_TOMBSTONES, tombstones_live, tombstones_removed
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+PUBLISHED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+#: The most an item holds (DynamoDB's limit, in bytes).
+ITEM_BYTES = 400 * 1024
+
+
+def live(article_id: str, *tombstones: Tombstone) -> ArticleState:
+    return ArticleState(
+        "articles/story.md",
+        "0001",
+        ArticleStatus.LIVE,
+        article_id=article_id,
+        published=PUBLISHED,
+        tombstones=frozenset(tombstones),
+    )
+
+
+def test_a_tombstone_whose_days_are_over_is_dropped_when_the_state_is_rewritten() -> None:
+    over = Tombstone("urn:a", NOW - timedelta(days=TOMBSTONE_DAYS), None, PUBLISHED)
+    shown = Tombstone("urn:b", NOW - timedelta(days=TOMBSTONE_DAYS - 1), None, PUBLISHED)
+
+    kept = tombstones_removed(live("urn:c", over, shown), NOW)
+
+    assert {t.ref for t in kept} == {"urn:b", "urn:c"}
+
+
+def test_a_state_keeps_its_newest_tombstones() -> None:
+    many = [
+        Tombstone(f"urn:{n}", NOW - timedelta(hours=n), None, PUBLISHED)
+        for n in range(1, MAX_KEPT_TOMBSTONES + 1)
+    ]
+
+    kept = tombstones_live(live("urn:0", *many), "urn:new", NOW)
+
+    assert len(kept) == MAX_KEPT_TOMBSTONES
+    assert {t.ref for t in kept} == {f"urn:{n}" for n in range(MAX_KEPT_TOMBSTONES)}
+
+
+def item_size(value: dict[str, Any]) -> int:
+    """An attribute value's size as DynamoDB counts it (strings and binary by their bytes,
+    maps and lists with a few bytes of their own and one per element)."""
+    ((kind, inner),) = value.items()
+    if kind in ("S", "N"):
+        return len(str(inner).encode())
+    if kind == "B":
+        return len(inner)
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + item_size(v) + 1 for k, v in inner.items())
+    if kind == "L":
+        return 3 + sum(item_size(v) + 1 for v in inner)
+    return 1
+
+
+def test_the_most_tombstones_a_state_keeps_fit_beside_the_largest_entry() -> None:
+    """Ids at their longest, reasons of four-byte characters at theirs: what the kept
+    tombstones take leaves the state item room under 400 KB for its entry (at most
+    ``MAX_ENTRY_BYTES``) and the rest of the state."""
+    longest = [
+        Tombstone(
+            f"urn:{n}:" + "x" * (MAX_ID_BYTES - 8),
+            NOW - timedelta(hours=n),
+            "\U0001f4f0" * MAX_REASON_CHARS,
+            PUBLISHED,
+        )
+        for n in range(MAX_KEPT_TOMBSTONES)
+    ]
+    state = live("urn:0", *longest)
+
+    (update, *_rest) = TableWrites("index").transaction(state, None, None)
+
+    stored = update["Update"]["ExpressionAttributeValues"][":tombstones"]
+    assert len(stored["L"]) == MAX_KEPT_TOMBSTONES
+    assert len("tombstones") + item_size(stored) <= (ITEM_BYTES - MAX_ENTRY_BYTES) // 2
