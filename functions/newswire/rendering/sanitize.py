@@ -80,7 +80,8 @@ def sanitizer() -> nh3.Cleaner:
 
 #: An absolute http(s) URL of printable ASCII with no ``;`` params and no empty query or
 #: fragment: :func:`absolute_url` returns such a URL unchanged (urljoin only re-splits and
-#: re-joins it), so the sanitiser's callback, which runs for every link, can skip the join.
+#: re-joins it), so the sanitiser's callback, which runs for every link, can skip the join
+#: (measured: benchmarks/RESULTS.md, "Measured choices").
 _PLAIN_ABSOLUTE_URL = re.compile(
     r'https?://[!"$-.0-:<->@-Z^-~]+'  # host: no "/?#;" and no brackets (IPv6 is checked)
     r'(?:/[!"$-:<->@-~]*)?'  # path: no "?#;"
@@ -122,14 +123,15 @@ def sanitize_cmark_output(rendered: str, source: str) -> str:
     positions) of a Markdown body with no ``<`` (so no raw HTML and no autolink: every tag is
     one cmark wrote).
 
-    The sanitiser (html5ever underneath) costs half of an entry's rendering, and for such a
-    body it can only change a known handful of things, done here directly: code-language
-    classes are dropped (not allowed), link and image URLs go through the same filter
-    (absolute, http/https/mailto only), links get ``rel``, void elements lose their ``/``, and
-    the serialiser's own escaping is applied (``"`` plain in text, no-break spaces as
-    ``&nbsp;``). A property test holds the two to the same output. The one case where the HTML
-    parser changes cmark's structure, a link cmark nested in another's text (``[a [b](c)](d)``
-    corner cases), still goes through the sanitiser.
+    The sanitiser (html5ever underneath) is a large part of a build's time (measured:
+    benchmarks/RESULTS.md, "Measured choices"), and for such a body it can only change a known
+    handful of things, done here directly: code-language classes are dropped (not allowed),
+    link and image URLs go through the same filter (absolute, http/https/mailto only), links
+    get ``rel``, void elements lose their ``/``, and the serialiser's own escaping is applied
+    (``"`` plain in text, no-break spaces as ``&nbsp;``). A property test holds the two to the
+    same output. The one case where the HTML parser changes cmark's structure, a link cmark
+    nested in another's text (``[a [b](c)](d)`` corner cases), still goes through the
+    sanitiser.
 
     ``source`` is the Markdown: an image needs a ``!`` in it and a code-language class a
     fence of backticks or tildes. Looking for one character there is cheaper than for a tag

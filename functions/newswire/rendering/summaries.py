@@ -35,8 +35,9 @@ def cmark_summary_text(body: str, rendered: str, markup_free: bool) -> str:
 
     Read from cmark's output (``rendered``: with positions unless ``markup_free``): the first
     top-level paragraph (one outside every list and quote) with text is the answer for nearly
-    every article. A body with none (only lists, quotes, headings…) is parsed again to look
-    inside its containers.
+    every article, without parsing the Markdown again (measured: benchmarks/RESULTS.md,
+    "Measured choices"). A body with none (only lists, quotes, headings…) is parsed again to
+    look inside its containers.
     """
     for start in _top_level_paragraphs(rendered, markup_free):
         end = rendered.find("</p>\n", start)
