@@ -7,9 +7,8 @@ gives the same bytes, and the 2-space indentation keeps golden files reviewable.
 Each item is written once, laid out as it lies inside ``"items"``, and reused by every document
 that shows the entry; a document is its head, dumped, with the items spliced into ``"items"``:
 byte for byte what ``json.dumps(document, ensure_ascii=False, indent=2)`` of the whole
-document gives (a property test holds the two together). orjson writes that layout in C:
-the standard library's encoder turns to pure Python as soon as ``indent`` is set, and cost
-three times as much as the rest of an item.
+document gives (a property test holds the two together). orjson writes that layout in C,
+where the standard library's encoder turns to pure Python as soon as ``indent`` is set.
 """
 
 from __future__ import annotations
