@@ -29,6 +29,7 @@ from newswire.buildworkers import (
     FeedRendering,
     FeedSink,
     ParseJob,
+    RenderedFile,
     Requests,
     Written,
     can_fork,
@@ -38,6 +39,7 @@ from newswire.buildworkers import (
 )
 from newswire.content.articles import ArticleFile, ArticleInput, claim_ids
 from newswire.content.warnings import article_warnings
+from newswire.domain.directory import LISTED_KINDS
 from newswire.domain.feeds import (
     MAIN_FEED,
     FeedFormat,
@@ -51,6 +53,7 @@ from newswire.domain.feeds import (
 from newswire.domain.model import Article, SiteConfig, Tombstone
 from newswire.errors import InvalidArticleError
 from newswire.itemfiles import ItemFiles, ItemRef
+from newswire.pipeline.ports import feed_digest
 from newswire.rendering.base import FeedFile
 from newswire.rendering.directory import directory_files, planned_listings
 from newswire.rendering.entry import entry_head, sitemap_url_of
@@ -246,24 +249,53 @@ class _Build:
             documents += partners.files
             report.partner_findings = len(build_findings(articles, self.site, now, partners))
             self.sources = None
-        # written after every feed, as a reindex writes it after its render groups
-        directory = directory_files(planned_listings(plan), self.site)
         del articles, live
         self._emit(report, FeedFile(NEWS_SITEMAP_PATH, NEWS_SITEMAP_CONTENT_TYPE, sitemap))
         for document in documents:
             self._emit(report, document)
         self._emit(report, stylesheet_file())
-        for file in rendering.finish():
-            self._count(report, file.path, file.written)
-            if file.body is not None:
-                report.files.append(FeedFile(file.path, file.content_type, file.body))
-        for document in directory:
+        digests = self._take_feed_files(report, rendering.finish())
+        digests |= self._reused_digests(plan, set(report.reused))
+        # written after every feed, as a reindex writes it after its render groups
+        for document in directory_files(planned_listings(plan, digests), self.site):
             self._emit(report, document)
         report.files.sort(key=lambda f: f.path)
         report.paths.sort()
         report.reused.sort()
         report.refused.sort()
         return report
+
+    def _take_feed_files(
+        self, report: BuildReport, files: Iterable[RenderedFile]
+    ) -> dict[str, str]:
+        """Count the feed files the workers rendered into ``report`` (with their bodies,
+        unless a sink took them); the digests of listed feeds' RSS documents among them, by
+        path, which the directory names."""
+        digests = {}
+        for file in files:
+            self._count(report, file.path, file.written)
+            if file.body is not None:
+                report.files.append(FeedFile(file.path, file.content_type, file.body))
+            if file.digest:
+                digests[file.path] = file.digest
+        return digests
+
+    def _reused_digests(
+        self, plan: list[tuple[FeedKey, list[Article]]], reused: set[str]
+    ) -> dict[str, str]:
+        """The digest of each listed feed's RSS document the cache vouched for (not
+        rendered), read back from the output folder, as the directory names it whoever
+        rendered it; an unreadable one is left unknown, as an older directory has it."""
+        output = self.cache.output if self.cache is not None else None
+        digests: dict[str, str] = {}
+        for key, _shown in plan:
+            path = key.path(FeedFormat.RSS)
+            if output is not None and key.kind in LISTED_KINDS and path in reused:
+                try:
+                    digests[path] = feed_digest((output / path).read_bytes())
+                except OSError:
+                    continue
+        return digests
 
     def _emit(self, report: BuildReport, file: FeedFile) -> None:
         """Publish a file that is not a feed (a sitemap, the stylesheet, the directory)."""

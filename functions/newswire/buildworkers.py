@@ -31,10 +31,12 @@ from typing import Generic, NamedTuple, TypeVar
 from newswire.buildcache import file_digest, without_body
 from newswire.buildstore import Parsed
 from newswire.content.articles import read_article_file
+from newswire.domain.directory import LISTED_KINDS
 from newswire.domain.feeds import Feed, FeedFormat, FeedKey
 from newswire.domain.model import Article, SiteConfig
 from newswire.errors import InvalidArticleError, StorageError
 from newswire.itemfiles import ItemFiles, ItemPlace
+from newswire.pipeline.ports import feed_digest
 from newswire.pipeline.prepare import prepare_article
 from newswire.rendering.registry import render_items
 
@@ -82,12 +84,15 @@ def spool_error(folder: Path, error: OSError) -> StorageError:
 
 @dataclass(frozen=True, slots=True)
 class RenderedFile:
-    """A feed file rendered by a worker: its body, unless a sink already took it."""
+    """A feed file rendered by a worker: its body, unless a sink already took it, and the
+    digest of a listed feed's RSS document (``""`` for any other file), which the directory
+    names (the body may be gone)."""
 
     path: str
     content_type: str
     body: bytes | None
     written: Written
+    digest: str = ""
 
 
 class BuildWorker:
@@ -154,14 +159,15 @@ class BuildWorker:
             columns = self.items.read_columns(job.items, len(_FORMATS))
             items = dict(zip(_FORMATS, columns, strict=True))
             max_bytes = self.site.max_feed_bytes
+            key = job.feed.key
+            listed = key.path(FeedFormat.RSS) if key.kind in LISTED_KINDS else None
             for file in render_feed_files(job.feed, max_bytes, items, job.updated):
+                digest = feed_digest(file.body) if file.path == listed else ""
                 if self.sink is None:
-                    files.append(
-                        RenderedFile(file.path, file.content_type, file.body, Written.WRITTEN)
-                    )
+                    written, body = Written.WRITTEN, file.body
                 else:
-                    written = self.sink(file.path, file.body)
-                    files.append(RenderedFile(file.path, file.content_type, None, written))
+                    written, body = self.sink(file.path, file.body), None
+                files.append(RenderedFile(file.path, file.content_type, body, written, digest))
         return files
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from hashlib import sha256
 from typing import Any
 
 import boto3
@@ -274,6 +275,70 @@ def test_a_failed_feed_leaves_the_listing_another_writer_found_in_place(
     assert_documents_agree(stack)
 
 
+@pytest.mark.parametrize("refusal", [None, ("ConditionalRequestConflict", 409)])
+def test_a_put_back_after_another_writers_feed_write_does_not_undo_its_listing(
+    stack: Stack, seq: Sequencer, refusal: tuple[str, int] | None
+) -> None:
+    """Q publishes B: ``directory.json``, written beside the feeds, lists ``tag:sport`` with
+    two articles, newest B, but Q's write of the sport feed fails. Q's next attempt reads
+    the directory and HEADs the sport feed (unchanged: Q would put back the one-article
+    listing), then stalls before its write. P publishes an edit of A's body meanwhile: the
+    sport feed (A edited, B) has Q's listing but another document, so P lists it anew. Q's
+    put back must then lose to P's directory: it would list a document of one article while
+    the feed shows two, until the next change to the sport feed.
+
+    With ``refusal``, S3 answers Q's put back as it may while P's write is in flight
+    (``409 ConditionalRequestConflict``, which moto never gives) instead of ``412``."""
+    publish(stack, seq, "articles/a.md", article("A", tags="[Sport]"))
+    stack.put_article(
+        "articles/b.md", article("B", tags="[Sport]", published="2026-01-02T10:00:00Z")
+    )
+    client = boto3.client("s3", region_name="us-east-1")
+    directory_puts: list[str] = []
+    stalled, resume = threading.Event(), threading.Event()
+
+    def fail_sport_stall_the_put_back(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"].startswith("tags/sport/"):
+            raise refuse("SlowDown", 503)
+        if params["Key"] == "directory.json":
+            directory_puts.append(params["Key"])
+            if len(directory_puts) == 2:  # Q's put back: its HEAD of the sport feed made
+                stalled.set()
+                resume.wait(10)
+                if refusal is not None:
+                    raise refuse(*refusal)
+
+    client.meta.events.register(
+        "before-parameter-build.s3.PutObject", fail_sport_stall_the_put_back
+    )
+    slow = stack.publisher(clock=lambda: NOW)
+    slow.feeds = S3FeedStore(client, stack.feeds_bucket)
+    failures: list[BaseException] = []
+
+    def publish_b() -> None:
+        try:
+            slow.publish(ArticleChange("articles/b.md", False, seq()))
+        except TransientStorageError as e:
+            failures.append(e)
+
+    thread = threading.Thread(target=publish_b)
+    thread.start()
+    assert stalled.wait(10)
+    assert listed(stack)["tag:sport"]["articles"] == 2  # written ahead of Q's failed feed
+    edited = article("A", tags="[Sport]").replace(b"Body of A", b"Edited body of A")
+    publish(stack, seq, "articles/a.md", edited)
+    resume.set()
+    thread.join(10)
+
+    assert not thread.is_alive() and len(failures) == 1  # Q's sport feed: retried
+    sport = stack.feed("tags/sport/rss.xml")
+    assert b"<title>B</title>" in sport and b"Edited body of A" in sport
+    assert listed(stack)["tag:sport"]["articles"] == 2
+    assert listed(stack)["tag:sport"]["latest"]["title"] == "B"
+    assert listed(stack)["tag:sport"]["rss_sha256"] == sha256(sport).hexdigest()
+    assert_documents_agree(stack)
+
+
 def test_a_listing_ahead_of_a_failed_feed_is_put_back_though_the_directory_fails_once(
     stack: Stack, seq: Sequencer
 ) -> None:
@@ -325,11 +390,12 @@ def test_a_publish_writes_the_directory_beside_its_feeds(stack: Stack, seq: Sequ
     assert_documents_agree(stack)
 
 
-def test_a_publish_that_changes_no_listing_leaves_the_directory_alone(
+def test_a_publish_that_changes_no_listing_shown_writes_only_directory_json(
     stack: Stack, seq: Sequencer
 ) -> None:
-    """An edit of an older article's body changes its feeds but no listing (count, newest
-    headline, newest change): the directory's three documents are not written again."""
+    """An edit of an older article's body changes its feeds but nothing the directory shows
+    (count, newest headline, newest change): ``feeds.opml`` and ``index.html`` are not
+    written again; ``directory.json`` is, once, naming the main feed's new RSS document."""
     publish(stack, seq, "articles/old.md", article("Old", published="2025-06-01T10:00:00Z"))
     publish(stack, seq, "articles/new.md", article("New"))
     before = {path: stack.feed(path) for path in DIRECTORY_PATHS}
@@ -337,8 +403,11 @@ def test_a_publish_that_changes_no_listing_leaves_the_directory_alone(
     body = article("Old", published="2025-06-01T10:00:00Z").replace(b"Body", b"New body")
     outcome = publish(stack, seq, "articles/old.md", body)
     assert "rss.xml" in outcome.feeds_written
-    assert not {path: n for path, n in puts.items() if path in DIRECTORY_PATHS}
-    assert {path: stack.feed(path) for path in DIRECTORY_PATHS} == before
+    assert {path: n for path, n in puts.items() if path in DIRECTORY_PATHS} == {"directory.json": 1}
+    assert {path: stack.feed(path) for path in ("feeds.opml", "index.html")} == {
+        path: before[path] for path in ("feeds.opml", "index.html")
+    }
+    assert listed(stack)["main"]["rss_sha256"] == sha256(stack.feed("rss.xml")).hexdigest()
 
 
 def test_a_directory_in_a_newer_format_is_never_overwritten(stack: Stack, seq: Sequencer) -> None:

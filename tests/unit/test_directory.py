@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 from collections.abc import Iterable
@@ -222,6 +223,18 @@ def test_directory_data_reads_back_what_it_wrote_and_ignores_a_stranger() -> Non
     assert parse_directory_data(json.dumps({"version": "2", "feeds": []}).encode()) == []
     assert parse_directory_data(None) == []
     assert parse_directory_data(b"[1, 2]") == []
+
+
+def test_a_listing_names_its_rss_document_and_an_older_one_reads_as_unknown() -> None:
+    """The digest tells apart two RSS documents listed alike; a ``directory.json`` written
+    before listings had one is still read, each listing's document unknown (``""``)."""
+    named = dataclasses.replace(LISTINGS[0], rss_sha256="ab" * 32)
+    data = json.loads(render_directory_data([named]))
+    assert data["feeds"][0]["rss_sha256"] == "ab" * 32
+    assert parse_directory_data(render_directory_data([named])) == [named]
+    del data["feeds"][0]["rss_sha256"]
+    older = parse_directory_data(json.dumps(data).encode())
+    assert older == [dataclasses.replace(named, rss_sha256="")]
 
 
 def test_directory_data_in_a_newer_format_is_refused_not_read_as_empty() -> None:

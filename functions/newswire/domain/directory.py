@@ -40,14 +40,16 @@ class Headline(Protocol):
 @dataclass(frozen=True, slots=True)
 class ListedFeed:
     """One feed of the directory: its key (named as the feed is), how many articles it shows,
-    its newest article's headline and URL, and the newest change among those it shows
-    (``None`` for an empty feed)."""
+    its newest article's headline and URL, the newest change among those it shows (``None``
+    for an empty feed), and the SHA-256 (hex) of the RSS document it was listed from (``""``:
+    unknown), so that two documents with the same listing are told apart."""
 
     key: FeedKey
     articles: int
     latest_title: str = ""
     latest_url: str = ""
     updated: datetime | None = None
+    rss_sha256: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe form (the published ``directory.json`` holds a list of them)."""
@@ -55,6 +57,8 @@ class ListedFeed:
         if self.updated is not None:
             data |= {"latest": {"title": self.latest_title, "url": self.latest_url}}
             data["updated"] = rfc3339(self.updated)
+        if self.rss_sha256:
+            data["rss_sha256"] = self.rss_sha256
         return data
 
     @classmethod
@@ -73,6 +77,7 @@ class ListedFeed:
             latest_title=str(latest.get("title", "")),
             latest_url=str(latest.get("url", "")),
             updated=_utc(str(updated)) if updated is not None else None,
+            rss_sha256=str(data.get("rss_sha256") or ""),  # older files have none: unknown
         )
 
 
@@ -85,16 +90,21 @@ def _utc(text: str) -> datetime:
 
 
 def listed_feed(
-    key: FeedKey, shown: int, latest: Headline | None, updated: datetime | None
+    key: FeedKey,
+    shown: int,
+    latest: Headline | None,
+    updated: datetime | None,
+    rss_sha256: str = "",
 ) -> ListedFeed | None:
     """The listing of feed ``key`` (named after its newest article ``latest``), which shows
-    ``shown`` articles whose newest change is ``updated``; ``None`` for a feed the directory
-    leaves out (an archive, or an emptied feed, which a build removes)."""
+    ``shown`` articles whose newest change is ``updated``, in the RSS document of digest
+    ``rss_sha256``; ``None`` for a feed the directory leaves out (an archive, or an emptied
+    feed, which a build removes)."""
     if key.kind not in LISTED_KINDS:
         return None
     if latest is None or updated is None or shown <= 0:
-        return ListedFeed(key, 0) if key in ALWAYS_PUBLISHED else None
-    return ListedFeed(key, shown, latest.title, latest.url, updated)
+        return ListedFeed(key, 0, rss_sha256=rss_sha256) if key in ALWAYS_PUBLISHED else None
+    return ListedFeed(key, shown, latest.title, latest.url, updated, rss_sha256)
 
 
 def merged(

@@ -31,10 +31,16 @@ lost, an error) leaves the directory listing a document that was not published, 
 writer keeps going, writing the directory after the feeds, until it is settled: the next
 attempt HEADs that feed and keeps the listing if the feed is now that document; puts back
 the listing it replaced if the feed is still the object read before the write (nobody wrote
-it since) and the listing is still there; and otherwise leaves it. Whoever wrote the feed
-since lists its own document, or found it listed already: a listing is compared by its
-content, which two documents can share (an edit of an older article's body), so putting
-back the one replaced would undo theirs.
+it since) and the listing is still there; and otherwise leaves it, to whoever wrote the feed
+since, which lists its own document.
+
+Why a put back never undoes another writer's listing: a listing names the digest of the RSS
+document it was rendered with (``rss_sha256``), so one that differs only by it is another
+listing, not one in place. The writer of a document that shares the listing written ahead
+(an edit of an older article's body) therefore writes the directory too; and the put back,
+like every write of the directory, is conditional on the ``directory.json`` read, so of the
+two writes the later fails its condition, and its writer reads again: a HEAD made before the
+other writer wrote the feed cannot put a listing back over that writer's.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from newswire.domain.directory import ListedFeed, merged
@@ -183,11 +189,15 @@ class DirectoryDraft:
         return found[0] if found else None
 
     def record(self, key: FeedKey, listed: ListedFeed | None, files: list[FeedFile]) -> None:
-        """Remember what the feed ``key`` was just rendered as (its listing and documents)."""
+        """Remember what the feed ``key`` was just rendered as (its listing and documents),
+        the listing naming its RSS document's digest, so that another document with the same
+        listing is listed anew (see the module docstring)."""
         rss = key.path(FeedFormat.RSS)
-        body = next(file.body for file in files if file.path == rss)
+        digest = feed_digest(next(file.body for file in files if file.path == rss))
+        if listed is not None:
+            listed = replace(listed, rss_sha256=digest)
         with self._lock:
-            self._rendered[key] = RenderedListing(key, listed, feed_digest(body))
+            self._rendered[key] = RenderedListing(key, listed, digest)
 
     def rendered(self) -> list[RenderedListing]:
         """Every listing rendered, by feed id (what a reindex's group hands on)."""
@@ -371,7 +381,8 @@ def put_directory(feeds: FeedStore) -> Callable[[tuple[FeedFile, FeedObject | No
 
 
 def _as_published(listing: ListedFeed | None) -> dict[str, Any] | None:
-    """A listing as ``directory.json`` holds it (its feed's name too, which keys ignore)."""
+    """A listing as ``directory.json`` holds it: its feed's name too, which keys ignore, and
+    its RSS document's digest, which tells apart two documents listed alike."""
     return listing.to_dict() if listing is not None else None
 
 

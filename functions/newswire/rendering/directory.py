@@ -13,7 +13,7 @@ Three documents at the root of ``feeds_url``, all from one list of
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC
 from email.utils import format_datetime
 
@@ -50,14 +50,18 @@ def directory_files(listings: Sequence[ListedFeed], site: SiteConfig) -> list[Fe
     ]
 
 
-def planned_listings(plan: Iterable[tuple[FeedKey, Sequence[Article]]]) -> list[ListedFeed]:
+def planned_listings(
+    plan: Iterable[tuple[FeedKey, Sequence[Article]]], digests: Mapping[str, str]
+) -> list[ListedFeed]:
     """The listing of each feed a build planned (each with the articles it shows, newest
-    first), as the pipeline lists it from its entries."""
+    first), as the pipeline lists it from its entries; ``digests``: of each feed's RSS
+    document, by path (see :attr:`~newswire.domain.directory.ListedFeed.rss_sha256`)."""
     listings = []
     for key, shown in plan:
         latest = entry_head(shown[0]) if shown else None
         updated = max((article.shown_updated for article in shown), default=None)
-        listing = listed_feed(key, len(shown), latest, updated)
+        digest = digests.get(key.path(FeedFormat.RSS), "")
+        listing = listed_feed(key, len(shown), latest, updated, digest)
         if listing is not None:
             listings.append(listing)
     return listings
