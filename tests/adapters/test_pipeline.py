@@ -1493,7 +1493,7 @@ def fill_january(
 def test_a_month_past_the_url_limit_gains_a_part_and_the_index_lists_it(
     stack: Stack, seq: Sequencer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The second part is found only by rendering: it is read first, then written."""
+    """The second part, named from the month's count, is read first, then written."""
     fill_january(stack, seq, monkeypatch)
     written = sitemap_puts(stack)
 
@@ -1551,6 +1551,49 @@ def test_a_reindex_empties_every_stale_part_of_a_month_that_shrank_at_once(
         FEEDS_URL + "sitemaps/2026-01.xml"
     ]
     assert "sitemaps/2026-01-4.xml" not in heads(stack)
+
+
+def s3_calls(stack: Stack) -> list[tuple[str, str]]:
+    """Each call into the feeds bucket from now on, as ``(operation, key)``, in the order
+    they are made."""
+    calls: list[tuple[str, str]] = []
+
+    def note(params: dict[str, Any], event_name: str, **_: Any) -> None:
+        if params.get("Bucket") == stack.feeds_bucket:
+            calls.append((event_name.rsplit(".", 1)[1], params.get("Key", "")))
+
+    stack.s3.meta.events.register("before-parameter-build.s3", note)
+    return calls
+
+
+@pytest.mark.parametrize("change", ["an edit", "a third article"])
+def test_a_month_at_a_sitemap_part_boundary_is_written_in_one_attempt(
+    stack: Stack, seq: Sequencer, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """January's first part is full: an edit may have just emptied its next part, a third
+    article starts it. Either way the next part is read with every other object, before any
+    write, so the publish takes one attempt (one read of ``directory.json``), not a second
+    round of requests for a part only its render named."""
+    fill_january(stack, seq, monkeypatch)
+    calls = s3_calls(stack)
+
+    if change == "an edit":
+        body = article("1", published="2026-01-01T10:00:00Z").replace(b"Body", b"New body")
+        outcome = publish(stack, seq, "articles/1.md", body)
+    else:
+        outcome = publish(
+            stack, seq, "articles/3.md", article("3", published="2026-01-03T10:00:00Z")
+        )
+
+    first_put = calls.index(next(call for call in calls if call[0] == "PutObject"))
+    part_heads = [
+        n for n, call in enumerate(calls) if call == ("HeadObject", "sitemaps/2026-01-2.xml")
+    ]
+    assert len(part_heads) == 1 and part_heads[0] < first_put
+    assert calls.count(("GetObject", "directory.json")) == 1
+    written = "sitemaps/2026-01-2.xml" in outcome.feeds_written
+    assert written is (change == "a third article")
+    assert len(sitemap_urls(stack, "sitemap.xml")) == (2 if written else 1)
 
 
 def test_a_month_never_split_gets_no_second_part(

@@ -10,6 +10,7 @@ from lxml import etree
 
 from newswire.build import build_site
 from newswire.content.site import parse_site
+from newswire.rendering import sitemap
 from newswire.rendering.sitemap import (
     MAX_LOC_CHARACTERS,
     MAX_SITEMAP_BYTES,
@@ -18,6 +19,7 @@ from newswire.rendering.sitemap import (
     first_part_of,
     is_sitemap_path,
     month_sitemap_path,
+    month_sitemap_paths,
     render_month_sitemaps,
     render_sitemap,
     render_sitemap_index,
@@ -147,6 +149,18 @@ def test_sitemap_paths(path: str, expected: bool) -> None:
 def test_month_sitemap_paths() -> None:
     assert month_sitemap_path("2026-12") == "sitemaps/2026-12.xml"
     assert month_sitemap_path("2026-12", 3) == "sitemaps/2026-12-3.xml"
+
+
+@pytest.mark.parametrize("articles", [0, 1, 2, 3, 4, 5, 40, 41])
+def test_a_months_paths_are_those_its_render_gives(
+    monkeypatch: pytest.MonkeyPatch, articles: int
+) -> None:
+    """A rebuild reads the paths it names before rendering: a part only the render gives
+    would cost another attempt."""
+    monkeypatch.setattr(sitemap, "URLS_PER_SITEMAP", 2)
+    entries = [replace(make_entry(1), url=f"https://news.example/{n}/") for n in range(articles)]
+    rendered = [f.path for f in render_month_sitemaps("2026-12", entries)]
+    assert month_sitemap_paths("2026-12", articles) == tuple(rendered)
 
 
 GOOD = render_sitemap([make_entry(1)])

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Protocol, TypeVar, cast
+from typing import TypeVar, cast
 from urllib.parse import quote
 
 from newswire.domain.directory import LISTED_KINDS, listed_feed
@@ -32,7 +32,6 @@ from newswire.domain.feeds import (
     FeedKey,
     FeedKind,
     History,
-    archive_key,
     build_feed,
     history_of,
     is_feed_path,
@@ -62,11 +61,13 @@ from newswire.pipeline.ports import (
 )
 from newswire.pipeline.writejobs import (
     Job,
+    MonthLinks,
     Progress,
     Rebuilt,
     Rendered,
     RenderedFrom,
     Write,
+    archive_paths,
     formats,
     month_list,
     month_parts,
@@ -82,7 +83,6 @@ from newswire.rendering.sitemap import (
     NEWS_SITEMAP_PATH,
     SITEMAP_CONTENT_TYPE,
     SITEMAP_INDEX_PATH,
-    month_sitemap_path,
     news_window_start,
     render_month_sitemaps,
     render_news_sitemap,
@@ -94,12 +94,6 @@ T = TypeVar("T")
 
 #: How often a feed is re-rendered after losing a write race before the change is retried.
 MAX_ATTEMPTS = 8
-
-
-class Linking(Protocol):
-    """A set of feeds with those that link its months (see :meth:`FeedWriter.linking`)."""
-
-    def __call__(self, feeds: Iterable[FeedKey], *, relink: bool = False) -> set[FeedKey]: ...
 
 
 class FeedWriter:
@@ -136,7 +130,7 @@ class FeedWriter:
         self._changed: set[str] = set()  # feed URLs not announced yet
         self._lock = threading.Lock()
 
-    def linking(self, entered: Mapping[str, int] | None = None) -> Linking:
+    def linking(self, entered: Mapping[str, int] | None = None) -> MonthLinks:
         """What adds to a set of feeds the feeds whose archive links it changes: when a month
         of theirs may have gained its first article or lost its last, the main feed and the
         neighbouring archives link it. ``entered``: per month, how many of the changes being
@@ -144,22 +138,8 @@ class FeedWriter:
         that may be new or just emptied. With ``relink``, whatever the counts: a change run
         again cannot tell whether the run before it filled or emptied the month (nor whether
         that run wrote its links). One read of the months, however many sets are asked
-        about."""
-        counts = self.index.months()
-        listed = sorted(counts)
-
-        def with_neighbours(feeds: Iterable[FeedKey], *, relink: bool = False) -> set[FeedKey]:
-            touched = set(feeds)
-            for month in {k.slug for k in touched if k.kind is FeedKind.ARCHIVE}:
-                moved = counts.get(month, 0) <= (entered or {}).get(month, 1)
-                if relink or moved:
-                    touched.add(MAIN_FEED)
-                    older = [m for m in listed if m < month]
-                    newer = [m for m in listed if m > month]
-                    touched.update(archive_key(m) for m in (older[-1:] + newer[:1]))
-            return touched
-
-        return with_neighbours
+        about; pass its ``months`` on to :meth:`rebuild`."""
+        return MonthLinks(self.index.months(), entered or {})
 
     def rebuild(
         self,
@@ -167,6 +147,7 @@ class FeedWriter:
         *,
         announce: Collection[FeedKey] = (),
         directory: bool = True,
+        months: Mapping[str, int] | None = None,
     ) -> Rebuilt:
         """Re-render each feed from the index and write the documents whose bytes changed.
 
@@ -183,6 +164,10 @@ class FeedWriter:
             directory: whether to write the directory; without, the listings rendered are
                 only returned, for :meth:`write_directory` (a reindex's render groups, which
                 would all race for it).
+            months: the months' counts read since the changes were indexed
+                (:attr:`MonthLinks.months`), to name each archive's sitemap parts up front
+                (:func:`~newswire.pipeline.writejobs.archive_paths`); without, a part beyond
+                the first is found by the render, and written in another attempt.
 
         Returns:
             The paths written, sorted, and those that failed (each alone: the others are
@@ -192,7 +177,7 @@ class FeedWriter:
         self.queue_announce(announce)
         listed = any(key.kind in LISTED_KINDS for key in keys)
         draft = DirectoryDraft(self.site) if listed else None
-        jobs = [self._feed_job(key, draft) for key in keys]
+        jobs = [self._feed_job(key, draft, months) for key in keys]
         if MAIN_FEED in keys:
             jobs.append(self._news_sitemap_job())
             jobs.append(self._sitemap_index_job())
@@ -239,7 +224,12 @@ class FeedWriter:
             with self._lock:
                 self._changed |= urls
 
-    def _feed_job(self, key: FeedKey, draft: DirectoryDraft | None = None) -> Job:
+    def _feed_job(
+        self,
+        key: FeedKey,
+        draft: DirectoryDraft | None = None,
+        months: Mapping[str, int] | None = None,
+    ) -> Job:
         def shows() -> Listing:
             if key.kind is FeedKind.ARCHIVE:
                 return self.index.month(MAIN_FEED, key.slug)
@@ -274,7 +264,7 @@ class FeedWriter:
 
         paths = formats(key)
         if key.kind is FeedKind.ARCHIVE:
-            paths += (month_sitemap_path(key.slug),)
+            paths = archive_paths(key, months)
         elif key == MAIN_FEED:
             paths += tuple(feed.partner.path for feed in self.site.partners)
         return Job(paths, render, shows, month_list if linked else None, linked)
@@ -312,9 +302,9 @@ class FeedWriter:
         it is still that object; a job that wrote lists its articles again, and if the index
         moved since its render, its paths are read, rendered and written again (see the
         module docstring), as are the paths that lost a race and those a render gave that
-        its job did not name (a month's sitemap grown a part). Objects whose bytes did not
-        change are left alone. A path that fails (AWS, races lost too often) fails alone:
-        the others are still written.
+        its job did not name (a month's sitemap grown a part since its count was read, or
+        never counted). Objects whose bytes did not change are left alone. A path that
+        fails (AWS, races lost too often) fails alone: the others are still written.
 
         With ``draft``, each attempt also writes the directory (read with the other objects,
         written beside them or after them: :mod:`newswire.pipeline.directory`), again while

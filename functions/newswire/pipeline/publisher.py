@@ -172,7 +172,7 @@ class Publisher:
         """
         results = self._index_all(changes)
         try:
-            feeds_of = self._feeds_of(results)
+            feeds_of, months = self._feeds_of(results)
         except Exception as e:  # indexed, feeds not rebuilt: each is redelivered, rebuilds them
             return BatchOutcome(tuple(r if isinstance(r, Exception) else e for r in results))
         announce = [
@@ -180,7 +180,9 @@ class Publisher:
             for r, feeds in zip(results, feeds_of, strict=True)
             if isinstance(r, Indexed) and r.redelivered
         ]
-        rebuilt = self.writer.rebuild(set().union(*feeds_of), announce=set().union(*announce))
+        rebuilt = self.writer.rebuild(
+            set().union(*feeds_of), announce=set().union(*announce), months=months
+        )
         final = [
             self._settle(result, feeds, rebuilt)
             for result, feeds in zip(results, feeds_of, strict=True)
@@ -212,10 +214,13 @@ class Publisher:
                 results[position] = result
         return results
 
-    def _feeds_of(self, results: Sequence[Indexed | Exception]) -> list[set[FeedKey]]:
+    def _feeds_of(
+        self, results: Sequence[Indexed | Exception]
+    ) -> tuple[list[set[FeedKey]], Mapping[str, int]]:
         """The feeds each indexed change rebuilds (none for one that failed): those it
         touched, those that link a month it filled or emptied, and the feeds that exist even
-        empty, always (from the first change on, even with nothing live yet)."""
+        empty, always (from the first change on, even with nothing live yet); with the
+        months' counts they were found from (which name the archives' sitemap parts)."""
         entered = Counter(
             feed.slug
             for r in results
@@ -224,12 +229,13 @@ class Publisher:
             if feed.kind is FeedKind.ARCHIVE
         )
         with_neighbours = self.writer.linking(entered)
-        return [
+        feeds = [
             with_neighbours(r.touched | ALWAYS_PUBLISHED, relink=r.redelivered)
             if isinstance(r, Indexed)
             else set()
             for r in results
         ]
+        return feeds, with_neighbours.months
 
     def _settle(
         self, result: Indexed | Exception, feeds: set[FeedKey], rebuilt: Rebuilt

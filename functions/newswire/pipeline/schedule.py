@@ -48,7 +48,7 @@ def publish_due(indexer: Indexer, limit: int = 100) -> list[PublishOutcome]:
     over = [t for t in indexer.index.tombstones() if not t.shown_at(now)]
     if over:  # out of the Atom documents now, off the list once they are written
         touched |= {MAIN_FEED, *(archive_key(month_of(t.published)) for t in over)}
-    written = writer.rebuild(touched).or_raise()
+    written = writer.rebuild(touched, months=with_neighbours.months).or_raise()
     indexer.forget_woken(run.woken)
     for done in due.done:
         indexer.index.forget_due(done)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from newswire.domain.directory import LISTED_KINDS
-from newswire.domain.feeds import MAIN_FEED, FeedFormat, FeedKey, FeedKind
+from newswire.domain.feeds import MAIN_FEED, FeedFormat, FeedKey, FeedKind, archive_key
 from newswire.domain.partners import PartnerFeed
 from newswire.pipeline.directory import RenderedListing
 from newswire.pipeline.indexreads import IndexReads
@@ -25,6 +25,7 @@ from newswire.rendering.sitemap import (
     NEWS_SITEMAP_PATH,
     SITEMAP_INDEX_PATH,
     month_sitemap_path,
+    month_sitemap_paths,
     sitemap_parts,
 )
 from newswire.rendering.stylesheet import STYLESHEET_PATH
@@ -34,8 +35,9 @@ def paths_of(feeds: Iterable[FeedKey], partners: Iterable[PartnerFeed] = ()) -> 
     """Every object a rebuild of ``feeds`` may write: their formats, with an archive its
     month's sitemap, with the main feed the news sitemap, the sitemap index, the stylesheet
     and the feeds of the ``partners`` enabled, and with any feed the directory lists the
-    directory's documents. (A month too big for one sitemap has more parts, found as it is
-    rendered.)"""
+    directory's documents. (A month too big for one sitemap has more parts, which go with
+    its first: :func:`~newswire.rendering.sitemap.first_part_of`; a rebuild names them from
+    the months' counts, :func:`archive_paths`.)"""
     keys = set(feeds)
     paths = {key.path(fmt) for key in keys for fmt in FeedFormat}
     if any(key.kind in LISTED_KINDS for key in keys):
@@ -45,6 +47,41 @@ def paths_of(feeds: Iterable[FeedKey], partners: Iterable[PartnerFeed] = ()) -> 
         paths |= {NEWS_SITEMAP_PATH, SITEMAP_INDEX_PATH, STYLESHEET_PATH}
         paths |= {feed.partner.path for feed in partners}
     return paths
+
+
+def archive_paths(key: FeedKey, months: Mapping[str, int] | None) -> tuple[str, ...]:
+    """The objects the rebuild of archive ``key`` writes: its formats and its month's
+    sitemap parts, each part its render may give named from ``months`` (the months' counts,
+    read before: ``None``, unread), so that one attempt reads and writes them all. A part
+    the render gives unnamed (the month moved since) is still read and written, in another
+    attempt."""
+    if months is None:
+        return (*formats(key), month_sitemap_path(key.slug))
+    return (*formats(key), *month_sitemap_paths(key.slug, months.get(key.slug, 0)))
+
+
+@dataclass(frozen=True, slots=True)
+class MonthLinks:
+    """What adds to a set of feeds the feeds whose archive links it changes (see
+    :meth:`~newswire.pipeline.feedwriter.FeedWriter.linking`), from the months' counts read
+    once (``months``), which a rebuild also names its archives' sitemap parts from."""
+
+    months: Mapping[str, int]
+    entered: Mapping[str, int] = field(default_factory=dict)
+
+    def __call__(self, feeds: Iterable[FeedKey], *, relink: bool = False) -> set[FeedKey]:
+        """``feeds`` with the main feed and the archives next to a month of theirs that may
+        have gained its first article or lost its last (or whatever the counts, ``relink``)."""
+        touched = set(feeds)
+        listed = sorted(self.months)
+        for month in {k.slug for k in touched if k.kind is FeedKind.ARCHIVE}:
+            moved = self.months.get(month, 0) <= self.entered.get(month, 1)
+            if relink or moved:
+                touched.add(MAIN_FEED)
+                older = [m for m in listed if m < month]
+                newer = [m for m in listed if m > month]
+                touched.update(archive_key(m) for m in (older[-1:] + newer[:1]))
+        return touched
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,6 +165,14 @@ def render_month_sitemaps(
     return files
 
 
+def month_sitemap_paths(month: str, articles: int) -> tuple[str, ...]:
+    """The paths :func:`render_month_sitemaps` gives for a month of ``articles`` (its
+    ``empty_next_part`` too): a rebuild that knows the count reads them all before its
+    render, rather than reading a part only the render names in a second round."""
+    parts = sitemap_parts(articles) + (1 if may_have_shrunk(articles) else 0)
+    return tuple(month_sitemap_path(month, part) for part in range(1, parts + 1))
+
+
 def may_have_shrunk(articles: int) -> bool:
     """Whether a month of ``articles`` may have had one more sitemap part before the change
     being rebuilt: its last part is within :func:`shrink_margin` articles of full.
