@@ -30,3 +30,16 @@ def test_a_write_conditional_on_what_was_read_loses_to_a_write_since(stack: Stac
     feeds.put("directory.json", b"2", "application/json", expected=found[0])
     with pytest.raises(ConcurrentUpdateError):
         feeds.put("directory.json", b"3", "application/json", expected=found[0])
+
+
+def test_a_write_conditional_on_what_was_read_loses_to_a_deletion_since(stack: Stack) -> None:
+    """S3 answers ``IfMatch`` on a deleted key with ``404 NoSuchKey``: a race lost (read
+    again), not a failure for good."""
+    feeds = S3FeedStore(stack.s3, stack.feeds_bucket)
+    feeds.put("directory.json", b"1", "application/json", expected=None)
+    found = feeds.read("directory.json")
+    assert found is not None
+    feeds.delete("directory.json")
+    with pytest.raises(ConcurrentUpdateError, match="deleted by another writer"):
+        feeds.put("directory.json", b"2", "application/json", expected=found[0])
+    assert feeds.read("directory.json") is None

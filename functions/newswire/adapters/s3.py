@@ -20,7 +20,7 @@ from newswire.content.articles import (
     oversized_file,
 )
 from newswire.content.site import oversized_site
-from newswire.errors import ArticleNotFoundError
+from newswire.errors import ArticleNotFoundError, ConcurrentUpdateError
 from newswire.pipeline.ports import FeedObject, StoredObject, feed_digest
 
 if TYPE_CHECKING:
@@ -227,8 +227,14 @@ class S3FeedStore:
     def put(
         self, path: str, body: bytes, content_type: str, *, expected: FeedObject | None
     ) -> None:
-        """Write ``body`` only if the object is still ``expected`` (``None``: still absent)."""
+        """Write ``body`` only if the object is still ``expected`` (``None``: still absent).
+
+        S3 answers ``IfMatch`` on a key with no current version (deleted since it was read)
+        with ``404 NoSuchKey``, not ``412``: a change since the read all the same, so the
+        caller reads again rather than fail for good.
+        """
         condition = {"IfMatch": expected.etag} if expected else {"IfNoneMatch": "*"}
+        what = f"PutObject s3://{self.bucket}/{path}"
         try:
             self._s3.put_object(
                 Bucket=self.bucket,
@@ -239,8 +245,12 @@ class S3FeedStore:
                 Metadata={DIGEST_METADATA: feed_digest(body)},
                 **condition,  # type: ignore[arg-type]
             )
-        except (ClientError, BotoCoreError) as e:
-            raise translate(e, f"PutObject s3://{self.bucket}/{path}") from e
+        except ClientError as e:
+            if expected is not None and error_code(e) in ABSENT_CODES:
+                raise ConcurrentUpdateError(f"{what}: deleted by another writer") from e
+            raise translate(e, what) from e
+        except BotoCoreError as e:
+            raise translate(e, what) from e
 
     def delete(self, path: str) -> None:
         """Remove the object at ``path``; a missing one is fine."""
