@@ -342,7 +342,7 @@ class _Build:
                 FeedJob(
                     feed_head(key, self.site, history, carried),
                     tuple(a.shown_updated for a in shown),
-                    tuple(ref[:] for ref, _ in entries),  # plain: see ItemPlace
+                    tuple(ref for ref, _ in entries),
                 )
             )
         return jobs
@@ -382,7 +382,7 @@ class _Build:
                 if cached is not None:
                     self._reuse(key, cached)
                     continue
-            pending.append((key, data, digest, signature))
+            pending.append(ParseJob(key, data, digest, signature))
             if self.jobs > 1 and len(pending) >= self._chunk(total, listed, len(pending)):
                 self._dispatch(pending)
                 pending = []

@@ -29,13 +29,13 @@ from pathlib import Path
 from typing import Generic, NamedTuple, TypeVar
 
 from newswire.buildcache import file_digest, without_body
-from newswire.buildstore import Parsed
+from newswire.buildstore import Parsed, Signature
 from newswire.content.articles import read_article_file
 from newswire.domain.directory import LISTED_KINDS
 from newswire.domain.feeds import Feed, FeedFormat, FeedKey
 from newswire.domain.model import Article, SiteConfig
 from newswire.errors import InvalidArticleError, StorageError
-from newswire.itemfiles import ItemFiles, ItemPlace
+from newswire.itemfiles import ItemFiles, ItemRef
 from newswire.pipeline.ports import feed_digest
 from newswire.pipeline.prepare import prepare_article
 from newswire.rendering.registry import render_items
@@ -53,10 +53,16 @@ class Written(StrEnum):
 FeedSink = Callable[[str, bytes], Written]
 
 
-#: One file to parse: its key, its bytes (``None``: read by the worker, its key being its
-#: path), its digest if the parent hashed it (``""`` otherwise) and the ``stat`` signature the
-#: cache may record with it (see :data:`~newswire.buildstore.Parsed`).
-ParseJob = tuple[str, bytes | None, str, tuple[int, ...] | None]
+class ParseJob(NamedTuple):
+    """One file to parse."""
+
+    key: str
+    #: Its bytes; ``None``: read by the worker, the key being its path.
+    data: bytes | None
+    #: Its digest if the parent hashed it, ``""`` otherwise.
+    digest: str
+    #: The ``stat`` signature the cache may record with it (``None``: not to be recorded).
+    signature: Signature | None
 
 
 class FeedJob(NamedTuple):
@@ -65,7 +71,7 @@ class FeedJob(NamedTuple):
 
     feed: Feed
     updated: tuple[datetime, ...]
-    items: tuple[ItemPlace, ...]
+    items: tuple[ItemRef, ...]
 
 
 _FORMATS = tuple(FeedFormat)
@@ -129,12 +135,13 @@ class BuildWorker:
         pickling every article again at the end of the build, when the parent works alone.
         """
         results: list[Parsed] = []
-        for key, given, known_digest, signature in chunk:
-            data = read_article_file(key) if given is None else given
+        for job in chunk:
+            key, signature = job.key, job.signature
+            data = read_article_file(key) if job.data is None else job.data
             if isinstance(data, InvalidArticleError):
                 results.append(Parsed(key, data, None, "", None))  # no digest: never cached
                 continue
-            digest = known_digest or (file_digest(data) if self.digests else "")
+            digest = job.digest or (file_digest(data) if self.digests else "")
             try:
                 article, entry = prepare_article(key, data, self.site)  # as the pipeline's
                 items = render_items(entry)

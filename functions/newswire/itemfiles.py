@@ -45,12 +45,6 @@ class ItemRef(NamedTuple):
         return self.offset + sum(self.lengths)
 
 
-#: An :class:`ItemRef` as a plain tuple, as it is sent to a worker: pickle writes and reads a
-#: plain tuple in C, where a named tuple costs a Python call each way (feed jobs carry one per
-#: entry shown, many per article). ``ref[:]`` makes one.
-ItemPlace = tuple[str, int, tuple[int, ...]]
-
-
 class ItemFiles:
     """The item files of one folder; see the module docstring.
 
@@ -106,7 +100,7 @@ class ItemFiles:
         """
         return [column[0] for column in self.read_columns([ref], len(ref.lengths))]
 
-    def read_columns(self, refs: Sequence[ItemPlace], formats: int) -> list[list[bytes]]:
+    def read_columns(self, refs: Sequence[ItemRef], formats: int) -> list[list[bytes]]:
         """The items of several entries, by format: ``[format][entry]``, in ``refs``' order.
 
         What assembling a feed needs, read in one call: a build reads the items of every
@@ -116,7 +110,7 @@ class ItemFiles:
             StorageError: a file is gone or cut short (deleted during the build).
         """
         self._own()
-        if any(file == self._name for file, _, _ in refs):
+        if any(ref.file == self._name for ref in refs):
             self.flush()  # this process's own items may still be in its buffer
         columns: list[list[bytes]] = [[] for _ in range(formats)]
         readers = self._readers

@@ -300,9 +300,6 @@ class Feed:
     hubs: tuple[str, ...] = ()
     #: RFC 5005 archive links (``None``: a feed with no archives, e.g. a tag feed).
     history: History | None = None
-    #: What :attr:`updated` gives, for a feed that carries only its head (no ``entries``):
-    #: documents are assembled around items rendered beforehand (see ``rendering.files``).
-    updated_at: datetime | None = None
     #: RFC 6721 tombstones of withdrawn and deleted articles (Atom only: see
     #: :func:`tombstones_of`)
     tombstones: tuple[Tombstone, ...] = ()
@@ -310,8 +307,6 @@ class Feed:
     @property
     def updated(self) -> datetime:
         """The newest change among the entries shown (a fixed instant for an empty feed)."""
-        if self.updated_at is not None:
-            return self.updated_at
         return max((e.updated for e in self.entries), default=EMPTY_FEED_UPDATED)
 
     def url(self, fmt: FeedFormat) -> str:

@@ -61,8 +61,10 @@ from newswire.pipeline.ports import (
 )
 from newswire.pipeline.writejobs import (
     Job,
+    JobListings,
     MonthLinks,
     Progress,
+    PutRound,
     Rebuilt,
     Rendered,
     RenderedFrom,
@@ -360,22 +362,21 @@ class FeedWriter:
 
     def _put_all(
         self, writes: Sequence[Write], confirm: Sequence[str], ahead: DirectoryWrites | None
-    ) -> tuple[
-        list[bool | Exception], dict[str, FeedObject | Exception | None], list[bool | Exception]
-    ]:
-        """Each write's outcome (``False``: the race was lost), with the HEADs of
-        ``confirm`` made beside them (after the attempt's reads), and the outcome of each of
-        the directory's writes ``ahead``."""
-        calls: list[Callable[[], object]] = [partial(self._put, w[1:]) for w in writes]
+    ) -> PutRound:
+        """Each write, with the HEADs of ``confirm`` made beside them (after the attempt's
+        reads) and the directory's writes ``ahead``: one round of requests."""
+        calls: list[Callable[[], object]] = [partial(self._put, w) for w in writes]
         calls += [partial(self.feeds.head, path) for path in confirm]
         put = put_directory(self.feeds)
         calls += [partial(put, write) for write in (ahead.writes if ahead else [])]
         done = self.pool.map(settled(_call), calls)
         heads = done[len(writes) : len(writes) + len(confirm)]
-        return (
-            cast("list[bool | Exception]", done[: len(writes)]),
-            dict(zip(confirm, cast("list[FeedObject | Exception | None]", heads), strict=True)),
-            cast("list[bool | Exception]", done[len(writes) + len(confirm) :]),
+        return PutRound(
+            outcomes=cast("list[bool | Exception]", done[: len(writes)]),
+            confirmed=dict(
+                zip(confirm, cast("list[FeedObject | Exception | None]", heads), strict=True)
+            ),
+            ahead=cast("list[bool | Exception]", done[len(writes) + len(confirm) :]),
         )
 
     def _heads(
@@ -415,13 +416,7 @@ class FeedWriter:
 
         return self.pool.map(settled(render), list(zip(jobs, shown, strict=True)))
 
-    def _list(
-        self, jobs: Sequence[Job]
-    ) -> tuple[
-        dict[str, int] | Exception | None,
-        Sequence[Tombstone] | Exception | None,
-        list[Listing | Exception],
-    ]:
+    def _list(self, jobs: Sequence[Job]) -> JobListings:
         """What each job shows and, when one of them links months (carries tombstones), the
         months' counts (the tombstones): read at once (or why they could not be)."""
         calls: list[Callable[[], object]] = [job.shows or _no_articles for job in jobs]
@@ -431,9 +426,13 @@ class FeedWriter:
         calls += [self.index.tombstones] if tombstones else []
         listed = self.pool.map(settled(_call), calls)
         rest = iter(listed[len(jobs) :])
-        counts = cast("dict[str, int] | Exception", next(rest)) if months else None
-        carried = cast("Sequence[Tombstone] | Exception", next(rest)) if tombstones else None
-        return counts, carried, cast("list[Listing | Exception]", listed[: len(jobs)])
+        return JobListings(
+            months=cast("dict[str, int] | Exception", next(rest)) if months else None,
+            tombstones=(
+                cast("Sequence[Tombstone] | Exception", next(rest)) if tombstones else None
+            ),
+            shown=cast("list[Listing | Exception]", listed[: len(jobs)]),
+        )
 
     def _moved(self, read: Mapping[int, tuple[Job, RenderedFrom]]) -> set[int]:
         """The jobs whose articles, their entries or the months they take the index lists
@@ -453,11 +452,11 @@ class FeedWriter:
                 moved.add(number)  # an error is never equal to what was read
         return moved
 
-    def _put(self, write: tuple[FeedFile, FeedObject | None]) -> bool:
+    def _put(self, write: Write) -> bool:
         """Write one object if it is still what was read; ``False`` when the race was lost."""
-        file, before = write
+        file = write.file
         try:
-            self.feeds.put(file.path, file.body, file.content_type, expected=before)
+            self.feeds.put(file.path, file.body, file.content_type, expected=write.before)
         except ConcurrentUpdateError:
             return False
         self._announce([file.path])  # at once: a later failure must not lose it

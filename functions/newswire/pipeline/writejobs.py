@@ -4,7 +4,8 @@
 what it wrote. A rebuild is a list of :class:`Job` (a document set, the index reads it
 depends on, how to render it), written in attempts: :class:`Progress` keeps, from one
 attempt to the next, the paths written, those failed for good, and per job the paths still
-to read, render and write.
+to read, render and write; :class:`JobListings` and :class:`PutRound` are what one round of
+an attempt's index reads and writes gave.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import NamedTuple
 
 from newswire.domain.directory import LISTED_KINDS
 from newswire.domain.feeds import MAIN_FEED, FeedFormat, FeedKey, FeedKind, archive_key
+from newswire.domain.model import Tombstone
 from newswire.domain.partners import PartnerFeed
 from newswire.pipeline.directory import RenderedListing
 from newswire.pipeline.indexreads import IndexReads
@@ -145,6 +147,26 @@ class Write(NamedTuple):
 
 
 Rendered = tuple[list[FeedFile], RenderedFrom] | Exception
+
+
+class PutRound(NamedTuple):
+    """What one attempt's requests of writing gave, made together (each an error if it
+    failed): the outcome of each write (``False``: the race was lost), the HEAD of each path
+    to confirm, and the outcome of each of the directory's writes ahead of its feeds."""
+
+    outcomes: list[bool | Exception]
+    confirmed: dict[str, FeedObject | Exception | None]
+    ahead: list[bool | Exception]
+
+
+class JobListings(NamedTuple):
+    """What one round of index reads gave for some jobs (each an error if it could not be
+    read): the months' counts and the tombstones (``None``: no job needs them), and what each
+    job shows."""
+
+    months: dict[str, int] | Exception | None
+    tombstones: Sequence[Tombstone] | Exception | None
+    shown: list[Listing | Exception]
 
 
 @dataclass(slots=True)

@@ -60,19 +60,20 @@ class AtomRenderer(FeedRenderer):
         """
         return _entry_xml(entry)
 
-    def document(self, feed: Feed, items: Sequence[bytes]) -> bytes:
+    def document(self, feed: Feed, items: Sequence[bytes], updated: datetime) -> bytes:
         """The Atom document of ``feed`` holding ``items``.
 
         Args:
-            feed: the feed; of its entries only :attr:`Feed.updated` is read.
-            items: ``item(entry)`` of each of the feed's entries, in the feed's order.
+            feed: the feed's head; its entries are not read.
+            items: ``item(entry)`` of each entry shown, newest first.
+            updated: the feed's ``<updated>``, the newest change among those entries.
 
         Returns:
             UTF-8 XML; the same feed always gives the same bytes.
         """
         # feedgen builds Atom elements outside the Atom namespace and relies on serialising
         # under a default namespace to put them in: its output is parsed again.
-        root = etree.fromstring(_generator(feed).atom_str(pretty=False), HEAD_PARSER)
+        root = etree.fromstring(_generator(feed, updated).atom_str(pretty=False), HEAD_PARSER)
         # Entries use no prefix (theirs is the default namespace): none to keep for them.
         mark_archive(root, feed, 0)
         _add_tombstones(root, feed.tombstones)
@@ -93,7 +94,7 @@ def _add_tombstones(root: Any, tombstones: Sequence[Tombstone]) -> None:
     etree.cleanup_namespaces(root, top_nsmap={"at": AT_NS})
 
 
-def _generator(feed: Feed) -> Any:
+def _generator(feed: Feed, updated: datetime) -> Any:
     """feedgen set up with the feed-level elements of ``feed`` and no entries."""
     generator = FeedGenerator()
     self_url = feed.url(FeedFormat.ATOM)
@@ -103,7 +104,7 @@ def _generator(feed: Feed) -> Any:
     if feed.description:
         generator.subtitle(feed.description)
     # feedgen's default is the render time.
-    generator.updated(_utc(feed.updated))
+    generator.updated(_utc(updated))
     generator.link(href=self_url, rel="self", type=FeedFormat.ATOM.media_type)
     for rel, href, link_type in feed_links(feed, FeedFormat.ATOM):  # WebSub, RFC 5005
         generator.link(href=href, rel=rel, **({"type": link_type} if link_type else {}))

@@ -14,6 +14,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from newswire.domain.feeds import Feed, FeedFormat
 from newswire.domain.model import Entry
@@ -58,14 +59,16 @@ class FeedRenderer(ABC):
         """
 
     @abstractmethod
-    def document(self, feed: Feed, items: Sequence[bytes]) -> bytes:
-        """The whole document of ``feed``, where ``items[i] == self.item(feed.entries[i])``.
+    def document(self, feed: Feed, items: Sequence[bytes], updated: datetime) -> bytes:
+        """The whole document of ``feed`` around ``items``, dated ``updated``.
 
-        Reads nothing of ``feed.entries`` but what the head needs (:attr:`Feed.updated`): a
-        caller may pass only the feed's head (no entries, ``updated_at`` set) with the items of
-        its entries, as a build's workers do.
+        ``feed.entries`` is not read: the items and their newest change are given, so that a
+        caller holding items rendered beforehand (a build's workers, or a feed cut down to its
+        byte budget) needs no entries. ``render`` passes ``self.item(feed.entries[i])`` and
+        :attr:`Feed.updated`.
         """
 
     def render(self, feed: Feed) -> bytes:
         """Render ``feed``, entries newest first: the same feed always gives the same bytes."""
-        return self.document(feed, [self.item(entry) for entry in feed.entries])
+        items = [self.item(entry) for entry in feed.entries]
+        return self.document(feed, items, feed.updated)

@@ -7,7 +7,6 @@ so fitting a feed to its budget never renders an entry twice.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
@@ -62,10 +61,9 @@ def _fit(
     max_bytes: int,
 ) -> bytes:
     def first(count: int) -> bytes:
-        """The document of the first ``count`` items: documents read only the head."""
+        """The document of the first ``count`` items, dated by the newest of them."""
         newest = max(updated[:count], default=EMPTY_FEED_UPDATED)
-        head = dataclasses.replace(feed, entries=(), updated_at=newest)
-        return render_document(head, fmt, items[:count])
+        return render_document(feed, fmt, items[:count], newest)
 
     if feed.history is not None and feed.history.is_archive:
         return first(len(items))  # an archive that dropped items would break the walk back

@@ -16,6 +16,7 @@ from __future__ import annotations
 import mimetypes
 import posixpath
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -95,12 +96,13 @@ class JsonFeedRenderer(FeedRenderer):
             b"\n", b"\n" + _ITEM_INDENT
         )
 
-    def document(self, feed: Feed, items: Sequence[bytes]) -> bytes:
+    def document(self, feed: Feed, items: Sequence[bytes], updated: datetime) -> bytes:
         """The JSON Feed document of ``feed`` holding ``items``.
 
         Args:
-            feed: the feed; its entries are not read.
-            items: ``item(entry)`` of each of the feed's entries, in the feed's order.
+            feed: the feed's head; its entries are not read.
+            items: ``item(entry)`` of each entry shown, newest first.
+            updated: unused: JSON Feed has no feed-level date.
 
         Returns:
             UTF-8 JSON, 2-space indented, ending with a newline; the same bytes as dumping the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from types import MappingProxyType
 from typing import Final
 
@@ -70,16 +71,20 @@ def render_items(entry: Entry) -> list[bytes]:
     return [rendered[fmt] for fmt in FeedFormat]
 
 
-def render_document(feed: Feed, fmt: FeedFormat, items: Sequence[bytes]) -> bytes:
+def render_document(
+    feed: Feed, fmt: FeedFormat, items: Sequence[bytes], updated: datetime
+) -> bytes:
     """Render the ``fmt`` document of ``feed`` around items already rendered.
 
     Args:
-        feed: the feed. Nothing of its entries is read but the newest ``updated`` time
-            (:attr:`Feed.updated`), so it may be the feed's head alone, ``updated_at`` set.
+        feed: the feed's head; its entries are not read, so it may have none (a build's
+            workers get none, see :func:`~newswire.domain.feeds.feed_head`).
         fmt: the format to write.
-        items: ``render_item(entry, fmt)`` of each of the feed's entries, in the feed's order.
+        items: ``render_item(entry, fmt)`` of each entry the document shows, newest first.
+        updated: the newest ``updated`` time among those entries (what
+            :attr:`Feed.updated` gives for a feed holding them).
 
     Returns:
-        The document's bytes: the same as ``render_feed`` of the feed with the full entries.
+        The document's bytes: the same as ``render_feed`` of the feed with those entries.
     """
-    return RENDERERS[fmt].document(feed, items)
+    return RENDERERS[fmt].document(feed, items, updated)

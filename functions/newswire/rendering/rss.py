@@ -74,27 +74,28 @@ class RssRenderer(FeedRenderer):
         """
         return _item_xml(entry)
 
-    def document(self, feed: Feed, items: Sequence[bytes]) -> bytes:
+    def document(self, feed: Feed, items: Sequence[bytes], updated: datetime) -> bytes:
         """The RSS document of ``feed`` holding ``items``.
 
         Args:
-            feed: the feed; of its entries only :attr:`Feed.updated` is read.
-            items: ``item(entry)`` of each of the feed's entries, in the feed's order.
+            feed: the feed's head; its entries are not read.
+            items: ``item(entry)`` of each entry shown, newest first.
+            updated: the channel's ``lastBuildDate``, the newest change among those entries.
 
         Returns:
             UTF-8 XML, namespaces declared once on ``<rss>``; the same feed always gives the
             same bytes.
         """
-        root = etree.fromstring(_generator(feed).rss_str(pretty=False), HEAD_PARSER)
+        root = etree.fromstring(_generator(feed, updated).rss_str(pretty=False), HEAD_PARSER)
         channel: Any = root.find("channel")
         # feedgen's strftime writes a year before 1000 with fewer than the 4 digits RFC 822
         # dates need; the items' dates and the channel's then read alike.
-        channel.find("lastBuildDate").text = rfc822(feed.updated)
+        channel.find("lastBuildDate").text = rfc822(updated)
         _add_channel_links(channel, feed)
         return splice_items(serialise(root, feed, FeedFormat.RSS), _CHANNEL_END, items)
 
 
-def _generator(feed: Feed) -> Any:
+def _generator(feed: Feed, updated: datetime) -> Any:
     """feedgen set up with the channel of ``feed`` and no items."""
     generator = FeedGenerator()
     # The extensions declare their namespaces on <rss>, for the items spliced in later.
@@ -112,7 +113,7 @@ def _generator(feed: Feed) -> Any:
     generator.docs(RSS_DOCS)
     # feedgen's defaults are "python-feedgen" and the render time.
     generator.generator(GENERATOR)
-    generator.lastBuildDate(feed.updated)
+    generator.lastBuildDate(updated)
     if feed.author.email:
         generator.managingEditor(_rss_person(feed.author))
     return generator
