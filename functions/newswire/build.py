@@ -255,6 +255,8 @@ class _Build:
             self._emit(report, document)
         self._emit(report, stylesheet_file())
         digests = self._take_feed_files(report, rendering.finish())
+        if self.cache is not None:
+            self.cache.files_hashed(digests)
         digests |= self._reused_digests(plan, set(report.reused))
         # written after every feed, as a reindex writes it after its render groups
         for document in directory_files(planned_listings(plan, digests), self.site):
@@ -284,17 +286,24 @@ class _Build:
         self, plan: list[tuple[FeedKey, list[Article]]], reused: set[str]
     ) -> dict[str, str]:
         """The digest of each listed feed's RSS document the cache vouched for (not
-        rendered), read back from the output folder, as the directory names it whoever
-        rendered it; an unreadable one is left unknown, as an older directory has it."""
-        output = self.cache.output if self.cache is not None else None
+        rendered), as its render noted it, so the directory names it whoever rendered it; one
+        the cache did not note (its file left by an older build) is read back from the
+        output folder, and an unreadable one is left unknown, as an older directory has it."""
+        if self.cache is None or self.cache.output is None:
+            return {}
         digests: dict[str, str] = {}
         for key, _shown in plan:
             path = key.path(FeedFormat.RSS)
-            if output is not None and key.kind in LISTED_KINDS and path in reused:
-                try:
-                    digests[path] = feed_digest((output / path).read_bytes())
-                except OSError:
-                    continue
+            if key.kind not in LISTED_KINDS or path not in reused:
+                continue
+            noted = self.cache.file_sha256(key.id, path)
+            if noted is not None:
+                digests[path] = noted
+                continue
+            try:
+                digests[path] = feed_digest((self.cache.output / path).read_bytes())
+            except OSError:
+                continue
         return digests
 
     def _emit(self, report: BuildReport, file: FeedFile) -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
@@ -39,7 +39,7 @@ from newswire.errors import InvalidArticleError, StorageError
 from newswire.itemfiles import SUFFIX, ItemFiles, ItemRef, is_item_file
 
 #: Bump when what the cache keeps changes shape.
-CACHE_FORMAT = 7
+CACHE_FORMAT = 8
 CACHE_FILE = "build-cache.sqlite"
 PACK_FOLDER = "entries"
 #: What a cache of an older newswire kept beside its packs: removed when the index is made.
@@ -82,6 +82,8 @@ class BuildCache:
     _pending_feeds: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     _gone: set[str] = field(default_factory=set)
     _gone_feeds: set[str] = field(default_factory=set)
+    #: The SHA-256 of feed files rendered in this build that the feed directory names.
+    _hashed: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.packs = ItemFiles(self.folder / PACK_FOLDER, self.storage_error)
@@ -179,6 +181,17 @@ class BuildCache:
         """Note a feed rendered in this build; its files are described on :meth:`save`."""
         self._pending_feeds[feed_id] = (digest, paths)
 
+    def files_hashed(self, digests: Mapping[str, str]) -> None:
+        """Note the SHA-256 of rendered feed files, by path, kept with their feeds' files on
+        :meth:`save`: a later build that reuses the feed names its document without reading
+        it back."""
+        self._hashed.update(digests)
+
+    def file_sha256(self, feed_id: str, path: str) -> str | None:
+        """The SHA-256 of a feed's file as its render wrote it, if it was noted."""
+        cached = self.feeds.get(feed_id)
+        return None if cached is None else cached.sha256.get(path)
+
     def keep_feeds(self, feed_ids: set[str]) -> None:
         """Forget feeds the site no longer has."""
         for feed_id in self.feeds.keys() - feed_ids:
@@ -223,6 +236,7 @@ class BuildCache:
         self._pending_feeds.clear()
         self._gone.clear()
         self._gone_feeds.clear()
+        self._hashed.clear()
 
     def _described(
         self, digest: str, paths: tuple[str, ...], unwritten: Collection[str]
@@ -239,7 +253,8 @@ class BuildCache:
             except OSError:
                 return None
             outputs[path] = (stat.st_size, stat.st_mtime_ns)
-        return CachedFeed(digest, outputs)
+        hashed = {path: self._hashed[path] for path in paths if path in self._hashed}
+        return CachedFeed(digest, outputs, hashed)
 
     def _live(self) -> list[tuple[str, ItemRef]]:
         return [(k, c.items) for k, c in self.articles.items() if c.items is not None]

@@ -9,7 +9,8 @@ Tables: ``batches`` holds the parse results as a worker pickled them (a chunk of
 row, not pickled again per article: see benchmarks/RESULTS.md, "Measured choices"), and goes
 once no article points into it; ``articles`` a file's digest, ``stat`` signature, the batch
 and position of its parse and where its items lie (see :mod:`newswire.itemfiles`); ``feeds``
-and ``feed_files`` a feed's digest and the size and modification time of its files; ``meta``
+and ``feed_files`` a feed's digest and the size and modification time of its files (with the
+SHA-256 of those the feed directory names); ``meta``
 the stamp. The pickles are trusted like the content folder they were built from.
 """
 
@@ -19,7 +20,7 @@ import pickle
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -49,6 +50,7 @@ CREATE TABLE feed_files (
     path TEXT NOT NULL,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
+    sha256 TEXT,
     PRIMARY KEY (feed, path)
 ) WITHOUT ROWID;
 """
@@ -99,10 +101,12 @@ class CachedArticle:
 
 @dataclass(slots=True)
 class CachedFeed:
-    """One feed's digest, and the ``(size, mtime_ns)`` of each file written for it."""
+    """One feed's digest, the ``(size, mtime_ns)`` of each file written for it, and the
+    SHA-256 of those the feed directory names (its RSS document's, for a listed feed)."""
 
     digest: str
     outputs: dict[str, tuple[int, int]]
+    sha256: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -190,10 +194,12 @@ class BuildStore:
                     feed_id: CachedFeed(digest, {})
                     for feed_id, digest in con.execute("SELECT id, digest FROM feeds")
                 }
-                for feed_id, path, size, mtime in con.execute(
-                    "SELECT feed, path, size, mtime_ns FROM feed_files"
+                for feed_id, path, size, mtime, sha256 in con.execute(
+                    "SELECT feed, path, size, mtime_ns, sha256 FROM feed_files"
                 ):
                     feeds[feed_id].outputs[path] = (size, mtime)
+                    if sha256:
+                        feeds[feed_id].sha256[path] = sha256
         except (OSError, sqlite3.Error, StorageError, *_UNPICKLABLE):
             return None
         return articles, feeds
@@ -231,9 +237,10 @@ class BuildStore:
                         "INSERT INTO feeds (id, digest) VALUES (?, ?)", (feed_id, feed.digest)
                     )
                     con.executemany(
-                        "INSERT INTO feed_files (feed, path, size, mtime_ns) VALUES (?, ?, ?, ?)",
+                        "INSERT INTO feed_files (feed, path, size, mtime_ns, sha256)"
+                        " VALUES (?, ?, ?, ?, ?)",
                         (
-                            (feed_id, path, size, mtime)
+                            (feed_id, path, size, mtime, feed.sha256.get(path))
                             for path, (size, mtime) in feed.outputs.items()
                         ),
                     )

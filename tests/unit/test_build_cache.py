@@ -9,6 +9,8 @@ to a cold build without a cache (in one process or several).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import os
 import re
 import sqlite3
@@ -764,3 +766,22 @@ def test_a_new_version_of_a_library_that_shapes_output_voids_the_cache(
 
     assert sorted(parses) == sorted(k for k, _ in sources)
     assert report.reused == []
+
+
+def test_a_warm_build_names_each_listed_feed_as_the_render_that_wrote_it(
+    tmp_path: Path, sources: list[tuple[str, bytes]]
+) -> None:
+    # directory.json names each listed feed's RSS document (rss_sha256): a warm build that
+    # reuses every feed names the same documents, from the digests the cache kept with them.
+    tree = Tree(tmp_path)
+    tree.build(sources, site())
+    cold = json.loads((tree.out / "directory.json").read_bytes())
+
+    second, _ = tree.build(sources, site())
+
+    assert "rss.xml" in second.reused
+    assert json.loads((tree.out / "directory.json").read_bytes()) == cold
+    kept = BuildCache.open(tree.cache_dir, site(), output=tree.out)
+    main_rss = hashlib.sha256((tree.out / "rss.xml").read_bytes()).hexdigest()
+    assert kept.file_sha256("main", "rss.xml") == main_rss
+    assert main_rss in {listed["rss_sha256"] for listed in cold["feeds"]}
