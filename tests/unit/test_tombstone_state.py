@@ -10,7 +10,13 @@ from newswire.adapters.dynamodb_writes import TableWrites
 from newswire.content.articles import MAX_ID_BYTES
 from newswire.domain.model import MAX_REASON_CHARS, TOMBSTONE_DAYS, Tombstone
 from newswire.pipeline.ports import MAX_ENTRY_BYTES, ArticleState, ArticleStatus
-from newswire.pipeline.tombstones import MAX_KEPT_TOMBSTONES, tombstones_live, tombstones_removed
+from newswire.pipeline.tombstones import (
+    MAX_KEPT_TOMBSTONES,
+    tombstones_hidden,
+    tombstones_live,
+    tombstones_removed,
+)
+from tests.support.factories import make_article
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 PUBLISHED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -85,3 +91,57 @@ def test_the_most_tombstones_a_state_keeps_fit_beside_the_largest_entry() -> Non
     stored = update["Update"]["ExpressionAttributeValues"][":tombstones"]
     assert len(stored["L"]) == MAX_KEPT_TOMBSTONES
     assert len("tombstones") + item_size(stored) <= (ITEM_BYTES - MAX_ENTRY_BYTES) // 2
+
+
+def test_a_withdrawal_without_a_date_is_dated_when_seen_not_by_an_id_changes_tombstone() -> None:
+    # Published under urn:x, its id changed to urn:y 26 days ago (urn:x's tombstone), then
+    # the file goes back to urn:x, withdrawn with no date. That tombstone says nothing of
+    # when the withdrawal was seen: dated by it, the withdrawal's would be dated at the
+    # article's last update, 40 days ago, and leave the feeds before any reader saw it.
+    published = NOW - timedelta(days=40)
+    id_change = Tombstone("urn:x", NOW - timedelta(days=26), None, published)
+    before = ArticleState(
+        "articles/story.md",
+        "0002",
+        ArticleStatus.LIVE,
+        article_id="urn:y",
+        published=published,
+        tombstones=frozenset({id_change}),
+    )
+    article = make_article(id="urn:x", published=published, withdrawn="Legal advice")
+
+    kept = {t.ref: t for t in tombstones_hidden(article, before, NOW)}
+
+    assert kept["urn:x"].comment == "Legal advice"
+    assert kept["urn:x"].shown_at(NOW + timedelta(days=TOMBSTONE_DAYS - 1))
+    assert kept["urn:y"].when == NOW  # the id it gave up
+
+
+def test_the_tombstones_a_change_leaves_are_kept_whatever_the_cap_drops() -> None:
+    # Ten tombstones of ids given up in the last hours, and a withdrawal dated 20 days ago:
+    # the withdrawal's is the oldest, yet it is this change's, so the cap drops another.
+    many = [
+        Tombstone(f"urn:{n}", NOW - timedelta(hours=n), None, PUBLISHED)
+        for n in range(1, MAX_KEPT_TOMBSTONES + 1)
+    ]
+    withdrawn_at = NOW - timedelta(days=20)
+    before = ArticleState(
+        "articles/story.md",
+        "0003",
+        ArticleStatus.LIVE,
+        article_id="urn:0",
+        published=PUBLISHED - timedelta(days=30),
+        tombstones=frozenset(many),
+    )
+    article = make_article(
+        id="urn:0",
+        published=PUBLISHED - timedelta(days=30),
+        withdrawn="Retracted",
+        withdrawn_at=withdrawn_at,
+    )
+
+    kept = tombstones_hidden(article, before, NOW)
+
+    assert len(kept) == MAX_KEPT_TOMBSTONES
+    assert Tombstone("urn:0", withdrawn_at, "Retracted", article.published) in kept
+    assert "urn:10" not in {t.ref for t in kept}  # the oldest other one

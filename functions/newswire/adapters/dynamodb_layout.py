@@ -123,13 +123,22 @@ def tombstones_value(tombstones: Iterable[Tombstone]) -> dict[str, Any]:
 
 
 def state_tombstones(item: dict[str, Any]) -> frozenset[Tombstone]:
-    """The tombstones a state item keeps: a list of maps (``tombstones``), or the one map
-    (``tombstone``) of an item written when an article kept one at a time, still read."""
-    if "tombstones" in item:
-        return frozenset(tombstone_of(t["M"]) for t in item["tombstones"]["L"])
-    if "tombstone" in item:
-        return frozenset({tombstone_of(item["tombstone"]["M"])})
-    return frozenset()
+    """The tombstones a state item keeps: a list of maps (``tombstones``), and the one map
+    (``tombstone``) of an item written when an article kept one at a time. Both are read: a
+    function of that version, still running while a deployment rolls out, may have added
+    the one to an item that has the list. Every write of this version removes the one, so
+    where both are, the one came later: of two for one id, it stands."""
+    kept = {t.ref: t for t in _listed_tombstones(item)}
+    kept.update((t.ref, t) for t in _single_tombstone(item))
+    return frozenset(kept.values())
+
+
+def _single_tombstone(item: dict[str, Any]) -> list[Tombstone]:
+    return [tombstone_of(item["tombstone"]["M"])] if "tombstone" in item else []
+
+
+def _listed_tombstones(item: dict[str, Any]) -> list[Tombstone]:
+    return [tombstone_of(t["M"]) for t in item["tombstones"]["L"]] if "tombstones" in item else []
 
 
 def entry_of(item: dict[str, Any]) -> StoredEntry | None:

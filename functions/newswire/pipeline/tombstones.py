@@ -36,13 +36,15 @@ def tombstones_hidden(
     withdrawn or expired): its withdrawal's, if it is withdrawn and published, beside those
     it had of other ids, and one of the id it was live under if that changed.
 
-    A withdrawal its file does not date is dated when the index first saw it (the tombstone
-    already kept for its id), so a later change or a reindex does not date it anew (see
-    :meth:`Article.withdrawal_date`).
+    A withdrawal its file does not date is dated when the index first saw it (the withdrawal
+    tombstone already kept for its id), so a later change or a reindex does not date it anew
+    (see :meth:`Article.withdrawal_date`). Another tombstone of the id (an id change's, a
+    deletion's) says nothing of when the withdrawal was seen: the id may have been given up
+    weeks before it came back withdrawn.
     """
     own = None
     if article.published <= now:
-        earlier = _of_id(old, article.id)
+        earlier = _withdrawal_of(old, article.id)
         own = article.tombstone_at(min(earlier.when, now) if earlier is not None else now)
     return _kept_with(old, now, current=article.id, own=own)
 
@@ -66,24 +68,29 @@ def _kept_with(
     if old is None:
         return frozenset({own} if own is not None else ())
     kept = {t.ref: t for t in old.tombstones if t.shown_at(now)}
+    new: list[Tombstone] = []  # this change's: never the ones the cap drops
     dropped = old.article_id and old.article_id != current
     if old.status is ArticleStatus.LIVE and old.article_id and old.published and dropped:
         ref = clean_xml_text(old.article_id)
-        kept[ref] = Tombstone(ref, now, None, old.published)
+        new.append(Tombstone(ref, now, None, old.published))
     if current is not None:
         kept.pop(clean_xml_text(current), None)
     if own is not None:
-        kept[own.ref] = own
-    return newest_kept(kept.values())
+        new.append(own)
+    for tombstone in new:
+        kept.pop(tombstone.ref, None)
+    return frozenset(new) | newest_kept(kept.values(), MAX_KEPT_TOMBSTONES - len(new))
 
 
-def newest_kept(tombstones: Iterable[Tombstone]) -> frozenset[Tombstone]:
-    """The newest :data:`MAX_KEPT_TOMBSTONES` of ``tombstones`` (by ``when``, then id)."""
+def newest_kept(tombstones: Iterable[Tombstone], most: int) -> frozenset[Tombstone]:
+    """The newest ``most`` of ``tombstones`` (by ``when``, then id)."""
     ordered = sorted(tombstones, key=lambda t: (t.when, t.ref), reverse=True)
-    return frozenset(ordered[:MAX_KEPT_TOMBSTONES])
+    return frozenset(ordered[: max(most, 0)])
 
 
-def _of_id(old: ArticleState | None, article_id: str) -> Tombstone | None:
-    """The tombstone ``old`` keeps of ``article_id``, if any."""
+def _withdrawal_of(old: ArticleState | None, article_id: str) -> Tombstone | None:
+    """The withdrawal's tombstone ``old`` keeps of ``article_id`` (the one with a reason),
+    if any."""
     ref = clean_xml_text(article_id)
-    return next((t for t in old.tombstones if t.ref == ref), None) if old else None
+    found = (t for t in old.tombstones if t.ref == ref and t.comment is not None) if old else ()
+    return next(iter(found), None)
