@@ -6,6 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from newswire.adapters.dynamodb_layout import (
+    state_tombstones,
+    tombstone_attributes,
+    tombstones_value,
+)
 from newswire.adapters.dynamodb_writes import TableWrites
 from newswire.content.articles import MAX_ID_BYTES
 from newswire.domain.model import MAX_REASON_CHARS, TOMBSTONE_DAYS, Tombstone
@@ -145,3 +150,18 @@ def test_the_tombstones_a_change_leaves_are_kept_whatever_the_cap_drops() -> Non
     assert len(kept) == MAX_KEPT_TOMBSTONES
     assert Tombstone("urn:0", withdrawn_at, "Retracted", article.published) in kept
     assert "urn:10" not in {t.ref for t in kept}  # the oldest other one
+
+
+def test_a_state_item_with_the_list_and_a_single_tombstone_keeps_both() -> None:
+    # During a deployment, a function of the previous version may add its single tombstone
+    # to an item that has the list: every write of this version removes the single one, so
+    # it came later, and stands for its id.
+    listed = Tombstone("urn:a", NOW - timedelta(days=3), None, PUBLISHED)
+    earlier_b = Tombstone("urn:b", NOW - timedelta(days=2), None, PUBLISHED)
+    later_b = Tombstone("urn:b", NOW - timedelta(days=1), "Retracted", PUBLISHED)
+    item = {
+        "tombstones": tombstones_value([listed, earlier_b]),
+        "tombstone": {"M": tombstone_attributes(later_b, ref=True)},
+    }
+
+    assert state_tombstones(item) == {listed, later_b}
