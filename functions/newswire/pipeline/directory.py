@@ -41,6 +41,27 @@ listing, not one in place. The writer of a document that shares the listing writ
 like every write of the directory, is conditional on the ``directory.json`` read, so of the
 two writes the later fails its condition, and its writer reads again: a HEAD made before the
 other writer wrote the feed cannot put a listing back over that writer's.
+
+The writer of the very document written ahead (the same change redelivered, or another that
+rebuilds the feed into the same bytes) finds its listing in place, digest and all, and may
+write no directory that a put back would lose to. Two checks, each made only then, leave a
+put back no way to undo that writer's listing:
+
+(a) a put back that was written is followed by a HEAD of its feed; if the feed is no longer
+    the object found unchanged, the directory is tried again, and lists whatever is now
+    published by the rules above;
+(b) a writer that wrote a feed whose listing it found in place checks, after its feed
+    writes, that ``directory.json`` is still the object it read or wrote: the read-back after
+    a write of the directory does so; a writer that wrote none HEADs ``directory.json`` and
+    compares the ETag with the read's. If it changed, the writer reads it again and lists.
+
+A put back that undoes that listing is written after the writer of the feed read (or wrote)
+the directory that held it: written before, it would have been read, or made that write fail
+its condition. Either the put back also comes before the writer's check, which then finds it
+(its bytes, and so its ETag, differ: it lists another digest); or it comes after the check,
+and so after the feed write, which the put back's own HEAD of the feed then finds. The check
+compares with the read, not with a write of the writer's own: rewriting identical bytes would
+be no signal, since a single-part ETag is the MD5 of the bytes.
 """
 
 from __future__ import annotations
@@ -146,6 +167,8 @@ class DirectoryWrites:
     rendered: list[FeedFile]
     writes: list[tuple[FeedFile, FeedObject | None]]
     ahead: dict[str, _Ahead] = field(default_factory=dict)
+    #: ``directory.json`` as the attempt read it (``None``: absent).
+    data: FeedObject | None = None
 
 
 class DirectoryDraft:
@@ -156,7 +179,7 @@ class DirectoryDraft:
     In each attempt the writer reads the directory's data with :meth:`read` along with its
     other HEADs and renders its feeds (each calls :meth:`record`). Then either
     :meth:`ahead` gives the directory's writes, made beside the feeds' and taken by
-    :meth:`settle`, then :meth:`agrees` reads them back; or the feeds are written with HEADs
+    :meth:`settle`, then :meth:`read_back` reads them back; or the feeds are written with HEADs
     of :meth:`to_confirm` beside, and :meth:`commit` writes what :meth:`render` gives.
 
     Args:
@@ -173,6 +196,7 @@ class DirectoryDraft:
         self._published: bytes | None = None
         self._listed: dict[FeedKey, ListedFeed] = {}  # what the published data lists
         self._ahead: dict[FeedKey, _Ahead] = {}  # written ahead, feed not (yet) written
+        self._put_back: dict[str, FeedObject | None] = {}  # by RSS path: the feed left as it was
 
     def read(self, feeds: FeedStore) -> FeedObject | None:
         """Read the published ``directory.json`` whole (what the directory is updated from),
@@ -277,13 +301,58 @@ class DirectoryDraft:
         return not (outcome.lost or more or unsettled)
 
     def read_back(
-        self, ahead: DirectoryWrites, outcome: DirectoryOutcome, feeds: FeedStore, pool: IOPool
+        self,
+        ahead: DirectoryWrites,
+        outcome: DirectoryOutcome,
+        written: Collection[str],
+        feeds: FeedStore,
+        pool: IOPool,
     ) -> bool:
         """Whether the directory written ``ahead`` (its writes' ``outcome`` settled) lost a
-        race: a write, or the read-back of all three (:meth:`agrees`)."""
-        if outcome.lost or outcome.failed or not ahead.writes:
+        race: a write, or the read-back after the feeds ``written`` (:meth:`_read_again`)."""
+        if outcome.lost or outcome.failed:
             return outcome.lost
-        return not self.agrees(ahead, feeds, pool)
+        return self._read_again(ahead, written, feeds, pool)
+
+    def _read_again(
+        self, prepared: DirectoryWrites, written: Collection[str], feeds: FeedStore, pool: IOPool
+    ) -> bool:
+        """Whether the directory, read again after this attempt's writes, shows a race lost:
+        one of the three documents written is not what was rendered (:meth:`agrees`); or,
+        none written, ``directory.json`` is not the object read while a feed ``written`` had
+        its listing found in place (a put back may have undone it: see the module docstring).
+        Only that case costs a HEAD that a publish would not make anyway."""
+        if prepared.writes:
+            return not self.agrees(prepared, feeds, pool)
+        if not self._found_in_place(written):
+            return False
+        seen = settled(feeds.head)(DATA_PATH)
+        return isinstance(seen, Exception) or _etag(seen) != _etag(prepared.data)
+
+    def _found_in_place(self, written: Collection[str]) -> bool:
+        """Whether a feed whose RSS document was ``written`` in this attempt has, in the
+        ``directory.json`` it read, the listing rendered (digest and all)."""
+        with self._lock:
+            return any(
+                key.path(FeedFormat.RSS) in written
+                and _as_published(self._listed.get(key)) == _as_published(item.listed)
+                for key, item in self._rendered.items()
+            )
+
+    def _put_back_lost(self, outcome: DirectoryOutcome, feeds: FeedStore, pool: IOPool) -> bool:
+        """Whether a listing put back by the ``directory.json`` this attempt wrote (its
+        ``outcome``) is of a feed that, HEADed again, is no longer the object found unchanged:
+        written since, maybe into the document whose listing the put back undid, by a writer
+        that found that listing in place; the directory is then tried again."""
+        with self._lock:
+            put_back, self._put_back = self._put_back, {}
+        if DATA_PATH not in outcome.written or not put_back:
+            return False
+        seen = pool.map(settled(feeds.head), list(put_back))
+        return any(
+            isinstance(now, Exception) or _replaced(now, was)
+            for now, was in zip(seen, put_back.values(), strict=True)
+        )
 
     def agrees(self, prepared: DirectoryWrites, feeds: FeedStore, pool: IOPool) -> bool:
         """Whether all three documents are, read again, what this attempt rendered (else a
@@ -306,6 +375,7 @@ class DirectoryDraft:
         not the document it was rendered from is put back as it was, if still there and
         nobody wrote the feed since (see the module docstring)."""
         with self._lock:
+            self._put_back = {}
             fresh = {
                 key: item.listed
                 for key, item in self._rendered.items()
@@ -322,6 +392,8 @@ class DirectoryDraft:
                     continue  # whoever wrote it lists it (or found it listed: not undone)
                 elif _as_published(self._listed.get(key)) == _as_published(wrote.listed.listed):
                     fresh[key] = wrote.before
+                    if _as_published(wrote.before) != _as_published(wrote.listed.listed):
+                        self._put_back[rss] = wrote.was
             published = self._published
         return directory_files(merged(parse_directory_data(published), fresh), self.site)
 
@@ -331,11 +403,13 @@ class DirectoryDraft:
         pool: IOPool,
         current: Mapping[str, FeedObject | Exception | None],
         rendered: Sequence[FeedFile],
+        written: Collection[str] = (),
     ) -> DirectoryOutcome:
         """Write the directory's documents ``rendered`` that changed, each only if it is
-        still what this attempt read (``current``), then read all three again: the attempt
-        is lost unless each is what was rendered (see the module docstring). Settles every
-        listing written ahead before (:meth:`render` took them into account)."""
+        still what this attempt read (``current``), then read them again, after the feeds
+        ``written``: the attempt is lost unless each is what was rendered (see the module
+        docstring). Settles every listing written ahead before (:meth:`render` took them
+        into account); one put back whose feed was written since is listed again."""
         failed = {p: head for p in self.paths if isinstance(head := current[p], Exception)}
         if failed:
             return DirectoryOutcome(failed=failed)
@@ -343,11 +417,12 @@ class DirectoryDraft:
         outcome = self.settle(
             prepared, pool.map(settled(put_directory(feeds)), prepared.writes), ()
         )
-        if prepared.writes and not (outcome.lost or outcome.failed):
-            outcome.lost = not self.agrees(prepared, feeds, pool)
+        if not (outcome.lost or outcome.failed):
+            outcome.lost = self._read_again(prepared, written, feeds, pool)
         if not (outcome.lost or outcome.failed):
             with self._lock:
                 self._ahead.clear()
+            outcome.lost = self._put_back_lost(outcome, feeds, pool)
         return outcome
 
     def _writes(
@@ -362,7 +437,7 @@ class DirectoryDraft:
             for file in rendered
             if _changed(head := _object(current[file.path]), file.body)
         ]
-        return DirectoryWrites(rendered, writes, ahead or {})
+        return DirectoryWrites(rendered, writes, ahead or {}, _object(current[DATA_PATH]))
 
 
 def put_directory(feeds: FeedStore) -> Callable[[tuple[FeedFile, FeedObject | None]], bool]:
@@ -388,6 +463,10 @@ def _as_published(listing: ListedFeed | None) -> dict[str, Any] | None:
 
 def _digest(head: FeedObject | Exception | None) -> str | None:
     return head.digest if isinstance(head, FeedObject) else None
+
+
+def _etag(head: FeedObject | None) -> str | None:
+    return head.etag if head is not None else None
 
 
 def _object(head: FeedObject | Exception | None) -> FeedObject | None:

@@ -333,11 +333,11 @@ class FeedWriter:
                 moved, listed = recheck(), DirectoryOutcome()
             elif ahead is not None:  # read back while the written feeds are listed again
                 listed = draft.settle(ahead, wrote_ahead, written)
-                read_back = partial(draft.read_back, ahead, listed, self.feeds, self.pool)
+                read_back = partial(draft.read_back, ahead, listed, written, self.feeds, self.pool)
                 moved, listed.lost = run_beside(recheck, read_back)
             else:  # the directory written while the written feeds are listed again
                 files = draft.render(written, confirmed)
-                commit = partial(draft.commit, self.feeds, self.pool, current, files)
+                commit = partial(draft.commit, self.feeds, self.pool, current, files, written)
                 moved, listed = run_beside(recheck, commit)
             run.rewrite(moved)
             run.written |= listed.written
