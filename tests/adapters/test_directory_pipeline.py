@@ -218,6 +218,44 @@ def test_a_feed_that_lost_a_race_is_listed_once_written(stack: Stack, seq: Seque
     assert_documents_agree(stack)
 
 
+def q_publishes_b_while_p_edits_a(
+    stack: Stack,
+    seq: Sequencer,
+    client: Any,
+    stalled: threading.Event,
+    resume: threading.Event,
+) -> bytes:
+    """Q publishes B through ``client``, whose hooks fail Q's sport feed and stall Q
+    (setting ``stalled``, waiting on ``resume``); meanwhile P publishes an edit of A's body;
+    then Q goes on. Q's sport feed fails once for good (retried by a redelivery), and the
+    sport feed ends as P wrote it, listed with both articles, newest B. Returns it."""
+    slow = stack.publisher(clock=lambda: NOW)
+    slow.feeds = S3FeedStore(client, stack.feeds_bucket)
+    failures: list[BaseException] = []
+
+    def publish_b() -> None:
+        try:
+            slow.publish(ArticleChange("articles/b.md", False, seq()))
+        except TransientStorageError as e:
+            failures.append(e)
+
+    thread = threading.Thread(target=publish_b)
+    thread.start()
+    assert stalled.wait(10)
+    assert listed(stack)["tag:sport"]["articles"] == 2  # written ahead of Q's failed feed
+    edited = article("A", tags="[Sport]").replace(b"Body of A", b"Edited body of A")
+    publish(stack, seq, "articles/a.md", edited)
+    resume.set()
+    thread.join(10)
+
+    assert not thread.is_alive() and len(failures) == 1  # Q's sport feed: retried
+    sport: bytes = stack.feed("tags/sport/rss.xml")
+    assert b"<title>B</title>" in sport and b"Edited body of A" in sport
+    assert listed(stack)["tag:sport"]["articles"] == 2
+    assert listed(stack)["tag:sport"]["latest"]["title"] == "B"
+    return sport
+
+
 def test_a_failed_feed_leaves_the_listing_another_writer_found_in_place(
     stack: Stack, seq: Sequencer
 ) -> None:
@@ -248,30 +286,7 @@ def test_a_failed_feed_leaves_the_listing_another_writer_found_in_place(
 
     client.meta.events.register("before-parameter-build.s3.PutObject", fail_sport)
     client.meta.events.register("before-parameter-build.s3.GetObject", stall_second_read)
-    slow = stack.publisher(clock=lambda: NOW)
-    slow.feeds = S3FeedStore(client, stack.feeds_bucket)
-    failures: list[BaseException] = []
-
-    def publish_b() -> None:
-        try:
-            slow.publish(ArticleChange("articles/b.md", False, seq()))
-        except TransientStorageError as e:
-            failures.append(e)
-
-    thread = threading.Thread(target=publish_b)
-    thread.start()
-    assert stalled.wait(10)
-    assert listed(stack)["tag:sport"]["articles"] == 2  # written ahead of Q's failed feed
-    edited = article("A", tags="[Sport]").replace(b"Body of A", b"Edited body of A")
-    publish(stack, seq, "articles/a.md", edited)
-    resume.set()
-    thread.join(10)
-
-    assert not thread.is_alive() and len(failures) == 1  # Q's sport feed: retried
-    sport = stack.feed("tags/sport/rss.xml")
-    assert b"<title>B</title>" in sport and b"Edited body of A" in sport
-    assert listed(stack)["tag:sport"]["articles"] == 2
-    assert listed(stack)["tag:sport"]["latest"]["title"] == "B"
+    q_publishes_b_while_p_edits_a(stack, seq, client, stalled, resume)
     assert_documents_agree(stack)
 
 
@@ -311,30 +326,7 @@ def test_a_put_back_after_another_writers_feed_write_does_not_undo_its_listing(
     client.meta.events.register(
         "before-parameter-build.s3.PutObject", fail_sport_stall_the_put_back
     )
-    slow = stack.publisher(clock=lambda: NOW)
-    slow.feeds = S3FeedStore(client, stack.feeds_bucket)
-    failures: list[BaseException] = []
-
-    def publish_b() -> None:
-        try:
-            slow.publish(ArticleChange("articles/b.md", False, seq()))
-        except TransientStorageError as e:
-            failures.append(e)
-
-    thread = threading.Thread(target=publish_b)
-    thread.start()
-    assert stalled.wait(10)
-    assert listed(stack)["tag:sport"]["articles"] == 2  # written ahead of Q's failed feed
-    edited = article("A", tags="[Sport]").replace(b"Body of A", b"Edited body of A")
-    publish(stack, seq, "articles/a.md", edited)
-    resume.set()
-    thread.join(10)
-
-    assert not thread.is_alive() and len(failures) == 1  # Q's sport feed: retried
-    sport = stack.feed("tags/sport/rss.xml")
-    assert b"<title>B</title>" in sport and b"Edited body of A" in sport
-    assert listed(stack)["tag:sport"]["articles"] == 2
-    assert listed(stack)["tag:sport"]["latest"]["title"] == "B"
+    sport = q_publishes_b_while_p_edits_a(stack, seq, client, stalled, resume)
     assert listed(stack)["tag:sport"]["rss_sha256"] == sha256(sport).hexdigest()
     assert_documents_agree(stack)
 
