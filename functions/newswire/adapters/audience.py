@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
-from newswire.adapters.aws_errors import ABSENT_CODES, error_code
+from newswire.adapters.aws_errors import ABSENT_CODES, LOST_RACE_CODES, error_code
 from newswire.audience.counting import DayAggregate, FeedCounts
 from newswire.audience.hashing import KEY_BYTES, new_key
 from newswire.errors import LogObjectMissingError, StorageError
@@ -80,7 +80,7 @@ class AudienceStore:
             try:
                 self._s3.put_object(Bucket=self._bucket, Key=name, Body=new_key(), IfNoneMatch="*")
             except ClientError as e:
-                if error_code(e) not in {"PreconditionFailed", "ConditionalRequestConflict"}:
+                if error_code(e) not in LOST_RACE_CODES:
                     raise StorageError(f"s3://{self._bucket}/{name}: {e}") from e
                 continue  # another processor made it first: read theirs
             if self._read(_closed_name(end)) is not None:  # the rollup closed it meanwhile

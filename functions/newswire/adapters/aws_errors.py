@@ -127,6 +127,9 @@ def bounded_client(client: T) -> T:
     return client
 
 
+#: What S3 answers to a conditional write whose condition no longer holds (another writer's
+#: change came first, or is under way).
+LOST_RACE_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 #: What S3 answers for a key with no current version: ``NoSuchKey`` to a GET, a bare 404 to a
 #: HEAD (it has no body to name the error in).
 ABSENT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -242,7 +245,7 @@ def translate(error: ClientError | BotoCoreError, what: str) -> NewswireError:
     if isinstance(error, ClientError):
         code = error_code(error)
         status = _status(error)
-        if code in ("PreconditionFailed", "ConditionalRequestConflict") or status == 412:
+        if code in LOST_RACE_CODES or status == 412:
             return ConcurrentUpdateError(f"{what}: changed by another writer ({code})")
         reasons = cancellation_reasons(error)
         if reasons:

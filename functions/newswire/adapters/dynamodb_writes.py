@@ -150,8 +150,9 @@ class TableWrites:
                     **tombstone_attributes(tombstone),
                 }
                 writes[tombstone.ref] = {"Put": {"TableName": self.table, "Item": item}}
-        shown_anew = old is None or old.status is not ArticleStatus.LIVE
-        shown_anew = shown_anew or old is None or old.article_id != new.article_id
+        shown_anew = (
+            old is None or old.status is not ArticleStatus.LIVE or old.article_id != new.article_id
+        )
         if new.status is ArticleStatus.LIVE and ref is not None and shown_anew:
             writes[ref] = self.delete(TOMBSTONES_PK, ref)  # whoever's: the id is live
         return list(writes.values())
