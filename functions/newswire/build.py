@@ -53,7 +53,6 @@ from newswire.domain.feeds import (
 from newswire.domain.model import Article, SiteConfig, Tombstone
 from newswire.errors import InvalidArticleError
 from newswire.itemfiles import ItemFiles, ItemRef
-from newswire.pipeline.ports import feed_digest
 from newswire.rendering.base import FeedFile
 from newswire.rendering.directory import directory_files, planned_listings
 from newswire.rendering.entry import entry_head, sitemap_url_of
@@ -286,24 +285,17 @@ class _Build:
         self, plan: list[tuple[FeedKey, list[Article]]], reused: set[str]
     ) -> dict[str, str]:
         """The digest of each listed feed's RSS document the cache vouched for (not
-        rendered), as its render noted it, so the directory names it whoever rendered it; one
-        the cache did not note (its file left by an older build) is read back from the
-        output folder, and an unreadable one is left unknown, as an older directory has it."""
-        if self.cache is None or self.cache.output is None:
+        rendered), as the build that rendered it noted it in the cache, so the directory
+        names it whoever rendered it."""
+        if self.cache is None:
             return {}
         digests: dict[str, str] = {}
         for key, _shown in plan:
             path = key.path(FeedFormat.RSS)
-            if key.kind not in LISTED_KINDS or path not in reused:
-                continue
-            noted = self.cache.file_sha256(key.id, path)
-            if noted is not None:
-                digests[path] = noted
-                continue
-            try:
-                digests[path] = feed_digest((self.cache.output / path).read_bytes())
-            except OSError:
-                continue
+            if key.kind in LISTED_KINDS and path in reused:
+                noted = self.cache.file_sha256(key.id, path)
+                if noted is not None:
+                    digests[path] = noted
         return digests
 
     def _emit(self, report: BuildReport, file: FeedFile) -> None:
