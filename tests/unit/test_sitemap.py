@@ -11,6 +11,7 @@ from lxml import etree
 from newswire.build import build_site
 from newswire.content.site import parse_site
 from newswire.rendering import sitemap
+from newswire.rendering.base import ReplaceOnly
 from newswire.rendering.sitemap import (
     MAX_LOC_CHARACTERS,
     MAX_SITEMAP_BYTES,
@@ -151,16 +152,26 @@ def test_month_sitemap_paths() -> None:
     assert month_sitemap_path("2026-12", 3) == "sitemaps/2026-12-3.xml"
 
 
-@pytest.mark.parametrize("articles", [0, 1, 2, 3, 4, 5, 40, 41])
-def test_a_months_paths_are_those_its_render_gives(
-    monkeypatch: pytest.MonkeyPatch, articles: int
+@pytest.mark.parametrize(
+    ("articles", "parts", "empty_next"),
+    [(0, 1, False), (1, 1, False), (2, 1, True), (3, 2, False), (4, 2, True), (41, 21, False)],
+)
+def test_a_months_paths_are_its_parts_and_the_next_when_just_full(
+    monkeypatch: pytest.MonkeyPatch, articles: int, parts: int, empty_next: bool
 ) -> None:
-    """A rebuild reads the paths it names before rendering: a part only the render gives
-    would cost another attempt."""
+    """A rebuild reads the paths it names before rendering (a part only the render gave
+    would cost another attempt): every part, and after a full last one the next, which the
+    change may have just emptied, written empty only over one already there."""
     monkeypatch.setattr(sitemap, "URLS_PER_SITEMAP", 2)
     entries = [replace(make_entry(1), url=f"https://news.example/{n}/") for n in range(articles)]
-    rendered = [f.path for f in render_month_sitemaps("2026-12", entries)]
-    assert month_sitemap_paths("2026-12", articles) == tuple(rendered)
+    expected = [month_sitemap_path("2026-12", n) for n in range(1, parts + 1 + empty_next)]
+
+    rendered = render_month_sitemaps("2026-12", entries)
+
+    assert list(month_sitemap_paths("2026-12", articles)) == expected
+    assert [f.path for f in rendered] == expected
+    assert [isinstance(f, ReplaceOnly) for f in rendered] == [False] * parts + [True] * empty_next
+    assert sum(f.body.count(b"<url>") for f in rendered) == articles
 
 
 GOOD = render_sitemap([make_entry(1)])

@@ -72,7 +72,6 @@ from newswire.pipeline.writejobs import (
     archive_paths,
     formats,
     month_list,
-    month_parts,
     paths_of,
 )
 from newswire.rendering.base import FeedFile, ReplaceOnly
@@ -89,6 +88,7 @@ from newswire.rendering.sitemap import (
     render_month_sitemaps,
     render_news_sitemap,
     render_sitemap_index,
+    sitemap_index_parts,
 )
 from newswire.rendering.stylesheet import STYLESHEET_PATH, stylesheet_file
 
@@ -295,7 +295,7 @@ class FeedWriter:
             body = render_sitemap_index(reads.month_counts(), self.site)
             return [FeedFile(SITEMAP_INDEX_PATH, SITEMAP_CONTENT_TYPE, body)]
 
-        return Job((SITEMAP_INDEX_PATH,), render, months_view=month_parts)
+        return Job((SITEMAP_INDEX_PATH,), render, months_view=sitemap_index_parts)
 
     def _write_latest(self, jobs: Sequence[Job], draft: DirectoryDraft | None = None) -> Rebuilt:
         """Write what each job renders for its paths, so that no concurrent update is lost.

@@ -28,7 +28,6 @@ from newswire.rendering.sitemap import (
     SITEMAP_INDEX_PATH,
     month_sitemap_path,
     month_sitemap_paths,
-    sitemap_parts,
 )
 from newswire.rendering.stylesheet import STYLESHEET_PATH
 
@@ -259,11 +258,6 @@ class Progress:
 def month_list(counts: Mapping[str, int]) -> object:
     """What a feed takes of the months: which there are (its archive links)."""
     return tuple(sorted(counts))
-
-
-def month_parts(counts: Mapping[str, int]) -> object:
-    """What the sitemap index takes of the months: each one's sitemap parts."""
-    return tuple((month, sitemap_parts(count)) for month, count in sorted(counts.items()))
 
 
 def formats(key: FeedKey) -> tuple[str, ...]:

@@ -153,23 +153,27 @@ def render_month_sitemaps(
             it wrote. A build, which removes the files it no longer writes, asks for none.
     """
     oldest_first = list(reversed(entries))
-    parts = sitemap_parts(len(entries))
+    paths = month_sitemap_paths(month, len(entries), empty_next_part=empty_next_part)
     files: list[FeedFile] = []
-    for part in range(1, parts + 1):
+    parts = sitemap_parts(len(entries))
+    for part, path in enumerate(paths, start=1):
         chunk = oldest_first[(part - 1) * URLS_PER_SITEMAP : part * URLS_PER_SITEMAP]
-        body = render_sitemap(chunk)
-        files.append(FeedFile(month_sitemap_path(month, part), SITEMAP_CONTENT_TYPE, body))
-    if empty_next_part and may_have_shrunk(len(entries)):
-        path = month_sitemap_path(month, parts + 1)
-        files.append(ReplaceOnly(path, SITEMAP_CONTENT_TYPE, render_sitemap([])))
+        made = FeedFile if part <= parts else ReplaceOnly  # the empty next part: see above
+        files.append(made(path, SITEMAP_CONTENT_TYPE, render_sitemap(chunk)))
     return files
 
 
-def month_sitemap_paths(month: str, articles: int) -> tuple[str, ...]:
-    """The paths :func:`render_month_sitemaps` gives for a month of ``articles`` (its
-    ``empty_next_part`` too): a rebuild that knows the count reads them all before its
-    render, rather than reading a part only the render names in a second round."""
-    parts = sitemap_parts(articles) + (1 if may_have_shrunk(articles) else 0)
+def month_sitemap_paths(
+    month: str, articles: int, *, empty_next_part: bool = True
+) -> tuple[str, ...]:
+    """The paths of a month of ``articles``' sitemap: its parts, and with ``empty_next_part``
+    the one after them when it may have just been emptied (see
+    :func:`render_month_sitemaps`, which writes these). A rebuild that knows the count reads
+    them all before its render, rather than reading a part only the render names in a
+    second round."""
+    parts = sitemap_parts(articles)
+    if empty_next_part and may_have_shrunk(articles):
+        parts += 1
     return tuple(month_sitemap_path(month, part) for part in range(1, parts + 1))
 
 
@@ -219,10 +223,16 @@ def render_sitemap_index(months: Mapping[str, int], site: SiteConfig) -> bytes:
         months: live articles per month; months with none are left out.
         site: gives ``feeds_url``, under which the sitemaps are published.
     """
-    parts = tuple(
+    return _sitemap_index(sitemap_index_parts(months), site.feeds_url)
+
+
+def sitemap_index_parts(months: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
+    """What the sitemap index lists of ``months`` (live articles per month): each month with
+    any, oldest first, with its number of sitemap parts. A rebuild compares it to tell
+    whether the index changed."""
+    return tuple(
         (month, sitemap_parts(count)) for month, count in sorted(months.items()) if count > 0
     )
-    return _sitemap_index(parts, site.feeds_url)
 
 
 @lru_cache(maxsize=4)
