@@ -228,7 +228,12 @@ def q_publishes_b_while_p_edits_a(
     """Q publishes B through ``client``, whose hooks fail Q's sport feed and stall Q
     (setting ``stalled``, waiting on ``resume``); meanwhile P publishes an edit of A's body;
     then Q goes on. Q's sport feed fails once for good (retried by a redelivery), and the
-    sport feed ends as P wrote it, listed with both articles, newest B. Returns it."""
+    sport feed ends as P wrote it, listed with both articles, newest B. Returns it. (A is
+    published first, and B uploaded, through the stack's own client.)"""
+    publish(stack, seq, "articles/a.md", article("A", tags="[Sport]"))
+    stack.put_article(
+        "articles/b.md", article("B", tags="[Sport]", published="2026-01-02T10:00:00Z")
+    )
     slow = stack.publisher(clock=lambda: NOW)
     slow.feeds = S3FeedStore(client, stack.feeds_bucket)
     failures: list[BaseException] = []
@@ -265,10 +270,6 @@ def test_a_failed_feed_leaves_the_listing_another_writer_found_in_place(
     listing (two articles, newest B) already in the directory, so writes none. Q must not then
     put back the one-article listing it replaced: the sport feed is P's now, not the one Q's
     write left unchanged, and P counted on the listing it found."""
-    publish(stack, seq, "articles/a.md", article("A", tags="[Sport]"))
-    stack.put_article(
-        "articles/b.md", article("B", tags="[Sport]", published="2026-01-02T10:00:00Z")
-    )
     client = boto3.client("s3", region_name="us-east-1")
     reads: list[str] = []
     stalled, resume = threading.Event(), threading.Event()
@@ -304,10 +305,6 @@ def test_a_put_back_after_another_writers_feed_write_does_not_undo_its_listing(
 
     With ``refusal``, S3 answers Q's put back as it may while P's write is in flight
     (``409 ConditionalRequestConflict``, which moto never gives) instead of ``412``."""
-    publish(stack, seq, "articles/a.md", article("A", tags="[Sport]"))
-    stack.put_article(
-        "articles/b.md", article("B", tags="[Sport]", published="2026-01-02T10:00:00Z")
-    )
     client = boto3.client("s3", region_name="us-east-1")
     directory_puts: list[str] = []
     stalled, resume = threading.Event(), threading.Event()
