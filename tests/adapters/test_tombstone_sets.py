@@ -143,7 +143,8 @@ def test_each_tombstone_leaves_by_its_own_date(stack: Stack, seq: Sequencer) -> 
 # --- what an article's state item keeps -----------------------------------------------------
 
 STATE = {"pk": {"S": f"article#{KEY}"}, "sk": {"S": "state"}}
-#: The one tombstone a state item written before this change held: ONE's, of the id change.
+#: The one tombstone (a ``tombstone`` map) a state item of the previous version holds: ONE's,
+#: of the id change.
 LEGACY = {
     "entry_id": {"S": ONE},
     "deleted_at": {"S": "2026-03-10T12:00:00.000000Z"},
